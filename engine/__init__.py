@@ -1,0 +1,8 @@
+"""Tailor's engine: recipes, run directories, executors and the worker.
+
+Usable without the TUI. Light modules (recipes, runs, executors, config, workspace) import
+no ML library; the heavy ones (train, data loading, models, search, eval) import torch and
+friends lazily inside functions or only in the worker process.
+"""
+
+__version__ = "0.1.0"

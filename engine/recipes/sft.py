@@ -1,0 +1,13 @@
+"""``kind: sft`` — supervised fine-tuning through TRL's SFTTrainer."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from engine.recipes.trainable import TrainableRecipe
+
+
+class SFTRecipe(TrainableRecipe):
+    kind: Literal["sft"] = "sft"
+
+    config_class: ClassVar[str] = "SFTConfig"

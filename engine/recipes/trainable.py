@@ -1,0 +1,68 @@
+"""The base of every recipe that trains weights (``sft``, ``dpo``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from engine.recipes.common import (
+    DataSpec,
+    EarlyStoppingSpec,
+    LoraSpec,
+    ModelSpec,
+    PartialSpec,
+    PromptSpec,
+    QuantizationSpec,
+    ResourcesSpec,
+    Strict,
+    check_train_block,
+)
+
+Method = Literal["lora", "qlora", "full", "partial", "prompt_tuning", "prefix_tuning"]
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+class TrainableRecipe(Strict):
+    kind: str
+    name: str | None = Field(None, description="Run-name prefix: letters, digits, '.', '_' and '-'.")
+    description: str | None = None
+    seed: int = 42
+    model: ModelSpec = Field(default_factory=ModelSpec)
+    method: Method = "lora"
+    lora: LoraSpec = Field(default_factory=LoraSpec)
+    quantization: QuantizationSpec = Field(default_factory=QuantizationSpec)
+    partial: PartialSpec = Field(default_factory=PartialSpec)
+    prompt: PromptSpec = Field(default_factory=PromptSpec)
+    data: DataSpec
+    train: dict[str, Any] = Field(default_factory=dict, description="Any field of the TRL config class.")
+    early_stopping: EarlyStoppingSpec | None = None
+    resources: ResourcesSpec = Field(default_factory=ResourcesSpec)
+    evaluate: dict[str, Any] | None = Field(
+        None, description="Optional evaluation at the end of training (same fields as an eval recipe's)."
+    )
+
+    config_class: ClassVar[str] = "SFTConfig"
+
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, v: str | None) -> str | None:
+        if v is not None and not NAME_RE.match(v):
+            raise ValueError("use letters, digits, '.', '_' and '-' only (at most 64), starting with a letter or digit")
+        return v
+
+    @field_validator("train")
+    @classmethod
+    def _train_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
+        return check_train_block(v, cls.config_class)
+
+    @model_validator(mode="after")
+    def _early_stopping_needs_eval(self) -> TrainableRecipe:
+        if self.early_stopping and not (self.data.eval or self.data.eval_split):
+            raise ValueError("early_stopping needs an eval set: set data.eval or data.eval_split")
+        return self
+
+    @property
+    def uses_peft(self) -> bool:
+        return self.method in ("lora", "qlora", "prompt_tuning", "prefix_tuning")

@@ -1,0 +1,66 @@
+"""Which fields TRL's config classes accept, without importing TRL (it takes seconds to import).
+
+``trl_fields.json`` is a snapshot taken from the installed TRL by :func:`generate`; a test checks it
+still matches, so upgrading TRL means running ``python -m engine.recipes.trl_fields``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+CONFIG_CLASSES = {
+    "SFTConfig": "trl:SFTConfig",
+    "DPOConfig": "trl:DPOConfig",
+    "KTOConfig": "trl:KTOConfig",
+    "ORPOConfig": "trl.experimental.orpo:ORPOConfig",
+}
+
+
+@lru_cache(maxsize=1)
+def snapshot() -> dict[str, Any]:
+    return json.loads(resources.files("engine.recipes").joinpath("trl_fields.json").read_text())
+
+
+def fields(config_class: str) -> dict[str, dict[str, Any]]:
+    """``{field: {"type": "...", "default": ...}}`` for one of :data:`CONFIG_CLASSES`."""
+    return snapshot()[config_class]
+
+
+def generate() -> dict[str, Any]:
+    """Read the field lists from the installed TRL (slow: imports trl)."""
+    import dataclasses
+    import importlib
+    import os
+    import typing
+
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    import transformers
+    import trl
+
+    out: dict[str, Any] = {"_versions": {"trl": trl.__version__, "transformers": transformers.__version__}}
+    for name, target in CONFIG_CLASSES.items():
+        module, attr = target.split(":")
+        cls = getattr(importlib.import_module(module), attr)
+        hints = typing.get_type_hints(cls)
+        entry: dict[str, Any] = {}
+        for f in dataclasses.fields(cls):
+            if not f.init:
+                continue
+            default = f.default if f.default is not dataclasses.MISSING else None
+            try:
+                json.dumps(default)
+            except TypeError:
+                default = str(default)
+            entry[f.name] = {"type": str(hints.get(f.name)).replace("typing.", ""), "default": default}
+        out[name] = entry
+    return out
+
+
+if __name__ == "__main__":
+    path = Path(__file__).with_name("trl_fields.json")
+    path.write_text(json.dumps(generate(), indent=1, sort_keys=True) + "\n")
+    print(f"wrote {path}")

@@ -1,0 +1,178 @@
+"""A run directory: the one interface between whoever launches a run and the worker that trains it.
+
+Layout (documented in docs/run-contract.md)::
+
+    <run_id>/
+      recipe.yaml      frozen, fully-resolved recipe
+      status.json      replaced atomically (see Status)
+      events.jsonl     append-only, strictly increasing seq
+      heartbeat        JSON {time, pid, step}, rewritten every few seconds by the worker
+      cancel.request   present once a cancel was asked for
+      stdout.log, stderr.log
+      checkpoints/     Trainer checkpoints (checkpoint-N/)
+      adapter/         the final adapter (or full model) in Hugging Face format
+      eval/            evaluation results (JSON)
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from pathlib import Path
+
+from engine.errors import RunError
+from engine.fsutil import atomic_write_json, private_dir
+from engine.runs.events import EventCursor, EventWriter, last_seq, read_events
+from engine.runs.liveness import pid_alive, this_host
+from engine.runs.status import RunState, Status
+
+RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+DEFAULT_HEARTBEAT_TIMEOUT = 30.0
+QUEUED_TIMEOUT = 120.0  # a worker that has not started this long after launch never will
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID_RE.match(run_id or "") or ".." in run_id:
+        raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-'")
+    return run_id
+
+
+def new_run_id(name: str | None, kind: str) -> str:
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "-", name or kind).strip("-._")[:48] or kind
+    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+class RunDir:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # -- paths ---------------------------------------------------------------
+    @property
+    def run_id(self) -> str:
+        return self.path.name
+
+    recipe_file = property(lambda self: self.path / "recipe.yaml")
+    status_file = property(lambda self: self.path / "status.json")
+    events_file = property(lambda self: self.path / "events.jsonl")
+    heartbeat_file = property(lambda self: self.path / "heartbeat")
+    cancel_file = property(lambda self: self.path / "cancel.request")
+    stdout_file = property(lambda self: self.path / "stdout.log")
+    stderr_file = property(lambda self: self.path / "stderr.log")
+    checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    adapter_dir = property(lambda self: self.path / "adapter")
+    eval_dir = property(lambda self: self.path / "eval")
+
+    def exists(self) -> bool:
+        return self.status_file.exists()
+
+    # -- creation ------------------------------------------------------------
+    @classmethod
+    def create(cls, parent: Path, run_id: str, recipe_yaml: str, status: Status) -> RunDir:
+        check_run_id(run_id)
+        private_dir(parent)
+        path = parent / run_id
+        try:
+            path.mkdir(mode=0o700)
+        except FileExistsError:
+            raise RunError(f"run {run_id} already exists in {parent}") from None
+        run = cls(path)
+        for sub in ("checkpoints", "eval"):
+            (path / sub).mkdir(mode=0o700)
+        from engine.fsutil import atomic_write_text
+
+        atomic_write_text(run.recipe_file, recipe_yaml)
+        run.write_status(status)
+        with run.event_writer() as events:
+            events.emit("status", state=status.state.value)
+        return run
+
+    # -- status --------------------------------------------------------------
+    def read_status(self) -> Status:
+        try:
+            return Status.model_validate_json(self.status_file.read_bytes())
+        except FileNotFoundError:
+            raise RunError(f"{self.path}: not a run directory (no status.json)") from None
+        except ValueError as exc:
+            raise RunError(f"{self.status_file}: unreadable status: {exc}") from None
+
+    def write_status(self, status: Status) -> None:
+        status.updated_at = time.time()
+        atomic_write_json(self.status_file, status.model_dump(mode="json"))
+
+    def effective_status(self, heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> Status:
+        """The status file, corrected for a worker that died without saying so."""
+        status = self.read_status()
+        reason = self.dead_reason(status, heartbeat_timeout)
+        if reason:
+            status = status.model_copy(update={"state": RunState.FAILED, "error": reason})
+        return status
+
+    def dead_reason(self, status: Status, heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> str | None:
+        if not status.state.active:
+            return None
+        hint = f"resume it with `tailor resume {status.run_id}`"
+        if status.pid is not None and status.host == this_host():
+            if not pid_alive(status.pid, status.pid_start):
+                return f"worker process {status.pid} died without reporting (killed?); {hint}"
+            return None
+        beat = self.last_heartbeat()
+        now = time.time()
+        if status.state == RunState.QUEUED:
+            if status.pid is None and now - status.created_at > QUEUED_TIMEOUT:
+                return f"worker never started ({QUEUED_TIMEOUT:.0f}s after launch); see stderr.log"
+            return None
+        ref = beat if beat is not None else (status.started_at or status.updated_at)
+        if now - ref > heartbeat_timeout:
+            return f"no heartbeat for {now - ref:.0f}s from worker {status.pid} on {status.host}; {hint}"
+        return None
+
+    # -- heartbeat -----------------------------------------------------------
+    def beat(self, pid: int, step: int) -> None:
+        atomic_write_json(self.heartbeat_file, {"time": time.time(), "pid": pid, "step": step})
+
+    def last_heartbeat(self) -> float | None:
+        try:
+            return float(json.loads(self.heartbeat_file.read_bytes())["time"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    # -- events --------------------------------------------------------------
+    def event_writer(self) -> EventWriter:
+        return EventWriter(self.events_file)
+
+    def events(self, after: int = 0) -> list[dict]:
+        return read_events(self.events_file, after)
+
+    def cursor(self, after: int = 0) -> EventCursor:
+        return EventCursor(self.events_file, after)
+
+    def last_seq(self) -> int:
+        return last_seq(self.events_file)
+
+    # -- cancel --------------------------------------------------------------
+    def request_cancel(self) -> None:
+        self.cancel_file.touch(mode=0o600)
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self.cancel_file.exists()
+
+    # -- checkpoints ---------------------------------------------------------
+    def last_checkpoint(self) -> Path | None:
+        """The newest complete checkpoint (one with trainer_state.json), or None."""
+        best: tuple[int, Path] | None = None
+        if not self.checkpoints_dir.is_dir():
+            return None
+        for child in self.checkpoints_dir.iterdir():
+            m = re.fullmatch(r"checkpoint-(\d+)", child.name)
+            if m and (child / "trainer_state.json").exists():
+                step = int(m.group(1))
+                if best is None or step > best[0]:
+                    best = (step, child)
+        return best[1] if best else None
+
+    def describe_host(self) -> str:
+        return this_host()

@@ -1,0 +1,59 @@
+"""``python -m engine.worker RUN_DIR [--resume]``: the worker process.
+
+Reads the frozen recipe from the run directory, runs it, and reports everything through the run
+directory. Any failure ends as ``failed`` with a one-line error; the traceback goes to stderr.log.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import traceback
+from pathlib import Path
+
+from engine.errors import one_line
+from engine.runs.rundir import RunDir
+from engine.runs.status import RunState
+
+#: kind -> "module:function"; the function takes (recipe, ctx) and returns when done.
+RUNNERS = {
+    "sft": "engine.train.sft:run_sft",
+    "dpo": "engine.train.dpo:run_dpo",
+    "search": "engine.search.run:run_search",
+    "eval": "engine.eval.run:run_eval",
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    resume = "--resume" in args
+    paths = [a for a in args if not a.startswith("--")]
+    if len(paths) != 1:
+        print("usage: python -m engine.worker RUN_DIR [--resume]", file=sys.stderr)
+        return 2
+    run = RunDir(Path(paths[0]))
+    from engine.worker.context import WorkerContext
+
+    ctx = WorkerContext(run, resume=resume)
+    if run.cancel_requested:
+        ctx.finish(RunState.CANCELLED)
+        return 0
+    ctx.start()
+    try:
+        from engine.recipes.load import parse_recipe
+
+        recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
+        module, func = RUNNERS[recipe.kind].split(":")
+        runner = getattr(importlib.import_module(module), func)
+        runner(recipe, ctx)
+    except BaseException as exc:  # noqa: BLE001 - every failure must end in a status
+        traceback.print_exc(file=sys.stderr)
+        state = RunState.CANCELLED if ctx.cancel_requested and isinstance(exc, KeyboardInterrupt) else RunState.FAILED
+        ctx.finish(state, None if state == RunState.CANCELLED else one_line(exc))
+        return 1 if state == RunState.FAILED else 0
+    ctx.finish(RunState.CANCELLED if ctx.cancel_requested else RunState.SUCCEEDED)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""What a worker gives the code it runs: events, status, heartbeat, cancellation."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from engine.runs.liveness import process_start, this_host
+from engine.runs.rundir import RunDir
+from engine.runs.status import RunState, Status
+
+HEARTBEAT_S = 2.0
+STATUS_WRITE_S = 1.0  # status.json is rewritten at most this often for progress updates
+
+
+class WorkerContext:
+    def __init__(self, run: RunDir, *, resume: bool = False) -> None:
+        self.run = run
+        self.resume = resume
+        self.events = run.event_writer()
+        self.status: Status = run.read_status()
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._stop_beat = threading.Event()
+        self._last_status_write = 0.0
+        # On resume, steps after the last checkpoint are recomputed; they were logged already.
+        self.max_logged_step = self._logged_steps() if resume else -1
+
+    # -- paths for trainers --------------------------------------------------
+    @property
+    def path(self) -> Path:
+        return self.run.path
+
+    # -- lifecycle -----------------------------------------------------------
+    def start(self) -> None:
+        pid = os.getpid()
+        self.status.state = RunState.RUNNING
+        self.status.pid = pid
+        self.status.pgid = os.getpgid(0)
+        self.status.pid_start = process_start(pid)
+        self.status.host = this_host()
+        self.status.started_at = self.status.started_at if self.resume and self.status.started_at else time.time()
+        self.status.ended_at = None
+        self.status.error = None
+        self.run.write_status(self.status)
+        self.run.beat(pid, self.status.step)
+        self.events.emit("status", state="running", pid=pid, host=self.status.host, attempt=self.status.attempt)
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if not self._cancel.is_set():
+            self._cancel.set()
+            self.events.emit("log", level="warning", message=f"received {signal.Signals(signum).name}; stopping")
+
+    def _heartbeat(self) -> None:
+        while not self._stop_beat.wait(HEARTBEAT_S):
+            with contextlib.suppress(OSError):
+                self.run.beat(os.getpid(), self.status.step)
+
+    def finish(self, state: RunState, error: str | None = None) -> None:
+        self._stop_beat.set()
+        with self._lock:
+            self.status.state = state
+            self.status.error = error
+            self.status.ended_at = time.time()
+            self.run.write_status(self.status)
+        fields: dict[str, Any] = {"state": state.value}
+        if error:
+            fields["error"] = error
+        self.events.emit("status", **fields)
+        self.events.close()
+
+    # -- cancellation --------------------------------------------------------
+    @property
+    def cancel_requested(self) -> bool:
+        if not self._cancel.is_set() and self.run.cancel_requested:
+            self._cancel.set()
+        return self._cancel.is_set()
+
+    # -- events --------------------------------------------------------------
+    def emit(self, type: str, **fields: Any) -> dict:
+        return self.events.emit(type, **fields)
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.events.emit("log", level=level, message=message)
+
+    def metric(self, step: int, values: dict[str, float], *, split: str = "train", epoch: float | None = None) -> None:
+        """Record metrics for a step; skipped for steps already logged before a resume."""
+        clean = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        if not clean or (split == "train" and step <= self.max_logged_step):
+            return
+        fields: dict[str, Any] = {"step": step, "split": split, "values": clean}
+        if epoch is not None:
+            fields["epoch"] = round(float(epoch), 4)
+        self.events.emit("metric", **fields)
+        with self._lock:
+            self.status.latest.update(clean)
+        self.progress(step, self.status.total_steps, force=split != "train")
+
+    def progress(self, step: int, total_steps: int | None, *, force: bool = False) -> None:
+        with self._lock:
+            self.status.step = max(step, self.status.step) if self.resume else step
+            if total_steps:
+                self.status.total_steps = total_steps
+            now = time.monotonic()
+            if force or now - self._last_status_write >= STATUS_WRITE_S:
+                self._last_status_write = now
+                self.run.write_status(self.status)
+
+    def checkpoint(self, step: int, path: Path) -> None:
+        self.events.emit("checkpoint", step=step, path=str(path.relative_to(self.run.path)))
+        self.progress(step, self.status.total_steps, force=True)
+
+    def artifact(self, name: str, path: Path, **fields: Any) -> None:
+        self.events.emit("artifact", name=name, path=str(path.relative_to(self.run.path)), **fields)
+
+    def link(self, **links: Any) -> None:
+        """Record lineage (from_run, study/trial...) in the status file."""
+        with self._lock:
+            self.status.links.update(links)
+            self.run.write_status(self.status)
+
+    def _logged_steps(self) -> int:
+        top = -1
+        for event in self.run.events():
+            if event.get("type") == "metric" and event.get("split") == "train":
+                top = max(top, int(event.get("step", -1)))
+        return top

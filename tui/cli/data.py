@@ -1,0 +1,12 @@
+"""`tailor data` — placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("data", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1)
+def data_cmd(args: tuple[str, ...]) -> None:
+    """Not available yet."""
+    raise click.ClickException("`tailor data` is not available in this version yet")

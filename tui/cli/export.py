@@ -1,0 +1,12 @@
+"""`tailor export` — placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("export", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1)
+def export_cmd(args: tuple[str, ...]) -> None:
+    """Not available yet."""
+    raise click.ClickException("`tailor export` is not available in this version yet")

@@ -1,0 +1,12 @@
+"""`tailor hosts` — placeholder until its issue lands."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command("hosts", context_settings={"ignore_unknown_options": True})
+@click.argument("args", nargs=-1)
+def hosts_cmd(args: tuple[str, ...]) -> None:
+    """Not available yet."""
+    raise click.ClickException("`tailor hosts` is not available in this version yet")

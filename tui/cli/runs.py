@@ -1,0 +1,156 @@
+"""``tailor run | runs | logs | cancel | resume | init``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from tui.cli.common import CliState, run_async, tailor_command
+
+
+@click.command("run")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a recipe field, e.g. -s lora.r=8.")
+@click.option("-n", "--name", help="Run-name prefix (default: the recipe's name).")
+@click.option("--host", default=None, help="Run on this SSH host instead of locally.")
+@click.option("-f", "--follow", is_flag=True, help="Follow the run's events until it ends.")
+@tailor_command
+def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: str | None, host: str | None, follow: bool) -> None:
+    """Launch RECIPE as a detached worker and return at once (or follow it with -f)."""
+    from engine.recipes.overrides import parse_assignment
+
+    overrides = dict(parse_assignment(a) for a in assignments)
+    executor = state.executor(host)
+    path = _recipe_path(state, recipe)
+    status = run_async(executor.launch(path, name=name, overrides=overrides or None))
+    click.echo(status.run_id)
+    if follow:
+        code = run_async(_follow(executor, status.run_id, 0, as_json=False))
+        raise SystemExit(code)
+
+
+def _recipe_path(state: CliState, recipe: str) -> Path:
+    """A recipe path as given, or the name of a recipe in the workspace's recipes/ folder."""
+    path = Path(recipe)
+    if path.exists() or path.is_absolute() or path.parent != Path("."):
+        return path
+    ws = state.workspace_obj()
+    for candidate in (ws.recipes_dir / recipe, ws.recipes_dir / f"{recipe}.yaml"):
+        if candidate.exists():
+            return candidate
+    return path
+
+
+@click.command("runs")
+@click.option("--host", default=None, help="List runs on this SSH host.")
+@click.option("--state", "states", multiple=True, help="Only runs in this state (repeatable).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON status per line.")
+@tailor_command
+def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json: bool) -> None:
+    """List runs with state, step and latest losses."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.runs.format import duration, number
+
+    statuses = run_async(state.executor(host).list_runs())
+    if states:
+        statuses = [s for s in statuses if s.state.value in states]
+    if as_json:
+        for s in statuses:
+            click.echo(s.model_dump_json())
+        return
+    table = Table(box=None, header_style="bold")
+    for col in ("RUN", "KIND", "HOST", "STATE", "STEP", "LOSS", "EVAL LOSS", "ELAPSED"):
+        table.add_column(col, justify="right" if col in ("STEP", "LOSS", "EVAL LOSS", "ELAPSED") else "left")
+    for s in statuses:
+        step = f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step)
+        table.add_row(
+            s.run_id, s.kind, s.host, s.state.value, step,
+            number(s.latest.get("loss")), number(s.latest.get("eval_loss")), duration(s.elapsed),
+        )
+    if not statuses:
+        click.echo("no runs yet: `tailor run RECIPE` starts one")
+        return
+    Console(width=max(120, Console().width)).print(table)
+
+
+@click.command("logs")
+@click.argument("run_id")
+@click.option("-f", "--follow", is_flag=True, help="Keep printing new events until the run ends.")
+@click.option("--after", type=int, default=0, help="Only events with seq greater than this.")
+@click.option("--json", "as_json", is_flag=True, help="Print raw JSON events.")
+@click.option("--stderr", "stream", flag_value="stderr", help="Print the worker's stderr.log instead.")
+@click.option("--stdout", "stream", flag_value="stdout", help="Print the worker's stdout.log instead.")
+@click.option("--host", default=None)
+@tailor_command
+def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bool, stream: str | None, host: str | None) -> None:
+    """Print (or follow) a run's events."""
+    executor = state.executor(host)
+    if stream:
+        ws = state.workspace_obj()
+        path = getattr(ws.run(run_id), f"{stream}_file")
+        click.echo(path.read_text(errors="replace") if path.exists() else "", nl=False)
+        return
+    if follow:
+        raise SystemExit(run_async(_follow(executor, run_id, after, as_json=as_json)))
+
+    for event in run_async(executor.events(run_id, after)):
+        _print_event(event, as_json)
+
+
+async def _follow(executor, run_id: str, after: int, *, as_json: bool) -> int:
+    async for event in executor.follow(run_id, after):
+        _print_event(event, as_json)
+    status = await executor.status(run_id)
+    if not as_json:
+        line = f"{status.run_id}: {status.state.value}" + (f" ({status.error})" if status.error else "")
+        click.secho(line, fg="green" if status.state.value == "succeeded" else "red", err=True)
+    return 0 if status.state.value == "succeeded" else 1
+
+
+def _print_event(event, as_json: bool) -> None:
+    from engine.runs.format import event_line
+
+    click.echo(json.dumps(event) if as_json else event_line(event))
+
+
+@click.command("cancel")
+@click.argument("run_id")
+@click.option("--wait", type=float, default=60.0, show_default=True, help="Seconds to wait for the worker to stop.")
+@click.option("--host", default=None)
+@tailor_command
+def cancel_cmd(state: CliState, run_id: str, wait: float, host: str | None) -> None:
+    """Stop a run cleanly: it saves a checkpoint and ends as cancelled."""
+    status = run_async(state.executor(host).cancel(run_id, wait=wait))
+    click.echo(f"{status.run_id}: {status.state.value}")
+
+
+@click.command("resume")
+@click.argument("run_id")
+@click.option("-f", "--follow", is_flag=True)
+@click.option("--host", default=None)
+@tailor_command
+def resume_cmd(state: CliState, run_id: str, follow: bool, host: str | None) -> None:
+    """Continue a failed or cancelled run from its last checkpoint."""
+    executor = state.executor(host)
+    status = run_async(executor.resume(run_id))
+    click.echo(f"{status.run_id}: resumed (attempt {status.attempt})")
+    if follow:
+        after = 0
+        raise SystemExit(run_async(_follow(executor, status.run_id, after, as_json=False)))
+
+
+@click.command("init")
+@click.argument("path", required=False, type=click.Path(file_okay=False))
+@tailor_command
+def init_cmd(state: CliState, path: str | None) -> None:
+    """Create a workspace (default: the configured one) with example recipes and demo data."""
+    from engine.workspace import Workspace, open_workspace
+
+    ws = Workspace(path).ensure() if path else open_workspace(state.workspace)
+    click.echo(str(ws.root))
+    for recipe in ws.recipes():
+        click.echo(f"  recipes/{recipe.name}")
