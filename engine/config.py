@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = Field(
         30.0, gt=0, description="A running worker whose heartbeat is older than this counts as dead."
     )
+    # TUI settings (see docs/tui.md).
+    start_screen: str = Field("runs", description="Screen shown when `tailor` opens (datasets, search, runs...).")
+    runs_rescan_s: float = Field(2.0, gt=0, description="Seconds between light re-scans of the runs folder.")
 
     @classmethod
     def settings_customise_sources(

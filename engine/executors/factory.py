@@ -13,3 +13,10 @@ def executor_for(workspace: Workspace, host: str | None = None) -> Executor:
     from engine.executors.ssh import SSHExecutor  # noqa: PLC0415 - asyncssh only when needed
 
     return SSHExecutor.for_host(workspace, host)
+
+
+def executor_for_run(workspace: Workspace, run_ref: str) -> Executor:
+    """The executor that owns a run: its SSH host for a mirrored remote run (remote.json), else local."""
+    from engine.remote.mirror import host_of  # noqa: PLC0415 - light (no asyncssh)
+
+    return executor_for(workspace, host_of(workspace.run(run_ref)))

@@ -1,18 +1,220 @@
-"""``kind: eval`` — base model versus fine-tuned runs on a held-out set. Fleshed out by the eval issue."""
+"""``kind: eval`` — the base model (zero-shot and few-shot) versus fine-tuned runs on a held-out set.
+
+The same evaluation settings (:class:`EvalSettings`) are used by an eval recipe and by the optional
+``evaluate:`` block of a training recipe (:class:`EvaluateSpec`), which evaluates the freshly trained
+model against its base at the end of training.
+"""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from engine.recipes.common import DataSource, ModelSpec, Strict
+from engine.eval.metrics import METRICS, TASK_METRICS
+from engine.recipes.common import DataSource, ModelSpec, Strict, suggest
+
+Task = Literal["auto", "generation", "label", "preference"]
+
+KNOWN_METRICS = tuple(METRICS)
+# Which metrics apply to which task: the task's defaults plus the optional ones.
+_TASK_OF = {
+    "generation": {*TASK_METRICS["generation"], "win_rate"},
+    "label": {*TASK_METRICS["label"], "perplexity"},
+    "preference": {*TASK_METRICS["preference"], "eval_loss", "perplexity", "win_rate"},
+}
 
 
-class EvalRecipe(Strict):
+def _sources(value: Any) -> Any:
+    return [value] if isinstance(value, str | dict) else value
+
+
+class FewShotSpec(Strict):
+    """The base model also runs few-shot: ``k`` examples drawn (with ``seed``) from ``source``.
+
+    Without ``source``, shots come from the training data of the first run compared (or, in a
+    training recipe's ``evaluate:`` block, from that recipe's training data).
+    """
+
+    k: int = Field(3, ge=0, le=64, description="Examples per prompt; 0 disables the few-shot row.")
+    seed: int = 42
+    source: list[DataSource] | None = None
+
+    _src = field_validator("source", mode="before")(lambda cls, v: None if v is None else _sources(v))
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"k": value} if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+class GenerationSpec(Strict):
+    max_new_tokens: int = Field(64, gt=0, le=8192)
+    batch_size: int = Field(16, gt=0, le=1024, description="Prompts per generate() call (left-padded).")
+    greedy: bool = Field(True, description="Greedy decoding; false samples with temperature / top_p.")
+    temperature: float = Field(0.7, gt=0)
+    top_p: float = Field(1.0, gt=0, le=1)
+    stop: list[str] = Field(default_factory=list, description="Cut each output at the first of these strings.")
+
+
+class JudgeSpec(Strict):
+    """A pairwise judge: a causal LM asked which of two answers is better (both orders, to cancel bias)."""
+
+    model: ModelSpec
+    max_length: int = Field(2048, gt=0, description="Judge prompts are truncated from the left to this many tokens.")
+    template: str | None = Field(
+        None, description="Judge prompt with {prompt}, {a} and {b}; it must end where the judge answers A or B."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"model": value} if isinstance(value, str) else value
+
+    @field_validator("template")
+    @classmethod
+    def _placeholders(cls, v: str | None) -> str | None:
+        if v is not None:
+            missing = [p for p in ("{prompt}", "{a}", "{b}") if p not in v]
+            if missing:
+                raise ValueError(f"the template must contain {', '.join(missing)}")
+        return v
+
+
+class EvalSettings(Strict):
+    """What to measure and how; shared by eval recipes and training recipes' ``evaluate:`` blocks."""
+
+    task: Task = Field("auto", description="auto: preference if the data has chosen/rejected, label if the references look like class labels, else generation.")
+    metrics: list[str] | None = Field(None, description="Default: every metric of the task.")
+    labels: list[str] | None = Field(None, description="Label tasks: the classes (default: the distinct references).")
+    few_shot: FewShotSpec | None = Field(default_factory=FewShotSpec)
+    zero_shot: bool = Field(True, description="Include the base model zero-shot.")
+    generation: GenerationSpec = Field(default_factory=GenerationSpec)
+    judge: JudgeSpec | None = None
+    beta: float = Field(0.1, gt=0, description="Preference tasks: DPO beta for the implicit reward.")
+    max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many held-out examples.")
+    seed: int = 42
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, v: list[str] | None) -> list[str] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("list at least one metric, or leave metrics out for the task's defaults")
+        import difflib
+
+        for name in v:
+            if name not in KNOWN_METRICS:
+                hint = difflib.get_close_matches(name, KNOWN_METRICS, n=1)
+                tip = f"; did you mean '{hint[0]}'?" if hint else f"; use any of {', '.join(KNOWN_METRICS)}"
+                raise ValueError(f"unknown metric {name!r}{tip}")
+        return list(dict.fromkeys(v))
+
+    @field_validator("labels")
+    @classmethod
+    def _distinct_labels(cls, v: list[str] | None) -> list[str] | None:
+        if v is not None and len(set(v)) < 2:
+            raise ValueError("list at least two distinct labels")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EvalSettings:
+        if self.metrics and self.task != "auto":
+            wrong = [m for m in self.metrics if m not in _TASK_OF[self.task]]
+            if wrong:
+                verb = "does" if len(wrong) == 1 else "do"
+                raise _BlockError(("metrics",), f"{', '.join(wrong)} {verb} not apply to task {self.task!r}")
+        if self.metrics and "win_rate" in self.metrics and self.judge is None:
+            raise _BlockError(("metrics",), "win_rate needs a judge model: set judge: {model: ...}")
+        if self.labels and self.task not in ("auto", "label"):
+            raise _BlockError(("labels",), f"only applies to task 'label' (task is {self.task!r})")
+        return self
+
+
+class EvalRecipe(EvalSettings):
     kind: Literal["eval"] = "eval"
     name: str | None = None
     description: str | None = None
-    model: ModelSpec = Field(default_factory=ModelSpec)
-    data: list[DataSource] = Field(min_length=1)
-    runs: list[str] = Field(default_factory=list)
+    model: ModelSpec = Field(default_factory=ModelSpec, description="The base model (the row to beat).")
+    data: list[DataSource] = Field(min_length=1, description="The held-out set.")
+    runs: list[str] = Field(default_factory=list, description="Run ids (or prefixes, or run folders) to compare.")
+    adapters: list[str] = Field(default_factory=list, description="Adapter (or full model) folders to compare.")
+    trials: list[str] = Field(default_factory=list, description="Search runs: compare their finished trials.")
+    top_trials: int | None = Field(None, gt=0, description="Only the best N trials of each search.")
+
+    _data = field_validator("data", mode="before")(lambda cls, v: _sources(v))
+
+    @field_validator("runs", "adapters", "trials", mode="before")
+    @classmethod
+    def _listify(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str) else v
+
+    @field_validator("runs", "adapters", "trials")
+    @classmethod
+    def _non_empty(cls, v: list[str]) -> list[str]:
+        if any(not str(item).strip() for item in v):
+            raise ValueError("entries must not be empty")
+        return v
+
+    @model_validator(mode="after")
+    def _something_to_evaluate(self) -> EvalRecipe:
+        base_rows = self.zero_shot or (self.few_shot is not None and self.few_shot.k > 0)
+        if not base_rows and not (self.runs or self.adapters or self.trials):
+            raise ValueError("nothing to evaluate: keep zero_shot / few_shot or list runs, adapters or trials")
+        return self
+
+
+class EvaluateSpec(EvalSettings):
+    """The ``evaluate:`` block of an sft/dpo recipe: evaluate the trained model against its base after training.
+
+    ``data`` defaults to the recipe's eval set (``data.eval``, or the rows split off by ``data.eval_split``).
+    """
+
+    data: list[DataSource] | None = None
+    base: bool = Field(True, description="Also evaluate the base model (zero-shot / few-shot) for comparison.")
+
+    _data = field_validator("data", mode="before")(lambda cls, v: None if v is None else _sources(v))
+
+
+def check_evaluate_block(block: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Validate a training recipe's ``evaluate:`` mapping; raise ValueError naming the nested field."""
+    if block is None:
+        return None
+    try:
+        EvaluateSpec.model_validate(block)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(str(p) for p in err["loc"])
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, _BlockError):
+            loc = (*loc, *cause.key)
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            options = [f for f in _model_at(loc[:-1]).model_fields]
+            hint = suggest(loc[-1], options)
+            msg = f"unknown key; did you mean '{hint}'?" if hint else f"unknown key; expected one of: {', '.join(options)}"
+        elif err["type"] not in ("value_error", "missing") and not isinstance(err.get("input"), dict | list):
+            msg = f"{msg} (got {err.get('input')!r})"
+        raise _BlockError(loc, msg) from None
+    return block
+
+
+def _model_at(loc: tuple[str, ...]) -> type[Strict]:
+    """The pydantic model holding the field at ``loc`` inside an ``evaluate:`` block."""
+    current: type[Strict] = EvaluateSpec
+    nested = {"few_shot": FewShotSpec, "generation": GenerationSpec, "judge": JudgeSpec, "model": ModelSpec}
+    for part in loc:
+        if part in nested:
+            current = nested[part]
+        elif part == "data" or part == "source" or part.isdigit():
+            current = DataSource if part.isdigit() else current
+    return current
+
+
+class _BlockError(ValueError):
+    """Carries the failing path so load.py reports ``evaluate.<path>`` with its line."""
+
+    def __init__(self, key: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.key = key

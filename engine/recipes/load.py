@@ -15,6 +15,7 @@ from engine.recipes.dpo import DPORecipe
 from engine.recipes.eval import EvalRecipe
 from engine.recipes.search import SearchRecipe
 from engine.recipes.sft import SFTRecipe
+from engine.recipes.yamlio import compose_yaml, load_yaml
 
 KINDS: dict[str, type[BaseModel]] = {
     "sft": SFTRecipe,
@@ -49,7 +50,7 @@ def parse_recipe(
     lines: dict[tuple[str, ...], int] = {}
     if isinstance(text, str):
         try:
-            data = yaml.safe_load(text)
+            data = load_yaml(text)
             lines = _line_index(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
@@ -83,6 +84,10 @@ def resolve_paths(recipe: BaseModel, base_dir: Path, source: str = "<recipe>") -
     A path that does not exist locally and looks like a hub id (``org/name``) is left for the loader,
     which gives a clear offline message when the hub cannot be reached.
     """
+    hook = getattr(recipe, "resolve_files", None)
+    if callable(hook):  # kinds that reference other files (search: its base recipe) resolve them
+        hook(base_dir, source)
+        return
     data = getattr(recipe, "data", None)
     groups: list[tuple[str, list[Any]]] = []
     if isinstance(data, list):
@@ -133,8 +138,9 @@ def _describe(exc: ValidationError, model: type[BaseModel], source: str, lines: 
     err = exc.errors()[0]
     loc = tuple(str(p) for p in err["loc"])
     cause = (err.get("ctx") or {}).get("error")
-    if getattr(cause, "key", None):  # a problem inside a free-form block such as train:
-        loc = (*loc, cause.key)
+    key = getattr(cause, "key", None)
+    if key:  # a problem inside a free-form block such as train: (search recipes: a tuple, a deeper path)
+        loc = (*loc, *(key if isinstance(key, tuple) else (key,)))
     path = _dotted(loc)
     where = _where(source, lines, loc)
     kind = err["type"]
@@ -197,7 +203,7 @@ def _line_index(text: str) -> dict[tuple[str, ...], int]:
     """Map each key path in the YAML document to its 1-based line number."""
     out: dict[tuple[str, ...], int] = {}
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_yaml(text)
     except yaml.YAMLError:
         return out
 

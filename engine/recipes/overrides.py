@@ -9,6 +9,7 @@ import yaml
 
 from engine.errors import RecipeError
 from engine.recipes.load import Recipe, load_recipe, parse_recipe
+from engine.recipes.yamlio import load_yaml
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:
@@ -17,7 +18,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
         raise RecipeError(f"override {text!r}: expected key.path=value, e.g. lora.r=8")
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
+        value = load_yaml(raw) if raw.strip() else ""
     except yaml.YAMLError:
         value = raw
     return key.strip(), value
@@ -45,6 +46,6 @@ def load_with_overrides(path: str | Path, overrides: dict[str, Any] | None = Non
     if not overrides:
         return load_recipe(path)
     load_recipe(path, check_files=False)  # report problems of the file itself first
-    data = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+    data = load_yaml(path.read_text(encoding="utf-8-sig"))
     data = apply_overrides(data, dict(overrides))
     return parse_recipe(data, source=f"{path} (with overrides)", base_dir=path.parent)

@@ -57,6 +57,13 @@ class TrainableRecipe(Strict):
     def _train_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
         return check_train_block(v, cls.config_class)
 
+    @field_validator("evaluate")
+    @classmethod
+    def _evaluate_block(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
+        from engine.recipes.eval import check_evaluate_block  # the schema lives with the eval kind
+
+        return check_evaluate_block(v)
+
     @model_validator(mode="after")
     def _early_stopping_needs_eval(self) -> TrainableRecipe:
         if self.early_stopping and not (self.data.eval or self.data.eval_split):

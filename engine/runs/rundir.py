@@ -113,6 +113,8 @@ class RunDir:
     def dead_reason(self, status: Status, heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> str | None:
         if not status.state.active:
             return None
+        if (self.path / "remote.json").exists():
+            return None  # a local mirror of a remote run: liveness is judged on its host (engine.remote)
         hint = f"resume it with `tailor resume {status.run_id}`"
         if status.pid is not None and status.host == this_host():
             if not pid_alive(status.pid, status.pid_start):

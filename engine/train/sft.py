@@ -1,13 +1,84 @@
-"""Temporary stand-in (replaced by the real SFT trainer)."""
-import time
+"""``kind: sft``: supervised fine-tuning with TRL's SFTTrainer, inside a worker.
+
+Data arrives in TRL's standard formats (language modelling ``text``, prompt-completion, conversational
+``messages``); TRL applies the chat template, and trains on completions only for prompt-completion data.
+For ``messages`` data Tailor turns on ``assistant_only_loss`` when the chat template can mark the
+assistant's tokens (the recipe can set it either way).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.train.loop import quiet_libraries, train_and_save
 
 
-def run_sft(recipe, ctx):
-    total = 30
-    start = ctx.max_logged_step + 1 if ctx.resume else 1
-    for step in range(max(start, 1), total + 1):
-        if ctx.cancel_requested:
-            return
-        time.sleep(0.1)
-        ctx.metric(step, {"loss": 1.0 / step})
-        ctx.progress(step, total)
+def run_sft(recipe: Any, ctx: Any) -> None:
+    quiet_libraries()
+    from trl import SFTConfig, SFTTrainer
+
+    from engine.data.prepare import load_training_data
+    from engine.train.callback import TailorCallback
+    from engine.train.config import build_trl_config, early_stopping_callback
+    from engine.train.methods import setup_model
+
+    train, evaluation = load_training_data(recipe.data, task="sft", seed=recipe.seed)
+    ctx.log(f"data: {len(train)} train rows" + (f", {len(evaluation)} eval rows" if evaluation is not None else ""))
+    loaded = setup_model(recipe, ctx)
+    config = build_trl_config(
+        SFTConfig,
+        recipe,
+        ctx,
+        has_eval=evaluation is not None,
+        defaults=sft_defaults(recipe, loaded.tokenizer, train.column_names, ctx),
+    )
+    callbacks: list[Any] = [TailorCallback(ctx)]
+    stopper = early_stopping_callback(recipe)
+    if stopper is not None:
+        callbacks.append(stopper)
+    trainer = SFTTrainer(
+        model=loaded.model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        processing_class=loaded.tokenizer,
+        peft_config=loaded.peft_config,
+        callbacks=callbacks,
+    )
+    if train_and_save(trainer, recipe, ctx) and recipe.evaluate:
+        from engine.eval.run import evaluate_after_training  # the optional `evaluate:` block (docs/evaluation.md)
+
+        evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
+
+
+def sft_defaults(recipe: Any, tokenizer: Any, columns: list[str], ctx: Any) -> dict[str, Any]:
+    """SFT-specific defaults (the recipe's ``train:`` still wins)."""
+    out: dict[str, Any] = {}
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 1024:
+        out["max_length"] = limit  # TRL's default 1024 would overrun a small model's context
+    if "messages" in columns and "assistant_only_loss" not in recipe.train:
+        if can_mask_assistant(tokenizer):
+            out["assistant_only_loss"] = True
+        else:
+            ctx.log(
+                "conversational data: the chat template cannot mark assistant tokens, so the loss covers the whole "
+                "conversation (add {% generation %} markers to model.chat_template for assistant-only loss)",
+                "warning",
+            )
+    return out
+
+
+def can_mask_assistant(tokenizer: Any) -> bool:
+    """Whether TRL can compute an assistant-only loss with this tokenizer's chat template."""
+    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
+
+    template = getattr(tokenizer, "chat_template", None)
+    if not template:
+        return False
+    if has_generation_markers(template):
+        return True
+    try:
+        return get_training_chat_template(tokenizer) is not None
+    except Exception:  # noqa: BLE001 - an unknown template: TRL cannot patch it
+        return False

@@ -11,11 +11,40 @@ import engine
 REPO_ROOT = Path(engine.__file__).resolve().parent.parent
 
 
-def worker_command(run_path: Path, *, resume: bool = False, python: str | None = None) -> list[str]:
-    cmd = [python or sys.executable, "-m", "engine.worker", str(run_path)]
-    if resume:
-        cmd.append("--resume")
-    return cmd
+def worker_command(
+    run_path: Path,
+    *,
+    resume: bool = False,
+    python: str | None = None,
+    gpus: int | None = None,
+    launcher: str | None = None,
+) -> list[str]:
+    """``python -m engine.worker RUN_DIR``; with more than one GPU, under accelerate launch or torchrun.
+
+    ``gpus``/``launcher`` default to the frozen recipe's ``resources`` (one GPU: the plain command).
+    """
+    py = python or sys.executable
+    worker = ["-m", "engine.worker", str(run_path)] + (["--resume"] if resume else [])
+    if gpus is None:
+        gpus, launcher = _resources(Path(run_path))
+    if gpus <= 1:
+        return [py, *worker]
+    if launcher == "torchrun":
+        return [py, "-m", "torch.distributed.run", "--standalone", f"--nproc_per_node={gpus}", *worker]
+    return [py, "-m", "accelerate.commands.launch", "--multi_gpu", f"--num_processes={gpus}",
+            "--num_machines=1", "--mixed_precision=no", "--dynamo_backend=no", *worker]
+
+
+def _resources(run_path: Path) -> tuple[int, str]:
+    """``resources.gpus`` / ``resources.launcher`` of the frozen recipe (1, accelerate if absent)."""
+    try:
+        import yaml
+
+        data = yaml.safe_load((run_path / "recipe.yaml").read_text(encoding="utf-8")) or {}
+        res = data.get("resources") or {}
+        return int(res.get("gpus", 1) or 0), str(res.get("launcher") or "accelerate")
+    except (OSError, ValueError, AttributeError, TypeError):
+        return 1, "accelerate"
 
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:

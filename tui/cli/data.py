@@ -1,12 +1,250 @@
-"""`tailor data` — placeholder until its issue lands."""
+"""``tailor data ls | show | check | convert``: the headless twin of the Datasets screen."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+
 import click
 
+from tui.cli.common import CliState, tailor_command
 
-@click.command("data", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def data_cmd(args: tuple[str, ...]) -> None:
-    """Not available yet."""
-    raise click.ClickException("`tailor data` is not available in this version yet")
+TASKS = ("sft", "preference", "unpaired_preference")
+
+
+@click.group("data")
+def data_cmd() -> None:
+    """Open, check and convert datasets (JSONL, JSON, CSV/TSV, Parquet, Arrow, text, folders, globs, hub ids)."""
+
+
+def _open(paths: tuple[str, ...]):  # -> engine.data.browse.RowSource
+    from engine.data.browse import MultiSource, open_rows
+
+    sources = [open_rows(p) for p in paths]
+    src = sources[0] if len(sources) == 1 else MultiSource(sources, " + ".join(paths)).start()
+    src.wait()
+    if src.error:
+        from engine.errors import DataError
+
+        raise DataError(src.error)
+    return src
+
+
+def _remember(state: CliState, paths: tuple[str, ...]) -> None:
+    from engine.data.catalog import remember
+
+    try:
+        ws = state.workspace_obj()
+        for p in reversed(paths):
+            remember(ws, str(Path(p).expanduser().resolve()) if Path(p).expanduser().exists() else p)
+    except Exception:  # noqa: BLE001 - the recent list is a convenience, never a failure
+        pass
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+@data_cmd.command("ls")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@tailor_command
+def ls_cmd(state: CliState, as_json: bool) -> None:
+    """List the workspace's datasets, the paths its recipes use, and recently used paths."""
+    from engine.data.catalog import all_datasets
+
+    entries = all_datasets(state.workspace_obj())
+    if as_json:
+        for e in entries:
+            click.echo(
+                json.dumps(
+                    {"path": e.path, "origin": e.origin, "size": e.size, "kind": e.kind, "exists": e.exists}
+                )
+            )
+        return
+    if not entries:
+        click.echo("no datasets yet: put files in the workspace's data/ folder or `tailor data show PATH`")
+        return
+    width = max(len(e.path) for e in entries)
+    for e in entries:
+        click.echo(f"{e.path:{width}}  {e.kind or '-':12} {_size(e.size):>9}  {e.origin}")
+
+
+@data_cmd.command("show")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-n", "--rows", "count", type=int, default=10, show_default=True, help="Rows to print.")
+@click.option("--start", type=int, default=0, help="First row (0-based).")
+@click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
+@tailor_command
+def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as_json: bool) -> None:
+    """Print rows of PATHS (files, globs, folders or a hub id) with the detected format."""
+    from engine.data.formats import DESCRIPTIONS, detect
+    from engine.data.view import cell_text
+
+    src = _open(paths)
+    _remember(state, paths)
+    records = src.records(start, count)
+    if as_json:
+        for rec in records:
+            click.echo(
+                json.dumps(rec.data, ensure_ascii=False, default=str)
+                if rec.ok
+                else json.dumps({"error": str(rec.loc) + ": " + (rec.error or "")})
+            )
+        return
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    click.echo(f"{src.label}: {len(src)} rows, {DESCRIPTIONS.get(fmt or '', 'unknown format')}")
+    cols = src.columns()
+    for rec in records:
+        if not rec.ok:
+            click.secho(f"{rec.loc.short}  ! {rec.error}", fg="red")
+            continue
+        cells = "  ".join(
+            f"{c}={cell_text((rec.data or {}).get(c), 40)}" for c in cols if c in (rec.data or {})
+        )
+        click.echo(f"{rec.loc.short}  {cells}")
+
+
+@data_cmd.command("check")
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "-m", "--model", default="tailor/tiny", show_default=True, help="Model whose tokenizer counts tokens."
+)
+@click.option(
+    "--max-length",
+    type=int,
+    default=1024,
+    show_default=True,
+    help="Training max_length (rows over it are truncated).",
+)
+@click.option("--eval", "eval_path", default=None, help="An eval set to check for overlap with PATHS.")
+@click.option("--format", "fmt", default="auto", help="Override format detection.")
+@click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 when any row is malformed or invalid.")
+@tailor_command
+def check_cmd(
+    state: CliState,
+    paths: tuple[str, ...],
+    model: str,
+    max_length: int,
+    eval_path: str | None,
+    fmt: str,
+    no_tokens: bool,
+    as_json: bool,
+    strict: bool,
+) -> None:
+    """Quality report: rows, empty/missing fields, duplicates, token lengths, overlap, bad rows."""
+    from engine.data.quality import add_overlap, add_token_lengths, scan
+
+    src = _open(paths)
+    _remember(state, paths)
+    report = scan(src.iter_records(), src.label, fmt=fmt)
+    if eval_path:
+        ev = _open((eval_path,))
+        add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))
+    if not no_tokens and report.converted:
+        from engine.models.loading import load_tokenizer
+        from engine.recipes.common import ModelSpec
+
+        tok = load_tokenizer(ModelSpec(name_or_path=model))
+        add_token_lengths(report, tok, name=model, max_length=max_length)
+    if as_json:
+        click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print_report(report)
+    if strict and (report.malformed or report.invalid or report.chosen_equals_rejected):
+        sys.exit(1)
+
+
+@data_cmd.command("convert")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("-t", "--task", type=click.Choice(TASKS), default="sft", show_default=True)
+@click.option("--format", "fmt", default="auto", help="Source format (default: detect).")
+@click.option(
+    "-c",
+    "--column",
+    "mapping",
+    multiple=True,
+    metavar="CANONICAL=SOURCE",
+    help="Map a column, e.g. -c prompt=question.",
+)
+@click.option("--system", default=None, help="A system prompt to add.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write JSONL here (default: stdout).",
+)
+@tailor_command
+def convert_cmd(
+    state: CliState,
+    paths: tuple[str, ...],
+    task: str,
+    fmt: str,
+    mapping: tuple[str, ...],
+    system: str | None,
+    output: str | None,
+) -> None:
+    """Convert PATHS to TRL's standard format for TASK as JSONL (refuses bad rows, naming file and line)."""
+    from engine.data.prepare import validate_training_data
+    from engine.errors import DataError
+    from engine.fsutil import atomic_write_text
+    from engine.recipes.common import DataSource, DataSpec
+
+    columns = {}
+    for item in mapping:
+        if "=" not in item:
+            raise DataError(f"--column {item!r}: use CANONICAL=SOURCE, e.g. prompt=question")
+        key, value = item.split("=", 1)
+        columns[key.strip()] = value.strip()
+    try:
+        spec = DataSpec(
+            train=[DataSource(path=p, format=fmt, columns=columns) for p in paths], system_prompt=system
+        )
+    except ValueError as exc:
+        raise DataError(f"--format {fmt!r}: {' '.join(str(exc).split())[:200]}") from None
+    parts = validate_training_data(spec, task=task)  # type: ignore[arg-type]
+    lines = [json.dumps(row, ensure_ascii=False) for part in parts for row in part.rows]
+    text = "\n".join(lines) + "\n"
+    if output:
+        atomic_write_text(output, text, mode=0o644)
+        formats = ", ".join(sorted({p.format for p in parts}))
+        click.echo(f"wrote {len(lines)} rows ({formats} -> {task}) to {output}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+BAR = 40
+
+
+def histogram_lines(report, width: int = BAR) -> list[str]:
+    lens = report.lengths
+    if not lens or not lens.lengths:
+        return []
+    buckets = lens.histogram()
+    top = max(c for _, _, c in buckets) or 1
+    out = []
+    for low, high, count in buckets:
+        bar = "█" * round(count / top * width)
+        over = " !" if high > lens.max_length else ""
+        out.append(f"  {low:>6}-{high:<6} {bar:<{width}} {count}{over}")
+    return out
+
+
+def print_report(report) -> None:
+    from engine.data.quality import summary
+
+    click.secho(report.label, bold=True)
+    for label, value, bad in summary(report):
+        text = click.style(value, fg="yellow") if bad and label else value
+        click.echo(f"{label:<26} {text}" if label else f"{'':<26}   {text}")
+    for text in histogram_lines(report):
+        click.echo(text)

@@ -1,12 +1,209 @@
-"""`tailor eval` — placeholder until its issue lands."""
+"""``tailor eval RECIPE|RUN...``: evaluate, or show stored evaluations, as a models x metrics table.
+
+* ``tailor eval recipes/demo-eval.yaml`` launches the eval run (locally or ``--host``), follows it and
+  prints the table.
+* ``tailor eval RUN [RUN...]`` prints the stored results of eval runs (or of training runs evaluated at
+  the end of training), merged into one table. Training runs without results are evaluated against their
+  base on ``--data FILE`` (default: the first run's ``data.eval``).
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
 import click
 
+from engine.errors import RunError
+from tui.cli.common import CliState, run_async, tailor_command
 
-@click.command("eval", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def eval_cmd(args: tuple[str, ...]) -> None:
-    """Not available yet."""
-    raise click.ClickException("`tailor eval` is not available in this version yet")
+
+@click.command("eval")
+@click.argument("targets", nargs=-1, required=True, metavar="RECIPE|RUN...")
+@click.option("--host", default=None, help="Run the evaluation on this SSH host.")
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a recipe field.")
+@click.option("--data", "data", default=None, metavar="FILE", help="Held-out set for runs that have no results yet.")
+@click.option("--sort", "sort_by", default=None, metavar="METRIC", help="Sort rows by this metric (best first).")
+@click.option("--filter", "text_filter", default="", metavar="TEXT", help="Only models whose name contains TEXT.")
+@click.option("--csv", "csv_path", default=None, metavar="PATH", help="Also write the table as CSV ('-': stdout).")
+@click.option("--md", "md_path", default=None, metavar="PATH", help="Also write the table as Markdown ('-': stdout).")
+@click.option("--json", "as_json", is_flag=True, help="Print results.json instead of the table.")
+@click.option("-q", "--quiet", is_flag=True, help="Do not print progress while evaluating.")
+@tailor_command
+def eval_cmd(
+    state: CliState,
+    targets: tuple[str, ...],
+    host: str | None,
+    assignments: tuple[str, ...],
+    data: str | None,
+    sort_by: str | None,
+    text_filter: str,
+    csv_path: str | None,
+    md_path: str | None,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    """Evaluate the base model against fine-tuned runs; print the models x metrics table."""
+    from engine.eval.results import has_results, load_results
+    from engine.eval.table import build_table, merge, to_csv, to_markdown
+
+    recipes = [t for t in targets if _is_recipe(state, t)]
+    if recipes and len(targets) > 1:
+        raise click.UsageError("give one eval recipe, or one or more runs")
+    executor = state.executor(host)
+    if recipes:
+        folders = [_evaluate(state, executor, _recipe_path(state, recipes[0]), assignments, quiet)]
+    else:
+        ws = state.workspace_obj()
+        runs = [_run_folder(state, executor, t) for t in targets]
+        pending = [r for r in runs if not has_results(r)]
+        if pending:
+            adhoc = _adhoc_recipe(ws, pending, data)
+            try:
+                done = _evaluate(state, executor, adhoc, assignments, quiet, name="eval-runs")
+            finally:
+                shutil.rmtree(adhoc.parent, ignore_errors=True)
+            folders = [r for r in runs if has_results(r)] + [done]
+        else:
+            folders = runs
+    results = merge([load_results(f) for f in folders])
+    if as_json:
+        import json
+
+        click.echo(json.dumps(results.to_json(), indent=2, default=str))
+        return
+    try:
+        table = build_table(results, sort_by=sort_by, text_filter=text_filter)
+    except KeyError:
+        raise click.UsageError(f"--sort: no metric {sort_by!r}; use one of {', '.join(results.metrics)}") from None
+    _print_table(table, results)
+    for path, text in ((csv_path, to_csv(table) if csv_path else ""), (md_path, to_markdown(table) if md_path else "")):
+        if path == "-":
+            click.echo(text, nl=False)
+        elif path:
+            from engine.fsutil import atomic_write_text
+
+            atomic_write_text(Path(path), text, mode=0o644)
+            click.echo(f"wrote {path}", err=True)
+
+
+def _is_recipe(state: CliState, target: str) -> bool:
+    path = _recipe_path(state, target)
+    return path.is_file() and path.suffix in (".yaml", ".yml")
+
+
+def _recipe_path(state: CliState, target: str) -> Path:
+    from tui.cli.runs import _recipe_path as find
+
+    return find(state, target)
+
+
+def _run_folder(state: CliState, executor: Any, ref: str) -> Path:
+    path = Path(ref).expanduser()
+    if (path / "status.json").exists() or (path / "results.json").exists():
+        return path
+    if executor.host != "local":
+        return run_async(executor.fetch(ref))
+    try:
+        return state.workspace_obj().run(ref).path
+    except RunError:
+        if path.suffix in (".yaml", ".yml"):
+            raise RunError(f"{ref}: no such recipe file") from None
+        raise
+
+
+def _evaluate(state: CliState, executor: Any, recipe: Path, assignments: tuple[str, ...], quiet: bool, name: str | None = None) -> Path:
+    """Launch an eval recipe, follow it to the end, return the run folder holding the results."""
+    from engine.recipes.load import load_recipe
+    from engine.recipes.overrides import parse_assignment
+
+    if load_recipe(recipe, check_files=False).kind != "eval":
+        raise click.UsageError(f"{recipe} is not an eval recipe (kind: eval); `tailor run` trains")
+    overrides = dict(parse_assignment(a) for a in assignments)
+    status = run_async(executor.launch(recipe, name=name, overrides=overrides or None))
+    click.echo(f"evaluating in run {status.run_id}", err=True)
+    final = run_async(_follow(executor, status.run_id, quiet))
+    if final.state.value != "succeeded":
+        raise RunError(f"evaluation {final.run_id} {final.state.value}: {final.error or 'see `tailor logs ' + final.run_id + '`'}")
+    return run_async(executor.fetch(status.run_id)) if executor.host != "local" else state.workspace_obj().run(status.run_id).path
+
+
+async def _follow(executor: Any, run_id: str, quiet: bool) -> Any:
+    async for event in executor.follow(run_id, 0):
+        if quiet:
+            continue
+        kind = event.get("type")
+        if kind == "log":
+            click.echo(f"  {event.get('message', '')}", err=True)
+        elif kind == "status" and event.get("error"):
+            click.echo(f"  {event['state']}: {event['error']}", err=True)
+    return await executor.status(run_id)
+
+
+def _adhoc_recipe(ws: Any, runs: list[Path], data: str | None) -> Path:
+    """An eval recipe comparing ``runs`` (training runs without results) with their base model."""
+    import yaml
+
+    from engine.eval.models import run_recipe
+    from engine.runs.rundir import RunDir
+
+    first = RunDir(runs[0])
+    try:
+        train = run_recipe(first)
+    except Exception as exc:  # noqa: BLE001
+        raise RunError(f"{first.run_id}: not a run with a recipe ({exc})") from None
+    if getattr(train, "kind", None) not in ("sft", "dpo"):
+        raise RunError(f"{first.run_id}: a {train.kind} run without evaluation results; nothing to show")
+    if data is None:
+        if not train.data.eval:
+            raise click.UsageError(f"{first.run_id} has no data.eval to evaluate on; give a held-out set with --data FILE")
+        sources = [s.model_dump(exclude_defaults=True) for s in train.data.eval]
+    else:
+        sources = [{"path": str(Path(data).expanduser().resolve())}]
+    recipe = {
+        "kind": "eval",
+        "name": "eval-runs",
+        "model": train.model.model_dump(exclude_defaults=True) or {"name_or_path": train.model.name_or_path},
+        "data": sources,
+        "runs": [str(r.resolve()) for r in runs],
+        "few_shot": {"k": 3, "source": [s.model_dump(exclude_defaults=True) for s in train.data.train]},
+    }
+    folder = Path(tempfile.mkdtemp(prefix="tailor-eval-"))
+    path = folder / "eval-runs.yaml"
+    path.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return path
+
+
+def _print_table(table: Any, results: Any) -> None:
+    from rich.console import Console
+    from rich.table import Table
+    from rich.text import Text
+
+    from engine.eval.table import delta_is_good, fmt_delta, fmt_value, title
+
+    console = Console(width=max(140, Console().width))
+    out = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",
+                title=f"{results.task} · {results.examples} examples · deltas vs {table.baseline or 'nothing'}")
+    out.add_column("MODEL", no_wrap=True)
+    for m in table.metrics:
+        arrow = "↑" if table.higher_is_better.get(m, True) else "↓"
+        out.add_column(f"{title(m)} {arrow}", justify="right", no_wrap=True)
+    for r in table.rows:
+        name = Text(r.label, style="bold" if r.is_baseline else "")
+        if r.error:
+            name.append(f"  ({r.error})", style="red")
+        cells: list[Any] = [name]
+        for m in table.metrics:
+            cell = Text(fmt_value(m, r.values.get(m)), style="bold green" if m in r.best else "")
+            d = r.deltas.get(m)
+            if d is not None:
+                good = delta_is_good(table, m, d)
+                cell.append(f" {fmt_delta(m, d)}", style="green" if good else ("red" if good is False else "dim"))
+            cells.append(cell)
+        out.add_row(*cells)
+    if not table.rows:
+        click.echo("no models match the filter")
+        return
+    console.print(out)

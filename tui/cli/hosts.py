@@ -1,12 +1,361 @@
-"""`tailor hosts` — placeholder until its issue lands."""
+"""``tailor hosts ls | add | edit | rm | test | trust | setup | gpus | fit | fetch | clean``."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+from typing import Any
+
 import click
 
+from tui.cli.common import CliState, run_async, tailor_command
 
-@click.command("hosts", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def hosts_cmd(args: tuple[str, ...]) -> None:
-    """Not available yet."""
-    raise click.ClickException("`tailor hosts` is not available in this version yet")
+FIELDS = ("hostname", "user", "port", "identity_file", "proxy_jump", "python", "workdir")
+
+
+def _host_options(fn):
+    for opt in reversed([
+        click.option("--hostname", help="Address (default: the name, through ~/.ssh/config)."),
+        click.option("--user", help="Login user."),
+        click.option("--port", type=int, help="SSH port."),
+        click.option("--identity-file", "identity_file", multiple=True, help="Private key file (repeatable)."),
+        click.option("--proxy-jump", help="Jump host (a host name or [user@]host[:port])."),
+        click.option("--python", help="Existing interpreter with Tailor on the host (skips the venv)."),
+        click.option("--workdir", help="Remote folder for runs, data and the venv (default ~/.tailor)."),
+        click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Non-secret env for remote commands."),
+    ]):
+        fn = opt(fn)
+    return fn
+
+
+def _changes(values: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in FIELDS:
+        value = values.get(key)
+        if value not in (None, (), []):
+            out[key] = list(value) if isinstance(value, tuple) else value
+    if values.get("env"):
+        env = {}
+        for item in values["env"]:
+            k, sep, v = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--env")
+            env[k] = v
+        out["env"] = env
+    return out
+
+
+@click.group("hosts")
+def hosts_cmd() -> None:
+    """Remote GPU hosts over SSH: list, add, trust, set up, check GPUs."""
+
+
+@hosts_cmd.command("ls")
+@click.option("--probe/--no-probe", default=True, show_default=True, help="Connect to show reachability and GPUs.")
+@click.option("--json", "as_json", is_flag=True)
+@tailor_command
+def ls_cmd(state: CliState, probe: bool, as_json: bool) -> None:
+    """List hosts (workspace and ~/.ssh/config) with reachability, GPUs and versions."""
+    from engine.remote.hosts import all_hosts, resolve, ssh_settings
+
+    ws = state.workspace_obj()
+    hosts = all_hosts(ws)
+    settings = ssh_settings(ws)
+    probes = run_async(_probe_all(ws, list(hosts))) if probe and hosts else {}
+    rows = []
+    for name, host in hosts.items():
+        r = resolve(host, settings)
+        row = {"name": name, "source": host.source, "address": f"{r.user}@{r.hostname}:{r.port}", "python": host.python,
+               "workdir": host.workdir}
+        if name in probes:
+            row.update(probes[name].to_dict())
+        rows.append(row)
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row, default=str))
+        return
+    if not rows:
+        click.echo("no hosts: `tailor hosts add NAME --hostname ADDRESS` or add a Host to ~/.ssh/config")
+        return
+    for row in rows:
+        click.echo(_host_line(row))
+
+
+def _host_line(row: dict[str, Any]) -> str:
+    head = f"{row['name']:<16} {row['address']:<32}"
+    if "reachable" not in row:
+        return f"{head} ({row['source']})"
+    if not row["reachable"]:
+        return f"{head} unreachable: {row['error']}"
+    return f"{head} ok {row['latency_ms']:.0f}ms  {_gpu_text(row['gpus'])}  {_versions(row)}"
+
+
+def _gpu_text(gpus: list[dict[str, Any]]) -> str:
+    if not gpus:
+        return "no GPU"
+    return ", ".join(
+        f"{g['name']} {g['memory_used_mib'] / 1024:.1f}/{g['memory_total_mib'] / 1024:.0f}GiB {g['utilization_pct'] or 0}%"
+        for g in gpus
+    )
+
+
+def _versions(row: dict[str, Any]) -> str:
+    tailor = row.get("tailor_version") or "not installed (`tailor hosts setup`)"
+    return f"python {row.get('python_version') or '?'}  tailor {tailor}"
+
+
+async def _probe_all(ws: Any, names: list[str]) -> dict[str, Any]:
+    from engine.remote.connection import HostConnection
+    from engine.remote.gpus import probe
+    from engine.remote.hosts import get_host
+
+    async def one(name: str) -> Any:
+        conn = HostConnection.for_workspace(ws, get_host(ws, name))
+        try:
+            return await asyncio.wait_for(probe(conn), 30)
+        except TimeoutError:
+            from engine.remote.gpus import Probe
+
+            return Probe(name, False, error="timed out")
+        finally:
+            await conn.close()
+
+    results = await asyncio.gather(*(one(n) for n in names))
+    return dict(zip(names, results, strict=True))
+
+
+@hosts_cmd.command("add")
+@click.argument("name")
+@_host_options
+@tailor_command
+def add_cmd(state: CliState, name: str, **values: Any) -> None:
+    """Add host NAME to the workspace (workspace.yaml hosts:)."""
+    from engine.errors import HostError
+    from engine.remote.hosts import HostConfig, save_host, workspace_hosts
+
+    ws = state.workspace_obj()
+    if name in workspace_hosts(ws):
+        raise HostError(f"host {name!r} exists already: `tailor hosts edit {name}` changes it")
+    try:
+        host = HostConfig.model_validate({"name": name, **_changes(values)})
+    except ValueError as exc:
+        raise HostError(f"host {name!r}: {' '.join(str(exc).split())}") from None
+    save_host(ws, host)
+    click.echo(f"added {name}; next: `tailor hosts trust {name}` then `tailor hosts setup {name}`")
+
+
+@hosts_cmd.command("edit")
+@click.argument("name")
+@_host_options
+@click.option("--unset", "unset", multiple=True, type=click.Choice(FIELDS + ("env",)), help="Remove a field.")
+@tailor_command
+def edit_cmd(state: CliState, name: str, unset: tuple[str, ...], **values: Any) -> None:
+    """Change fields of host NAME (a ~/.ssh/config host is copied into the workspace)."""
+    from engine.remote.hosts import update_host
+
+    changes: dict[str, Any] = {key: None for key in unset}
+    changes.update(_changes(values))
+    host = update_host(state.workspace_obj(), name, changes)
+    click.echo(json.dumps({"name": host.name, **host.to_yaml_dict()}))
+
+
+@hosts_cmd.command("rm")
+@click.argument("name")
+@tailor_command
+def rm_cmd(state: CliState, name: str) -> None:
+    """Remove host NAME from the workspace (its runs and files on the host are left alone)."""
+    from engine.remote.hosts import remove_host
+
+    remove_host(state.workspace_obj(), name)
+    click.echo(f"removed {name}")
+
+
+@hosts_cmd.command("test")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@tailor_command
+def test_cmd(state: CliState, name: str, as_json: bool) -> None:
+    """Connect to NAME: reachability, Python and Tailor versions, GPUs."""
+    row = run_async(_probe_all(state.workspace_obj(), [name]))[name].to_dict()
+    if as_json:
+        click.echo(json.dumps(row, default=str))
+    elif row["reachable"]:
+        click.echo(f"{name}: reachable ({row['latency_ms']:.0f} ms), host {row['hostname'] or '?'}")
+        click.echo(f"  {_versions(row)}" + (f"  ({row['error']})" if row.get("error") else ""))
+        click.echo(f"  GPUs: {_gpu_text(row['gpus'])}")
+    if not row["reachable"]:
+        from engine.errors import HostError
+
+        raise HostError(row["error"])
+
+
+@hosts_cmd.command("trust")
+@click.argument("name")
+@click.option("-y", "--yes", is_flag=True, help="Trust without asking (you checked the fingerprint).")
+@tailor_command
+def trust_cmd(state: CliState, name: str, yes: bool) -> None:
+    """Show NAME's host key fingerprint and add it to known_hosts once you confirm."""
+    from engine.errors import HostError
+    from engine.remote import known_hosts as kh
+    from engine.remote.connection import HostConnection
+    from engine.remote.hosts import get_host
+
+    ws = state.workspace_obj()
+    conn = HostConnection.for_workspace(ws, get_host(ws, name))
+    path = conn.settings.known_hosts_path
+
+    async def check() -> Any:
+        try:
+            tunnel = await conn._tunnel()
+            return await kh.check_host_key(path, conn.resolved.hostname, conn.resolved.port, tunnel=tunnel)
+        finally:
+            await conn.close()
+
+    result = run_async(check())
+    if result.state == "trusted":
+        click.echo(f"{name}: {result.pattern} already trusted ({result.key_type} {result.fingerprint})")
+        return
+    if result.state == "changed":
+        raise HostError(kh.changed_message(path, result))
+    click.echo(f"{name}: {result.pattern} offers {result.key_type} key {result.fingerprint}")
+    if not yes and not click.confirm(f"Trust it and add it to {path}?", default=False):
+        raise HostError(f"{name}: not trusted; nothing written")
+    kh.trust(path, result)
+    click.echo(f"trusted: {result.pattern} added to {path}")
+
+
+@hosts_cmd.command("setup")
+@click.argument("name")
+@tailor_command
+def setup_cmd(state: CliState, name: str) -> None:
+    """Install this Tailor version on NAME (a venv under its workdir, or the configured python)."""
+    from engine.remote.bootstrap import setup_host
+    from engine.remote.connection import HostConnection
+    from engine.remote.hosts import get_host
+
+    ws = state.workspace_obj()
+    conn = HostConnection.for_workspace(ws, get_host(ws, name))
+
+    async def go() -> Any:
+        try:
+            return await setup_host(conn, say=lambda m: click.echo(f"{name}: {m}"))
+        finally:
+            await conn.close()
+
+    run_async(go())
+
+
+@hosts_cmd.command("gpus")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True)
+@tailor_command
+def gpus_cmd(state: CliState, name: str, as_json: bool) -> None:
+    """GPU inventory of NAME from nvidia-smi (name, memory used/total, utilisation)."""
+    from dataclasses import asdict
+
+    from engine.remote.connection import HostConnection
+    from engine.remote.gpus import gpu_inventory
+    from engine.remote.hosts import get_host
+
+    ws = state.workspace_obj()
+    conn = HostConnection.for_workspace(ws, get_host(ws, name))
+
+    async def go() -> Any:
+        try:
+            return await gpu_inventory(conn)
+        finally:
+            await conn.close()
+
+    gpus = run_async(go())
+    if as_json:
+        click.echo(json.dumps([{**asdict(g), "memory_free_mib": g.memory_free_mib} for g in gpus]))
+        return
+    if not gpus:
+        click.echo(f"{name}: no GPU (no nvidia-smi or no NVIDIA driver)")
+    for g in gpus:
+        click.echo(f"{name}: gpu{g.index} {g.name}  {g.memory_used_mib}/{g.memory_total_mib} MiB used  "
+                   f"{g.utilization_pct if g.utilization_pct is not None else '?'}% busy")
+
+
+@hosts_cmd.command("fit")
+@click.argument("name")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE")
+@tailor_command
+def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...]) -> None:
+    """Estimate RECIPE's GPU memory and compare it with NAME's free GPU memory."""
+    from engine.fit import check_fit, estimate_recipe
+    from engine.recipes.overrides import load_with_overrides, parse_assignment
+    from engine.remote.connection import HostConnection
+    from engine.remote.gpus import gpu_inventory
+    from engine.remote.hosts import get_host
+    from tui.cli.runs import _recipe_path
+
+    parsed = load_with_overrides(_recipe_path(state, recipe), dict(parse_assignment(a) for a in assignments) or None)
+    estimate = estimate_recipe(parsed)
+    click.echo(estimate.describe())
+    ws = state.workspace_obj()
+    conn = HostConnection.for_workspace(ws, get_host(ws, name))
+
+    async def go() -> Any:
+        try:
+            return await gpu_inventory(conn)
+        finally:
+            await conn.close()
+
+    resources = getattr(parsed, "resources", None)
+    verdict = check_fit(estimate, run_async(go()), gpus_wanted=getattr(resources, "gpus", 1))
+    if verdict.message:
+        click.secho(f"{name}: {verdict.message}", fg="green" if verdict.fits else "yellow")
+
+
+def _remote_executor(state: CliState, run_id: str) -> Any:
+    from engine.errors import RunError
+    from engine.executors.factory import executor_for
+    from engine.remote.mirror import host_of
+
+    run = state.workspace_obj().run(run_id)
+    host = host_of(run)
+    if host is None:
+        raise RunError(f"run {run.run_id} ran locally; its files are in {run.path}")
+    return run.run_id, executor_for(state.workspace_obj(), host)
+
+
+@hosts_cmd.command("fetch")
+@click.argument("run_id")
+@tailor_command
+def fetch_cmd(state: CliState, run_id: str) -> None:
+    """Bring a remote run's adapter, checkpoints, eval results and logs into its local folder."""
+    rid, ex = _remote_executor(state, run_id)
+
+    async def go() -> Any:
+        try:
+            path = await ex.fetch(rid)
+            return path, ex.last_fetch
+        finally:
+            await ex.close()
+
+    path, report = run_async(go())
+    click.echo(f"{rid}: {len(report.fetched)} files fetched ({report.bytes} bytes), {len(report.skipped)} up to date")
+    click.echo(str(path))
+
+
+@hosts_cmd.command("clean")
+@click.argument("run_id")
+@click.option("-y", "--yes", is_flag=True, help="Delete without asking.")
+@tailor_command
+def clean_cmd(state: CliState, run_id: str, yes: bool) -> None:
+    """Delete a finished run's directory on its host (the local copy stays)."""
+    from engine.errors import RunError
+
+    rid, ex = _remote_executor(state, run_id)
+    if not yes and not click.confirm(f"Delete {rid} on {ex.host}? Fetched files stay here.", default=False):
+        raise RunError(f"{rid}: nothing deleted")
+
+    async def go() -> Any:
+        try:
+            return await ex.delete_remote(rid)
+        finally:
+            await ex.close()
+
+    click.echo(f"deleted {run_async(go())} on {ex.host}")

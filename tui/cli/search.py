@@ -1,12 +1,288 @@
-"""`tailor search` — placeholder until its issue lands."""
+"""``tailor search``: start a search headless, watch a study, queue trials, promote the best.
+
+    tailor search RECIPE [-s k=v] [--workers N] [--host H] [-f]   (same as `tailor search start ...`)
+    tailor search status STUDY [--storage URL] [--sort COL] [--json]
+    tailor search ls [--storage URL] [--json]
+    tailor search enqueue STUDY -p r=16 -p learning_rate=2e-4 [--storage URL]
+    tailor search promote STUDY [--trial N] [--no-launch] [-f]
+    tailor search stop STUDY
+"""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import click
 
+from tui.cli.common import CliState, run_async, tailor_command
 
-@click.command("search", context_settings={"ignore_unknown_options": True})
-@click.argument("args", nargs=-1)
-def search_cmd(args: tuple[str, ...]) -> None:
-    """Not available yet."""
-    raise click.ClickException("`tailor search` is not available in this version yet")
+SUBS = ("start", "status", "ls", "enqueue", "promote", "stop")
+STORAGE_HELP = "Study storage: sqlite:///PATH.db, an RDB URL or journal:PATH (default: the workspace's studies.db)."
+
+
+class SearchGroup(click.Group):
+    """``tailor search RECIPE`` is ``tailor search start RECIPE``."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["start", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group("search", cls=SearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+def search_cmd() -> None:
+    """Optuna searches over a sft/dpo recipe: each trial is a run, studies persist and resume."""
+
+
+@search_cmd.command("start")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE", help="Override a field, e.g. -s n_trials=8.")
+@click.option("-w", "--workers", type=int, default=None, help="Worker processes on this study (default: the recipe's).")
+@click.option("-n", "--name", help="Run-name prefix of the search worker.")
+@click.option("--host", default=None, help="Run the search on this SSH host.")
+@click.option("-f", "--follow", is_flag=True, help="Print trials as they finish until the search ends.")
+@tailor_command
+def start_cmd(
+    state: CliState, recipe: str, assignments: tuple[str, ...], workers: int | None, name: str | None, host: str | None, follow: bool
+) -> None:
+    """Start (or continue) the study of a kind: search RECIPE in a detached worker."""
+    from engine.recipes.overrides import parse_assignment
+    from engine.search.launch import start_search
+    from tui.cli.runs import _recipe_path
+
+    overrides = dict(parse_assignment(a) for a in assignments)
+    executor = state.executor(host)
+    path = _recipe_path(state, recipe)
+    status = run_async(
+        start_search(executor, state.workspace_obj(), path, overrides=overrides, workers=workers, name=name)
+    )
+    click.echo(status.run_id)
+    if follow:
+        raise SystemExit(run_async(_follow(executor, status.run_id)))
+
+
+async def _follow(executor: Any, run_id: str) -> int:
+    from engine.runs.format import event_line
+
+    async for event in executor.follow(run_id, 0):
+        kind = event.get("type")
+        if kind == "trial":
+            if event.get("state") != "running":
+                click.echo(trial_line(event))
+        elif kind == "metric" or kind == "search":
+            continue
+        else:
+            click.echo(event_line(event))
+    status = await executor.status(run_id)
+    line = f"{status.run_id}: {status.state.value}" + (f" ({status.error})" if status.error else "")
+    click.secho(line, fg="green" if status.state.value == "succeeded" else "red", err=True)
+    return 0 if status.state.value == "succeeded" else 1
+
+
+def trial_line(event: dict[str, Any]) -> str:
+    from engine.runs.format import duration, number
+
+    params = {**(event.get("params") or {}), **(event.get("derived") or {})}
+    shown = " ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in params.items())
+    value = event.get("value")
+    text = f"trial {event.get('number'):>3} {event.get('state', '?'):<8} "
+    text += f"{number(value) if value is not None else '-':>10}  {shown}  ({event.get('steps') or 0} steps, {duration(event.get('duration'))})"
+    if event.get("best") is not None:
+        text += f"  best {number(event['best'])}"
+    if event.get("error"):
+        text += f"  error: {event['error']}"
+    return text
+
+
+def _url(state: CliState, storage: str | None) -> str:
+    from engine.search import SearchError
+    from engine.search.storage import check_storage_url, resolve_url
+
+    if storage:
+        try:
+            check_storage_url(storage)
+        except ValueError as exc:
+            raise SearchError(f"--storage: {exc}") from None
+    return resolve_url(storage, state.workspace_obj().root)
+
+
+@search_cmd.command("status")
+@click.argument("study")
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--sort", "sort_by", default="number", show_default=True, help="number, value, state, steps, duration or a parameter.")
+@click.option("--json", "as_json", is_flag=True, help="The whole snapshot as JSON.")
+@tailor_command
+def status_cmd(state: CliState, study: str, storage: str | None, sort_by: str, as_json: bool) -> None:
+    """A study's trials (state, parameters, objective, steps, duration) and its best trial."""
+    from engine.search.storage import redact
+    from engine.search.study import load_study, snapshot
+
+    url = _url(state, storage)
+    snap = snapshot(load_study(study, url))
+    if as_json:
+        click.echo(json.dumps(snap, default=str))
+        return
+    c = snap["counts"]
+    click.echo(f"study {snap['study']} in {redact(url)}: {snap['direction']} {snap['objective']}")
+    click.echo(
+        f"trials: {c['done']} finished ({c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed), "
+        f"{c['running']} running, {c['waiting']} queued"
+    )
+    best = snap["best"]
+    if best:
+        click.echo(f"best: trial {best['number']} {snap['objective']}={best['value']:.6g} {_params_text(best)}")
+    _print_trials(sort_rows(snap["rows"], sort_by, snap["direction"]), snap["objective"])
+
+
+def sort_rows(rows: list[dict[str, Any]], key: str, direction: str = "minimize") -> list[dict[str, Any]]:
+    """Rows sorted by a column; missing values last. ``value`` sorts best first."""
+    from engine.search import SearchError
+
+    columns = {"number", "value", "state", "steps", "duration"}
+    params = {p for r in rows for p in (*r["params"], *r["derived"])}
+    if key not in columns | params:
+        raise SearchError(f"--sort {key!r}: use one of {', '.join(sorted(columns | params))}")
+
+    def get(row: dict[str, Any]) -> Any:
+        if key in columns:
+            return row.get(key)
+        return row["params"].get(key, row["derived"].get(key))
+
+    present = [r for r in rows if get(r) is not None]
+    missing = [r for r in rows if get(r) is None]
+    reverse = key == "value" and direction == "maximize"
+    try:
+        present.sort(key=get, reverse=reverse)
+    except TypeError:
+        present.sort(key=lambda r: str(get(r)), reverse=reverse)
+    return present + missing
+
+
+def _params_text(row: dict[str, Any]) -> str:
+    from engine.runs.format import number
+
+    params = {**row["params"], **row["derived"]}
+    return " ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in params.items())
+
+
+def _print_trials(rows: list[dict[str, Any]], objective: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    from engine.runs.format import duration, number
+
+    names: list[str] = []
+    for row in rows:
+        for key in (*row["params"], *row["derived"]):
+            if key not in names:
+                names.append(key)
+    table = Table(box=None, header_style="bold")
+    for col in ("#", "STATE", *[n.upper() for n in names], objective.upper(), "STEPS", "DURATION", "RUN"):
+        table.add_column(col, justify="left" if col in ("STATE", "RUN") else "right")
+    for row in rows:
+        values = {**row["params"], **row["derived"]}
+        cells = [number(values[n]) if isinstance(values.get(n), float) else str(values.get(n, "-")) for n in names]
+        shown = row["value"] if row["value"] is not None else row.get("last")
+        obj = number(shown) if shown is not None else "-"
+        if row["value"] is None and shown is not None:
+            obj += "*"  # the last intermediate value of a pruned/running trial
+        table.add_row(
+            str(row["number"]), row["state"], *cells, obj, str(row["steps"] or "-"), duration(row["duration"]),
+            row["run_id"] or "-",
+        )
+    if not rows:
+        click.echo("no trials yet")
+        return
+    Console(width=max(120, Console().width)).print(table)
+
+
+@search_cmd.command("ls")
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--json", "as_json", is_flag=True)
+@tailor_command
+def ls_cmd(state: CliState, storage: str | None, as_json: bool) -> None:
+    """The studies in a storage, with trial counts and best values."""
+    from engine.runs.format import number
+    from engine.search.study import list_studies
+
+    url = _url(state, storage)
+    summaries = list_studies(url)
+    rows = [
+        {
+            "study": s.study_name,
+            "direction": s.direction.name.lower() if s.direction else "-",
+            "trials": s.n_trials,
+            "best": s.best_trial.value if s.best_trial else None,
+            "objective": s.user_attrs.get("tailor:objective"),
+            "started": s.datetime_start.isoformat(timespec="seconds") if s.datetime_start else None,
+        }
+        for s in summaries
+    ]
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    if not rows:
+        click.echo("no studies yet: `tailor search RECIPE` starts one")
+        return
+    for row in rows:
+        best = number(row["best"]) if row["best"] is not None else "-"
+        click.echo(f"{row['study']:<32} {row['trials']:>4} trials  {row['direction']} {row['objective'] or '?'}  best {best}  started {row['started'] or '-'}")
+
+
+@search_cmd.command("enqueue")
+@click.argument("study")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="A parameter of the trial (repeatable).")
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@tailor_command
+def enqueue_cmd(state: CliState, study: str, params: tuple[str, ...], storage: str | None) -> None:
+    """Queue a trial with chosen parameters; the next worker that asks runs it first."""
+    from engine.recipes.overrides import parse_assignment
+    from engine.search.launch import enqueue
+
+    pairs = dict(parse_assignment(p) for p in params)
+    checked = enqueue(study, _url(state, storage), pairs)
+    shown = " ".join(f"{k}={v}" for k, v in checked.items())
+    click.echo(f"queued a trial in {study}: {shown} (it runs next; start the search if none is running)")
+
+
+@search_cmd.command("promote")
+@click.argument("study")
+@click.option("--trial", "trial_number", type=int, default=None, help="Promote this trial instead of the best.")
+@click.option("--storage", default=None, help=STORAGE_HELP)
+@click.option("--no-launch", is_flag=True, help="Only write the recipe into the workspace's recipes/.")
+@click.option("--host", default=None, help="Train on this SSH host.")
+@click.option("-f", "--follow", is_flag=True, help="Follow the training run.")
+@tailor_command
+def promote_cmd(
+    state: CliState, study: str, trial_number: int | None, storage: str | None, no_launch: bool, host: str | None, follow: bool
+) -> None:
+    """Write the best trial's recipe (its parameters filled in, the full training budget) and train it."""
+    from engine.search.launch import promote
+
+    executor = state.executor(host)
+    path, status = run_async(
+        promote(executor, state.workspace_obj(), study, _url(state, storage), trial_number=trial_number, launch=not no_launch)
+    )
+    click.echo(f"recipe: {path}")
+    if status is None:
+        return
+    click.echo(status.run_id)
+    if follow:
+        from tui.cli.runs import _follow as follow_run
+
+        raise SystemExit(run_async(follow_run(executor, status.run_id, 0, as_json=False)))
+
+
+@search_cmd.command("stop")
+@click.argument("study")
+@click.option("--wait", type=float, default=60.0, show_default=True, help="Seconds to wait for the workers to stop.")
+@click.option("--host", default=None)
+@tailor_command
+def stop_cmd(state: CliState, study: str, wait: float, host: str | None) -> None:
+    """Stop every running worker of a study; the interrupted trials run again first on the next start."""
+    from engine.search.launch import stop_search
+
+    for status in run_async(stop_search(state.executor(host), study, wait=wait)):
+        click.echo(f"{status.run_id}: {status.state.value}")

@@ -1,0 +1,369 @@
+"""The quality report of a dataset: rows, empty/missing fields, mixed types, exact and near duplicates,
+token lengths with the target model's tokenizer, train/eval overlap, chosen == rejected, malformed rows.
+
+``scan`` needs only the standard library and numpy (so it runs in the TUI's worker thread);
+``add_token_lengths`` loads the tokenizer (transformers) and is optional.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from engine.data.checks import check_row
+from engine.data.formats import DESCRIPTIONS, apply_columns, convert, detect
+from engine.data.messages import RowIssue, is_blank, type_name
+from engine.data.records import Loc, Problem, Record
+
+Progress = Callable[[float], None]
+TASK_OF = {"preference": "preference", "unpaired_preference": "unpaired_preference"}
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w]*)\s*\}\}")
+OPTIONAL = {"input", "system", "history", "tools", "images"}
+NUM_PERM, BANDS = 32, 8  # MinHash: 8 bands of 4 rows -> pairs with Jaccard >= ~0.8 collide
+
+
+@dataclass
+class LengthStats:
+    tokenizer: str
+    max_length: int
+    lengths: list[int]
+    sampled: bool = False
+    over: list[Loc] = field(default_factory=list)
+
+    def percentile(self, q: float) -> int:
+        return int(np.percentile(self.lengths, q)) if self.lengths else 0
+
+    @property
+    def longest(self) -> int:
+        return max(self.lengths, default=0)
+
+    def histogram(self, bins: int = 20) -> list[tuple[int, int, int]]:
+        """(low, high, count) buckets of whole token counts, low and high inclusive."""
+        if not self.lengths:
+            return []
+        lo, hi = min(self.lengths), max(self.lengths)
+        step = max(1, -(-(hi - lo + 1) // bins))
+        counts = np.bincount((np.asarray(self.lengths) - lo) // step)
+        return [(lo + i * step, lo + (i + 1) * step - 1, int(c)) for i, c in enumerate(counts)]
+
+
+@dataclass
+class QualityReport:
+    label: str
+    format: str | None = None
+    task: str = "sft"
+    rows: int = 0
+    malformed: list[Problem] = field(default_factory=list)
+    invalid: list[Problem] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    missing: Counter[str] = field(default_factory=Counter)
+    empty: Counter[str] = field(default_factory=Counter)
+    types: dict[str, Counter[str]] = field(default_factory=dict)
+    exact_dups: list[tuple[Loc, Loc]] = field(default_factory=list)
+    near_dups: list[tuple[Loc, Loc]] = field(default_factory=list)
+    chosen_equals_rejected: list[Loc] = field(default_factory=list)
+    placeholders: Counter[str] = field(default_factory=Counter)
+    overlap: list[Loc] = field(default_factory=list)
+    eval_label: str | None = None
+    eval_rows: int = 0
+    lengths: LengthStats | None = None
+    converted: list[tuple[dict[str, Any], Loc]] = field(default_factory=list, repr=False)
+
+    @property
+    def mixed_types(self) -> dict[str, Counter[str]]:
+        return {c: t for c, t in self.types.items() if len([k for k in t if k != "null"]) > 1}
+
+    @property
+    def format_text(self) -> str:
+        return DESCRIPTIONS.get(self.format or "", "unknown format")
+
+    def to_json(self) -> dict[str, Any]:
+        out = {
+            "path": self.label,
+            "format": self.format,
+            "rows": self.rows,
+            "malformed": [str(p) for p in self.malformed],
+            "invalid": [str(p) for p in self.invalid],
+            "missing_fields": dict(self.missing),
+            "empty_fields": dict(self.empty),
+            "mixed_types": {c: dict(t) for c, t in self.mixed_types.items()},
+            "exact_duplicates": len(self.exact_dups),
+            "near_duplicates": len(self.near_dups),
+            "chosen_equals_rejected": [str(loc) for loc in self.chosen_equals_rejected],
+            "placeholders": dict(self.placeholders),
+        }
+        if self.eval_label:
+            out["eval"] = {"path": self.eval_label, "rows": self.eval_rows, "overlap": len(self.overlap)}
+        if self.lengths:
+            lens = self.lengths
+            out["tokens"] = {
+                "tokenizer": lens.tokenizer,
+                "p50": lens.percentile(50),
+                "p95": lens.percentile(95),
+                "max": lens.longest,
+                "max_length": lens.max_length,
+                "over_max_length": len(lens.over),
+                "sampled": lens.sampled,
+                "histogram": lens.histogram(),
+            }
+        return out
+
+
+def _digest(value: Any) -> bytes:
+    return hashlib.blake2b(
+        json.dumps(value, sort_keys=True, ensure_ascii=False, default=str).encode(), digest_size=16
+    ).digest()
+
+
+def _side(row: dict[str, Any]) -> Any:
+    """The input side of a converted row: what must not appear in both train and eval."""
+    if "messages" in row:
+        return [m for m in row["messages"] if m.get("role") != "assistant"] or row["messages"]
+    return row.get("prompt", row.get("text"))
+
+
+def _flat_text(row: dict[str, Any]) -> str:
+    parts: list[str] = []
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            parts.append(v)
+        elif isinstance(v, list):
+            for x in v:
+                walk(x)
+        elif isinstance(v, dict):
+            walk(v.get("content", v.get("value", "")))
+
+    for key in ("messages", "prompt", "completion", "chosen", "rejected", "text"):
+        walk(row.get(key))
+    return " ".join(parts)
+
+
+class _MinHash:
+    """Near-duplicate finder: MinHash of word 3-grams, banded LSH, confirmed by estimated Jaccard."""
+
+    def __init__(self, seed: int = 1) -> None:
+        rng = np.random.default_rng(seed)
+        self.a = rng.integers(1, (1 << 31) - 1, NUM_PERM, dtype=np.uint64)
+        self.b = rng.integers(0, (1 << 31) - 1, NUM_PERM, dtype=np.uint64)
+        self.buckets: list[dict[bytes, int]] = [{} for _ in range(BANDS)]
+        self.sigs: list[np.ndarray] = []
+
+    def add(self, text: str) -> int | None:
+        """Add a text; return the index of an earlier near-duplicate, if any."""
+        words = re.findall(r"\w+", text.lower())
+        grams = {" ".join(words[i : i + 3]) for i in range(max(1, len(words) - 2))}
+        hashes = np.array(
+            [int.from_bytes(hashlib.blake2b(g.encode(), digest_size=4).digest(), "little") for g in grams],
+            dtype=np.uint64,
+        )
+        sig = ((hashes[:, None] * self.a + self.b) % np.uint64((1 << 31) - 1)).min(axis=0)
+        index = len(self.sigs)
+        self.sigs.append(sig)
+        width = NUM_PERM // BANDS
+        found = None
+        for band in range(BANDS):
+            key = sig[band * width : (band + 1) * width].tobytes()
+            other = self.buckets[band].setdefault(key, index)
+            if other != index and found is None and (self.sigs[other] == sig).mean() >= 0.8:
+                found = other
+        return found
+
+
+def scan(
+    records: Iterable[Record],
+    label: str,
+    *,
+    fmt: str = "auto",
+    columns: dict[str, str] | None = None,
+    near: bool = True,
+    progress: Progress | None = None,
+    total: int | None = None,
+    keep_rows: bool = True,
+) -> QualityReport:
+    """Read every record once and collect the report (no tokenizer)."""
+    report = QualityReport(label)
+    seen: dict[bytes, Loc] = {}
+    minhash = _MinHash() if near else None
+    near_locs: list[Loc] = []
+    head: list[Record] = []
+    it = iter(records)
+    for rec in it:
+        head.append(rec)
+        if sum(r.ok for r in head) >= 50:
+            break
+    sample = []
+    for r in head:
+        if r.ok:
+            with contextlib.suppress(RowIssue):
+                sample.append(apply_columns(r.data or {}, columns or {}))
+    report.format = fmt if fmt != "auto" else detect(sample)
+    report.task = TASK_OF.get(report.format or "", "sft")
+    col_order: list[str] = []
+    good = [0]
+
+    def handle(rec: Record) -> None:
+        report.rows += 1
+        if progress and total and report.rows % 5000 == 0:
+            progress(min(0.99, report.rows / total))
+        if not rec.ok:
+            report.malformed.append(Problem(rec.loc, rec.error or "malformed"))
+            return
+        data = rec.data or {}
+        good[0] += 1
+        for key, value in data.items():
+            if key not in report.types:
+                report.types[key] = Counter()
+                col_order.append(key)
+            report.types[key][type_name(value)] += 1
+            if value is not None and is_blank(value):
+                report.empty[key] += 1
+        digest = _digest(data)
+        if digest in seen:
+            report.exact_dups.append((rec.loc, seen[digest]))
+        else:
+            seen[digest] = rec.loc
+        for name in PLACEHOLDER.findall(json.dumps(data, ensure_ascii=False)):
+            report.placeholders["{{" + name + "}}"] += 1
+        if report.format is None:
+            return
+        try:
+            rows = convert(apply_columns(data, columns or {}), report.format, report.task)  # type: ignore[arg-type]
+        except RowIssue as exc:
+            report.invalid.append(Problem(rec.loc, str(exc), kind="invalid"))
+            return
+        for row in rows:
+            message = check_row(row, report.task)
+            if message and "chosen equals rejected" in message:
+                report.chosen_equals_rejected.append(rec.loc)
+            elif message:
+                report.invalid.append(Problem(rec.loc, message, kind="invalid"))
+            if keep_rows:
+                report.converted.append((row, rec.loc))
+        if minhash is not None and seen[digest] == rec.loc:  # exact duplicates are counted above
+            other = minhash.add(_flat_text(rows[0]) if rows else json.dumps(data))
+            near_locs.append(rec.loc)
+            if other is not None:
+                report.near_dups.append((rec.loc, near_locs[other]))
+
+    for rec in head:
+        handle(rec)
+    for rec in it:
+        handle(rec)
+    report.columns = col_order
+    for key in col_order:  # absent, or null
+        report.missing[key] = good[0] - sum(report.types[key].values()) + report.types[key].get("null", 0)
+    report.missing = +report.missing
+    if progress:
+        progress(1.0)
+    return report
+
+
+def add_overlap(report: QualityReport, eval_report: QualityReport) -> None:
+    """Eval rows whose input (prompt / user turns / text) also appears in train."""
+    train_sides = {_digest(_side(row)) for row, _ in report.converted}
+    report.eval_label, report.eval_rows = eval_report.label, eval_report.rows
+    report.overlap = [loc for row, loc in eval_report.converted if _digest(_side(row)) in train_sides]
+
+
+def add_token_lengths(
+    report: QualityReport,
+    tokenizer: Any,
+    *,
+    name: str,
+    max_length: int = 1024,
+    limit: int = 20000,
+    progress: Progress | None = None,
+) -> None:
+    """Token lengths of the training sequences (as the trainer renders them), sampled evenly past ``limit``."""
+    from engine.data.render import token_lengths
+
+    # we count lengths on purpose; silence transformers' "longer than the maximum" warning
+    tokenizer.model_max_length = max(int(getattr(tokenizer, "model_max_length", 0) or 0), 1 << 40)
+    rows = report.converted
+    step = max(1, len(rows) // limit) if len(rows) > limit else 1
+    picked = rows[::step]
+    stats = LengthStats(name, max_length, [], sampled=step > 1)
+    for i, (row, loc) in enumerate(picked):
+        try:
+            n = token_lengths(row, tokenizer)
+        except Exception as exc:  # noqa: BLE001 - a template that rejects a row is itself a finding
+            report.invalid.append(
+                Problem(loc, f"the chat template fails on this row: {exc}", kind="template")
+            )
+            continue
+        stats.lengths.append(n)
+        if n > max_length:
+            stats.over.append(loc)
+        if progress and i % 200 == 0:
+            progress(i / max(1, len(picked)))
+    report.lengths = stats
+
+
+def _where(locs: list[Loc], limit: int = 5) -> str:
+    shown = ", ".join(loc.short for loc in locs[:limit])
+    return shown + (f" and {len(locs) - limit} more" if len(locs) > limit else "")
+
+
+def summary(report: QualityReport) -> list[tuple[str, str, bool]]:
+    """(label, value, is_a_problem) lines shared by ``tailor data check`` and the Datasets screen."""
+    out: list[tuple[str, str, bool]] = [
+        ("format", report.format_text, report.format is None),
+        ("rows", str(report.rows), report.rows == 0),
+        ("columns", ", ".join(report.columns) or "-", False),
+    ]
+
+    def problems(label: str, items: list[Problem]) -> None:
+        out.append((label, f"{len(items)}: {items[0]}" if items else "ok", bool(items)))
+        out.extend(("", str(p), True) for p in items[1:5])
+
+    problems("malformed rows", report.malformed)
+    if report.invalid:
+        problems("rows unfit for training", report.invalid)
+    missing = ", ".join(f"{k} ({v})" for k, v in report.missing.items())
+    empty = ", ".join(f"{k} ({v})" for k, v in report.empty.items())
+    out.append(("missing fields", missing or "ok", bool(missing)))
+    # optional fields (alpaca input, system...) are often empty on purpose: listed, not flagged
+    flagged = any(k not in OPTIONAL for k in report.empty)
+    out.append(("empty fields", empty or "ok", flagged))
+    mixed = "; ".join(
+        f"{c}: " + ", ".join(f"{t} {n}" for t, n in types.items()) for c, types in report.mixed_types.items()
+    )
+    out.append(("mixed types", mixed or "ok", bool(mixed)))
+    for label, pairs, sign in (
+        ("exact duplicates", report.exact_dups, "="),
+        ("near duplicates", report.near_dups, "~"),
+    ):
+        out.append((label, str(len(pairs)) if pairs else "ok", bool(pairs)))
+        out.extend(("", f"{a.short} {sign} {b.short}", True) for a, b in pairs[:3])
+    if report.task == "preference" or report.chosen_equals_rejected:
+        cer = report.chosen_equals_rejected
+        out.append(("chosen equals rejected", f"{len(cer)}: {_where(cer)}" if cer else "ok", bool(cer)))
+    if report.placeholders:
+        text = ", ".join(f"{k} ({v} rows)" for k, v in report.placeholders.items())
+        out.append(("template placeholders", text, True))
+    if report.eval_label:
+        ov = report.overlap
+        text = (
+            f"{len(ov)} of {report.eval_rows} eval rows: {_where(ov)}"
+            if ov
+            else f"none ({report.eval_rows} eval rows)"
+        )
+        out.append(("train/eval overlap", text, bool(ov)))
+    lens = report.lengths
+    if lens and lens.lengths:
+        sampled = f", sampled {len(lens.lengths)} rows" if lens.sampled else ""
+        text = f"p50 {lens.percentile(50)}  p95 {lens.percentile(95)}  max {lens.longest}  ({lens.tokenizer}{sampled})"
+        out.append(("tokens", text, False))
+        over = lens.over
+        text = f"{len(over)} rows would be truncated: {_where(over)}" if over else "ok"
+        out.append((f"over max_length {lens.max_length}", text, bool(over)))
+    return out

@@ -1,0 +1,263 @@
+"""Evaluation metrics: per-example scores and corpus aggregates.
+
+Text metrics come from maintained libraries (sacrebleu for BLEU and chrF, rouge-score for ROUGE-L);
+exact match and token F1 follow the official SQuAD v1.1 script; the label metrics are a few lines of
+arithmetic (no scikit-learn dependency). Scales follow lm-evaluation-harness: fractions in [0, 1] for
+everything except BLEU and chrF, which keep sacrebleu's 0-100.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import string
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+# -- metric catalogue -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricInfo:
+    name: str
+    title: str
+    higher_is_better: bool
+    scale: str  # "fraction" | "0-100" | "nats" | "ratio"
+    per_example: str | None  # the per-example score key, when there is one
+
+
+METRICS: dict[str, MetricInfo] = {
+    m.name: m
+    for m in (
+        MetricInfo("eval_loss", "loss", False, "nats", "loss"),
+        MetricInfo("perplexity", "ppl", False, "ratio", None),
+        MetricInfo("exact_match", "EM", True, "fraction", "exact_match"),
+        MetricInfo("token_f1", "tok F1", True, "fraction", "token_f1"),
+        MetricInfo("rouge_l", "ROUGE-L", True, "fraction", "rouge_l"),
+        MetricInfo("bleu", "BLEU", True, "0-100", "bleu"),
+        MetricInfo("chrf", "chrF", True, "0-100", "chrf"),
+        MetricInfo("accuracy", "acc", True, "fraction", "correct"),
+        MetricInfo("precision", "prec", True, "fraction", None),
+        MetricInfo("recall", "recall", True, "fraction", None),
+        MetricInfo("f1", "F1", True, "fraction", None),
+        MetricInfo("reward_accuracy", "rew acc", True, "fraction", "reward_margin"),
+        MetricInfo("reward_margin", "rew margin", True, "nats", "reward_margin"),
+        MetricInfo("logp_accuracy", "logp acc", True, "fraction", "logp_margin"),
+        MetricInfo("logp_margin", "logp margin", True, "nats", "logp_margin"),
+        MetricInfo("win_rate", "win rate", True, "fraction", "win"),
+    )
+}
+
+TASK_METRICS: dict[str, list[str]] = {
+    "generation": ["eval_loss", "perplexity", "exact_match", "token_f1", "rouge_l", "bleu", "chrf"],
+    "label": ["eval_loss", "accuracy", "precision", "recall", "f1"],
+    "preference": ["reward_accuracy", "reward_margin", "logp_accuracy", "logp_margin"],
+}
+# Metrics that need the model to generate (the others only score the reference).
+GENERATIVE = {"exact_match", "token_f1", "rouge_l", "bleu", "chrf", "accuracy", "precision", "recall", "f1"}
+# The per-example score used to find the examples two models disagree on.
+PRIMARY = {"generation": "token_f1", "label": "correct", "preference": "logp_margin"}
+
+
+# -- SQuAD exact match and token F1 ---------------------------------------------------------------
+
+_ARTICLES = re.compile(r"\b(a|an|the)\b")
+_PUNCT = set(string.punctuation)
+
+
+def normalize_answer(text: str) -> str:
+    """SQuAD v1.1 normalisation: lower case, drop punctuation and articles, squeeze whitespace."""
+    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def exact_match(prediction: str, reference: str) -> float:
+    return float(normalize_answer(prediction) == normalize_answer(reference))
+
+
+def token_f1(prediction: str, reference: str) -> float:
+    pred = normalize_answer(prediction).split()
+    ref = normalize_answer(reference).split()
+    if not pred or not ref:
+        # SQuAD 2.0 convention: two empty answers agree; one empty answer scores 0.
+        return float(pred == ref)
+    common = Counter(pred) & Counter(ref)
+    same = sum(common.values())
+    if same == 0:
+        return 0.0
+    precision, recall = same / len(pred), same / len(ref)
+    return 2 * precision * recall / (precision + recall)
+
+
+# -- ROUGE-L, BLEU, chrF ------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _rouge_scorer():
+    from rouge_score import rouge_scorer
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+
+
+def rouge_l(prediction: str, reference: str) -> float:
+    """ROUGE-L F-measure (rouge-score's tokenizer: lower-cased ASCII words and digits)."""
+    return float(_rouge_scorer().score(reference, prediction)["rougeL"].fmeasure)
+
+
+def sentence_bleu(prediction: str, reference: str) -> float:
+    import sacrebleu
+
+    return float(sacrebleu.sentence_bleu(prediction, [reference]).score)
+
+
+def sentence_chrf(prediction: str, reference: str) -> float:
+    import sacrebleu
+
+    return float(sacrebleu.sentence_chrf(prediction, [reference]).score)
+
+
+def corpus_bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
+    import sacrebleu
+
+    return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
+
+
+def corpus_chrf(predictions: Sequence[str], references: Sequence[str]) -> float:
+    import sacrebleu
+
+    return float(sacrebleu.corpus_chrf(list(predictions), [list(references)]).score)
+
+
+def text_scores(prediction: str, reference: str, metrics: Sequence[str]) -> dict[str, float]:
+    """Per-example scores of one generated text for the requested generation metrics."""
+    fns = {
+        "exact_match": exact_match,
+        "token_f1": token_f1,
+        "rouge_l": rouge_l,
+        "bleu": sentence_bleu,
+        "chrf": sentence_chrf,
+    }
+    return {m: fns[m](prediction, reference) for m in metrics if m in fns}
+
+
+def generation_metrics(predictions: Sequence[str], references: Sequence[str], metrics: Sequence[str]) -> dict[str, float]:
+    """Corpus values: means of per-example EM / F1 / ROUGE-L; corpus-level BLEU and chrF (as sacrebleu)."""
+    out: dict[str, float] = {}
+    n = len(predictions)
+    if n == 0:
+        return out
+    for name, fn in (("exact_match", exact_match), ("token_f1", token_f1), ("rouge_l", rouge_l)):
+        if name in metrics:
+            out[name] = sum(fn(p, r) for p, r in zip(predictions, references, strict=True)) / n
+    if "bleu" in metrics:
+        out["bleu"] = corpus_bleu(predictions, references)
+    if "chrf" in metrics:
+        out["chrf"] = corpus_chrf(predictions, references)
+    return out
+
+
+# -- label tasks --------------------------------------------------------------------------------
+
+
+def normalize_label(text: str) -> str:
+    """A generated label, compared loosely: first line, case-folded, outer punctuation and spaces off."""
+    first = text.strip().split("\n", 1)[0] if text.strip() else ""
+    return first.strip().strip(string.punctuation + " ").casefold()
+
+
+def match_label(prediction: str, labels: Sequence[str]) -> str | None:
+    """The label a generation names, or None. Exact (normalised) match first, then a unique prefix."""
+    norm = normalize_label(prediction)
+    by_norm = {normalize_label(lab): lab for lab in labels}
+    if norm in by_norm:
+        return by_norm[norm]
+    starts = [lab for key, lab in by_norm.items() if key and norm.startswith(key)]
+    return starts[0] if len(starts) == 1 else None
+
+
+def label_metrics(predicted: Sequence[str | None], gold: Sequence[str], labels: Sequence[str]) -> dict[str, float]:
+    """Accuracy and macro-averaged precision / recall / F1 over ``labels``.
+
+    A prediction that names no label counts as wrong (a false negative for its gold class) and adds
+    no class of its own. A class that is never predicted has precision 0, as scikit-learn's
+    ``zero_division=0``.
+    """
+    n = len(gold)
+    if n == 0:
+        return {}
+    accuracy = sum(p == g for p, g in zip(predicted, gold, strict=True)) / n
+    precisions, recalls, f1s = [], [], []
+    for lab in labels:
+        tp = sum(p == lab and g == lab for p, g in zip(predicted, gold, strict=True))
+        fp = sum(p == lab and g != lab for p, g in zip(predicted, gold, strict=True))
+        fn = sum(p != lab and g == lab for p, g in zip(predicted, gold, strict=True))
+        prec = tp / (tp + fp) if tp + fp else 0.0
+        rec = tp / (tp + fn) if tp + fn else 0.0
+        precisions.append(prec)
+        recalls.append(rec)
+        f1s.append(2 * prec * rec / (prec + rec) if prec + rec else 0.0)
+    k = len(labels) or 1
+    return {"accuracy": accuracy, "precision": sum(precisions) / k, "recall": sum(recalls) / k, "f1": sum(f1s) / k}
+
+
+def guess_labels(references: Sequence[str], max_labels: int = 20) -> list[str] | None:
+    """The label set when references look like class labels (few, short, repeated), else None."""
+    distinct = sorted({r.strip() for r in references})
+    if not references or not 2 <= len(distinct) <= max_labels:
+        return None
+    if any(len(d.split()) > 3 or len(d) > 40 for d in distinct):
+        return None
+    # Labels repeat: on average every label is the reference of at least two examples.
+    return distinct if len(references) >= 2 * len(distinct) else None
+
+
+# -- loss and preference ------------------------------------------------------------------------
+
+
+def loss_metrics(total_nll: float, total_tokens: int) -> dict[str, float]:
+    """Token-weighted mean negative log-likelihood of the references, and its perplexity."""
+    if total_tokens <= 0:
+        return {}
+    loss = total_nll / total_tokens
+    return {"eval_loss": loss, "perplexity": math.exp(min(loss, 700.0))}
+
+
+def preference_metrics(
+    chosen: Sequence[float],
+    rejected: Sequence[float],
+    ref_chosen: Sequence[float] | None = None,
+    ref_rejected: Sequence[float] | None = None,
+    beta: float = 0.1,
+) -> dict[str, float]:
+    """Log-likelihood preference and, against a reference model, DPO's implicit reward.
+
+    ``logp_*``: does the model give the chosen response a higher summed log-probability than the rejected?
+    ``reward_*``: TRL's ``rewards/accuracies`` and ``rewards/margins`` with the base model as reference,
+    reward = beta * (log p_model - log p_ref); only defined for models other than the reference.
+    """
+    n = len(chosen)
+    if n == 0:
+        return {}
+    margins = [c - r for c, r in zip(chosen, rejected, strict=True)]
+    out = {"logp_accuracy": sum(m > 0 for m in margins) / n, "logp_margin": sum(margins) / n}
+    if ref_chosen is not None and ref_rejected is not None:
+        rewards = reward_margins(chosen, rejected, ref_chosen, ref_rejected, beta)
+        out["reward_accuracy"] = sum(m > 0 for m in rewards) / n
+        out["reward_margin"] = sum(rewards) / n
+    return out
+
+
+def reward_margins(
+    chosen: Sequence[float], rejected: Sequence[float], ref_chosen: Sequence[float], ref_rejected: Sequence[float], beta: float
+) -> list[float]:
+    return [
+        beta * ((c - rc) - (r - rr))
+        for c, r, rc, rr in zip(chosen, rejected, ref_chosen, ref_rejected, strict=True)
+    ]
+
+
+def win_rate(outcomes: Sequence[float]) -> float | None:
+    """Mean of per-example outcomes: 1 win, 0.5 tie, 0 loss (ties count half, as AlpacaEval)."""
+    return sum(outcomes) / len(outcomes) if outcomes else None

@@ -1,0 +1,205 @@
+"""What an evaluation compares, and loading each one (worker side: imports torch/peft lazily).
+
+A :class:`Candidate` is one row of the table: the base model zero-shot or few-shot, a finished run's
+adapter (or full model), an adapter folder, or the trials of a search. Runs are looked up in the
+workspace the eval run lives in (``<workspace>/runs/<eval run>``), by id, unique prefix or folder.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import ModelError, RunError
+from engine.recipes.common import ModelSpec
+from engine.runs.rundir import RunDir
+from engine.runs.status import RunState
+
+TRIAL_LINKS = ("search_run", "search", "parent_run", "study_run")  # status.links keys naming the search run
+
+
+@dataclass
+class Candidate:
+    id: str
+    label: str
+    kind: str  # base | run | adapter | trial
+    source: str
+    base: ModelSpec
+    path: Path | None = None  # adapter or full-model folder; None for the base model itself
+    shots: int = 0
+    run_id: str | None = None
+    merge_first: list[Path] = field(default_factory=list)  # adapters folded into the base before this one
+    open: Callable[[], AbstractContextManager[tuple[Any, Any]]] | None = None  # (model, tokenizer) already in memory
+
+
+def workspace_of(run: RunDir) -> Any:
+    from engine.workspace import Workspace
+
+    return Workspace(run.path.parent.parent)
+
+
+def find_run(ws: Any, ref: str, base_dir: Path | None = None) -> RunDir:
+    """A run by id, unique prefix, or folder (absolute, or relative to the recipe's folder)."""
+    path = Path(ref).expanduser()
+    for cand in (path, (base_dir / path) if base_dir and not path.is_absolute() else None):
+        if cand is not None and (cand / "status.json").exists():
+            return RunDir(cand.resolve())
+    return ws.run(ref)
+
+
+def model_folder(run: RunDir) -> Path:
+    """The run's final adapter (or full model) folder; RunError when it has none."""
+    folder = run.adapter_dir
+    if (folder / "adapter_config.json").exists() or (folder / "config.json").exists():
+        return folder
+    try:
+        state = run.read_status().state.value
+    except RunError:
+        state = "unknown"
+    raise RunError(
+        f"run {run.run_id} ({state}) has no adapter/ to evaluate; evaluate a succeeded sft or dpo run"
+    )
+
+
+def run_recipe(run: RunDir) -> Any:
+    from engine.recipes.load import parse_recipe
+
+    return parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
+
+
+def _merge_chain(ws: Any, run: RunDir, recipe: Any) -> list[Path]:
+    """Adapters a run was trained on top of (``from_run`` with ``from_run_mode: merge``), oldest first."""
+    chain: list[Path] = []
+    seen = {run.run_id}
+    while getattr(recipe, "from_run", None) and getattr(recipe, "from_run_mode", "merge") == "merge":
+        parent = find_run(ws, recipe.from_run)
+        if parent.run_id in seen:
+            break
+        seen.add(parent.run_id)
+        chain.insert(0, model_folder(parent))
+        recipe = run_recipe(parent)
+    return chain
+
+
+def run_candidate(ws: Any, ref: str, *, base_dir: Path | None = None, kind: str = "run") -> Candidate:
+    run = find_run(ws, ref, base_dir)
+    status = run.read_status()
+    if status.kind not in ("sft", "dpo"):
+        raise RunError(f"run {run.run_id} is a {status.kind} run; list sft/dpo runs under runs: (searches under trials:)")
+    folder = model_folder(run)
+    recipe = run_recipe(run)
+    label = run.run_id if kind == "run" else f"trial {status.links.get('trial', '?')} ({run.run_id})"
+    return Candidate(
+        id=run.run_id,
+        label=label,
+        kind=kind,
+        source=run.run_id,
+        base=recipe.model,
+        path=folder,
+        run_id=run.run_id,
+        merge_first=_merge_chain(ws, run, recipe),
+    )
+
+
+def adapter_candidate(ref: str, base: ModelSpec, *, base_dir: Path | None = None) -> Candidate:
+    path = Path(ref).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    if not ((path / "adapter_config.json").exists() or (path / "config.json").exists()):
+        raise ModelError(f"adapters: {ref}: not an adapter or model folder (no adapter_config.json or config.json)")
+    return Candidate(id=f"adapter:{path.name}", label=path.name, kind="adapter", source=str(path.resolve()), base=base, path=path.resolve())
+
+
+def trial_candidates(ws: Any, ref: str, top: int | None, *, base_dir: Path | None = None) -> list[Candidate]:
+    """The succeeded trial runs of a search run (best ``top`` by the search's objective when given)."""
+    search = find_run(ws, ref, base_dir)
+    status = search.read_status()
+    if status.kind != "search":
+        raise RunError(f"trials: {search.run_id} is a {status.kind} run, not a search; list it under runs:")
+    trials = []
+    for run in ws.run_dirs():
+        try:
+            st = run.read_status()
+        except RunError:
+            continue
+        if st.state == RunState.SUCCEEDED and any(st.links.get(k) == search.run_id for k in TRIAL_LINKS):
+            trials.append((run, st))
+    if not trials:
+        raise RunError(f"trials: search {search.run_id} has no succeeded trial runs yet")
+    if top:
+        trials = _best(trials, status)[:top]
+    return [run_candidate(ws, run.run_id, kind="trial") for run, _ in trials]
+
+
+def _best(trials: list, search_status: Any) -> list:
+    """Trials ordered best first by their objective value (``links.value``), when the search recorded one."""
+    direction = str(search_status.links.get("direction", "minimize"))
+    valued = [t for t in trials if isinstance(t[1].links.get("value"), int | float)]
+    rest = [t for t in trials if t not in valued]
+    valued.sort(key=lambda t: t[1].links["value"], reverse=direction.startswith("max"))
+    return valued + rest
+
+
+# -- loading ------------------------------------------------------------------------------------
+
+
+def device() -> Any:
+    import torch
+
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def load_candidate(cand: Candidate, cache: dict[str, Any] | None = None) -> tuple[Any, Any]:
+    """(model, tokenizer) for a candidate, in eval mode on the best device.
+
+    ``cache`` keeps the last loaded base model (by name) so base zero-shot and few-shot share one load.
+    """
+    from engine.models.loading import load_model, load_tokenizer, resolve_model_path
+
+    key = f"{cand.base.name_or_path}@{cand.base.revision}"
+    if cand.path is None:
+        if cache is not None and cache.get("key") == key:
+            return cache["model"], cache["tokenizer"]
+        release(cache)
+        model = load_model(cand.base).to(device()).eval()
+        tokenizer = load_tokenizer(cand.base)
+        if cache is not None:
+            cache.update(key=key, model=model, tokenizer=tokenizer)
+        return model, tokenizer
+    release(cache)
+    tok_dir = str(cand.path) if (cand.path / "tokenizer_config.json").exists() else None
+    tokenizer = load_tokenizer(cand.base, tok_dir)
+    if (cand.path / "config.json").exists() and not (cand.path / "adapter_config.json").exists():
+        return load_model(cand.base, str(cand.path)).to(device()).eval(), tokenizer  # a full fine-tune
+    from peft import PeftModel
+
+    model = load_model(cand.base, resolve_model_path(cand.base.name_or_path))
+    if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+        model.resize_token_embeddings(len(tokenizer))  # the run added tokens (a pad token, chat tokens)
+    try:
+        for parent in cand.merge_first:
+            model = PeftModel.from_pretrained(model, str(parent)).merge_and_unload()
+        model = PeftModel.from_pretrained(model, str(cand.path))
+    except Exception as exc:  # noqa: BLE001 - a mismatched adapter gives long PEFT/torch errors
+        from engine.errors import one_line
+
+        raise ModelError(f"{cand.label}: cannot load the adapter {cand.path} onto {cand.base.name_or_path}: {one_line(exc)}") from exc
+    return model.to(device()).eval(), tokenizer
+
+
+def release(cache: dict[str, Any] | None) -> None:
+    """Free the cached base model (and GPU memory) before loading another model."""
+    if cache:
+        cache.clear()
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except ImportError:
+        pass

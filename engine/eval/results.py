@@ -1,0 +1,174 @@
+"""The stored form of an evaluation, and reading it back for tables. Light: stdlib only.
+
+Under a run's ``eval/`` folder::
+
+    results.json       {"schema": "tailor-eval/1", task, metrics, higher_is_better, baseline, models: [...]}
+    predictions.jsonl  one line per held-out example: prompt, reference, each model's output and scores
+
+Both are rewritten atomically after every model, so a failed evaluation keeps the models it finished.
+See docs/evaluation.md for the fields.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import RunError
+from engine.fsutil import atomic_write_json, atomic_write_text
+
+SCHEMA = "tailor-eval/1"
+RESULTS = "results.json"
+PREDICTIONS = "predictions.jsonl"
+
+
+@dataclass
+class ModelResult:
+    """One row of the table: a model (base zero-shot, base k-shot, a run, an adapter) and its metrics."""
+
+    id: str
+    label: str
+    kind: str  # "base" | "run" | "adapter" | "trial"
+    source: str  # model name, run id or adapter path
+    shots: int = 0
+    run_id: str | None = None
+    metrics: dict[str, float | None] = field(default_factory=dict)
+    seconds: float | None = None
+    error: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> ModelResult:
+        known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj}
+        return cls(**known)
+
+
+@dataclass
+class EvalResults:
+    task: str
+    metrics: list[str]
+    higher_is_better: dict[str, bool]
+    models: list[ModelResult] = field(default_factory=list)
+    baseline: str | None = None  # the model id deltas are computed against
+    primary: str | None = None  # the per-example score used to rank disagreements
+    examples: int = 0
+    data: list[str] = field(default_factory=list)
+    labels: list[str] | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    run_id: str | None = None
+    created_at: float = field(default_factory=time.time)
+    path: Path | None = None  # the eval/ folder it was read from
+
+    def model(self, model_id: str) -> ModelResult:
+        for m in self.models:
+            if m.id == model_id:
+                return m
+        raise KeyError(model_id)
+
+    def to_json(self) -> dict[str, Any]:
+        out = {k: v for k, v in self.__dict__.items() if k not in ("models", "path")}
+        out["schema"] = SCHEMA
+        out["models"] = [m.to_json() for m in self.models]
+        return out
+
+    @classmethod
+    def from_json(cls, obj: dict[str, Any], path: Path | None = None) -> EvalResults:
+        known = {k: obj[k] for k in cls.__dataclass_fields__ if k in obj and k not in ("models", "path")}
+        res = cls(**known)
+        res.models = [ModelResult.from_json(m) for m in obj.get("models", [])]
+        res.path = path
+        return res
+
+
+# -- writing ------------------------------------------------------------------------------------
+
+
+def write_results(eval_dir: Path, results: EvalResults, examples: list[dict[str, Any]] | None = None) -> None:
+    """Write results.json (and predictions.jsonl when ``examples`` are given), each atomically."""
+    eval_dir = Path(eval_dir)
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    if examples is not None:
+        text = "".join(json.dumps(ex, ensure_ascii=False, default=str) + "\n" for ex in examples)
+        atomic_write_text(eval_dir / PREDICTIONS, text)
+    atomic_write_json(eval_dir / RESULTS, results.to_json())
+
+
+# -- reading ------------------------------------------------------------------------------------
+
+
+def eval_dir_of(path: str | Path) -> Path:
+    """A run folder, its eval/ folder or a results.json -> the eval folder."""
+    path = Path(path)
+    if path.is_file():
+        return path.parent
+    if (path / RESULTS).exists():
+        return path
+    return path / "eval"
+
+
+def has_results(path: str | Path) -> bool:
+    return (eval_dir_of(path) / RESULTS).is_file()
+
+
+def load_results(path: str | Path) -> EvalResults:
+    folder = eval_dir_of(path)
+    file = folder / RESULTS
+    try:
+        obj = json.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunError(f"{file}: no evaluation results here (run `tailor eval RECIPE` first)") from None
+    except (OSError, ValueError) as exc:
+        raise RunError(f"{file}: unreadable evaluation results: {exc}") from None
+    if not isinstance(obj, dict) or obj.get("schema") != SCHEMA:
+        raise RunError(f"{file}: not a Tailor evaluation (expected schema {SCHEMA!r})")
+    return EvalResults.from_json(obj, folder)
+
+
+def iter_predictions(path: str | Path) -> Iterator[dict[str, Any]]:
+    """Per-example records, streamed (never the whole file in memory)."""
+    file = eval_dir_of(path) / PREDICTIONS
+    try:
+        fh = file.open(encoding="utf-8")
+    except FileNotFoundError:
+        return
+    with fh:
+        for line in fh:
+            if line.strip():
+                try:
+                    yield json.loads(line)
+                except ValueError:
+                    continue
+
+
+def prediction(path: str | Path, index: int) -> dict[str, Any] | None:
+    """One example by its index (streams the file; eval sets are small)."""
+    for ex in iter_predictions(path):
+        if ex.get("index") == index:
+            return ex
+    return None
+
+
+def disagreements(path: str | Path, a: str, b: str, score: str | None = None) -> list[tuple[int, float]]:
+    """Example indices ordered by how much models ``a`` and ``b`` disagree, most first.
+
+    The gap is |score_a - score_b| on the per-example ``score`` (the task's primary one by default);
+    examples with different outputs but equal scores follow, then identical outputs (gap 0).
+    """
+    if score is None:
+        score = load_results(path).primary or "token_f1"
+    out: list[tuple[int, float, float]] = []
+    for ex in iter_predictions(path):
+        sa = (ex.get("scores") or {}).get(a, {}).get(score)
+        sb = (ex.get("scores") or {}).get(b, {}).get(score)
+        gap = abs(sa - sb) if isinstance(sa, int | float) and isinstance(sb, int | float) else 0.0
+        outs = ex.get("outputs") or {}
+        differs = 1.0 if outs.get(a) != outs.get(b) else 0.0
+        out.append((int(ex.get("index", len(out))), gap, differs))
+    out.sort(key=lambda t: (-t[1], -t[2], t[0]))
+    return [(i, gap) for i, gap, _ in out]

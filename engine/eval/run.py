@@ -1,0 +1,342 @@
+"""``kind: eval`` worker entry (``run_eval``) and the end-of-training hook (``evaluate_after_training``).
+
+Flow: read the held-out set, pick the task and metrics, list the candidates (base zero-shot, base
+few-shot, runs, adapters, search trials), then evaluate them one at a time, rewriting ``eval/results.json``
+and ``eval/predictions.jsonl`` after each, and finally let the judge (if any) compare every model's
+answers with the base model's. Events: ``eval_model`` {model, label, metrics, seconds} per model, an
+``artifact`` named ``eval`` at the end, and progress on status.json.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from engine.errors import DataError, TailorError, one_line
+from engine.eval import metrics as M
+from engine.eval.data import read_examples, resolve_sources, training_sets
+from engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_task, primary_score
+from engine.eval.models import (
+    Candidate,
+    adapter_candidate,
+    load_candidate,
+    release,
+    run_candidate,
+    run_recipe,
+    trial_candidates,
+    workspace_of,
+)
+from engine.eval.prompts import Example, draw_shots
+from engine.eval.results import EvalResults, ModelResult, write_results
+from engine.recipes.eval import EvalRecipe, EvalSettings, EvaluateSpec
+
+
+def _recipe_dir(ctx: Any) -> Path | None:
+    src = (getattr(ctx, "status", None) and ctx.status.links.get("recipe")) or None
+    return Path(src).expanduser().parent if src else None
+
+
+class Session:
+    """One evaluation: examples, candidates and the growing results, written after every model."""
+
+    def __init__(self, settings: EvalSettings, examples: list[Example], ctx: Any, data_label: list[str]) -> None:
+        if settings.max_examples:
+            examples = examples[: settings.max_examples]
+        self.settings = settings
+        self.examples = examples
+        self.ctx = ctx
+        self.task = choose_task(examples, settings.task)
+        self.metrics = choose_metrics(self.task, settings.metrics, settings.judge is not None)
+        refs = [ex.reference or "" for ex in examples]
+        self.labels = settings.labels or (M.guess_labels(refs, max_labels=10_000) if self.task == "label" else None)
+        if self.task == "label" and not self.labels:
+            raise DataError("task label: set labels: [...] in the recipe (the references have fewer than 2 classes)")
+        if self.task == "preference" and any(ex.chosen is None for ex in examples):
+            raise DataError("task preference needs prompt/chosen/rejected data")
+        self.results = EvalResults(
+            task=self.task,
+            metrics=self.metrics,
+            higher_is_better={m: M.METRICS[m].higher_is_better for m in self.metrics},
+            primary=primary_score(self.task, self.metrics),
+            examples=len(examples),
+            data=data_label,
+            labels=self.labels,
+            settings=settings.model_dump(mode="json", exclude={"kind", "name", "description"}),
+            run_id=ctx.run.run_id,
+        )
+        self.records: list[dict[str, Any]] = []
+        for i, ex in enumerate(examples):
+            rec: dict[str, Any] = {"index": i, "prompt": ex.prompt_display, "reference": ex.reference, "outputs": {}, "scores": {}}
+            if ex.chosen is not None:
+                rec.update(chosen=ex.chosen, rejected=ex.rejected)
+            self.records.append(rec)
+        self.done_steps = 0
+        self.total_steps = 0
+        self.baseline_outputs: list[str] | None = None
+
+    def log(self, message: str, level: str = "info") -> None:
+        self.ctx.log(message, level)
+
+    def save(self) -> None:
+        write_results(self.ctx.run.eval_dir, self.results, self.records)
+
+    def _progress(self, done: int, total: int) -> None:
+        self.ctx.progress(self.done_steps + done, self.total_steps)
+
+    def evaluate_all(self, candidates: list[Candidate], pool: list[Example]) -> None:
+        """Evaluate every candidate in order (base rows first), saving after each."""
+        n = len(self.examples)
+        self.total_steps = n * len(candidates) + (n * (len(candidates) - 1) if self.settings.judge else 0)
+        self.ctx.progress(0, self.total_steps)
+        ev = Evaluator(self.examples, self.task, self.metrics, self.settings, self.labels,
+                       progress=self._progress, should_stop=lambda: self.ctx.cancel_requested)
+        self.results.baseline = next((c.id for c in candidates if c.kind == "base" and c.shots == 0), None)
+        wants_reward = self.task == "preference" and {"reward_accuracy", "reward_margin"} & set(self.metrics)
+        if wants_reward and self.results.baseline is None and candidates:
+            # the implicit reward needs the base model's log-probs even when its row is not shown
+            with _opened(Candidate("base", "base", "base", candidates[0].base.name_or_path, candidates[0].base), {}) as (model, tok):
+                ev.ref_logps = ev.evaluate(model, tok).logps
+        cache: dict[str, Any] = {}
+        seed = self.settings.few_shot.seed if self.settings.few_shot else 0
+        for cand in candidates:
+            if self.ctx.cancel_requested:
+                self.log("cancelled: the results so far are saved", "warning")
+                return
+            self.log(f"evaluating {cand.label}")
+            start = time.monotonic()
+            row = ModelResult(cand.id, cand.label, cand.kind, cand.source, cand.shots, cand.run_id)
+            self.results.models.append(row)
+            try:
+                with _opened(cand, cache) as (model, tok):
+                    shots = draw_shots(pool, cand.shots, seed, n) if cand.shots else None
+                    ev_ref, ev.ref_logps = ev.ref_logps, (None if cand.kind == "base" else ev.ref_logps)
+                    outcome = ev.evaluate(model, tok, shots)
+                    ev.ref_logps = ev_ref
+                if cand.id == self.results.baseline and outcome.logps:
+                    ev.ref_logps = outcome.logps  # the reference for every later model's implicit reward
+                if outcome.cancelled:
+                    row.error = "cancelled"
+                    self.save()
+                    return
+                self._store(cand, row, outcome)
+            except TailorError as exc:
+                row.error = str(exc)
+                self.log(f"{cand.label}: {exc}", "error")
+            row.seconds = round(time.monotonic() - start, 3)
+            self.done_steps += n
+            self.ctx.emit("eval_model", model=cand.id, label=cand.label, metrics=row.metrics, seconds=row.seconds, error=row.error)
+            self.save()
+        release(cache)
+        if self.settings.judge and self.baseline_outputs is not None and not self.ctx.cancel_requested:
+            self.judge()
+
+    def _store(self, cand: Candidate, row: ModelResult, outcome: Outcome) -> None:
+        row.metrics = dict(outcome.metrics)
+        for rec, sc in zip(self.records, outcome.scores, strict=True):
+            rec["scores"][cand.id] = sc
+        if outcome.outputs is not None:
+            for rec, out in zip(self.records, outcome.outputs, strict=True):
+                rec["outputs"][cand.id] = out
+            if cand.id == self.results.baseline:
+                self.baseline_outputs = outcome.outputs
+        shown = ", ".join(f"{k}={v:.4g}" for k, v in row.metrics.items() if isinstance(v, float))
+        self.log(f"{cand.label}: {shown or 'no metrics'}")
+
+    def judge(self) -> None:
+        from engine.eval.judge import Judge
+        from engine.models.loading import load_model, load_tokenizer
+
+        assert self.settings.judge is not None and self.baseline_outputs is not None
+        spec = self.settings.judge
+        self.log(f"judging answers against the base with {spec.model.name_or_path}")
+        from engine.eval.models import device
+
+        judge = Judge(load_model(spec.model).to(device()).eval(), load_tokenizer(spec.model), spec.template, spec.max_length)
+        prompts = [rec["prompt"] for rec in self.records]
+        for row in self.results.models:
+            if row.id == self.results.baseline or row.error or self.ctx.cancel_requested:
+                continue
+            outputs = [rec["outputs"].get(row.id, "") for rec in self.records]
+            verdicts = judge.compare(prompts, outputs, self.baseline_outputs, progress=self._progress)
+            for rec, v in zip(self.records, verdicts, strict=True):
+                rec["scores"].setdefault(row.id, {}).update(v)
+            row.metrics["win_rate"] = M.win_rate([v["win"] for v in verdicts])
+            self.done_steps += len(prompts)
+            self.ctx.emit("eval_model", model=row.id, label=row.label, metrics=row.metrics, seconds=row.seconds, error=None)
+            self.save()
+        judge = None
+        release(None)
+
+
+def _pool(settings: EvalSettings, base_dir: Path | None, fallback: list[Example] | None) -> list[Example]:
+    fs = settings.few_shot
+    if fs is None or fs.k <= 0:
+        return []
+    if fs.source:
+        return read_examples(resolve_sources(fs.source, base_dir), what="few_shot.source")
+    return fallback or []
+
+
+def run_eval(recipe: EvalRecipe, ctx: Any) -> None:
+    """The worker entry for ``kind: eval``."""
+    base_dir = _recipe_dir(ctx)
+    ws = workspace_of(ctx.run)
+    examples = read_examples(resolve_sources(recipe.data, base_dir), what="data")
+    candidates: list[Candidate] = []
+    for ref in recipe.runs:
+        candidates.append(run_candidate(ws, ref, base_dir=base_dir))
+    for ref in recipe.adapters:
+        candidates.append(adapter_candidate(ref, recipe.model, base_dir=base_dir))
+    for ref in recipe.trials:
+        candidates += trial_candidates(ws, ref, recipe.top_trials, base_dir=base_dir)
+    for c in candidates:
+        if c.base.name_or_path != recipe.model.name_or_path:
+            ctx.log(f"{c.label} was trained from {c.base.name_or_path}, not {recipe.model.name_or_path}", "warning")
+    fallback: list[Example] | None = None
+    if recipe.few_shot and recipe.few_shot.k > 0 and not recipe.few_shot.source and candidates and candidates[0].run_id:
+        fallback = _train_pool_of_run(ws, candidates[0].run_id, ctx)
+    pool = _pool(recipe, base_dir, fallback)
+    session = Session(recipe, examples, ctx, [s.path for s in recipe.data])
+    candidates = _base_rows(recipe, recipe.model, pool, ctx) + candidates
+    _unique_ids(candidates)
+    session.evaluate_all(candidates, pool)
+    session.save()
+    ctx.artifact("eval", ctx.run.eval_dir / "results.json")
+    _raise_if_all_failed(session)
+
+
+def _base_rows(settings: EvalSettings, base: Any, pool: list[Example], ctx: Any) -> list[Candidate]:
+    name = base.name_or_path
+    rows = []
+    if settings.zero_shot:
+        rows.append(Candidate("base", "base (zero-shot)", "base", name, base))
+    fs = settings.few_shot
+    if fs and fs.k > 0:
+        if pool:
+            k = min(fs.k, len(pool))
+            rows.append(Candidate(f"base-{k}shot", f"base ({k}-shot)", "base", name, base, shots=k))
+        else:
+            ctx.log("few_shot: no examples to draw shots from (set few_shot.source); skipping the few-shot row", "warning")
+    return rows
+
+
+def _unique_ids(candidates: list[Candidate]) -> None:
+    seen: dict[str, int] = {}
+    for c in candidates:
+        if c.id in seen:
+            seen[c.id] += 1
+            c.id = f"{c.id}#{seen[c.id]}"
+        else:
+            seen[c.id] = 1
+
+
+def _train_pool_of_run(ws: Any, run_id: str, ctx: Any) -> list[Example]:
+    try:
+        recipe = run_recipe(ws.run(run_id))
+        return read_examples(recipe.data.train, system=recipe.data.system_prompt, what=f"{run_id} training data")
+    except TailorError as exc:
+        ctx.log(f"few_shot: cannot read the training data of {run_id}: {exc}", "warning")
+        return []
+
+
+def _raise_if_all_failed(session: Session) -> None:
+    rows = session.results.models
+    if rows and all(r.error and r.error != "cancelled" for r in rows):
+        from engine.errors import RunError
+
+        raise RunError(f"every model failed to evaluate; first: {rows[0].label}: {rows[0].error}")
+
+
+# -- end of training ------------------------------------------------------------------------------
+
+
+def check_evaluate(recipe: Any) -> EvaluateSpec | None:
+    """The training recipe's ``evaluate:`` block, validated (None when absent)."""
+    if not getattr(recipe, "evaluate", None):
+        return None
+    try:
+        return EvaluateSpec.model_validate(recipe.evaluate)
+    except Exception as exc:  # noqa: BLE001 - a ValidationError, made one line
+        from engine.errors import RecipeError
+
+        raise RecipeError(f"evaluate: {one_line(exc)}") from None
+
+
+def evaluate_after_training(recipe: Any, ctx: Any, model: Any, tokenizer: Any) -> EvalResults | None:
+    """Evaluate the model just trained (and its base, zero-/few-shot) on the recipe's eval set.
+
+    Called by the sft/dpo trainers after the final save when ``recipe.evaluate`` is set. For PEFT models
+    the base rows reuse the same weights with the adapter disabled, so nothing is loaded twice.
+    Failures are logged, never fatal: the training itself succeeded.
+    """
+    spec = check_evaluate(recipe)
+    if spec is None:
+        return None
+    try:
+        return _evaluate_after_training(spec, recipe, ctx, model, tokenizer)
+    except TailorError as exc:
+        ctx.log(f"evaluation after training failed: {exc}", "error")
+    except Exception as exc:  # noqa: BLE001 - never turn a finished training into a failed run
+        import traceback
+
+        traceback.print_exc()
+        ctx.log(f"evaluation after training failed: {one_line(exc)}", "error")
+    return None
+
+
+def _evaluate_after_training(spec: EvaluateSpec, recipe: Any, ctx: Any, model: Any, tokenizer: Any) -> EvalResults:
+    base_dir = _recipe_dir(ctx)
+    task = getattr(recipe, "data_task", "sft")
+    if task == "unpaired_preference":
+        task = "preference"
+    train_rows, eval_rows = [], []
+    if spec.data:
+        examples = read_examples(resolve_sources(spec.data, base_dir), system=recipe.data.system_prompt, what="evaluate.data")
+    else:
+        train_rows, eval_rows = training_sets(recipe.data, task=task, seed=recipe.seed)
+        if not eval_rows:
+            raise DataError("evaluate: no eval set; set data.eval or data.eval_split, or evaluate.data")
+        examples = eval_rows
+    if spec.few_shot and spec.few_shot.k > 0 and not spec.few_shot.source and not train_rows:
+        train_rows = read_examples(recipe.data.train, system=recipe.data.system_prompt, what="data.train")
+    pool = _pool(spec, base_dir, train_rows)
+    session = Session(spec, examples, ctx, [s.path for s in spec.data] if spec.data else ["data.eval"])
+    run_id = ctx.run.run_id
+    this = Candidate(run_id, f"this run ({run_id})", "run", run_id, recipe.model, path=ctx.run.adapter_dir, run_id=run_id)
+    model.eval()
+    if hasattr(model, "config"):
+        model.config.use_cache = True  # training may have switched the KV cache off (gradient checkpointing)
+    this.open = lambda: contextlib.nullcontext((model, tokenizer))
+    bases = _base_rows(spec, recipe.model, pool, ctx) if spec.base else []
+    if hasattr(model, "disable_adapter"):
+        for b in bases:  # the base model is the same weights with the adapter switched off
+            b.open = lambda: _without_adapter(model, tokenizer)
+    session.evaluate_all([*bases, this], pool)
+    session.save()
+    ctx.artifact("eval", ctx.run.eval_dir / "results.json")
+    return session.results
+
+
+@contextlib.contextmanager
+def _without_adapter(model: Any, tokenizer: Any) -> Iterator[tuple[Any, Any]]:
+    with model.disable_adapter():
+        yield model, tokenizer
+
+
+@contextlib.contextmanager
+def _opened(cand: Candidate, cache: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
+    """(model, tokenizer) for a candidate while it is evaluated; adapters are freed afterwards."""
+    if cand.open is not None:
+        with cand.open() as pair:
+            yield pair
+        return
+    pair: tuple[Any, Any] | None = load_candidate(cand, cache)
+    try:
+        yield pair
+    finally:
+        pair = None
+        if cand.path is not None:
+            release(None)

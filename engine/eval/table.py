@@ -1,0 +1,203 @@
+"""The models x metrics table, shared by ``tailor eval`` and the Evals screen. Light: stdlib only.
+
+Rows are models, columns are metrics; each cell carries its value, the delta against the baseline (base
+zero-shot) and whether it is the best of its column (respecting lower-is-better metrics such as loss).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from dataclasses import dataclass, field
+
+from engine.eval.metrics import METRICS
+from engine.eval.results import EvalResults, ModelResult
+
+
+def title(metric: str) -> str:
+    info = METRICS.get(metric)
+    return info.title if info else metric
+
+
+@dataclass
+class Row:
+    id: str
+    label: str
+    kind: str
+    values: dict[str, float | None]
+    deltas: dict[str, float | None] = field(default_factory=dict)
+    best: set[str] = field(default_factory=set)
+    is_baseline: bool = False
+    error: str | None = None
+
+
+@dataclass
+class Table:
+    metrics: list[str]
+    rows: list[Row]
+    higher_is_better: dict[str, bool]
+    baseline: str | None = None
+    sort_by: str | None = None
+    descending: bool = True
+
+    def row(self, model_id: str) -> Row:
+        for r in self.rows:
+            if r.id == model_id:
+                return r
+        raise KeyError(model_id)
+
+
+def _num(v: object) -> float | None:
+    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
+        return float(v)
+    return None
+
+
+def merge(results: list[EvalResults]) -> EvalResults:
+    """Several evaluations in one table: model ids and labels are prefixed with their run when they clash."""
+    if len(results) == 1:
+        return results[0]
+    first = results[0]
+    metrics: list[str] = []
+    hib: dict[str, bool] = {}
+    models: list[ModelResult] = []
+    seen: set[str] = set()
+    for res in results:
+        metrics += [m for m in res.metrics if m not in metrics]
+        hib.update(res.higher_is_better)
+        for m in res.models:
+            mid = m.id if m.id not in seen else f"{res.run_id}/{m.id}"
+            label = m.label if m.id not in seen else f"{res.run_id}: {m.label}"
+            seen.add(mid)
+            models.append(ModelResult(**{**m.__dict__, "id": mid, "label": label}))
+    return EvalResults(
+        task=first.task if all(r.task == first.task for r in results) else "mixed",
+        metrics=metrics,
+        higher_is_better=hib,
+        models=models,
+        baseline=first.baseline,
+        primary=first.primary,
+        examples=first.examples,
+        run_id=first.run_id,
+    )
+
+
+def build_table(
+    results: EvalResults,
+    *,
+    sort_by: str | None = None,
+    descending: bool | None = None,
+    text_filter: str = "",
+    metrics: list[str] | None = None,
+) -> Table:
+    """Rows with deltas vs the baseline and best-per-column marks; sorted and filtered as asked.
+
+    ``descending=None`` sorts best first for the metric (ascending for lower-is-better ones). The filter
+    matches model id, label or kind (case-insensitive); best marks are computed before filtering so they
+    do not move while typing a filter.
+    """
+    cols = [m for m in (metrics or results.metrics) if m in results.metrics]
+    hib = {m: results.higher_is_better.get(m, True) for m in cols}
+    base = next((m for m in results.models if m.id == results.baseline), None)
+    rows: list[Row] = []
+    for m in results.models:
+        values = {c: _num(m.metrics.get(c)) for c in cols}
+        deltas: dict[str, float | None] = {}
+        for c in cols:
+            b = _num(base.metrics.get(c)) if base else None
+            v = values[c]
+            deltas[c] = None if base is None or m is base or v is None or b is None else v - b
+        rows.append(Row(m.id, m.label, m.kind, values, deltas, is_baseline=m is base, error=m.error))
+    for c in cols:
+        present = [r.values[c] for r in rows if r.values[c] is not None]
+        if len(present) < 2:
+            continue
+        best = max(present) if hib[c] else min(present)  # type: ignore[type-var]
+        if all(v == best for v in present):
+            continue  # a tie everywhere is no "best"
+        for r in rows:
+            if r.values[c] is not None and math.isclose(r.values[c], best, rel_tol=1e-12, abs_tol=1e-12):
+                r.best.add(c)
+    needle = text_filter.strip().lower()
+    if needle:
+        rows = [r for r in rows if needle in f"{r.id} {r.label} {r.kind}".lower()]
+    if sort_by:
+        if sort_by not in cols and sort_by not in ("model", "label"):
+            raise KeyError(sort_by)
+        if sort_by in ("model", "label"):
+            rows.sort(key=lambda r: r.label.lower(), reverse=bool(descending))
+        else:
+            desc = hib[sort_by] if descending is None else descending
+            present = [r for r in rows if r.values[sort_by] is not None]
+            missing = [r for r in rows if r.values[sort_by] is None]
+            present.sort(key=lambda r: r.values[sort_by], reverse=desc)  # type: ignore[arg-type,return-value]
+            rows = present + missing  # missing values always last
+    return Table(cols, rows, hib, results.baseline, sort_by, True if descending is None else descending)
+
+
+# -- formatting ---------------------------------------------------------------------------------
+
+
+def fmt_value(metric: str, value: float | None) -> str:
+    if value is None:
+        return "-"
+    if metric in ("bleu", "chrf"):
+        return f"{value:.2f}"
+    if metric == "perplexity":
+        return f"{value:.3g}" if value < 1000 else f"{value:.2e}"
+    return f"{value:.4f}" if abs(value) < 100 else f"{value:.4g}"
+
+
+def fmt_delta(metric: str, delta: float | None) -> str:
+    if delta is None:
+        return ""
+    if metric in ("bleu", "chrf"):
+        return f"{delta:+.2f}"
+    if metric == "perplexity":
+        return f"{delta:+.3g}"
+    return f"{delta:+.4f}"
+
+
+def delta_is_good(table: Table, metric: str, delta: float | None) -> bool | None:
+    """True when the delta is an improvement over the baseline, False when worse, None when neither."""
+    if delta is None or delta == 0:
+        return None
+    return (delta > 0) == table.higher_is_better.get(metric, True)
+
+
+def to_csv(table: Table) -> str:
+    """One row per model: value and delta-vs-baseline columns for every metric."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    head = ["model", "label", "kind"]
+    for c in table.metrics:
+        head += [c, f"{c}_delta"]
+    writer.writerow(head)
+    for r in table.rows:
+        line: list[str] = [r.id, r.label, r.kind]
+        for c in table.metrics:
+            v, d = r.values.get(c), r.deltas.get(c)
+            line += ["" if v is None else repr(v), "" if d is None else repr(d)]
+        writer.writerow(line)
+    return buf.getvalue()
+
+
+def to_markdown(table: Table) -> str:
+    """A GitHub-flavoured Markdown table: best per column in bold, deltas vs the baseline in parentheses."""
+    head = ["model", *[f"{title(c)} {'↑' if table.higher_is_better.get(c, True) else '↓'}" for c in table.metrics]]
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(["---"] + ["---:"] * len(table.metrics)) + "|"]
+    for r in table.rows:
+        cells = [_md_escape(r.label + (" (baseline)" if r.is_baseline else ""))]
+        for c in table.metrics:
+            text = fmt_value(c, r.values.get(c))
+            if c in r.best:
+                text = f"**{text}**"
+            delta = fmt_delta(c, r.deltas.get(c))
+            cells.append(f"{text} ({delta})" if delta else text)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|")

@@ -1,0 +1,290 @@
+"""Runs workers on a remote host over SSH (asyncssh), surviving dropped connections.
+
+The host runs the same worker (``python -m engine.worker RUN_DIR``) in its own session under
+``<workdir>/workspace/runs/<run_id>`` (0700), started by ``python -m engine.remote launch``. This side
+keeps a mirror of each remote run in the local workspace (see engine/remote/mirror.py), so the TUI and
+CLI read remote runs like local ones and a reopened TUI reattaches from the last seq it holds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncssh
+import yaml
+
+import engine
+from engine.errors import HostError, RunError
+from engine.executors.base import Executor
+from engine.recipes.load import dump_recipe
+from engine.recipes.overrides import load_with_overrides
+from engine.remote.connection import HostConnection, HostUnreachable, backoff_delays
+from engine.remote.hosts import HostConfig, all_hosts, get_host, ssh_settings
+from engine.remote.mirror import REMOTE_FILE, Mirror, as_local
+from engine.remote.quoting import join, secrets_from, with_env
+from engine.remote.sync import sync_data
+from engine.runs.events import Event
+from engine.runs.rundir import new_run_id
+from engine.runs.status import Status
+from engine.workspace import Workspace
+
+READ_TIMEOUT_S = 20.0  # the host pings every 5 s while following; silence this long means a dead link
+CANCEL_POLL_S = 0.5
+
+
+class SSHExecutor(Executor):
+    def __init__(
+        self,
+        workspace: Workspace,
+        host: HostConfig,
+        conn: HostConnection,
+        *,
+        reconnect_timeout: float = 600.0,
+    ) -> None:
+        self.workspace = workspace
+        self.config = host
+        self.host = host.name
+        self.conn = conn
+        self.reconnect_timeout = reconnect_timeout
+        self._info: dict[str, Any] | None = None
+
+    @classmethod
+    def for_host(cls, workspace: Workspace, host: str, **kwargs: Any) -> SSHExecutor:
+        config = get_host(workspace, host)
+        conn = HostConnection(config, ssh_settings(workspace), all_hosts(workspace))
+        return cls(workspace, config, conn, **kwargs)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def info(self) -> dict[str, Any]:
+        """The host's Tailor/Python versions and remote workspace (cached per executor)."""
+        if self._info is None:
+            self._info = await self.conn.op("info")
+        return self._info
+
+    def _secrets(self) -> dict[str, str]:
+        return secrets_from(os.environ, self.config.forward_env)
+
+    def mirror(self, run_id: str) -> Mirror:
+        return Mirror(self.workspace.runs_dir, run_id)
+
+    async def _ensure_mirror(self, run_id: str) -> Mirror:
+        mirror = self.mirror(run_id)
+        if not (mirror.path / REMOTE_FILE).exists():
+            info = await self.info()
+            mirror.create(self.host, f"{info['workspace']}/runs/{run_id}")
+        elif mirror.info.get("host") != self.host:
+            raise RunError(f"run {run_id} belongs to host {mirror.info.get('host')!r}, not {self.host!r}")
+        return mirror
+
+    # -- launching -----------------------------------------------------------------------
+    async def launch(
+        self,
+        recipe: str | Path,
+        *,
+        name: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        links: dict[str, Any] | None = None,
+        fit: str = "warn",
+    ) -> Status:
+        """Sync data, create the remote run directory, start the worker detached; return at once.
+
+        ``fit``: "warn" records a warning (``status.warnings``) when the recipe's estimated GPU memory
+        exceeds the host's free memory, "refuse" raises instead, "skip" does not check.
+        """
+        path = Path(recipe).expanduser().resolve()
+        parsed = load_with_overrides(path, overrides)
+        label = name or getattr(parsed, "name", None) or path.stem
+        run_id = new_run_id(label, parsed.kind)
+        info = await self.info()
+        if info.get("tailor_version") != engine.__version__:
+            raise HostError(
+                f"{self.host}: has Tailor {info.get('tailor_version')} but this is {engine.__version__}; "
+                f"run `tailor hosts setup {self.host}` to install the same version there"
+            )
+        warnings = await self._fit_warnings(parsed, fit)
+        data = parsed.model_dump(mode="json")
+        report = await sync_data(self.conn, data, info["store"])
+        status = Status(
+            run_id=run_id,
+            kind=parsed.kind,
+            name=label,
+            host=self.host,
+            links={"recipe": str(path), **({"overrides": overrides} if overrides else {}), **(links or {})},
+            tailor_version=engine.__version__,
+        )
+        mirror = self.mirror(run_id).create(self.host, f"{info['workspace']}/runs/{run_id}", dump_recipe(parsed))
+        payload = {
+            "run_id": run_id,
+            "recipe": yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
+            "status": status.model_dump(mode="json"),
+            "env": self._secrets(),
+        }
+        try:
+            remote = await self.conn.op("launch", payload=payload, retry=False)
+        except BaseException:
+            shutil.rmtree(mirror.path, ignore_errors=True)
+            raise
+        extra = {"data_uploaded": report.uploaded, "data_skipped": report.skipped, "warnings": warnings}
+        _update_json(mirror.path / REMOTE_FILE, extra)
+        local = mirror.write_status(remote, self.host)
+        return Status.model_validate({**local.model_dump(mode="json"), "warnings": warnings})
+
+    async def _fit_warnings(self, recipe: Any, mode: str) -> list[str]:
+        if mode == "skip":
+            return []
+        from engine.fit import check_fit, estimate_recipe  # noqa: PLC0415
+        from engine.remote.gpus import gpu_inventory  # noqa: PLC0415
+
+        estimate = estimate_recipe(recipe)
+        verdict = check_fit(estimate, await gpu_inventory(self.conn), gpus_wanted=_gpus_wanted(recipe))
+        if verdict.fits or verdict.message is None:
+            return []
+        if mode == "refuse":
+            raise HostError(f"{self.host}: {verdict.message}")
+        return [verdict.message]
+
+    # -- reading ---------------------------------------------------------------------------
+    async def status(self, run_id: str) -> Status:
+        mirror = await self._ensure_mirror(run_id)
+        return mirror.write_status(await self.conn.op("status", run_id), self.host)
+
+    async def list_runs(self) -> list[Status]:
+        out = []
+        for raw in await self.conn.op("list"):
+            mirror = await self._ensure_mirror(raw["run_id"])
+            out.append(mirror.write_status(raw, self.host))
+        return out
+
+    async def events(self, run_id: str, after: int = 0) -> list[Event]:
+        mirror = await self._ensure_mirror(run_id)
+        held = mirror.last_seq()
+        fresh = await self.conn.op("events", run_id, "--after", str(held))
+        mirror.append(fresh)
+        return mirror.run.events(after)
+
+    async def follow(self, run_id: str, after: int = 0, *, until_done: bool = True) -> AsyncIterator[Event]:
+        """Events with seq > after: first those mirrored here, then streamed live from the host.
+
+        A dropped connection is reopened with backoff and the stream resumes after the last seq held,
+        so no event is lost or repeated. Gives up (HostUnreachable) after ``reconnect_timeout``.
+        """
+        mirror = await self._ensure_mirror(run_id)
+        for event in mirror.run.events(after):
+            after = event["seq"]
+            yield event
+        delays = backoff_delays()
+        down_since: float | None = None
+        while True:
+            try:
+                async with contextlib.aclosing(self._stream(run_id, after, until_done)) as stream:
+                    async for msg in stream:
+                        down_since, delays = None, backoff_delays()
+                        if "seq" in msg:
+                            mirror.append([msg])
+                            if msg["seq"] > after:
+                                after = msg["seq"]
+                                yield msg
+                        elif msg.get("_") in ("status", "end"):
+                            mirror.write_status(msg["status"], self.host)
+                        if msg.get("_") == "end":
+                            return
+            except (HostUnreachable, asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError, TimeoutError):
+                self.conn.drop()
+            now = time.monotonic()
+            down_since = down_since or now
+            if now - down_since > self.reconnect_timeout:
+                raise HostUnreachable(f"{self.host}: lost the connection for {self.reconnect_timeout:.0f}s; "
+                                      f"the run goes on there; `tailor logs -f {run_id}` reattaches")
+            await asyncio.sleep(next(delays))
+
+    async def _stream(self, run_id: str, after: int, until_done: bool) -> AsyncIterator[dict[str, Any]]:
+        """One ``follow`` session on the host: JSON lines until it ends or the connection drops."""
+        conn = await self.conn.get(attempts=1)
+        args = ["follow", run_id, "--after", str(after)] + ([] if until_done else ["--forever"])
+        cmd = join(with_env(self.conn.op_argv(*args), self.config.env))
+        proc = await conn.create_process(cmd, stdin=asyncssh.DEVNULL)
+        ended = False
+        try:
+            while True:
+                line = await asyncio.wait_for(proc.stdout.readline(), READ_TIMEOUT_S)
+                if not line:
+                    break
+                msg = json.loads(line)
+                if "error" in msg and "seq" not in msg:
+                    cls = RunError if msg.get("kind") == "run" else HostError
+                    raise cls(f"{self.host}: {msg['error']}")
+                ended = msg.get("_") == "end"
+                yield msg
+                if ended:
+                    return
+            await asyncio.wait_for(proc.wait_closed(), 5)
+            if proc.exit_status not in (None, 0):
+                err = await proc.stderr.read()
+                self.conn.parse_output(proc.exit_status, "", str(err), "follow")
+            raise HostUnreachable(f"{self.host}: follow stream ended early")
+        finally:
+            proc.close()
+
+    # -- control ---------------------------------------------------------------------------
+    async def cancel(self, run_id: str, *, wait: float = 0.0) -> Status:
+        mirror = await self._ensure_mirror(run_id)
+        status = mirror.write_status(await self.conn.op("cancel", run_id), self.host)
+        deadline = time.monotonic() + wait
+        while not status.state.terminal and time.monotonic() < deadline:
+            await asyncio.sleep(CANCEL_POLL_S)
+            status = await self.status(run_id)
+        return status
+
+    async def resume(self, run_id: str) -> Status:
+        mirror = await self._ensure_mirror(run_id)
+        remote = await self.conn.op("resume", run_id, payload={"env": self._secrets()}, retry=False)
+        return mirror.write_status(remote, self.host)
+
+    async def fetch(self, run_id: str, dest: Path | None = None) -> Path:
+        """Bring adapter, checkpoints, eval results and logs into the mirror (or ``dest``)."""
+        from engine.remote.fetch import fetch_run  # noqa: PLC0415
+
+        mirror = await self._ensure_mirror(run_id)
+        target = Path(dest) if dest is not None else mirror.path
+        target.mkdir(parents=True, exist_ok=True)
+        await self.events(run_id)  # complete the mirrored events first
+        self.last_fetch = await fetch_run(self.conn, run_id, target)
+        await self.status(run_id)
+        return target
+
+    async def delete_remote(self, run_id: str) -> str:
+        """Delete the run directory on the host (refused while the run is active). Callers confirm first."""
+        mirror = await self._ensure_mirror(run_id)
+        answer = await self.conn.op("rm", run_id)
+        _update_json(mirror.path / REMOTE_FILE, {"deleted": True, "deleted_at": time.time()})
+        return answer["removed"]
+
+
+def local_status(raw: dict[str, Any], host: str) -> Status:
+    return as_local(Status.model_validate(raw), host)
+
+
+def _gpus_wanted(recipe: Any) -> int:
+    resources = getattr(recipe, "resources", None)
+    return int(getattr(resources, "gpus", 1) or 0)
+
+
+def _update_json(path: Path, extra: dict[str, Any]) -> None:
+    from engine.fsutil import atomic_write_json  # noqa: PLC0415
+
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        data = {}
+    data.update(extra)
+    atomic_write_json(path, data)

@@ -1,0 +1,202 @@
+"""Will this recipe fit on that GPU? A back-of-the-envelope estimate of training memory.
+
+    weights     params x bytes/param (2 for bf16/fp16, 4 for fp32, ~0.55 for 4-bit QLoRA)
+    gradients   trainable params x bytes/param
+    optimizer   trainable params x 8 (AdamW: two fp32 moments), + 4 for an fp32 master copy in full
+    activations batch x seq x hidden x layers x 34 bytes (16-bit, no attention matrix: SDPA/flash),
+                ~2 bytes per layer and token with gradient checkpointing, plus fp32 logits for the loss
+    overhead    CUDA context and allocator slack: 1 GiB + 10%
+
+The model's shape comes from its config.json (a local folder or the Hugging Face cache), so the
+estimate works offline and never loads weights. Light: no torch/transformers import.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+GIB = 1024**3
+DTYPE_BYTES = {"float32": 4.0, "bfloat16": 2.0, "float16": 2.0, "auto": 2.0}
+
+
+@dataclass
+class ModelShape:
+    params: float
+    hidden: int
+    layers: int
+    vocab: int
+    intermediate: int
+    source: str = "config.json"
+
+    @classmethod
+    def from_config(cls, cfg: dict[str, Any], source: str = "config.json") -> ModelShape:
+        cfg = cfg.get("text_config", cfg)
+        h = int(cfg.get("hidden_size") or cfg.get("n_embd") or cfg.get("d_model") or 0)
+        n = int(cfg.get("num_hidden_layers") or cfg.get("n_layer") or cfg.get("num_layers") or 0)
+        v = int(cfg.get("vocab_size") or 32000)
+        inter = int(cfg.get("intermediate_size") or cfg.get("n_inner") or 4 * h)
+        heads = int(cfg.get("num_attention_heads") or 1)
+        kv = int(cfg.get("num_key_value_heads") or heads)
+        attn = h * h * 2 + 2 * h * (h // max(heads, 1)) * kv  # q, o + k, v (grouped-query aware)
+        mlp = 3 * h * inter if cfg.get("hidden_act", "silu") in ("silu", "swiglu", "gelu_pytorch_tanh") else 2 * h * inter
+        tied = cfg.get("tie_word_embeddings", True)
+        params = n * (attn + mlp + 2 * h) + v * h * (1 if tied else 2)
+        return cls(float(params), h, n, v, inter, source)
+
+    @property
+    def linear_in_out_per_layer(self) -> int:
+        """Sum of (in + out) over a decoder layer's linear layers (what LoRA adapts with all-linear)."""
+        return 4 * (2 * self.hidden) + 3 * (self.hidden + self.intermediate)
+
+
+@dataclass
+class FitEstimate:
+    model: str
+    method: str
+    params: float | None
+    trainable: float | None = None
+    parts: dict[str, float] = field(default_factory=dict)  # bytes
+    note: str | None = None
+
+    @property
+    def total(self) -> float | None:
+        return sum(self.parts.values()) if self.parts else None
+
+    def describe(self) -> str:
+        if self.total is None:
+            return f"GPU memory: unknown ({self.note or 'model shape not found'})"
+        parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in self.parts.items())
+        return f"GPU memory ~{self.total / GIB:.1f} GiB per GPU ({self.method}: {parts} GiB)"
+
+
+@dataclass
+class FitVerdict:
+    fits: bool
+    message: str | None
+
+
+def model_shape(name_or_path: str, revision: str | None = None) -> ModelShape | None:
+    """The model's shape from a local config.json, the HF cache, or a size in its name (``7B``)."""
+    cfg = _find_config(name_or_path, revision)
+    if cfg is not None:
+        return ModelShape.from_config(cfg[0], cfg[1])
+    m = re.search(r"(\d+(?:\.\d+)?)\s*([bBmM])\b", name_or_path.replace("-", " ").replace("_", " "))
+    if m:
+        params = float(m.group(1)) * (1e9 if m.group(2).lower() == "b" else 1e6)
+        h = int(max(512, (params / 12 / 32) ** 0.5 // 64 * 64))  # a typical decoder aspect ratio
+        return ModelShape(params, h, 32, 32000, 4 * h, source=f"size in name {m.group(0)!r}")
+    return None
+
+
+def _find_config(name: str, revision: str | None) -> tuple[dict[str, Any], str] | None:
+    path = Path(name).expanduser()
+    if name == "tailor/tiny":
+        try:  # the built-in tiny model, once the models module has built it
+            from engine.models import tiny  # noqa: PLC0415
+
+            path = Path(tiny.tiny_model_path())  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - any failure: fall back to a tiny nominal shape
+            return ({"hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 512, "intermediate_size": 128,
+                     "num_attention_heads": 4}, "tailor/tiny (nominal)")
+    if (path / "config.json").is_file():
+        return json.loads((path / "config.json").read_text()), str(path / "config.json")
+    try:
+        from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415
+
+        cached = try_to_load_from_cache(name, "config.json", revision=revision)
+    except Exception:  # noqa: BLE001 - not a hub id, or no cache
+        return None
+    if isinstance(cached, str):
+        return json.loads(Path(cached).read_text()), cached
+    return None
+
+
+def estimate(
+    shape: ModelShape | None,
+    *,
+    model: str,
+    method: str,
+    dtype: str = "auto",
+    batch: int = 8,
+    seq: int = 1024,
+    gradient_checkpointing: bool = False,
+    lora_r: int = 16,
+    trainable_layers: int = 2,
+) -> FitEstimate:
+    if shape is None:
+        return FitEstimate(model, method, None, note=f"no config.json found for {model}")
+    p = shape.params
+    b = DTYPE_BYTES.get(dtype, 2.0)
+    if method == "full":
+        trainable, weights = p, p * b
+        optimizer = p * (8 + (4 if b < 4 else 0))
+    elif method in ("lora", "qlora"):
+        trainable = lora_r * shape.linear_in_out_per_layer * shape.layers
+        weights = p * (0.55 if method == "qlora" else b)
+        optimizer = trainable * 12  # fp32 adapter copy + two moments
+    elif method == "partial":
+        per_layer = (p - shape.vocab * shape.hidden) / max(shape.layers, 1)
+        trainable = per_layer * min(trainable_layers, shape.layers)
+        weights, optimizer = p * b, trainable * 8
+    else:  # prompt / prefix tuning: a few virtual tokens
+        trainable = 64 * shape.hidden * (shape.layers if method == "prefix_tuning" else 1)
+        weights, optimizer = p * b, trainable * 8
+    grads = trainable * (b if method == "full" else 4)
+    tokens = batch * seq
+    per_token_layer = 2 if gradient_checkpointing else 34
+    activations = tokens * shape.hidden * shape.layers * per_token_layer
+    if gradient_checkpointing:
+        activations += tokens * shape.hidden * 34  # one layer recomputed at a time
+    logits = tokens * shape.vocab * 4 * 2  # fp32 logits and their gradient
+    parts = {"weights": weights, "gradients": grads, "optimizer": optimizer, "activations": activations + logits}
+    parts["overhead"] = GIB + 0.1 * sum(parts.values())
+    return FitEstimate(model, method, p, trainable, parts, note=shape.source)
+
+
+def estimate_recipe(recipe: Any) -> FitEstimate:
+    """The estimate for a loaded sft/dpo recipe (other kinds: based on their base recipe if inline)."""
+    if not hasattr(recipe, "model"):
+        base = getattr(recipe, "base", None)
+        if isinstance(base, dict) and "model" in base:
+            from engine.recipes.load import parse_recipe  # noqa: PLC0415
+
+            try:
+                return estimate_recipe(parse_recipe(base, check_files=False))
+            except Exception:  # noqa: BLE001 - fit is advisory only
+                pass
+        return FitEstimate("?", getattr(recipe, "kind", "?"), None, note="not a training recipe")
+    train = dict(getattr(recipe, "train", {}) or {})
+    model = recipe.model
+    return estimate(
+        model_shape(model.name_or_path, model.revision),
+        model=model.name_or_path,
+        method=recipe.method,
+        dtype=model.dtype,
+        batch=int(train.get("per_device_train_batch_size", 8)),
+        seq=int(train.get("max_length", 1024) or 1024),
+        gradient_checkpointing=bool(train.get("gradient_checkpointing", False)),
+        lora_r=recipe.lora.r,
+        trainable_layers=recipe.partial.trainable_layers,
+    )
+
+
+def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -> FitVerdict:
+    """Compare with the free memory of the host's GPUs (``engine.remote.gpus.GPU``-like objects)."""
+    need = estimate.total
+    if gpus_wanted > 0 and not gpus:
+        return FitVerdict(False, "the host has no GPU: training would run on CPU (slow); set resources.gpus: 0 to accept")
+    if need is None or gpus_wanted == 0:
+        return FitVerdict(True, None)
+    free = sorted((g.memory_free_mib * 1024 * 1024 for g in gpus), reverse=True)
+    if len(free) < gpus_wanted:
+        return FitVerdict(False, f"the recipe asks for {gpus_wanted} GPUs but the host has {len(free)}")
+    worst = free[gpus_wanted - 1]
+    if need > worst:
+        return FitVerdict(False, f"may not fit: needs ~{need / GIB:.1f} GiB per GPU, {worst / GIB:.1f} GiB free "
+                                 f"({estimate.describe()}); lower per_device_train_batch_size or max_length, "
+                                 f"enable gradient_checkpointing, or use qlora")
+    return FitVerdict(True, f"fits: ~{need / GIB:.1f} GiB of {worst / GIB:.1f} GiB free")

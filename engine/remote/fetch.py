@@ -1,0 +1,94 @@
+"""Fetch a remote run's artefacts into its local mirror: resumable, verified by sha256.
+
+The host lists the files with their hashes (``manifest``). A file whose local copy already has the
+right hash is skipped; otherwise it is downloaded into ``<file>.part``, continuing from the bytes
+already there (a dropped connection costs only the rest), checked against the hash, then renamed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from engine.errors import HostError
+from engine.remote.connection import HostConnection, HostUnreachable
+from engine.remote.server import sha256_file
+
+CHUNK = 1024 * 1024
+
+
+@dataclass
+class FetchReport:
+    fetched: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+
+async def fetch_run(conn: HostConnection, run_id: str, dest: Path, *, attempts: int = 5) -> FetchReport:
+    report = FetchReport()
+    manifest = await conn.op("manifest", run_id, timeout=None)
+    remote_root = manifest["path"]
+    for item in manifest["files"]:
+        rel = item["path"]
+        if item.get("live") and rel in ("status.json", "events.jsonl"):
+            continue  # mirrored by follow/status, seq by seq
+        local = _safe_join(dest, rel)
+        if local.is_file() and local.stat().st_size == item["size"] and sha256_file(local) == item["sha256"]:
+            report.skipped.append(rel)
+            continue
+        for attempt in range(attempts):
+            try:
+                report.bytes += await _download(conn, f"{remote_root}/{rel}", local, item["size"])
+                break
+            except HostUnreachable:
+                if attempt == attempts - 1:
+                    raise
+        digest = sha256_file(local.with_name(local.name + ".part"))
+        if digest != item["sha256"] and not item.get("live"):
+            local.with_name(local.name + ".part").unlink(missing_ok=True)
+            raise HostError(f"{conn.name}: {rel} arrived with sha256 {digest[:12]}..., expected {item['sha256'][:12]}...; fetch again")
+        os.replace(local.with_name(local.name + ".part"), local)
+        report.fetched.append(rel)
+    return report
+
+
+async def _download(conn: HostConnection, remote: str, local: Path, size: int) -> int:
+    """Append the missing tail of ``remote`` to ``local.part``; returns the bytes received."""
+    import asyncssh  # noqa: PLC0415
+
+    part = local.with_name(local.name + ".part")
+    local.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    have = part.stat().st_size if part.exists() else 0
+    if have > size:
+        part.unlink()
+        have = 0
+    got = 0
+    try:
+        sftp = await (await conn.get()).start_sftp_client()
+        try:
+            async with sftp.open(remote, "rb") as src:
+                await src.seek(have)
+                fd = os.open(part, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    while chunk := await src.read(CHUNK):
+                        os.write(fd, chunk)
+                        got += len(chunk)
+                finally:
+                    os.close(fd)
+        finally:
+            sftp.exit()
+    except asyncssh.SFTPError as exc:
+        raise HostError(f"{conn.name}: cannot read {remote}: {exc.reason}") from None
+    except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError):
+        conn.drop()
+        raise HostUnreachable(f"{conn.name}: connection lost while fetching {remote}") from None
+    return got
+
+
+def _safe_join(root: Path, rel: str) -> Path:
+    path = (root / rel).resolve()
+    if not str(path).startswith(str(root.resolve()) + os.sep):
+        raise HostError(f"refusing to write {rel!r} outside {root}")
+    return path
+

@@ -1,0 +1,53 @@
+"""Every remote command line is built here, from an argv list, with each word quoted for a POSIX shell.
+
+SSH hands the remote user's shell one string, so quoting is what stands between a run name such as
+``x; rm -rf ~`` and the host. Nothing else in Tailor composes remote command strings.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Mapping, Sequence
+
+from engine.errors import HostError
+
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+#: Environment variables that are secrets: sent to the host on stdin only, never in argv or logs.
+SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY")
+
+
+def join(argv: Sequence[str]) -> str:
+    """One shell-safe command line from an argv list."""
+    if not argv:
+        raise ValueError("empty command")
+    return " ".join(shlex.quote(str(word)) for word in argv)
+
+
+def with_env(argv: Sequence[str], env: Mapping[str, str] | None) -> list[str]:
+    """``env K=V ... argv``: non-secret variables for a remote command (sshd drops most SSH env requests)."""
+    if not env:
+        return list(argv)
+    pairs = []
+    for key, value in env.items():
+        if not ENV_NAME_RE.match(key):
+            raise HostError(f"env: {key!r} is not a valid environment variable name")
+        if key in SECRET_ENV:
+            raise HostError(f"env: {key} is a secret; Tailor forwards it from your environment, do not set it here")
+        pairs.append(f"{key}={value}")
+    return ["env", *pairs, *argv]
+
+
+def secrets_from(environ: Mapping[str, str], names: Sequence[str] = ()) -> dict[str, str]:
+    """The secrets to forward to a worker: the known ones plus any the host config names."""
+    wanted = list(SECRET_ENV) + [n for n in names if n not in SECRET_ENV]
+    return {name: environ[name] for name in wanted if environ.get(name)}
+
+
+def redact(text: str, secrets: Mapping[str, str]) -> str:
+    """``text`` with every secret value replaced, for anything that might be shown or logged."""
+    for value in secrets.values():
+        if value and len(value) >= 4:
+            text = text.replace(value, "***")
+    return text

@@ -1,0 +1,307 @@
+"""The host side: ``python -m engine.remote OP --ws REMOTE_WORKSPACE ...``.
+
+Runs on the GPU box with the same ``engine.runs`` code as the client, so liveness (pid checks) is
+decided on the machine where the worker lives. Answers are one JSON object on stdout; ``follow``
+streams JSON lines. Payloads (recipes, secrets) arrive on stdin, never in argv.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import engine
+from engine.errors import RunError, TailorError
+from engine.fsutil import atomic_write_json, private_dir
+from engine.runs.liveness import this_host
+from engine.runs.rundir import RunDir, check_run_id
+from engine.runs.status import RunState, Status
+
+FOLLOW_POLL_S = 0.05
+PING_S = 5.0
+CHUNK = 1024 * 1024
+
+
+class RemoteWorkspace:
+    def __init__(self, root: str) -> None:
+        self.root = Path(root).expanduser()
+        self.runs_dir = self.root / "runs"
+        self.store_dir = self.root / "store"
+
+    def ensure(self) -> RemoteWorkspace:
+        for path in (self.root, self.runs_dir, self.store_dir):
+            private_dir(path)
+        return self
+
+    def run(self, run_id: str) -> RunDir:
+        run = RunDir(self.runs_dir / check_run_id(run_id))
+        if not run.exists():
+            raise RunError(f"no run {run_id} in {self.runs_dir}")
+        return run
+
+    def executor(self):  # the same cancel/status logic as on a laptop
+        from engine.executors.local import LocalExecutor  # noqa: PLC0415
+        from engine.workspace import Workspace  # noqa: PLC0415
+
+        return LocalExecutor(Workspace(self.root))
+
+
+def out(obj: Any) -> None:
+    sys.stdout.write(json.dumps(obj, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def read_payload() -> dict[str, Any]:
+    data = sys.stdin.read()
+    return json.loads(data) if data.strip() else {}
+
+
+# -- ops -----------------------------------------------------------------------------------
+def op_info(ws: RemoteWorkspace, args: list[str]) -> None:
+    ws.ensure()
+    out({
+        "hostname": this_host(),
+        "python": sys.executable,
+        "python_version": sys.version.split()[0],
+        "tailor_version": engine.__version__,
+        "engine_path": str(Path(engine.__file__).parent),
+        "workspace": str(ws.root.resolve()),
+        "store": str(ws.store_dir.resolve()),
+    })
+
+
+def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
+    """Create the run directory from the payload and start the worker detached."""
+    ws.ensure()
+    p = read_payload()
+    status = Status.model_validate(p["status"])
+    status.host = this_host()
+    run = RunDir.create(ws.runs_dir, check_run_id(p["run_id"]), p["recipe"], status)
+    spawn(run, env=p.get("env") or {}, resume=False)
+    out(run.read_status().model_dump(mode="json"))
+
+
+def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
+    p = read_payload()
+    run = ws.run(args[0])
+    status = run.effective_status()
+    if status.state == RunState.SUCCEEDED:
+        raise RunError(f"run {run.run_id} already succeeded; launch a new run to train further")
+    if status.state.active:
+        raise RunError(f"run {run.run_id} is still {status.state.value}; cancel it first")
+    run.cancel_file.unlink(missing_ok=True)
+    status = status.model_copy(update={
+        "state": RunState.QUEUED, "error": None, "pid": None, "pgid": None, "pid_start": None,
+        "ended_at": None, "created_at": time.time(), "attempt": status.attempt + 1,
+    })
+    run.write_status(status)
+    with run.event_writer() as events:
+        events.emit("status", state="queued", attempt=status.attempt, resume=True)
+    spawn(run, env=p.get("env") or {}, resume=True)
+    out(run.read_status().model_dump(mode="json"))
+
+
+def spawn(run: RunDir, *, env: dict[str, str], resume: bool) -> int:
+    """Start the worker in its own session so it outlives this SSH session (no tmux needed)."""
+    from engine.worker.launch import worker_command, worker_env  # noqa: PLC0415
+
+    cmd = worker_command(run.path, resume=resume, python=sys.executable)
+    with open(run.stdout_file, "ab") as so, open(run.stderr_file, "ab") as se:
+        os.chmod(run.stdout_file, 0o600)
+        os.chmod(run.stderr_file, 0o600)
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.DEVNULL, stdout=so, stderr=se, cwd=run.path,
+            env=worker_env(env), start_new_session=True, close_fds=True,
+        )
+    return proc.pid
+
+
+def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
+    out(ws.run(args[0]).effective_status().model_dump(mode="json"))
+
+
+def op_list(ws: RemoteWorkspace, args: list[str]) -> None:
+    ws.ensure()
+    out([s.model_dump(mode="json") for s in ws.executor().list_runs_sync()])
+
+
+def op_cancel(ws: RemoteWorkspace, args: list[str]) -> None:
+    ws.run(args[0])
+    out(ws.executor().cancel_sync(args[0]).model_dump(mode="json"))
+
+
+def op_events(ws: RemoteWorkspace, args: list[str]) -> None:
+    after = int(_flag(args, "--after", "0"))
+    events = ws.run(args[0]).events(after)
+    out(events)
+
+
+def op_follow(ws: RemoteWorkspace, args: list[str]) -> None:
+    """Stream events with seq > --after as JSON lines, plus status lines; ends with an ``end`` line."""
+    run = ws.run(args[0])
+    after = int(_flag(args, "--after", "0"))
+    until_done = "--forever" not in args
+    cursor = run.cursor(after)
+    last_status_mtime = -1.0
+    last_sent = time.monotonic()
+    while True:
+        batch = cursor.read()
+        for event in batch:
+            out(event)
+        mtime = _mtime(run.status_file)
+        status = None
+        if mtime != last_status_mtime or not batch:
+            status = run.effective_status()
+            if mtime != last_status_mtime or status.state == RunState.FAILED:
+                last_status_mtime = mtime
+                out({"_": "status", "status": status.model_dump(mode="json")})
+                last_sent = time.monotonic()
+        if batch:
+            last_sent = time.monotonic()
+        elif status is not None and status.state.terminal and until_done:
+            for event in cursor.read():  # whatever landed between the two reads
+                out(event)
+            out({"_": "end", "status": status.model_dump(mode="json")})
+            return
+        if time.monotonic() - last_sent > PING_S:
+            out({"_": "ping"})  # a write on a dead connection ends this process
+            last_sent = time.monotonic()
+        if not batch:
+            time.sleep(FOLLOW_POLL_S)
+
+
+def op_manifest(ws: RemoteWorkspace, args: list[str]) -> None:
+    """Files worth fetching, with size and sha256 (cached by size+mtime in .manifest-cache.json)."""
+    run = ws.run(args[0])
+    cache_file = run.path / ".manifest-cache.json"
+    try:
+        cache = json.loads(cache_file.read_text())
+    except (OSError, ValueError):
+        cache = {}
+    files = []
+    roots = [run.adapter_dir, run.checkpoints_dir, run.eval_dir]
+    singles = [run.recipe_file, run.status_file, run.events_file, run.stdout_file, run.stderr_file]
+    paths = [p for p in singles if p.is_file()]
+    for root in roots:
+        if root.is_dir():
+            paths += sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+    new_cache = {}
+    for path in paths:
+        rel = str(path.relative_to(run.path))
+        st = path.stat()
+        key = f"{st.st_size}:{st.st_mtime_ns}"
+        live = path.name in ("status.json", "events.jsonl", "stdout.log", "stderr.log")
+        digest = cache.get(rel, {}).get("sha256") if cache.get(rel, {}).get("key") == key else None
+        digest = digest or sha256_file(path)
+        if not live:
+            new_cache[rel] = {"key": key, "sha256": digest}
+        files.append({"path": rel, "size": st.st_size, "sha256": digest, "live": live})
+    atomic_write_json(cache_file, new_cache)
+    out({"run_id": run.run_id, "path": str(run.path), "files": files})
+
+
+def op_store(ws: RemoteWorkspace, args: list[str]) -> None:
+    """Content-addressed data store. ``{"check": [tree...]}`` -> the trees missing here;
+    ``{"commit": [{"tree", "files": [{"rel", "sha256"}]}]}`` verifies ``store/<tree>.part`` file by file
+    and renames it to ``store/<tree>`` (so a half-uploaded tree is never used)."""
+    ws.ensure()
+    p = read_payload()
+    missing = [t for t in p.get("check", []) if not (ws.store_dir / _hash(t)).is_dir()]
+    bad: list[str] = []
+    for item in p.get("commit", []):
+        tree = _hash(item["tree"])
+        part = ws.store_dir / f"{tree}.part"
+        ok = part.is_dir()
+        for f in item["files"] if ok else []:
+            target = part / _rel(f["rel"])
+            if not target.is_file() or sha256_file(target) != f["sha256"]:
+                bad.append(f["rel"])
+                ok = False
+        final = ws.store_dir / tree
+        if ok and not final.exists():
+            os.replace(part, final)
+        elif part.exists():
+            shutil.rmtree(part, ignore_errors=True)
+    out({"missing": missing, "bad": bad, "store": str(ws.store_dir.resolve())})
+
+
+def op_rm(ws: RemoteWorkspace, args: list[str]) -> None:
+    run = ws.run(args[0])
+    status = run.effective_status()
+    if status.state.active:
+        raise RunError(f"run {run.run_id} is still {status.state.value} on {this_host()}; cancel it first")
+    shutil.rmtree(run.path)
+    out({"removed": str(run.path)})
+
+
+OPS = {
+    "info": op_info, "launch": op_launch, "resume": op_resume, "status": op_status, "list": op_list,
+    "cancel": op_cancel, "events": op_events, "follow": op_follow, "manifest": op_manifest,
+    "store": op_store, "rm": op_rm,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] not in OPS or "--ws" not in args:
+        print(f"usage: python -m engine.remote {{{','.join(OPS)}}} --ws WORKSPACE [ARGS]", file=sys.stderr)
+        return 2
+    op = args.pop(0)
+    ws = RemoteWorkspace(_flag(args, "--ws", ""))
+    os.umask(0o077)  # everything Tailor creates on the host is private
+    try:
+        OPS[op](ws, args)
+    except BrokenPipeError:  # the client went away (dropped connection): the worker is unaffected
+        return 0
+    except TailorError as exc:
+        out({"error": str(exc), "kind": "run" if isinstance(exc, RunError) else "host"})
+        return 3
+    except (OSError, ValueError, KeyError) as exc:
+        out({"error": f"{type(exc).__name__}: {exc}", "kind": "host"})
+        return 3
+    return 0
+
+
+def _flag(args: list[str], name: str, default: str) -> str:
+    """Pop ``name VALUE`` out of args."""
+    if name in args:
+        i = args.index(name)
+        value = args[i + 1]
+        del args[i : i + 2]
+        return value
+    return default
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime_ns
+    except FileNotFoundError:
+        return -1.0
+
+
+def _hash(value: str) -> str:
+    if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
+        raise ValueError(f"bad sha256 {value!r}")
+    return value
+
+
+def _rel(value: str) -> str:
+    parts = value.split("/")
+    if not value or value.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in value:
+        raise ValueError(f"bad relative path {value!r}")
+    return value
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(CHUNK):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,189 @@
+"""``kind: search`` worker: ``run_search(recipe, ctx)`` drives an Optuna study, one trial run at a time.
+
+Several workers (this one's siblings, or workers on other hosts) may share the study through its storage;
+Optuna coordinates them. Each loop: fail trials whose worker died (on this host at once, elsewhere via
+Optuna's heartbeat) so their retries are queued, check the budget (finished + running trials across all
+workers against ``n_trials``; queued trials always run), then ``study.optimize(n_trials=1)``.
+
+Events added to the search run (see docs/search.md): ``trial`` {number, state, value, params, run_id,
+steps, duration, error} and ``search`` {counts, best} at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from typing import Any
+
+from engine.errors import RunError
+from engine.recipes.search import SearchRecipe
+from engine.search import SearchError
+from engine.search.storage import redact
+from engine.search.study import counts, open_study, reap_dead_trials, requeue, trial_row
+from engine.search.trial import SearchCancelled, TrialFailed, TrialRunner, runner_for, workspace_root
+from engine.worker.context import WorkerContext
+
+MAX_FAILURES_IN_ROW = 3
+SIBLING_POLL_S = 1.0
+
+
+def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
+    import optuna
+
+    root = workspace_root(ctx)
+    runs_dir = ctx.run.path.parent
+    study, url = open_study(recipe, root)
+    shown = redact(url)
+    ctx.link(study=recipe.study_name, storage=shown)
+    before = counts(study.get_trials(deepcopy=False))
+    ctx.log(
+        f"study {recipe.study_name} in {shown}: {before.complete} complete, {before.pruned} pruned, "
+        f"{before.failed} failed, {before.waiting} queued; objective {recipe.direction} {recipe.objective}"
+    )
+    siblings = _spawn_siblings(recipe, ctx) if recipe.workers > 1 and ctx.status.links.get("role") != "worker" else []
+    objective = TrialRunner(recipe, ctx, runner_for(recipe.base_recipe.kind), shown)
+    started = time.monotonic()
+    in_row = 0
+    reason = "stopped"
+    try:
+        while True:
+            if ctx.cancel_requested:
+                reason = "cancelled"
+                break
+            dead = reap_dead_trials(study, runs_dir)
+            optuna.storages.fail_stale_trials(study)
+            if dead:
+                ctx.log(f"trials {', '.join(map(str, dead))} lost their worker: marked failed and queued again", "warning")
+            c = counts(study.get_trials(deepcopy=False))
+            _progress(ctx, recipe, c)
+            if recipe.n_trials is not None and c.done + c.running >= recipe.n_trials and not c.waiting:
+                reason = f"{c.done} of n_trials={recipe.n_trials} trials finished" + (
+                    f", {c.running} still running elsewhere" if c.running else ""
+                )
+                break
+            if recipe.timeout is not None and time.monotonic() - started >= recipe.timeout:
+                reason = f"timeout of {recipe.timeout:g}s reached"
+                break
+            sampler = study.sampler
+            if isinstance(sampler, optuna.samplers.GridSampler) and sampler.is_exhausted(study) and not c.waiting:
+                reason = "every grid point was tried"
+                break
+            objective.current = None
+            try:
+                study.optimize(
+                    objective,
+                    n_trials=1,
+                    catch=(TrialFailed,),
+                    callbacks=[lambda s, t: _after_trial(ctx, s, t)],
+                    gc_after_trial=True,
+                )
+            except SearchCancelled:
+                if objective.current is not None:  # it runs again first when the search is started again
+                    requeue(study, objective.current)
+                    ctx.log(f"trial {objective.current} interrupted by the stop: queued to run again", "warning")
+                reason = "cancelled"
+                break
+            _free_memory()
+            trial = study.get_trials(deepcopy=False)[objective.current] if objective.current is not None else None
+            if trial is not None and trial.state == optuna.trial.TrialState.FAIL:
+                in_row += 1
+                if in_row >= MAX_FAILURES_IN_ROW:
+                    raise SearchError(f"{in_row} trials failed in a row, the last with: {objective.last_error}")
+            else:
+                in_row = 0
+    finally:
+        _wind_down(ctx, siblings)
+    final = counts(study.get_trials(deepcopy=False))
+    _progress(ctx, recipe, final)
+    best = _best(study)
+    summary = f"search ended ({reason}): {final.complete} complete, {final.pruned} pruned, {final.failed} failed"
+    if best is not None:
+        summary += f"; best trial {best.number}: {recipe.objective} {best.value:.6g} with {_params(best)}"
+    ctx.log(summary)
+    ctx.emit("search", reason=reason, counts=final.__dict__, best=trial_row(best) if best is not None else None)
+
+
+def _after_trial(ctx: WorkerContext, study: Any, frozen: Any) -> None:
+    row = trial_row(frozen)
+    best = _best(study)
+    row.pop("intermediate", None)
+    ctx.emit("trial", **row, best=best.value if best is not None else None)
+    if row["state"] == "complete" and row["value"] is not None:
+        values = {"objective": row["value"]}
+        if best is not None:
+            values["best"] = best.value
+        ctx.metric(frozen.number, values, split="eval")
+    value = f" {row['value']:.6g}" if row["value"] is not None else ""
+    err = f" ({row['error']})" if row["error"] else ""
+    ctx.log(f"trial {frozen.number} {row['state']}{value} after {row['steps'] or 0} steps{err}")
+
+
+def _progress(ctx: WorkerContext, recipe: SearchRecipe, c: Any) -> None:
+    ctx.progress(c.done, recipe.n_trials, force=True)
+
+
+def _best(study: Any) -> Any:
+    try:
+        return study.best_trial
+    except ValueError:
+        return None
+
+
+def _params(trial: Any) -> str:
+    return ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in trial.params.items())
+
+
+def _free_memory() -> None:
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+# -- sibling workers on this machine -----------------------------------------------------------------
+
+
+def _spawn_siblings(recipe: SearchRecipe, ctx: WorkerContext) -> list[str]:
+    """Start ``workers - 1`` more search workers on the same study (each its own run directory)."""
+    from engine.executors.local import LocalExecutor
+    from engine.workspace import Workspace
+
+    executor = LocalExecutor(Workspace(workspace_root(ctx)))
+    ids = []
+    for i in range(1, recipe.workers):
+        status = executor.launch_sync(
+            ctx.run.recipe_file,
+            name=f"{recipe.study_name}-w{i}",
+            overrides={"workers": 1},
+            links={"study": recipe.study_name, "role": "worker", "parent": ctx.run.run_id},
+        )
+        ids.append(status.run_id)
+    ctx.link(workers=ids)
+    ctx.log(f"started {len(ids)} more worker(s) on this study: {', '.join(ids)}")
+    return ids
+
+
+def _wind_down(ctx: WorkerContext, siblings: list[str]) -> None:
+    """Wait for sibling workers to end (cancelling them when this search is cancelled)."""
+    if not siblings:
+        return
+    from engine.executors.local import LocalExecutor
+    from engine.workspace import Workspace
+
+    executor = LocalExecutor(Workspace(workspace_root(ctx)))
+    cancelled = False
+    while True:
+        if ctx.cancel_requested and not cancelled:
+            cancelled = True
+            for run_id in siblings:
+                with contextlib.suppress(RunError):
+                    executor.cancel_sync(run_id)
+        active = []
+        for run_id in siblings:
+            with contextlib.suppress(RunError):
+                if executor.status_sync(run_id).state.active:
+                    active.append(run_id)
+        if not active:
+            return
+        time.sleep(SIBLING_POLL_S)

@@ -1,0 +1,82 @@
+"""The bridge from a transformers Trainer to the run directory.
+
+``TailorCallback`` turns trainer logs into ``metric`` events, reports progress every step, announces
+checkpoints, and stops cleanly (saving a checkpoint first) once a cancel is requested. It does a few
+microseconds of work per step so that training speed is the same as without Tailor.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+from transformers import TrainerCallback
+
+# Keys of the final trainer log (train_runtime, ...): reported once as a "summary" event, not as a metric.
+SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos")
+
+
+class TailorCallback(TrainerCallback):
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+        self.cancelling = False
+        self._last_end: float | None = None
+        self._clean = False  # the interval since the last step end had no eval / save in it
+        self._busy = 0.0  # seconds of clean step-to-step intervals since the last log
+        self._steps = 0  # steps in those intervals
+
+    # -- progress and speed ----------------------------------------------------
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        self.ctx.progress(state.global_step, state.max_steps, force=True)
+        self._last_end = time.perf_counter()
+        self._clean = True
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        now = time.perf_counter()
+        if self._clean and self._last_end is not None:
+            self._busy += now - self._last_end
+            self._steps += 1
+        self._last_end = now
+        self._clean = True
+        self.ctx.progress(state.global_step, state.max_steps)
+        if not self.cancelling and self.ctx.cancel_requested:
+            self.cancelling = True
+            self.ctx.log(f"cancel requested: saving a checkpoint at step {state.global_step} and stopping", "warning")
+            control.should_save = True
+            control.should_training_stop = True
+
+    def on_evaluate(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        self._clean = False  # evaluation time is not training time
+
+    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        self._clean = False
+        path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if path.is_dir():
+            self.ctx.checkpoint(state.global_step, path)
+
+    # -- metrics ---------------------------------------------------------------
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+        if not logs:
+            return
+        step = state.global_step
+        logs = {k: v for k, v in logs.items() if _finite(v)}
+        epoch = logs.pop("epoch", None)
+        if "train_runtime" in logs:
+            values = {k: float(logs[k]) for k in SUMMARY_KEYS if k in logs}
+            self.ctx.emit("summary", step=step, values=values)
+            return
+        evals = {k: v for k, v in logs.items() if k.startswith("eval_")}
+        if evals:
+            self.ctx.metric(step, evals, split="eval", epoch=epoch)
+            return
+        if self._steps and self._busy > 0:
+            per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * max(args.world_size, 1)
+            logs["samples_per_second"] = round(self._steps * per_step / self._busy, 3)
+        self._busy, self._steps = 0.0, 0
+        self.ctx.metric(step, logs, split="train", epoch=epoch)
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

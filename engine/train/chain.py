@@ -1,0 +1,157 @@
+"""Start a preference run from an earlier run (``from_run``): find it, check it, and build the policy.
+
+Two modes (``from_run_mode``):
+
+- ``merge``: the run's adapter is folded into the base weights; the recipe's ``method`` then trains on top
+  (a new LoRA adapter, or every weight for ``full``). The merged model is the reference.
+- ``stack``: the run's adapter stays an adapter and keeps training; TRL keeps a frozen copy of it as the
+  reference adapter, so the reference is again the starting model. The recipe's ``lora:`` is not used.
+
+A run that saved a full model (``method: full`` or ``partial``) is simply the new base (``merge`` only).
+Adapters that earlier runs merged (a chain of chains) are found the same way evaluation finds them
+(``engine.eval.models``), so what trains here and what is evaluated later agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.errors import RecipeError, RunError
+from engine.runs.rundir import RunDir
+from engine.runs.status import RunState
+
+
+@dataclass
+class Source:
+    """The run a recipe starts from, resolved in the worker."""
+
+    run: RunDir
+    mode: str
+    folder: Path  # its adapter/ (an adapter, or a full model)
+    base_name: str  # the base model its chain started from
+    merge_first: list[Path] = field(default_factory=list)  # adapters to fold into the base before ``folder``
+
+    @property
+    def full_model(self) -> bool:
+        return not (self.folder / "adapter_config.json").exists()
+
+    def links(self) -> dict[str, Any]:
+        """Lineage for status.json (``links``), so the TUI and evaluation can show and follow it."""
+        return {
+            "from_run": self.run.run_id,
+            "from_run_path": str(self.run.path),
+            "from_run_mode": self.mode,
+            "from_run_kind": self.run.read_status().kind,
+        }
+
+
+def resolve_source(recipe: Any, ctx: Any) -> Source:
+    """The finished sft/dpo run named by ``recipe.from_run`` (id, unique prefix or folder), checked."""
+    from engine.eval.models import find_run, run_candidate, workspace_of
+
+    where = f"{ctx.run.recipe_file}: from_run"
+    ws = workspace_of(ctx.run)
+    try:
+        run = find_run(ws, recipe.from_run)
+        status = run.read_status()
+    except RunError as exc:
+        raise RunError(f"{where}: {exc}") from None
+    if run.path.resolve() == ctx.run.path.resolve():
+        raise RunError(f"{where}: a run cannot start from itself")
+    if status.kind not in ("sft", "dpo"):
+        raise RunError(f"{where}: run {run.run_id} is a {status.kind} run; start from an sft or dpo run")
+    if status.state != RunState.SUCCEEDED:
+        raise RunError(
+            f"{where}: run {run.run_id} is {status.state.value}; start from a succeeded sft or dpo run"
+        )
+    try:
+        cand = run_candidate(ws, str(run.path))
+    except RunError as exc:
+        raise RunError(f"{where}: {exc}") from None
+    assert cand.path is not None
+    source = Source(run, recipe.from_run_mode, cand.path, cand.base.name_or_path, list(cand.merge_first))
+    if source.base_name != recipe.model.name_or_path:
+        raise RecipeError(
+            f"{ctx.run.recipe_file}: model: {recipe.model.name_or_path!r} is not {source.base_name!r}, the base model "
+            f"of run {run.run_id}; a chained run trains on the same base (set model: {source.base_name})"
+        )
+    if source.full_model and source.mode == "stack":
+        raise RecipeError(
+            f"{ctx.run.recipe_file}: from_run_mode: run {run.run_id} saved a full model, not an adapter, so there is "
+            "nothing to stack on; use from_run_mode: merge"
+        )
+    if recipe.method == "qlora" and source.mode == "merge" and not source.full_model:
+        raise RecipeError(
+            f"{ctx.run.recipe_file}: from_run_mode: merging an adapter into a 4-bit (qlora) base loses precision; "
+            "use from_run_mode: stack, or method: lora"
+        )
+    return source
+
+
+def chained_model(recipe: Any, ctx: Any, source: Source) -> tuple[Any, Any, Any]:
+    """(model, tokenizer, peft_config) for a recipe that starts from ``source``.
+
+    ``peft_config`` is None when the returned model already is the trainable PeftModel (``stack``) or the
+    method trains plain weights (``full``, ``partial``).
+    """
+    from peft import PeftModel
+
+    from engine.models.loading import check_qlora_possible, load_model, load_tokenizer, resolve_model_path
+    from engine.train.methods import build_peft_config, freeze_for_partial
+
+    if recipe.method == "qlora":
+        check_qlora_possible()
+    # The tokenizer the source run saved carries its chat template; the recipe's own template still wins.
+    tok_dir = str(source.folder) if (source.folder / "tokenizer_config.json").exists() else None
+    tokenizer = load_tokenizer(recipe.model, tok_dir)
+    quant = recipe.quantization if recipe.method == "qlora" else None
+    path = resolve_model_path(recipe.model.name_or_path)
+    if source.full_model:
+        ctx.log(f"from_run {source.run.run_id}: starting from its full model")
+        model = load_model(recipe.model, str(source.folder), quantization=quant)
+    else:
+        model = load_model(recipe.model, path, quantization=quant)
+        if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
+            model.resize_token_embeddings(len(tokenizer))  # the source run added tokens
+        for folder in source.merge_first:
+            model = PeftModel.from_pretrained(model, str(folder)).merge_and_unload()
+        if source.mode == "merge":
+            ctx.log(
+                f"from_run {source.run.run_id}: merged its adapter into the base; training a new {recipe.method}"
+            )
+            model = PeftModel.from_pretrained(model, str(source.folder)).merge_and_unload()
+        else:
+            ctx.log(
+                f"from_run {source.run.run_id}: training its adapter further (the recipe's lora: is not used)"
+            )
+    if recipe.method == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        gc = bool(recipe.train.get("gradient_checkpointing", True))
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gc)
+    if source.mode == "stack":
+        return PeftModel.from_pretrained(model, str(source.folder), is_trainable=True), tokenizer, None
+    if recipe.method == "partial":
+        freeze_for_partial(model, recipe.partial, ctx)
+    return model, tokenizer, build_peft_config(recipe, path)
+
+
+def write_lineage(ctx: Any, source: Source | None, recipe: Any) -> None:
+    """``adapter/tailor_lineage.json``: what the saved adapter must be applied to, for export and sharing."""
+    from engine.fsutil import atomic_write_json
+
+    folder = ctx.run.adapter_dir
+    if source is None or not folder.is_dir():
+        return
+    merge_first = [str(p) for p in source.merge_first]
+    base = source.base_name
+    if source.full_model:
+        base, merge_first = str(source.folder), []
+    elif source.mode == "merge":
+        merge_first.append(str(source.folder))
+    atomic_write_json(
+        folder / "tailor_lineage.json",
+        {"base_model": base, "merge_first": merge_first, **source.links(), "method": recipe.method},
+    )

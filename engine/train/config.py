@@ -1,0 +1,79 @@
+"""Build the TRL config (SFTConfig, DPOConfig, ...) from a recipe's ``train:`` block.
+
+Tailor fills what the run directory owns (output_dir, report_to, tqdm) and picks defaults that suit the
+machine; anything the recipe sets in ``train:`` wins, except the fields Tailor owns (rejected by the recipe
+schema) and the few combinations that cannot work, which are changed with a log line saying so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.errors import RecipeError
+
+
+def machine_defaults() -> dict[str, Any]:
+    """Defaults that depend on the hardware: mixed precision and checkpointing only pay off on a GPU."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    return {
+        "bf16": bool(cuda and torch.cuda.is_bf16_supported()),
+        "fp16": bool(cuda and not torch.cuda.is_bf16_supported()),
+        "gradient_checkpointing": cuda,
+        "dataloader_pin_memory": cuda,
+    }
+
+
+def trl_values(recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The keyword arguments for the TRL config class: Tailor's defaults, then the recipe's ``train:``."""
+    values: dict[str, Any] = {
+        "logging_steps": 10,
+        "save_strategy": "steps",
+        **machine_defaults(),
+        **(defaults or {}),
+    }
+    if has_eval:
+        values["eval_strategy"] = "steps"
+    if recipe.early_stopping:
+        values.update(metric_for_best_model="eval_loss", greater_is_better=False)
+    values.update(recipe.train)
+    if "fp16" in recipe.train and recipe.train["fp16"] and "bf16" not in recipe.train:
+        values["bf16"] = False
+    # Owned by Tailor: the run directory is the only output.
+    values.update(
+        output_dir=str(ctx.run.checkpoints_dir),
+        report_to="none",
+        disable_tqdm=True,
+        seed=recipe.seed,
+    )
+    values.setdefault("data_seed", recipe.seed)
+    if not has_eval and values.get("eval_strategy", "no") != "no":
+        ctx.log(f"train.eval_strategy={values['eval_strategy']!r} ignored: the recipe has no eval data", "warning")
+        values["eval_strategy"] = "no"
+    if recipe.method == "prefix_tuning" and values.get("gradient_checkpointing"):
+        ctx.log("gradient checkpointing turned off: prefix tuning does not work with it", "warning")
+        values["gradient_checkpointing"] = False
+    return values
+
+
+def build_trl_config(config_cls: type, recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> Any:
+    """An instance of ``config_cls`` (e.g. ``trl.SFTConfig``); invalid combinations become RecipeErrors."""
+    values = trl_values(recipe, ctx, has_eval=has_eval, defaults=defaults)
+    try:
+        return config_cls(**values)
+    except (ValueError, TypeError) as exc:
+        text = " ".join(str(exc).split())
+        raise RecipeError(f"{ctx.run.recipe_file}: train: {text}") from None
+
+
+def early_stopping_callback(recipe: Any) -> Any:
+    """A transformers EarlyStoppingCallback for ``recipe.early_stopping`` (None when not set)."""
+    if not recipe.early_stopping:
+        return None
+    from transformers import EarlyStoppingCallback
+
+    return EarlyStoppingCallback(
+        early_stopping_patience=recipe.early_stopping.patience,
+        early_stopping_threshold=recipe.early_stopping.threshold,
+    )

@@ -1,0 +1,177 @@
+"""``kind: dpo``: preference alignment inside a worker — TRL's DPOTrainer, KTOTrainer or ORPOTrainer.
+
+- ``trainer: dpo`` takes prompt/chosen/rejected pairs; every loss TRL offers (``loss_type``, combined with
+  ``loss_weights``). With a PEFT method the frozen base (adapter switched off) is the reference, so no second
+  model is kept in memory; with ``full`` / ``partial`` a frozen copy of the starting model is (or
+  ``ref_model``), unless ``precompute_ref_log_probs`` scores the data once before training.
+- ``trainer: kto`` takes prompt/completion/label rows (paired data is split into two labelled rows).
+- ``trainer: orpo`` (``trl.experimental.orpo``) takes pairs and needs no reference at all.
+
+Bad data is refused before the model loads (engine.data.prepare), naming the file and line of each bad row.
+Metrics go through the shared TailorCallback untouched: ``rewards/chosen``, ``rewards/margins``... (see
+docs/preference.md).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from engine.errors import DataError
+from engine.train.loop import quiet_libraries, train_and_save
+
+
+def run_dpo(recipe: Any, ctx: Any) -> None:
+    quiet_libraries()
+    from engine.data.prepare import load_training_data
+    from engine.train.callback import TailorCallback
+    from engine.train.chain import chained_model, resolve_source, write_lineage
+    from engine.train.config import build_trl_config, early_stopping_callback
+    from engine.train.methods import setup_model
+
+    train, evaluation = load_training_data(recipe.data, task=recipe.data_task, seed=recipe.seed)
+    ctx.log(
+        f"data: {len(train)} train rows"
+        + (f", {len(evaluation)} eval rows" if evaluation is not None else "")
+        + f" ({recipe.data_task.replace('_', ' ')})"
+    )
+    if recipe.trainer == "kto":
+        check_kto_labels(train, ctx)
+    source = resolve_source(recipe, ctx) if recipe.from_run else None
+    if source is not None:
+        ctx.link(**source.links())
+        model, tokenizer, peft_config = chained_model(recipe, ctx, source)
+    else:
+        loaded = setup_model(recipe, ctx)
+        model, tokenizer, peft_config = loaded.model, loaded.tokenizer, loaded.peft_config
+
+    config_cls, trainer_cls = trl_classes(recipe.trainer)
+    config = build_trl_config(
+        config_cls,
+        recipe,
+        ctx,
+        has_eval=evaluation is not None,
+        defaults={**preference_defaults(recipe, tokenizer), **recipe.trl_args()},
+    )
+    callbacks: list[Any] = [TailorCallback(ctx)]
+    stopper = early_stopping_callback(recipe)
+    if stopper is not None:
+        callbacks.append(stopper)
+    kwargs: dict[str, Any] = {}
+    if recipe.trainer != "orpo":
+        kwargs["ref_model"] = reference_model(recipe, ctx, model, peft_config)
+    if source is not None and source.mode == "stack":
+        callbacks.append(drop_reference_adapter())
+    ctx.log(describe(recipe, source))
+    trainer = trainer_cls(
+        model=model,
+        args=config,
+        train_dataset=train,
+        eval_dataset=evaluation,
+        processing_class=tokenizer,
+        peft_config=peft_config,
+        callbacks=callbacks,
+        **kwargs,
+    )
+    if len(trainer.train_dataset) == 0:
+        raise DataError(
+            f"{ctx.run.recipe_file}: every training example's prompt is longer than train.max_length "
+            f"({config.max_length}); raise max_length or shorten the prompts"
+        )
+    if train_and_save(trainer, recipe, ctx):
+        write_lineage(ctx, source, recipe)
+        if recipe.evaluate:
+            from engine.eval.run import evaluate_after_training  # the optional `evaluate:` block
+
+            evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
+
+
+def trl_classes(trainer: str) -> tuple[type, type]:
+    """(config class, trainer class) for ``trainer``: ORPO lives in trl.experimental in TRL 1.x."""
+    if trainer == "kto":
+        from trl import KTOConfig, KTOTrainer
+
+        return KTOConfig, KTOTrainer
+    if trainer == "orpo":
+        from trl.experimental.orpo import ORPOConfig, ORPOTrainer
+
+        return ORPOConfig, ORPOTrainer
+    from trl import DPOConfig, DPOTrainer
+
+    return DPOConfig, DPOTrainer
+
+
+def preference_defaults(recipe: Any, tokenizer: Any) -> dict[str, Any]:
+    """Defaults for this machine and model (the recipe's ``train:`` still wins)."""
+    out: dict[str, Any] = {}
+    limit = getattr(tokenizer, "model_max_length", None)
+    if isinstance(limit, int) and 0 < limit < 1024:
+        out["max_length"] = limit  # TRL's default 1024 would overrun a small model's context
+    return out
+
+
+def reference_model(recipe: Any, ctx: Any, model: Any, peft_config: Any) -> Any:
+    """The reference policy to hand to TRL, or None when TRL needs none in memory.
+
+    PEFT (a new adapter, or a stacked one): None — the adapter is switched off (or a frozen copy of the
+    stacked adapter is used). ``full``/``partial``: ``ref_model`` when given, else a frozen copy of the
+    starting weights — made here rather than reloaded by TRL, because the starting weights may be a merged
+    chain that exists only in memory. With ``precompute_ref_log_probs`` TRL scores the data with the
+    starting weights before the first step and keeps no copy.
+    """
+    if recipe.ref_model is not None:
+        from engine.models.loading import load_model
+
+        ctx.log(f"reference model: {recipe.ref_model.name_or_path}")
+        ref = load_model(recipe.ref_model)
+    elif peft_config is not None or _is_peft(model) or recipe.precompute_ref_log_probs:
+        return None
+    else:
+        ctx.log("reference model: a frozen copy of the starting weights")
+        ref = copy.deepcopy(model)
+    ref.requires_grad_(False)
+    return ref.eval()
+
+
+def _is_peft(model: Any) -> bool:
+    from peft import PeftModel
+
+    return isinstance(model, PeftModel)
+
+
+def check_kto_labels(train: Any, ctx: Any) -> None:
+    """KTO learns from both kinds of feedback: say so when one kind is missing (it still trains)."""
+    labels = train["label"]
+    good = sum(bool(x) for x in labels)
+    if good == 0 or good == len(labels):
+        kind = "desirable (true)" if good else "undesirable (false)"
+        ctx.log(f"every KTO label is {kind}: the model learns only from one side of the feedback", "warning")
+
+
+def describe(recipe: Any, source: Any) -> str:
+    """One log line saying what trains against what."""
+    if recipe.trainer == "orpo":
+        what = f"ORPO (λ={recipe.beta}, no reference model)"
+    else:
+        losses = recipe.losses
+        if recipe.loss_weights:
+            losses = [f"{w}×{name}" for name, w in zip(losses, recipe.loss_weights, strict=True)]
+        what = f"{recipe.trainer.upper()} loss {' + '.join(losses)}, beta {recipe.beta}"
+        if recipe.precompute_ref_log_probs:
+            what += ", reference log-probs precomputed"
+    origin = f" from run {source.run.run_id} ({source.mode})" if source is not None else ""
+    return f"{what}, method {recipe.method}{origin}"
+
+
+def drop_reference_adapter() -> Any:
+    """Stacked runs: TRL adds a frozen "ref" copy of the adapter as the reference; drop it when training
+    ends so ``adapter/`` holds just the trained adapter."""
+    from transformers import TrainerCallback
+
+    class DropReference(TrainerCallback):
+        def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+            peft_config = getattr(model, "peft_config", None)
+            if peft_config and "ref" in peft_config:
+                model.delete_adapter("ref")
+
+    return DropReference()

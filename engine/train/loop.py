@@ -1,0 +1,144 @@
+"""Run a prepared TRL trainer inside a worker: resume, cancel, final save, reference logits.
+
+Shared by every trainer kind (SFT, DPO, ...): build the trainer with ``TailorCallback`` in its callbacks,
+then call :func:`train_and_save`.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from engine.runs.rundir import RunDir
+
+REFERENCE_FILE = "reference_logits.safetensors"
+REFERENCE_TEXT = "Tailor reference input: Reverse: abcd"
+REFERENCE_VOCAB = 4096  # logits kept per position (all of a small vocabulary); the argmax covers the rest
+
+
+def quiet_libraries() -> None:
+    """No progress bars or info chatter in stderr.log: events are the interface."""
+    import datasets
+    import transformers
+
+    datasets.disable_progress_bars()
+    transformers.utils.logging.set_verbosity_warning()
+    transformers.utils.logging.disable_progress_bar()
+
+
+def resume_checkpoint(run: RunDir) -> Path | None:
+    """The newest checkpoint whose trainer_state.json is complete (a kill can tear the newest one)."""
+    candidates = []
+    if run.checkpoints_dir.is_dir():
+        for child in run.checkpoints_dir.glob("checkpoint-*"):
+            suffix = child.name.removeprefix("checkpoint-")
+            if suffix.isdigit():
+                candidates.append((int(suffix), child))
+    for _, path in sorted(candidates, reverse=True):
+        try:
+            json.loads((path / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            continue
+        return path
+    return None
+
+
+def train_and_save(trainer: Any, recipe: Any, ctx: Any) -> bool:
+    """Train (resuming when asked), then save the final adapter or model. False when cancelled."""
+    from engine.train.methods import count_parameters
+
+    trainable, total = count_parameters(trainer.model)
+    ctx.log(f"method {recipe.method}: {trainable:,} trainable parameters of {total:,} ({100 * trainable / max(total, 1):.2f}%)")
+    checkpoint = resume_checkpoint(ctx.run) if ctx.resume else None
+    if ctx.resume:
+        where = checkpoint.relative_to(ctx.run.path) if checkpoint else None
+        ctx.log(f"resuming from {where}" if where else "no checkpoint to resume from: starting over")
+    if ctx.cancel_requested:
+        return False
+    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    if ctx.cancel_requested:
+        ctx.log(f"stopped at step {trainer.state.global_step}; `tailor resume {ctx.run.run_id}` continues from the checkpoint")
+        return False
+    save_final(trainer, recipe, ctx)
+    return True
+
+
+def save_final(trainer: Any, recipe: Any, ctx: Any) -> Path:
+    """Save the adapter (PEFT methods) or the whole model (full, partial) + tokenizer into ``adapter/``."""
+    run: RunDir = ctx.run
+    final = run.adapter_dir
+    tmp = run.path / ".adapter.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    trainer.save_model(str(tmp))
+    if trainer.processing_class is not None:
+        trainer.processing_class.save_pretrained(str(tmp))
+    (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle: not needed to load the result
+    if final.exists():
+        shutil.rmtree(final)
+    tmp.rename(final)
+    kind = "adapter" if recipe.uses_peft else "model"
+    ctx.artifact(kind, final, method=recipe.method, base_model=recipe.model.name_or_path)
+    try:
+        save_reference_logits(trainer.model, trainer.processing_class, run.eval_dir / REFERENCE_FILE)
+    except Exception as exc:  # noqa: BLE001 - a check for export, never a reason to fail the run
+        ctx.log(f"could not record reference logits: {exc}", "warning")
+    return final
+
+
+def reference_inputs(tokenizer: Any) -> Any:
+    import torch
+
+    ids = tokenizer(REFERENCE_TEXT, add_special_tokens=False)["input_ids"]
+    return torch.tensor([ids], dtype=torch.long)
+
+
+def model_logits(model: Any, input_ids: Any) -> Any:
+    """Float32 logits of ``model`` for ``input_ids`` in eval mode (dropout off), on the model's device."""
+    import torch
+
+    was_training = model.training
+    model.eval()
+    try:
+        device = next(p.device for p in model.parameters())
+        with torch.no_grad():
+            out = model(input_ids=input_ids.to(device), attention_mask=torch.ones_like(input_ids).to(device))
+        return out.logits[0].float().cpu()
+    finally:
+        model.train(was_training)
+
+
+def save_reference_logits(model: Any, tokenizer: Any, path: Path) -> None:
+    """The final model's logits on a fixed input: export (and tests) check a reload reproduces them."""
+    from safetensors.torch import save_file
+
+    input_ids = reference_inputs(tokenizer)
+    logits = model_logits(model, input_ids)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    save_file(
+        {
+            "input_ids": input_ids[0].contiguous(),
+            "logits": logits[:, :REFERENCE_VOCAB].contiguous(),
+            "argmax": logits.argmax(-1).contiguous(),
+        },
+        str(path),
+    )
+
+
+def load_reference_logits(run: RunDir) -> dict[str, Any] | None:
+    path = run.eval_dir / REFERENCE_FILE
+    if not path.exists():
+        return None
+    from safetensors.torch import load_file
+
+    return load_file(str(path))
+
+
+def compare_logits(reference: dict[str, Any], model: Any) -> float:
+    """Largest absolute difference between ``model``'s logits and the recorded ones (inf if shapes differ)."""
+    logits = model_logits(model, reference["input_ids"][None, :])
+    sliced = logits[:, : reference["logits"].shape[1]]
+    if sliced.shape != reference["logits"].shape:
+        return float("inf")
+    return float((sliced - reference["logits"]).abs().max())

@@ -1,0 +1,151 @@
+"""Model, tokenizer and tuning-method setup shared by every trainer (SFT, DPO/KTO/ORPO).
+
+``setup_model(recipe, ctx)`` loads the model and tokenizer and applies the recipe's ``method``:
+
+- ``lora`` / ``qlora``: a PEFT ``LoraConfig`` (DoRA and rsLoRA through ``lora.use_dora`` / ``use_rslora``);
+  ``qlora`` loads the base model in 4-bit with bitsandbytes and needs CUDA.
+- ``prompt_tuning`` / ``prefix_tuning``: PEFT ``PromptTuningConfig`` / ``PrefixTuningConfig``.
+- ``full``: every weight trains.
+- ``partial``: everything is frozen except the top ``partial.trainable_layers`` decoder layers, the final norm
+  and the output head (and the input embeddings with ``partial.train_embeddings``).
+
+PEFT methods return a ``peft_config`` for the TRL trainer, which wraps the model itself after seeding, so
+adapter initialisation is reproducible.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine.errors import RecipeError
+
+
+@dataclass
+class LoadedModel:
+    model: Any
+    tokenizer: Any
+    peft_config: Any
+    path: str  # what from_pretrained was given: the tiny model's folder, a local folder or a hub id
+
+
+def setup_model(recipe: Any, ctx: Any = None) -> LoadedModel:
+    """Load the recipe's model and tokenizer and prepare them for its tuning method."""
+    from engine.models.loading import check_qlora_possible, load_model, load_tokenizer, resolve_model_path
+
+    if recipe.method == "qlora":
+        check_qlora_possible()  # before any download or load
+    path = resolve_model_path(recipe.model.name_or_path)
+    _log(ctx, f"loading model {recipe.model.name_or_path}" + (f" ({path})" if path != recipe.model.name_or_path else ""))
+    tokenizer = load_tokenizer(recipe.model, path)
+    model = load_model(recipe.model, path, quantization=recipe.quantization if recipe.method == "qlora" else None)
+    if recipe.method == "qlora":
+        from peft import prepare_model_for_kbit_training
+
+        gc = bool(recipe.train.get("gradient_checkpointing", True))
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gc)
+    if recipe.method == "partial":
+        freeze_for_partial(model, recipe.partial, ctx)
+    return LoadedModel(model, tokenizer, build_peft_config(recipe, path), path)
+
+
+def build_peft_config(recipe: Any, path: str) -> Any:
+    """The PEFT config for the recipe's method, or None for ``full`` and ``partial``."""
+    method = recipe.method
+    if method in ("lora", "qlora"):
+        from peft import LoraConfig
+
+        spec = recipe.lora
+        return LoraConfig(
+            task_type="CAUSAL_LM",
+            r=spec.r,
+            lora_alpha=spec.lora_alpha,
+            lora_dropout=spec.lora_dropout,
+            target_modules=spec.target_modules,
+            use_rslora=spec.use_rslora,
+            use_dora=spec.use_dora,
+            bias=spec.bias,
+            modules_to_save=spec.modules_to_save,
+        )
+    if method == "prompt_tuning":
+        from peft import PromptTuningConfig, PromptTuningInit
+
+        spec = recipe.prompt
+        text = spec.prompt_tuning_init_text
+        return PromptTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=spec.num_virtual_tokens,
+            prompt_tuning_init=PromptTuningInit.TEXT if text else PromptTuningInit.RANDOM,
+            prompt_tuning_init_text=text,
+            tokenizer_name_or_path=path if text else None,
+        )
+    if method == "prefix_tuning":
+        from peft import PrefixTuningConfig
+
+        spec = recipe.prompt
+        return PrefixTuningConfig(
+            task_type="CAUSAL_LM",
+            num_virtual_tokens=spec.num_virtual_tokens,
+            prefix_projection=spec.encoder_hidden_size is not None,
+            encoder_hidden_size=spec.encoder_hidden_size,
+        )
+    return None
+
+
+def decoder_layers(model: Any) -> Any:
+    """The model's stack of decoder layers (an ``nn.ModuleList``), found without knowing the architecture."""
+    import torch.nn as nn
+
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else None
+    for owner in (decoder, getattr(model, "model", None), getattr(model, "transformer", None)):
+        for attr in ("layers", "h", "blocks", "decoder_layers"):
+            layers = getattr(owner, attr, None) if owner is not None else None
+            if isinstance(layers, nn.ModuleList) and len(layers):
+                return layers
+    lists = [m for m in model.modules() if isinstance(m, nn.ModuleList)]
+    if not lists:
+        raise RecipeError("method: partial: cannot find the decoder layers of this model; use lora or full")
+    return max(lists, key=len)
+
+
+def freeze_for_partial(model: Any, spec: Any, ctx: Any = None) -> None:
+    """Freeze all weights, then unfreeze the top decoder layers, the final norm and the head."""
+    layers = decoder_layers(model)
+    n = len(layers)
+    if spec.trainable_layers > n:
+        raise RecipeError(f"partial.trainable_layers: the model has only {n} decoder layers (got {spec.trainable_layers})")
+    for p in model.parameters():
+        p.requires_grad_(False)
+    trainable = list(layers[n - spec.trainable_layers :])
+    head = model.get_output_embeddings()
+    if head is not None:
+        trainable.append(head)
+    decoder = model.get_decoder() if hasattr(model, "get_decoder") else None
+    norm = getattr(decoder, "norm", None) or getattr(decoder, "final_layernorm", None) or getattr(decoder, "ln_f", None)
+    if norm is not None:
+        trainable.append(norm)
+    if spec.train_embeddings:
+        trainable.append(model.get_input_embeddings())
+    for module in trainable:
+        for p in module.parameters():
+            p.requires_grad_(True)
+    # With gradient checkpointing, frozen embeddings would cut the graph: make the inputs carry grads.
+    if hasattr(model, "enable_input_require_grads"):
+        model.enable_input_require_grads()
+    _log(ctx, f"partial: training the top {spec.trainable_layers} of {n} decoder layers + head")
+
+
+def count_parameters(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = total = 0
+    for p in model.parameters():
+        n = p.numel()
+        total += n
+        if p.requires_grad:
+            trainable += n
+    return trainable, total
+
+
+def _log(ctx: Any, message: str, level: str = "info") -> None:
+    if ctx is not None:
+        ctx.log(message, level)

@@ -1,0 +1,43 @@
+"""Suite-wide fixtures: isolate config, workspace and cache from the user's real folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = (REPO.parent / "shared" / "data").resolve()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> None:
+    root = tmp_path_factory.mktemp("tailor-env")
+    config = root / "config.toml"
+    config.write_text("")
+    os.environ["TAILOR_CONFIG"] = str(config)
+    # One cache per test session: the tiny model is built once and shared by every test.
+    os.environ.setdefault("TAILOR_CACHE", str(root / "cache"))
+    os.environ["TAILOR_WORKSPACE"] = str(root / "default-workspace")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    from engine.config import settings
+
+    settings.cache_clear()
+
+
+@pytest.fixture
+def workspace(tmp_path: Path):
+    """A fresh workspace seeded with the example recipes and demo data."""
+    from engine.workspace import Workspace
+
+    return Workspace(tmp_path / "ws").ensure()
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"{SHARED_DATA} is missing (CI puts ../shared beside the clone)")
+    return SHARED_DATA

@@ -1,0 +1,40 @@
+"""The one place failures become visible: a notification with a one-line message, never a traceback.
+
+``WorkerErrorsMixin`` is mixed into every Tailor screen (and any widget that starts workers): workers
+are started with ``exit_on_error=False`` and a failed worker lands here.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from textual.app import App
+from textual.worker import Worker, WorkerState
+
+from engine.errors import TailorError, one_line
+
+log = logging.getLogger("tailor.tui")
+
+
+def error_text(exc: BaseException) -> str:
+    return str(exc) if isinstance(exc, TailorError) else one_line(exc)
+
+
+def report_error(app: App, exc: BaseException, *, title: str = "") -> None:
+    """Show ``exc`` as one line: a TailorError as its message, anything else as ``Type: message``."""
+    if not isinstance(exc, TailorError):
+        log.exception("unexpected error", exc_info=exc)  # to the Textual devtools log, not the screen
+    app.notify(error_text(exc), title=title, severity="error", timeout=8)
+
+
+def report_worker(app: App, worker: Worker) -> None:
+    if worker.state == WorkerState.ERROR and worker.error is not None:
+        report_error(app, worker.error)
+
+
+class WorkerErrorsMixin:
+    """Reports every failed worker started by this node. Mix into Screens and Widgets."""
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR:
+            report_worker(self.app, event.worker)  # type: ignore[attr-defined]

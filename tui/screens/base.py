@@ -1,0 +1,33 @@
+"""TailorScreen: the base of every top-level screen (nav bar, body, footer; typed app; worker errors)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar
+
+from textual.app import ComposeResult
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from tui.errors import WorkerErrorsMixin
+from tui.widgets.navbar import NavBar
+
+if TYPE_CHECKING:
+    from tui.app import TailorApp
+
+
+class TailorScreen(WorkerErrorsMixin, Screen):
+    #: The registry name of this screen (tui/screens/__init__.py); highlights the nav bar entry.
+    SCREEN_NAME: ClassVar[str] = ""
+
+    @property
+    def tailor(self) -> TailorApp:
+        return self.app  # type: ignore[return-value]
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.SCREEN_NAME)
+        yield from self.compose_body()
+        yield Footer(compact=True)
+
+    def compose_body(self) -> ComposeResult:
+        """Override: the screen's own widgets, between the nav bar and the footer."""
+        yield from ()

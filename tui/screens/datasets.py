@@ -1,0 +1,398 @@
+"""The Datasets screen: the workspace's datasets and recent paths; enter opens a lazy, VisiData-like browser.
+
+Browser keys: [ / ] sort by the current column, / search (n / N next / previous), F frequency table,
+enter row detail (rendered through the model's chat template), c quality report, r new recipe,
+: jump to a row, m model for token counts. Rows are paged from a line index or Arrow (tui/widgets/data_rows.py).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.message import Message
+from textual.widgets import DataTable, Input, Static
+
+from tui.keymap import bind
+from tui.screens.base import TailorScreen
+from tui.widgets.data_rows import RowTable
+
+DEFAULT_MODEL = "tailor/tiny"
+
+
+@dataclass
+class DatasetsListed(Message):
+    entries: list[Any]
+
+
+class DatasetsScreen(TailorScreen):
+    SCREEN_NAME = "datasets"
+    DEFAULT_CSS = """
+    DatasetsScreen #datasets-open { height: 3; border: round $border; }
+    DatasetsScreen #datasets-table { height: 1fr; }
+    DatasetsScreen #datasets-hint { height: 1; color: $foreground-muted; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[Binding]] = [
+        bind("datasets.browse", "enter", "browse", "Browse"),
+        bind("datasets.open_path", "o", "open_path", "Open a path"),
+        bind("datasets.refresh", "r", "refresh", "Refresh"),
+    ]
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder="file, glob, folder or hub id (o) — enter opens it", id="datasets-open")
+        yield DataTable(id="datasets-table", cursor_type="row", zebra_stripes=True)
+        yield Static("enter browse · o open a path · r refresh · ? keys", id="datasets-hint")
+
+    def on_mount(self) -> None:
+        table = self.query_one("#datasets-table", DataTable)
+        table.add_columns("dataset", "type", "size", "from")
+        table.focus()
+        self.action_refresh()
+
+    def action_refresh(self) -> None:
+        self.list_datasets()
+
+    @work(thread=True, exclusive=True, group="datasets.list", exit_on_error=False)
+    def list_datasets(self) -> None:
+        from engine.data.catalog import all_datasets
+
+        self.post_message(DatasetsListed(all_datasets(self.tailor.workspace)))
+
+    def on_datasets_listed(self, message: DatasetsListed) -> None:
+        table = self.query_one("#datasets-table", DataTable)
+        table.clear()
+        root = self.tailor.workspace.root
+        for e in message.entries:
+            shown = e.path
+            if e.path.startswith(str(root) + "/"):
+                shown = e.path[len(str(root)) + 1 :]
+            size = _size(e.size)
+            table.add_row(shown, e.kind or "-", size, e.origin, key=e.path)
+
+    def action_browse(self) -> None:
+        table = self.query_one("#datasets-table", DataTable)
+        if not table.row_count:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key:
+            self.open(key)
+
+    def action_open_path(self) -> None:
+        self.query_one("#datasets-open", Input).focus()
+
+    @on(Input.Submitted, "#datasets-open")
+    def _open_submitted(self, event: Input.Submitted) -> None:
+        if event.value.strip():
+            self.open(event.value.strip())
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value:
+            self.open(event.row_key.value)
+
+    def open(self, path: str) -> None:
+        self.app.push_screen(BrowserScreen(path))
+
+
+def _size(n: int | None) -> str:
+    if n is None:
+        return "-"
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return str(n)
+
+
+@dataclass
+class SourceOpened(Message):
+    source: Any
+    fmt: str | None
+    columns: list[str]
+
+
+@dataclass
+class Sorted(Message):
+    column: str
+    descending: bool
+
+
+@dataclass
+class Found(Message):
+    query: str
+    pos: int | None
+
+
+@dataclass
+class RecipeMade(Message):
+    path: Path
+
+
+class BrowserScreen(TailorScreen):
+    """One dataset, paged lazily; the keys of VisiData."""
+
+    SCREEN_NAME = "datasets"
+    DEFAULT_CSS = """
+    BrowserScreen #data-header { height: 1; background: $panel; color: $foreground; padding: 0 1; }
+    BrowserScreen #data-status { height: 1; color: $foreground-muted; padding: 0 1; }
+    BrowserScreen #data-prompt { height: 3; border: round $accent; display: none; }
+    BrowserScreen #data-prompt.visible { display: block; }
+    """
+    BINDINGS: ClassVar[list[Binding]] = [
+        bind("datasets.sort_asc", "left_square_bracket", "sort(False)", "Sort ascending"),
+        bind("datasets.sort_desc", "right_square_bracket", "sort(True)", "Sort descending"),
+        bind("datasets.search", "slash", "prompt('search')", "Search"),
+        bind("datasets.search_next", "n", "search_next(False)", "Next match"),
+        bind("datasets.search_prev", "N", "search_next(True)", "Previous match"),
+        bind("datasets.frequency", "F", "frequency", "Frequency"),
+        bind("datasets.detail", "enter", "detail", "Row detail"),
+        bind("datasets.check", "c", "check", "Quality report"),
+        bind("datasets.new_recipe", "r", "new_recipe", "New recipe"),
+        bind("datasets.jump", "colon", "prompt('jump')", "Go to row", show=False),
+        bind("datasets.model", "m", "prompt('model')", "Model", show=False),
+        bind("datasets.close", "escape", "close", "Back", show=False),
+    ]
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.source: Any = None
+        self.view: Any = None
+        self.fmt: str | None = None
+        self.model = DEFAULT_MODEL
+        self.query_text = ""
+        self.prompt_mode = ""
+        self.busy = ""
+        self._timer: Any = None
+
+    def compose_body(self) -> ComposeResult:
+        yield Static(f"opening {self.path}…", id="data-header", markup=False)
+        yield RowTable(id="data-table")
+        yield Input(id="data-prompt")
+        yield Static("", id="data-status", markup=False)
+
+    @property
+    def table(self) -> RowTable:
+        return self.query_one("#data-table", RowTable)
+
+    def on_mount(self) -> None:
+        self.table.focus()
+        self.open_source()
+
+    def on_unmount(self) -> None:
+        if self.source is not None:
+            self.source.close()
+
+    # -- opening -------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="datasets.open", exit_on_error=False)
+    def open_source(self) -> None:
+        from engine.data.browse import open_rows
+        from engine.data.catalog import remember
+        from engine.data.formats import detect
+
+        source = open_rows(self.path)
+        if hasattr(source, "wait_rows"):
+            source.wait_rows(50, timeout=1.0)
+        else:
+            source.wait(timeout=1.0)
+        fmt = detect([r.data for r in source.records(0, 50) if r.ok])
+        path = self.path
+        if Path(path).expanduser().exists():
+            path = str(Path(path).expanduser().resolve())
+        with contextlib.suppress(OSError):
+            remember(self.tailor.workspace, path)
+        self.post_message(SourceOpened(source, fmt, source.columns()))
+
+    def on_source_opened(self, message: SourceOpened) -> None:
+        from engine.data.view import RowView
+
+        self.source, self.fmt = message.source, message.fmt
+        self.view = RowView(self.source)
+        self.table.set_view(self.view, message.columns)
+        self._tick()
+        if not self.source.done:
+            self._timer = self.set_interval(0.2, self._tick)
+
+    def _tick(self) -> None:
+        if self.source is None:
+            return
+        if self.view.order is None:
+            self.table.grow()
+        done = self.source.done
+        if done and self._timer is not None:
+            self._timer.stop()
+            self._timer = None
+            if self.source.error:
+                self.notify(self.source.error, severity="error", timeout=8)
+        self.update_header()
+
+    def update_header(self) -> None:
+        from engine.data.formats import DESCRIPTIONS
+
+        src = self.source
+        parts = [src.label, DESCRIPTIONS.get(self.fmt or "", "unknown format"), f"{len(src):,} rows"]
+        if not src.done:
+            parts.append(f"indexing {src.progress:.0%}")
+        if self.view is not None and self.view.sorted_by:
+            col, desc = self.view.sorted_by
+            parts.append(f"sorted by {col} {'↓' if desc else '↑'}")
+        self.query_one("#data-header", Static).update(" · ".join(parts))
+        self.update_status()
+
+    def update_status(self) -> None:
+        table = self.table
+        col = table.current_column or "-"
+        text = f"row {table.cursor_row + 1:,}/{table.row_count:,} · column {col} · model {self.model}"
+        if self.busy:
+            text = f"{self.busy}… · " + text
+        self.query_one("#data-status", Static).update(text)
+
+    def on_row_table_cursor_moved(self, message: RowTable.CursorMoved) -> None:
+        self.update_status()
+
+    # -- sort, search, jump --------------------------------------------------------------------
+    def _ready(self) -> bool:
+        if self.source is None:
+            self.notify("the dataset is still opening", severity="warning")
+            return False
+        return True
+
+    def action_sort(self, descending: bool) -> None:
+        if self._ready() and self.table.current_column:
+            self.busy = "sorting"
+            self.update_status()
+            self.sort(self.table.current_column, descending)
+
+    @work(thread=True, exclusive=True, group="datasets.sort", exit_on_error=False)
+    def sort(self, column: str, descending: bool) -> None:
+        self.view.sort(column, descending=descending)
+        self.post_message(Sorted(column, descending))
+
+    def on_sorted(self, message: Sorted) -> None:
+        self.busy = ""
+        self.table.reload()
+        self.table.move_to(0)
+        self.update_header()
+
+    def action_prompt(self, mode: str) -> None:
+        if mode != "model" and not self._ready():
+            return
+        prompt = self.query_one("#data-prompt", Input)
+        self.prompt_mode = mode
+        placeholders = {
+            "search": "search text (enter; then n / N)",
+            "jump": f"row number (1-{self.table.row_count:,})",
+            "model": f"model for token counts (now {self.model})",
+        }
+        prompt.placeholder = placeholders[mode]
+        prompt.value = self.query_text if mode == "search" else ""
+        prompt.add_class("visible")
+        prompt.focus()
+
+    def _hide_prompt(self) -> None:
+        prompt = self.query_one("#data-prompt", Input)
+        prompt.remove_class("visible")
+        self.prompt_mode = ""
+        self.table.focus()
+
+    @on(Input.Submitted, "#data-prompt")
+    def _prompt_submitted(self, event: Input.Submitted) -> None:
+        mode, value = self.prompt_mode, event.value.strip()
+        self._hide_prompt()
+        if not value:
+            return
+        if mode == "search":
+            self.query_text = value
+            self.busy = "searching"
+            self.update_status()
+            self.search(value, self.table.cursor_row - 1 if self.table.cursor_row > 0 else -1, False)
+        elif mode == "jump":
+            try:
+                self.table.move_to(int(value.replace(",", "").replace("_", "")) - 1)
+            except ValueError:
+                self.notify(f"{value!r} is not a row number", severity="warning")
+        elif mode == "model":
+            self.model = value
+            self.update_status()
+
+    def action_search_next(self, backwards: bool) -> None:
+        if not self.query_text:
+            self.action_prompt("search")
+            return
+        if self._ready():
+            self.busy = "searching"
+            self.update_status()
+            self.search(self.query_text, self.table.cursor_row, backwards)
+
+    @work(thread=True, exclusive=True, group="datasets.search", exit_on_error=False)
+    def search(self, text: str, start: int, backwards: bool) -> None:
+        self.post_message(Found(text, self.view.search(text, start, backwards=backwards)))
+
+    def on_found(self, message: Found) -> None:
+        self.busy = ""
+        if message.pos is None:
+            self.notify(f"no row contains {message.query!r}", severity="warning")
+            self.update_status()
+        else:
+            self.table.move_to(message.pos)
+
+    def action_close(self) -> None:
+        if self.prompt_mode:
+            self._hide_prompt()
+        else:
+            self.app.pop_screen()
+
+    # -- modals and actions --------------------------------------------------------------------
+    def action_frequency(self) -> None:
+        from tui.widgets.data_detail import FrequencyScreen
+
+        if self._ready() and self.table.current_column:
+            self.app.push_screen(
+                FrequencyScreen(self.source, self.table.current_column), self._frequency_picked
+            )
+
+    def _frequency_picked(self, value: str | None) -> None:
+        if value:
+            self.query_text = value
+            self.search(value, -1, False)
+
+    def action_detail(self) -> None:
+        from tui.widgets.data_detail import RowDetailScreen
+
+        current = self.table.current
+        if current is not None:
+            self.app.push_screen(RowDetailScreen(current[1], self.fmt, self.model))
+
+    def action_check(self) -> None:
+        from engine.data.sources import sibling_eval
+        from tui.widgets.data_detail import QualityScreen
+
+        if self._ready():
+            self.app.push_screen(
+                QualityScreen(self.source, self.fmt, self.model, eval_path=sibling_eval(self.path))
+            )
+
+    def action_new_recipe(self) -> None:
+        if self._ready():
+            self.make_recipe()
+
+    @work(thread=True, exclusive=True, group="datasets.recipe", exit_on_error=False)
+    def make_recipe(self) -> None:
+        from engine.data.newrecipe import new_recipe
+
+        path = self.path
+        if Path(path).expanduser().exists():
+            path = str(Path(path).expanduser().resolve())
+        self.post_message(
+            RecipeMade(new_recipe(self.tailor.workspace, path, self.fmt or "?", model=self.model))
+        )
+
+    def on_recipe_made(self, message: RecipeMade) -> None:
+        self.notify(
+            f"new recipe {message.path.name}: launch it from Runs (n) or `tailor run {message.path.stem}`"
+        )

@@ -1,0 +1,44 @@
+"""An honest placeholder for a screen whose issue is still open (or whose module failed to import)."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Center, Middle
+from textual.widgets import Static
+
+from tui.screens import ScreenEntry
+from tui.screens.base import TailorScreen
+
+
+class PlaceholderScreen(TailorScreen):
+    DEFAULT_CSS = """
+    PlaceholderScreen #placeholder {
+        width: auto;
+        max-width: 70;
+        border: round $border;
+        padding: 1 2;
+        color: $foreground-muted;
+    }
+    PlaceholderScreen #placeholder-error { color: $error; }
+    """
+
+    def __init__(self, item: ScreenEntry, error: str = "") -> None:
+        super().__init__(name=item.name)
+        self.item = item
+        self.error = error
+        self.SCREEN_NAME = item.name  # type: ignore[misc] - per-instance: one class serves many screens
+
+    def compose_body(self) -> ComposeResult:
+        with Middle(), Center():
+            text = (
+                f"[b]{self.item.title}[/b]\n\n{self.item.about}\n\n"
+                f"Not built yet: this screen arrives with its own issue.\n"
+                f"Press [b]3[/b] for Runs, [b]?[/b] for help, [b]ctrl+p[/b] for every command."
+            )
+            yield Static(text, id="placeholder")
+            if self.error:
+                yield Static(f"{self.item.target} failed to load: {self.error}", id="placeholder-error")
+
+    def on_mount(self) -> None:
+        if self.error:
+            self.notify(f"{self.item.title}: {self.error}", severity="error")

@@ -1,0 +1,410 @@
+"""The Runs screen: a live table of runs and the selected run's curves, progress and log.
+
+Data flow (docs/tui.md): a light re-scan of the runs folder every ``runs_rescan_s`` (listing +
+status files) finds runs; each active run is followed from its last seq on the engine thread, events
+arrive as ``RunEvents`` batches; a 100 ms flush redraws only what changed.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.events import Resize
+from textual.timer import Timer
+from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker
+
+from tui.bridge import follow_batched
+from tui.errors import error_text, report_error
+from tui.keymap import bind
+from tui.messages import FollowEnded, RunEvents, RunsScanned, RunStatusChanged
+from tui.screens.base import TailorScreen
+from tui.widgets.run_data import RunInfo, RunStore
+from tui.widgets.run_detail import RunDetail
+from tui.widgets.run_table import COMPACT_WIDTH, RunTable
+
+FLUSH_S = 0.1
+STATE_FILTERS = (None, "running", "succeeded", "failed", "cancelled", "queued")
+
+
+class RunsScreen(TailorScreen):
+    SCREEN_NAME = "runs"
+    DEFAULT_CSS = """
+    RunsScreen #runs-filter { display: none; height: 3; border: tall $accent; }
+    RunsScreen.-filtering #runs-filter { display: block; }
+    RunsScreen #runs-filters { display: none; height: 1; padding: 0 1; color: $accent; }
+    RunsScreen.-filtered #runs-filters { display: block; }
+    RunsScreen RunTable { height: auto; max-height: 40%; min-height: 4; }
+    RunsScreen.-zoomed RunTable { display: none; }
+    RunsScreen #runs-empty { display: none; height: auto; padding: 1 2; color: $foreground-muted; }
+    RunsScreen.-empty #runs-empty { display: block; }
+    RunsScreen.-empty.-zoomed #runs-empty { display: none; }
+    """
+    BINDINGS: ClassVar[list[Binding]] = [
+        bind("runs.cursor_down", "j", "cursor_down", "Down", show=False),
+        bind("runs.cursor_up", "k", "cursor_up", "Up", show=False),
+        bind("runs.first", "g", "first", "First run", show=False),
+        bind("runs.last", "G", "last", "Last run", show=False),
+        bind("runs.launch", "n", "launch", "Launch"),
+        bind("runs.cancel", "x", "cancel_run", "Cancel run"),
+        bind("runs.resume", "r", "resume_run", "Resume"),
+        bind("runs.mark", "space", "mark", "Mark"),
+        bind("runs.compare", "c", "compare", "Compare"),
+        bind("runs.state_filter", "f", "state_filter", "State filter"),
+        bind("runs.filter", "slash", "filter", "Filter"),
+        bind("runs.files", "o", "files", "Files"),
+        bind("runs.zoom", "z", "zoom", "Zoom detail", show=False),
+        bind("runs.focus_log", "l", "focus_log", "Log/table", show=False),
+        bind("runs.back", "escape", "back", "Back", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.store = RunStore()
+        self.marked: set[str] = set()
+        self.state_filter: str | None = None
+        self.text_filter = ""
+        self.following: dict[str, Worker] = {}
+        self._dirty: set[str] = set()
+        self._table_dirty = True
+        self._select_next: str | None = None
+        self._scan_timer: Timer | None = None
+        self._scan_error = ""
+        self.scans = 0  # completed listings (tests wait on this)
+
+    def compose_body(self) -> ComposeResult:
+        yield Input(placeholder="filter runs: words in id, kind, host or state (enter/esc)", id="runs-filter")
+        yield Static("", id="runs-filters", markup=False)
+        yield RunTable(id="runs-table")
+        yield Static("", id="runs-empty", markup=False)
+        yield RunDetail(self.tailor.settings.log_max_lines, id="run-detail")
+
+    @property
+    def table(self) -> RunTable:
+        return self.query_one(RunTable)
+
+    @property
+    def detail(self) -> RunDetail:
+        return self.query_one(RunDetail)
+
+    @property
+    def selected(self) -> RunInfo | None:
+        return self.store.get(self.table.selected_run)
+
+    def on_mount(self) -> None:
+        self.store.log_max_lines = self.tailor.settings.log_max_lines
+        self.table.set_compact(self.app.size.width < COMPACT_WIDTH)
+        self.table.focus()
+        self.set_interval(FLUSH_S, self.flush)
+        self.set_interval(1.0, self.tick)
+        self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+        self.call_after_refresh(self.scan)
+
+    def on_resize(self, event: Resize) -> None:
+        if self.table.set_compact(self.app.size.width < COMPACT_WIDTH):
+            self._table_dirty = True
+
+    # -- listing ---------------------------------------------------------------
+    @work(group="scan", exclusive=True, exit_on_error=False)
+    async def scan(self) -> None:
+        """List runs (directory + status files, on the engine thread); re-armed after each pass."""
+        try:
+            statuses = await self.tailor.engine(lambda ex: ex.list_runs())
+            self._scan_error = ""
+            self.post_message(RunsScanned("local", statuses))
+        except Exception as exc:  # noqa: BLE001 - keep scanning; report each new problem once
+            if error_text(exc) != self._scan_error:
+                self._scan_error = error_text(exc)
+                report_error(self.app, exc)
+        finally:
+            if self._scan_timer is not None:
+                self._scan_timer.stop()
+            self._scan_timer = self.set_timer(self.tailor.settings.runs_rescan_s, self.scan)
+
+    def on_runs_scanned(self, message: RunsScanned) -> None:
+        added, removed = self.store.merge_listing(message.host, message.statuses)
+        for run_id in removed:
+            self.marked.discard(run_id)
+            worker = self.following.pop(run_id, None)
+            if worker is not None:
+                worker.cancel()
+        for info in self.store.runs.values():
+            self._follow_if_active(info)
+        self._table_dirty = True
+        self.scans += 1
+        self.flush()
+
+    def _follow_if_active(self, info: RunInfo) -> None:
+        if info.state.active and info.run_id not in self.following:
+            if info.last_seq == 0:
+                info.history_loaded = True  # following from the first event brings the whole history
+            self.following[info.run_id] = self.follow(info.run_id, info.host, info.last_seq)
+
+    # -- following -------------------------------------------------------------
+    @work(group="follow", exit_on_error=False)
+    async def follow(self, run_id: str, host: str, after: int) -> None:
+        def emit(batch: list[dict]) -> None:  # engine thread: post_message is thread-safe
+            self.post_message(RunEvents(run_id, batch))
+
+        try:
+            await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S), host)
+        finally:
+            self.post_message(FollowEnded(run_id))
+
+    @work(group="history", exclusive=True, exit_on_error=False)
+    async def load_history(self, run_id: str, host: str, after: int) -> None:
+        events = await self.tailor.engine(lambda ex: ex.events(run_id, after), host)
+        self.post_message(RunEvents(run_id, events, complete=True))
+
+    def on_run_events(self, message: RunEvents) -> None:
+        info = self.store.get(message.run_id)
+        if info is None:
+            return
+        if message.complete:
+            info.history_loaded = True
+        lines = info.apply(message.events, live=not message.complete)
+        self.detail.add_log_lines(info.run_id, lines)
+        self._dirty.add(info.run_id)
+
+    def on_follow_ended(self, message: FollowEnded) -> None:
+        self.following.pop(message.run_id, None)
+        self._dirty.add(message.run_id)
+        self.scan()  # the final status (and a dead worker's) comes with the next listing
+
+    # -- drawing -----------------------------------------------------------------
+    def visible(self) -> list[RunInfo]:
+        return [
+            info
+            for info in self.store.ordered()
+            if (self.state_filter is None or info.state.value == self.state_filter) and info.matches(self.text_filter)
+        ]
+
+    def flush(self) -> None:
+        """Apply everything that changed since the last flush in one batch update."""
+        if not (self._table_dirty or self._dirty):
+            return
+        now = time.time()
+        with self.app.batch_update():
+            if self._table_dirty or self._dirty:
+                rows = self.visible()
+                self.table.sync(rows, self.marked, now)
+                self.set_class(not rows, "-empty")
+                if not rows:
+                    self.query_one("#runs-empty", Static).update(
+                        "No runs match the filter (esc clears it)." if self.store.runs else
+                        "No runs yet: press n to launch a recipe (demo-sft trains the built-in tiny model)."
+                    )
+            if self._select_next and self._select_next in self.table._shown:
+                self.table.select(self._select_next)
+                self._select_next = None
+            selected = self.table.selected_run
+            if selected != self.detail.run_id:
+                self._show_selected()
+            elif selected in self._dirty:
+                self.detail.refresh_run(self.store.get(selected), now)
+        self._table_dirty = False
+        self._dirty.clear()
+
+    def tick(self) -> None:
+        """Elapsed and ETA move on their own: redraw active runs once a second."""
+        active = [rid for rid, info in self.store.runs.items() if info.state.active]
+        if active:
+            self._dirty.update(active)
+
+    def _restyle(self) -> None:
+        self.table.restyle()
+        self._dirty.add(self.detail.run_id or "")
+
+    def _show_selected(self) -> None:
+        info = self.selected
+        self.detail.show_run(info, time.time())
+        if info is not None and not info.history_loaded and info.run_id not in self.following:
+            self.load_history(info.run_id, info.host, info.last_seq)
+
+    @on(DataTable.RowHighlighted, "#runs-table")
+    def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value != self.detail.run_id:
+            self._show_selected()
+
+    @on(DataTable.RowSelected, "#runs-table")
+    def _row_selected(self, event: DataTable.RowSelected) -> None:
+        self.action_zoom()
+
+    # -- navigation --------------------------------------------------------------
+    def action_cursor_down(self) -> None:
+        if self.detail.log_pane.has_focus:
+            self.detail.log_pane.scroll_down()
+        else:
+            self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if self.detail.log_pane.has_focus:
+            self.detail.log_pane.scroll_up()
+        else:
+            self.table.action_cursor_up()
+
+    def action_first(self) -> None:
+        if self.table.row_count:
+            self.table.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        if self.table.row_count:
+            self.table.move_cursor(row=self.table.row_count - 1)
+
+    def action_zoom(self) -> None:
+        self.toggle_class("-zoomed")
+        if self.has_class("-zoomed"):
+            self.detail.log_pane.focus()
+        else:
+            self.table.focus()
+
+    def action_focus_log(self) -> None:
+        if self.detail.log_pane.has_focus and not self.has_class("-zoomed"):
+            self.table.focus()
+        else:
+            self.detail.log_pane.focus()
+
+    def action_back(self) -> None:
+        if self.has_class("-filtering"):
+            self._close_filter()
+        elif self.has_class("-zoomed"):
+            self.action_zoom()
+        elif self.text_filter or self.state_filter:
+            self.text_filter, self.state_filter = "", None
+            self.query_one("#runs-filter", Input).value = ""
+            self._filters_changed()
+        elif not self.table.has_focus:
+            self.table.focus()
+
+    # -- filters -----------------------------------------------------------------
+    def action_filter(self) -> None:
+        self.add_class("-filtering")
+        self.query_one("#runs-filter", Input).focus()
+
+    def action_state_filter(self) -> None:
+        index = STATE_FILTERS.index(self.state_filter)
+        self.state_filter = STATE_FILTERS[(index + 1) % len(STATE_FILTERS)]
+        self._filters_changed()
+
+    @on(Input.Changed, "#runs-filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.text_filter = event.value
+        self._filters_changed()
+
+    @on(Input.Submitted, "#runs-filter")
+    def _filter_submitted(self, event: Input.Submitted) -> None:
+        self._close_filter()
+
+    def _close_filter(self) -> None:
+        self.remove_class("-filtering")
+        self.table.focus()
+
+    def _filters_changed(self) -> None:
+        parts = []
+        if self.state_filter:
+            parts.append(f"state: {self.state_filter}")
+        if self.text_filter.strip():
+            parts.append(f"text: {self.text_filter.strip()}")
+        self.query_one("#runs-filters", Static).update(
+            "filter · " + " · ".join(parts) + "   (f: next state, esc: clear)" if parts else ""
+        )
+        self.set_class(bool(parts), "-filtered")
+        self._table_dirty = True
+        self.flush()
+
+    # -- actions on runs -----------------------------------------------------------
+    def action_mark(self) -> None:
+        info = self.selected
+        if info is None:
+            return
+        self.marked.symmetric_difference_update({info.run_id})
+        self._dirty.add(info.run_id)
+        self.flush()
+        self.table.action_cursor_down()
+
+    def action_compare(self) -> None:
+        chosen = [info for info in self.store.ordered() if info.run_id in self.marked]
+        current = self.selected
+        if len(chosen) == 1 and current is not None and current not in chosen:
+            chosen.append(current)
+        if len(chosen) < 2:
+            self.notify("Mark two or more runs with space, then press c to compare them.", severity="warning")
+            return
+        from tui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen([(info.run_id, info.host) for info in chosen]))
+
+    def action_files(self) -> None:
+        info = self._need_selection()
+        if info is not None:
+            from tui.screens.run_files import RunFilesScreen
+
+            self.app.push_screen(RunFilesScreen(info.run_id, info.host))
+
+    def action_launch(self) -> None:
+        from tui.screens.launch import LaunchScreen
+
+        self.app.push_screen(LaunchScreen(), self._launch_chosen)
+
+    def _launch_chosen(self, request: object) -> None:
+        if request is not None:
+            self.launch(request)
+
+    @work(group="launch", exclusive=True, exit_on_error=False)
+    async def launch(self, request) -> None:  # noqa: ANN001 - tui.screens.launch.LaunchRequest
+        status = await self.tailor.engine(
+            lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
+        )
+        self.post_message(RunStatusChanged(status, "launched"))
+
+    def action_cancel_run(self) -> None:
+        info = self._need_selection()
+        if info is None:
+            return
+        if not info.state.active:
+            self.notify(f"{info.run_id} is already {info.state.value}; nothing to cancel", severity="warning")
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        message = f"Cancel run {info.run_id}?\nThe worker saves a checkpoint and stops; r resumes it later."
+        self.app.push_screen(
+            ConfirmScreen(message, yes="Cancel run", no="Keep running"),
+            lambda yes: self.cancel_run(info.run_id, info.host) if yes else None,
+        )
+
+    @work(group="control", exit_on_error=False)
+    async def cancel_run(self, run_id: str, host: str) -> None:
+        status = await self.tailor.engine(lambda ex: ex.cancel(run_id, wait=0.0), host)
+        self.post_message(RunStatusChanged(status, "cancel requested"))
+
+    def action_resume_run(self) -> None:
+        info = self._need_selection()
+        if info is not None:
+            self.resume_run(info.run_id, info.host)
+
+    @work(group="control", exit_on_error=False)
+    async def resume_run(self, run_id: str, host: str) -> None:
+        status = await self.tailor.engine(lambda ex: ex.resume(run_id), host)
+        self.post_message(RunStatusChanged(status, "resumed"))
+
+    def on_run_status_changed(self, message: RunStatusChanged) -> None:
+        status = message.status
+        host = self.store.get(status.run_id).host if status.run_id in self.store else "local"
+        info = self.store.upsert(host, status)
+        self._follow_if_active(info)
+        if message.action == "launched":
+            self._select_next = info.run_id
+        self.notify(f"{info.run_id}: {message.action}", timeout=4)
+        self._table_dirty = True
+        self._dirty.add(info.run_id)
+        self.flush()
+
+    def _need_selection(self) -> RunInfo | None:
+        info = self.selected
+        if info is None:
+            self.notify("No run selected: press n to launch one.", severity="warning")
+        return info

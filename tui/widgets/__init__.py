@@ -1,0 +1,1 @@
+"""Tailor's widgets: nav bar, run table, run detail (curves, progress, stats), log pane."""

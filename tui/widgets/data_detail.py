@@ -1,0 +1,338 @@
+"""Modal views of the Datasets browser: a row's detail (rendered through the chat template with the
+trained-on tokens highlighted), a column's frequency table, and the quality report with its histogram.
+
+Everything slow runs in thread workers: reading all rows, loading the tokenizer (transformers is imported
+there, never at TUI start-up), tokenizing.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from rich.style import Style
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, ProgressBar, Static
+
+from tui.errors import WorkerErrorsMixin
+from tui.keymap import bind
+from tui.widgets.styles import theme_style
+
+if TYPE_CHECKING:
+    from engine.data.browse import RowSource
+    from engine.data.records import Record
+
+_TOKENIZERS: dict[str, Any] = {}
+_TOK_LOCK = threading.Lock()
+TASK_OF = {"preference": "preference", "unpaired_preference": "unpaired_preference"}
+
+MODAL_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 96%; max-width: 140; height: 94%;
+    border: thick $primary; background: $surface; padding: 0 1;
+}}
+{name} .title {{ color: $accent; text-style: bold; height: auto; }}
+{name} .hint {{ color: $foreground-muted; height: 1; }}
+{name} .section {{ color: $secondary; text-style: bold; height: 1; margin-top: 1; }}
+{name} VerticalScroll {{ height: 1fr; }}
+{name} DataTable {{ height: 1fr; }}
+{name} ProgressBar {{ height: 1; }}
+"""
+
+
+def tokenizer_for(model: str) -> Any:
+    """The tokenizer of ``model`` (cached; loads transformers on first use; call from a worker thread)."""
+    with _TOK_LOCK:
+        if model not in _TOKENIZERS:
+            from engine.models.loading import load_tokenizer
+            from engine.recipes.common import ModelSpec
+
+            _TOKENIZERS[model] = load_tokenizer(ModelSpec(name_or_path=model))
+        return _TOKENIZERS[model]
+
+
+@dataclass
+class DetailRendered(Message):
+    sequences: list[Any]
+    rows: list[dict[str, Any]]
+    error: str = ""
+
+
+class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
+    """One row: its source JSON, its TRL form, and the token sequence the trainer will build from it."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="RowDetailScreen")
+    BINDINGS: ClassVar[list[Binding]] = [
+        bind("datasets.detail_close", "escape,q", "close", "Close"),
+        bind("datasets.detail_assistant_only", "a", "assistant_only", "Toggle assistant_only_loss"),
+    ]
+
+    def __init__(self, record: Record, fmt: str | None, model: str, *, max_length: int = 1024) -> None:
+        super().__init__()
+        self.record, self.fmt, self.model, self.max_length = record, fmt, model, max_length
+        self.assistant_only = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(self._title(), classes="title", id="detail-title", markup=False)
+            with VerticalScroll():
+                yield Static("source row", classes="section")
+                yield Static(self._source_text(), id="detail-source", markup=False)
+                yield Static("as the trainer tokenizes it", classes="section", id="detail-rendered-title")
+                yield Static("rendering with the model's chat template…", id="detail-rendered", markup=False)
+            yield Static("a assistant_only_loss on/off · esc close", classes="hint")
+
+    def _title(self) -> str:
+        from engine.data.formats import DESCRIPTIONS
+
+        return f"Row {self.record.loc} · {DESCRIPTIONS.get(self.fmt or '', 'unknown format')} · model {self.model}"
+
+    def _source_text(self) -> str:
+        if not self.record.ok:
+            return f"malformed: {self.record.error}"
+        return json.dumps(self.record.data, indent=2, ensure_ascii=False, default=str)
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+        self.render_row()
+
+    def action_assistant_only(self) -> None:
+        self.assistant_only = not self.assistant_only
+        self.render_row()
+
+    @work(thread=True, exclusive=True, group="datasets.detail", exit_on_error=False)
+    def render_row(self) -> None:
+        from engine.data.formats import apply_columns, convert
+        from engine.data.messages import RowIssue
+        from engine.data.render import sequences
+
+        if not self.record.ok or self.fmt is None:
+            why = self.record.error if not self.record.ok else "the dataset's format is unknown"
+            self.post_message(DetailRendered([], [], f"nothing to render: {why}"))
+            return
+        try:
+            rows = convert(apply_columns(self.record.data or {}, {}), self.fmt, TASK_OF.get(self.fmt, "sft"))  # type: ignore[arg-type]
+        except RowIssue as exc:
+            self.post_message(DetailRendered([], [], f"this row cannot be trained on: {exc}"))
+            return
+        tok = tokenizer_for(self.model)
+        seqs = []
+        for row in rows:
+            seqs += sequences(row, tok, assistant_only_loss=self.assistant_only, max_length=self.max_length)
+        self.post_message(DetailRendered(seqs, rows))
+
+    def on_detail_rendered(self, message: DetailRendered) -> None:
+        target = self.query_one("#detail-rendered", Static)
+        if message.error:
+            target.update(Text(message.error, style=theme_style(self.app, "warning")))
+            return
+        trained = theme_style(self.app, "success", bold=True) + Style(underline=True)
+        muted = theme_style(self.app, "foreground-muted")
+        out = Text()
+        for seq in message.sequences:
+            cut = " · TRUNCATED at max_length" if seq.truncated else ""
+            loss = "assistant_only_loss on" if self.assistant_only else "default loss"
+            out.append(
+                f"{seq.title}: {seq.tokens} tokens, {seq.trained} trained on ({loss}){cut}\n", style="bold"
+            )
+            for text, on in seq.spans:
+                out.append(text, style=trained if on else muted)
+            out.append("\n\n")
+        self.query_one("#detail-rendered-title", Static).update(
+            f"as the trainer tokenizes it: {self.model} chat template, trained-on tokens highlighted"
+        )
+        target.update(out)
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass
+class Progressed(Message):
+    fraction: float
+    text: str = ""
+
+
+@dataclass
+class FrequencyReady(Message):
+    result: Any
+
+
+class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
+    """Value counts of one column over every row (read in a worker, with progress)."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="FrequencyScreen")
+    BINDINGS: ClassVar[list[Binding]] = [
+        bind("datasets.frequency_close", "escape,q", "close", "Close"),
+        bind("datasets.frequency_pick", "enter", "pick", "Search for this value"),
+    ]
+
+    def __init__(self, source: RowSource, column: str) -> None:
+        super().__init__()
+        self.source, self.column = source, column
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Frequency of {self.column}", classes="title", id="freq-title", markup=False)
+            yield ProgressBar(total=1.0, show_eta=False, id="freq-progress")
+            yield DataTable(id="freq-table", cursor_type="row", zebra_stripes=True)
+            yield Static("enter search for the value · esc close", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(DataTable).add_columns("value", "count", "%")
+        self.count()
+
+    @work(thread=True, exclusive=True, group="datasets.frequency", exit_on_error=False)
+    def count(self) -> None:
+        from engine.data.view import frequency
+
+        result = frequency(self.source, self.column, progress=lambda f: self.post_message(Progressed(f)))
+        self.post_message(FrequencyReady(result))
+
+    def on_progressed(self, message: Progressed) -> None:
+        self.query_one(ProgressBar).update(progress=message.fraction)
+
+    def on_frequency_ready(self, message: FrequencyReady) -> None:
+        result = message.result
+        self.query_one(ProgressBar).display = False
+        table = self.query_one(DataTable)
+        present = max(1, result.total - result.missing)
+        for value, count in result.counts:
+            table.add_row(value or "(empty)", count, f"{100 * count / present:.1f}", key=value)
+        title = f"Frequency of {self.column}: {result.distinct} distinct values in {result.total} rows"
+        if result.missing:
+            title += f", {result.missing} without it"
+        self.query_one("#freq-title", Static).update(title)
+        table.focus()
+
+    def action_pick(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            value = str(table.get_row_at(table.cursor_row)[0])
+            self.dismiss(None if value == "(empty)" else value.rstrip("…"))
+
+    def action_close(self) -> None:
+        self.dismiss(None)
+
+
+@dataclass
+class ReportReady(Message):
+    report: Any
+    final: bool
+
+
+class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
+    """The quality report: problems first, then token lengths with a histogram."""
+
+    DEFAULT_CSS = MODAL_CSS.format(name="QualityScreen")
+    BINDINGS: ClassVar[list[Binding]] = [bind("datasets.report_close", "escape,q", "close", "Close")]
+
+    def __init__(
+        self,
+        source: RowSource,
+        fmt: str | None,
+        model: str,
+        *,
+        eval_path: str | None = None,
+        max_length: int = 1024,
+    ) -> None:
+        super().__init__()
+        self.source, self.fmt, self.model = source, fmt, model
+        self.eval_path, self.max_length = eval_path, max_length
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(f"Quality of {self.source.label}", classes="title", markup=False)
+            yield ProgressBar(total=1.0, show_eta=False, id="report-progress")
+            yield Static("reading every row…", classes="hint", id="report-stage")
+            with VerticalScroll():
+                yield Static("", id="report-body")
+                yield Static("", id="report-histogram")
+
+    def on_mount(self) -> None:
+        self.query_one(VerticalScroll).focus()
+        self.build()
+
+    @work(thread=True, exclusive=True, group="datasets.report", exit_on_error=False)
+    def build(self) -> None:
+        from engine.data.browse import open_rows
+        from engine.data.quality import add_overlap, add_token_lengths, scan
+
+        total = max(1, len(self.source))
+        report = scan(
+            self.source.iter_records(),
+            self.source.label,
+            fmt=self.fmt or "auto",
+            progress=lambda f: self.post_message(Progressed(f * 0.5, "reading every row…")),
+            total=total,
+        )
+        if self.eval_path:
+            with open_rows(self.eval_path) as ev:
+                ev.wait()
+                add_overlap(report, scan(ev.iter_records(), ev.label, fmt=self.fmt or "auto", near=False))
+        self.post_message(ReportReady(report, final=False))
+        if report.converted:
+            self.post_message(Progressed(0.5, f"counting tokens with {self.model}…"))
+            tok = tokenizer_for(self.model)
+            add_token_lengths(
+                report,
+                tok,
+                name=self.model,
+                max_length=self.max_length,
+                progress=lambda f: self.post_message(
+                    Progressed(0.5 + f / 2, f"counting tokens with {self.model}…")
+                ),
+            )
+        self.post_message(ReportReady(report, final=True))
+
+    def on_progressed(self, message: Progressed) -> None:
+        self.query_one(ProgressBar).update(progress=message.fraction)
+        if message.text:
+            self.query_one("#report-stage", Static).update(message.text)
+
+    def on_report_ready(self, message: ReportReady) -> None:
+        from engine.data.quality import summary
+
+        bad = theme_style(self.app, "warning")
+        good = theme_style(self.app, "success")
+        text = Text()
+        for label, value, problem in summary(message.report):
+            text.append(f"{label:<24} ", style="bold")
+            text.append(value + "\n", style=bad if problem else good if value == "ok" else "")
+        self.query_one("#report-body", Static).update(text)
+        self.query_one("#report-histogram", Static).update(self._histogram(message.report))
+        if message.final:
+            self.query_one(ProgressBar).display = False
+            self.query_one("#report-stage", Static).update("esc close")
+
+    def _histogram(self, report: Any) -> Text:
+        lens = report.lengths
+        if not lens or not lens.lengths:
+            return Text("")
+        buckets = lens.histogram(bins=16)
+        top = max(c for _, _, c in buckets) or 1
+        bar_style = theme_style(self.app, "accent")
+        over_style = theme_style(self.app, "error")
+        text = Text(
+            f"\ntoken lengths ({lens.tokenizer}; max_length {lens.max_length} in red)\n", style="bold"
+        )
+        for low, high, count in buckets:
+            text.append(f"{low:>6}-{high:<6} ")
+            text.append(
+                "█" * max(0, round(count / top * 40)),
+                style=over_style if high > lens.max_length else bar_style,
+            )
+            text.append(f" {count}\n")
+        return text
+
+    def action_close(self) -> None:
+        self.dismiss(None)

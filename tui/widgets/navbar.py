@@ -1,0 +1,41 @@
+"""The one-line bar at the top: app name, the numbered screens (current one highlighted), workspace."""
+
+from __future__ import annotations
+
+from textual.content import Content
+from textual.widgets import Static
+
+
+class NavBar(Static):
+    DEFAULT_CSS = """
+    NavBar {
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        color: $foreground;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, current: str) -> None:
+        super().__init__(id="navbar")
+        self.current = current
+
+    def on_mount(self) -> None:
+        self.update(self.render_bar())
+
+    def render_bar(self) -> Content:
+        from tui.screens import SCREENS
+
+        parts: list[Content | str | tuple[str, str]] = [("Tailor", "bold $accent"), "  "]
+        for item in SCREENS:
+            label = f" {item.key} {item.title} "
+            if item.name == self.current:
+                parts.append((label, "bold reverse $primary"))
+            else:
+                parts.append(Content.from_markup(f"[@click=app.goto('{item.name}')]$label[/]", label=label))
+            parts.append(" ")
+        workspace = getattr(self.app, "workspace", None)
+        if workspace is not None:
+            parts.append((f"  {workspace.root.name}", "$foreground-muted"))
+        return Content.assemble(*parts)

@@ -1,0 +1,263 @@
+"""What the Runs screen knows about each run, built from status listings and followed events.
+
+Pure Python (no widgets): the table and the detail pane render from ``RunInfo``; tests can feed it
+events directly.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.runs.format import duration, eta, event_line, number
+from engine.runs.status import RunState, Status
+
+Point = tuple[float, float]
+_RUN_STAMP = re.compile(r"-(\d{8}-\d{6})-[0-9a-f]{4}$")
+_RUN_ID = re.compile(r"^(?P<stem>.+)-\d{8}-\d{6}-(?P<tag>[0-9a-f]{4})$")
+THROUGHPUT_WINDOW = 10  # train metric events used to estimate speed when the trainer reports none
+# Keys a trainer may report its own speed under, best first, with the unit shown.
+_SPEED_KEYS = (
+    ("train_tokens_per_second", "tok/s"),
+    ("tokens_per_second", "tok/s"),
+    ("train_samples_per_second", "samples/s"),
+    ("samples_per_second", "samples/s"),
+)
+
+
+def short_name(run_id: str) -> str:
+    """``demo-sft-20250101-120000-ab12`` -> ``demo-sft-ab12`` (the full id is in the detail pane)."""
+    m = _RUN_ID.match(run_id)
+    return f"{m['stem']}-{m['tag']}" if m else run_id
+
+
+@dataclass
+class RunInfo:
+    run_id: str
+    host: str
+    status: Status
+    last_seq: int = 0
+    history_loaded: bool = False  # all events from seq 1 are in (curves and log are complete)
+    loss: list[Point] = field(default_factory=list)
+    eval_loss: list[Point] = field(default_factory=list)
+    lr: list[Point] = field(default_factory=list)
+    epoch: float | None = None
+    grad_norm: float | None = None
+    speed: str = ""  # "3.2 steps/s" or what the trainer reports
+    log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
+    order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
+    _recent: deque[tuple[float, int, float | None]] = field(default_factory=lambda: deque(maxlen=THROUGHPUT_WINDOW))
+
+    # -- derived ---------------------------------------------------------------
+    @property
+    def state(self) -> RunState:
+        return self.status.state
+
+    @property
+    def name(self) -> str:
+        return short_name(self.run_id)
+
+    def elapsed(self, now: float | None = None) -> float | None:
+        s = self.status
+        if s.started_at is None:
+            return None
+        end = s.ended_at if s.state.terminal and s.ended_at else (now or time.time())
+        return max(0.0, end - s.started_at)
+
+    def eta(self, now: float | None = None) -> float | None:
+        if not self.state.active:
+            return None
+        return eta(self.status.step, self.status.total_steps, self.elapsed(now))
+
+    def progress(self) -> tuple[int, int | None]:
+        return self.status.step, self.status.total_steps
+
+    def latest(self, key: str) -> float | None:
+        return self.status.latest.get(key)
+
+    def cells(self, now: float | None = None) -> dict[str, str]:
+        """Plain-text table cells by column key (the table styles the state cell)."""
+        step, total = self.progress()
+        return {
+            "run": self.run_id,
+            "name": self.name,
+            "kind": self.status.kind,
+            "host": self.host,
+            "state": self.state.value,
+            "step": f"{step}/{total}" if total else (str(step) if step else "-"),
+            "loss": number(self.latest("loss")),
+            "eval": number(self.latest("eval_loss")),
+            "elapsed": duration(self.elapsed(now)),
+            "eta": duration(self.eta(now)),
+        }
+
+    def matches(self, text: str) -> bool:
+        text = text.lower().strip()
+        if not text:
+            return True
+        hay = " ".join((self.run_id, self.status.kind, self.host, self.state.value, self.status.name or "")).lower()
+        return all(word in hay for word in text.split())
+
+    # -- updates -------------------------------------------------------------
+    def update_status(self, status: Status) -> None:
+        """A fresher status from a listing; keeps what the events already moved further."""
+        same_attempt = status.attempt == self.status.attempt
+        if same_attempt and self.state.terminal and status.state.active and self.last_seq:
+            return  # the listing read status.json just before the worker's final write
+        if same_attempt and status.state.active and status.step < self.status.step:
+            status = status.model_copy(
+                update={"step": self.status.step, "latest": {**status.latest, **self.status.latest}}
+            )
+        self.status = status
+
+    def apply(self, events: list[dict[str, Any]], *, live: bool = True) -> list[str]:
+        """Fold new events in (skipping any already seen); return their log lines.
+
+        ``live=False`` (a finished run's history read once) leaves the state alone: the listing's
+        status knows better, e.g. a worker that died without writing a final event.
+        """
+        lines = []
+        updates: dict[str, Any] = {}
+        latest = dict(self.status.latest)
+        for event in events:
+            seq = event.get("seq", 0)
+            if not isinstance(seq, int) or seq <= self.last_seq:
+                continue
+            self.last_seq = seq
+            kind = event.get("type")
+            if kind == "metric":
+                self._metric(event, latest, updates)
+            elif kind == "status" and live:
+                self._status(event, updates)
+            line = event_line(event)
+            self.log.append(line)
+            lines.append(line)
+        if updates or latest != self.status.latest:
+            self.status = self.status.model_copy(update={**updates, "latest": latest})
+        return lines
+
+    def _metric(self, event: dict[str, Any], latest: dict[str, float], updates: dict[str, Any]) -> None:
+        values = event.get("values") or {}
+        step = int(event.get("step") or 0)
+        numeric = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
+        latest.update(numeric)
+        if event.get("epoch") is not None:
+            self.epoch = float(event["epoch"])
+        if event.get("split", "train") == "eval":
+            if "eval_loss" in numeric:
+                _append(self.eval_loss, step, numeric["eval_loss"])
+            elif "loss" in numeric:
+                _append(self.eval_loss, step, numeric["loss"])
+                latest["eval_loss"] = numeric["loss"]
+            return
+        if "loss" in numeric:
+            _append(self.loss, step, numeric["loss"])
+        if "learning_rate" in numeric:
+            _append(self.lr, step, numeric["learning_rate"])
+        if "grad_norm" in numeric:
+            self.grad_norm = numeric["grad_norm"]
+        updates["step"] = max(step, updates.get("step", 0))
+        self._speed(event, numeric)
+
+    def _speed(self, event: dict[str, Any], values: dict[str, float]) -> None:
+        for key, unit in _SPEED_KEYS:
+            if key in values:
+                self.speed = f"{number(values[key])} {unit}"
+                return
+        self._recent.append((float(event.get("time") or 0.0), int(event.get("step") or 0), values.get("num_tokens")))
+        if len(self._recent) < 2:
+            return
+        (t0, s0, n0), (t1, s1, n1) = self._recent[0], self._recent[-1]
+        if t1 - t0 <= 0 or s1 <= s0:
+            return
+        if n0 is not None and n1 is not None and n1 > n0:
+            self.speed = f"{number((n1 - n0) / (t1 - t0))} tok/s · {number((s1 - s0) / (t1 - t0))} steps/s"
+        else:
+            self.speed = f"{number((s1 - s0) / (t1 - t0))} steps/s"
+
+    def _status(self, event: dict[str, Any], updates: dict[str, Any]) -> None:
+        try:
+            state = RunState(event.get("state"))
+        except ValueError:
+            return
+        updates["state"] = state
+        if state.terminal:
+            updates["ended_at"] = updates.get("ended_at") or self.status.ended_at or event.get("time")
+            updates["error"] = event.get("error")
+        elif state == RunState.RUNNING:
+            updates["error"] = None
+            updates["ended_at"] = None
+            if self.status.started_at is None:
+                updates["started_at"] = event.get("time")
+            if event.get("host"):
+                pass  # the table shows the executor's host alias, not the machine name
+        elif state == RunState.QUEUED and event.get("resume"):
+            updates["error"] = None
+            updates["ended_at"] = None
+
+
+def launch_time(status: Status) -> float:
+    m = _RUN_STAMP.search(status.run_id)
+    if m:
+        try:
+            return time.mktime(time.strptime(m.group(1), "%Y%m%d-%H%M%S"))
+        except ValueError:
+            pass
+    return status.created_at
+
+
+def _append(series: list[Point], step: float, value: float) -> None:
+    # A resumed run re-logs steps after its last checkpoint: replace, never go backwards.
+    while series and series[-1][0] >= step:
+        series.pop()
+    series.append((step, value))
+
+
+class RunStore:
+    """Every known run, in launch order."""
+
+    def __init__(self, log_max_lines: int = 5000) -> None:
+        self.runs: dict[str, RunInfo] = {}
+        self.log_max_lines = log_max_lines
+
+    def __contains__(self, run_id: str) -> bool:
+        return run_id in self.runs
+
+    def get(self, run_id: str | None) -> RunInfo | None:
+        return self.runs.get(run_id) if run_id else None
+
+    def merge_listing(self, host: str, statuses: list[Status]) -> tuple[list[str], list[str]]:
+        """Apply a listing from ``host``; return (new run ids, removed run ids)."""
+        seen = set()
+        added = []
+        for status in statuses:
+            seen.add(status.run_id)
+            info = self.runs.get(status.run_id)
+            if info is None:
+                info = RunInfo(status.run_id, host, status, log=deque(maxlen=self.log_max_lines))
+                info.order = launch_time(status)
+                self.runs[status.run_id] = info
+                added.append(status.run_id)
+            else:
+                info.update_status(status)
+        removed = [rid for rid, info in self.runs.items() if info.host == host and rid not in seen]
+        for rid in removed:
+            del self.runs[rid]
+        return added, removed
+
+    def upsert(self, host: str, status: Status) -> RunInfo:
+        """A status returned by launch/cancel/resume."""
+        info = self.runs.get(status.run_id)
+        if info is None:
+            info = RunInfo(status.run_id, host, status, log=deque(maxlen=self.log_max_lines))
+            info.order = launch_time(status)
+            self.runs[status.run_id] = info
+        else:
+            info.update_status(status)
+        return info
+
+    def ordered(self) -> list[RunInfo]:
+        return sorted(self.runs.values(), key=lambda info: (info.order, info.run_id))

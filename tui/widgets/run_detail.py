@@ -1,0 +1,109 @@
+"""The selected run: title, stats (learning rate, throughput), progress with ETA, loss curves, log."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import ProgressBar, Static
+
+from engine.runs.format import duration, number
+from tui.widgets.curves import Curves
+from tui.widgets.log_pane import LogPane
+from tui.widgets.run_data import RunInfo
+from tui.widgets.styles import STATE_VARIABLE, theme_style
+
+
+class RunDetail(Vertical):
+    DEFAULT_CSS = """
+    RunDetail { height: 1fr; }
+    RunDetail #detail-title { height: 1; padding: 0 1; background: $boost; }
+    RunDetail #detail-stats { height: auto; max-height: 2; padding: 0 1; color: $foreground-muted; }
+    RunDetail #detail-progress-row { height: 1; padding: 0 1; }
+    RunDetail ProgressBar { width: auto; }
+    RunDetail ProgressBar Bar { width: 1fr; min-width: 10; }
+    RunDetail #detail-eta { width: 1fr; padding-left: 1; color: $foreground-muted; }
+    RunDetail #detail-body { height: 1fr; }
+    RunDetail Curves { width: 1fr; }
+    RunDetail LogPane { width: 1fr; }
+    """
+
+    def __init__(self, log_max_lines: int = 5000, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.log_max_lines = log_max_lines
+        self.run_id: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Static("No run selected: press n to launch one", id="detail-title", markup=False)
+        yield Static("", id="detail-stats", markup=False)
+        with Horizontal(id="detail-progress-row"):
+            yield ProgressBar(total=100, show_eta=False, show_percentage=True, id="detail-progress")
+            yield Static("", id="detail-eta", markup=False)
+        with Horizontal(id="detail-body"):
+            yield Curves("Loss", id="detail-curves")
+            yield LogPane(self.log_max_lines, id="detail-log")
+
+    @property
+    def log_pane(self) -> LogPane:
+        return self.query_one(LogPane)
+
+    def show_run(self, info: RunInfo | None, now: float) -> None:
+        """Switch to ``info`` (or to nothing): the log is replaced, everything else redrawn."""
+        self.run_id = info.run_id if info else None
+        self.log_pane.reset(info.log if info else [])
+        self.refresh_run(info, now)
+
+    def refresh_run(self, info: RunInfo | None, now: float) -> None:
+        """Redraw title, stats, progress and curves from ``info`` (cheap when nothing changed)."""
+        title = self.query_one("#detail-title", Static)
+        if info is None:
+            title.update("No run selected: press n to launch one")
+            self.query_one("#detail-stats", Static).update("")
+            self.query_one("#detail-eta", Static).update("")
+            self.query_one(ProgressBar).update(total=100, progress=0)
+            self.query_one(Curves).show([])
+            return
+        status = info.status
+        text = Text()
+        text.append(info.run_id, style=theme_style(self.app, "foreground", bold=True))
+        text.append("  ")
+        text.append(status.state.value, style=theme_style(self.app, STATE_VARIABLE.get(status.state.value, "foreground"), bold=True))
+        text.append(f"  {status.kind} · {info.host}")
+        if status.attempt:
+            text.append(f" · attempt {status.attempt + 1}")
+        title.update(text)
+        self.query_one("#detail-stats", Static).update(self._stats(info))
+        step, total = info.progress()
+        bar = self.query_one(ProgressBar)
+        if total:
+            bar.update(total=total, progress=min(step, total))
+        else:  # unknown total (not started yet): an empty bar, never the animated one
+            bar.update(total=100, progress=0)
+        eta = info.eta(now)
+        parts = [f"step {step}/{total}" if total else f"step {step}", f"elapsed {duration(info.elapsed(now))}"]
+        if eta is not None:
+            parts.append(f"ETA {duration(eta)}")
+        self.query_one("#detail-eta", Static).update(" · ".join(parts))
+        self.query_one(Curves).show([("train loss", info.loss), ("eval loss", info.eval_loss)])
+
+    def _stats(self, info: RunInfo) -> Text:
+        status = info.status
+        items = []
+        lr = info.lr[-1][1] if info.lr else status.latest.get("learning_rate")
+        items.append(f"lr {number(lr)}")
+        items.append(info.speed or "speed -")
+        if info.epoch is not None:
+            items.append(f"epoch {info.epoch:.2f}")
+        if info.grad_norm is not None:
+            items.append(f"grad {number(info.grad_norm)}")
+        items.append(f"loss {number(status.latest.get('loss'))}")
+        items.append(f"eval {number(status.latest.get('eval_loss'))}")
+        text = Text(" · ".join(items))
+        if status.error:
+            text.append("\n")
+            text.append(status.error, style=theme_style(self.app, "error"))
+        return text
+
+    def add_log_lines(self, run_id: str, lines: list[str]) -> None:
+        if run_id == self.run_id and lines:
+            self.log_pane.add_lines(lines)

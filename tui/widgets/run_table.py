@@ -1,0 +1,134 @@
+"""The runs table: stable row keys (run ids), only changed cells are rewritten.
+
+Below ``COMPACT_WIDTH`` columns the table drops kind, host and elapsed and shows short run names, so
+80x24 stays legible; the full id is always in the detail pane.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.text import Text
+from textual.coordinate import Coordinate
+from textual.widgets import DataTable
+
+from tui.widgets.run_data import RunInfo
+from tui.widgets.styles import state_text, theme_style
+
+COMPACT_WIDTH = 110
+WIDE = (
+    ("mark", " "), ("run", "Run"), ("kind", "Kind"), ("host", "Host"), ("state", "State"),
+    ("step", "Step"), ("loss", "Loss"), ("eval", "Eval loss"), ("elapsed", "Elapsed"), ("eta", "ETA"),
+)
+COMPACT = (("mark", " "), ("name", "Run"), ("state", "State"), ("step", "Step"), ("loss", "Loss"),
+           ("eval", "Eval"), ("eta", "ETA"))
+RIGHT = {"step", "loss", "eval", "elapsed", "eta"}
+MARK = "●"
+
+
+class RunTable(DataTable):
+    DEFAULT_CSS = """
+    RunTable { height: 1fr; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable")
+        self.compact: bool | None = None
+        self._shown: dict[str, dict[str, str]] = {}  # row key -> plain cells as last rendered
+        self._order: list[str] = []
+        self._restore: str | None = None
+
+    # -- columns ---------------------------------------------------------------
+    @property
+    def columns_spec(self) -> tuple[tuple[str, str], ...]:
+        return COMPACT if self.compact else WIDE
+
+    def set_compact(self, compact: bool) -> bool:
+        """Switch the column set; True if it changed (the caller then re-syncs the rows)."""
+        if compact == self.compact:
+            return False
+        selected = self.selected_run
+        self.compact = compact
+        self.clear(columns=True)
+        self._shown.clear()
+        self._order.clear()
+        for key, label in self.columns_spec:
+            self.add_column(Text(label, justify="right") if key in RIGHT else label, key=key)
+        self._restore = selected
+        return True
+
+    # -- rows ------------------------------------------------------------------
+    @property
+    def selected_run(self) -> str | None:
+        if not self.row_count or self.cursor_row < 0:
+            return None
+        try:
+            return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
+        except Exception:  # noqa: BLE001 - the row vanished between two renders
+            return None
+
+    def select(self, run_id: str) -> None:
+        if run_id in self._shown:
+            self.move_cursor(row=self.get_row_index(run_id))
+
+    def sync(self, infos: Iterable[RunInfo], marked: set[str], now: float) -> None:
+        """Show exactly ``infos`` in this order; add/remove rows and rewrite only the changed cells."""
+        if self.compact is None:
+            self.set_compact(self.app.size.width < COMPACT_WIDTH)
+        infos = list(infos)
+        wanted = [info.run_id for info in infos]
+        wanted_set = set(wanted)
+        kept = [rid for rid in self._order if rid in wanted_set]
+        if kept != wanted[: len(kept)]:
+            self._rebuild(infos, marked, now)
+            return
+        selected = self.selected_run
+        for rid in self._order:
+            if rid not in wanted_set:
+                self.remove_row(rid)
+                del self._shown[rid]
+        self._order = kept
+        for info in infos:
+            cells = self._cells(info, marked, now)
+            if info.run_id not in self._shown:
+                self.add_row(*(self._render(key, cells[key]) for key, _ in self.columns_spec), key=info.run_id)
+                self._order.append(info.run_id)
+                self._shown[info.run_id] = cells
+                continue
+            before = self._shown[info.run_id]
+            for key, _ in self.columns_spec:
+                if before.get(key) != cells[key]:
+                    self.update_cell(info.run_id, key, self._render(key, cells[key]), update_width=True)
+            self._shown[info.run_id] = cells
+        restore = self._restore or selected
+        self._restore = None
+        if restore and restore != self.selected_run:
+            self.select(restore)
+
+    def _rebuild(self, infos: list[RunInfo], marked: set[str], now: float) -> None:
+        selected = self._restore or self.selected_run
+        self.clear()
+        self._shown.clear()
+        self._order.clear()
+        self._restore = selected
+        self.sync(infos, marked, now)
+
+    def restyle(self) -> None:
+        """Re-render state cells with the current theme's colours."""
+        for rid, cells in self._shown.items():
+            self.update_cell(rid, "state", self._render("state", cells["state"]))
+
+    # -- cells -----------------------------------------------------------------
+    def _cells(self, info: RunInfo, marked: set[str], now: float) -> dict[str, str]:
+        cells = info.cells(now)
+        cells["mark"] = MARK if info.run_id in marked else " "
+        return cells
+
+    def _render(self, key: str, value: str) -> Text | str:
+        if key == "state":
+            return state_text(self.app, value)
+        if key == "mark":
+            return Text(value, style=theme_style(self.app, "accent", bold=True))
+        if key in RIGHT:
+            return Text(value, justify="right")
+        return Text(value)
