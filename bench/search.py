@@ -86,6 +86,7 @@ def main() -> int:
     root = Path(tempfile.mkdtemp(prefix="tailor-bench-search-"))
     os.environ.setdefault("TAILOR_CACHE", str(root / "cache"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: no OpenMP spinning on shared cores
     from engine.runs.format import duration
     from engine.workspace import Workspace
 

@@ -42,7 +42,11 @@ class ModelShape:
         heads = int(cfg.get("num_attention_heads") or 1)
         kv = int(cfg.get("num_key_value_heads") or heads)
         attn = h * h * 2 + 2 * h * (h // max(heads, 1)) * kv  # q, o + k, v (grouped-query aware)
-        mlp = 3 * h * inter if cfg.get("hidden_act", "silu") in ("silu", "swiglu", "gelu_pytorch_tanh") else 2 * h * inter
+        mlp = (
+            3 * h * inter
+            if cfg.get("hidden_act", "silu") in ("silu", "swiglu", "gelu_pytorch_tanh")
+            else 2 * h * inter
+        )
         tied = cfg.get("tie_word_embeddings", True)
         params = n * (attn + mlp + 2 * h) + v * h * (1 if tied else 2)
         return cls(float(params), h, n, v, inter, source)
@@ -100,8 +104,16 @@ def _find_config(name: str, revision: str | None) -> tuple[dict[str, Any], str] 
 
             path = Path(tiny.tiny_model_path())  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - any failure: fall back to a tiny nominal shape
-            return ({"hidden_size": 64, "num_hidden_layers": 2, "vocab_size": 512, "intermediate_size": 128,
-                     "num_attention_heads": 4}, "tailor/tiny (nominal)")
+            return (
+                {
+                    "hidden_size": 64,
+                    "num_hidden_layers": 2,
+                    "vocab_size": 512,
+                    "intermediate_size": 128,
+                    "num_attention_heads": 4,
+                },
+                "tailor/tiny (nominal)",
+            )
     if (path / "config.json").is_file():
         return json.loads((path / "config.json").read_text()), str(path / "config.json")
     try:
@@ -152,7 +164,12 @@ def estimate(
     if gradient_checkpointing:
         activations += tokens * shape.hidden * 34  # one layer recomputed at a time
     logits = tokens * shape.vocab * 4 * 2  # fp32 logits and their gradient
-    parts = {"weights": weights, "gradients": grads, "optimizer": optimizer, "activations": activations + logits}
+    parts = {
+        "weights": weights,
+        "gradients": grads,
+        "optimizer": optimizer,
+        "activations": activations + logits,
+    }
     parts["overhead"] = GIB + 0.1 * sum(parts.values())
     return FitEstimate(model, method, p, trainable, parts, note=shape.source)
 
@@ -188,7 +205,9 @@ def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -
     """Compare with the free memory of the host's GPUs (``engine.remote.gpus.GPU``-like objects)."""
     need = estimate.total
     if gpus_wanted > 0 and not gpus:
-        return FitVerdict(False, "the host has no GPU: training would run on CPU (slow); set resources.gpus: 0 to accept")
+        return FitVerdict(
+            False, "the host has no GPU: training would run on CPU (slow); set resources.gpus: 0 to accept"
+        )
     if need is None or gpus_wanted == 0:
         return FitVerdict(True, None)
     free = sorted((g.memory_free_mib * 1024 * 1024 for g in gpus), reverse=True)
@@ -196,7 +215,10 @@ def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -
         return FitVerdict(False, f"the recipe asks for {gpus_wanted} GPUs but the host has {len(free)}")
     worst = free[gpus_wanted - 1]
     if need > worst:
-        return FitVerdict(False, f"may not fit: needs ~{need / GIB:.1f} GiB per GPU, {worst / GIB:.1f} GiB free "
-                                 f"({estimate.describe()}); lower per_device_train_batch_size or max_length, "
-                                 f"enable gradient_checkpointing, or use qlora")
+        return FitVerdict(
+            False,
+            f"may not fit: needs ~{need / GIB:.1f} GiB per GPU, {worst / GIB:.1f} GiB free "
+            f"({estimate.describe()}); lower per_device_train_batch_size or max_length, "
+            f"enable gradient_checkpointing, or use qlora",
+        )
     return FitVerdict(True, f"fits: ~{need / GIB:.1f} GiB of {worst / GIB:.1f} GiB free")

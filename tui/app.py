@@ -7,14 +7,18 @@ modules (executors, recipes) are imported on the engine thread (tui/bridge.py) a
 from __future__ import annotations
 
 import contextlib
+import sys
+import threading
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+from textual import work
 from textual.app import App
 from textual.binding import Binding
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
+from textual.signal import Signal
 
 from tui.bridge import EngineBridge
 from tui.keymap import bind, clean_keymap, keymap_problems
@@ -26,6 +30,7 @@ if TYPE_CHECKING:
     from engine.workspace import Workspace
 
 T = TypeVar("T")
+FIRST_PAINT_FALLBACK_S = 0.3
 
 
 class TailorCommands(Provider):
@@ -72,28 +77,117 @@ class TailorApp(App[None]):
         bind("app.back", "escape", "back", "Back", show=False),
     ]
 
-    def __init__(self, workspace: Workspace, settings: Settings | None = None) -> None:
-        if settings is None:
-            from engine.config import settings as load
+    def __init__(self, workspace: Workspace | Callable[[], Workspace], settings: Settings | None = None) -> None:
+        """``workspace`` may be a loader: then it and the settings load just after the first paint.
 
-            settings = load()
-        self.workspace = workspace
-        self.settings = settings
+        (pydantic, which both need, costs about a third of the start-up; the first frame needs neither.)
+        """
+        self._workspace: Workspace | None = None if callable(workspace) else workspace
+        self._workspace_loader = workspace if callable(workspace) else None
+        self._settings: Settings | None = settings
+        self._env_lock = threading.RLock()
         self.bridge = EngineBridge()
         self._executors: dict[str, Executor] = {}
-        super().__init__()
-        self.set_keymap(clean_keymap(settings.keymap))
         self._warned_clash = False
+        self._configured = False
+        self._painted = False
+        self._after_paint: list[Callable[[], Any]] = []
+        super().__init__()
+        #: Published once the settings and workspace are loaded (screens start their work then).
+        self.environment_signal: Signal[Any] = Signal(self, "environment")
+        if settings is not None:
+            self.set_keymap(clean_keymap(settings.keymap))
+
+    # -- workspace and settings (loaded on first use, from any thread) ----------
+    @property
+    def settings(self) -> Settings:
+        with self._env_lock:
+            if self._settings is None:
+                from engine.config import settings as load
+
+                self._settings = load()
+            return self._settings
+
+    @property
+    def workspace(self) -> Workspace:
+        with self._env_lock:
+            if self._workspace is None:
+                assert self._workspace_loader is not None
+                self._workspace = self._workspace_loader()
+            return self._workspace
+
+    @property
+    def loaded_workspace(self) -> Workspace | None:
+        """The workspace if already loaded (never loads it: safe to call while painting)."""
+        return self._workspace
+
+    @property
+    def environment_ready(self) -> bool:
+        return self._workspace is not None and self._settings is not None
+
+    @work(thread=True, group="environment", exit_on_error=False)
+    def _load_environment(self) -> None:
+        try:
+            _ = self.settings, self.workspace
+        except Exception as exc:  # noqa: BLE001 - a bad config or workspace ends the app with one line
+            from tui.errors import error_text
+
+            self.call_from_thread(self.exit, None, 2, f"error: {error_text(exc)}")
+            return
+        self.call_from_thread(self._configure)
 
     # -- lifecycle -----------------------------------------------------------
     def on_mount(self) -> None:
-        if self.settings.theme in self.available_themes:
-            self.theme = self.settings.theme
+        if self.environment_ready:
+            self._configure()
         else:
-            self.notify(f"config: theme {self.settings.theme!r} is unknown; using {self.theme}", severity="warning")
-        for problem in keymap_problems(self.settings.keymap):
+            self.after_first_paint(self._load_environment)
+
+    def after_first_paint(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` once the first frame is on the terminal (now, if it already is).
+
+        Start-up work that would compete with the first paint for the GIL (imports in threads,
+        secondary widgets) waits here.
+        """
+        if self._painted:
+            callback()
+        else:
+            self._after_paint.append(callback)
+
+    def on_ready(self) -> None:
+        # Textual posts Ready when the first frame is composed, a moment before it is written out;
+        # post_display_hook (after a write) runs the callbacks; the timer covers a display-less start.
+        self._dom_is_ready = True
+        self.set_timer(FIRST_PAINT_FALLBACK_S, self._first_paint_done)
+
+    def post_display_hook(self) -> None:
+        if getattr(self, "_dom_is_ready", False) and not self._painted:
+            self.call_later(self._first_paint_done)
+
+    def _first_paint_done(self) -> None:
+        if self._painted:
+            return
+        self._painted = True
+        callbacks, self._after_paint = self._after_paint, []
+        for callback in callbacks:
+            callback()
+
+    def _configure(self) -> None:
+        """Apply the settings (theme, keymap, start screen) once they are known."""
+        if self._configured:
+            return
+        self._configured = True
+        settings = self.settings
+        self.set_keymap(clean_keymap(settings.keymap))
+        if settings.theme in self.available_themes:
+            if settings.theme != self.theme:
+                self.theme = settings.theme
+        else:
+            self.notify(f"config: theme {settings.theme!r} is unknown; using {self.theme}", severity="warning")
+        for problem in keymap_problems(settings.keymap):
             self.notify(problem, severity="warning")
-        start = self.settings.start_screen
+        self.environment_signal.publish(settings)
+        start = settings.start_screen
         if start != self.DEFAULT_MODE:
             if start in self.MODES:
                 self.switch_mode(start)
@@ -150,8 +244,12 @@ async def _close_all(executors: list[Executor]) -> None:
         await executor.close()
 
 
-def run_app(workspace: Workspace) -> None:
-    """Entry point used by ``tailor`` with no subcommand."""
-    from engine.config import settings
+def run_app(workspace: Workspace | Callable[[], Workspace]) -> None:
+    """Entry point used by ``tailor`` with no subcommand: a Workspace, or a function that opens one.
 
-    TailorApp(workspace, settings()).run()
+    Given a function, the first frame is painted before the workspace and settings are loaded.
+    """
+    app = TailorApp(workspace)
+    app.run()
+    if app.return_code:
+        sys.exit(app.return_code)

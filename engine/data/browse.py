@@ -61,8 +61,9 @@ class RowSource:
                     return
                 self.wait(0.05)
                 continue
-            yield self.record(i)
-            i += 1
+            batch = self.records(i, 1024)  # slices, not one row at a time (Arrow, Parquet)
+            yield from batch
+            i += len(batch)
 
     def columns(self) -> list[str]:
         cols: list[str] = []

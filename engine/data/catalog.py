@@ -46,7 +46,9 @@ def workspace_datasets(ws) -> list[Entry]:  # ws: engine.workspace.Workspace
         out.append(Entry(str(folder), "workspace", _size(folder), "save_to_disk"))
     for path in sorted(root.rglob("*")):
         if path.is_file() and kind_of(path) and not any(s in path.parents for s in saved):
-            if path.name in ("dataset_info.json", "state.json", "dataset_dict.json"):
+            if path.name in ("dataset_info.json", "state.json", "dataset_dict.json") or path.name.startswith(
+                "README"
+            ):
                 continue
             out.append(Entry(str(path), "workspace", _size(path), kind_of(path)))
     return out

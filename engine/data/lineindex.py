@@ -53,6 +53,7 @@ class LineIndex:
     def build(self) -> None:
         try:
             self._scan()
+            self._arrays()  # flatten once here, so the first jump after indexing does not pay for it
         except OSError as exc:
             self.error = f"{self.path}: cannot read: {exc.strerror or exc}"
         finally:

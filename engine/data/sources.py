@@ -9,7 +9,6 @@ from pathlib import Path
 
 from engine.data.records import KINDS, kind_of
 from engine.errors import DataError
-from engine.recipes.load import looks_like_hub_id
 
 SPLIT_WORDS = ("train", "validation", "valid", "val", "dev", "test", "eval")
 
@@ -31,6 +30,12 @@ class Resolved:
         if self.hub_id:
             return self.hub_id
         return str(self.files[0]) if len(self.files) == 1 else f"{self.spec} ({len(self.files)} files)"
+
+
+def looks_like_hub_id(spec: str) -> bool:
+    from engine.recipes.load import looks_like_hub_id as check  # pydantic and yaml: only when needed
+
+    return check(spec)
 
 
 def is_hub(spec: str) -> bool:

@@ -19,8 +19,6 @@ from engine.recipes.common import ModelSpec
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
 
-TRIAL_LINKS = ("search_run", "search", "parent_run", "study_run")  # status.links keys naming the search run
-
 
 @dataclass
 class Candidate:
@@ -36,6 +34,10 @@ class Candidate:
     open: Callable[[], AbstractContextManager[tuple[Any, Any]]] | None = None  # (model, tokenizer) already in memory
 
 
+def is_latest(ref: str) -> bool:
+    return ref == "latest" or ref.startswith("latest:")
+
+
 def workspace_of(run: RunDir) -> Any:
     from engine.workspace import Workspace
 
@@ -49,6 +51,19 @@ def find_run(ws: Any, ref: str, base_dir: Path | None = None) -> RunDir:
         if cand is not None and (cand / "status.json").exists():
             return RunDir(cand.resolve())
     return ws.run(ref)
+
+
+def latest_run(ws: Any, ref: str) -> RunDir | None:
+    """``latest`` / ``latest:NAME``: the newest succeeded sft/dpo run (named NAME), or None."""
+    name = ref.partition(":")[2].strip() or None
+    for run in reversed(ws.run_dirs()):
+        try:
+            st = run.read_status()
+        except RunError:
+            continue
+        if st.state == RunState.SUCCEEDED and st.kind in ("sft", "dpo") and (name is None or st.name == name):
+            return run
+    return None
 
 
 def model_folder(run: RunDir) -> Path:
@@ -86,7 +101,9 @@ def _merge_chain(ws: Any, run: RunDir, recipe: Any) -> list[Path]:
 
 
 def run_candidate(ws: Any, ref: str, *, base_dir: Path | None = None, kind: str = "run") -> Candidate:
-    run = find_run(ws, ref, base_dir)
+    run = find_run(ws, ref, base_dir) if not is_latest(ref) else latest_run(ws, ref)
+    if run is None:
+        raise RunError(f"runs: {ref}: no succeeded sft/dpo run{' named ' + ref.partition(':')[2] if ':' in ref else ''} yet")
     status = run.read_status()
     if status.kind not in ("sft", "dpo"):
         raise RunError(f"run {run.run_id} is a {status.kind} run; list sft/dpo runs under runs: (searches under trials:)")
@@ -120,27 +137,40 @@ def trial_candidates(ws: Any, ref: str, top: int | None, *, base_dir: Path | Non
     status = search.read_status()
     if status.kind != "search":
         raise RunError(f"trials: {search.run_id} is a {status.kind} run, not a search; list it under runs:")
-    trials = []
+    statuses = []
     for run in ws.run_dirs():
         try:
-            st = run.read_status()
+            statuses.append((run, run.read_status()))
         except RunError:
             continue
-        if st.state == RunState.SUCCEEDED and any(st.links.get(k) == search.run_id for k in TRIAL_LINKS):
-            trials.append((run, st))
+    # a search with workers > 1 runs sibling search workers (links.parent) that start trials too
+    searches = {search.run_id} | {r.run_id for r, st in statuses if st.kind == "search" and st.links.get("parent") == search.run_id}
+    trials = [(r, st) for r, st in statuses if st.state == RunState.SUCCEEDED and st.links.get("search_run") in searches]
     if not trials:
         raise RunError(f"trials: search {search.run_id} has no succeeded trial runs yet")
     if top:
-        trials = _best(trials, status)[:top]
+        trials = _best(trials, search)[:top]
     return [run_candidate(ws, run.run_id, kind="trial") for run, _ in trials]
 
 
-def _best(trials: list, search_status: Any) -> list:
-    """Trials ordered best first by their objective value (``links.value``), when the search recorded one."""
-    direction = str(search_status.links.get("direction", "minimize"))
-    valued = [t for t in trials if isinstance(t[1].links.get("value"), int | float)]
-    rest = [t for t in trials if t not in valued]
-    valued.sort(key=lambda t: t[1].links["value"], reverse=direction.startswith("max"))
+def _best(trials: list, search: RunDir) -> list:
+    """Trials ordered best first by the search's objective (as reported in each trial's status)."""
+    try:
+        recipe = run_recipe(search)
+        objective, direction = recipe.objective, recipe.direction or "minimize"
+    except Exception:  # noqa: BLE001 - an unreadable search recipe: keep the trials in run order
+        return trials
+
+    def value(status: Any) -> float | None:
+        for key in (objective, objective.removeprefix("eval_"), f"eval_{objective}"):
+            v = status.latest.get(key)
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                return float(v)
+        return None
+
+    valued = [t for t in trials if value(t[1]) is not None]
+    rest = [t for t in trials if value(t[1]) is None]
+    valued.sort(key=lambda t: value(t[1]), reverse=direction == "maximize")
     return valued + rest
 
 

@@ -172,3 +172,76 @@ def disagreements(path: str | Path, a: str, b: str, score: str | None = None) ->
         out.append((int(ex.get("index", len(out))), gap, differs))
     out.sort(key=lambda t: (-t[1], -t[2], t[0]))
     return [(i, gap) for i, gap, _ in out]
+
+
+class PredictionIndex:
+    """Random access to predictions.jsonl by example index: one pass records each line's byte offset.
+
+    The Evals screen lists examples from the small summaries it keeps here and reads a full example
+    (prompt, reference, outputs) only when it is shown, so a large eval set never sits in memory.
+    """
+
+    def __init__(self, path: str | Path, a: str, b: str, score: str | None) -> None:
+        self.file = eval_dir_of(path) / PREDICTIONS
+        self.a, self.b, self.score = a, b, score
+        self.offsets: dict[int, int] = {}
+        self.rows: list[dict[str, Any]] = []  # index, gap, differs, score_a, score_b, prompt (first 200 chars)
+        with self.file.open("rb") as fh:
+            while True:
+                offset = fh.tell()
+                line = fh.readline()
+                if not line:
+                    break
+                try:
+                    ex = json.loads(line)
+                except ValueError:
+                    continue
+                i = int(ex.get("index", len(self.rows)))
+                self.offsets[i] = offset
+                self.rows.append(self._summary(i, ex))
+
+    def _summary(self, i: int, ex: dict[str, Any]) -> dict[str, Any]:
+        scores = ex.get("scores") or {}
+        sa = scores.get(self.a, {}).get(self.score) if self.score else None
+        sb = scores.get(self.b, {}).get(self.score) if self.score else None
+        outs = ex.get("outputs") or {}
+        gap = abs(sa - sb) if isinstance(sa, int | float) and isinstance(sb, int | float) else 0.0
+        return {
+            "index": i,
+            "gap": gap,
+            "differs": outs.get(self.a) != outs.get(self.b),
+            "score_a": sa,
+            "score_b": sb,
+            "prompt": str(ex.get("prompt", ""))[:200],
+        }
+
+    def by_disagreement(self) -> list[dict[str, Any]]:
+        return sorted(self.rows, key=lambda r: (-r["gap"], not r["differs"], r["index"]))
+
+    def by_index(self) -> list[dict[str, Any]]:
+        return sorted(self.rows, key=lambda r: r["index"])
+
+    def get(self, index: int) -> dict[str, Any] | None:
+        offset = self.offsets.get(index)
+        if offset is None:
+            return None
+        with self.file.open("rb") as fh:
+            fh.seek(offset)
+            return json.loads(fh.readline())
+
+
+def find_evaluations(runs_dir: str | Path) -> list[tuple[Path, float]]:
+    """Every run folder under ``runs_dir`` with stored results, newest first, as (eval folder, mtime)."""
+    out = []
+    try:
+        entries = list(Path(runs_dir).iterdir())
+    except OSError:
+        return []
+    for run in entries:
+        file = run / "eval" / RESULTS
+        try:
+            out.append((file.parent, file.stat().st_mtime))
+        except OSError:
+            continue
+    out.sort(key=lambda t: -t[1])
+    return out

@@ -22,6 +22,8 @@ from engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_tas
 from engine.eval.models import (
     Candidate,
     adapter_candidate,
+    is_latest,
+    latest_run,
     load_candidate,
     release,
     run_candidate,
@@ -180,13 +182,25 @@ def _pool(settings: EvalSettings, base_dir: Path | None, fallback: list[Example]
     return fallback or []
 
 
+def _quiet() -> None:
+    """No progress bars in stderr.log: events are the interface."""
+    import transformers
+
+    transformers.utils.logging.set_verbosity_warning()
+    transformers.utils.logging.disable_progress_bar()
+
+
 def run_eval(recipe: EvalRecipe, ctx: Any) -> None:
     """The worker entry for ``kind: eval``."""
+    _quiet()
     base_dir = _recipe_dir(ctx)
     ws = workspace_of(ctx.run)
     examples = read_examples(resolve_sources(recipe.data, base_dir), what="data")
     candidates: list[Candidate] = []
     for ref in recipe.runs:
+        if is_latest(ref) and latest_run(ws, ref) is None:
+            ctx.log(f"runs: {ref}: no succeeded run to compare yet; showing the others", "warning")
+            continue
         candidates.append(run_candidate(ws, ref, base_dir=base_dir))
     for ref in recipe.adapters:
         candidates.append(adapter_candidate(ref, recipe.model, base_dir=base_dir))

@@ -122,7 +122,9 @@ class SSHExecutor(Executor):
             links={"recipe": str(path), **({"overrides": overrides} if overrides else {}), **(links or {})},
             tailor_version=engine.__version__,
         )
-        mirror = self.mirror(run_id).create(self.host, f"{info['workspace']}/runs/{run_id}", dump_recipe(parsed))
+        mirror = self.mirror(run_id).create(
+            self.host, f"{info['workspace']}/runs/{run_id}", dump_recipe(parsed)
+        )
         payload = {
             "run_id": run_id,
             "recipe": yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
@@ -198,13 +200,21 @@ class SSHExecutor(Executor):
                             mirror.write_status(msg["status"], self.host)
                         if msg.get("_") == "end":
                             return
-            except (HostUnreachable, asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError, TimeoutError):
+            except (
+                HostUnreachable,
+                asyncssh.ConnectionLost,
+                asyncssh.DisconnectError,
+                OSError,
+                TimeoutError,
+            ):
                 self.conn.drop()
             now = time.monotonic()
             down_since = down_since or now
             if now - down_since > self.reconnect_timeout:
-                raise HostUnreachable(f"{self.host}: lost the connection for {self.reconnect_timeout:.0f}s; "
-                                      f"the run goes on there; `tailor logs -f {run_id}` reattaches")
+                raise HostUnreachable(
+                    f"{self.host}: lost the connection for {self.reconnect_timeout:.0f}s; "
+                    f"the run goes on there; `tailor logs -f {run_id}` reattaches"
+                )
             await asyncio.sleep(next(delays))
 
     async def _stream(self, run_id: str, after: int, until_done: bool) -> AsyncIterator[dict[str, Any]]:

@@ -34,7 +34,9 @@ def source_tree() -> Path | None:
 def build_wheel(dest: Path) -> Path:
     src = source_tree()
     if src is None:
-        raise HostError("no local source tree to build a wheel from; the host will install tailor-tui from its index")
+        raise HostError(
+            "no local source tree to build a wheel from; the host will install tailor-tui from its index"
+        )
     with tempfile.TemporaryDirectory(prefix="tailor-wheel-") as tmp:
         copy = Path(tmp) / "src"
         copy.mkdir()
@@ -45,7 +47,18 @@ def build_wheel(dest: Path) -> Path:
                 shutil.copytree(item, copy / name, ignore=ignore)
             elif item.is_file():
                 shutil.copy2(item, copy / name)
-        cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dest), str(copy)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(dest),
+            str(copy),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-1:])
@@ -68,7 +81,9 @@ async def setup_host(conn: HostConnection, *, say: Callable[[str], Any] = lambda
         if check.exit_status != 0:
             say(f"creating {venv} with {host.setup.python}")
             await _ok(conn, ["mkdir", "-p", "-m", "700", workdir])
-            argv = [host.setup.python, "-m", "venv"] + (["--system-site-packages"] if host.setup.system_site_packages else [])
+            argv = [host.setup.python, "-m", "venv"] + (
+                ["--system-site-packages"] if host.setup.system_site_packages else []
+            )
             await _ok(conn, [*argv, venv], timeout=300)
     pip = [python, "-m", "pip", "install", "--disable-pip-version-check", "-q"]
     src = source_tree()
@@ -93,7 +108,9 @@ async def setup_host(conn: HostConnection, *, say: Callable[[str], Any] = lambda
         await _ok(conn, [*pip, f"tailor-tui=={engine.__version__}", *host.setup.pip_args], timeout=None)
     info = await conn.op("info")
     if info.get("tailor_version") != engine.__version__:
-        raise HostError(f"{conn.name}: after setup {python} has Tailor {info.get('tailor_version')}, expected {engine.__version__}")
+        raise HostError(
+            f"{conn.name}: after setup {python} has Tailor {info.get('tailor_version')}, expected {engine.__version__}"
+        )
     say(f"ready: Tailor {info['tailor_version']} on Python {info['python_version']} at {info['python']}")
     return info
 

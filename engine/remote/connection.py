@@ -37,15 +37,25 @@ def backoff_delays(start: float = BACKOFF_START, cap: float = BACKOFF_MAX):
 
 
 class HostConnection:
-    def __init__(self, host: HostConfig, settings: SSHSettings, hosts: dict[str, HostConfig] | None = None) -> None:
+    def __init__(
+        self, host: HostConfig, settings: SSHSettings, hosts: dict[str, HostConfig] | None = None
+    ) -> None:
         self.host = host
         self.settings = settings
         self.hosts = hosts or {}
         self.resolved: Resolved = resolve(host, settings)
         self._conn: asyncssh.SSHClientConnection | None = None
         self._jump: HostConnection | None = None
-        self._lock = asyncio.Lock()
+        self._lock: asyncio.Lock | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.home: str | None = None
+
+    def _bind_loop(self) -> asyncio.Lock:
+        """Connections belong to one event loop; a new loop (each CLI ``asyncio.run``) starts afresh."""
+        loop = asyncio.get_running_loop()
+        if self._loop is not loop or self._lock is None:
+            self._loop, self._lock, self._conn = loop, asyncio.Lock(), None
+        return self._lock
 
     @classmethod
     def for_workspace(cls, ws: Any, host: HostConfig) -> HostConnection:
@@ -98,7 +108,9 @@ class HostConnection:
                 f"check the user and identity_file (`tailor hosts edit {self.name}`) or load the key into ssh-agent"
             ) from None
         except (asyncssh.ConnectionLost, TimeoutError, OSError) as exc:
-            raise HostUnreachable(f"{self.name}: cannot connect to {r.hostname}:{r.port}: {kh.why(exc)}") from None
+            raise HostUnreachable(
+                f"{self.name}: cannot connect to {r.hostname}:{r.port}: {kh.why(exc)}"
+            ) from None
         except asyncssh.Error as exc:
             raise HostError(f"{self.name}: SSH error from {r.hostname}:{r.port}: {kh.why(exc)}") from None
 
@@ -113,7 +125,7 @@ class HostConnection:
 
     async def get(self, *, attempts: int = 4) -> asyncssh.SSHClientConnection:
         """The open connection, (re)connecting with backoff on transient failures."""
-        async with self._lock:
+        async with self._bind_loop():
             if self._conn is not None and not _closed(self._conn):
                 return self._conn
             self._conn = None
@@ -139,6 +151,8 @@ class HostConnection:
         self._conn = None
 
     async def close(self) -> None:
+        if self._loop is not asyncio.get_running_loop():
+            self._conn = None  # opened on a loop that is gone: nothing left to close here
         if self._conn is not None:
             self._conn.close()
             await self._conn.wait_closed()
@@ -177,7 +191,9 @@ class HostConnection:
     def op_argv(self, op: str, *args: str) -> list[str]:
         return [self.python, "-m", "engine.remote", op, "--ws", self.workspace, *args]
 
-    async def op(self, op: str, *args: str, payload: Any = None, timeout: float | None = 120, retry: bool = True) -> Any:
+    async def op(
+        self, op: str, *args: str, payload: Any = None, timeout: float | None = 120, retry: bool = True
+    ) -> Any:
         """Run ``python -m engine.remote OP`` on the host and return its JSON answer."""
         data = None if payload is None else json.dumps(payload)
         try:
@@ -217,8 +233,12 @@ def _adhoc_host(spec: str) -> HostConfig:
     """A ProxyJump given as ``[user@]host[:port]`` rather than as a host alias."""
     user, _, rest = spec.rpartition("@")
     hostname, _, port = rest.partition(":")
-    return HostConfig(name=hostname.replace("[", "").replace("]", "") or "jump", hostname=hostname,
-                      user=user or None, port=int(port) if port.isdigit() else None)
+    return HostConfig(
+        name=hostname.replace("[", "").replace("]", "") or "jump",
+        hostname=hostname,
+        user=user or None,
+        port=int(port) if port.isdigit() else None,
+    )
 
 
 def _expand(path: str) -> str:

@@ -47,7 +47,9 @@ async def fetch_run(conn: HostConnection, run_id: str, dest: Path, *, attempts: 
         digest = sha256_file(local.with_name(local.name + ".part"))
         if digest != item["sha256"] and not item.get("live"):
             local.with_name(local.name + ".part").unlink(missing_ok=True)
-            raise HostError(f"{conn.name}: {rel} arrived with sha256 {digest[:12]}..., expected {item['sha256'][:12]}...; fetch again")
+            raise HostError(
+                f"{conn.name}: {rel} arrived with sha256 {digest[:12]}..., expected {item['sha256'][:12]}...; fetch again"
+            )
         os.replace(local.with_name(local.name + ".part"), local)
         report.fetched.append(rel)
     return report
@@ -91,4 +93,3 @@ def _safe_join(root: Path, rel: str) -> Path:
     if not str(path).startswith(str(root.resolve()) + os.sep):
         raise HostError(f"refusing to write {rel!r} outside {root}")
     return path
-

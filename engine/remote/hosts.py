@@ -44,7 +44,9 @@ class SetupSpec(BaseModel):
 
     python: str = Field("python3", description="Interpreter used to create the venv on the host.")
     system_site_packages: bool = Field(False, description="Let the venv see the host's torch/CUDA install.")
-    pip_args: list[str] = Field(default_factory=list, description="Extra pip install arguments (index URL...).")
+    pip_args: list[str] = Field(
+        default_factory=list, description="Extra pip install arguments (index URL...)."
+    )
 
 
 class HostConfig(BaseModel):
@@ -223,7 +225,9 @@ def remove_host(ws: Workspace, name: str) -> None:
     data = read_config(ws)
     hosts = data.get("hosts") or {}
     if name not in hosts:
-        raise HostError(f"{ws.config_file}: no host {name!r} in hosts: (hosts only in ~/.ssh/config stay there)")
+        raise HostError(
+            f"{ws.config_file}: no host {name!r} in hosts: (hosts only in ~/.ssh/config stay there)"
+        )
     del hosts[name]
     data["hosts"] = hosts
     write_config(ws, data)
@@ -259,7 +263,9 @@ def resolve(host: HostConfig, settings: SSHSettings) -> Resolved:
     cfg_path = settings.config_path
     paths = [cfg_path] if cfg_path.is_file() else []
     local_user = getpass.getuser()
-    cfg = SSHClientConfig.load(None, paths, False, False, False, local_user, host.user or (), host.name, host.port or ())
+    cfg = SSHClientConfig.load(
+        None, paths, False, False, False, local_user, host.user or (), host.name, host.port or ()
+    )
     jump = host.proxy_jump or cfg.get("ProxyJump")
     return Resolved(
         hostname=host.hostname or cfg.get("Hostname") or host.name,

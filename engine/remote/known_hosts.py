@@ -58,7 +58,9 @@ async def check_host_key(path: Path, hostname: str, port: int, *, tunnel: Any = 
             hostname, port, tunnel=tunnel or (), server_host_key_algs=algs or (), config=[]
         )
     except (OSError, asyncssh.Error) as exc:
-        raise HostError(f"{hostname}:{port}: cannot reach the SSH server to read its host key: {why(exc)}") from None
+        raise HostError(
+            f"{hostname}:{port}: cannot reach the SSH server to read its host key: {why(exc)}"
+        ) from None
     if key is None:
         raise HostError(f"{hostname}:{port}: the server offered no host key")
     fingerprint = key.get_fingerprint("sha256")

@@ -34,7 +34,9 @@ def with_env(argv: Sequence[str], env: Mapping[str, str] | None) -> list[str]:
         if not ENV_NAME_RE.match(key):
             raise HostError(f"env: {key!r} is not a valid environment variable name")
         if key in SECRET_ENV:
-            raise HostError(f"env: {key} is a secret; Tailor forwards it from your environment, do not set it here")
+            raise HostError(
+                f"env: {key} is a secret; Tailor forwards it from your environment, do not set it here"
+            )
         pairs.append(f"{key}={value}")
     return ["env", *pairs, *argv]
 

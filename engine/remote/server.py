@@ -66,15 +66,17 @@ def read_payload() -> dict[str, Any]:
 # -- ops -----------------------------------------------------------------------------------
 def op_info(ws: RemoteWorkspace, args: list[str]) -> None:
     ws.ensure()
-    out({
-        "hostname": this_host(),
-        "python": sys.executable,
-        "python_version": sys.version.split()[0],
-        "tailor_version": engine.__version__,
-        "engine_path": str(Path(engine.__file__).parent),
-        "workspace": str(ws.root.resolve()),
-        "store": str(ws.store_dir.resolve()),
-    })
+    out(
+        {
+            "hostname": this_host(),
+            "python": sys.executable,
+            "python_version": sys.version.split()[0],
+            "tailor_version": engine.__version__,
+            "engine_path": str(Path(engine.__file__).parent),
+            "workspace": str(ws.root.resolve()),
+            "store": str(ws.store_dir.resolve()),
+        }
+    )
 
 
 def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -97,10 +99,18 @@ def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     if status.state.active:
         raise RunError(f"run {run.run_id} is still {status.state.value}; cancel it first")
     run.cancel_file.unlink(missing_ok=True)
-    status = status.model_copy(update={
-        "state": RunState.QUEUED, "error": None, "pid": None, "pgid": None, "pid_start": None,
-        "ended_at": None, "created_at": time.time(), "attempt": status.attempt + 1,
-    })
+    status = status.model_copy(
+        update={
+            "state": RunState.QUEUED,
+            "error": None,
+            "pid": None,
+            "pgid": None,
+            "pid_start": None,
+            "ended_at": None,
+            "created_at": time.time(),
+            "attempt": status.attempt + 1,
+        }
+    )
     run.write_status(status)
     with run.event_writer() as events:
         events.emit("status", state="queued", attempt=status.attempt, resume=True)
@@ -117,8 +127,14 @@ def spawn(run: RunDir, *, env: dict[str, str], resume: bool) -> int:
         os.chmod(run.stdout_file, 0o600)
         os.chmod(run.stderr_file, 0o600)
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.DEVNULL, stdout=so, stderr=se, cwd=run.path,
-            env=worker_env(env), start_new_session=True, close_fds=True,
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=so,
+            stderr=se,
+            cwd=run.path,
+            env=worker_env(env),
+            start_new_session=True,
+            close_fds=True,
         )
     return proc.pid
 
@@ -242,9 +258,17 @@ def op_rm(ws: RemoteWorkspace, args: list[str]) -> None:
 
 
 OPS = {
-    "info": op_info, "launch": op_launch, "resume": op_resume, "status": op_status, "list": op_list,
-    "cancel": op_cancel, "events": op_events, "follow": op_follow, "manifest": op_manifest,
-    "store": op_store, "rm": op_rm,
+    "info": op_info,
+    "launch": op_launch,
+    "resume": op_resume,
+    "status": op_status,
+    "list": op_list,
+    "cancel": op_cancel,
+    "events": op_events,
+    "follow": op_follow,
+    "manifest": op_manifest,
+    "store": op_store,
+    "rm": op_rm,
 }
 
 

@@ -118,12 +118,16 @@ async def sync_data(conn: HostConnection, recipe: dict[str, Any], store: str) ->
                     await sftp.put(str(local), target)
                     report.bytes_sent += local.stat().st_size
                 sent.add(tree.digest)
-                commits.append({"tree": tree.digest, "files": [{"rel": r, "sha256": s} for r, _, s in tree.files]})
+                commits.append(
+                    {"tree": tree.digest, "files": [{"rel": r, "sha256": s} for r, _, s in tree.files]}
+                )
         finally:
             sftp.exit()
         result = await conn.op("store", payload={"commit": commits})
         if result["bad"]:
-            raise DataError(f"{conn.name}: upload of {', '.join(result['bad'][:3])} did not verify; launch again")
+            raise DataError(
+                f"{conn.name}: upload of {', '.join(result['bad'][:3])} did not verify; launch again"
+            )
     for tree in trees.values():
         (report.uploaded if tree.digest in sent else report.skipped).append(tree.source)
         report.paths[tree.source] = tree.remote_path(store)

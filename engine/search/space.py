@@ -131,17 +131,17 @@ def check_enqueue(recipe_space: dict[str, ParamSpec], params: dict[str, Any]) ->
         if spec.mode == "categorical":
             match = [c for c in spec.choices or [] if c == value or str(c) == str(raw)]
             if not match:
-                raise SearchError(f"{key}={raw!r} is not one of the choices {spec.choices}")
+                raise SearchError(f"{key}={raw} is not one of the choices {spec.choices}")
             value = match[0]
         else:
             if not isinstance(value, int | float) or isinstance(value, bool):
-                raise SearchError(f"{key}={raw!r}: expected a number")
+                raise SearchError(f"{key}={raw}: expected a number")
             assert spec.low is not None and spec.high is not None
             if not spec.low <= value <= spec.high:
-                raise SearchError(f"{key}={raw!r} is outside the range {spec.low:g}..{spec.high:g}")
+                raise SearchError(f"{key}={raw} is outside the range {spec.low:g}..{spec.high:g}")
             if spec.type == "int":
                 if not float(value).is_integer():
-                    raise SearchError(f"{key}={raw!r}: expected a whole number")
+                    raise SearchError(f"{key}={raw}: expected a whole number")
                 value = int(value)
             else:
                 value = float(value)

@@ -200,7 +200,7 @@ def trial_row(t: Any) -> dict[str, Any]:
     return {
         "number": t.number,
         "state": {"FAIL": "failed"}.get(t.state.name, t.state.name.lower()),
-        "params": dict(t.params),
+        "params": dict(t.params) if t.params else dict(t.system_attrs.get("fixed_params") or {}),
         "derived": dict(t.user_attrs.get("derived", {}) or {}),
         "value": t.value if t.values and t.state.name == "COMPLETE" else None,
         "last": float(t.intermediate_values[max(t.intermediate_values)]) if t.intermediate_values else None,

@@ -125,15 +125,15 @@ class TrialRunner:
         data = trial_recipe_data(recipe, values, name=name)
         run_id = new_run_id(name, recipe.base_recipe.kind)
         pid = os.getpid()
-        trial.set_user_attr("run_id", run_id)
-        trial.set_user_attr("host", this_host())
-        trial.set_user_attr("derived", derived)
-        trial.set_user_attr("error", None)
         trial.storage.set_trial_system_attr(
             trial._trial_id,
             ATTR_WORKER,
             {"trial": trial.number, "host": this_host(), "pid": pid, "pid_start": process_start(pid)},
         )
+        trial.set_user_attr("host", this_host())
+        trial.set_user_attr("derived", derived)
+        trial.set_user_attr("error", None)
+        trial.set_user_attr("run_id", None)  # a retried trial copies its predecessor's attributes
         try:
             model = validate_trial_recipe(recipe, data)
         except SearchError as exc:
@@ -154,6 +154,7 @@ class TrialRunner:
             tailor_version=engine.__version__,
         )
         run = RunDir.create(self.runs_dir, run_id, dump_recipe(model), status)
+        trial.set_user_attr("run_id", run_id)  # once the run directory exists, so readers can open it
         tctx = TrialContext(run, parent=self.ctx, trial=trial, objective=recipe.objective)
         tctx.start()
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())

@@ -20,7 +20,7 @@ def machine_defaults() -> dict[str, Any]:
     return {
         "bf16": bool(cuda and torch.cuda.is_bf16_supported()),
         "fp16": bool(cuda and not torch.cuda.is_bf16_supported()),
-        "gradient_checkpointing": cuda,
+        "activation_checkpointing": cuda,
         "dataloader_pin_memory": cuda,
     }
 
@@ -38,6 +38,13 @@ def trl_values(recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any
     if recipe.early_stopping:
         values.update(metric_for_best_model="eval_loss", greater_is_better=False)
     values.update(recipe.train)
+    # transformers 5 renamed gradient_checkpointing*; the new name wins when both are set, so map the old one.
+    for old, new in (("gradient_checkpointing", "activation_checkpointing"),
+                     ("gradient_checkpointing_kwargs", "activation_checkpointing_kwargs")):
+        if old in values:
+            value = values.pop(old)
+            if new not in recipe.train:
+                values[new] = value
     if "fp16" in recipe.train and recipe.train["fp16"] and "bf16" not in recipe.train:
         values["bf16"] = False
     # Owned by Tailor: the run directory is the only output.
@@ -51,10 +58,19 @@ def trl_values(recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any
     if not has_eval and values.get("eval_strategy", "no") != "no":
         ctx.log(f"train.eval_strategy={values['eval_strategy']!r} ignored: the recipe has no eval data", "warning")
         values["eval_strategy"] = "no"
-    if recipe.method == "prefix_tuning" and values.get("gradient_checkpointing"):
+    if recipe.method == "prefix_tuning" and values.get("activation_checkpointing"):
         ctx.log("gradient checkpointing turned off: prefix tuning does not work with it", "warning")
-        values["gradient_checkpointing"] = False
+        values["activation_checkpointing"] = False
     return values
+
+
+def wants_checkpointing(recipe: Any) -> bool:
+    """Whether the run will use gradient (activation) checkpointing."""
+    train = recipe.train
+    for key in ("activation_checkpointing", "gradient_checkpointing"):
+        if key in train:
+            return bool(train[key])
+    return bool(machine_defaults()["activation_checkpointing"])
 
 
 def build_trl_config(config_cls: type, recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> Any:

@@ -15,6 +15,7 @@ docs/preference.md).
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from engine.errors import DataError
@@ -23,6 +24,7 @@ from engine.train.loop import quiet_libraries, train_and_save
 
 def run_dpo(recipe: Any, ctx: Any) -> None:
     quiet_libraries()
+    os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference-log-prob pass draws a bar into stderr.log
     from engine.data.prepare import load_training_data
     from engine.train.callback import TailorCallback
     from engine.train.chain import chained_model, resolve_source, write_lineage
@@ -107,6 +109,8 @@ def preference_defaults(recipe: Any, tokenizer: Any) -> dict[str, Any]:
     limit = getattr(tokenizer, "model_max_length", None)
     if isinstance(limit, int) and 0 < limit < 1024:
         out["max_length"] = limit  # TRL's default 1024 would overrun a small model's context
+    if recipe.trainer == "orpo":
+        out["remove_unused_columns"] = False  # ORPO's collator reads its own columns (TRL warns otherwise)
     return out
 
 

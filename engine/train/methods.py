@@ -42,8 +42,9 @@ def setup_model(recipe: Any, ctx: Any = None) -> LoadedModel:
     if recipe.method == "qlora":
         from peft import prepare_model_for_kbit_training
 
-        gc = bool(recipe.train.get("gradient_checkpointing", True))
-        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=gc)
+        from engine.train.config import wants_checkpointing
+
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=wants_checkpointing(recipe))
     if recipe.method == "partial":
         freeze_for_partial(model, recipe.partial, ctx)
     return LoadedModel(model, tokenizer, build_peft_config(recipe, path), path)

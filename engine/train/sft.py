@@ -46,7 +46,8 @@ def run_sft(recipe: Any, ctx: Any) -> None:
         callbacks=callbacks,
     )
     if train_and_save(trainer, recipe, ctx) and recipe.evaluate:
-        from engine.eval.run import evaluate_after_training  # the optional `evaluate:` block (docs/evaluation.md)
+        # the optional `evaluate:` block (docs/evaluation.md)
+        from engine.eval.run import evaluate_after_training
 
         evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
 

@@ -33,5 +33,7 @@ async def wait_until(pilot, predicate: Callable[[], Any], *, timeout: float = 20
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate} on {pilot.app.screen!r}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what or predicate} on {pilot.app.screen!r}"
+            )
         await pilot.pause(0.05)

@@ -95,7 +95,9 @@ def test_mixed_types_in_a_column(tmp_path):
     assert good == rows and bad == []  # the browser shows every row as it is
     report = scan(open_rows(str(path)).iter_records(), str(path))
     assert dict(report.mixed_types["completion"]) == {"a string": 4, "a number": 1}
-    assert refuse(path) == f"{path}:5: field 'completion' must be a string or a list of messages, got a number"
+    assert (
+        refuse(path) == f"{path}:5: field 'completion' must be a string or a list of messages, got a number"
+    )
 
 
 def test_missing_column(tmp_path):
@@ -109,7 +111,9 @@ def test_missing_column(tmp_path):
 
 def test_missing_mapped_column(tmp_path):
     path = write_jsonl(tmp_path / "d.jsonl", [{"q": "a", "a": "b"}])
-    spec = DataSpec(train=[{"path": str(path), "format": "prompt_completion", "columns": {"prompt": "question"}}])
+    spec = DataSpec(
+        train=[{"path": str(path), "format": "prompt_completion", "columns": {"prompt": "question"}}]
+    )
     with pytest.raises(DataError, match=r"d.jsonl:1: missing column 'question' \(mapped to 'prompt'"):
         load_training_data(spec, task="sft", seed=0)
 
@@ -142,7 +146,9 @@ def test_many_bad_rows_are_summarised_in_one_line(tmp_path):
     rows = [{"prompt": "p", "completion": ""} for _ in range(6)]
     path = write_jsonl(tmp_path / "d.jsonl", rows)
     message = refuse(path)
-    assert message.startswith(f"{path}:1: field 'completion'") or message.startswith(f"{path}:1: the completion is empty")
+    assert message.startswith(f"{path}:1: field 'completion'") or message.startswith(
+        f"{path}:1: the completion is empty"
+    )
     assert "(also d.jsonl:2, d.jsonl:3, d.jsonl:4 and 2 more; 6 rows in all)" in message
 
 

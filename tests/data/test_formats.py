@@ -83,7 +83,10 @@ def test_preference_pairs_unpair_for_kto(lf):
         ({"prompt": "a", "completion": "b"}, "prompt_completion"),
         ({"text": "a"}, "text"),
         ({"prompt": "a", "chosen": "b", "rejected": "c"}, "preference"),
-        ({"chosen": [{"role": "user", "content": "a"}], "rejected": [{"role": "user", "content": "a"}]}, "preference"),
+        (
+            {"chosen": [{"role": "user", "content": "a"}], "rejected": [{"role": "user", "content": "a"}]},
+            "preference",
+        ),
         ({"prompt": "a", "completion": "b", "label": True}, "unpaired_preference"),
         ({"messages": [{"role": "user", "content": "a"}], "label": False}, "unpaired_preference"),
         ({"question": "a", "answer": "b"}, None),
@@ -94,7 +97,13 @@ def test_detect(row, fmt):
 
 
 def test_alpaca_with_system_and_history():
-    row = {"instruction": "q2", "input": "ctx", "output": "a2", "system": "be brief", "history": [["q1", "a1"]]}
+    row = {
+        "instruction": "q2",
+        "input": "ctx",
+        "output": "a2",
+        "system": "be brief",
+        "history": [["q1", "a1"]],
+    }
     (out,) = convert(row, "alpaca", "sft")
     assert [m["role"] for m in out["prompt"]] == ["system", "user", "assistant", "user"]
     assert out["prompt"][-1]["content"] == "q2\nctx"
@@ -116,14 +125,19 @@ def test_string_prompt_completion_and_system_prompt():
 
 def test_implicit_prompt_is_extracted_from_shared_turns():
     user = {"role": "user", "content": "q"}
-    row = {"chosen": [user, {"role": "assistant", "content": "good"}], "rejected": [user, {"role": "assistant", "content": "bad"}]}
+    row = {
+        "chosen": [user, {"role": "assistant", "content": "good"}],
+        "rejected": [user, {"role": "assistant", "content": "bad"}],
+    }
     (out,) = convert(row, "preference", "preference")
     assert out["prompt"] == [user]
     assert out["chosen"] == [{"role": "assistant", "content": "good"}]
 
 
 def test_implicit_prompt_from_strings():
-    (out,) = convert({"chosen": "Q: sky? A: blue", "rejected": "Q: sky? A: green"}, "preference", "preference")
+    (out,) = convert(
+        {"chosen": "Q: sky? A: blue", "rejected": "Q: sky? A: green"}, "preference", "preference"
+    )
     assert out == {"prompt": "Q: sky? A: ", "chosen": "blue", "rejected": "green"}
 
 
@@ -146,7 +160,9 @@ def test_sharegpt_chosen_as_a_list_of_turns():
 def test_recipe_format_and_columns_override_detection(tmp_path):
     path = write_jsonl(tmp_path / "qa.jsonl", [{"question": f"q{i}", "answer": f"a{i}"} for i in range(3)])
     part = read_source(
-        DataSource(path=str(path), format="prompt_completion", columns={"prompt": "question", "completion": "answer"}),
+        DataSource(
+            path=str(path), format="prompt_completion", columns={"prompt": "question", "completion": "answer"}
+        ),
         task="sft",
     )
     assert part.rows[0] == {"prompt": "q0", "completion": "a0"}
@@ -166,7 +182,11 @@ def test_wrong_task_is_refused_with_a_hint():
         ({"conversations": [{"from": "alien", "value": "x"}]}, "sharegpt", "unknown speaker 'alien'"),
         ({"conversations": [{"from": "function_call", "value": "{oops"}]}, "sharegpt", "not valid JSON"),
         ({"messages": [{"role": "user", "content": 5}]}, "messages", "'content' must be a string"),
-        ({"prompt": "a", "completion": "b", "label": "maybe"}, "unpaired_preference", "must be true or false"),
+        (
+            {"prompt": "a", "completion": "b", "label": "maybe"},
+            "unpaired_preference",
+            "must be true or false",
+        ),
     ],
 )
 def test_bad_rows_say_what_is_wrong(row, fmt, message):

@@ -27,7 +27,9 @@ def test_shared_datasets_load_for_their_task(lf):
         train, ev = load_training_data(DataSpec(train=[str(lf / name)]), task=task, seed=0)
         assert sorted(train.column_names) == sorted(columns), name
         assert ev is None
-    train, _ = load_training_data(DataSpec(train=[str(lf / "glaive_toolcall_en_demo.json")]), task="sft", seed=0)
+    train, _ = load_training_data(
+        DataSpec(train=[str(lf / "glaive_toolcall_en_demo.json")]), task="sft", seed=0
+    )
     # tool-call messages keep exactly their own keys (JSON feature), no null padding
     msgs = train[0]["messages"]
     assert all(set(m) <= {"role", "content", "tool_calls"} for m in msgs)
@@ -79,7 +81,10 @@ def test_eval_sources_and_conflicts(tmp_path):
 
 
 def test_system_prompt_and_max_rows(tmp_path):
-    path = write_jsonl(tmp_path / "d.jsonl", [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}] * 5)
+    path = write_jsonl(
+        tmp_path / "d.jsonl",
+        [{"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]}] * 5,
+    )
     spec = DataSpec(train=[{"path": str(path), "max_rows": 2}], system_prompt="Be brief.")
     train, _ = load_training_data(spec, task="sft", seed=0)
     assert len(train) == 2
@@ -92,7 +97,11 @@ def test_system_prompt_and_max_rows(tmp_path):
         ({"prompt": "p", "chosen": "same", "rejected": "same"}, "preference", "chosen equals rejected"),
         ({"prompt": "p", "chosen": "a", "rejected": ""}, "preference", "'rejected' is missing or empty"),
         ({"prompt": " ", "chosen": "a", "rejected": "b"}, "preference", "the prompt is empty"),
-        ({"prompt": "p", "completion": "a", "label": 1}, "unpaired_preference", "label must be true or false"),
+        (
+            {"prompt": "p", "completion": "a", "label": 1},
+            "unpaired_preference",
+            "label must be true or false",
+        ),
         ({"prompt": "", "completion": "a", "label": True}, "unpaired_preference", "the prompt is empty"),
         ({"messages": [{"role": "user", "content": "q"}]}, "sft", "no assistant turn"),
         ({"text": "  "}, "sft", "the text is empty"),
@@ -104,7 +113,9 @@ def test_check_row(row, task, message):
 
 def test_preference_refusals_name_the_rows(tmp_path):
     good = {"prompt": "p", "chosen": "a", "rejected": "b"}
-    path = write_jsonl(tmp_path / "d.jsonl", [good, {**good, "rejected": "a"}, good, {"prompt": "p", "chosen": "a"}])
+    path = write_jsonl(
+        tmp_path / "d.jsonl", [good, {**good, "rejected": "a"}, good, {"prompt": "p", "chosen": "a"}]
+    )
     with pytest.raises(DataError) as err:
         validate_training_data(DataSpec(train=[str(path)]), task="preference")
     assert str(err.value).startswith(f"{path}:2: chosen equals rejected")

@@ -22,7 +22,15 @@ def _sft_prepared(tiny, dataset, tmp_path, **config):
     from trl import SFTConfig, SFTTrainer
 
     model, tok = tiny
-    args = SFTConfig(output_dir=str(tmp_path), max_steps=1, report_to=[], max_length=None, bf16=False, use_cpu=True, **config)
+    args = SFTConfig(
+        output_dir=str(tmp_path),
+        max_steps=1,
+        report_to=[],
+        max_length=None,
+        bf16=False,
+        use_cpu=True,
+        **config,
+    )
     trainer = SFTTrainer(model=model, args=args, train_dataset=dataset, processing_class=tok)
     return trainer.train_dataset
 
@@ -37,19 +45,16 @@ def _sft_prepared(tiny, dataset, tmp_path, **config):
     ],
 )
 def test_sft_rendering_matches_the_trainer(lf, tiny, tmp_path, name, config):
-    train, _ = load_training_data(DataSpec(train=[{"path": str(lf / name), "max_rows": 4}]), task="sft", seed=0)
+    train, _ = load_training_data(
+        DataSpec(train=[{"path": str(lf / name), "max_rows": 4}]), task="sft", seed=0
+    )
     prepared = _sft_prepared(tiny, train, tmp_path, **config)
     _, tok = tiny
     for i in range(len(train)):
         (seq,) = sequences(train[i], tok, assistant_only_loss=config.get("assistant_only_loss", False))
         row = prepared[i]
         assert seq.ids == row["input_ids"]
-        if "completion_mask" in row:
-            assert seq.mask == row["completion_mask"]
-        elif "assistant_masks" in row:
-            assert seq.mask == row["assistant_masks"]
-        else:
-            assert seq.mask == [1] * len(seq.ids)
+        assert seq.mask == [int(label != -100) for label in row["labels"]]  # TRL folds its masks into labels
         assert "".join(text for text, _ in seq.spans) == tok.decode(seq.ids)
         assert 0 < seq.trained <= seq.tokens
 
@@ -61,7 +66,9 @@ def test_preference_rendering_matches_dpo(lf, tiny, tmp_path):
     train, _ = load_training_data(
         DataSpec(train=[{"path": str(lf / "dpo_en_demo.json"), "max_rows": 3}]), task="preference", seed=0
     )
-    args = DPOConfig(output_dir=str(tmp_path), max_steps=1, report_to=[], max_length=None, bf16=False, use_cpu=True)
+    args = DPOConfig(
+        output_dir=str(tmp_path), max_steps=1, report_to=[], max_length=None, bf16=False, use_cpu=True
+    )
     prepared = DPOTrainer(model=model, args=args, train_dataset=train, processing_class=tok).train_dataset
     for i in range(len(train)):
         chosen, rejected = sequences(train[i], tok)

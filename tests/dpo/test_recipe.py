@@ -37,7 +37,12 @@ def error_of(recipe_dir: Path, text: str) -> str:
 
 def test_defaults_are_plain_dpo_with_lora(recipe_dir: Path) -> None:
     recipe = load_text(recipe_dir, "")
-    assert (recipe.trainer, recipe.method, recipe.losses, recipe.from_run) == ("dpo", "lora", ["sigmoid"], None)
+    assert (recipe.trainer, recipe.method, recipe.losses, recipe.from_run) == (
+        "dpo",
+        "lora",
+        ["sigmoid"],
+        None,
+    )
     assert recipe.trl_config_class == "DPOConfig" and recipe.data_task == "preference"
     assert recipe.trl_args() == {
         "beta": 0.1,
@@ -48,11 +53,17 @@ def test_defaults_are_plain_dpo_with_lora(recipe_dir: Path) -> None:
 
 
 def test_loss_combinations_with_weights(recipe_dir: Path) -> None:
-    recipe = load_text(recipe_dir, "beta: 0.2\nloss_type: [sigmoid, bco_pair, sft]\nloss_weights: [0.8, 0.2, 1.0]\n")
+    recipe = load_text(
+        recipe_dir, "beta: 0.2\nloss_type: [sigmoid, bco_pair, sft]\nloss_weights: [0.8, 0.2, 1.0]\n"
+    )
     args = recipe.trl_args()
     assert args["loss_type"] == ["sigmoid", "bco_pair", "sft"] and args["loss_weights"] == [0.8, 0.2, 1.0]
-    robust = load_text(recipe_dir, "loss_type: robust\nlabel_smoothing: 0.1\nprecompute_ref_log_probs: true\n")
-    assert robust.trl_args()["label_smoothing"] == 0.1 and robust.trl_args()["precompute_ref_log_probs"] is True
+    robust = load_text(
+        recipe_dir, "loss_type: robust\nlabel_smoothing: 0.1\nprecompute_ref_log_probs: true\n"
+    )
+    assert (
+        robust.trl_args()["label_smoothing"] == 0.1 and robust.trl_args()["precompute_ref_log_probs"] is True
+    )
 
 
 @pytest.mark.parametrize("loss", DPO_LOSSES)
@@ -74,34 +85,73 @@ def test_each_trainer_validates_train_against_its_own_config(recipe_dir: Path) -
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("train:\n  desirable_weight: 2\n", "r.yaml:4: train.desirable_weight: is a KTOConfig field; it needs trainer: kto"),
-        ("trainer: kto\ntrain:\n  loss_weights: [1]\n", "train.loss_weights: set it as the top-level `loss_weights:`"),
-        ("trainer: kto\ntrain:\n  use_weighting: true\n", "train.use_weighting: is a DPOConfig field; it needs trainer: dpo"),
-        ("trainer: orpo\ntrain:\n  precompute_ref_batch_size: 4\n", "train.precompute_ref_batch_size: is a DPOConfig field"),
+        (
+            "train:\n  desirable_weight: 2\n",
+            "r.yaml:4: train.desirable_weight: is a KTOConfig field; it needs trainer: kto",
+        ),
+        (
+            "trainer: kto\ntrain:\n  loss_weights: [1]\n",
+            "train.loss_weights: set it as the top-level `loss_weights:`",
+        ),
+        (
+            "trainer: kto\ntrain:\n  use_weighting: true\n",
+            "train.use_weighting: is a DPOConfig field; it needs trainer: dpo",
+        ),
+        (
+            "trainer: orpo\ntrain:\n  precompute_ref_batch_size: 4\n",
+            "train.precompute_ref_batch_size: is a DPOConfig field",
+        ),
         ("train:\n  beta: 0.5\n", "r.yaml:4: train.beta: set it as the top-level `beta:` of the recipe"),
         ("train:\n  betta: 0.5\n", "train.betta: unknown DPOConfig field; did you mean 'beta'?"),
         ("trainer: ppo\n", "r.yaml:3: trainer: Input should be 'dpo', 'kto' or 'orpo'"),
         ("beta: 0\n", "r.yaml:3: beta: Input should be greater than 0"),
-        ("loss_type: sigmod\n", "r.yaml:3: loss_type: unknown DPO loss 'sigmod'; use one of sigmoid, hinge, ipo"),
+        (
+            "loss_type: sigmod\n",
+            "r.yaml:3: loss_type: unknown DPO loss 'sigmod'; use one of sigmoid, hinge, ipo",
+        ),
         ("loss_type: []\n", "loss_type: give at least one loss"),
         ("loss_type: [sigmoid, sigmoid]\n", "loss_type: a loss is listed twice"),
-        ("loss_type: [sigmoid, sft]\nloss_weights: [1.0]\n", "r.yaml:4: loss_weights: has 1 weights for 2 loss_type entries"),
-        ("loss_type: robust\nlabel_smoothing: 0.5\n", "label_smoothing: the robust loss needs a flip probability below 0.5"),
+        (
+            "loss_type: [sigmoid, sft]\nloss_weights: [1.0]\n",
+            "r.yaml:4: loss_weights: has 1 weights for 2 loss_type entries",
+        ),
+        (
+            "loss_type: robust\nlabel_smoothing: 0.5\n",
+            "label_smoothing: the robust loss needs a flip probability below 0.5",
+        ),
         ("loss_type: exo_pair\n", "label_smoothing: the exo_pair loss needs label_smoothing > 0"),
         ("label_smoothing: 1.5\n", "label_smoothing: Input should be less than 1"),
-        ("trainer: kto\nloss_type: sigmoid\n", "loss_type: unknown KTO loss 'sigmoid'; use one of kto, apo_zero_unpaired"),
+        (
+            "trainer: kto\nloss_type: sigmoid\n",
+            "loss_type: unknown KTO loss 'sigmoid'; use one of kto, apo_zero_unpaired",
+        ),
         ("trainer: kto\nloss_type: [kto, apo_zero_unpaired]\n", "loss_type: KTO takes a single loss"),
-        ("trainer: kto\nloss_weights: [1.0]\n", "loss_weights: applies to trainer dpo only, not kto; remove it"),
+        (
+            "trainer: kto\nloss_weights: [1.0]\n",
+            "loss_weights: applies to trainer dpo only, not kto; remove it",
+        ),
         ("trainer: kto\nlabel_smoothing: 0.1\n", "label_smoothing: applies to trainer dpo only, not kto"),
-        ("trainer: kto\ntrain: {per_device_train_batch_size: 1}\n", "train.per_device_train_batch_size: the kto loss needs a batch of 2"),
-        ("trainer: kto\ntrain: {train_sampling_strategy: random}\n", "train.train_sampling_strategy: the kto loss needs 'sequential'"),
+        (
+            "trainer: kto\ntrain: {per_device_train_batch_size: 1}\n",
+            "train.per_device_train_batch_size: the kto loss needs a batch of 2",
+        ),
+        (
+            "trainer: kto\ntrain: {train_sampling_strategy: random}\n",
+            "train.train_sampling_strategy: the kto loss needs 'sequential'",
+        ),
         ("trainer: orpo\nloss_type: sigmoid\n", "loss_type: ORPO has a single built-in loss"),
-        ("trainer: orpo\nprecompute_ref_log_probs: true\n", "precompute_ref_log_probs: applies to trainer dpo / kto only, not orpo"),
+        (
+            "trainer: orpo\nprecompute_ref_log_probs: true\n",
+            "precompute_ref_log_probs: applies to trainer dpo / kto only, not orpo",
+        ),
         ("trainer: orpo\nref_model: tailor/tiny\n", "ref_model: applies to trainer dpo / kto only, not orpo"),
         ("train: {sync_ref_model: true}\n", "train.sync_ref_model: not supported with method lora"),
         ("from_run: '  '\n", "from_run: must name a run"),
         ("from_run: sft-1\nfrom_run_mode: fold\n", "from_run_mode: Input should be 'merge' or 'stack'"),
-        ("method: full\nfrom_run: sft-1\nfrom_run_mode: stack\n", "from_run_mode: stack keeps training the run's adapter, which needs a PEFT method, not full"),
+        (
+            "method: full\nfrom_run: sft-1\nfrom_run_mode: stack\n",
+            "from_run_mode: stack keeps training the run's adapter, which needs a PEFT method, not full",
+        ),
         ("refmodel: tailor/tiny\n", "refmodel: unknown key; did you mean 'ref_model'?"),
     ],
 )
@@ -120,7 +170,9 @@ def test_full_fine_tuning_with_a_reference_and_chaining(recipe_dir: Path) -> Non
 
 
 def test_frozen_recipe_round_trips(recipe_dir: Path) -> None:
-    recipe = load_text(recipe_dir, "trainer: kto\nbeta: 0.3\nfrom_run: abc\nfrom_run_mode: stack\ntrain: {max_steps: 3}\n")
+    recipe = load_text(
+        recipe_dir, "trainer: kto\nbeta: 0.3\nfrom_run: abc\nfrom_run_mode: stack\ntrain: {max_steps: 3}\n"
+    )
     again = parse_recipe(dump_recipe(recipe), check_files=False)
     assert again == recipe
 

@@ -86,3 +86,62 @@ def cli(*args: str, workspace=None) -> Any:
 
     argv = (["-w", str(workspace.root)] if workspace is not None else []) + list(args)
     return CliRunner().invoke(app, argv, catch_exceptions=False)
+
+
+# -- TUI ---------------------------------------------------------------------------------------------
+
+
+def make_app(workspace, **settings: Any):
+    """A TailorApp over ``workspace`` opening on the Search screen, polling fast."""
+    from engine.config import load_settings
+    from tui.app import TailorApp
+
+    settings.setdefault("runs_rescan_s", 0.3)
+    settings.setdefault("start_screen", "search")
+    return TailorApp(workspace, load_settings(workspace=workspace.root, **settings))
+
+
+async def wait_until(pilot, predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
+    """Let the app run until ``predicate()`` is truthy (polls with pilot.pause, never a fixed sleep)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate} on {pilot.app.screen!r}")
+        await pilot.pause(0.05)
+
+
+def add_trials(workspace, recipe_path: Path) -> Any:
+    """Create the recipe's study (as `tailor search` does) and add finished trials through Optuna's API."""
+    import optuna
+
+    from engine.recipes import load_recipe
+    from engine.search.study import open_study
+
+    study, _ = open_study(load_recipe(recipe_path), workspace.root)
+    dists = {
+        "r": optuna.distributions.CategoricalDistribution([4, 8]),
+        "learning_rate": optuna.distributions.FloatDistribution(1e-3, 1e-2, log=True),
+    }
+    specs = [  # (state, r, lr, intermediate values)
+        ("COMPLETE", 8, 0.005, {2: 4.0, 4: 3.6, 6: 3.4}),
+        ("PRUNED", 4, 0.0011, {2: 4.5}),
+        ("COMPLETE", 4, 0.002, {2: 4.1, 4: 3.9, 6: 3.7}),
+        ("COMPLETE", 8, 0.009, {2: 3.9, 4: 3.5, 6: 3.2}),
+        ("FAIL", 4, 0.004, {}),
+    ]
+    for i, (state, r, lr, inter) in enumerate(specs):
+        st = getattr(optuna.trial.TrialState, state)
+        study.add_trial(
+            optuna.create_trial(
+                state=st,
+                params={"r": r, "learning_rate": lr},
+                distributions=dists,
+                value=list(inter.values())[-1] if st == optuna.trial.TrialState.COMPLETE else None,
+                intermediate_values=inter,
+                user_attrs={"run_id": f"tiny-search-t{i}-x", "steps": max(inter) if inter else 0, "derived": {"lora_alpha": 2 * r}},
+            )
+        )
+    return study

@@ -17,7 +17,8 @@ def _no_runs(workspace) -> bool:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["-s", "space.learning_rate.low=-1"], "space.learning_rate.low: -1 is not valid for train.learning_rate: must be > 0"),
+        (["-s", "space.learning_rate.low=-1"], "space.learning_rate: a log scale needs low > 0 (got -1)"),
+        (["-s", "space.learning_rate={low: -1, high: 1}"], "space.learning_rate.low: -1.0 is not valid for train.learning_rate"),
         (["-s", "space.learning_rate.low=0.5"], "space.learning_rate: low (0.5) must be less than high (0.01)"),
         (["-s", "space={}"], "space: nothing to search"),
         (["-s", "space.lr=[1]"], "space.lr: unknown parameter; did you mean 'learning_rate'?"),
@@ -53,7 +54,7 @@ def test_study_commands_on_a_fresh_study(workspace) -> None:
     assert out.exit_code == 0, out.output
     study = optuna.load_study(study_name="tiny-search", storage=url)
     waiting = study.get_trials(states=(optuna.trial.TrialState.WAITING,))
-    assert [t.params for t in waiting] == [{"r": 8, "learning_rate": 0.005}]
+    assert [t.system_attrs["fixed_params"] for t in waiting] == [{"r": 8, "learning_rate": 0.005}]
 
     for params, expected in (
         (["-p", "r=12"], "r=12 is not one of the choices [4, 8]"),
@@ -66,6 +67,7 @@ def test_study_commands_on_a_fresh_study(workspace) -> None:
 
     status = cli("search", "status", "tiny-search", workspace=workspace)
     assert "0 finished" in status.output and "1 queued" in status.output
+    assert "waiting" in status.output and "0.005" in status.output  # the queued trial's parameters
     assert "no complete trial yet" in cli("search", "promote", "tiny-search", workspace=workspace).output
     assert "no running search for study" in cli("search", "stop", "tiny-search", workspace=workspace).output
     assert "--sort 'bogus'" in cli("search", "status", "tiny-search", "--sort", "bogus", workspace=workspace).output

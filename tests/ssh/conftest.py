@@ -82,7 +82,9 @@ async def wait_for(predicate, timeout: float = 120.0, interval: float = 0.1):
     raise AssertionError(f"condition not met within {timeout}s")
 
 
-def write_recipe(ws: Workspace, *, steps: int = 30, data_name: str = "train.jsonl", name: str = "tiny") -> Path:
+def write_recipe(
+    ws: Workspace, *, steps: int = 30, data_name: str = "train.jsonl", name: str = "tiny"
+) -> Path:
     data = ws.data_dir / data_name
     data.write_text("".join(json.dumps(r) + "\n" for r in ROWS))
     recipe = {
@@ -92,8 +94,13 @@ def write_recipe(ws: Workspace, *, steps: int = 30, data_name: str = "train.json
         "method": "lora",
         "lora": {"r": 4, "lora_alpha": 8},
         "data": {"train": [{"path": str(data), "format": "alpaca"}]},
-        "train": {"max_steps": steps, "logging_steps": 1, "per_device_train_batch_size": 2,
-                  "max_length": 64, "save_steps": 10},
+        "train": {
+            "max_steps": steps,
+            "logging_steps": 1,
+            "per_device_train_batch_size": 2,
+            "max_length": 64,
+            "save_steps": 10,
+        },
         "resources": {"gpus": 0},
     }
     path = ws.recipes_dir / f"{name}.yaml"

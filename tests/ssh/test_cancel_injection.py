@@ -45,7 +45,9 @@ async def test_injection_through_run_ids_and_argv(ssh_ws, tmp_path: Path) -> Non
 
 
 @pytest.mark.slow
-async def test_cancel_with_hostile_paths(ssh_ws, sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_cancel_with_hostile_paths(
+    ssh_ws, sshd, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     workdir = tmp_path / f"remote {EVIL}"
     write_ws_config(ssh_ws, sshd, workdir)
     monkeypatch.setenv("WANDB_API_KEY", "wandb_secret_456")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 import sysconfig
 from pathlib import Path
@@ -35,7 +36,12 @@ async def test_add_edit_rm_and_ssh_config_alias(ssh_ws, sshd, remote_dir: Path) 
     hosts = all_hosts(ssh_ws)
     assert hosts["aliasbox"].source == "ssh_config" and "*.corp" not in hosts
     r = resolve(hosts["aliasbox"], ssh_settings(ssh_ws))
-    assert (r.hostname, r.port, r.user, r.identity_files) == ("127.0.0.1", sshd.port, sshd.user, [str(sshd.client_key)])
+    assert (r.hostname, r.port, r.user, r.identity_files) == (
+        "127.0.0.1",
+        sshd.port,
+        sshd.user,
+        [str(sshd.client_key)],
+    )
     # A config-only host gets its python/workdir from the workspace; address stays in ~/.ssh/config.
     out = await run_cli(ssh_ws, "edit", "aliasbox", "--python", sys.executable, "--workdir", str(remote_dir))
     assert out.exit_code == 0, out.output
@@ -46,8 +52,19 @@ async def test_add_edit_rm_and_ssh_config_alias(ssh_ws, sshd, remote_dir: Path) 
     row = json.loads(out.output)
     assert row["reachable"] and row["tailor_version"] and row["gpus"] == []
 
-    out = await run_cli(ssh_ws, "add", "gpu2", "--hostname", "10.9.9.9", "--user", "alice", "--port", "2222",
-                        "--env", "HF_HOME=/scratch/hf")
+    out = await run_cli(
+        ssh_ws,
+        "add",
+        "gpu2",
+        "--hostname",
+        "10.9.9.9",
+        "--user",
+        "alice",
+        "--port",
+        "2222",
+        "--env",
+        "HF_HOME=/scratch/hf",
+    )
     assert out.exit_code == 0, out.output
     assert get_host(ssh_ws, "gpu2").env == {"HF_HOME": "/scratch/hf"}
     out = await run_cli(ssh_ws, "add", "gpu2", "--hostname", "x")
@@ -98,10 +115,12 @@ async def test_setup_builds_wheel_and_venv(ssh_ws, sshd, remote_dir: Path) -> No
     out = await run_cli(ssh_ws, "test", "box", "--json")
     row = json.loads(out.output)
     assert row["error"] is None and row["python"].startswith(str(venv))
-    ex_info = await asyncio.to_thread(
-        lambda: __import__("subprocess").run(
-            [str(venv / "bin" / "python"), "-c", "import engine; print(engine.__file__)"],
-            capture_output=True, text=True, env={"PYTHONPATH": box["env"]["PYTHONPATH"]}, check=True,
-        ).stdout
-    )
-    assert ex_info.startswith(str(venv))  # Tailor runs from the installed wheel, not this tree
+    where = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", "import engine; print(engine.__file__)"],
+        cwd=remote_dir,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": box["env"]["PYTHONPATH"]},
+        check=True,
+    ).stdout
+    assert where.startswith(str(venv))  # Tailor runs from the installed wheel, not this tree

@@ -19,7 +19,13 @@ from tui.cli import cli
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
 
-OVERRIDES = {"train.max_steps": 6, "train.logging_steps": 2, "train.eval_steps": 3, "train.save_steps": 3}
+OVERRIDES = {
+    "train.max_steps": 6,
+    "train.logging_steps": 2,
+    "train.eval_steps": 6,
+    "train.save_steps": 3,
+    "train.per_device_train_batch_size": 8,
+}
 
 
 async def test_real_sft_run_over_ssh(ssh_ws, remote_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +63,9 @@ async def test_real_sft_run_over_ssh(ssh_ws, remote_dir: Path, monkeypatch: pyte
 
     # Fetch: adapter, checkpoints, eval results, verified by hash; a second fetch skips everything.
     runner = CliRunner()
-    out = await asyncio.to_thread(runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "fetch", status.run_id])
+    out = await asyncio.to_thread(
+        runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "fetch", status.run_id]
+    )
     assert out.exit_code == 0, out.output
     assert (mirror.path / "adapter").is_dir() and any((mirror.path / "adapter").iterdir())
     assert (mirror.path / "checkpoints" / "checkpoint-6").is_dir()
@@ -68,15 +76,21 @@ async def test_real_sft_run_over_ssh(ssh_ws, remote_dir: Path, monkeypatch: pyte
     data = target.read_bytes()
     target.unlink()
     Path(str(target) + ".part").write_bytes(data[: len(data) // 2])
-    out = await asyncio.to_thread(runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "fetch", status.run_id])
+    out = await asyncio.to_thread(
+        runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "fetch", status.run_id]
+    )
     assert out.exit_code == 0, out.output
     assert target.read_bytes() == data
     assert "1 files fetched" in out.output
 
     # Deleting the remote directory is explicit and confirmed.
-    out = await asyncio.to_thread(runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "clean", status.run_id], input="n\n")
+    out = await asyncio.to_thread(
+        runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "clean", status.run_id], input="n\n"
+    )
     assert out.exit_code != 0 and remote_run.path.exists()
-    out = await asyncio.to_thread(runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "clean", status.run_id, "--yes"])
+    out = await asyncio.to_thread(
+        runner.invoke, cli, ["-w", str(ssh_ws.root), "hosts", "clean", status.run_id, "--yes"]
+    )
     assert out.exit_code == 0, out.output
     assert not remote_run.path.exists()
     assert json.loads((mirror.path / "remote.json").read_text())["deleted"] is True

@@ -49,7 +49,11 @@ async def test_unknown_host_needs_trust(ssh_ws, sshd, remote_dir) -> None:
     expected = asyncssh.read_public_key(f"{sshd.host_key}.pub").get_fingerprint("sha256")
     with pytest.raises(HostError) as err:
         await connect(ssh_ws)
-    assert "not in" in str(err.value) and expected in str(err.value) and "tailor hosts trust box" in str(err.value)
+    assert (
+        "not in" in str(err.value)
+        and expected in str(err.value)
+        and "tailor hosts trust box" in str(err.value)
+    )
 
     out = await asyncio.to_thread(hosts_cli, ssh_ws, "trust", "box", input="n\n")
     assert out.exit_code == 2 and expected in out.output and "not trusted" in out.output

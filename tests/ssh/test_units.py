@@ -50,8 +50,15 @@ def test_parse_nvidia_smi() -> None:
 
 
 def test_fit_estimates() -> None:
-    shape = ModelShape.from_config({"hidden_size": 4096, "num_hidden_layers": 32, "vocab_size": 32000,
-                                    "intermediate_size": 11008, "num_attention_heads": 32})
+    shape = ModelShape.from_config(
+        {
+            "hidden_size": 4096,
+            "num_hidden_layers": 32,
+            "vocab_size": 32000,
+            "intermediate_size": 11008,
+            "num_attention_heads": 32,
+        }
+    )
     assert 6.0e9 < shape.params < 7.5e9  # a Llama-2-7B shape
     kw = {"model": "m", "dtype": "bfloat16", "batch": 1, "seq": 512}
     full, lora, qlora = (estimate(shape, method=m, **kw) for m in ("full", "lora", "qlora"))
@@ -85,14 +92,28 @@ def test_worker_command_gpus(tmp_path: Path) -> None:
     run.mkdir()
     assert worker_command(run, python="py") == ["py", "-m", "engine.worker", str(run)]  # no recipe: as before
     (run / "recipe.yaml").write_text(yaml.safe_dump({"resources": {"gpus": 1}}))
-    assert worker_command(run, python="py", resume=True) == ["py", "-m", "engine.worker", str(run), "--resume"]
+    assert worker_command(run, python="py", resume=True) == [
+        "py",
+        "-m",
+        "engine.worker",
+        str(run),
+        "--resume",
+    ]
     (run / "recipe.yaml").write_text(yaml.safe_dump({"resources": {"gpus": 4, "launcher": "accelerate"}}))
     cmd = worker_command(run, python="py")
     assert cmd[:3] == ["py", "-m", "accelerate.commands.launch"] and "--num_processes=4" in cmd
     assert cmd[-3:] == ["-m", "engine.worker", str(run)]
     (run / "recipe.yaml").write_text(yaml.safe_dump({"resources": {"gpus": 2, "launcher": "torchrun"}}))
     assert worker_command(run, python="py") == [
-        "py", "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "engine.worker", str(run)]
+        "py",
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node=2",
+        "-m",
+        "engine.worker",
+        str(run),
+    ]
 
 
 def test_data_trees(tmp_path: Path) -> None:
@@ -110,5 +131,8 @@ def test_data_trees(tmp_path: Path) -> None:
     assert same.digest == one.digest
     (tmp_path / "d" / "a.jsonl").write_text("{}\n{}\n")
     assert tree_for(str(tmp_path / "d" / "a.jsonl")).digest != one.digest
-    recipe = {"data": {"train": [{"path": "/x/a"}], "eval": [{"path": "/x/b"}]}, "model": {"name_or_path": "/m"}}
+    recipe = {
+        "data": {"train": [{"path": "/x/a"}], "eval": [{"path": "/x/b"}]},
+        "model": {"name_or_path": "/m"},
+    }
     assert [p for _, p in data_paths(recipe)] == ["/x/a", "/x/b"]

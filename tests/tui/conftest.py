@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from tui_helpers import fixed_runs
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tui_helpers import make_app, runs_screen, wait_runs_loaded, wait_until, write_run
+from tui_helpers import make_app, wait_runs_loaded, wait_until, write_run
 
 from tui.screens.compare import CompareScreen
 from tui.screens.confirm import ConfirmScreen

@@ -12,6 +12,7 @@ import yaml
 from engine.fsutil import atomic_write_text
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState, Status
+from tui.widgets.run_table import COMPACT_WIDTH
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: fixed times keep snapshots stable
 
@@ -31,11 +32,19 @@ async def wait_until(pilot, predicate: Callable[[], Any], *, timeout: float = 10
     while True:
         result = predicate()
         if result:
+            await pilot.pause()  # let the screen repaint what the condition just settled
             return result
         if time.monotonic() > deadline:
             screen = pilot.app.screen
             raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate} on {screen!r}")
         await pilot.pause(0.05)
+
+
+def plots_ready(screen) -> bool:
+    """Every loss plot on ``screen`` is mounted (plotext loads in a worker after the first paint)."""
+    from tui.widgets.curves import Curves
+
+    return all(curves.ready for curves in screen.query(Curves))
 
 
 def runs_screen(app):
@@ -52,6 +61,12 @@ async def wait_runs_loaded(pilot, count: int | None = None, timeout: float = 10.
     def ready() -> bool:
         screen = runs_screen(pilot.app)
         if screen.scans < 1 or (count is not None and screen.table.row_count != count):
+            return False
+        if not screen.table.painted:  # painted with settled column widths (they settle on idle)
+            return False
+        if screen.table.compact != (pilot.app.size.width < COMPACT_WIDTH):  # a resize is on its way
+            return False
+        if screen.detail is None or not plots_ready(screen):
             return False
         info = screen.selected
         if info is None:

@@ -57,7 +57,7 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
         with handle_errors(ctx.obj):
             from tui.app import run_app
 
-            run_app(ctx.obj.workspace_obj())
+            run_app(ctx.obj.workspace_obj)  # a loader: the TUI paints first, then opens the workspace
 
 
 def main(argv: list[str] | None = None) -> None:

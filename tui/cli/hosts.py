@@ -14,16 +14,22 @@ FIELDS = ("hostname", "user", "port", "identity_file", "proxy_jump", "python", "
 
 
 def _host_options(fn):
-    for opt in reversed([
-        click.option("--hostname", help="Address (default: the name, through ~/.ssh/config)."),
-        click.option("--user", help="Login user."),
-        click.option("--port", type=int, help="SSH port."),
-        click.option("--identity-file", "identity_file", multiple=True, help="Private key file (repeatable)."),
-        click.option("--proxy-jump", help="Jump host (a host name or [user@]host[:port])."),
-        click.option("--python", help="Existing interpreter with Tailor on the host (skips the venv)."),
-        click.option("--workdir", help="Remote folder for runs, data and the venv (default ~/.tailor)."),
-        click.option("--env", "env", multiple=True, metavar="KEY=VALUE", help="Non-secret env for remote commands."),
-    ]):
+    for opt in reversed(
+        [
+            click.option("--hostname", help="Address (default: the name, through ~/.ssh/config)."),
+            click.option("--user", help="Login user."),
+            click.option("--port", type=int, help="SSH port."),
+            click.option(
+                "--identity-file", "identity_file", multiple=True, help="Private key file (repeatable)."
+            ),
+            click.option("--proxy-jump", help="Jump host (a host name or [user@]host[:port])."),
+            click.option("--python", help="Existing interpreter with Tailor on the host (skips the venv)."),
+            click.option("--workdir", help="Remote folder for runs, data and the venv (default ~/.tailor)."),
+            click.option(
+                "--env", "env", multiple=True, metavar="KEY=VALUE", help="Non-secret env for remote commands."
+            ),
+        ]
+    ):
         fn = opt(fn)
     return fn
 
@@ -51,7 +57,9 @@ def hosts_cmd() -> None:
 
 
 @hosts_cmd.command("ls")
-@click.option("--probe/--no-probe", default=True, show_default=True, help="Connect to show reachability and GPUs.")
+@click.option(
+    "--probe/--no-probe", default=True, show_default=True, help="Connect to show reachability and GPUs."
+)
 @click.option("--json", "as_json", is_flag=True)
 @tailor_command
 def ls_cmd(state: CliState, probe: bool, as_json: bool) -> None:
@@ -65,8 +73,13 @@ def ls_cmd(state: CliState, probe: bool, as_json: bool) -> None:
     rows = []
     for name, host in hosts.items():
         r = resolve(host, settings)
-        row = {"name": name, "source": host.source, "address": f"{r.user}@{r.hostname}:{r.port}", "python": host.python,
-               "workdir": host.workdir}
+        row = {
+            "name": name,
+            "source": host.source,
+            "address": f"{r.user}@{r.hostname}:{r.port}",
+            "python": host.python,
+            "workdir": host.workdir,
+        }
         if name in probes:
             row.update(probes[name].to_dict())
         rows.append(row)
@@ -273,8 +286,10 @@ def gpus_cmd(state: CliState, name: str, as_json: bool) -> None:
     if not gpus:
         click.echo(f"{name}: no GPU (no nvidia-smi or no NVIDIA driver)")
     for g in gpus:
-        click.echo(f"{name}: gpu{g.index} {g.name}  {g.memory_used_mib}/{g.memory_total_mib} MiB used  "
-                   f"{g.utilization_pct if g.utilization_pct is not None else '?'}% busy")
+        click.echo(
+            f"{name}: gpu{g.index} {g.name}  {g.memory_used_mib}/{g.memory_total_mib} MiB used  "
+            f"{g.utilization_pct if g.utilization_pct is not None else '?'}% busy"
+        )
 
 
 @hosts_cmd.command("fit")
@@ -291,7 +306,9 @@ def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...
     from engine.remote.hosts import get_host
     from tui.cli.runs import _recipe_path
 
-    parsed = load_with_overrides(_recipe_path(state, recipe), dict(parse_assignment(a) for a in assignments) or None)
+    parsed = load_with_overrides(
+        _recipe_path(state, recipe), dict(parse_assignment(a) for a in assignments) or None
+    )
     estimate = estimate_recipe(parsed)
     click.echo(estimate.describe())
     ws = state.workspace_obj()
@@ -336,7 +353,9 @@ def fetch_cmd(state: CliState, run_id: str) -> None:
             await ex.close()
 
     path, report = run_async(go())
-    click.echo(f"{rid}: {len(report.fetched)} files fetched ({report.bytes} bytes), {len(report.skipped)} up to date")
+    click.echo(
+        f"{rid}: {len(report.fetched)} files fetched ({report.bytes} bytes), {len(report.skipped)} up to date"
+    )
     click.echo(str(path))
 
 

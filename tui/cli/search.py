@@ -117,6 +117,7 @@ def status_cmd(state: CliState, study: str, storage: str | None, sort_by: str, a
     """A study's trials (state, parameters, objective, steps, duration) and its best trial."""
     from engine.search.storage import redact
     from engine.search.study import load_study, snapshot
+    from engine.search.views import sort_rows
 
     url = _url(state, storage)
     snap = snapshot(load_study(study, url))
@@ -133,30 +134,6 @@ def status_cmd(state: CliState, study: str, storage: str | None, sort_by: str, a
     if best:
         click.echo(f"best: trial {best['number']} {snap['objective']}={best['value']:.6g} {_params_text(best)}")
     _print_trials(sort_rows(snap["rows"], sort_by, snap["direction"]), snap["objective"])
-
-
-def sort_rows(rows: list[dict[str, Any]], key: str, direction: str = "minimize") -> list[dict[str, Any]]:
-    """Rows sorted by a column; missing values last. ``value`` sorts best first."""
-    from engine.search import SearchError
-
-    columns = {"number", "value", "state", "steps", "duration"}
-    params = {p for r in rows for p in (*r["params"], *r["derived"])}
-    if key not in columns | params:
-        raise SearchError(f"--sort {key!r}: use one of {', '.join(sorted(columns | params))}")
-
-    def get(row: dict[str, Any]) -> Any:
-        if key in columns:
-            return row.get(key)
-        return row["params"].get(key, row["derived"].get(key))
-
-    present = [r for r in rows if get(r) is not None]
-    missing = [r for r in rows if get(r) is None]
-    reverse = key == "value" and direction == "maximize"
-    try:
-        present.sort(key=get, reverse=reverse)
-    except TypeError:
-        present.sort(key=lambda r: str(get(r)), reverse=reverse)
-    return present + missing
 
 
 def _params_text(row: dict[str, Any]) -> str:

@@ -23,6 +23,27 @@ class TailorScreen(WorkerErrorsMixin, Screen):
     def tailor(self) -> TailorApp:
         return self.app  # type: ignore[return-value]
 
+    _environment_seen = False
+
+    def on_mount(self) -> None:
+        if self.tailor.environment_ready:
+            self.call_later(self._environment_loaded)
+        else:
+            self.tailor.environment_signal.subscribe(self, lambda _settings: self._environment_loaded())
+
+    def _environment_loaded(self) -> None:
+        if self._environment_seen:
+            return
+        self._environment_seen = True
+        self.query(NavBar).refresh()
+        self.environment_ready()
+
+    def environment_ready(self) -> None:
+        """Override: called once ``self.tailor.settings`` and ``.workspace`` are loaded.
+
+        ``tailor`` paints its first frame before loading them; start work that needs them here.
+        """
+
     def compose(self) -> ComposeResult:
         yield NavBar(self.SCREEN_NAME)
         yield from self.compose_body()

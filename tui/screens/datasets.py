@@ -53,6 +53,15 @@ class DatasetsScreen(TailorScreen):
         table.add_columns("dataset", "type", "size", "from")
         table.focus()
         self.action_refresh()
+        self.prewarm()
+
+    @work(thread=True, exclusive=True, group="datasets.prewarm", exit_on_error=False)
+    def prewarm(self) -> None:
+        """Import the browser's engine modules (numpy, pyarrow) now, so opening a dataset is quick."""
+        import engine.data.browse
+        import engine.data.formats
+        import engine.data.lineindex
+        import engine.data.view  # noqa: F401
 
     def action_refresh(self) -> None:
         self.list_datasets()
@@ -201,12 +210,12 @@ class BrowserScreen(TailorScreen):
         else:
             source.wait(timeout=1.0)
         fmt = detect([r.data for r in source.records(0, 50) if r.ok])
+        self.post_message(SourceOpened(source, fmt, source.columns()))
         path = self.path
         if Path(path).expanduser().exists():
             path = str(Path(path).expanduser().resolve())
-        with contextlib.suppress(OSError):
+        with contextlib.suppress(OSError):  # the recent list is a convenience (written after the first page)
             remember(self.tailor.workspace, path)
-        self.post_message(SourceOpened(source, fmt, source.columns()))
 
     def on_source_opened(self, message: SourceOpened) -> None:
         from engine.data.view import RowView

@@ -75,38 +75,60 @@ class RunsScreen(TailorScreen):
         self._scan_timer: Timer | None = None
         self._scan_error = ""
         self.scans = 0  # completed listings (tests wait on this)
+        self._detail: RunDetail | None = None
 
     def compose_body(self) -> ComposeResult:
-        yield Input(placeholder="filter runs: words in id, kind, host or state (enter/esc)", id="runs-filter")
         yield Static("", id="runs-filters", markup=False)
         yield RunTable(id="runs-table")
         yield Static("", id="runs-empty", markup=False)
-        yield RunDetail(self.tailor.settings.log_max_lines, id="run-detail")
+        # The filter box and the detail pane (plots, log, progress) mount after the first paint.
 
     @property
     def table(self) -> RunTable:
         return self.query_one(RunTable)
 
     @property
-    def detail(self) -> RunDetail:
-        return self.query_one(RunDetail)
+    def detail(self) -> RunDetail | None:
+        """The detail pane, once mounted (None for a moment after start-up)."""
+        return self._detail
+
+    def on_run_detail_ready(self, message: RunDetail.Ready) -> None:
+        self._detail = message.detail
+        if self.tailor.environment_ready:
+            self._detail.log_pane.max_lines = self.tailor.settings.log_max_lines
+        self._show_selected()
+
+    @property
+    def log_pane(self):  # noqa: ANN201 - LogPane | None
+        return self._detail.log_pane if self._detail else None
 
     @property
     def selected(self) -> RunInfo | None:
         return self.store.get(self.table.selected_run)
 
     def on_mount(self) -> None:
-        self.store.log_max_lines = self.tailor.settings.log_max_lines
+        self.tailor.after_first_paint(self._mount_secondary)
         self.table.set_compact(self.app.size.width < COMPACT_WIDTH)
         self.table.focus()
         self.set_interval(FLUSH_S, self.flush)
         self.set_interval(1.0, self.tick)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
+
+    def _mount_secondary(self) -> None:
+        placeholder = "filter runs: words in id, kind, host or state (enter/esc)"
+        self.mount(Input(placeholder=placeholder, id="runs-filter"), before="#runs-filters")
+        self.mount(RunDetail(id="run-detail"), after="#runs-empty")
+
+    def environment_ready(self) -> None:
+        self.store.log_max_lines = self.tailor.settings.log_max_lines
+        if self.detail:
+            self.detail.log_pane.max_lines = self.store.log_max_lines
         self.call_after_refresh(self.scan)
 
     def on_resize(self, event: Resize) -> None:
-        if self.table.set_compact(self.app.size.width < COMPACT_WIDTH):
+        if self.table.set_compact(event.size.width < COMPACT_WIDTH):
             self._table_dirty = True
+            self.flush()
 
     # -- listing ---------------------------------------------------------------
     @work(group="scan", exclusive=True, exit_on_error=False)
@@ -167,7 +189,8 @@ class RunsScreen(TailorScreen):
         if message.complete:
             info.history_loaded = True
         lines = info.apply(message.events, live=not message.complete)
-        self.detail.add_log_lines(info.run_id, lines)
+        if self.detail:
+            self.detail.add_log_lines(info.run_id, lines)
         self._dirty.add(info.run_id)
 
     def on_follow_ended(self, message: FollowEnded) -> None:
@@ -202,7 +225,9 @@ class RunsScreen(TailorScreen):
                 self.table.select(self._select_next)
                 self._select_next = None
             selected = self.table.selected_run
-            if selected != self.detail.run_id:
+            if self.detail is None:
+                pass
+            elif selected != self.detail.run_id:
                 self._show_selected()
             elif selected in self._dirty:
                 self.detail.refresh_run(self.store.get(selected), now)
@@ -217,17 +242,20 @@ class RunsScreen(TailorScreen):
 
     def _restyle(self) -> None:
         self.table.restyle()
-        self._dirty.add(self.detail.run_id or "")
+        if self.detail and self.detail.run_id:
+            self._dirty.add(self.detail.run_id)
 
     def _show_selected(self) -> None:
         info = self.selected
+        if self.detail is None:
+            return
         self.detail.show_run(info, time.time())
         if info is not None and not info.history_loaded and info.run_id not in self.following:
             self.load_history(info.run_id, info.host, info.last_seq)
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
-        if event.row_key.value != self.detail.run_id:
+        if self.detail and event.row_key.value != self.detail.run_id:
             self._show_selected()
 
     @on(DataTable.RowSelected, "#runs-table")
@@ -236,14 +264,14 @@ class RunsScreen(TailorScreen):
 
     # -- navigation --------------------------------------------------------------
     def action_cursor_down(self) -> None:
-        if self.detail.log_pane.has_focus:
-            self.detail.log_pane.scroll_down()
+        if self.log_pane and self.log_pane.has_focus:
+            self.log_pane.scroll_down()
         else:
             self.table.action_cursor_down()
 
     def action_cursor_up(self) -> None:
-        if self.detail.log_pane.has_focus:
-            self.detail.log_pane.scroll_up()
+        if self.log_pane and self.log_pane.has_focus:
+            self.log_pane.scroll_up()
         else:
             self.table.action_cursor_up()
 
@@ -257,16 +285,16 @@ class RunsScreen(TailorScreen):
 
     def action_zoom(self) -> None:
         self.toggle_class("-zoomed")
-        if self.has_class("-zoomed"):
-            self.detail.log_pane.focus()
+        if self.has_class("-zoomed") and self.log_pane:
+            self.log_pane.focus()
         else:
             self.table.focus()
 
     def action_focus_log(self) -> None:
-        if self.detail.log_pane.has_focus and not self.has_class("-zoomed"):
+        if self.log_pane is None or (self.log_pane.has_focus and not self.has_class("-zoomed")):
             self.table.focus()
         else:
-            self.detail.log_pane.focus()
+            self.log_pane.focus()
 
     def action_back(self) -> None:
         if self.has_class("-filtering"):
@@ -275,15 +303,17 @@ class RunsScreen(TailorScreen):
             self.action_zoom()
         elif self.text_filter or self.state_filter:
             self.text_filter, self.state_filter = "", None
-            self.query_one("#runs-filter", Input).value = ""
+            for box in self.query("#runs-filter").results(Input):
+                box.value = ""
             self._filters_changed()
         elif not self.table.has_focus:
             self.table.focus()
 
     # -- filters -----------------------------------------------------------------
     def action_filter(self) -> None:
-        self.add_class("-filtering")
-        self.query_one("#runs-filter", Input).focus()
+        for box in self.query("#runs-filter").results(Input):
+            self.add_class("-filtering")
+            box.focus()
 
     def action_state_filter(self) -> None:
         index = STATE_FILTERS.index(self.state_filter)

@@ -21,8 +21,8 @@ class NavBar(Static):
         super().__init__(id="navbar")
         self.current = current
 
-    def on_mount(self) -> None:
-        self.update(self.render_bar())
+    def render(self) -> Content:  # drawn in the very first frame (no update round trip)
+        return self.render_bar()
 
     def render_bar(self) -> Content:
         from tui.screens import SCREENS
@@ -35,7 +35,7 @@ class NavBar(Static):
             else:
                 parts.append(Content.from_markup(f"[@click=app.goto('{item.name}')]$label[/]", label=label))
             parts.append(" ")
-        workspace = getattr(self.app, "workspace", None)
+        workspace = getattr(self.app, "loaded_workspace", None)
         if workspace is not None:
             parts.append((f"  {workspace.root.name}", "$foreground-muted"))
         return Content.assemble(*parts)

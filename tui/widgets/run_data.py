@@ -10,10 +10,10 @@ import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from engine.runs.format import duration, eta, event_line, number
-from engine.runs.status import RunState, Status
+if TYPE_CHECKING:  # engine.runs imports pydantic: loaded after the first paint, not with this module
+    from engine.runs.status import RunState, Status
 
 Point = tuple[float, float]
 _RUN_STAMP = re.compile(r"-(\d{8}-\d{6})-[0-9a-f]{4}$")
@@ -68,6 +68,8 @@ class RunInfo:
         return max(0.0, end - s.started_at)
 
     def eta(self, now: float | None = None) -> float | None:
+        from engine.runs.format import eta
+
         if not self.state.active:
             return None
         return eta(self.status.step, self.status.total_steps, self.elapsed(now))
@@ -80,6 +82,8 @@ class RunInfo:
 
     def cells(self, now: float | None = None) -> dict[str, str]:
         """Plain-text table cells by column key (the table styles the state cell)."""
+        from engine.runs.format import duration, number
+
         step, total = self.progress()
         return {
             "run": self.run_id,
@@ -119,6 +123,8 @@ class RunInfo:
         ``live=False`` (a finished run's history read once) leaves the state alone: the listing's
         status knows better, e.g. a worker that died without writing a final event.
         """
+        from engine.runs.format import event_line
+
         lines = []
         updates: dict[str, Any] = {}
         latest = dict(self.status.latest)
@@ -163,6 +169,8 @@ class RunInfo:
         self._speed(event, numeric)
 
     def _speed(self, event: dict[str, Any], values: dict[str, float]) -> None:
+        from engine.runs.format import number
+
         for key, unit in _SPEED_KEYS:
             if key in values:
                 self.speed = f"{number(values[key])} {unit}"
@@ -179,6 +187,8 @@ class RunInfo:
             self.speed = f"{number((s1 - s0) / (t1 - t0))} steps/s"
 
     def _status(self, event: dict[str, Any], updates: dict[str, Any]) -> None:
+        from engine.runs.status import RunState
+
         try:
             state = RunState(event.get("state"))
         except ValueError:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
-from engine.runs.format import duration, number
 from tui.widgets.curves import Curves
 from tui.widgets.log_pane import LogPane
 from tui.widgets.run_data import RunInfo
@@ -28,6 +30,12 @@ class RunDetail(Vertical):
     RunDetail LogPane { width: 1fr; }
     """
 
+    @dataclass
+    class Ready(Message):
+        """Posted once mounted (the Runs screen mounts the pane lazily, after the first paint)."""
+
+        detail: RunDetail
+
     def __init__(self, log_max_lines: int = 5000, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.log_max_lines = log_max_lines
@@ -41,7 +49,10 @@ class RunDetail(Vertical):
             yield Static("", id="detail-eta", markup=False)
         with Horizontal(id="detail-body"):
             yield Curves("Loss", id="detail-curves")
-            yield LogPane(self.log_max_lines, id="detail-log")
+            yield LogPane(self.log_max_lines, id="detail-log")  # the screen sets the configured cap
+
+    def on_mount(self) -> None:
+        self.post_message(self.Ready(self))
 
     @property
     def log_pane(self) -> LogPane:
@@ -63,6 +74,8 @@ class RunDetail(Vertical):
             self.query_one(ProgressBar).update(total=100, progress=0)
             self.query_one(Curves).show([])
             return
+        from engine.runs.format import duration
+
         status = info.status
         text = Text()
         text.append(info.run_id, style=theme_style(self.app, "foreground", bold=True))
@@ -87,6 +100,8 @@ class RunDetail(Vertical):
         self.query_one(Curves).show([("train loss", info.loss), ("eval loss", info.eval_loss)])
 
     def _stats(self, info: RunInfo) -> Text:
+        from engine.runs.format import number
+
         status = info.status
         items = []
         lr = info.lr[-1][1] if info.lr else status.latest.get("learning_rate")

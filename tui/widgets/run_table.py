@@ -37,6 +37,8 @@ class RunTable(DataTable):
         self._shown: dict[str, dict[str, str]] = {}  # row key -> plain cells as last rendered
         self._order: list[str] = []
         self._restore: str | None = None
+        #: True once the table painted its current rows with settled column widths (tests wait on it).
+        self.painted = False
 
     # -- columns ---------------------------------------------------------------
     @property
@@ -52,10 +54,24 @@ class RunTable(DataTable):
         self.clear(columns=True)
         self._shown.clear()
         self._order.clear()
+        self.painted = False
         for key, label in self.columns_spec:
             self.add_column(Text(label, justify="right") if key in RIGHT else label, key=key)
         self._restore = selected
         return True
+
+    def _update_dimensions(self, new_rows) -> None:  # noqa: ANN001
+        super()._update_dimensions(new_rows)
+        # Textual caches rendered rows without the column widths in the key: rows drawn before the
+        # widths settled would come back, e.g. when the table loses focus to a modal. Drop them.
+        clear = getattr(self, "_clear_caches", None)
+        if clear is not None:
+            clear()
+
+    def render_line(self, y: int):  # noqa: ANN201 - Strip
+        if not self._require_update_dimensions:
+            self.painted = True
+        return super().render_line(y)
 
     # -- rows ------------------------------------------------------------------
     @property
@@ -92,6 +108,7 @@ class RunTable(DataTable):
             cells = self._cells(info, marked, now)
             if info.run_id not in self._shown:
                 self.add_row(*(self._render(key, cells[key]) for key, _ in self.columns_spec), key=info.run_id)
+                self.painted = False
                 self._order.append(info.run_id)
                 self._shown[info.run_id] = cells
                 continue
@@ -99,6 +116,7 @@ class RunTable(DataTable):
             for key, _ in self.columns_spec:
                 if before.get(key) != cells[key]:
                     self.update_cell(info.run_id, key, self._render(key, cells[key]), update_width=True)
+                    self.painted = False
             self._shown[info.run_id] = cells
         restore = self._restore or selected
         self._restore = None

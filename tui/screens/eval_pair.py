@@ -1,0 +1,284 @@
+"""Two models side by side, example by example: prompt, reference, both outputs, per-example scores.
+
+Examples are listed most-disagreeing first (the gap between the two models' per-example primary score,
+then examples whose outputs differ); ``n``/``p`` jump to the next/previous example where the outputs
+differ, ``o`` switches to file order. Only short summaries are kept per example; the full example is
+read from predictions.jsonl (by byte offset) when it is shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rich.style import Style
+from rich.table import Table as RichTable
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Static
+
+from tui.errors import WorkerErrorsMixin
+from tui.keymap import bind
+from tui.widgets.styles import theme_style
+
+MAX_ROWS = 2000  # rows listed at most (the rest are reachable through a smaller eval set or the CLI)
+
+
+@dataclass
+class PairIndexed(Message):
+    index: Any  # engine.eval.results.PredictionIndex
+
+
+@dataclass
+class ExampleLoaded(Message):
+    index: int
+    example: dict[str, Any] | None
+
+
+class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
+    DEFAULT_CSS = """
+    EvalPairScreen #pair-title { height: 1; padding: 0 1; background: $panel; color: $accent; text-style: bold; }
+    EvalPairScreen #pair-examples { height: 40%; }
+    EvalPairScreen #pair-detail { height: 1fr; padding: 0 1; border-top: solid $border; }
+    EvalPairScreen #pair-status { height: 1; padding: 0 1; color: $foreground-muted; }
+    """
+    BINDINGS: ClassVar[list[Binding]] = [
+        bind("eval_pair.cursor_down", "j", "cursor_down", "Down", show=False),
+        bind("eval_pair.cursor_up", "k", "cursor_up", "Up", show=False),
+        bind("eval_pair.next", "n", "next_disagreement", "Next disagreement"),
+        bind("eval_pair.previous", "p", "previous_disagreement", "Previous disagreement"),
+        bind("eval_pair.most", "d", "most", "Most disagreement"),
+        bind("eval_pair.order", "o", "order", "Order"),
+        bind("eval_pair.swap", "w", "swap", "Swap A/B", show=False),
+        bind("eval_pair.close", "escape,q", "close", "Back"),
+    ]
+
+    def __init__(self, results: Any, a: str, b: str) -> None:
+        super().__init__()
+        self.results = results
+        self.a, self.b = a, b
+        self.index: Any = None
+        self.by_disagreement = True
+        self.shown: int | None = None  # example index in the detail pane
+        self.rows: list[dict[str, Any]] = []
+        self.detail_text = Text()
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="pair-title", markup=False)
+        yield DataTable(id="pair-examples", cursor_type="row", zebra_stripes=True)
+        with VerticalScroll(id="pair-detail"):
+            yield Static("", id="pair-body")
+        yield Static("", id="pair-status", markup=False)
+        yield Footer(compact=True)
+
+    @property
+    def table(self) -> DataTable:
+        return self.query_one("#pair-examples", DataTable)
+
+    def label(self, model_id: str) -> str:
+        try:
+            return self.results.model(model_id).label
+        except KeyError:
+            return model_id
+
+    def on_mount(self) -> None:
+        self.query_one("#pair-title", Static).update(f"A: {self.label(self.a)}   vs   B: {self.label(self.b)}")
+        self.table.focus()
+        self.build_index()
+
+    @work(thread=True, group="pair-index", exclusive=True, exit_on_error=False)
+    def build_index(self) -> None:
+        from engine.eval.results import PredictionIndex
+
+        self.post_message(PairIndexed(PredictionIndex(self.results.path, self.a, self.b, self.results.primary)))
+
+    def on_pair_indexed(self, message: PairIndexed) -> None:
+        self.index = message.index
+        self.fill()
+
+    def fill(self) -> None:
+        if self.index is None:
+            return
+        rows = self.index.by_disagreement() if self.by_disagreement else self.index.by_index()
+        self.rows = rows[:MAX_ROWS]
+        score = self.results.primary or "score"
+        table = self.table
+        muted = theme_style(self.app, "foreground-muted")
+        warn = theme_style(self.app, "warning", bold=True)
+        with self.app.batch_update():
+            table.clear(columns=True)
+            table.add_columns("#", "gap", f"A {score}", f"B {score}", "prompt")
+            for r in self.rows:
+                style = warn if r["gap"] > 0 else ("" if r["differs"] else muted)
+                table.add_row(
+                    Text(str(r["index"]), style=style),
+                    Text(f"{r['gap']:.3g}" if r["gap"] else ("≠" if r["differs"] else "="), style=style),
+                    _num(r["score_a"]),
+                    _num(r["score_b"]),
+                    Text(r["prompt"].replace("\n", " ")[:80], style=style),
+                    key=str(r["index"]),
+                )
+        n_gap = sum(1 for r in rows if r["gap"] > 0)
+        n_diff = sum(1 for r in rows if r["differs"])
+        more = f" (showing {MAX_ROWS})" if len(rows) > MAX_ROWS else ""
+        order = "most disagreement first" if self.by_disagreement else "file order"
+        self.query_one("#pair-status", Static).update(
+            f"{len(rows)} examples{more} · {n_gap} with different {score} · {n_diff} with different outputs · {order}"
+        )
+        if self.rows:
+            table.move_cursor(row=0)
+            self.show(self.rows[0]["index"])
+
+    @on(DataTable.RowHighlighted, "#pair-examples")
+    def _highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.row_key.value is not None:
+            self.show(int(str(event.row_key.value)))
+
+    def show(self, index: int) -> None:
+        if index != self.shown:
+            self.shown = index
+            self.load_example(index)
+
+    @work(thread=True, group="pair-example", exclusive=True, exit_on_error=False)
+    def load_example(self, index: int) -> None:
+        self.post_message(ExampleLoaded(index, self.index.get(index) if self.index else None))
+
+    def on_example_loaded(self, message: ExampleLoaded) -> None:
+        if message.index == self.shown:
+            self.query_one("#pair-body", Static).update(self.render_example(message.example))
+
+    def render_example(self, ex: dict[str, Any] | None) -> Any:
+        if ex is None:
+            return Text("(example not found)")
+        app = self.app
+        head = theme_style(app, "accent", bold=True)
+        diff_style = theme_style(app, "warning", bold=True) + Style(underline=True)
+        outs = ex.get("outputs") or {}
+        out_a, out_b = str(outs.get(self.a, "")), str(outs.get(self.b, ""))
+        text = Text()
+        text.append(f"example {ex.get('index')}\n", style=head)
+        text.append("prompt     ", style=head)
+        text.append(f"{ex.get('prompt', '')}\n")
+        if ex.get("reference") is not None:
+            text.append("reference  ", style=head)
+            text.append(f"{ex.get('reference')}\n")
+        if ex.get("chosen") is not None:
+            text.append("rejected   ", style=head)
+            text.append(f"{ex.get('rejected')}\n")
+        marked_a, marked_b = diff_texts(out_a, out_b, diff_style)
+        text.append("A ", style=head)
+        text.append(f"{self.label(self.a)}\n", style=head)
+        text.append_text(marked_a)
+        text.append("\nB ", style=head)
+        text.append(f"{self.label(self.b)}\n", style=head)
+        text.append_text(marked_b)
+        text.append("\n")
+        self.detail_text = text  # what the detail pane shows, minus the scores table (tests read it)
+        return _Group(text, self.scores_table(ex))
+
+    def scores_table(self, ex: dict[str, Any]) -> RichTable:
+        good = theme_style(self.app, "success", bold=True)
+        scores = ex.get("scores") or {}
+        sa, sb = scores.get(self.a, {}), scores.get(self.b, {})
+        table = RichTable(box=None, pad_edge=False, header_style=theme_style(self.app, "accent", bold=True))
+        for col in ("score", "A", "B", "B - A"):
+            table.add_column(col, justify="left" if col == "score" else "right")
+        lower_better = {"loss"}
+        for key in sorted(set(sa) | set(sb)):
+            va, vb = sa.get(key), sb.get(key)
+            cells_a, cells_b = Text(_fmt(va)), Text(_fmt(vb))
+            delta = ""
+            if isinstance(va, int | float) and isinstance(vb, int | float):
+                delta = f"{vb - va:+.4g}"
+                if va != vb:
+                    better_b = (vb < va) if key in lower_better else (vb > va)
+                    (cells_b if better_b else cells_a).stylize(good)
+            table.add_row(key, cells_a, cells_b, delta)
+        return table
+
+    # -- keys ---------------------------------------------------------------------------------------
+    def action_cursor_down(self) -> None:
+        self.table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self.table.action_cursor_up()
+
+    def _jump(self, step: int) -> None:
+        """Move to the next (step 1) or previous (-1) listed example whose outputs or scores differ."""
+        if not self.rows:
+            return
+        here = self.table.cursor_row
+        i = here + step
+        while 0 <= i < len(self.rows):
+            if self.rows[i]["gap"] > 0 or self.rows[i]["differs"]:
+                self.table.move_cursor(row=i)
+                return
+            i += step
+        self.notify("no further example where the two models disagree", timeout=3)
+
+    def action_next_disagreement(self) -> None:
+        self._jump(1)
+
+    def action_previous_disagreement(self) -> None:
+        self._jump(-1)
+
+    def action_most(self) -> None:
+        if not self.by_disagreement:
+            self.by_disagreement = True
+            self.fill()
+        elif self.rows:
+            self.table.move_cursor(row=0)
+
+    def action_order(self) -> None:
+        self.by_disagreement = not self.by_disagreement
+        self.shown = None
+        self.fill()
+
+    def action_swap(self) -> None:
+        self.a, self.b = self.b, self.a
+        self.shown = None
+        self.on_mount()
+
+    def action_close(self) -> None:
+        self.app.pop_screen()
+
+
+class _Group:
+    """A Rich renderable stacking a Text and a Table (rich.console.Group without the import cost)."""
+
+    def __init__(self, *parts: Any) -> None:
+        self.parts = parts
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        yield from self.parts
+
+
+def diff_texts(a: str, b: str, style: Any) -> tuple[Text, Text]:
+    """Both strings with the characters that differ from the other one highlighted."""
+    ta, tb = Text(a or "(empty)"), Text(b or "(empty)")
+    if not a or not b or a == b:
+        return ta, tb
+    matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
+    for op, i1, i2, j1, j2 in matcher.get_opcodes():
+        if op != "equal":
+            if i2 > i1:
+                ta.stylize(style, i1, i2)
+            if j2 > j1:
+                tb.stylize(style, j1, j2)
+    return ta, tb
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, int | float):
+        return f"{value:.4g}"
+    return "-" if value is None else str(value)
+
+
+def _num(value: Any) -> Text:
+    return Text(_fmt(value), justify="right")
