@@ -11,6 +11,7 @@ import sys
 import threading
 from collections.abc import Awaitable, Callable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
@@ -66,7 +67,7 @@ class TailorCommands(Provider):
 
 class TailorApp(App[None]):
     TITLE = "Tailor"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute: subclasses elsewhere find it too
     COMMANDS = App.COMMANDS | {TailorCommands}
     DEFAULT_MODE = "runs"
     MODES: ClassVar[dict[str, Any]] = {item.name: partial(load_screen, item) for item in SCREENS}
@@ -95,8 +96,6 @@ class TailorApp(App[None]):
         super().__init__()
         #: Published once the settings and workspace are loaded (screens start their work then).
         self.environment_signal: Signal[Any] = Signal(self, "environment")
-        if settings is not None:
-            self.set_keymap(clean_keymap(settings.keymap))
 
     # -- workspace and settings (loaded on first use, from any thread) ----------
     @property
@@ -178,7 +177,8 @@ class TailorApp(App[None]):
             return
         self._configured = True
         settings = self.settings
-        self.set_keymap(clean_keymap(settings.keymap))
+        if settings.keymap:  # (refreshing bindings recomposes the footer: only when there is a keymap)
+            self.set_keymap(clean_keymap(settings.keymap))
         if settings.theme in self.available_themes:
             if settings.theme != self.theme:
                 self.theme = settings.theme

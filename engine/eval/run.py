@@ -222,16 +222,18 @@ def run_eval(recipe: EvalRecipe, ctx: Any) -> None:
     _raise_if_all_failed(session)
 
 
-def _base_rows(settings: EvalSettings, base: Any, pool: list[Example], ctx: Any) -> list[Candidate]:
-    name = base.name_or_path
+def _base_rows(settings: EvalSettings, base: Any, pool: list[Example], ctx: Any, start: str | None = None) -> list[Candidate]:
+    """The base model's rows; ``start`` names the run a merged fine-tune started from (its "base")."""
+    name = start or base.name_or_path
+    what = f"start {start}" if start else "base"
     rows = []
     if settings.zero_shot:
-        rows.append(Candidate("base", "base (zero-shot)", "base", name, base))
+        rows.append(Candidate("base", f"{what} (zero-shot)", "base", name, base))
     fs = settings.few_shot
     if fs and fs.k > 0:
         if pool:
             k = min(fs.k, len(pool))
-            rows.append(Candidate(f"base-{k}shot", f"base ({k}-shot)", "base", name, base, shots=k))
+            rows.append(Candidate(f"base-{k}shot", f"{what} ({k}-shot)", "base", name, base, shots=k))
         else:
             ctx.log("few_shot: no examples to draw shots from (set few_shot.source); skipping the few-shot row", "warning")
     return rows
@@ -304,9 +306,11 @@ def evaluate_after_training(recipe: Any, ctx: Any, model: Any, tokenizer: Any) -
 def _evaluate_after_training(spec: EvaluateSpec, recipe: Any, ctx: Any, model: Any, tokenizer: Any) -> EvalResults:
     base_dir = _recipe_dir(ctx)
     task = getattr(recipe, "data_task", "sft")
-    if task == "unpaired_preference":
-        task = "preference"
-    train_rows, eval_rows = [], []
+    if task == "unpaired_preference" and not spec.data:
+        raise DataError("evaluate: KTO data has no pairs or references to compare with; set evaluate.data to a "
+                        "prompt/completion or prompt/chosen/rejected held-out set")
+    train_rows: list[Example] = []
+    eval_rows: list[Example] = []
     if spec.data:
         examples = read_examples(resolve_sources(spec.data, base_dir), system=recipe.data.system_prompt, what="evaluate.data")
     else:
@@ -315,7 +319,10 @@ def _evaluate_after_training(spec: EvaluateSpec, recipe: Any, ctx: Any, model: A
             raise DataError("evaluate: no eval set; set data.eval or data.eval_split, or evaluate.data")
         examples = eval_rows
     if spec.few_shot and spec.few_shot.k > 0 and not spec.few_shot.source and not train_rows:
-        train_rows = read_examples(recipe.data.train, system=recipe.data.system_prompt, what="data.train")
+        try:
+            train_rows = read_examples(recipe.data.train, system=recipe.data.system_prompt, what="data.train")
+        except DataError as exc:
+            ctx.log(f"few_shot: cannot draw shots from the training data: {exc}", "warning")
     pool = _pool(spec, base_dir, train_rows)
     session = Session(spec, examples, ctx, [s.path for s in spec.data] if spec.data else ["data.eval"])
     run_id = ctx.run.run_id
@@ -324,8 +331,11 @@ def _evaluate_after_training(spec: EvaluateSpec, recipe: Any, ctx: Any, model: A
     if hasattr(model, "config"):
         model.config.use_cache = True  # training may have switched the KV cache off (gradient checkpointing)
     this.open = lambda: contextlib.nullcontext((model, tokenizer))
-    bases = _base_rows(spec, recipe.model, pool, ctx) if spec.base else []
-    if hasattr(model, "disable_adapter"):
+    peft = hasattr(model, "disable_adapter")
+    merged_from = getattr(recipe, "from_run", None) if peft and getattr(recipe, "from_run_mode", "merge") == "merge" else None
+    # without the adapter, a model trained on a merged from_run is that run's model, not the hub base
+    bases = _base_rows(spec, recipe.model, pool, ctx, start=merged_from) if spec.base else []
+    if peft:
         for b in bases:  # the base model is the same weights with the adapter switched off
             b.open = lambda: _without_adapter(model, tokenizer)
     session.evaluate_all([*bases, this], pool)

@@ -111,6 +111,13 @@ class EvalSettings(Strict):
                 raise ValueError(f"unknown metric {name!r}{tip}")
         return list(dict.fromkeys(v))
 
+    @field_validator("labels", mode="before")
+    @classmethod
+    def _no_booleans(cls, v: Any) -> Any:
+        if isinstance(v, list) and any(isinstance(x, bool) for x in v):
+            raise ValueError("quote labels such as 'yes' / 'no' / 'true': unquoted, YAML reads them as booleans")
+        return v
+
     @field_validator("labels")
     @classmethod
     def _distinct_labels(cls, v: list[str] | None) -> list[str] | None:

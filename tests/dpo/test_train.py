@@ -134,3 +134,9 @@ def test_full_fine_tuning_with_an_explicit_reference_model(workspace) -> None:
     first = metrics(run)[0]
     assert first["rewards/chosen"] == pytest.approx(0.0, abs=1e-6)
     assert first["rewards/rejected"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_evaluate_block_runs_after_training(workspace) -> None:
+    run = train_run(workspace, "demo-dpo.yaml", evaluate={"base": True})
+    assert (run.eval_dir / "results.json").is_file()
+    assert any(e["type"] == "artifact" and e["name"] == "eval" for e in run.events())

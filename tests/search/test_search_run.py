@@ -84,7 +84,7 @@ def test_trials_are_runs_pruning_and_promote(workspace) -> None:
 
 
 def test_resume_after_sigkill_keeps_complete_trials_and_retries_the_dead_one(workspace) -> None:
-    path = write_search(workspace, name="kill", n_trials=3, pruner="none", trial_train={"max_steps": 60})
+    path = write_search(workspace, name="kill", n_trials=3, pruner="none", trial_train={"max_steps": 30})
     first = cli("search", str(path), workspace=workspace)
     assert first.exit_code == 0, first.output
     search = workspace.run(first.output.strip())
@@ -104,7 +104,7 @@ def test_resume_after_sigkill_keeps_complete_trials_and_retries_the_dead_one(wor
     assert again.exit_code == 0, again.output
     trials = _study(workspace, "kill").get_trials()
     assert [t.state for t in trials] == [COMPLETE, FAIL, COMPLETE, COMPLETE]
-    assert trials[0].user_attrs["steps"] == 60  # the complete trial was kept, not re-run
+    assert trials[0].user_attrs["steps"] == 30  # the complete trial was kept, not re-run
     assert trials[2].system_attrs["failed_trial"] == 1 and trials[2].params == trials[1].params
     status = killed_run.read_status()
     assert status.state.value == "failed" and "died" in status.error

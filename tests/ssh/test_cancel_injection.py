@@ -71,6 +71,15 @@ async def test_cancel_with_hostile_paths(
         await wait_for(lambda: not pid_alive(pid), timeout=30)
         with pytest.raises(RunError, match="already cancelled"):
             await ex.cancel(status.run_id)
+        # Resume over SSH: a new worker (attempt 1) continues in the same run directory.
+        resumed = await ex.resume(status.run_id)
+        assert resumed.attempt == 1 and resumed.state.active and resumed.host == "box"
+        await wait_for(lambda: remote.read_status().pid not in (None, pid))
+        again = await ex.cancel(status.run_id, wait=120)
+        assert again.state == RunState.CANCELLED
+        events = [e async for e in ex.follow(status.run_id)]
+        assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+        assert [e.get("attempt") for e in events if e["type"] == "status" and e["state"] == "running"] == [0, 1]
         for path in remote.path.rglob("*"):
             if path.is_file():
                 assert b"wandb_secret_456" not in path.read_bytes()

@@ -170,6 +170,8 @@ def _adhoc_recipe(ws: Any, runs: list[Path], data: str | None) -> Path:
         "runs": [str(r.resolve()) for r in runs],
         "few_shot": {"k": 3, "source": [s.model_dump(exclude_defaults=True) for s in train.data.train]},
     }
+    if getattr(train, "trainer", None) == "kto":
+        recipe["few_shot"] = 0  # unpaired (KTO) rows have no answer to show as a shot
     folder = Path(tempfile.mkdtemp(prefix="tailor-eval-"))
     path = folder / "eval-runs.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))

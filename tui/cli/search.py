@@ -32,7 +32,10 @@ class SearchGroup(click.Group):
 
 @click.group("search", cls=SearchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 def search_cmd() -> None:
-    """Optuna searches over a sft/dpo recipe: each trial is a run, studies persist and resume."""
+    """Optuna searches over a sft/dpo recipe: each trial is a run, studies persist and resume.
+
+    `tailor search RECIPE [-f]` starts (or continues) the study of a kind: search recipe; see docs/search.md.
+    """
 
 
 @search_cmd.command("start")

@@ -63,7 +63,7 @@ class RunsScreen(TailorScreen):
     ]
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__(classes="-empty")  # as the first frame is: toggling classes restyles the screen
         self.store = RunStore()
         self.marked: set[str] = set()
         self.state_filter: str | None = None
@@ -108,8 +108,7 @@ class RunsScreen(TailorScreen):
 
     def on_mount(self) -> None:
         self.tailor.after_first_paint(self._mount_secondary)
-        self.table.set_compact(self.app.size.width < COMPACT_WIDTH)
-        self.table.focus()
+        self.table.set_compact(self.app.size.width < COMPACT_WIDTH)  # the table is focused (AUTO_FOCUS)
         self.set_interval(FLUSH_S, self.flush)
         self.set_interval(1.0, self.tick)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
@@ -215,7 +214,8 @@ class RunsScreen(TailorScreen):
             if self._table_dirty or self._dirty:
                 rows = self.visible()
                 self.table.sync(rows, self.marked, now)
-                self.set_class(not rows, "-empty")
+                if self.has_class("-empty") != (not rows):
+                    self.set_class(not rows, "-empty")
                 if not rows:
                     self.query_one("#runs-empty", Static).update(
                         "No runs match the filter (esc clears it)." if self.store.runs else

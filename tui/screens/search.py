@@ -109,7 +109,9 @@ class SearchScreen(TailorScreen):
         self.query_one("#search-heatmap").border_title = "heatmap"
         self.table.border_title = "trials"
         self.table.focus()
-        self.poll()
+
+    def environment_ready(self) -> None:
+        self.poll()  # needs the workspace and settings (loaded after the first paint)
 
     def on_unmount(self) -> None:
         self._wake.set()

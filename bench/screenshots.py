@@ -1,0 +1,105 @@
+"""Regenerate the README screenshots: the Runs screen mid-training (a real run of the demo recipe).
+
+    python bench/screenshots.py [--steps 60] [--out docs/screenshots]
+
+Works in a throw-away workspace and config (the model cache, $TAILOR_CACHE, is shared). The demo recipe is trimmed to
+``--steps`` optimizer steps so the picture is taken within a few minutes on a laptop CPU; it is taken
+once the run is past 60% with at least two eval points, so curves, progress, ETA and log all show.
+Writes runs.svg (120x40), plus launch.svg and help.svg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))  # this checkout, whatever is installed
+SIZE = (120, 40)
+
+
+async def capture(out: Path, steps: int, timeout: float) -> list[Path]:
+    import yaml
+
+    from engine.config import load_settings
+    from engine.workspace import Workspace
+    from tui.app import TailorApp
+    from tui.screens.runs import RunsScreen
+
+    workspace = Workspace(Path(os.environ["TAILOR_WORKSPACE"])).ensure()
+    recipe = workspace.recipes_dir / "demo-sft.yaml"
+    data = yaml.safe_load(recipe.read_text())
+    eval_every = max(1, steps // 5)
+    data["train"].update(max_steps=steps, logging_steps=max(1, steps // 30), eval_steps=eval_every,
+                         save_steps=steps, per_device_train_batch_size=8)
+    recipe.write_text(yaml.safe_dump(data, sort_keys=False))
+
+    app = TailorApp(workspace, load_settings(runs_rescan_s=1.0))
+    written: list[Path] = []
+
+    async def until(pilot, predicate, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"screenshots: timed out waiting for {what}")
+            await pilot.pause(0.2)
+        await pilot.pause()
+
+    def save(name: str) -> None:
+        path = out / name
+        app.save_screenshot(filename=name, path=str(out))
+        written.append(path)
+
+    async with app.run_test(size=SIZE) as pilot:
+        screen = app.screen
+        assert isinstance(screen, RunsScreen)
+        await until(pilot, lambda: screen.scans >= 1 and screen.detail is not None, "the Runs screen")
+        await pilot.press("n")
+        await until(pilot, lambda: getattr(app.screen, "current", None) is not None, "the launch form")
+        save("launch.svg")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is screen and screen.store.runs, "the launched run")
+        info = next(iter(screen.store.runs.values()))
+
+        def mid_training() -> bool:
+            step, total = info.progress()
+            return bool(total) and step >= 0.6 * total and len(info.eval_loss) >= 2 and info.state.value == "running"
+
+        await until(pilot, mid_training, "the run to pass 60% with two eval points")
+        await until(pilot, lambda: screen.detail.log_pane.pending == 0 and screen.table.painted, "a settled frame")
+        save("runs.svg")
+        await pilot.press("question_mark")
+        await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "the help screen")
+        save("help.svg")
+        await pilot.press("escape")
+        from engine.executors.local import LocalExecutor
+
+        LocalExecutor(workspace).cancel_sync(info.run_id)  # do not leave a worker training
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60, help="optimizer steps of the demo run")
+    parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
+    parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each stage")
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="tailor-shots-") as tmp:
+        root = Path(tmp)
+        (root / "config.toml").write_text("")
+        os.environ.update(TAILOR_CONFIG=str(root / "config.toml"), TAILOR_WORKSPACE=str(root / "ws"),
+                          HF_HUB_OFFLINE="1", TZ=os.environ.get("TZ", "UTC"))
+        time.tzset()
+        for path in asyncio.run(capture(args.out.resolve(), args.steps, args.timeout)):
+            print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
