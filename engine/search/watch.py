@@ -78,6 +78,8 @@ class StudyWatcher:
             self._importances[key] = cached
         snap["importances"] = cached[1]
         snap["storage"] = redact(url)
+        root = str(Path(self.workspace.root))
+        snap["storage_short"] = snap["storage"].replace(f"{root}/", "") if root in url else snap["storage"]
         snap["url"] = url
         runs = self.search_runs() if runs is None else runs
         mine = [s for s in runs if s.links.get("study") == name]

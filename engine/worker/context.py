@@ -18,18 +18,36 @@ HEARTBEAT_S = 2.0
 STATUS_WRITE_S = 1.0  # status.json is rewritten at most this often for progress updates
 
 
+class _SilentWriter:
+    """Event writer of a non-primary rank: only rank 0 writes the run directory."""
+
+    seq = 0
+
+    def emit(self, type: str, **fields: Any) -> dict:
+        return {"type": type, **fields}
+
+    def close(self) -> None:
+        pass
+
+
+def is_primary_rank() -> bool:
+    """False in ranks 1..N-1 of a multi-GPU worker (accelerate launch / torchrun set RANK)."""
+    return os.environ.get("RANK", "0") in ("", "0")
+
+
 class WorkerContext:
     def __init__(self, run: RunDir, *, resume: bool = False) -> None:
         self.run = run
         self.resume = resume
-        self.events = run.event_writer()
+        self.primary = is_primary_rank()
+        self.events = run.event_writer() if self.primary else _SilentWriter()
         self.status: Status = run.read_status()
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._stop_beat = threading.Event()
         self._last_status_write = 0.0
         # On resume, steps after the last checkpoint are recomputed; they were logged already.
-        self.max_logged_step = self._logged_steps() if resume else -1
+        self.max_logged_step = self._logged_steps() if resume and self.primary else -1
 
     # -- paths for trainers --------------------------------------------------
     @property
@@ -37,7 +55,15 @@ class WorkerContext:
         return self.run.path
 
     # -- lifecycle -----------------------------------------------------------
+    def _write_status(self) -> None:
+        if self.primary:
+            self.run.write_status(self.status)
+
     def start(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+            signal.signal(sig, self._on_signal)
+        if not self.primary:
+            return
         pid = os.getpid()
         self.status.state = RunState.RUNNING
         self.status.pid = pid
@@ -50,8 +76,6 @@ class WorkerContext:
         self.run.write_status(self.status)
         self.run.beat(pid, self.status.step)
         self.events.emit("status", state="running", pid=pid, host=self.status.host, attempt=self.status.attempt)
-        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
-            signal.signal(sig, self._on_signal)
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
@@ -70,7 +94,7 @@ class WorkerContext:
             self.status.state = state
             self.status.error = error
             self.status.ended_at = time.time()
-            self.run.write_status(self.status)
+            self._write_status()
         fields: dict[str, Any] = {"state": state.value}
         if error:
             fields["error"] = error
@@ -112,7 +136,7 @@ class WorkerContext:
             now = time.monotonic()
             if force or now - self._last_status_write >= STATUS_WRITE_S:
                 self._last_status_write = now
-                self.run.write_status(self.status)
+                self._write_status()
 
     def checkpoint(self, step: int, path: Path) -> None:
         self.events.emit("checkpoint", step=step, path=str(path.relative_to(self.run.path)))
@@ -125,7 +149,7 @@ class WorkerContext:
         """Record lineage (from_run, study/trial...) in the status file."""
         with self._lock:
             self.status.links.update(links)
-            self.run.write_status(self.status)
+            self._write_status()
 
     def _logged_steps(self) -> int:
         top = -1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -132,16 +133,23 @@ def add_trials(workspace, recipe_path: Path) -> Any:
         ("COMPLETE", 8, 0.009, {2: 3.9, 4: 3.5, 6: 3.2}),
         ("FAIL", 4, 0.004, {}),
     ]
+    t0 = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     for i, (state, r, lr, inter) in enumerate(specs):
         st = getattr(optuna.trial.TrialState, state)
         study.add_trial(
-            optuna.create_trial(
+            optuna.trial.FrozenTrial(  # fixed times: durations (and snapshots) never change
+                number=i,
+                trial_id=i,
                 state=st,
+                value=list(inter.values())[-1] if st == optuna.trial.TrialState.COMPLETE else None,
+                values=None,
+                datetime_start=t0 + datetime.timedelta(minutes=i),
+                datetime_complete=t0 + datetime.timedelta(minutes=i, seconds=20 + 5 * len(inter)),
                 params={"r": r, "learning_rate": lr},
                 distributions=dists,
-                value=list(inter.values())[-1] if st == optuna.trial.TrialState.COMPLETE else None,
-                intermediate_values=inter,
                 user_attrs={"run_id": f"tiny-search-t{i}-x", "steps": max(inter) if inter else 0, "derived": {"lora_alpha": 2 * r}},
+                system_attrs={},
+                intermediate_values=inter,
             )
         )
     return study

@@ -79,7 +79,10 @@ async def test_cancel_with_hostile_paths(
         assert again.state == RunState.CANCELLED
         events = [e async for e in ex.follow(status.run_id)]
         assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
-        assert [e.get("attempt") for e in events if e["type"] == "status" and e["state"] == "running"] == [0, 1]
+        assert [e.get("attempt") for e in events if e["type"] == "status" and e["state"] == "running"] == [
+            0,
+            1,
+        ]
         for path in remote.path.rglob("*"):
             if path.is_file():
                 assert b"wandb_secret_456" not in path.read_bytes()

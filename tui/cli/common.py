@@ -32,6 +32,14 @@ class CliState:
 
         return executor_for(self.workspace_obj(), host)
 
+    def executor_for_run(self, run_id: str, host: str | None = None):
+        """The executor that owns ``run_id``: ``--host`` if given, else the run's own host (remote mirror)."""
+        if host:
+            return self.executor(host)
+        from engine.executors.factory import executor_for_run
+
+        return executor_for_run(self.workspace_obj(), run_id)
+
 
 @contextmanager
 def handle_errors(state: CliState | None) -> Iterator[None]:

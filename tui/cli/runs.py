@@ -88,7 +88,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
 @tailor_command
 def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bool, stream: str | None, host: str | None) -> None:
     """Print (or follow) a run's events."""
-    executor = state.executor(host)
+    executor = state.executor_for_run(run_id, host)
     if stream:
         ws = state.workspace_obj()
         path = getattr(ws.run(run_id), f"{stream}_file")
@@ -124,7 +124,7 @@ def _print_event(event, as_json: bool) -> None:
 @tailor_command
 def cancel_cmd(state: CliState, run_id: str, wait: float, host: str | None) -> None:
     """Stop a run cleanly: it saves a checkpoint and ends as cancelled."""
-    status = run_async(state.executor(host).cancel(run_id, wait=wait))
+    status = run_async(state.executor_for_run(run_id, host).cancel(run_id, wait=wait))
     click.echo(f"{status.run_id}: {status.state.value}")
 
 
@@ -135,7 +135,7 @@ def cancel_cmd(state: CliState, run_id: str, wait: float, host: str | None) -> N
 @tailor_command
 def resume_cmd(state: CliState, run_id: str, follow: bool, host: str | None) -> None:
     """Continue a failed or cancelled run from its last checkpoint."""
-    executor = state.executor(host)
+    executor = state.executor_for_run(run_id, host)
     status = run_async(executor.resume(run_id))
     click.echo(f"{status.run_id}: resumed (attempt {status.attempt})")
     if follow:

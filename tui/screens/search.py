@@ -172,7 +172,7 @@ class SearchScreen(TailorScreen):
         ]
         if best:
             parts.append(f"best #{best['number']} {best['value']:.4g}")
-        header.update(" · ".join(parts) + f" · {snap['storage']}")
+        header.update(" · ".join(parts) + f" · {snap.get('storage_short') or snap['storage']}")
         self._draw_table(snap)
         self._draw_charts(snap)
 
