@@ -6,14 +6,12 @@ are started with ``exit_on_error=False`` and a failed worker lands here.
 
 from __future__ import annotations
 
-import logging
+import traceback
 
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
 from engine.errors import TailorError, one_line
-
-log = logging.getLogger("tailor.tui")
 
 
 def error_text(exc: BaseException) -> str:
@@ -22,8 +20,8 @@ def error_text(exc: BaseException) -> str:
 
 def report_error(app: App, exc: BaseException, *, title: str = "") -> None:
     """Show ``exc`` as one line: a TailorError as its message, anything else as ``Type: message``."""
-    if not isinstance(exc, TailorError):
-        log.exception("unexpected error", exc_info=exc)  # to the Textual devtools log, not the screen
+    if not isinstance(exc, TailorError):  # the traceback goes to the devtools log (`textual console`), not the screen
+        app.log.error("".join(traceback.format_exception(exc)))
     app.notify(error_text(exc), title=title, severity="error", timeout=8)
 
 

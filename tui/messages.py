@@ -11,10 +11,13 @@ from textual.message import Message
 
 @dataclass
 class RunsScanned(Message):
-    """A fresh listing of runs (statuses as engine ``Status`` objects) from one host."""
+    """A fresh listing of the workspace's runs (engine ``Status`` objects), with each run's host alias.
 
-    host: str
+    Remote runs are listed through their local mirrors; their host is the SSH alias, else "local".
+    """
+
     statuses: list[Any]
+    hosts: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

@@ -102,9 +102,9 @@ def write_results(eval_dir: Path, results: EvalResults, examples: list[dict[str,
 # -- reading ------------------------------------------------------------------------------------
 
 
-def eval_dir_of(path: str | Path) -> Path:
-    """A run folder, its eval/ folder or a results.json -> the eval folder."""
-    path = Path(path)
+def eval_dir_of(path: str | Path | Any) -> Path:
+    """A run folder (or RunDir), its eval/ folder or a results.json -> the eval folder."""
+    path = Path(getattr(path, "path", path))
     if path.is_file():
         return path.parent
     if (path / RESULTS).exists():

@@ -60,8 +60,7 @@ CHAT_TEMPLATE = (
 
 def version_hash() -> str:
     """Changes whenever the built artefact would: architecture, tokenizer, corpus, library versions."""
-    import tokenizers
-    import transformers
+    from importlib.metadata import version  # library versions without importing the libraries
 
     from engine.data.demo import corpus
 
@@ -72,8 +71,8 @@ def version_hash() -> str:
         "special": SPECIAL_TOKENS,
         "template": CHAT_TEMPLATE,
         "corpus": hashlib.sha256("\n".join(corpus()).encode()).hexdigest(),
-        "transformers": transformers.__version__.split(".")[:2],
-        "tokenizers": tokenizers.__version__.split(".")[:2],
+        "transformers": version("transformers").split(".")[:2],
+        "tokenizers": version("tokenizers").split(".")[:2],
     }
     return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -100,6 +99,14 @@ def tiny_path() -> Path:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
     return final
+
+
+def tiny_model_path() -> Path:
+    """The tiny model's folder if it is built already (FileNotFoundError otherwise); light, never builds."""
+    path = tiny_root() / version_hash()
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path}: tailor/tiny is not built yet (it is built on first use)")
+    return path
 
 
 def build_tokenizer():  # -> transformers.PreTrainedTokenizerFast

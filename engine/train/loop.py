@@ -20,9 +20,13 @@ REFERENCE_VOCAB = 4096  # logits kept per position (all of a small vocabulary); 
 
 def quiet_libraries() -> None:
     """No progress bars or info chatter in stderr.log: events are the interface."""
+    import warnings
+
     import datasets
     import transformers
 
+    # PEFT 0.21 reads a property transformers 5 deprecated: a warning per run the user can do nothing about.
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     datasets.disable_progress_bars()
     transformers.utils.logging.set_verbosity_warning()
     transformers.utils.logging.disable_progress_bar()
@@ -47,8 +51,11 @@ def resume_checkpoint(run: RunDir) -> Path | None:
 
 def train_and_save(trainer: Any, recipe: Any, ctx: Any) -> bool:
     """Train (resuming when asked), then save the final adapter or model. False when cancelled."""
+    from transformers.trainer_callback import PrinterCallback
+
     from engine.train.methods import count_parameters
 
+    trainer.remove_callback(PrinterCallback)  # logs go to events, not stdout.log
     trainable, total = count_parameters(trainer.model)
     ctx.log(f"method {recipe.method}: {trainable:,} trainable parameters of {total:,} ({100 * trainable / max(total, 1):.2f}%)")
     checkpoint = resume_checkpoint(ctx.run) if ctx.resume else None

@@ -1,6 +1,7 @@
 """Model, tokenizer and tuning-method setup shared by every trainer (SFT, DPO/KTO/ORPO).
 
-``setup_model(recipe, ctx)`` loads the model and tokenizer and applies the recipe's ``method``:
+``setup_model(recipe, ctx)`` loads the model and tokenizer and applies the recipe's ``method``
+(``load_tokenizer_for`` loads the tokenizer alone, first, so config errors come before a big load):
 
 - ``lora`` / ``qlora``: a PEFT ``LoraConfig`` (DoRA and rsLoRA through ``lora.use_dora`` / ``use_rslora``);
   ``qlora`` loads the base model in 4-bit with bitsandbytes and needs CUDA.
@@ -29,15 +30,28 @@ class LoadedModel:
     path: str  # what from_pretrained was given: the tiny model's folder, a local folder or a hub id
 
 
-def setup_model(recipe: Any, ctx: Any = None) -> LoadedModel:
-    """Load the recipe's model and tokenizer and prepare them for its tuning method."""
-    from engine.models.loading import check_qlora_possible, load_model, load_tokenizer, resolve_model_path
+def load_tokenizer_for(recipe: Any, ctx: Any = None) -> tuple[Any, str]:
+    """(tokenizer, resolved model path); refuses QLoRA without CUDA before anything is loaded."""
+    from engine.models.loading import check_qlora_possible, load_tokenizer, resolve_model_path
 
     if recipe.method == "qlora":
         check_qlora_possible()  # before any download or load
     path = resolve_model_path(recipe.model.name_or_path)
-    _log(ctx, f"loading model {recipe.model.name_or_path}" + (f" ({path})" if path != recipe.model.name_or_path else ""))
-    tokenizer = load_tokenizer(recipe.model, path)
+    shown = f" ({path})" if path != recipe.model.name_or_path else ""
+    _log(ctx, f"loading model {recipe.model.name_or_path}{shown}")
+    return load_tokenizer(recipe.model, path), path
+
+
+def setup_model(recipe: Any, ctx: Any = None, tokenizer: Any = None, path: str | None = None) -> LoadedModel:
+    """Load the recipe's model (and tokenizer, unless given) and prepare them for its tuning method.
+
+    Trainers load the tokenizer first (``load_tokenizer_for``) so that a bad ``train:`` block fails
+    before a large model is loaded.
+    """
+    from engine.models.loading import load_model
+
+    if tokenizer is None or path is None:
+        tokenizer, path = load_tokenizer_for(recipe, ctx)
     model = load_model(recipe.model, path, quantization=recipe.quantization if recipe.method == "qlora" else None)
     if recipe.method == "qlora":
         from peft import prepare_model_for_kbit_training

@@ -20,18 +20,19 @@ def run_sft(recipe: Any, ctx: Any) -> None:
     from engine.data.prepare import load_training_data
     from engine.train.callback import TailorCallback
     from engine.train.config import build_trl_config, early_stopping_callback
-    from engine.train.methods import setup_model
+    from engine.train.methods import load_tokenizer_for, setup_model
 
     train, evaluation = load_training_data(recipe.data, task="sft", seed=recipe.seed)
     ctx.log(f"data: {len(train)} train rows" + (f", {len(evaluation)} eval rows" if evaluation is not None else ""))
-    loaded = setup_model(recipe, ctx)
+    tokenizer, path = load_tokenizer_for(recipe, ctx)
     config = build_trl_config(
         SFTConfig,
         recipe,
         ctx,
         has_eval=evaluation is not None,
-        defaults=sft_defaults(recipe, loaded.tokenizer, train.column_names, ctx),
+        defaults=sft_defaults(recipe, tokenizer, train.column_names, ctx),
     )
+    loaded = setup_model(recipe, ctx, tokenizer, path)
     callbacks: list[Any] = [TailorCallback(ctx)]
     stopper = early_stopping_callback(recipe)
     if stopper is not None:
@@ -61,6 +62,7 @@ def sft_defaults(recipe: Any, tokenizer: Any, columns: list[str], ctx: Any) -> d
     if "messages" in columns and "assistant_only_loss" not in recipe.train:
         if can_mask_assistant(tokenizer):
             out["assistant_only_loss"] = True
+            ctx.log("conversational data: loss on the assistant's tokens only (assistant_only_loss)")
         else:
             ctx.log(
                 "conversational data: the chat template cannot mark assistant tokens, so the loss covers the whole "

@@ -175,3 +175,11 @@ def test_a_dpo_recipe_is_searched_the_same_way(workspace) -> None:
     frozen = yaml.safe_load(workspace.run(trial.user_attrs["run_id"]).recipe_file.read_text())
     assert frozen["kind"] == "dpo" and frozen["beta"] == trial.params["beta"]  # a top-level DPO field
     assert sorted(trial.intermediate_values) == [2, 4]
+
+
+def test_timeout_ends_the_session_after_the_running_trial(workspace) -> None:
+    path = write_search(workspace, name="timed", n_trials=None, timeout="1s", pruner="none", trial_train={"max_steps": 2})
+    result = cli("search", str(path), "-f", workspace=workspace)
+    assert result.exit_code == 0, result.output
+    assert "timeout of 1s reached" in result.output
+    assert [t.state for t in _study(workspace, "timed").get_trials()] == [COMPLETE]

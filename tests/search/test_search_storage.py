@@ -88,3 +88,21 @@ def test_a_live_journal_heartbeat_is_not_stale(tmp_path: Path) -> None:
     storage.record_heartbeat(trial._trial_id)
     optuna.storages.fail_stale_trials(study)
     assert study.get_trials()[0].state == optuna.trial.TrialState.RUNNING
+
+
+def test_optuna_dashboard_reads_the_study(tmp_path: Path) -> None:
+    dashboard = pytest.importorskip("optuna_dashboard")
+    import io
+    import json
+
+    url = resolve_url(None, tmp_path)
+    study = optuna.create_study(study_name="dash", storage=open_storage(url))
+    study.set_user_attr("tailor:objective", "eval_loss")
+    study.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
+    app = dashboard.wsgi(url)  # what `optuna-dashboard URL` serves
+    env = {"REQUEST_METHOD": "GET", "PATH_INFO": "/api/studies", "QUERY_STRING": "", "SERVER_NAME": "x",
+           "SERVER_PORT": "80", "wsgi.input": io.BytesIO(), "wsgi.url_scheme": "http", "wsgi.errors": io.StringIO()}
+    status: list[str] = []
+    body = b"".join(app(env, lambda s, h, e=None: status.append(s)))
+    assert status == ["200 OK"]
+    assert [s["study_name"] for s in json.loads(body)["study_summaries"]] == ["dash"]

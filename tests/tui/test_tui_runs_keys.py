@@ -225,6 +225,21 @@ async def test_new_runs_appear_and_vanished_runs_go(runs_workspace):
         await wait_until(pilot, lambda: screen.table.row_count == 3, what="the removed run dropped")
 
 
+async def test_mirrored_remote_run_shows_its_host_and_reads_history_locally(runs_workspace):
+    import json
+
+    run = write_run(runs_workspace, "remote-20260103-000000-7777", start=1_767_398_400.0)
+    (run.path / "remote.json").write_text(json.dumps({"host": "gpu1", "path": "/r", "run_id": run.run_id}))
+    app = make_app(runs_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_runs_loaded(pilot, 4)
+        assert str(screen.table.get_cell(run.run_id, "host")) == "gpu1"
+        await pilot.press("G")
+        screen = await wait_runs_loaded(pilot, 4)  # history from the mirror, no SSH connection
+        assert screen.selected.run_id == run.run_id and len(screen.selected.loss) == 20
+        assert not [n for n in app._notifications if n.severity == "error"]
+
+
 async def test_quit(runs_workspace):
     app = make_app(runs_workspace)
     async with app.run_test(size=SIZE) as pilot:

@@ -6,9 +6,9 @@ from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import ComposeResult
 from textual.screen import Screen
-from textual.widgets import Footer
 
 from tui.errors import WorkerErrorsMixin
+from tui.widgets.footer import TailorFooter
 from tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class TailorScreen(WorkerErrorsMixin, Screen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.SCREEN_NAME)
         yield from self.compose_body()
-        yield Footer(compact=True)
+        yield TailorFooter(compact=True)
 
     def compose_body(self) -> ComposeResult:
         """Override: the screen's own widgets, between the nav bar and the footer."""

@@ -8,30 +8,57 @@ arrive as ``RunEvents`` batches; a 100 ms flush redraws only what changed.
 from __future__ import annotations
 
 import time
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.events import Resize
 from textual.timer import Timer
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
 from tui.bridge import follow_batched
 from tui.errors import error_text, report_error
 from tui.keymap import bind
-from tui.messages import FollowEnded, RunEvents, RunsScanned, RunStatusChanged
+from tui.messages import FollowEnded, RunEvents, RunsScanned
 from tui.screens.base import TailorScreen
+from tui.screens.runs_actions import RunActionsMixin
 from tui.widgets.run_data import RunInfo, RunStore
-from tui.widgets.run_detail import RunDetail
 from tui.widgets.run_table import COMPACT_WIDTH, RunTable
 
+if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
+    from textual.widgets import Input
+
+    from tui.widgets.log_pane import LogPane
+    from tui.widgets.run_detail import RunDetail
+
 FLUSH_S = 0.1
+FOLLOW_RETRY_S = 30.0
+
+
+async def list_with_hosts(executor) -> tuple[list, dict[str, str]]:  # noqa: ANN001 - engine thread
+    """The local listing (remote runs through their mirrors) and each run's host alias."""
+    statuses = await executor.list_runs()
+    hosts: dict[str, str] = {}
+    try:
+        from engine.remote.mirror import host_of
+        from engine.runs.rundir import RunDir
+    except ImportError:  # no remote support in this build: every run is local
+        return statuses, hosts
+    runs_dir = executor.workspace.runs_dir
+    for status in statuses:
+        try:
+            alias = host_of(RunDir(runs_dir / status.run_id))
+        except Exception:  # noqa: BLE001 - an unreadable remote.json: list it as local
+            alias = None
+        if alias:
+            hosts[status.run_id] = alias
+    return statuses, hosts
 STATE_FILTERS = (None, "running", "succeeded", "failed", "cancelled", "queued")
 
 
-class RunsScreen(TailorScreen):
+class RunsScreen(RunActionsMixin, TailorScreen):
     SCREEN_NAME = "runs"
     DEFAULT_CSS = """
     RunsScreen #runs-filter { display: none; height: 3; border: tall $accent; }
@@ -76,6 +103,8 @@ class RunsScreen(TailorScreen):
         self._scan_error = ""
         self.scans = 0  # completed listings (tests wait on this)
         self._detail: RunDetail | None = None
+        self._follow_retry: dict[str, float] = {}  # run id -> monotonic time before which not to re-follow
+        self._follow_errors: dict[str, str] = {}
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="runs-filters", markup=False)
@@ -92,14 +121,14 @@ class RunsScreen(TailorScreen):
         """The detail pane, once mounted (None for a moment after start-up)."""
         return self._detail
 
-    def on_run_detail_ready(self, message: RunDetail.Ready) -> None:
+    def on_run_detail_ready(self, message: RunDetail.Ready) -> None:  # posted by the pane once mounted
         self._detail = message.detail
         if self.tailor.environment_ready:
             self._detail.log_pane.max_lines = self.tailor.settings.log_max_lines
         self._show_selected()
 
     @property
-    def log_pane(self):  # noqa: ANN201 - LogPane | None
+    def log_pane(self) -> LogPane | None:
         return self._detail.log_pane if self._detail else None
 
     @property
@@ -115,6 +144,10 @@ class RunsScreen(TailorScreen):
 
     def _mount_secondary(self) -> None:
         placeholder = "filter runs: words in id, kind, host or state (enter/esc)"
+        from textual.widgets import Input
+
+        from tui.widgets.run_detail import RunDetail
+
         self.mount(Input(placeholder=placeholder, id="runs-filter"), before="#runs-filters")
         self.mount(RunDetail(id="run-detail"), after="#runs-empty")
 
@@ -134,9 +167,9 @@ class RunsScreen(TailorScreen):
     async def scan(self) -> None:
         """List runs (directory + status files, on the engine thread); re-armed after each pass."""
         try:
-            statuses = await self.tailor.engine(lambda ex: ex.list_runs())
+            statuses, hosts = await self.tailor.engine(list_with_hosts)
             self._scan_error = ""
-            self.post_message(RunsScanned("local", statuses))
+            self.post_message(RunsScanned(statuses, hosts))
         except Exception as exc:  # noqa: BLE001 - keep scanning; report each new problem once
             if error_text(exc) != self._scan_error:
                 self._scan_error = error_text(exc)
@@ -147,7 +180,7 @@ class RunsScreen(TailorScreen):
             self._scan_timer = self.set_timer(self.tailor.settings.runs_rescan_s, self.scan)
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
-        added, removed = self.store.merge_listing(message.host, message.statuses)
+        added, removed = self.store.merge_listing(message.statuses, message.hosts)
         for run_id in removed:
             self.marked.discard(run_id)
             worker = self.following.pop(run_id, None)
@@ -160,10 +193,13 @@ class RunsScreen(TailorScreen):
         self.flush()
 
     def _follow_if_active(self, info: RunInfo) -> None:
-        if info.state.active and info.run_id not in self.following:
-            if info.last_seq == 0:
-                info.history_loaded = True  # following from the first event brings the whole history
-            self.following[info.run_id] = self.follow(info.run_id, info.host, info.last_seq)
+        if not info.state.active or info.run_id in self.following:
+            return
+        if time.monotonic() < self._follow_retry.get(info.run_id, 0.0):
+            return  # its host failed a moment ago: wait before trying again
+        if info.last_seq == 0:
+            info.history_loaded = True  # following from the first event brings the whole history
+        self.following[info.run_id] = self.follow(info.run_id, info.host, info.last_seq)
 
     # -- following -------------------------------------------------------------
     @work(group="follow", exit_on_error=False)
@@ -172,13 +208,25 @@ class RunsScreen(TailorScreen):
             self.post_message(RunEvents(run_id, batch))
 
         try:
+            if host != "local" and after == 0:
+                # A remote run's mirror already holds its history: read it here, then follow the host.
+                history = await self.tailor.engine(lambda ex: ex.events(run_id))
+                if history:
+                    emit(history)
+                    after = history[-1].get("seq", 0)
             await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S), host)
+        except Exception as exc:  # noqa: BLE001 - e.g. an unreachable host: say so once, retry later
+            self._follow_retry[run_id] = time.monotonic() + FOLLOW_RETRY_S
+            if self._follow_errors.get(run_id) != error_text(exc):
+                self._follow_errors[run_id] = error_text(exc)
+                report_error(self.app, exc)
         finally:
             self.post_message(FollowEnded(run_id))
 
     @work(group="history", exclusive=True, exit_on_error=False)
-    async def load_history(self, run_id: str, host: str, after: int) -> None:
-        events = await self.tailor.engine(lambda ex: ex.events(run_id, after), host)
+    async def load_history(self, run_id: str, after: int) -> None:
+        # Read locally even for a remote run: its mirror holds the events, no connection needed.
+        events = await self.tailor.engine(lambda ex: ex.events(run_id, after))
         self.post_message(RunEvents(run_id, events, complete=True))
 
     def on_run_events(self, message: RunEvents) -> None:
@@ -251,7 +299,7 @@ class RunsScreen(TailorScreen):
             return
         self.detail.show_run(info, time.time())
         if info is not None and not info.history_loaded and info.run_id not in self.following:
-            self.load_history(info.run_id, info.host, info.last_seq)
+            self.load_history(info.run_id, info.last_seq)
 
     @on(DataTable.RowHighlighted, "#runs-table")
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -303,7 +351,7 @@ class RunsScreen(TailorScreen):
             self.action_zoom()
         elif self.text_filter or self.state_filter:
             self.text_filter, self.state_filter = "", None
-            for box in self.query("#runs-filter").results(Input):
+            for box in self.query("#runs-filter"):
                 box.value = ""
             self._filters_changed()
         elif not self.table.has_focus:
@@ -311,7 +359,7 @@ class RunsScreen(TailorScreen):
 
     # -- filters -----------------------------------------------------------------
     def action_filter(self) -> None:
-        for box in self.query("#runs-filter").results(Input):
+        for box in self.query("#runs-filter"):
             self.add_class("-filtering")
             box.focus()
 
@@ -320,13 +368,15 @@ class RunsScreen(TailorScreen):
         self.state_filter = STATE_FILTERS[(index + 1) % len(STATE_FILTERS)]
         self._filters_changed()
 
-    @on(Input.Changed, "#runs-filter")
-    def _filter_changed(self, event: Input.Changed) -> None:
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id != "runs-filter":
+            return
         self.text_filter = event.value
         self._filters_changed()
 
-    @on(Input.Submitted, "#runs-filter")
-    def _filter_submitted(self, event: Input.Submitted) -> None:
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        if event.input.id != "runs-filter":
+            return
         self._close_filter()
 
     def _close_filter(self) -> None:
@@ -345,96 +395,3 @@ class RunsScreen(TailorScreen):
         self.set_class(bool(parts), "-filtered")
         self._table_dirty = True
         self.flush()
-
-    # -- actions on runs -----------------------------------------------------------
-    def action_mark(self) -> None:
-        info = self.selected
-        if info is None:
-            return
-        self.marked.symmetric_difference_update({info.run_id})
-        self._dirty.add(info.run_id)
-        self.flush()
-        self.table.action_cursor_down()
-
-    def action_compare(self) -> None:
-        chosen = [info for info in self.store.ordered() if info.run_id in self.marked]
-        current = self.selected
-        if len(chosen) == 1 and current is not None and current not in chosen:
-            chosen.append(current)
-        if len(chosen) < 2:
-            self.notify("Mark two or more runs with space, then press c to compare them.", severity="warning")
-            return
-        from tui.screens.compare import CompareScreen
-
-        self.app.push_screen(CompareScreen([(info.run_id, info.host) for info in chosen]))
-
-    def action_files(self) -> None:
-        info = self._need_selection()
-        if info is not None:
-            from tui.screens.run_files import RunFilesScreen
-
-            self.app.push_screen(RunFilesScreen(info.run_id, info.host))
-
-    def action_launch(self) -> None:
-        from tui.screens.launch import LaunchScreen
-
-        self.app.push_screen(LaunchScreen(), self._launch_chosen)
-
-    def _launch_chosen(self, request: object) -> None:
-        if request is not None:
-            self.launch(request)
-
-    @work(group="launch", exclusive=True, exit_on_error=False)
-    async def launch(self, request) -> None:  # noqa: ANN001 - tui.screens.launch.LaunchRequest
-        status = await self.tailor.engine(
-            lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
-        )
-        self.post_message(RunStatusChanged(status, "launched"))
-
-    def action_cancel_run(self) -> None:
-        info = self._need_selection()
-        if info is None:
-            return
-        if not info.state.active:
-            self.notify(f"{info.run_id} is already {info.state.value}; nothing to cancel", severity="warning")
-            return
-        from tui.screens.confirm import ConfirmScreen
-
-        message = f"Cancel run {info.run_id}?\nThe worker saves a checkpoint and stops; r resumes it later."
-        self.app.push_screen(
-            ConfirmScreen(message, yes="Cancel run", no="Keep running"),
-            lambda yes: self.cancel_run(info.run_id, info.host) if yes else None,
-        )
-
-    @work(group="control", exit_on_error=False)
-    async def cancel_run(self, run_id: str, host: str) -> None:
-        status = await self.tailor.engine(lambda ex: ex.cancel(run_id, wait=0.0), host)
-        self.post_message(RunStatusChanged(status, "cancel requested"))
-
-    def action_resume_run(self) -> None:
-        info = self._need_selection()
-        if info is not None:
-            self.resume_run(info.run_id, info.host)
-
-    @work(group="control", exit_on_error=False)
-    async def resume_run(self, run_id: str, host: str) -> None:
-        status = await self.tailor.engine(lambda ex: ex.resume(run_id), host)
-        self.post_message(RunStatusChanged(status, "resumed"))
-
-    def on_run_status_changed(self, message: RunStatusChanged) -> None:
-        status = message.status
-        host = self.store.get(status.run_id).host if status.run_id in self.store else "local"
-        info = self.store.upsert(host, status)
-        self._follow_if_active(info)
-        if message.action == "launched":
-            self._select_next = info.run_id
-        self.notify(f"{info.run_id}: {message.action}", timeout=4)
-        self._table_dirty = True
-        self._dirty.add(info.run_id)
-        self.flush()
-
-    def _need_selection(self) -> RunInfo | None:
-        info = self.selected
-        if info is None:
-            self.notify("No run selected: press n to launch one.", severity="warning")
-        return info

@@ -163,15 +163,15 @@ class SearchScreen(TailorScreen):
         c = snap["counts"]
         best = snap["best"]
         position = f"[{self.studies.index(self.selected) + 1}/{len(self.studies)}] " if self.selected in self.studies else ""
-        parts = [
-            f"{position}study {snap['study']}",
-            f"{snap['direction']} {snap['objective']}",
-            f"{c['done']} finished: {c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed",
-            f"{c['running']} running, {c['waiting']} queued",
-            f"workers {len(snap['workers'])}",
-        ]
+        parts = [f"{position}study {snap['study']}"]
         if best:
             parts.append(f"best #{best['number']} {best['value']:.4g}")
+        parts += [
+            f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed, {c['running']} running, "
+            f"{c['waiting']} queued",
+            f"{len(snap['workers'])} workers",
+            f"{snap['direction']} {snap['objective']}",
+        ]
         header.update(" · ".join(parts) + f" · {snap.get('storage_short') or snap['storage']}")
         self._draw_table(snap)
         self._draw_charts(snap)
@@ -187,11 +187,12 @@ class SearchScreen(TailorScreen):
                 if key not in names:
                     names.append(key)
         columns = ("#", "state", *names, snap["objective"], "steps", "duration")
+        labels = ("#", "state", *[_short(n) for n in names], snap["objective"], "steps", "time")
         table = self.table
         keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
         if columns != self._columns:
             table.clear(columns=True)
-            table.add_columns(*columns)
+            table.add_columns(*labels)
             self._columns = columns
         else:
             table.clear()

@@ -239,21 +239,23 @@ class RunStore:
     def get(self, run_id: str | None) -> RunInfo | None:
         return self.runs.get(run_id) if run_id else None
 
-    def merge_listing(self, host: str, statuses: list[Status]) -> tuple[list[str], list[str]]:
-        """Apply a listing from ``host``; return (new run ids, removed run ids)."""
+    def merge_listing(self, statuses: list[Status], hosts: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+        """Apply a listing of the whole workspace; return (new run ids, removed run ids)."""
+        hosts = hosts or {}
         seen = set()
         added = []
         for status in statuses:
             seen.add(status.run_id)
             info = self.runs.get(status.run_id)
             if info is None:
-                info = RunInfo(status.run_id, host, status, log=deque(maxlen=self.log_max_lines))
+                info = RunInfo(status.run_id, hosts.get(status.run_id, "local"), status,
+                               log=deque(maxlen=self.log_max_lines))
                 info.order = launch_time(status)
                 self.runs[status.run_id] = info
                 added.append(status.run_id)
             else:
                 info.update_status(status)
-        removed = [rid for rid, info in self.runs.items() if info.host == host and rid not in seen]
+        removed = [rid for rid in self.runs if rid not in seen]
         for rid in removed:
             del self.runs[rid]
         return added, removed

@@ -1,0 +1,112 @@
+"""The Runs screen's actions on runs: mark, compare, files, launch, cancel (confirmed), resume.
+
+A mixin of RunsScreen (tui/screens/runs.py). Every engine call runs in a worker on the engine thread;
+results come back as ``RunStatusChanged``; failures go to the one handler (tui/errors.py).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from tui.messages import RunStatusChanged
+
+if TYPE_CHECKING:
+    from tui.widgets.run_data import RunInfo
+
+
+class RunActionsMixin:
+    """Needs ``store``, ``marked``, ``selected``, ``table``, ``tailor``, ``flush`` from RunsScreen."""
+
+    def action_mark(self) -> None:
+        info = self.selected
+        if info is None:
+            return
+        self.marked.symmetric_difference_update({info.run_id})
+        self._dirty.add(info.run_id)
+        self.flush()
+        self.table.action_cursor_down()
+
+    def action_compare(self) -> None:
+        chosen = [info for info in self.store.ordered() if info.run_id in self.marked]
+        current = self.selected
+        if len(chosen) == 1 and current is not None and current not in chosen:
+            chosen.append(current)
+        if len(chosen) < 2:
+            self.notify("Mark two or more runs with space, then press c to compare them.", severity="warning")
+            return
+        from tui.screens.compare import CompareScreen
+
+        self.app.push_screen(CompareScreen([(info.run_id, "local") for info in chosen]))  # mirrors are local
+
+    def action_files(self) -> None:
+        info = self._need_selection()
+        if info is not None:
+            from tui.screens.run_files import RunFilesScreen
+
+            self.app.push_screen(RunFilesScreen(info.run_id, "local"))  # a remote run's mirror folder
+
+    def action_launch(self) -> None:
+        from tui.screens.launch import LaunchScreen
+
+        self.app.push_screen(LaunchScreen(), self._launch_chosen)
+
+    def _launch_chosen(self, request: object) -> None:
+        if request is not None:
+            self.launch(request)
+
+    @work(group="launch", exclusive=True, exit_on_error=False)
+    async def launch(self, request) -> None:  # noqa: ANN001 - tui.screens.launch.LaunchRequest
+        status = await self.tailor.engine(
+            lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
+        )
+        self.post_message(RunStatusChanged(status, "launched"))
+
+    def action_cancel_run(self) -> None:
+        info = self._need_selection()
+        if info is None:
+            return
+        if not info.state.active:
+            self.notify(f"{info.run_id} is already {info.state.value}; nothing to cancel", severity="warning")
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        message = f"Cancel run {info.run_id}?\nThe worker saves a checkpoint and stops; r resumes it later."
+        self.app.push_screen(
+            ConfirmScreen(message, yes="Cancel run", no="Keep running"),
+            lambda yes: self.cancel_run(info.run_id, info.host) if yes else None,
+        )
+
+    @work(group="control", exit_on_error=False)
+    async def cancel_run(self, run_id: str, host: str) -> None:
+        status = await self.tailor.engine(lambda ex: ex.cancel(run_id, wait=0.0), host)
+        self.post_message(RunStatusChanged(status, "cancel requested"))
+
+    def action_resume_run(self) -> None:
+        info = self._need_selection()
+        if info is not None:
+            self.resume_run(info.run_id, info.host)
+
+    @work(group="control", exit_on_error=False)
+    async def resume_run(self, run_id: str, host: str) -> None:
+        status = await self.tailor.engine(lambda ex: ex.resume(run_id), host)
+        self.post_message(RunStatusChanged(status, "resumed"))
+
+    def on_run_status_changed(self, message: RunStatusChanged) -> None:
+        status = message.status
+        host = self.store.get(status.run_id).host if status.run_id in self.store else "local"
+        info = self.store.upsert(host, status)
+        self._follow_if_active(info)
+        if message.action == "launched":
+            self._select_next = info.run_id
+        self.notify(f"{info.run_id}: {message.action}", timeout=4)
+        self._table_dirty = True
+        self._dirty.add(info.run_id)
+        self.flush()
+
+    def _need_selection(self) -> RunInfo | None:
+        info = self.selected
+        if info is None:
+            self.notify("No run selected: press n to launch one.", severity="warning")
+        return info
