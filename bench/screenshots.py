@@ -79,7 +79,8 @@ async def capture(out: Path, steps: int, timeout: float) -> list[Path]:
         await pilot.press("escape")
         from engine.executors.local import LocalExecutor
 
-        LocalExecutor(workspace).cancel_sync(info.run_id)  # do not leave a worker training
+        # Do not leave a worker training: cancel it and wait for it to stop writing into the folder.
+        await LocalExecutor(workspace).cancel(info.run_id, wait=120.0)
     return written
 
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each stage")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="tailor-shots-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="tailor-shots-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp)
         (root / "config.toml").write_text("")
         os.environ.update(TAILOR_CONFIG=str(root / "config.toml"), TAILOR_WORKSPACE=str(root / "ws"),

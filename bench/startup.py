@@ -6,7 +6,8 @@ Rounds alternate between the two apps so that machine load hits both alike; medi
 
     python bench/startup.py [--rounds 7] [--json]
 
-Exit status 1 when Tailor needs 2x the minimal app's time or more (the target in docs/tui.md).
+Exit status 1 when Tailor needs 2x the minimal app's time or more (median of the per-round ratios; the
+target in docs/tui.md).
 """
 
 from __future__ import annotations
@@ -126,11 +127,15 @@ def main(argv: list[str] | None = None) -> int:
     minimal = statistics.median(times["minimal"])
     tailor = statistics.median(times["tailor"])
     ratio = tailor / minimal
+    # Rounds alternate, so each pair saw the same machine load: the median of the paired ratios is
+    # robust when the load drifts during the run (shared CI machines).
+    paired = statistics.median(t / m for t, m in zip(times["tailor"], times["minimal"], strict=True))
     report = {
         "rounds": args.rounds,
         "minimal_median_s": round(minimal, 3),
         "tailor_median_s": round(tailor, 3),
         "ratio": round(ratio, 2),
+        "paired_ratio_median": round(paired, 2),
         "target_ratio": 2.0,
         "minimal_s": [round(t, 3) for t in times["minimal"]],
         "tailor_s": [round(t, 3) for t in times["tailor"]],
@@ -144,8 +149,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"time to first paint, median of {args.rounds} alternating rounds (80x24 pty)")
         print(f"  minimal Textual app : {minimal * 1000:7.0f} ms   {report['minimal_s']}")
         print(f"  tailor              : {tailor * 1000:7.0f} ms   {report['tailor_s']}")
-        print(f"  ratio               : {ratio:7.2f}x  (target < 2x; load average {report['load_avg_1m']})")
-    return 0 if ratio < 2.0 else 1
+        print(f"  ratio of medians    : {ratio:7.2f}x  (target < 2x; load average {report['load_avg_1m']})")
+        print(f"  median paired ratio : {paired:7.2f}x")
+    return 0 if paired < 2.0 else 1
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ modules (executors, recipes) are imported on the engine thread (tui/bridge.py) a
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sys
 import threading
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 FIRST_PAINT_FALLBACK_S = 0.3
+CLOSE_TIMEOUT_S = 3.0
 
 
 class TailorCommands(Provider):
@@ -92,6 +94,7 @@ class TailorApp(App[None]):
         self._warned_clash = False
         self._configured = False
         self._painted = False
+        self.startup_error: BaseException | None = None
         self._after_paint: list[Callable[[], Any]] = []
         super().__init__()
         #: Published once the settings and workspace are loaded (screens start their work then).
@@ -128,10 +131,9 @@ class TailorApp(App[None]):
     def _load_environment(self) -> None:
         try:
             _ = self.settings, self.workspace
-        except Exception as exc:  # noqa: BLE001 - a bad config or workspace ends the app with one line
-            from tui.errors import error_text
-
-            self.call_from_thread(self.exit, None, 2, f"error: {error_text(exc)}")
+        except Exception as exc:  # noqa: BLE001 - a bad config or workspace ends the app; run_app re-raises
+            self.startup_error = exc  # for the CLI's one-line `error: ...` once the terminal is restored
+            self.call_from_thread(self.exit, None, 2)
             return
         self.call_from_thread(self._configure)
 
@@ -197,8 +199,8 @@ class TailorApp(App[None]):
     async def on_unmount(self) -> None:
         executors = list(self._executors.values())
         if executors:
-            with contextlib.suppress(Exception):  # closing must never block exit
-                await self.bridge.run(_close_all(executors))
+            with contextlib.suppress(Exception):  # closing must never block exit (nor take long)
+                await asyncio.wait_for(self.bridge.run(_close_all(executors)), CLOSE_TIMEOUT_S)
         self.bridge.close()
 
     # -- the engine ------------------------------------------------------------
@@ -251,5 +253,7 @@ def run_app(workspace: Workspace | Callable[[], Workspace]) -> None:
     """
     app = TailorApp(workspace)
     app.run()
+    if app.startup_error is not None:
+        raise app.startup_error  # the CLI prints it as one line (`error: ...`) and exits 2
     if app.return_code:
         sys.exit(app.return_code)

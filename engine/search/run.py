@@ -12,6 +12,7 @@ steps, duration, error} and ``search`` {counts, best} at the end.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from typing import Any
 
@@ -149,7 +150,15 @@ def _spawn_siblings(recipe: SearchRecipe, ctx: WorkerContext) -> list[str]:
     from engine.executors.local import LocalExecutor
     from engine.workspace import Workspace
 
-    executor = LocalExecutor(Workspace(workspace_root(ctx)))
+    env = {}
+    if "OMP_NUM_THREADS" not in os.environ:
+        # N processes each with one OpenMP thread per core would spin against each other: share the cores.
+        threads = str(max(1, (os.cpu_count() or 1) // recipe.workers))
+        env["OMP_NUM_THREADS"] = threads
+        import torch
+
+        torch.set_num_threads(int(threads))
+    executor = LocalExecutor(Workspace(workspace_root(ctx)), env=env)
     ids = []
     for i in range(1, recipe.workers):
         status = executor.launch_sync(

@@ -26,6 +26,7 @@ class TailorCallback(TrainerCallback):
         self._clean = False  # the interval since the last step end had no eval / save in it
         self._busy = 0.0  # seconds of clean step-to-step intervals since the last log
         self._steps = 0  # steps in those intervals
+        self.summary: dict[str, float] | None = None  # the Trainer's end-of-training figures
 
     # -- progress and speed ----------------------------------------------------
     def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
@@ -63,9 +64,8 @@ class TailorCallback(TrainerCallback):
         step = state.global_step
         logs = {k: v for k, v in logs.items() if _finite(v)}
         epoch = logs.pop("epoch", None)
-        if "train_runtime" in logs:
-            values = {k: float(logs[k]) for k in SUMMARY_KEYS if k in logs}
-            self.ctx.emit("summary", step=step, values=values)
+        if "train_runtime" in logs:  # emitted by train_and_save, with the CPU time, once train() returns
+            self.summary = {k: float(logs[k]) for k in SUMMARY_KEYS if k in logs}
             return
         evals = {k: v for k, v in logs.items() if k.startswith("eval_")}
         if evals:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import time
 from pathlib import Path
 from typing import Any
 
@@ -64,12 +65,25 @@ def train_and_save(trainer: Any, recipe: Any, ctx: Any) -> bool:
         ctx.log(f"resuming from {where}" if where else "no checkpoint to resume from: starting over")
     if ctx.cancel_requested:
         return False
+    cpu = time.process_time()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    emit_summary(trainer, ctx, time.process_time() - cpu)
     if ctx.cancel_requested:
         ctx.log(f"stopped at step {trainer.state.global_step}; `tailor resume {ctx.run.run_id}` continues from the checkpoint")
         return False
     save_final(trainer, recipe, ctx)
     return True
+
+
+def emit_summary(trainer: Any, ctx: Any, cpu_seconds: float) -> None:
+    """One ``summary`` event: the Trainer's whole-run figures plus the process CPU time of ``train()``."""
+    from engine.train.callback import TailorCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TailorCallback) and callback.summary is not None:
+            values = {**callback.summary, "train_cpu_seconds": round(cpu_seconds, 3)}
+            ctx.emit("summary", step=trainer.state.global_step, values=values)
+            return
 
 
 def save_final(trainer: Any, recipe: Any, ctx: Any) -> Path:

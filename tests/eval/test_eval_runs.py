@@ -165,7 +165,7 @@ def test_cli_evaluates_runs_without_results_against_their_base(trained) -> None:
         cli, ["-w", str(ws.root), "eval", copy_id, "-q", "-s", "max_examples=12", "-s", "few_shot.k=1", "--csv", "-"]
     )
     assert result.exit_code == 0, result.output
-    lines = [line for line in result.output.splitlines() if line.startswith(("base,", "base-1shot,", copy_id))]
+    lines = [line for line in result.output.splitlines() if line.startswith(("base,", "base-1shot,", f"{copy_id},"))]
     assert [line.split(",")[0] for line in lines] == ["base", "base-1shot", copy_id]
 
 

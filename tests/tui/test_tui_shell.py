@@ -58,6 +58,7 @@ async def test_bad_config_ends_with_one_line(runs_workspace, config_file):
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.return_code == 2, what="the app to give up")
     assert app.return_code == 2
+    assert "log_max_lines" in str(app.startup_error) and str(config_file) in str(app.startup_error)
 
 
 async def test_unknown_theme_and_bad_keymap_ids_warn(runs_workspace):

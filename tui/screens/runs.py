@@ -30,6 +30,7 @@ from tui.widgets.run_table import COMPACT_WIDTH, RunTable
 if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
     from textual.widgets import Input
 
+    from engine.runs.status import RunState
     from tui.widgets.log_pane import LogPane
     from tui.widgets.run_detail import RunDetail
 
@@ -67,6 +68,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     RunsScreen.-filtered #runs-filters { display: block; }
     RunsScreen RunTable { height: auto; max-height: 40%; min-height: 4; }
     RunsScreen.-zoomed RunTable { display: none; }
+    RunsScreen.-empty RunTable { height: 1; min-height: 1; }
     RunsScreen #runs-empty { display: none; height: auto; padding: 1 2; color: $foreground-muted; }
     RunsScreen.-empty #runs-empty { display: block; }
     RunsScreen.-empty.-zoomed #runs-empty { display: none; }
@@ -180,7 +182,11 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             self._scan_timer = self.set_timer(self.tailor.settings.runs_rescan_s, self.scan)
 
     def on_runs_scanned(self, message: RunsScanned) -> None:
+        before = {rid: info.state for rid, info in self.store.runs.items()}
         added, removed = self.store.merge_listing(message.statuses, message.hosts)
+        for rid, state in before.items():
+            if rid in self.store:
+                self._announce(self.store.runs[rid], state)
         for run_id in removed:
             self.marked.discard(run_id)
             worker = self.following.pop(run_id, None)
@@ -235,10 +241,22 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             return
         if message.complete:
             info.history_loaded = True
+        state = info.state
         lines = info.apply(message.events, live=not message.complete)
+        self._announce(info, state)
         if self.detail:
             self.detail.add_log_lines(info.run_id, lines)
         self._dirty.add(info.run_id)
+
+    def _announce(self, info: RunInfo, before: RunState) -> None:
+        """A run that ends while we watch says so: a crash as an error with its one-line reason."""
+        state = info.state
+        if state == before or not state.terminal or not before or before.terminal:
+            return
+        if state.value == "failed":
+            self.notify(f"{info.run_id} failed: {info.status.error or 'see its log'}", severity="error", timeout=10)
+        else:
+            self.notify(f"{info.run_id} {state.value}", timeout=5)
 
     def on_follow_ended(self, message: FollowEnded) -> None:
         self.following.pop(message.run_id, None)
