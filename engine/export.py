@@ -125,7 +125,9 @@ def _merge_lora(recipe: Any, src: Path, dest: Path, dtype: str | None, reference
     from transformers import AutoTokenizer
 
     from engine.models.loading import hub_errors, load_model
+    from engine.train.loop import quiet_libraries
 
+    quiet_libraries()
     spec = recipe.model
     if dtype is None:
         # QLoRA trained on a 4-bit base; merge into the compute dtype, never into 4-bit weights.

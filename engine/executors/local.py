@@ -23,7 +23,7 @@ from engine.runs.events import Event
 from engine.runs.liveness import pid_alive, this_host
 from engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, RunDir, new_run_id
 from engine.runs.status import RunState, Status
-from engine.worker.launch import worker_command, worker_env
+from engine.worker.launch import spawn_worker
 from engine.workspace import Workspace
 
 POLL_S = 0.2
@@ -80,20 +80,7 @@ class LocalExecutor(Executor):
         return run.read_status()
 
     def _spawn(self, run: RunDir, *, resume: bool = False) -> subprocess.Popen:
-        cmd = worker_command(run.path, resume=resume, python=self.python)
-        with open(run.stdout_file, "ab") as out, open(run.stderr_file, "ab") as err:
-            os.chmod(run.stdout_file, 0o600)
-            os.chmod(run.stderr_file, 0o600)
-            proc = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=err,
-                cwd=run.path,
-                env=worker_env(self.env),
-                start_new_session=True,  # own session: survives the terminal closing
-                close_fds=True,
-            )
+        proc = spawn_worker(run.path, resume=resume, python=self.python, env=self.env)
         # Reap the child when it exits so it never lingers as a zombie that looks alive.
         threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
         return proc
@@ -173,27 +160,7 @@ class LocalExecutor(Executor):
 
     def resume_sync(self, run_id: str) -> Status:
         run = self.workspace.run(run_id)
-        status = run.effective_status(self.heartbeat_timeout)
-        if status.state == RunState.SUCCEEDED:
-            raise RunError(f"run {run.run_id} already succeeded; launch a new run to train further")
-        if status.state.active:
-            raise RunError(f"run {run.run_id} is still {status.state.value}; cancel it first")
-        run.cancel_file.unlink(missing_ok=True)
-        status = status.model_copy(
-            update={
-                "state": RunState.QUEUED,
-                "error": None,
-                "pid": None,
-                "pgid": None,
-                "pid_start": None,
-                "ended_at": None,
-                "created_at": time.time(),
-                "attempt": status.attempt + 1,
-            }
-        )
-        run.write_status(status)
-        with run.event_writer() as events:
-            events.emit("status", state="queued", attempt=status.attempt, resume=True)
+        run.requeue(self.heartbeat_timeout)
         self._spawn(run, resume=True)
         return run.read_status()
 

@@ -11,7 +11,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -93,50 +92,16 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
 def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     run = ws.run(args[0])
-    status = run.effective_status()
-    if status.state == RunState.SUCCEEDED:
-        raise RunError(f"run {run.run_id} already succeeded; launch a new run to train further")
-    if status.state.active:
-        raise RunError(f"run {run.run_id} is still {status.state.value}; cancel it first")
-    run.cancel_file.unlink(missing_ok=True)
-    status = status.model_copy(
-        update={
-            "state": RunState.QUEUED,
-            "error": None,
-            "pid": None,
-            "pgid": None,
-            "pid_start": None,
-            "ended_at": None,
-            "created_at": time.time(),
-            "attempt": status.attempt + 1,
-        }
-    )
-    run.write_status(status)
-    with run.event_writer() as events:
-        events.emit("status", state="queued", attempt=status.attempt, resume=True)
+    run.requeue()
     spawn(run, env=p.get("env") or {}, resume=True)
     out(run.read_status().model_dump(mode="json"))
 
 
 def spawn(run: RunDir, *, env: dict[str, str], resume: bool) -> int:
     """Start the worker in its own session so it outlives this SSH session (no tmux needed)."""
-    from engine.worker.launch import worker_command, worker_env  # noqa: PLC0415
+    from engine.worker.launch import spawn_worker  # noqa: PLC0415
 
-    cmd = worker_command(run.path, resume=resume, python=sys.executable)
-    with open(run.stdout_file, "ab") as so, open(run.stderr_file, "ab") as se:
-        os.chmod(run.stdout_file, 0o600)
-        os.chmod(run.stderr_file, 0o600)
-        proc = subprocess.Popen(
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=so,
-            stderr=se,
-            cwd=run.path,
-            env=worker_env(env),
-            start_new_session=True,
-            close_fds=True,
-        )
-    return proc.pid
+    return spawn_worker(run.path, resume=resume, python=sys.executable, env=env).pid
 
 
 def op_status(ws: RemoteWorkspace, args: list[str]) -> None:

@@ -131,6 +131,31 @@ class RunDir:
             return f"no heartbeat for {now - ref:.0f}s from worker {status.pid} on {status.host}; {hint}"
         return None
 
+    def requeue(self, heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> Status:
+        """Prepare a failed or cancelled run for ``resume``: status queued, attempt + 1, an event."""
+        status = self.effective_status(heartbeat_timeout)
+        if status.state == RunState.SUCCEEDED:
+            raise RunError(f"run {self.run_id} already succeeded; launch a new run to train further")
+        if status.state.active:
+            raise RunError(f"run {self.run_id} is still {status.state.value}; cancel it first")
+        self.cancel_file.unlink(missing_ok=True)
+        status = status.model_copy(
+            update={
+                "state": RunState.QUEUED,
+                "error": None,
+                "pid": None,
+                "pgid": None,
+                "pid_start": None,
+                "ended_at": None,
+                "created_at": time.time(),
+                "attempt": status.attempt + 1,
+            }
+        )
+        self.write_status(status)
+        with self.event_writer() as events:
+            events.emit("status", state="queued", attempt=status.attempt, resume=True)
+        return status
+
     # -- heartbeat -----------------------------------------------------------
     def beat(self, pid: int, step: int) -> None:
         atomic_write_json(self.heartbeat_file, {"time": time.time(), "pid": pid, "step": step})

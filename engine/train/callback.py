@@ -42,11 +42,24 @@ class TailorCallback(TrainerCallback):
         self._last_end = now
         self._clean = True
         self.ctx.progress(state.global_step, state.max_steps)
-        if not self.cancelling and self.ctx.cancel_requested:
+        if not self.cancelling and self._cancel_everywhere(args):
             self.cancelling = True
             self.ctx.log(f"cancel requested: saving a checkpoint at step {state.global_step} and stopping", "warning")
             control.should_save = True
             control.should_training_stop = True
+
+    def _cancel_everywhere(self, args: Any) -> bool:
+        """Whether to stop now. With several ranks they must agree, or the others would hang in a collective."""
+        wanted = self.ctx.cancel_requested
+        if getattr(args, "world_size", 1) > 1:
+            import torch
+            import torch.distributed as dist
+
+            if dist.is_available() and dist.is_initialized():
+                flag = torch.tensor([1 if wanted else 0], device=args.device)
+                dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+                wanted = bool(flag.item())
+        return wanted
 
     def on_evaluate(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         self._clean = False  # evaluation time is not training time

@@ -68,22 +68,27 @@ def train_and_save(trainer: Any, recipe: Any, ctx: Any) -> bool:
     cpu = time.process_time()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     emit_summary(trainer, ctx, time.process_time() - cpu)
-    if ctx.cancel_requested:
+    callback = tailor_callback(trainer)
+    # The callback's decision, not the flag: with several ranks they all stopped together on it.
+    if callback.cancelling if callback is not None else ctx.cancel_requested:
         ctx.log(f"stopped at step {trainer.state.global_step}; `tailor resume {ctx.run.run_id}` continues from the checkpoint")
         return False
     save_final(trainer, recipe, ctx)
     return True
 
 
-def emit_summary(trainer: Any, ctx: Any, cpu_seconds: float) -> None:
-    """One ``summary`` event: the Trainer's whole-run figures plus the process CPU time of ``train()``."""
+def tailor_callback(trainer: Any) -> Any:
     from engine.train.callback import TailorCallback
 
-    for callback in trainer.callback_handler.callbacks:
-        if isinstance(callback, TailorCallback) and callback.summary is not None:
-            values = {**callback.summary, "train_cpu_seconds": round(cpu_seconds, 3)}
-            ctx.emit("summary", step=trainer.state.global_step, values=values)
-            return
+    return next((c for c in trainer.callback_handler.callbacks if isinstance(c, TailorCallback)), None)
+
+
+def emit_summary(trainer: Any, ctx: Any, cpu_seconds: float) -> None:
+    """One ``summary`` event: the Trainer's whole-run figures plus the process CPU time of ``train()``."""
+    callback = tailor_callback(trainer)
+    if callback is not None and callback.summary is not None:
+        values = {**callback.summary, "train_cpu_seconds": round(cpu_seconds, 3)}
+        ctx.emit("summary", step=trainer.state.global_step, values=values)
 
 
 def save_final(trainer: Any, recipe: Any, ctx: Any) -> Path:
@@ -91,8 +96,12 @@ def save_final(trainer: Any, recipe: Any, ctx: Any) -> Path:
     run: RunDir = ctx.run
     final = run.adapter_dir
     tmp = run.path / ".adapter.tmp"
-    shutil.rmtree(tmp, ignore_errors=True)
-    trainer.save_model(str(tmp))
+    primary = getattr(ctx, "primary", True)  # rank 0 of a multi-GPU worker (the others only help save)
+    if primary:
+        shutil.rmtree(tmp, ignore_errors=True)
+    trainer.save_model(str(tmp))  # every rank: sharded weights are gathered here
+    if not primary:
+        return final
     if trainer.processing_class is not None:
         trainer.processing_class.save_pretrained(str(tmp))
     (tmp / "training_args.bin").unlink(missing_ok=True)  # a pickle: not needed to load the result

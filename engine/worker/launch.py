@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -63,3 +64,29 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     if extra:
         env.update(extra)
     return env
+
+
+def spawn_worker(
+    run_path: Path,
+    *,
+    resume: bool = False,
+    python: str | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen:
+    """Start the worker detached: its own session (it outlives the terminal or SSH session that started
+    it, no tmux needed), stdin closed, stdout/stderr appended to the run's private log files."""
+    run_path = Path(run_path)
+    stdout, stderr = run_path / "stdout.log", run_path / "stderr.log"
+    with open(stdout, "ab") as out, open(stderr, "ab") as err:
+        os.chmod(stdout, 0o600)
+        os.chmod(stderr, 0o600)
+        return subprocess.Popen(
+            worker_command(run_path, resume=resume, python=python),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            cwd=run_path,
+            env=worker_env(env),
+            start_new_session=True,
+            close_fds=True,
+        )

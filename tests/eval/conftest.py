@@ -7,13 +7,18 @@ exercises the end-of-training evaluation hook.
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from engine.runs.rundir import RunDir
 from engine.workspace import Workspace
+
+# The TUI tests' helpers (make_app, wait_until), importable as in tests/tui however pytest is started.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
 
 TRAIN_STEPS = 300
 EVALUATE = {"max_examples": 40, "few_shot": {"k": 2}, "generation": {"max_new_tokens": 8, "batch_size": 20}}

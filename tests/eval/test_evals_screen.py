@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.eval.helpers import write_eval_run
-from tests.tui.tui_helpers import make_app, wait_until
+from eval_helpers import write_eval_run
+from tui_helpers import make_app, wait_until
 
 
 def _row_ids(table) -> list[str]:

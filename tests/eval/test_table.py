@@ -8,11 +8,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from eval_helpers import sample_results, write_eval_run
 
 from engine.errors import RunError
 from engine.eval import results as R
 from engine.eval.table import build_table, delta_is_good, merge, to_csv, to_markdown
-from tests.eval.helpers import sample_results, write_eval_run
 
 
 def test_results_round_trip_and_predictions_stream(tmp_path) -> None:
