@@ -113,6 +113,12 @@ class RunDetail(Vertical):
             items.append(f"grad {number(info.grad_norm)}")
         items.append(f"loss {number(status.latest.get('loss'))}")
         items.append(f"eval {number(status.latest.get('eval_loss'))}")
+        # Preference runs (docs/preference.md): reward accuracy and margin beside the losses.
+        for key, label in (("rewards/accuracies", "acc"), ("rewards/margins", "margin")):
+            if key in status.latest:
+                items.append(f"{label} {number(status.latest[key])}")
+        if status.links.get("from_run"):
+            items.append(f"from {status.links['from_run']}")
         text = Text(" · ".join(items))
         if status.error:
             text.append("\n")
