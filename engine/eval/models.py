@@ -8,6 +8,7 @@ workspace the eval run lives in (``<workspace>/runs/<eval run>``), by id, unique
 from __future__ import annotations
 
 import gc
+import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ class Candidate:
     label: str
     kind: str  # base | run | adapter | trial
     source: str
-    base: ModelSpec
+    base: ModelSpec  # for a run chained from a full model (method full/partial): that run's adapter/ folder
     path: Path | None = None  # adapter or full-model folder; None for the base model itself
     shots: int = 0
     run_id: str | None = None
@@ -86,18 +87,97 @@ def run_recipe(run: RunDir) -> Any:
     return parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
 
 
-def _merge_chain(ws: Any, run: RunDir, recipe: Any) -> list[Path]:
-    """Adapters a run was trained on top of (``from_run`` with ``from_run_mode: merge``), oldest first."""
-    chain: list[Path] = []
-    seen = {run.run_id}
-    while getattr(recipe, "from_run", None) and getattr(recipe, "from_run_mode", "merge") == "merge":
-        parent = find_run(ws, recipe.from_run)
-        if parent.run_id in seen:
-            break
-        seen.add(parent.run_id)
-        chain.insert(0, model_folder(parent))
-        recipe = run_recipe(parent)
-    return chain
+LINEAGE_FILE = "tailor_lineage.json"  # written by engine.train.chain.write_lineage beside a chained adapter
+
+
+def _is_adapter(folder: Path) -> bool:
+    return (folder / "adapter_config.json").exists()  # else a full model (methods full, partial)
+
+
+def _relocated(ws: Any, recorded: str, depth: int) -> Path | None:
+    """A path the trainer recorded, or the same ``runs/<id>[/adapter]`` in this workspace (a moved or
+    fetched workspace keeps run ids but not absolute paths); None when neither exists."""
+    path = Path(recorded)
+    for cand in (path, ws.runs_dir.joinpath(*path.parts[-depth:]) if len(path.parts) >= depth else None):
+        if cand is not None and cand.exists():
+            return cand
+    return None
+
+
+def _lineage(ws: Any, run: RunDir, recipe: Any) -> tuple[str | None, list[Path]] | None:
+    """(base, merge_first) from the run's ``adapter/tailor_lineage.json``: what the trainer applied its
+    adapter to, exactly; None when the run has no (readable) lineage file."""
+    file = run.adapter_dir / LINEAGE_FILE
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    base, recorded = data.get("base_model"), data.get("merge_first", [])
+    if not isinstance(base, str) or not isinstance(recorded, list) or not all(isinstance(p, str) for p in recorded):
+        return None
+    merge_first = []
+    for item in recorded:
+        found = _relocated(ws, item, 2)
+        if found is None:
+            raise RunError(f"run {run.run_id}: the adapter {item} it was trained on top of is missing "
+                           f"({file}); copy that run into {ws.runs_dir}")
+        merge_first.append(found)
+    if base == recipe.model.name_or_path:
+        return None, merge_first
+    found = _relocated(ws, base, 2)  # a full-model ancestor: <runs>/<id>/adapter
+    if found is None and Path(base).is_absolute():
+        raise RunError(f"run {run.run_id}: the model {base} it was trained from is missing ({file}); "
+                       f"copy that run into {ws.runs_dir}")
+    return (str(found) if found else base), merge_first
+
+
+def _parent(ws: Any, run: RunDir, recipe: Any, links: dict[str, Any]) -> RunDir | None:
+    """The run ``run`` started from: as the trainer recorded it (links), else the recipe's ``from_run``.
+
+    The recipe may name a prefix that later runs made ambiguous, so it is only the last resort.
+    """
+    recorded = links.get("from_run_path")
+    if isinstance(recorded, str) and recorded:
+        found = _relocated(ws, recorded, 1)
+        if found is not None and (found / "status.json").exists():
+            return RunDir(found)
+    run_id = links.get("from_run")
+    if isinstance(run_id, str) and run_id and (ws.runs_dir / run_id / "status.json").exists():
+        return RunDir(ws.runs_dir / run_id)
+    ref = getattr(recipe, "from_run", None)
+    if not ref:
+        return None
+    try:
+        return find_run(ws, ref)
+    except RunError as exc:
+        raise RunError(f"run {run.run_id}: from_run: {exc}") from None
+
+
+def chain_start(ws: Any, run: RunDir, recipe: Any, seen: frozenset[str] = frozenset()) -> tuple[str | None, list[Path]]:
+    """What the run's adapter was trained on top of: (base, merge_first).
+
+    ``base`` is a full model's folder that replaces ``recipe.model`` (None: ``recipe.model`` itself) and
+    ``merge_first`` the adapters folded into it first, oldest first. The trainer's own record
+    (adapter/tailor_lineage.json) wins; without it the lineage is walked up as engine.train.chain built
+    it: a ``merge`` child folds its parent's adapter in, a ``stack`` child keeps training the parent's
+    adapter (so adds nothing), and a full-model parent is the new base — ancestors above a ``stack``
+    still count.
+    """
+    recorded = _lineage(ws, run, recipe)
+    if recorded is not None:
+        return recorded
+    links = run.read_status().links
+    parent = _parent(ws, run, recipe, links)
+    if parent is None:
+        return None, []
+    if parent.run_id in seen | {run.run_id}:
+        raise RunError(f"run {run.run_id}: from_run leads back to {parent.run_id}; the lineage is a loop")
+    folder = model_folder(parent)
+    if not _is_adapter(folder):
+        return str(folder), []
+    base, merge_first = chain_start(ws, parent, run_recipe(parent), seen | {run.run_id})
+    mode = links.get("from_run_mode") or getattr(recipe, "from_run_mode", "merge")
+    return base, (merge_first + [folder] if mode == "merge" else merge_first)
 
 
 def run_candidate(ws: Any, ref: str, *, base_dir: Path | None = None, kind: str = "run") -> Candidate:
@@ -109,16 +189,19 @@ def run_candidate(ws: Any, ref: str, *, base_dir: Path | None = None, kind: str 
         raise RunError(f"run {run.run_id} is a {status.kind} run; list sft/dpo runs under runs: (searches under trials:)")
     folder = model_folder(run)
     recipe = run_recipe(run)
+    # a full model is complete in itself; an adapter needs the model it was trained on top of
+    base, merge_first = chain_start(ws, run, recipe) if _is_adapter(folder) else (None, [])
+    spec = recipe.model if base is None else recipe.model.model_copy(update={"name_or_path": base, "revision": None})
     label = run.run_id if kind == "run" else f"trial {status.links.get('trial', '?')} ({run.run_id})"
     return Candidate(
         id=run.run_id,
         label=label,
         kind=kind,
         source=run.run_id,
-        base=recipe.model,
+        base=spec,
         path=folder,
         run_id=run.run_id,
-        merge_first=_merge_chain(ws, run, recipe),
+        merge_first=merge_first,
     )
 
 

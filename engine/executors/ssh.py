@@ -103,6 +103,10 @@ class SSHExecutor(Executor):
         """
         path = Path(recipe).expanduser().resolve()
         parsed = load_with_overrides(path, overrides)
+        if parsed.kind == "search":  # a workspace-relative study would exist on that host alone
+            from engine.search.storage import check_remote_storage  # noqa: PLC0415
+
+            check_remote_storage(parsed.storage.url, self.host, str(path))
         label = name or getattr(parsed, "name", None) or path.stem
         run_id = new_run_id(label, parsed.kind)
         info = await self.info()

@@ -80,6 +80,40 @@ def resolve_url(url: str | None, root: Path) -> str:
     return text
 
 
+def host_local_storage(url: str | None) -> str | None:
+    """Why a storage cannot be shared when the search runs on another host, or None when it can be.
+
+    The default storage and relative paths resolve against the *worker's* workspace, so on a remote host
+    they would make a study there that this machine and other hosts never see.
+    """
+    if not url:
+        return "the default storage (the workspace's studies.db)"
+    text = url.strip()
+    kind = storage_kind(text)
+    if kind == "rdb":
+        return None
+    path = text.removeprefix("journal:").strip() if kind == "journal" else text
+    if "://" in path:
+        path = path.partition(":///")[2].split("?")[0]
+    if path.startswith(("/", "~", "$")):
+        return None
+    return f"storage {text} (a path relative to the workspace)"
+
+
+def check_remote_storage(url: str | None, host: str, source: str = "") -> None:
+    """Refuse a search on an SSH host whose study would live only in that host's workspace."""
+    problem = host_local_storage(url)
+    if problem is None:
+        return
+    where = f"{source}: " if source else ""
+    raise SearchError(
+        f"{where}storage: a search on host {host} with {problem} would keep its study on {host} alone, "
+        "unseen here and by other hosts; set storage to an RDB URL every host reaches "
+        "(postgresql://user@db/studies) or journal:/ABS/PATH on a filesystem all hosts share "
+        f"(an absolute path on {host} keeps the study there on purpose)"
+    )
+
+
 def _absolute(path: str, root: Path) -> Path:
     p = Path(os.path.expanduser(path))
     return p if p.is_absolute() or "$" in path else (Path(root) / p)

@@ -29,21 +29,24 @@ def storage_url_for(recipe: SearchRecipe, workspace_root: Path) -> str:
 
 
 def make_sampler(recipe: SearchRecipe) -> Any:
+    """The recipe's sampler, reseeded per trial (engine/search/sampler.py) so parallel workers differ."""
     import optuna
+
+    from engine.search.sampler import per_trial_seeded
 
     s = recipe.sampler
     seed = s.seed if s.seed is not None else recipe.seed
     if s.type == "random":
-        return optuna.samplers.RandomSampler(seed=seed)
+        return per_trial_seeded(optuna.samplers.RandomSampler, seed=seed)
     if s.type == "grid":
         from engine.search.space import grid_space
 
-        return optuna.samplers.GridSampler(grid_space(recipe), seed=seed)
+        return per_trial_seeded(optuna.samplers.GridSampler, grid_space(recipe), seed=seed)
     liar = s.constant_liar if s.constant_liar is not None else recipe.workers > 1
-    kwargs: dict[str, Any] = {"seed": seed, "multivariate": s.multivariate, "constant_liar": liar}
+    kwargs: dict[str, Any] = {"multivariate": s.multivariate, "constant_liar": liar}
     if s.n_startup_trials is not None:
         kwargs["n_startup_trials"] = s.n_startup_trials
-    return optuna.samplers.TPESampler(**kwargs)
+    return per_trial_seeded(optuna.samplers.TPESampler, seed=seed, **kwargs)
 
 
 def make_pruner(recipe: SearchRecipe) -> Any:
@@ -92,8 +95,24 @@ def open_study(recipe: SearchRecipe, workspace_root: Path) -> tuple[Any, str]:
         )
     study.set_user_attr(ATTR_OBJECTIVE, recipe.objective)
     study.set_user_attr(ATTR_SPACE, {k: v.model_dump(mode="json") for k, v in recipe.space.items()})
-    study.set_user_attr(ATTR_BASE, recipe.base_recipe.model_dump(mode="json"))
+    base = recipe.base_recipe.model_dump(mode="json")
+    if ATTR_BASE not in study.user_attrs or not _synced_copy(base, workspace_root):
+        study.set_user_attr(ATTR_BASE, base)
     return study, url
+
+
+def _synced_copy(base: dict[str, Any], workspace_root: Path) -> bool:
+    """Whether a base recipe's data paths point into this workspace's content store: a worker launched
+    with ``--host`` reads copies synced there. The study keeps the base as the user wrote it (local paths,
+    so promote works from the launching machine) rather than a path that exists on one host only."""
+    store = f"{Path(workspace_root).resolve()}/store/"
+    data = base.get("data") or {}
+    sources = [s for key in ("train", "eval") for s in _as_list(data.get(key))]
+    return any(isinstance(s, dict) and str(s.get("path", "")).startswith(store) for s in sources)
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [] if value is None else [value]
 
 
 def load_study(name: str, url: str) -> Any:

@@ -131,6 +131,7 @@ class TrialRunner:
             {"trial": trial.number, "host": this_host(), "pid": pid, "pid_start": process_start(pid)},
         )
         trial.set_user_attr("host", this_host())
+        trial.set_user_attr("search_run", self.ctx.run.run_id)  # which worker: several may share one host
         trial.set_user_attr("derived", derived)
         trial.set_user_attr("error", None)
         trial.set_user_attr("run_id", None)  # a retried trial copies its predecessor's attributes

@@ -5,12 +5,17 @@ from __future__ import annotations
 import pytest
 from tui_helpers import make_app, plots_ready, wait_runs_loaded, wait_until
 
+from tui.screens.launch import GpuBudget
+
 SIZES = [(80, 24), (120, 40)]
+
+# The model's size in its name gives the launch form's memory estimate a fixed shape (tailor/tiny's
+# shape depends on whether another test built it already).
 
 SNAP_RECIPE = """\
 kind: sft
 name: snap-sft
-model: tailor/tiny
+model: acme/snap-1B
 lora: {r: 16}
 data:
   train: ../data/reverse/train.jsonl
@@ -54,6 +59,8 @@ def test_launch_form(snap_compare, snap_workspace, size):
         await wait_runs_loaded(pilot, 3)
         await pilot.press("n")
         await wait_until(pilot, lambda: getattr(pilot.app.screen, "current", None) is not None)
+        pilot.app.screen.set_gpu_budget(GpuBudget("local", cpu=True))  # the same line on a GPU machine
+        await wait_until(pilot, lambda: pilot.app.screen.fit is not None, what="the memory estimate")
 
     assert snap_compare(make_app(snap_workspace), terminal_size=size, run_before=ready)
 

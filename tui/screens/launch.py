@@ -3,20 +3,30 @@
 Returns a ``LaunchRequest`` (or None) through ``dismiss``; the Runs screen launches it in a worker.
 Recipes are listed and read on the engine thread; a recipe that does not validate shows its one-line
 error here and cannot be launched.
+
+Fit check: the form shows ``engine.fit``'s GPU memory estimate for the selected recipe with the model and
+LoRA r overrides applied (a thread worker; engine.fit reads config.json only, never torch), and compares it
+with the free GPU memory of the target (the form launches locally: ``nvidia-smi`` here, else "CPU").
+An estimate above the free memory turns the line into a warning and ctrl+s must be pressed twice.
 """
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
+from textual.worker import get_current_worker
 
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
@@ -31,6 +41,8 @@ FIELDS: dict[str, tuple[str, str, type]] = {
     "epochs": ("train.num_train_epochs", "Epochs", float),
 }
 TRAINABLE = ("sft", "dpo")
+FIT_FIELDS = ("model", "r")  # the overrides that change the memory estimate
+GIB = 1024**3
 
 
 @dataclass
@@ -81,6 +93,117 @@ def parse_overrides(raw: dict[str, str]) -> dict[str, Any]:
     return overrides
 
 
+# -- fit check ------------------------------------------------------------------------------------
+
+
+@dataclass
+class GpuBudget:
+    """Free memory of the launch target's GPUs (MiB each); ``cpu``: it has none, training runs on CPU."""
+
+    where: str
+    free_mib: list[int] | None = None  # None: not known
+    cpu: bool = False
+
+
+@dataclass
+class GpuBudgetFound(Message):
+    budget: GpuBudget
+
+
+@dataclass
+class FitEstimated(Message):
+    """The estimate for one (recipe, fit overrides) key; ``error`` is one line when it failed."""
+
+    key: tuple[Any, ...]
+    kind: str = ""
+    estimate: Any = None  # engine.fit.FitEstimate
+    gpus_wanted: int = 1
+    error: str = ""
+
+
+def fit_estimate(path: Path, overrides: dict[str, Any]) -> tuple[str, Any, int]:
+    """(kind, FitEstimate, GPUs wanted) for a recipe file with overrides; light: no ML imports."""
+    from engine.fit import estimate_recipe
+    from engine.recipes.load import load_recipe, parse_recipe
+    from engine.recipes.overrides import apply_overrides
+    from engine.recipes.yamlio import load_yaml
+
+    recipe = load_recipe(path, check_files=False)
+    if overrides:  # files are not checked: the estimate needs the model only
+        data = apply_overrides(load_yaml(path.read_text(encoding="utf-8-sig")), dict(overrides))
+        recipe = parse_recipe(data, source=f"{path} (with overrides)", base_dir=path.parent, check_files=False)
+    resources = getattr(recipe, "resources", None)
+    return recipe.kind, estimate_recipe(recipe), int(getattr(resources, "gpus", 1) or 0)
+
+
+def local_gpu_budget() -> GpuBudget:
+    """This machine's GPUs from ``nvidia-smi`` (none on PATH, or no GPU listed: CPU)."""
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return GpuBudget("local", cpu=True)
+    try:
+        out = subprocess.run(
+            [exe, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
+            capture_output=True, text=True, timeout=15, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return GpuBudget("local")  # unknown: show the estimate alone
+    free = [int(float(x)) for x in out.stdout.split() if x.replace(".", "", 1).isdigit()]
+    if out.returncode != 0 or not out.stdout.strip():
+        return GpuBudget("local", cpu=True)  # no driver / no GPU: the worker trains on CPU
+    if not free:
+        return GpuBudget("local")  # "[N/A]" (e.g. MIG): free memory unknown
+    return GpuBudget("local GPU" if len(free) == 1 else f"local {len(free)} GPUs", free)
+
+
+def _count(n: float) -> str:
+    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if n >= size:
+            return f"{n / size:.1f}{unit}"
+    return f"{n:.0f}"
+
+
+def estimate_text(result: FitEstimated) -> str:
+    """The estimate line: engine.fit's description plus the trainable parameter count."""
+    est = result.estimate
+    if result.error:
+        return f"estimate unavailable: {result.error}"
+    if est is None or est.total is None:
+        if result.kind not in TRAINABLE:
+            return f"GPU memory: no estimate for a {result.kind or 'non-training'} recipe"
+        return f"estimate unavailable: {est.note if est is not None else 'no estimate'}"
+    text = est.describe()
+    if est.trainable and est.params:
+        text += f" · trains {_count(est.trainable)} of {_count(est.params)} params"
+    return text
+
+
+def fit_check(result: FitEstimated | None, budget: GpuBudget | None) -> tuple[str, str]:
+    """(text, state) comparing the estimate with the free memory: state "ok", "over" or "" (no check)."""
+    est = result.estimate if result is not None else None
+    if result is None or est is None or est.total is None:
+        return "", ""
+    if result.gpus_wanted == 0:
+        return "CPU (resources.gpus: 0): no GPU memory check", ""
+    if budget is None:
+        return "checking free GPU memory…", ""
+    if budget.cpu:
+        return "CPU: no GPU memory check", ""
+    if not budget.free_mib:
+        return f"free GPU memory on {budget.where} unknown", ""
+    from engine.fit import check_fit  # light; already imported by the estimate's worker
+
+    free = sorted(budget.free_mib, reverse=True)
+    verdict = check_fit(est, [SimpleNamespace(memory_free_mib=m) for m in free], gpus_wanted=result.gpus_wanted)
+    need = est.total / GIB
+    if len(free) < result.gpus_wanted:
+        return f"{budget.where}: {verdict.message}", "over"
+    worst = free[result.gpus_wanted - 1] / 1024
+    if verdict.fits:
+        return f"fits: ~{need:.1f} of {worst:.1f} GiB free ({budget.where})", "ok"
+    return f"may not fit: needs ~{need:.1f} GiB per GPU, {worst:.1f} GiB free ({budget.where})", "over"
+
+
 class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     DEFAULT_CSS = """
     LaunchScreen { align: center middle; }
@@ -94,6 +217,10 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     LaunchScreen Grid { grid-size: 2; grid-columns: 15 1fr; height: auto; grid-rows: 1; grid-gutter: 0 1; }
     LaunchScreen Grid Label { color: $foreground-muted; }
     LaunchScreen Grid Input { background: $boost; }
+    LaunchScreen #launch-fit { color: $foreground-muted; height: auto; margin-top: 1; }
+    LaunchScreen #launch-fit-check { color: $foreground-muted; height: auto; }
+    LaunchScreen #launch-fit-check.-ok { color: $success; }
+    LaunchScreen #launch-fit-check.-over { color: $warning; text-style: bold; }
     LaunchScreen #launch-error { color: $error; height: auto; }
     LaunchScreen Horizontal { height: auto; margin-top: 1; }
     LaunchScreen Button { margin-right: 2; }
@@ -107,6 +234,12 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         super().__init__()
         self.recipes: list[Path] = []
         self.current: RecipeInfo | None = None
+        self.budget: GpuBudget | None = None  # the target's free GPU memory (None: not probed yet)
+        self.fit: FitEstimated | None = None  # the estimate for the current inputs (None: pending)
+        self.fit_text, self.fit_state = "", ""  # the last comparison shown; state "ok" | "over" | ""
+        self.fit_key: tuple[Any, ...] = ()
+        self.fit_shown = False  # the estimate line holds an estimate (kept while the next is computed)
+        self._confirmed = False  # ctrl+s pressed once on an over-budget form
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -117,6 +250,8 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
                 for name, (_key, label, _kind) in FIELDS.items():
                     yield Label(label)
                     yield Input(id=f"launch-{name}", compact=True, disabled=True)
+            yield Static("", id="launch-fit", markup=False)
+            yield Static("", id="launch-fit-check", markup=False)
             yield Static("", id="launch-error", markup=False)
             with Horizontal():
                 yield Button("Launch (ctrl+s)", id="launch-go", variant="primary", disabled=True)
@@ -125,6 +260,7 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
         self.list_recipes()
+        self.probe_gpus()
 
     @work(group="recipes", exclusive=True, exit_on_error=False)
     async def list_recipes(self) -> None:
@@ -174,6 +310,83 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             box.disabled = not trainable
         self.query_one("#launch-error", Static).update(info.error)
         self.query_one("#launch-go", Button).disabled = bool(info.error)
+        self.refresh_fit()
+
+    # -- fit check ---------------------------------------------------------------------------------
+
+    @on(Input.Changed)
+    def _input_changed(self, event: Input.Changed) -> None:
+        if event.input.id in {f"launch-{name}" for name in FIT_FIELDS}:
+            self.refresh_fit()
+
+    def refresh_fit(self) -> None:
+        """Re-estimate for the current recipe and fit overrides (a no-op when they did not change)."""
+        info = self.current
+        if info is None or info.error:
+            self.fit_key, self.fit = (), None
+            self._show_fit("")
+            return
+        raw = {name: self.query_one(f"#launch-{name}", Input).value for name in FIT_FIELDS}
+        key = (info.path, tuple(sorted(raw.items())) if info.kind in TRAINABLE else ())
+        if key == self.fit_key:
+            return
+        self.fit_key, self.fit = key, None
+        try:
+            overrides = parse_overrides(raw) if info.kind in TRAINABLE else {}
+        except ValueError as exc:
+            self.post_message(FitEstimated(key, info.kind, error=str(exc)))
+            return
+        # Keep the last lines until the new estimate lands (ms): the form must not jump while typing.
+        self._disarm()
+        if not self.fit_shown:
+            self._show_fit("GPU memory: estimating…")
+        self.estimate_fit(key, info.path, overrides)
+
+    @work(thread=True, exclusive=True, group="fit", exit_on_error=False)
+    def estimate_fit(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any]) -> None:
+        from engine.errors import one_line
+
+        try:
+            kind, estimate, gpus = fit_estimate(path, overrides)
+            result = FitEstimated(key, kind, estimate, gpus)
+        except Exception as exc:  # noqa: BLE001 - advisory: any failure is the line's one-line text
+            result = FitEstimated(key, error=one_line(exc))
+        if not get_current_worker().is_cancelled:
+            self.post_message(result)
+
+    def on_fit_estimated(self, result: FitEstimated) -> None:
+        if result.key == self.fit_key:
+            self.fit = result
+            self._show_fit(estimate_text(result))
+
+    @work(thread=True, exclusive=True, group="gpus", exit_on_error=False)
+    def probe_gpus(self) -> None:
+        self.post_message(GpuBudgetFound(local_gpu_budget()))
+
+    def on_gpu_budget_found(self, message: GpuBudgetFound) -> None:
+        if self.budget is None:  # a budget set through set_gpu_budget wins over the probe
+            self.set_gpu_budget(message.budget)
+
+    def set_gpu_budget(self, budget: GpuBudget) -> None:
+        """The launch target's free GPU memory (the probe's result; a host picker would call this)."""
+        self.budget = budget
+        self._show_fit()
+
+    def _show_fit(self, estimate: str | None = None) -> None:
+        """Update the estimate line (when given) and the comparison line; any change asks again."""
+        if estimate is not None:
+            self.query_one("#launch-fit", Static).update(estimate)
+            self.fit_shown = bool(estimate)
+        self._disarm()
+        self.fit_text, self.fit_state = fit_check(self.fit, self.budget)
+        check = self.query_one("#launch-fit-check", Static)
+        check.set_class(self.fit_state == "ok", "-ok")
+        check.set_class(self.fit_state == "over", "-over")
+        check.update(self.fit_text)
+
+    def _disarm(self) -> None:
+        self._confirmed = False
+        self.query_one("#launch-go", Button).label = "Launch (ctrl+s)"
 
     @on(Input.Submitted)
     def _input_submitted(self, event: Input.Submitted) -> None:
@@ -198,6 +411,12 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             overrides = parse_overrides(raw) if info.kind in TRAINABLE else {}
         except ValueError as exc:
             self.query_one("#launch-error", Static).update(str(exc))
+            return
+        if self.fit_state == "over" and not self._confirmed:  # warn once; a second ctrl+s launches
+            self._confirmed = True
+            check = self.query_one("#launch-fit-check", Static)
+            check.update(f"{self.fit_text} · ctrl+s again to launch anyway")
+            self.query_one("#launch-go", Button).label = "Launch anyway (ctrl+s)"
             return
         self.dismiss(LaunchRequest(info.path, overrides))
 
