@@ -72,7 +72,7 @@ def resolve_source(recipe: Any, ctx: Any) -> Source:
         raise RunError(f"{where}: {exc}") from None
     assert cand.path is not None
     source = Source(run, recipe.from_run_mode, cand.path, cand.base.name_or_path, list(cand.merge_first))
-    if source.base_name != recipe.model.name_or_path:
+    if source.base_name != recipe.model.name_or_path and not _full_model_of_a_run(source.base_name, ws):
         raise RecipeError(
             f"{ctx.run.recipe_file}: model: {recipe.model.name_or_path!r} is not {source.base_name!r}, the base model "
             f"of run {run.run_id}; a chained run trains on the same base (set model: {source.base_name})"
@@ -88,6 +88,12 @@ def resolve_source(recipe: Any, ctx: Any) -> Source:
             "use from_run_mode: stack, or method: lora"
         )
     return source
+
+
+def _full_model_of_a_run(folder: str, ws: Any) -> bool:
+    """True for a full model saved by a run of this workspace: a chain that started from one trains on it."""
+    path = Path(folder)
+    return path.is_dir() and (path / "config.json").exists() and ws.runs_dir.resolve() in path.resolve().parents
 
 
 def chained_model(recipe: Any, ctx: Any, source: Source) -> tuple[Any, Any, Any]:
@@ -107,7 +113,8 @@ def chained_model(recipe: Any, ctx: Any, source: Source) -> tuple[Any, Any, Any]
     tok_dir = str(source.folder) if (source.folder / "tokenizer_config.json").exists() else None
     tokenizer = load_tokenizer(recipe.model, tok_dir)
     quant = recipe.quantization if recipe.method == "qlora" else None
-    path = resolve_model_path(recipe.model.name_or_path)
+    # A chain that started from a run's full model trains on that model, whatever the recipe's model names.
+    path = source.base_name if source.base_name != recipe.model.name_or_path else resolve_model_path(recipe.model.name_or_path)
     if source.full_model:
         ctx.log(f"from_run {source.run.run_id}: starting from its full model")
         model = load_model(recipe.model, str(source.folder), quantization=quant)
