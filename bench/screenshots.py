@@ -5,13 +5,15 @@
 Works in a throw-away workspace and config (the model cache, $TAILOR_CACHE, is shared). The demo recipe is trimmed to
 ``--steps`` optimizer steps so the picture is taken within a few minutes on a laptop CPU; it is taken
 once the run is past 60% with at least two eval points, so curves, progress, ETA and log all show.
-Writes runs.svg (120x40), plus launch.svg and help.svg.
+Writes runs.svg (120x40), plus launch.svg and help.svg, and datasets.svg: the row browser open on the
+demo data (``--only datasets`` takes just that one, without the training run).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -84,11 +86,52 @@ async def capture(out: Path, steps: int, timeout: float) -> list[Path]:
     return written
 
 
+async def capture_datasets(out: Path, timeout: float) -> list[Path]:
+    """The Datasets screen's row browser on the demo data (data/reverse/train.jsonl), fully indexed."""
+    from engine.config import load_settings
+    from engine.workspace import Workspace
+    from tui.app import TailorApp
+    from tui.screens.datasets import BrowserScreen, DatasetsScreen
+
+    workspace = Workspace(Path(os.environ["TAILOR_WORKSPACE"])).ensure()
+    demo = "data/reverse/train.jsonl"  # opened relative to the workspace: the header shows this, not a temp path
+    rows = sum(1 for _ in (workspace.root / demo).open())
+    app = TailorApp(workspace, load_settings(start_screen="datasets"))
+
+    async def until(pilot, predicate, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not predicate():
+            if time.monotonic() > deadline:
+                raise SystemExit(f"screenshots: timed out waiting for {what}")
+            await pilot.pause(0.1)
+        await pilot.pause()
+
+    def indexed() -> bool:
+        browser = app.screen
+        return (
+            isinstance(browser, BrowserScreen)
+            and browser.source is not None
+            and browser.source.done
+            and browser._timer is None  # the last tick ran: the header no longer says "indexing"
+            and browser.table.row_count == rows
+            and not [w for w in app.workers if w.group.startswith("datasets.") and w.is_running]
+        )
+
+    with contextlib.chdir(workspace.root):
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: isinstance(app.screen, DatasetsScreen), "the Datasets screen")
+            app.screen.open(demo)
+            await until(pilot, indexed, "the demo data in the row browser")
+            app.save_screenshot(filename="datasets.svg", path=str(out))
+    return [out / "datasets.svg"]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60, help="optimizer steps of the demo run")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each stage")
+    parser.add_argument("--only", choices=["runs", "datasets"], help="take only these screenshots")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tailor-shots-", ignore_cleanup_errors=True) as tmp:
@@ -97,7 +140,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ.update(TAILOR_CONFIG=str(root / "config.toml"), TAILOR_WORKSPACE=str(root / "ws"),
                           HF_HUB_OFFLINE="1", TZ=os.environ.get("TZ", "UTC"))
         time.tzset()
-        for path in asyncio.run(capture(args.out.resolve(), args.steps, args.timeout)):
+        written: list[Path] = []
+        if args.only in (None, "runs"):
+            written += asyncio.run(capture(args.out.resolve(), args.steps, args.timeout))
+        if args.only in (None, "datasets"):
+            written += asyncio.run(capture_datasets(args.out.resolve(), args.timeout))
+        for path in written:
             print(path)
     return 0
 

@@ -1,12 +1,14 @@
-"""Samplers seeded per trial, so workers sharing a study never draw the same parameters.
+"""Samplers that reseed when a trial is not the next one of their own stream.
 
 Every worker process builds its own sampler from the same recipe seed. Optuna's samplers hold one
 random stream per instance, so two workers (siblings here, or workers on other hosts) would draw the
 same random numbers: identical start-up trials, half the budget spent twice. A restarted search would
-also replay its first draws. Here each trial reseeds the sampler from ``(seed, trial number)`` before
-it samples: trial N draws the same numbers whichever worker runs it and however many workers there are,
-and no two trials share a stream. The result is still a ``TPESampler`` / ``RandomSampler`` /
-``GridSampler`` (a subclass), so Optuna's and our isinstance checks hold.
+also replay its first draws. So a sampler counts the trials it has sampled; when a trial's number is not
+that count (another worker took trials in between, or the study already had trials when this worker
+started), it reseeds from ``(seed, trial number)`` before the trial samples. No two trials share a
+stream, and a single worker on a fresh study keeps Optuna's plain seeded stream (same results as
+``TPESampler(seed=...)``, which bench/search.py's figures rely on). The result is still a
+``TPESampler`` / ``RandomSampler`` / ``GridSampler`` (a subclass), so isinstance checks hold.
 
 Worker-side module: Optuna is imported by the caller, the classes are built on first use.
 """
@@ -32,14 +34,17 @@ def reseed(sampler: Any, seed: int) -> None:
 
 
 class _PerTrialSeed:
-    """Mixin: reseed from (seed, trial number) in ``before_trial``, which Optuna calls before any sampling."""
+    """Mixin: reseed in ``before_trial``, which Optuna calls before the trial samples anything."""
 
     def __init__(self, *args: Any, seed: int, **kwargs: Any) -> None:
         self._tailor_seed = seed
+        self._tailor_sampled = 0  # trials this instance has started: its plain stream's position
         super().__init__(*args, seed=seed, **kwargs)  # type: ignore[call-arg]
 
     def before_trial(self, study: Any, trial: Any) -> None:
-        reseed(self, trial_seed(self._tailor_seed, trial.number))
+        if trial.number != self._tailor_sampled:  # not the next trial of this stream: another worker's turn
+            reseed(self, trial_seed(self._tailor_seed, trial.number))
+        self._tailor_sampled += 1
         super().before_trial(study, trial)  # type: ignore[misc]
 
 

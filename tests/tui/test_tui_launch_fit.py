@@ -17,6 +17,7 @@ from tui.screens.launch import (
     GpuBudget,
     LaunchRequest,
     LaunchScreen,
+    estimate_text,
     fit_check,
     fit_estimate,
     local_gpu_budget,
@@ -100,8 +101,11 @@ async def test_over_budget_warns_and_needs_a_second_ctrl_s(workspace):
 
         await pilot.press("ctrl+s")  # the first one only warns
         assert app.screen is form and not results
-        assert text(form, "#launch-fit-check").endswith("ctrl+s again to launch anyway")
+        await wait_until(pilot, lambda: text(form, "#launch-fit-check").endswith("ctrl+s again to launch anyway"))
         assert "anyway" in str(form.query_one("#launch-go").label)
+        for selector in ("#launch-fit", "#launch-fit-check", "#launch-go"):  # all on screen at 80x24
+            region = form.query_one(selector).region
+            assert region.height and region.bottom <= SIZE[1] - 1, (selector, region)
 
         await set_field(pilot, form, "r", "8")  # any change asks again
         assert form.fit_state == "over" and "again" not in text(form, "#launch-fit-check")
@@ -142,6 +146,8 @@ def test_fit_check_gpu_count_and_cpu_recipes(workspace):
     assert fit_check(cpu, GpuBudget("h", [1])) == ("CPU (resources.gpus: 0): no GPU memory check", "")
     assert fit_check(result, None) == ("checking free GPU memory…", "")
     assert fit_check(result, GpuBudget("h")) == ("free GPU memory on h unknown", "")
+    kind, estimate, gpus = fit_estimate(workspace.recipes_dir / "demo-eval.yaml", {})
+    assert estimate_text(FitEstimated((), kind, estimate, gpus)) == "GPU memory: no estimate for eval recipes"
 
 
 def test_local_probe_reads_nvidia_smi_or_reports_cpu(tmp_path, monkeypatch):
@@ -163,6 +169,7 @@ def test_estimate_imports_no_ml_library(workspace, tmp_path):
         f"kind, est, _ = fit_estimate(Path({str(workspace.recipes_dir / 'demo-sft.yaml')!r}),"
         f" {{'model.name_or_path': {str(tmp_path)!r}}})\n"
         "assert est.total > 0, est\n"
+        f"assert fit_estimate(Path({str(workspace.recipes_dir / 'demo-sft.yaml')!r}), {{}})[1].total\n"
         "heavy = [m for m in ('torch', 'transformers', 'trl', 'peft', 'datasets') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

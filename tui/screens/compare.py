@@ -14,6 +14,7 @@ from tui.keymap import bind
 from tui.messages import RunEvents
 from tui.widgets.curves import Curves
 from tui.widgets.run_data import RunInfo, short_name
+from tui.widgets.table import Table
 
 
 class CompareScreen(WorkerErrorsMixin, Screen[None]):
@@ -35,7 +36,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
         with Horizontal(id="compare-plots"):
             yield Curves("Train loss", id="compare-train")
             yield Curves("Eval loss", id="compare-eval")
-        yield DataTable(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Table(id="compare-table", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:

@@ -21,6 +21,7 @@ from textual.widgets import DataTable, Input, Static
 from tui.keymap import bind
 from tui.screens.base import TailorScreen
 from tui.widgets.data_rows import RowTable
+from tui.widgets.table import Table
 
 DEFAULT_MODEL = "tailor/tiny"
 
@@ -45,7 +46,7 @@ class DatasetsScreen(TailorScreen):
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="file, glob, folder or hub id (o) — enter opens it", id="datasets-open")
-        yield DataTable(id="datasets-table", cursor_type="row", zebra_stripes=True)
+        yield Table(id="datasets-table", cursor_type="row", zebra_stripes=True)
         yield Static("enter browse · o open a path · r refresh · ? keys", id="datasets-hint")
 
     def on_mount(self) -> None:

@@ -26,6 +26,7 @@ from textual.widgets import DataTable, Footer, Static
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
 from tui.widgets.styles import theme_style
+from tui.widgets.table import Table
 
 MAX_ROWS = 2000  # rows listed at most (the rest are reachable through a smaller eval set or the CLI)
 
@@ -71,7 +72,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
 
     def compose(self) -> ComposeResult:
         yield Static("", id="pair-title", markup=False)
-        yield DataTable(id="pair-examples", cursor_type="row", zebra_stripes=True)
+        yield Table(id="pair-examples", cursor_type="row", zebra_stripes=True)
         with VerticalScroll(id="pair-detail"):
             yield Static("", id="pair-body")
         yield Static("", id="pair-status", markup=False)

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Input, Static
 from tui.keymap import bind
 from tui.screens.base import TailorScreen
 from tui.widgets.styles import theme_style
+from tui.widgets.table import Table
 
 RESCAN_S = 3.0
 
@@ -76,10 +77,10 @@ class EvalsScreen(TailorScreen):
         self._reported: set[str] = set()
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id="evals-list", cursor_type="row", zebra_stripes=True)
+        yield Table(id="evals-list", cursor_type="row", zebra_stripes=True)
         yield Static("", id="evals-title", markup=False)
         yield Input(placeholder="filter models: words in name or kind (enter/esc)", id="evals-filter")
-        yield DataTable(id="evals-table", cursor_type="row", zebra_stripes=True)
+        yield Table(id="evals-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="evals-status", markup=False)
         yield Static(
             "No evaluations yet. Run `tailor eval demo-eval` (after `tailor run demo-sft`), or add an "

@@ -10,6 +10,7 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
 from tui.keymap import bind
+from tui.widgets.table import Table
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(f"Keys: {self.title_text}", id="help-title", markup=False)
-            yield DataTable(id="help-table", cursor_type="row", zebra_stripes=True)
+            yield Table(id="help-table", cursor_type="row", zebra_stripes=True)
             yield Static("Remap any key by id in the config file: [keymap] \"runs.cancel\" = \"ctrl+x\"",
                          id="help-hint", markup=False)
 

@@ -21,6 +21,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 
 from tui.keymap import bind
 from tui.screens.base import TailorScreen
+from tui.widgets.table import Table
 
 FORM_FIELDS = (
     ("name", "name (alias)"),
@@ -123,7 +124,7 @@ class HostsScreen(TailorScreen):
         self.probes = 0  # completed probes (tests wait on this)
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id="hosts-table", cursor_type="row", zebra_stripes=True)
+        yield Table(id="hosts-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="hosts-detail", markup=False)
         yield Static(
             "No hosts yet. Press a to add one, or define a Host in ~/.ssh/config; "
@@ -189,7 +190,7 @@ class HostsScreen(TailorScreen):
         self.rows[name].update(fields)
         cells = self._cells(self.rows[name])
         for key, value in zip(("name", "address", "state", "gpus", "python", "tailor"), cells, strict=True):
-            self.table.update_cell(name, key, value)
+            self.table.update_cell(name, key, value, update_width=True)
         if name == self.selected:
             self.show_detail()
 
@@ -198,7 +199,7 @@ class HostsScreen(TailorScreen):
         gpus = row.get("gpus")
         gpu_text = (
             "-"
-            if gpus is None
+            if gpus is None or not row.get("reachable", True)
             else (
                 ", ".join(
                     f"{g['name']} {g['memory_used_mib'] / 1024:.1f}/{g['memory_total_mib'] / 1024:.0f}G {g['utilization_pct'] or 0}%"

@@ -129,6 +129,8 @@ def fit_estimate(path: Path, overrides: dict[str, Any]) -> tuple[str, Any, int]:
     from engine.recipes.yamlio import load_yaml
 
     recipe = load_recipe(path, check_files=False)
+    if not hasattr(recipe, "method") and not hasattr(recipe, "base"):  # eval: nothing is trained
+        return recipe.kind, None, 0
     if overrides:  # files are not checked: the estimate needs the model only
         data = apply_overrides(load_yaml(path.read_text(encoding="utf-8-sig")), dict(overrides))
         recipe = parse_recipe(data, source=f"{path} (with overrides)", base_dir=path.parent, check_files=False)
@@ -170,7 +172,7 @@ def estimate_text(result: FitEstimated) -> str:
         return f"estimate unavailable: {result.error}"
     if est is None or est.total is None:
         if result.kind not in TRAINABLE:
-            return f"GPU memory: no estimate for a {result.kind or 'non-training'} recipe"
+            return f"GPU memory: no estimate for {result.kind or 'non-training'} recipes"
         return f"estimate unavailable: {est.note if est is not None else 'no estimate'}"
     text = est.describe()
     if est.trainable and est.params:
@@ -209,7 +211,7 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     LaunchScreen { align: center middle; }
     LaunchScreen > Vertical {
         width: 90%; max-width: 96; height: auto; max-height: 100%;
-        border: thick $primary; background: $surface; padding: 0 1;
+        border: thick $primary; background: $surface; padding: 0 1; overflow-y: auto;
     }
     LaunchScreen #launch-title { text-style: bold; color: $accent; height: 1; }
     LaunchScreen OptionList { height: auto; max-height: 6; min-height: 3; }
@@ -217,7 +219,8 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     LaunchScreen Grid { grid-size: 2; grid-columns: 15 1fr; height: auto; grid-rows: 1; grid-gutter: 0 1; }
     LaunchScreen Grid Label { color: $foreground-muted; }
     LaunchScreen Grid Input { background: $boost; }
-    LaunchScreen #launch-fit { color: $foreground-muted; height: auto; margin-top: 1; }
+    LaunchScreen.-short OptionList { max-height: 4; }
+    LaunchScreen #launch-fit { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check.-ok { color: $success; }
     LaunchScreen #launch-fit-check.-over { color: $warning; text-style: bold; }
@@ -225,6 +228,8 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     LaunchScreen Horizontal { height: auto; margin-top: 1; }
     LaunchScreen Button { margin-right: 2; }
     """
+    # Below 30 rows the recipe list is shorter, so the estimate, its warning and the buttons fit at 80x24.
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         bind("launch.submit", "ctrl+s", "submit", "Launch"),
         bind("launch.close", "escape", "close", "Close"),
@@ -250,9 +255,8 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
                 for name, (_key, label, _kind) in FIELDS.items():
                     yield Label(label)
                     yield Input(id=f"launch-{name}", compact=True, disabled=True)
-            yield Static("", id="launch-fit", markup=False)
-            yield Static("", id="launch-fit-check", markup=False)
-            yield Static("", id="launch-error", markup=False)
+            for name in ("fit", "fit-check", "error"):
+                yield Static("", id=f"launch-{name}", markup=False).set_styles("display: none;")
             with Horizontal():
                 yield Button("Launch (ctrl+s)", id="launch-go", variant="primary", disabled=True)
                 yield Button("Close (esc)", id="launch-cancel")
@@ -308,7 +312,7 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             box.value = ""
             box.placeholder = info.values.get(name, "")
             box.disabled = not trainable
-        self.query_one("#launch-error", Static).update(info.error)
+        self._line("#launch-error", info.error)
         self.query_one("#launch-go", Button).disabled = bool(info.error)
         self.refresh_fit()
 
@@ -375,14 +379,20 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     def _show_fit(self, estimate: str | None = None) -> None:
         """Update the estimate line (when given) and the comparison line; any change asks again."""
         if estimate is not None:
-            self.query_one("#launch-fit", Static).update(estimate)
+            self._line("#launch-fit", estimate)
             self.fit_shown = bool(estimate)
         self._disarm()
         self.fit_text, self.fit_state = fit_check(self.fit, self.budget)
         check = self.query_one("#launch-fit-check", Static)
         check.set_class(self.fit_state == "ok", "-ok")
         check.set_class(self.fit_state == "over", "-over")
-        check.update(self.fit_text)
+        self._line("#launch-fit-check", self.fit_text)
+
+    def _line(self, selector: str, text: str) -> None:
+        """Show a one-line status Static, hidden while empty (an empty Static still takes a row)."""
+        line = self.query_one(selector, Static)
+        line.update(text)
+        line.display = bool(text)
 
     def _disarm(self) -> None:
         self._confirmed = False
@@ -401,7 +411,7 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     def action_submit(self) -> None:
         info = self.current
         if info is None:
-            self.query_one("#launch-error", Static).update("Pick a recipe first.")
+            self._line("#launch-error", "Pick a recipe first.")
             return
         if info.error:
             self.notify(info.error, severity="error")
@@ -410,13 +420,13 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         try:
             overrides = parse_overrides(raw) if info.kind in TRAINABLE else {}
         except ValueError as exc:
-            self.query_one("#launch-error", Static).update(str(exc))
+            self._line("#launch-error", str(exc))
             return
+        self._line("#launch-error", "")
         if self.fit_state == "over" and not self._confirmed:  # warn once; a second ctrl+s launches
             self._confirmed = True
-            check = self.query_one("#launch-fit-check", Static)
-            check.update(f"{self.fit_text} · ctrl+s again to launch anyway")
-            self.query_one("#launch-go", Button).label = "Launch anyway (ctrl+s)"
+            self._line("#launch-fit-check", f"{self.fit_text} · ctrl+s again to launch anyway")
+            self.query_one("#launch-go", Button).label = "Launch anyway"
             return
         self.dismiss(LaunchRequest(info.path, overrides))
 

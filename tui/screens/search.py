@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
-from rich.table import Table
+from rich.table import Table as RichTable
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
@@ -28,6 +28,7 @@ from tui.keymap import bind
 from tui.screens.base import TailorScreen
 from tui.widgets.curves import Curves
 from tui.widgets.styles import theme_style
+from tui.widgets.table import Table
 
 STATE_VARIABLE = {"complete": "success", "pruned": "warning", "failed": "error", "running": "accent", "waiting": "foreground-muted"}
 FIXED_SORTS = ("number", "value", "state", "steps", "duration")
@@ -92,7 +93,7 @@ class SearchScreen(TailorScreen):
         )
         with Vertical(id="search-body"):
             with Horizontal(classes="search-row"):
-                yield DataTable(id="search-trials", cursor_type="row", zebra_stripes=True)
+                yield Table(id="search-trials", cursor_type="row", zebra_stripes=True)
                 yield Curves("best so far", id="search-best")
             with Horizontal(classes="search-row"):
                 yield Curves("intermediate values", id="search-curves")
@@ -254,7 +255,7 @@ class SearchScreen(TailorScreen):
             widget.border_title = "heatmap"
             return Text("needs two searched parameters", style=theme_style(self.app, "foreground-muted"))
         widget.border_title = f"{snap['objective']}: {grid['y']} x {grid['x']} (best per cell)"
-        table = Table(box=None, padding=(0, 1), show_header=True, header_style="bold")
+        table = RichTable(box=None, padding=(0, 1), show_header=True, header_style="bold")
         table.add_column(f"{_short(grid['y'])}\\{_short(grid['x'])}", justify="right")
         for label in grid["x_labels"]:
             table.add_column(label, justify="right")

@@ -25,6 +25,7 @@ from textual.widgets import DataTable, ProgressBar, Static
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
 from tui.widgets.styles import theme_style
+from tui.widgets.table import Table
 
 if TYPE_CHECKING:
     from engine.data.browse import RowSource
@@ -184,7 +185,7 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
         with Vertical():
             yield Static(f"Frequency of {self.column}", classes="title", id="freq-title", markup=False)
             yield ProgressBar(total=1.0, show_eta=False, id="freq-progress")
-            yield DataTable(id="freq-table", cursor_type="row", zebra_stripes=True)
+            yield Table(id="freq-table", cursor_type="row", zebra_stripes=True)
             yield Static("enter search for the value · esc close", classes="hint")
 
     def on_mount(self) -> None:

@@ -10,10 +10,10 @@ from collections.abc import Iterable
 
 from rich.text import Text
 from textual.coordinate import Coordinate
-from textual.widgets import DataTable
 
 from tui.widgets.run_data import RunInfo
 from tui.widgets.styles import state_text, theme_style
+from tui.widgets.table import Table
 
 COMPACT_WIDTH = 110
 WIDE = (
@@ -26,7 +26,7 @@ RIGHT = {"step", "loss", "eval", "elapsed", "eta"}
 MARK = "●"
 
 
-class RunTable(DataTable):
+class RunTable(Table):
     DEFAULT_CSS = """
     RunTable { height: 1fr; }
     """
@@ -59,14 +59,6 @@ class RunTable(DataTable):
             self.add_column(Text(label, justify="right") if key in RIGHT else label, key=key)
         self._restore = selected
         return True
-
-    def _update_dimensions(self, new_rows) -> None:  # noqa: ANN001
-        super()._update_dimensions(new_rows)
-        # Textual caches rendered rows without the column widths in the key: rows drawn before the
-        # widths settled would come back, e.g. when the table loses focus to a modal. Drop them.
-        clear = getattr(self, "_clear_caches", None)
-        if clear is not None:
-            clear()
 
     def render_line(self, y: int):  # noqa: ANN201 - Strip
         if not self._require_update_dimensions:

@@ -1,0 +1,112 @@
+"""Snapshots of the Hosts screen at 80x24 and 120x40 with two configured hosts in a fixed state.
+
+No sshd and no network timing: both hosts point at closed ports on 127.0.0.1, so each probe ends at once
+with the same one-line "cannot connect" error and the state "unreachable" (no latency in the picture).
+The ssh config and known_hosts are empty files in the workspace, so ~/.ssh/config adds no hosts.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import yaml
+
+SIZES = [(80, 24), (120, 40)]
+CLOSED_PORTS = {"gpu-box": 1, "lab": 9}  # nothing listens there: connection refused, immediately
+
+
+def make_app(ws):
+    from engine.config import load_settings
+    from tui.app import TailorApp
+
+    return TailorApp(ws, load_settings(workspace=ws.root, start_screen="hosts"))
+
+
+async def wait_until(pilot, predicate, *, timeout: float = 30.0, what: str = ""):
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what or predicate} on {pilot.app.screen!r}")
+        await pilot.pause(0.05)
+    await pilot.pause()
+    return result
+
+
+@pytest.fixture
+def hosts_workspace(workspace, monkeypatch):
+    monkeypatch.setenv("TZ", "UTC")
+    time.tzset()
+    ssh_dir = workspace.root / ".ssh-test"
+    ssh_dir.mkdir()
+    (ssh_dir / "config").write_text("")
+    (ssh_dir / "known_hosts").write_text("")
+    hosts = {
+        "gpu-box": {
+            "hostname": "127.0.0.1",
+            "port": CLOSED_PORTS["gpu-box"],
+            "user": "alice",
+            "agent": False,
+            "connect_timeout": 5,
+            "workdir": "/srv/tailor",
+        },
+        "lab": {
+            "hostname": "127.0.0.1",
+            "port": CLOSED_PORTS["lab"],
+            "user": "bob",
+            "agent": False,
+            "connect_timeout": 5,
+        },
+    }
+    config = {
+        "ssh": {"config": str(ssh_dir / "config"), "known_hosts": str(ssh_dir / "known_hosts")},
+        "hosts": hosts,
+    }
+    workspace.config_file.write_text(yaml.safe_dump(config))
+    yield workspace
+    monkeypatch.undo()
+    time.tzset()
+
+
+async def settle_tables(pilot) -> None:
+    """Redraw every DataTable on the screen once its column widths have settled.
+
+    Textual 8.2's DataTable caches rendered cells without the column width in the key, and settles auto
+    column widths on idle: rows drawn in between stay narrow (truncated) until something clears the cache,
+    and whether a draw lands in between is a matter of timing. Wait for the widths, then drop the cache.
+    """
+    from textual.widgets import DataTable
+
+    tables = list(pilot.app.screen.query(DataTable))
+    await wait_until(
+        pilot,
+        lambda: all(not t._require_update_dimensions and not t._updated_cells for t in tables),
+        what="settled column widths",
+    )
+    for table in tables:
+        table._clear_caches()
+        table.refresh()
+    await pilot.pause()
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_hosts_screen(snap_compare, hosts_workspace, size):
+    async def ready(pilot):
+        from tui.screens.hosts import HostsScreen
+
+        def probed():
+            screen = pilot.app.screen
+            return (
+                isinstance(screen, HostsScreen)
+                and screen.probes == len(CLOSED_PORTS)
+                and all(row.get("state") == "unreachable" for row in screen.rows.values())
+                and not [w for w in pilot.app.workers if w.group.startswith("hosts-") and w.is_running]
+                and screen
+            )
+
+        screen = await wait_until(pilot, probed, what="both hosts probed")
+        for name, port in CLOSED_PORTS.items():  # the one-line error of a refused connection, no timing
+            assert screen.rows[name]["error"].startswith(f"{name}: cannot connect to 127.0.0.1:{port}: ")
+        await settle_tables(pilot)
+
+    assert snap_compare(make_app(hosts_workspace), terminal_size=size, run_before=ready)
