@@ -103,17 +103,10 @@ def _find_config(name: str, revision: str | None) -> tuple[dict[str, Any], str] 
             from engine.models import tiny  # noqa: PLC0415
 
             path = Path(tiny.tiny_model_path())  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - any failure: fall back to a tiny nominal shape
-            return (
-                {
-                    "hidden_size": 64,
-                    "num_hidden_layers": 2,
-                    "vocab_size": 512,
-                    "intermediate_size": 128,
-                    "num_attention_heads": 4,
-                },
-                "tailor/tiny (nominal)",
-            )
+        except Exception:  # noqa: BLE001 - not built yet: its architecture is known without building it
+            from engine.models.tiny import ARCH  # noqa: PLC0415 - stdlib-only module
+
+            return {**ARCH, "vocab_size": ARCH.get("vocab_size", 128)}, "tailor/tiny (not built yet)"
     if (path / "config.json").is_file():
         return json.loads((path / "config.json").read_text()), str(path / "config.json")
     try:
@@ -176,7 +169,7 @@ def estimate(
 
 def estimate_recipe(recipe: Any) -> FitEstimate:
     """The estimate for a loaded sft/dpo recipe (other kinds: based on their base recipe if inline)."""
-    if not hasattr(recipe, "model"):
+    if not hasattr(recipe, "model") or not hasattr(recipe, "method"):  # search, eval
         base = getattr(recipe, "base", None)
         if isinstance(base, dict) and "model" in base:
             from engine.recipes.load import parse_recipe  # noqa: PLC0415
