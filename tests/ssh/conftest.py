@@ -30,7 +30,13 @@ def sshd(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
+# sshd starts remote commands with a bare environment: hand the test session's isolation through the
+# host's non-secret env, so remote workers use the session's model cache, never the user's ~/.cache.
+FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
+
+
 def host_entry(sshd: LocalSSHD, workdir: Path, **extra) -> dict:
+    extra.setdefault("env", {k: os.environ[k] for k in FORWARD if k in os.environ})
     return {
         "hostname": "127.0.0.1",
         "port": sshd.port,
