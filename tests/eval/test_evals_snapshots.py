@@ -11,6 +11,7 @@ import time
 
 import pytest
 from eval_helpers import sample_results
+from snapshot_helpers import settle_tables
 from tui_helpers import T0, make_app, wait_until
 
 from engine.eval.results import EvalResults, ModelResult, write_results
@@ -91,27 +92,6 @@ def evals_workspace(workspace, monkeypatch):
     yield workspace
     monkeypatch.undo()
     time.tzset()
-
-
-async def settle_tables(pilot) -> None:
-    """Redraw every DataTable on the screen once its column widths have settled.
-
-    Textual 8.2's DataTable caches rendered cells without the column width in the key, and settles auto
-    column widths on idle: rows drawn in between stay narrow (truncated) until something clears the cache,
-    and whether a draw lands in between is a matter of timing. Wait for the widths, then drop the cache.
-    """
-    from textual.widgets import DataTable
-
-    tables = list(pilot.app.screen.query(DataTable))
-    await wait_until(
-        pilot,
-        lambda: all(not t._require_update_dimensions and not t._updated_cells for t in tables),
-        what="settled column widths",
-    )
-    for table in tables:
-        table._clear_caches()
-        table.refresh()
-    await pilot.pause()
 
 
 async def _evals_shown(pilot) -> EvalsScreen:
