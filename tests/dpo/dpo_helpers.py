@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from run_helpers import queue_run, run_worker  # noqa: F401 - run_worker is re-exported
 
-from engine.recipes.load import dump_recipe, parse_recipe
-from engine.runs.rundir import RunDir, new_run_id
+from engine.recipes.load import parse_recipe
+from engine.runs.rundir import RunDir
 from engine.runs.status import RunState, Status
 
 
@@ -28,24 +29,7 @@ def make_run(ws: Any, recipe: str | Path | dict[str, Any], overrides: dict[str, 
             node = node.setdefault(part, {})
         node[last] = value
     parsed = parse_recipe(data, source=str(source), base_dir=ws.recipes_dir)
-    run_id = new_run_id(getattr(parsed, "name", None), parsed.kind)
-    status = Status(run_id=run_id, kind=parsed.kind, name=getattr(parsed, "name", None))
-    return RunDir.create(ws.runs_dir, run_id, dump_recipe(parsed), status)
-
-
-def run_worker(run: RunDir) -> Status:
-    """Run the worker for ``run`` here (as ``python -m engine.worker RUN`` would) and return its status."""
-    import signal
-
-    from engine.worker.__main__ import main
-
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    try:
-        main([str(run.path)])
-    finally:
-        for sig, handler in saved.items():  # the worker installs its own; give pytest its handlers back
-            signal.signal(sig, handler)
-    return run.read_status()
+    return queue_run(ws, parsed)
 
 
 def metrics(run: RunDir, split: str = "train") -> list[dict[str, Any]]:

@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from run_helpers import queue_run, run_worker  # noqa: F401 - run_worker is re-exported
 
-from engine.recipes.load import dump_recipe, parse_recipe
-from engine.runs.rundir import RunDir, new_run_id
+from engine.recipes.load import parse_recipe
+from engine.runs.rundir import RunDir
 from engine.runs.status import RunState, Status
 
 # A few real steps on a handful of rows: each run takes seconds once the libraries are imported.
@@ -50,24 +51,7 @@ def make_run(ws: Any, recipe: str | dict[str, Any], overrides: dict[str, Any] | 
     """A queued run of ``recipe`` (a file in the workspace's recipes/, or a mapping)."""
     data = recipe_data(ws, recipe, overrides)
     parsed = parse_recipe(data, source=str(ws.recipes_dir / "test.yaml"), base_dir=ws.recipes_dir)
-    run_id = new_run_id(getattr(parsed, "name", None), parsed.kind)
-    status = Status(run_id=run_id, kind=parsed.kind, name=getattr(parsed, "name", None))
-    return RunDir.create(ws.runs_dir, run_id, dump_recipe(parsed), status)
-
-
-def run_worker(run: RunDir) -> Status:
-    """Run the worker for ``run`` in this process, exactly as ``python -m engine.worker RUN`` would."""
-    import signal
-
-    from engine.worker.__main__ import main
-
-    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    try:
-        main([str(run.path)])
-    finally:
-        for sig, handler in saved.items():  # the worker installs its own; give pytest its handlers back
-            signal.signal(sig, handler)
-    return run.read_status()
+    return queue_run(ws, parsed)
 
 
 def succeeded(run: RunDir) -> Status:
