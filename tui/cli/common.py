@@ -51,8 +51,8 @@ def handle_errors(state: CliState | None) -> Iterator[None]:
             raise
         click.secho(f"error: {exc}", fg="red", err=True)
         sys.exit(2)
-    except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit):
-        raise
+    except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit, BrokenPipeError):
+        raise  # click itself handles a closed pipe (`tailor runs | head`) quietly
     except Exception as exc:  # noqa: BLE001 - never a traceback unless asked
         if state and state.debug:
             raise
