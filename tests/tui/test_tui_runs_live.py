@@ -62,8 +62,8 @@ async def test_launch_demo_recipe_and_watch_it_succeed(workspace):
         await wait_until(pilot, lambda: [step for step, _ in info.eval_loss] == [3, 6], what="both eval points")
         assert [step for step, _ in info.loss] == [1, 2, 3, 4, 5, 6]
         assert info.lr and info.speed
-        await wait_until(pilot, lambda: screen.detail.log_pane.pending == 0)
-        assert any("status succeeded" in line for line in screen.detail.log_pane.lines)
+        await wait_until(pilot, lambda: any("status succeeded" in line for line in screen.detail.log_pane.lines),
+                         what="the final status in the log")
         assert str(screen.table.get_cell(run_id, "loss")) != "-"
 
 
@@ -89,6 +89,7 @@ async def test_cancel_then_resume_a_real_run(workspace):
         await wait_until(pilot, lambda: info.status.attempt == 1, timeout=30, what="resumed (attempt 1)")
         await wait_until(pilot, lambda: state_cell(screen, run_id) == "succeeded", timeout=TRAIN_TIMEOUT,
                          what="the resumed run succeeded")
+        await wait_until(pilot, lambda: info.loss and info.loss[-1][0] == 60, what="the last loss point")
         steps = [step for step, _ in info.loss]
         assert steps == sorted(set(steps)) and steps[-1] == 60  # one continuous curve across the resume
         assert str(screen.table.get_cell(run_id, "step")) == "60/60"
