@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from pilot_helpers import wait_until  # noqa: F401 - re-exported for this area's tests
 
 
 def write_jsonl(path: Path, rows: list[Any], *, raw_lines: dict[int, str] | None = None) -> Path:
@@ -25,15 +25,3 @@ def make_app(workspace, **settings: Any):
     return TailorApp(workspace, load_settings(workspace=workspace.root, **settings))
 
 
-async def wait_until(pilot, predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
-    """Let the app run until ``predicate()`` is truthy (no fixed sleeps); fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                f"timed out after {timeout:.0f}s waiting for {what or predicate} on {pilot.app.screen!r}"
-            )
-        await pilot.pause(0.05)

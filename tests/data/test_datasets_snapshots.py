@@ -6,7 +6,7 @@ import time
 
 import pytest
 from data_helpers import make_app, wait_until
-from snapshot_helpers import settle_tables
+from pilot_helpers import settle_tables
 
 from tui.screens.datasets import BrowserScreen, DatasetsScreen
 

@@ -11,7 +11,7 @@ import time
 
 import pytest
 from eval_helpers import sample_results
-from snapshot_helpers import settle_tables
+from pilot_helpers import settle_tables
 from tui_helpers import T0, make_app, wait_until
 
 from engine.eval.results import EvalResults, ModelResult, write_results

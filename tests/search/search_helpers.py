@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pilot_helpers import wait_until  # noqa: F401 - re-exported for this area's tests
 
 # Small and fast: 48 train rows, 8 eval rows, batch 4, a pruning check every 2 steps.
 TINY_BASE: dict[str, Any] = {
@@ -100,18 +101,6 @@ def make_app(workspace, **settings: Any):
     settings.setdefault("runs_rescan_s", 0.3)
     settings.setdefault("start_screen", "search")
     return TailorApp(workspace, load_settings(workspace=workspace.root, **settings))
-
-
-async def wait_until(pilot, predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
-    """Let the app run until ``predicate()`` is truthy (polls with pilot.pause, never a fixed sleep)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate} on {pilot.app.screen!r}")
-        await pilot.pause(0.05)
 
 
 def add_trials(workspace, recipe_path: Path) -> Any:

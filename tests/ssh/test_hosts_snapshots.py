@@ -11,7 +11,7 @@ import time
 
 import pytest
 import yaml
-from snapshot_helpers import settle_tables
+from pilot_helpers import settle_tables
 
 SIZES = [(80, 24), (120, 40)]
 CLOSED_PORTS = {"gpu-box": 1, "lab": 9}  # nothing listens there: connection refused, immediately

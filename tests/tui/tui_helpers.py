@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pilot_helpers import wait_until  # noqa: F401 - re-exported for this area's tests
 
 from engine.fsutil import atomic_write_text
 from engine.runs.rundir import RunDir
@@ -24,20 +23,6 @@ def make_app(workspace, **settings: Any):
 
     settings.setdefault("runs_rescan_s", 0.3)
     return TailorApp(workspace, load_settings(workspace=workspace.root, **settings))
-
-
-async def wait_until(pilot, predicate: Callable[[], Any], *, timeout: float = 10.0, what: str = "") -> Any:
-    """Let the app run until ``predicate()`` is truthy; fail after ``timeout`` seconds (wall clock)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            await pilot.pause()  # let the screen repaint what the condition just settled
-            return result
-        if time.monotonic() > deadline:
-            screen = pilot.app.screen
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate} on {screen!r}")
-        await pilot.pause(0.05)
 
 
 def plots_ready(screen) -> bool:

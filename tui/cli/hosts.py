@@ -266,20 +266,8 @@ def gpus_cmd(state: CliState, name: str, as_json: bool) -> None:
     """GPU inventory of NAME from nvidia-smi (name, memory used/total, utilisation)."""
     from dataclasses import asdict
 
-    from engine.remote.connection import HostConnection
-    from engine.remote.gpus import gpu_inventory
-    from engine.remote.hosts import get_host
 
-    ws = state.workspace_obj()
-    conn = HostConnection.for_workspace(ws, get_host(ws, name))
-
-    async def go() -> Any:
-        try:
-            return await gpu_inventory(conn)
-        finally:
-            await conn.close()
-
-    gpus = run_async(go())
+    gpus = _gpu_inventory(state, name)
     if as_json:
         click.echo(json.dumps([{**asdict(g), "memory_free_mib": g.memory_free_mib} for g in gpus]))
         return
@@ -292,25 +280,12 @@ def gpus_cmd(state: CliState, name: str, as_json: bool) -> None:
         )
 
 
-@hosts_cmd.command("fit")
-@click.argument("name")
-@click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE")
-@tailor_command
-def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...]) -> None:
-    """Estimate RECIPE's GPU memory and compare it with NAME's free GPU memory."""
-    from engine.fit import check_fit, estimate_recipe
-    from engine.recipes.overrides import load_with_overrides, parse_assignment
+def _gpu_inventory(state: CliState, name: str) -> list[Any]:
+    """NAME's GPUs from nvidia-smi over one short-lived connection."""
     from engine.remote.connection import HostConnection
     from engine.remote.gpus import gpu_inventory
     from engine.remote.hosts import get_host
-    from tui.cli.runs import _recipe_path
 
-    parsed = load_with_overrides(
-        _recipe_path(state, recipe), dict(parse_assignment(a) for a in assignments) or None
-    )
-    estimate = estimate_recipe(parsed)
-    click.echo(estimate.describe())
     ws = state.workspace_obj()
     conn = HostConnection.for_workspace(ws, get_host(ws, name))
 
@@ -320,8 +295,27 @@ def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...
         finally:
             await conn.close()
 
+    return run_async(go())
+
+
+@hosts_cmd.command("fit")
+@click.argument("name")
+@click.argument("recipe", type=click.Path(dir_okay=False))
+@click.option("-s", "--set", "assignments", multiple=True, metavar="KEY=VALUE")
+@tailor_command
+def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...]) -> None:
+    """Estimate RECIPE's GPU memory and compare it with NAME's free GPU memory."""
+    from engine.fit import check_fit, estimate_recipe
+    from engine.recipes.overrides import load_with_overrides, parse_assignment
+    from tui.cli.runs import _recipe_path
+
+    parsed = load_with_overrides(
+        _recipe_path(state, recipe), dict(parse_assignment(a) for a in assignments) or None
+    )
+    estimate = estimate_recipe(parsed)
+    click.echo(estimate.describe())
     resources = getattr(parsed, "resources", None)
-    verdict = check_fit(estimate, run_async(go()), gpus_wanted=getattr(resources, "gpus", 1))
+    verdict = check_fit(estimate, _gpu_inventory(state, name), gpus_wanted=getattr(resources, "gpus", 1))
     if verdict.message:
         click.secho(f"{name}: {verdict.message}", fg="green" if verdict.fits else "yellow")
 

@@ -1,15 +1,24 @@
-"""Helpers shared by the snapshot tests of several areas."""
+"""Pilot helpers shared by the TUI tests of every area: condition waits, settled tables."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
 
-async def wait_until(pilot, predicate, *, timeout: float = 10.0, what: str = ""):  # noqa: ANN001, ANN201
+async def wait_until(pilot, predicate: Callable[[], Any], *, timeout: float = 20.0, what: str = "") -> Any:
+    """Let the app run until ``predicate()`` is truthy (no fixed sleeps); fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
-    while not predicate():
+    while True:
+        result = predicate()
+        if result:
+            await pilot.pause()  # let the screen repaint what the condition just settled
+            return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what or predicate}")
+            raise AssertionError(
+                f"timed out after {timeout:.0f}s waiting for {what or predicate} on {pilot.app.screen!r}"
+            )
         await pilot.pause(0.05)
 
 
