@@ -36,9 +36,9 @@ def main() -> int:
     import torch
 
     from engine.data.demo import write_demo_data
+    from engine.eval.candidates import Candidate, load_candidate
     from engine.eval.data import read_examples
     from engine.eval.generation import GenerationSettings, generate
-    from engine.eval.models import Candidate, load_candidate
     from engine.eval.prompts import render_prompt
     from engine.recipes.common import DataSource, ModelSpec
 

@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import yaml  # noqa: E402
+import yaml
 
-from engine.executors.ssh import SSHExecutor  # noqa: E402
-from engine.remote.sshd import LocalSSHD  # noqa: E402
-from engine.workspace import Workspace  # noqa: E402
+from engine.executors.ssh import SSHExecutor
+from engine.remote.sshd import LocalSSHD
+from engine.workspace import Workspace
 
 
 def percentile(values: list[float], q: float) -> float:

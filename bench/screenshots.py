@@ -41,7 +41,7 @@ async def capture(out: Path, steps: int, timeout: float) -> list[Path]:
                          save_steps=steps, per_device_train_batch_size=8)
     recipe.write_text(yaml.safe_dump(data, sort_keys=False))
 
-    app = TailorApp(workspace, load_settings(runs_rescan_s=1.0))
+    app = TailorApp(workspace, load_settings(tui={"rescan_s": 1.0}))
     written: list[Path] = []
 
     async def until(pilot, predicate, what: str) -> None:
@@ -96,7 +96,7 @@ async def capture_datasets(out: Path, timeout: float) -> list[Path]:
     workspace = Workspace(Path(os.environ["TAILOR_WORKSPACE"])).ensure()
     demo = "data/reverse/train.jsonl"  # opened relative to the workspace: the header shows this, not a temp path
     rows = sum(1 for _ in (workspace.root / demo).open())
-    app = TailorApp(workspace, load_settings(start_screen="datasets"))
+    app = TailorApp(workspace, load_settings(tui={"start_screen": "datasets"}))
 
     async def until(pilot, predicate, what: str) -> None:
         deadline = time.monotonic() + timeout

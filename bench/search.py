@@ -76,7 +76,7 @@ def run_search(ws: object, name: str, args: argparse.Namespace, pruner: dict) ->
     path.write_text(recipe_text(name, args, pruner))
     executor = LocalExecutor(ws)  # type: ignore[arg-type]
     started = time.monotonic()
-    status = executor.launch_sync(path)
+    status = executor.control.launch(path)
     print(f"{name}: search run {status.run_id} ...", flush=True)
     run = ws.run(status.run_id)  # type: ignore[attr-defined]
     while not (status := run.effective_status()).state.terminal:

@@ -98,8 +98,8 @@ def run_tailor(ws, recipe: Path, env: dict[str, str]) -> Result:
 
     executor = LocalExecutor(ws, env=env)
     start = time.perf_counter()
-    status = executor.launch_sync(recipe)
-    while not (status := executor.status_sync(status.run_id)).state.terminal:
+    status = executor.control.launch(recipe)
+    while not (status := executor.control.status(status.run_id)).state.terminal:
         time.sleep(0.1)
     wall = time.perf_counter() - start
     run = ws.run(status.run_id)

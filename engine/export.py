@@ -16,11 +16,14 @@ import secrets
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from engine.errors import RunError
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
+
+if TYPE_CHECKING:
+    from engine.recipes.trainable import TrainableRecipe
 
 NOT_MERGEABLE = {"prompt_tuning", "prefix_tuning"}
 # Checkpoint files needed only to resume training, not to load the result.
@@ -83,14 +86,15 @@ def export_run(
 ) -> ExportResult:
     """Write the run's adapter (or, with ``merge``, a merged model) into ``out`` atomically."""
     from engine.recipes.load import parse_recipe
+    from engine.recipes.trainable import TrainableRecipe
 
     out = Path(out).expanduser().resolve()
     if not run.exists():
         raise RunError(f"{run.path}: not a run directory")
     recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
-    method = getattr(recipe, "method", None)
-    if method is None:
+    if not isinstance(recipe, TrainableRecipe):
         raise RunError(f"run {run.run_id} is a {recipe.kind} run; only sft and dpo runs train weights to export")
+    method = recipe.method
     if merge and method in NOT_MERGEABLE:
         raise RunError(
             f"run {run.run_id} used {method}, which cannot be merged into the model weights (its virtual tokens "
@@ -119,7 +123,7 @@ def _copy_result(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, ignore=lambda _dir, names: [n for n in names if n in TRAINING_ONLY or n.startswith("rng_state")])
 
 
-def _merge_lora(recipe: Any, src: Path, dest: Path, dtype: str | None, reference: RunDir | None) -> float | None:
+def _merge_lora(recipe: TrainableRecipe, src: Path, dest: Path, dtype: str | None, reference: RunDir | None) -> float | None:
     """Load the base model unquantised, apply the adapter, merge, save with the tokenizer."""
     from peft import PeftModel
     from transformers import AutoTokenizer

@@ -8,7 +8,7 @@ from engine.recipes import dump_recipe
 from engine.runs import RunDir, Status, new_run_id
 
 
-def queue_run(ws, parsed) -> RunDir:  # noqa: ANN001
+def queue_run(ws, parsed) -> RunDir:
     """A queued run directory for an already-validated recipe, as ``LocalExecutor.launch`` creates it."""
     run_id = new_run_id(getattr(parsed, "name", None), parsed.kind)
     status = Status(run_id=run_id, kind=parsed.kind, name=getattr(parsed, "name", None))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from textual import work
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 from textual.signal import Signal
@@ -73,7 +73,7 @@ class TailorApp(App[None]):
     COMMANDS = App.COMMANDS | {TailorCommands}
     DEFAULT_MODE = "runs"
     MODES: ClassVar[dict[str, Any]] = {item.name: partial(load_screen, item) for item in SCREENS}
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         *(bind(f"app.screen.{item.name}", item.key, f"goto('{item.name}')", item.title, show=False) for item in SCREENS),
         bind("app.help", "question_mark", "help", "Help"),
         bind("app.quit", "q", "quit", "Quit"),
@@ -127,11 +127,11 @@ class TailorApp(App[None]):
     def environment_ready(self) -> bool:
         return self._workspace is not None and self._settings is not None
 
-    @work(thread=True, group="environment", exit_on_error=False)
+    @work(thread=True, group="app.environment", exit_on_error=False)
     def _load_environment(self) -> None:
         try:
             _ = self.settings, self.workspace
-        except Exception as exc:  # noqa: BLE001 - a bad config or workspace ends the app; run_app re-raises
+        except Exception as exc:  # a bad config or workspace ends the app; run_app re-raises
             self.startup_error = exc  # for the CLI's one-line `error: ...` once the terminal is restored
             self.call_from_thread(self.exit, None, 2)
             return
@@ -179,22 +179,25 @@ class TailorApp(App[None]):
             return
         self._configured = True
         settings = self.settings
-        if settings.keymap:  # (refreshing bindings recomposes the footer: only when there is a keymap)
-            self.set_keymap(clean_keymap(settings.keymap))
-        if settings.theme in self.available_themes:
-            if settings.theme != self.theme:
-                self.theme = settings.theme
+        tui = settings.tui
+        for note in settings.notes:  # old flat keys: `theme` is now `tui.theme`...
+            self.notify(note, severity="warning")
+        if tui.keymap:  # (refreshing bindings recomposes the footer: only when there is a keymap)
+            self.set_keymap(clean_keymap(tui.keymap))
+        if tui.theme in self.available_themes:
+            if tui.theme != self.theme:
+                self.theme = tui.theme
         else:
-            self.notify(f"config: theme {settings.theme!r} is unknown; using {self.theme}", severity="warning")
-        for problem in keymap_problems(settings.keymap):
+            self.notify(f"config: tui.theme {tui.theme!r} is unknown; using {self.theme}", severity="warning")
+        for problem in keymap_problems(tui.keymap):
             self.notify(problem, severity="warning")
         self.environment_signal.publish(settings)
-        start = settings.start_screen
+        start = tui.start_screen
         if start != self.DEFAULT_MODE:
             if start in self.MODES:
                 self.switch_mode(start)
             else:
-                self.notify(f"config: start_screen {start!r} is not one of {', '.join(self.MODES)}", severity="warning")
+                self.notify(f"config: tui.start_screen {start!r} is not one of {', '.join(self.MODES)}", severity="warning")
 
     async def on_unmount(self) -> None:
         executors = list(self._executors.values())
@@ -230,7 +233,7 @@ class TailorApp(App[None]):
         title = getattr(self.screen, "SCREEN_NAME", "") or type(self.screen).__name__
         self.push_screen(HelpScreen(title.title(), bindings_of(self.screen)))
 
-    def action_back(self) -> None:
+    def action_back(self) -> None:  # type: ignore[override]  # sync here; Textual awaits either
         if len(self.screen_stack) > 1:
             self.pop_screen()
 

@@ -39,9 +39,9 @@ def keymap_problems(keymap: Mapping[str, str]) -> list[str]:
     problems = []
     for binding_id, keys in keymap.items():
         if not ID_RE.match(binding_id):
-            problems.append(f"keymap: {binding_id!r} is not a binding id like 'runs.cancel' (see ? for ids)")
+            problems.append(f"tui.keymap: {binding_id!r} is not a binding id like 'runs.cancel' (see ? for ids)")
         elif not str(keys).strip():
-            problems.append(f"keymap: {binding_id!r} has no keys")
+            problems.append(f"tui.keymap: {binding_id!r} has no keys")
     return problems
 
 

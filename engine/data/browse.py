@@ -295,7 +295,7 @@ class ParquetSource(RowSource):
         self.path, self.label = path, str(path)
         try:
             self.file = pq.ParquetFile(path)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
         meta = self.file.metadata
         self._starts = [0]

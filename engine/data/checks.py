@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from engine.data.messages import is_blank
 from engine.data.records import Loc, Problem
+from engine.data.turns import is_blank
 
 
 def _conversational(value: Any) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from engine.data.messages import (
+from engine.data.turns import (
     RowIssue,
     common_prefix,
     from_chatml,
@@ -252,13 +252,13 @@ def convert(row: dict[str, Any], fmt: str, task: Task, *, system: str | None = N
             out["tools"] = tools
         return [out]
     if fmt == "prompt_completion":
-        prompt = row.get("prompt")
+        given = row.get("prompt")
         completion = _answer(row.get("completion"), "completion")
-        if isinstance(prompt, str):
+        if isinstance(given, str):
             if isinstance(completion, list):
                 raise RowIssue("a plain-text prompt needs a plain-text completion")
-            return [{"prompt": f"{system}\n\n{prompt}" if system else prompt, "completion": completion}]
-        prompt = with_system(_answer(prompt, "prompt"), system)  # type: ignore[arg-type]
+            return [{"prompt": f"{system}\n\n{given}" if system else given, "completion": completion}]
+        prompt = with_system(_answer(given, "prompt"), system)  # type: ignore[arg-type]
         if isinstance(completion, str):
             completion = [{"role": "assistant", "content": completion}]
         return [{"prompt": prompt, "completion": completion}]

@@ -31,7 +31,7 @@ def load_hub(hub_id: str, *, subset: str | None = None, split: str | None = None
     split = split or "train"
     try:
         ds = datasets.load_dataset(hub_id, subset, split=split)
-    except Exception as exc:  # noqa: BLE001 - datasets raises many kinds; all become one line
+    except Exception as exc:  # datasets raises many kinds; all become one line
         text = " ".join(str(exc).split())
         name = exc.__class__.__name__
         if (

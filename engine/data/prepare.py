@@ -22,10 +22,10 @@ from engine.data.formats import (
     detect,
     wrong_task,
 )
-from engine.data.messages import RowIssue
 from engine.data.readers import iter_records
 from engine.data.records import Loc, Problem, Record, summarize
 from engine.data.sources import Resolved, resolve
+from engine.data.turns import RowIssue
 from engine.errors import DataError
 from engine.recipes.common import DataSource, DataSpec
 

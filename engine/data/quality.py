@@ -20,10 +20,10 @@ import numpy as np
 
 from engine.data.checks import check_row
 from engine.data.formats import DESCRIPTIONS, apply_columns, convert, detect
-from engine.data.messages import RowIssue, is_blank, type_name
 from engine.data.records import Loc, Problem, Record
+from engine.data.turns import RowIssue, is_blank, type_name
 
-Progress = Callable[[float], None]
+Progress = Callable[[float], object]  # any return value is ignored
 TASK_OF = {"preference": "preference", "unpaired_preference": "unpaired_preference"}
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][\w]*)\s*\}\}")
 OPTIONAL = {"input", "system", "history", "tools", "images"}
@@ -86,7 +86,7 @@ class QualityReport:
         return DESCRIPTIONS.get(self.format or "", "unknown format")
 
     def to_json(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "path": self.label,
             "format": self.format,
             "rows": self.rows,
@@ -295,7 +295,7 @@ def add_token_lengths(
     for i, (row, loc) in enumerate(picked):
         try:
             n = token_lengths(row, tokenizer)
-        except Exception as exc:  # noqa: BLE001 - a template that rejects a row is itself a finding
+        except Exception as exc:  # a template that rejects a row is itself a finding
             report.invalid.append(
                 Problem(loc, f"the chat template fails on this row: {exc}", kind="template")
             )

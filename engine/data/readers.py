@@ -47,7 +47,7 @@ def decode_line(raw: bytes, loc: Loc) -> tuple[str | None, str | None]:
 def parse_json_line(raw: bytes, loc: Loc) -> Record:
     """One JSONL line -> a Record (bad encoding, bad JSON, or a non-object are errors)."""
     text, err = decode_line(raw, loc)
-    if err:
+    if err or text is None:
         return Record(None, loc, err)
     try:
         obj = json.loads(text)
@@ -104,7 +104,7 @@ def _text(path: Path, kind: str) -> Iterator[Record]:
     for number, raw in _lines(path):
         loc = Loc(str(path), line=number)
         text, err = decode_line(raw, loc)
-        if err:
+        if err or text is None:
             yield Record(None, loc, err)
         elif text.strip():
             yield Record({"text": text.rstrip("\r\n")}, loc)
@@ -235,7 +235,7 @@ def _parquet(path: Path, kind: str) -> Iterator[Record]:
 
     try:
         pf = pq.ParquetFile(path)
-    except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for a bad file
+    except Exception as exc:  # pyarrow raises several types for a bad file
         raise DataError(f"{path}: not a readable Parquet file ({exc})") from None
     row = 0
     for batch in pf.iter_batches(batch_size=1024):
@@ -255,7 +255,7 @@ def open_arrow_table(path: Path):  # -> pyarrow.Table
         except pa.ArrowInvalid:
             source = pa.memory_map(str(path))
             return pa.ipc.open_stream(source).read_all()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise DataError(f"{path}: not a readable Arrow file ({exc})") from None
 
 

@@ -17,7 +17,7 @@ import numpy as np
 from engine.data.browse import RowSource, row_text
 from engine.data.records import Record
 
-Progress = Callable[[float], None]
+Progress = Callable[[float], object]  # any return value is ignored
 MISSING = object()
 
 

@@ -8,11 +8,14 @@ compare with, so they are refused with a message saying what to use instead.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import DataError
 from engine.eval.prompts import Example, example_from_row
 from engine.recipes.common import DataSource
+
+if TYPE_CHECKING:
+    from engine.recipes.common import DataSpec
 
 
 def resolve_sources(sources: list[DataSource], base_dir: Path | None) -> list[DataSource]:
@@ -33,7 +36,7 @@ def source_task(src: DataSource) -> str:
     from engine.data.prepare import detect_format, records_of
     from engine.data.sources import resolve
 
-    fmt = src.format
+    fmt: str = src.format
     if fmt == "auto":
         resolved = resolve(src.path, split=src.split)
         head = []
@@ -90,7 +93,7 @@ def rows_to_examples(rows: Any) -> list[Example]:
     return out
 
 
-def training_sets(data: Any, *, task: str, seed: int) -> tuple[list[Example], list[Example]]:
+def training_sets(data: DataSpec, *, task: str, seed: int) -> tuple[list[Example], list[Example]]:
     """A training recipe's (train, eval) rows as Examples, split exactly as the trainer splits them."""
     from engine.data.prepare import load_training_data
 

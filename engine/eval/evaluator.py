@@ -41,7 +41,7 @@ def choose_metrics(task: str, requested: list[str] | None, has_judge: bool) -> l
 
 def primary_score(task: str, metrics: list[str]) -> str:
     """The per-example score used to rank disagreements between two models."""
-    per_example = {M.METRICS[m].per_example for m in metrics if M.METRICS[m].per_example}
+    per_example = {pe for m in metrics if (pe := M.METRICS[m].per_example)}
     for key in (M.PRIMARY[task], "exact_match", "chrf", "rouge_l", "loss", "win"):
         if key in per_example:
             return key
@@ -132,10 +132,11 @@ class Evaluator:
         for sc, ci, ri in zip(scores, c, r, strict=True):
             sc["logp_margin"] = ci - ri
         ref = self.ref_logps
-        pm = M.preference_metrics(c, r, *(ref if ref else (None, None)), beta=self.settings.beta)
+        ref_c, ref_r = ref if ref else (None, None)
+        pm = M.preference_metrics(c, r, ref_c, ref_r, beta=self.settings.beta)
         if ref:
-            for sc, m in zip(scores, M.reward_margins(c, r, ref[0], ref[1], self.settings.beta), strict=True):
-                sc["reward_margin"] = m
+            for sc, margin in zip(scores, M.reward_margins(c, r, ref[0], ref[1], self.settings.beta), strict=True):
+                sc["reward_margin"] = margin
         if {"eval_loss", "perplexity"} & set(self.metrics):
             for sc, (s, k) in zip(scores, lc, strict=True):
                 sc["loss"] = -s / k if k else 0.0

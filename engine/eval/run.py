@@ -13,30 +13,34 @@ import contextlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from engine import kinds
 from engine.errors import DataError, TailorError, one_line
 from engine.eval import metrics as M
-from engine.eval.data import read_examples, resolve_sources, training_sets
-from engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_task, primary_score
-from engine.eval.models import (
+from engine.eval.candidates import (
     Candidate,
     adapter_candidate,
-    is_latest,
-    latest_run,
     load_candidate,
     release,
     run_candidate,
-    run_recipe,
     trial_candidates,
-    workspace_of,
 )
+from engine.eval.data import read_examples, resolve_sources, training_sets
+from engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_task, primary_score
 from engine.eval.prompts import Example, draw_shots
 from engine.eval.results import EvalResults, ModelResult, write_results
 from engine.recipes.eval import EvalRecipe, EvalSettings, EvaluateSpec
+from engine.runs.lookup import is_latest, latest_run, run_recipe, workspace_of
+
+if TYPE_CHECKING:
+    from engine.recipes.common import ModelSpec
+    from engine.recipes.trainable import TrainableRecipe
+    from engine.worker.context import WorkerContext
+    from engine.workspace import Workspace
 
 
-def _recipe_dir(ctx: Any) -> Path | None:
+def _recipe_dir(ctx: WorkerContext) -> Path | None:
     src = (getattr(ctx, "status", None) and ctx.status.links.get("recipe")) or None
     return Path(src).expanduser().parent if src else None
 
@@ -44,7 +48,7 @@ def _recipe_dir(ctx: Any) -> Path | None:
 class Session:
     """One evaluation: examples, candidates and the growing results, written after every model."""
 
-    def __init__(self, settings: EvalSettings, examples: list[Example], ctx: Any, data_label: list[str]) -> None:
+    def __init__(self, settings: EvalSettings, examples: list[Example], ctx: WorkerContext, data_label: list[str]) -> None:
         if settings.max_examples:
             examples = examples[: settings.max_examples]
         self.settings = settings
@@ -154,7 +158,7 @@ class Session:
         assert self.settings.judge is not None and self.baseline_outputs is not None
         spec = self.settings.judge
         self.log(f"judging answers against the base with {spec.model.name_or_path}")
-        from engine.eval.models import device
+        from engine.eval.candidates import device
 
         judge = Judge(load_model(spec.model).to(device()).eval(), load_tokenizer(spec.model), spec.template, spec.max_length)
         prompts = [rec["prompt"] for rec in self.records]
@@ -169,7 +173,7 @@ class Session:
             self.done_steps += len(prompts)
             self.ctx.emit("eval_model", model=row.id, label=row.label, metrics=row.metrics, seconds=row.seconds, error=None)
             self.save()
-        judge = None
+        del judge  # free the judge model before releasing the cache
         release(None)
 
 
@@ -190,7 +194,7 @@ def _quiet() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def run_eval(recipe: EvalRecipe, ctx: Any) -> None:
+def run_eval(recipe: EvalRecipe, ctx: WorkerContext) -> None:
     """The worker entry for ``kind: eval``."""
     _quiet()
     base_dir = _recipe_dir(ctx)
@@ -222,7 +226,7 @@ def run_eval(recipe: EvalRecipe, ctx: Any) -> None:
     _raise_if_all_failed(session)
 
 
-def _base_rows(settings: EvalSettings, base: Any, pool: list[Example], ctx: Any, start: str | None = None) -> list[Candidate]:
+def _base_rows(settings: EvalSettings, base: ModelSpec, pool: list[Example], ctx: WorkerContext, start: str | None = None) -> list[Candidate]:
     """The base model's rows; ``start`` names the run a merged fine-tune started from (its "base")."""
     name = start or base.name_or_path
     what = f"start {start}" if start else "base"
@@ -249,7 +253,7 @@ def _unique_ids(candidates: list[Candidate]) -> None:
             seen[c.id] = 1
 
 
-def _train_pool_of_run(ws: Any, run_id: str, ctx: Any) -> list[Example]:
+def _train_pool_of_run(ws: Workspace, run_id: str, ctx: WorkerContext) -> list[Example]:
     try:
         recipe = run_recipe(ws.run(run_id))
         return read_examples(recipe.data.train, system=recipe.data.system_prompt, what=f"{run_id} training data")
@@ -269,19 +273,19 @@ def _raise_if_all_failed(session: Session) -> None:
 # -- end of training ------------------------------------------------------------------------------
 
 
-def check_evaluate(recipe: Any) -> EvaluateSpec | None:
+def check_evaluate(recipe: TrainableRecipe) -> EvaluateSpec | None:
     """The training recipe's ``evaluate:`` block, validated (None when absent)."""
     if not getattr(recipe, "evaluate", None):
         return None
     try:
         return EvaluateSpec.model_validate(recipe.evaluate)
-    except Exception as exc:  # noqa: BLE001 - a ValidationError, made one line
+    except Exception as exc:  # a ValidationError, made one line
         from engine.errors import RecipeError
 
         raise RecipeError(f"evaluate: {one_line(exc)}") from None
 
 
-def evaluate_after_training(recipe: Any, ctx: Any, model: Any, tokenizer: Any) -> EvalResults | None:
+def evaluate_after_training(recipe: TrainableRecipe, ctx: WorkerContext, model: Any, tokenizer: Any) -> EvalResults | None:
     """Evaluate the model just trained (and its base, zero-/few-shot) on the recipe's eval set.
 
     Called by the sft/dpo trainers after the final save when ``recipe.evaluate`` is set. For PEFT models
@@ -295,7 +299,7 @@ def evaluate_after_training(recipe: Any, ctx: Any, model: Any, tokenizer: Any) -
         return _evaluate_after_training(spec, recipe, ctx, model, tokenizer)
     except TailorError as exc:
         ctx.log(f"evaluation after training failed: {exc}", "error")
-    except Exception as exc:  # noqa: BLE001 - never turn a finished training into a failed run
+    except Exception as exc:  # never turn a finished training into a failed run
         import traceback
 
         traceback.print_exc()
@@ -303,9 +307,9 @@ def evaluate_after_training(recipe: Any, ctx: Any, model: Any, tokenizer: Any) -
     return None
 
 
-def _evaluate_after_training(spec: EvaluateSpec, recipe: Any, ctx: Any, model: Any, tokenizer: Any) -> EvalResults:
+def _evaluate_after_training(spec: EvaluateSpec, recipe: TrainableRecipe, ctx: WorkerContext, model: Any, tokenizer: Any) -> EvalResults:
     base_dir = _recipe_dir(ctx)
-    task = getattr(recipe, "data_task", "sft")
+    task = kinds.data_task_of(recipe) or "sft"
     if task == "unpaired_preference" and not spec.data:
         raise DataError("evaluate: KTO data has no pairs or references to compare with; set evaluate.data to a "
                         "prompt/completion or prompt/chosen/rejected held-out set")
@@ -354,13 +358,13 @@ def _without_adapter(model: Any, tokenizer: Any) -> Iterator[tuple[Any, Any]]:
 def _opened(cand: Candidate, cache: dict[str, Any]) -> Iterator[tuple[Any, Any]]:
     """(model, tokenizer) for a candidate while it is evaluated; adapters are freed afterwards."""
     if cand.open is not None:
-        with cand.open() as pair:
-            yield pair
+        with cand.open() as opened:
+            yield opened
         return
-    pair: tuple[Any, Any] | None = load_candidate(cand, cache)
+    pair = load_candidate(cand, cache)
     try:
         yield pair
     finally:
-        pair = None
+        del pair  # drop this frame's reference before release() collects
         if cand.path is not None:
             release(None)

@@ -110,14 +110,15 @@ def build_table(
             deltas[c] = None if base is None or m is base or v is None or b is None else v - b
         rows.append(Row(m.id, m.label, m.kind, values, deltas, is_baseline=m is base, error=m.error))
     for c in cols:
-        present = [r.values[c] for r in rows if r.values[c] is not None]
+        present = [v for r in rows if (v := r.values[c]) is not None]
         if len(present) < 2:
             continue
-        best = max(present) if hib[c] else min(present)  # type: ignore[type-var]
+        best = max(present) if hib[c] else min(present)
         if all(v == best for v in present):
             continue  # a tie everywhere is no "best"
         for r in rows:
-            if r.values[c] is not None and math.isclose(r.values[c], best, rel_tol=1e-12, abs_tol=1e-12):
+            v = r.values[c]
+            if v is not None and math.isclose(v, best, rel_tol=1e-12, abs_tol=1e-12):
                 r.best.add(c)
     needle = text_filter.strip().lower()
     if needle:
@@ -129,10 +130,10 @@ def build_table(
             rows.sort(key=lambda r: r.label.lower(), reverse=bool(descending))
         else:
             desc = hib[sort_by] if descending is None else descending
-            present = [r for r in rows if r.values[sort_by] is not None]
+            valued = [r for r in rows if r.values[sort_by] is not None]
             missing = [r for r in rows if r.values[sort_by] is None]
-            present.sort(key=lambda r: r.values[sort_by], reverse=desc)  # type: ignore[arg-type,return-value]
-            rows = present + missing  # missing values always last
+            valued.sort(key=lambda r: r.values[sort_by] or 0.0, reverse=desc)  # never None here
+            rows = valued + missing  # missing values always last
     return Table(cols, rows, hib, results.baseline, sort_by, True if descending is None else descending)
 
 

@@ -1,24 +1,107 @@
-"""The one executor interface: launch / follow from seq / cancel / status / fetch.
+"""The executor contract: everything the TUI and the CLI ask of a place where workers run.
 
-``LocalExecutor`` runs workers on this machine; ``SSHExecutor`` runs them on a remote host. Both
-speak the run directory contract, so the TUI and the CLI never care which one they hold.
+``LocalExecutor`` runs workers on this machine, ``SSHExecutor`` on a remote host; a third (a cluster
+scheduler, a cloud launcher) subclasses ``Executor``, registers its host ``type`` in
+engine/executors/registry.py, and runs the contract tests (tests/contract/) by adding one line.
+
+Optional capabilities are class flags, checked by callers (``if executor.can_kill: ...``) instead of
+``isinstance`` tests. Launch preparation (load the recipe with overrides, name the run, write its first
+status) is ``prepare_launch`` below, shared by every executor.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+import engine
 from engine.runs.events import Event
+from engine.runs.rundir import DEFAULT_QUEUED_TIMEOUT, new_run_id
 from engine.runs.status import Status
+
+if TYPE_CHECKING:
+    from engine.recipes.load import Recipe
+    from engine.workspace import Workspace
+
+#: ``fit`` policy of ``launch``: warn (recorded in ``status.warnings``), refuse (raise), skip (no check).
+FitPolicy = Literal["warn", "refuse", "skip"]
+
+
+@dataclass
+class FetchReport:
+    """What ``fetch`` did: files brought here, files already up to date, bytes received."""
+
+    path: Path
+    fetched: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    bytes: int = 0
+
+
+@dataclass
+class Prepared:
+    """A launch ready to start: the parsed recipe, its run id and the first status of its run."""
+
+    path: Path
+    recipe: Recipe
+    run_id: str
+    label: str
+    status: Status
+
+
+def prepare_launch(
+    recipe: str | Path,
+    *,
+    host: str,
+    name: str | None = None,
+    overrides: dict[str, Any] | None = None,
+    links: dict[str, Any] | None = None,
+) -> Prepared:
+    """Load and validate the recipe (with overrides), choose the run id, build the queued status."""
+    from engine.recipes.overrides import load_with_overrides
+
+    path = Path(recipe).expanduser().resolve()
+    parsed = load_with_overrides(path, overrides)
+    label = name or getattr(parsed, "name", None) or path.stem
+    run_id = new_run_id(label, parsed.kind)
+    status = Status(
+        run_id=run_id,
+        kind=parsed.kind,
+        name=label,
+        host=host,
+        links={"recipe": str(path), **({"overrides": overrides} if overrides else {}), **(links or {})},
+        tailor_version=engine.__version__,
+    )
+    return Prepared(path, parsed, run_id, label, status)
 
 
 class Executor(ABC):
+    """One place where workers run. Every method the TUI and the CLI call is declared here."""
+
+    #: The host ``type`` this executor serves (engine/executors/registry.py).
+    type: ClassVar[str] = "local"
+    #: Runs live on another machine: ``fetch`` copies their files here, ``delete`` removes them there.
+    remote: ClassVar[bool] = False
+    #: ``kill`` can SIGKILL a worker that ignores a cancel.
+    can_kill: ClassVar[bool] = False
+    #: ``gpus`` lists the machine's GPUs (``launch`` then checks the recipe fits).
+    has_gpu_inventory: ClassVar[bool] = False
+
     #: "local", or the host alias for remote executors.
     host: str = "local"
+    workspace: Workspace
+    #: How long a run may stay queued before it counts as lost: a worker spawned here starts in seconds,
+    #: a scheduler may hold a job for hours. Policy of the executor, read by liveness checks.
+    queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT
 
+    @classmethod
+    def for_host(cls, workspace: Workspace, host: str) -> Executor:
+        """The executor for a configured host of this executor's ``type`` (engine.remote.hosts)."""
+        raise NotImplementedError(f"{cls.__name__} does not serve configured hosts")
+
+    # -- launching -------------------------------------------------------------------------
     @abstractmethod
     async def launch(
         self,
@@ -27,9 +110,12 @@ class Executor(ABC):
         name: str | None = None,
         overrides: dict[str, Any] | None = None,
         links: dict[str, Any] | None = None,
+        fit: FitPolicy = "warn",
     ) -> Status:
-        """Validate the recipe, create the run directory and start a detached worker; return at once."""
+        """Check the recipe (and that it fits, per ``fit``), create the run directory, start a detached
+        worker; return at once with the queued status."""
 
+    # -- reading ---------------------------------------------------------------------------
     @abstractmethod
     def follow(self, run_id: str, after: int = 0, *, until_done: bool = True) -> AsyncIterator[Event]:
         """Events with ``seq > after`` as they are written; ends once the run is over if ``until_done``."""
@@ -44,8 +130,9 @@ class Executor(ABC):
 
     @abstractmethod
     async def list_runs(self) -> list[Status]:
-        """Every run this executor knows, oldest first."""
+        """Every run this executor knows, oldest first; each status's ``via`` names the host it runs on."""
 
+    # -- control ---------------------------------------------------------------------------
     @abstractmethod
     async def cancel(self, run_id: str, *, wait: float = 0.0) -> Status:
         """Ask the worker to stop (it checkpoints and reports cancelled); wait up to ``wait`` seconds."""
@@ -54,9 +141,28 @@ class Executor(ABC):
     async def resume(self, run_id: str) -> Status:
         """Start a failed or cancelled run again from its last checkpoint."""
 
-    @abstractmethod
-    async def fetch(self, run_id: str, dest: Path | None = None) -> Path:
-        """Make the run's artefacts (adapter, checkpoints, eval results) available locally; return the path."""
+    async def kill(self, run_id: str) -> Status:
+        """SIGKILL the worker (only where ``can_kill``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot kill workers")
 
-    async def close(self) -> None:  # noqa: B027 - optional hook
+    # -- files -----------------------------------------------------------------------------
+    @abstractmethod
+    async def fetch(self, run_id: str, dest: Path | None = None) -> FetchReport:
+        """Make the run's artefacts (adapter, checkpoints, eval results, logs) available here."""
+
+    @abstractmethod
+    async def delete(self, run_id: str) -> str:
+        """Delete a finished run's directory where it ran (refused while active); return its path.
+        Callers confirm first. A remote run's local copy stays."""
+
+    # -- the machine -----------------------------------------------------------------------
+    @abstractmethod
+    async def info(self) -> dict[str, Any]:
+        """Where runs go: hostname, Python and Tailor versions, workspace path."""
+
+    async def gpus(self) -> list[Any]:
+        """The machine's GPUs (engine.remote.gpus.GPU), where ``has_gpu_inventory``."""
+        return []
+
+    async def close(self) -> None:  # noqa: B027 - optional hook: most executors hold nothing open
         """Release connections."""

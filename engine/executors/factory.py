@@ -1,22 +1,27 @@
-"""Pick the executor for a host name: ``local`` (default) or a configured SSH host."""
+"""Pick the executor for a host name: ``local`` (default) or a configured host, by its ``type``."""
 
 from __future__ import annotations
 
 from engine.executors.base import Executor
 from engine.executors.local import LocalExecutor
+from engine.executors.registry import executor_class
 from engine.workspace import Workspace
+
+LOCAL_NAMES = (None, "", "local", "localhost")
 
 
 def executor_for(workspace: Workspace, host: str | None = None) -> Executor:
-    if host in (None, "", "local", "localhost"):
+    if host in LOCAL_NAMES:
         return LocalExecutor(workspace)
-    from engine.executors.ssh import SSHExecutor  # noqa: PLC0415 - asyncssh only when needed
+    from engine.remote.hosts import get_host  # light: pydantic and PyYAML
 
-    return SSHExecutor.for_host(workspace, host)
+    assert host is not None
+    config = get_host(workspace, host)
+    return executor_class(config.type).for_host(workspace, config.name)
 
 
 def executor_for_run(workspace: Workspace, run_ref: str) -> Executor:
-    """The executor that owns a run: its SSH host for a mirrored remote run (remote.json), else local."""
-    from engine.remote.mirror import host_of  # noqa: PLC0415 - light (no asyncssh)
+    """The executor that owns a run: its host for a mirrored remote run (remote.json), else local."""
+    from engine.remote.mirror import host_of  # light (no asyncssh)
 
     return executor_for(workspace, host_of(workspace.run(run_ref)))

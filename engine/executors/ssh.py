@@ -14,25 +14,23 @@ import json
 import os
 import shutil
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import asyncssh
 import yaml
 
 import engine
 from engine.errors import HostError, RunError
-from engine.executors.base import Executor
+from engine.executors.base import Executor, FetchReport, FitPolicy, prepare_launch
 from engine.recipes.load import dump_recipe
-from engine.recipes.overrides import load_with_overrides
 from engine.remote.connection import HostConnection, HostUnreachable, backoff_delays
 from engine.remote.hosts import HostConfig, all_hosts, get_host, ssh_settings
 from engine.remote.mirror import REMOTE_FILE, Mirror, as_local
 from engine.remote.quoting import join, secrets_from, with_env
 from engine.remote.sync import sync_data
 from engine.runs.events import Event
-from engine.runs.rundir import new_run_id
 from engine.runs.status import Status
 from engine.workspace import Workspace
 
@@ -41,6 +39,10 @@ CANCEL_POLL_S = 0.5
 
 
 class SSHExecutor(Executor):
+    type: ClassVar[str] = "ssh"
+    remote: ClassVar[bool] = True
+    has_gpu_inventory: ClassVar[bool] = True
+
     def __init__(
         self,
         workspace: Workspace,
@@ -77,9 +79,11 @@ class SSHExecutor(Executor):
     def mirror(self, run_id: str) -> Mirror:
         return Mirror(self.workspace.runs_dir, run_id)
 
-    async def _ensure_mirror(self, run_id: str) -> Mirror:
+    async def _ensure_mirror(self, run_id: str, *, listed: bool = False) -> Mirror:
         mirror = self.mirror(run_id)
         if not (mirror.path / REMOTE_FILE).exists():
+            if not listed:  # a run the host does not have is refused before a mirror is made for it
+                await self.conn.op("status", run_id)
             info = await self.info()
             mirror.create(self.host, f"{info['workspace']}/runs/{run_id}")
         elif mirror.info.get("host") != self.host:
@@ -94,21 +98,19 @@ class SSHExecutor(Executor):
         name: str | None = None,
         overrides: dict[str, Any] | None = None,
         links: dict[str, Any] | None = None,
-        fit: str = "warn",
+        fit: FitPolicy = "warn",
     ) -> Status:
         """Sync data, create the remote run directory, start the worker detached; return at once.
 
         ``fit``: "warn" records a warning (``status.warnings``) when the recipe's estimated GPU memory
         exceeds the host's free memory, "refuse" raises instead, "skip" does not check.
         """
-        path = Path(recipe).expanduser().resolve()
-        parsed = load_with_overrides(path, overrides)
+        prepared = prepare_launch(recipe, host=self.host, name=name, overrides=overrides, links=links)
+        path, parsed, run_id = prepared.path, prepared.recipe, prepared.run_id
         if parsed.kind == "search":  # a workspace-relative study would exist on that host alone
-            from engine.search.storage import check_remote_storage  # noqa: PLC0415
+            from engine.search.storage import check_remote_storage
 
             check_remote_storage(parsed.storage.url, self.host, str(path))
-        label = name or getattr(parsed, "name", None) or path.stem
-        run_id = new_run_id(label, parsed.kind)
         info = await self.info()
         if info.get("tailor_version") != engine.__version__:
             raise HostError(
@@ -118,14 +120,7 @@ class SSHExecutor(Executor):
         warnings = await self._fit_warnings(parsed, fit)
         data = parsed.model_dump(mode="json")
         report = await sync_data(self.conn, data, info["store"])
-        status = Status(
-            run_id=run_id,
-            kind=parsed.kind,
-            name=label,
-            host=self.host,
-            links={"recipe": str(path), **({"overrides": overrides} if overrides else {}), **(links or {})},
-            tailor_version=engine.__version__,
-        )
+        status = prepared.status
         mirror = self.mirror(run_id).create(
             self.host, f"{info['workspace']}/runs/{run_id}", dump_recipe(parsed)
         )
@@ -143,16 +138,14 @@ class SSHExecutor(Executor):
         extra = {"data_uploaded": report.uploaded, "data_skipped": report.skipped, "warnings": warnings}
         _update_json(mirror.path / REMOTE_FILE, extra)
         local = mirror.write_status(remote, self.host)
-        return Status.model_validate({**local.model_dump(mode="json"), "warnings": warnings})
+        return local.model_copy(update={"warnings": warnings})  # (a dump would drop ``via``)
 
-    async def _fit_warnings(self, recipe: Any, mode: str) -> list[str]:
+    async def _fit_warnings(self, recipe: Any, mode: FitPolicy) -> list[str]:
         if mode == "skip":
             return []
-        from engine.fit import check_fit, estimate_recipe  # noqa: PLC0415
-        from engine.remote.gpus import gpu_inventory  # noqa: PLC0415
-
+        from engine.memory_estimate import check_fit, estimate_recipe
         estimate = estimate_recipe(recipe)
-        verdict = check_fit(estimate, await gpu_inventory(self.conn), gpus_wanted=_gpus_wanted(recipe))
+        verdict = check_fit(estimate, await self.gpus(), gpus_wanted=_gpus_wanted(recipe))
         if verdict.fits or verdict.message is None:
             return []
         if mode == "refuse":
@@ -167,7 +160,7 @@ class SSHExecutor(Executor):
     async def list_runs(self) -> list[Status]:
         out = []
         for raw in await self.conn.op("list"):
-            mirror = await self._ensure_mirror(raw["run_id"])
+            mirror = await self._ensure_mirror(raw["run_id"], listed=True)
             out.append(mirror.write_status(raw, self.host))
         return out
 
@@ -221,7 +214,7 @@ class SSHExecutor(Executor):
                 )
             await asyncio.sleep(next(delays))
 
-    async def _stream(self, run_id: str, after: int, until_done: bool) -> AsyncIterator[dict[str, Any]]:
+    async def _stream(self, run_id: str, after: int, until_done: bool) -> AsyncGenerator[dict[str, Any], None]:
         """One ``follow`` session on the host: JSON lines until it ends or the connection drops."""
         conn = await self.conn.get(attempts=1)
         args = ["follow", run_id, "--after", str(after)] + ([] if until_done else ["--forever"])
@@ -264,19 +257,24 @@ class SSHExecutor(Executor):
         remote = await self.conn.op("resume", run_id, payload={"env": self._secrets()}, retry=False)
         return mirror.write_status(remote, self.host)
 
-    async def fetch(self, run_id: str, dest: Path | None = None) -> Path:
+    async def gpus(self) -> list[Any]:
+        from engine.remote.gpus import gpu_inventory
+
+        return await gpu_inventory(self.conn)
+
+    async def fetch(self, run_id: str, dest: Path | None = None) -> FetchReport:
         """Bring adapter, checkpoints, eval results and logs into the mirror (or ``dest``)."""
-        from engine.remote.fetch import fetch_run  # noqa: PLC0415
+        from engine.remote.fetch import fetch_run
 
         mirror = await self._ensure_mirror(run_id)
         target = Path(dest) if dest is not None else mirror.path
         target.mkdir(parents=True, exist_ok=True)
         await self.events(run_id)  # complete the mirrored events first
-        self.last_fetch = await fetch_run(self.conn, run_id, target)
+        report = await fetch_run(self.conn, run_id, target)
         await self.status(run_id)
-        return target
+        return report
 
-    async def delete_remote(self, run_id: str) -> str:
+    async def delete(self, run_id: str) -> str:
         """Delete the run directory on the host (refused while the run is active). Callers confirm first."""
         mirror = await self._ensure_mirror(run_id)
         answer = await self.conn.op("rm", run_id)
@@ -294,7 +292,7 @@ def _gpus_wanted(recipe: Any) -> int:
 
 
 def _update_json(path: Path, extra: dict[str, Any]) -> None:
-    from engine.fsutil import atomic_write_json  # noqa: PLC0415
+    from engine.fsutil import atomic_write_json
 
     try:
         data = json.loads(path.read_text())

@@ -38,7 +38,7 @@ def hub_errors(name: str) -> Iterator[None]:
         yield
     except ModelError:
         raise
-    except Exception as exc:  # noqa: BLE001 - classified below, re-raised as ModelError
+    except Exception as exc:  # classified below, re-raised as ModelError
         raise ModelError(describe_load_error(name, exc)) from exc
 
 

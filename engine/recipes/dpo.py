@@ -223,7 +223,7 @@ class DPORecipe(TrainableRecipe):
         return CONFIG_CLASSES[self.trainer]
 
     @property
-    def data_task(self) -> str:
+    def data_task(self) -> Literal["preference", "unpaired_preference"]:
         """The data shape the trainer needs: paired preferences, or unpaired labelled completions for KTO."""
         return "unpaired_preference" if self.trainer == "kto" else "preference"
 

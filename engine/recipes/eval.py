@@ -210,7 +210,7 @@ def check_evaluate_block(block: dict[str, Any] | None) -> dict[str, Any] | None:
 def _model_at(loc: tuple[str, ...]) -> type[Strict]:
     """The pydantic model holding the field at ``loc`` inside an ``evaluate:`` block."""
     current: type[Strict] = EvaluateSpec
-    nested = {"few_shot": FewShotSpec, "generation": GenerationSpec, "judge": JudgeSpec, "model": ModelSpec}
+    nested: dict[str, type[Strict]] = {"few_shot": FewShotSpec, "generation": GenerationSpec, "judge": JudgeSpec, "model": ModelSpec}
     for part in loc:
         if part in nested:
             current = nested[part]

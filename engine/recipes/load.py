@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from engine import kinds
 from engine.errors import RecipeError
 from engine.recipes.common import suggest
 from engine.recipes.dpo import DPORecipe
@@ -17,13 +18,7 @@ from engine.recipes.search import SearchRecipe
 from engine.recipes.sft import SFTRecipe
 from engine.recipes.yamlio import compose_yaml, load_yaml
 
-KINDS: dict[str, type[BaseModel]] = {
-    "sft": SFTRecipe,
-    "dpo": DPORecipe,
-    "search": SearchRecipe,
-    "eval": EvalRecipe,
-}
-
+#: The built-in recipe models, for type annotations; the registry (engine.kinds) decides what loads.
 Recipe = SFTRecipe | DPORecipe | SearchRecipe | EvalRecipe
 
 
@@ -62,13 +57,13 @@ def parse_recipe(
     if not isinstance(data, dict):
         raise RecipeError(f"{source}: a recipe must be a YAML mapping with a 'kind' key")
     kind = data.get("kind")
-    if kind not in KINDS:
-        choices = ", ".join(KINDS)
-        hint = difflib.get_close_matches(str(kind), list(KINDS), n=1)
+    if not kinds.known(kind):
+        choices = ", ".join(kinds.names())
+        hint = difflib.get_close_matches(str(kind), kinds.names(), n=1)
         tip = f"; did you mean '{hint[0]}'?" if hint and kind is not None else ""
         got = "missing" if kind is None else f"unknown kind {kind!r}"
         raise RecipeError(f"{_where(source, lines, ('kind',))}: kind: {got}; use one of {choices}{tip}")
-    model = KINDS[kind]
+    model = kinds.get(kind).recipe_model()
     try:
         recipe = model.model_validate(data)
     except ValidationError as exc:

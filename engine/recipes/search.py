@@ -14,15 +14,17 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_serializer, model_validator
 
+from engine import kinds
 from engine.errors import RecipeError
 from engine.recipes.common import Strict, check_train_block, suggest
-from engine.recipes.dpo import DPORecipe
-from engine.recipes.sft import SFTRecipe
-from engine.recipes.trainable import NAME_RE
+from engine.recipes.trainable import NAME_RE, TrainableRecipe
 from engine.search import params as P
 from engine.search.storage import check_storage_url
 
-BASE_KINDS: dict[str, type[SFTRecipe] | type[DPORecipe]] = {"sft": SFTRecipe, "dpo": DPORecipe}
+
+def base_model(kind: str) -> type[TrainableRecipe]:
+    """The recipe model of a kind a search may wrap (engine.kinds: ``searchable``)."""
+    return kinds.get(kind).recipe_model()  # type: ignore[return-value]
 
 
 class SpecError(ValueError):
@@ -205,7 +207,7 @@ class SearchRecipe(Strict):
         default_factory=dict, description="train fields for trials only (e.g. a shorter max_steps)."
     )
 
-    _base: SFTRecipe | DPORecipe | None = PrivateAttr(None)
+    _base: TrainableRecipe | None = PrivateAttr(None)
 
     _timeout = field_validator("timeout", mode="before")(lambda cls, v: parse_duration(v))
 
@@ -249,7 +251,7 @@ class SearchRecipe(Strict):
         return self
 
     # -- cross-checks that need the base recipe ---------------------------------------------------
-    def _check_against_base(self, base: SFTRecipe | DPORecipe) -> None:
+    def _check_against_base(self, base: TrainableRecipe) -> None:
         config_class = P.config_class_of(base)
         searched = [k for k, s in self.space.items() if s.searched or s.mode == "default"]
         if not searched:
@@ -290,13 +292,13 @@ class SearchRecipe(Strict):
                 f"{self.objective} needs an eval set in the base recipe: set base data.eval or data.eval_split",
             )
 
-    def _check_type(self, name: str, spec: ParamSpec, target: str, base: SFTRecipe | DPORecipe) -> None:
+    def _check_type(self, name: str, spec: ParamSpec, target: str, base: TrainableRecipe) -> None:
         if spec.mode != "range":
             return
         kind = P.value_type(target, base)
         if spec.type is None:
             if kind in (int, float):
-                spec.type = kind.__name__
+                spec.type = "int" if kind is int else "float"
             else:
                 whole = all(float(v).is_integer() for v in (spec.low, spec.high) if v is not None)
                 spec.type = "int" if whole and spec.step in (None, 1) and not spec.log else "float"
@@ -314,14 +316,14 @@ class SearchRecipe(Strict):
         if kind is int and spec.type == "float":
             raise SpecError(("space", name, "type"), f"{target} is an integer: use type int or choices")
 
-    def _check_tie(self, name: str, spec: ParamSpec, base: SFTRecipe | DPORecipe) -> None:
+    def _check_tie(self, name: str, spec: ParamSpec, base: TrainableRecipe) -> None:
         other = self.space.get(spec.tie or "")
         if other is not None and other.mode == "tied":
             raise SpecError(("space", name, "tie"), f"{spec.tie} is itself tied; tie to a searched parameter")
         if other is None and P.target_of(spec.tie or "", base) is None:
             raise SpecError(("space", name, "tie"), f"unknown parameter {spec.tie!r} to tie to")
 
-    def _check_values(self, base: SFTRecipe | DPORecipe) -> None:
+    def _check_values(self, base: TrainableRecipe) -> None:
         """Apply each bound, choice and fixed value to the base recipe and validate it as a recipe."""
         base_data = base.model_dump(mode="json")
         for name, spec in self.space.items():
@@ -337,9 +339,9 @@ class SearchRecipe(Strict):
                 trial = _copy(base_data)
                 P.set_path(trial, target, value)
                 try:
-                    BASE_KINDS[base.kind].model_validate(trial)
+                    base_model(base.kind).model_validate(trial)
                 except ValidationError as exc:
-                    problem = _nested_problem(exc, BASE_KINDS[base.kind])[1]
+                    problem = _nested_problem(exc, base_model(base.kind))[1]
                     raise SpecError(("space", name, field), f"{value!r} is not valid for {target}: {problem}") from None
 
     # -- file references (called by load.resolve_paths) -------------------------------------------
@@ -353,8 +355,10 @@ class SearchRecipe(Strict):
         if isinstance(self.base, str):
             path = _base_path(self.base, base_dir, source)
             base = load_recipe(path)
-            if base.kind not in BASE_KINDS:
-                raise RecipeError(f"{source}: base: {path} is a {base.kind} recipe; a search wraps an sft or dpo recipe")
+            if base.kind not in kinds.searchable():
+                raise RecipeError(
+                    f"{source}: base: {path} is a {base.kind} recipe; a search wraps an {' or '.join(kinds.searchable())} recipe"
+                )
             data = {**self.model_dump(mode="json", exclude_unset=True), "base": base.model_dump(mode="json")}
             data["study_name"] = self.study_name
             try:
@@ -374,7 +378,7 @@ class SearchRecipe(Strict):
             self.base = self._base.model_dump(mode="json")
 
     @property
-    def base_recipe(self) -> SFTRecipe | DPORecipe:
+    def base_recipe(self) -> TrainableRecipe:
         if self._base is None:
             raise RecipeError(f"base recipe {self.base!r} is not resolved; load the search recipe from its file")
         return self._base
@@ -387,12 +391,13 @@ class SearchRecipe(Strict):
 _EMPTY = "nothing to search: add parameters, e.g. r: [8, 16, 32] and learning_rate: {low: 1.0e-5, high: 1.0e-3, log: true}"
 
 
-def _validate_base(data: dict[str, Any]) -> SFTRecipe | DPORecipe:
+def _validate_base(data: dict[str, Any]) -> TrainableRecipe:
     kind = data.get("kind")
-    if kind not in BASE_KINDS:
+    if kind not in kinds.searchable():
         got = "missing" if kind is None else repr(kind)
-        raise SpecError(("base", "kind"), f"a search wraps an sft or dpo recipe (kind is {got})")
-    model = BASE_KINDS[kind]
+        wraps = " or ".join(kinds.searchable())
+        raise SpecError(("base", "kind"), f"a search wraps an {wraps} recipe (kind is {got})")
+    model = base_model(kind)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -7,7 +7,7 @@ still matches, so upgrading TRL means running ``python -m engine.recipes.trl_fie
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -26,11 +26,32 @@ def snapshot() -> dict[str, Any]:
 
 
 def fields(config_class: str) -> dict[str, dict[str, Any]]:
-    """``{field: {"type": "...", "default": ...}}`` for one of :data:`CONFIG_CLASSES`."""
-    return snapshot()[config_class]
+    """``{field: {"type": "...", "default": ...}}`` for a TRL config class.
+
+    Classes in the snapshot answer at once. Another (a kind registered with ``trl_config="trl:XConfig"``
+    before the snapshot was regenerated) is read from the installed TRL once: slow, but right.
+    """
+    known = snapshot()
+    if config_class in known:
+        return known[config_class]
+    return _live(config_class)
 
 
-def generate() -> dict[str, Any]:
+@cache
+def _live(config_class: str) -> dict[str, dict[str, Any]]:
+    target = _targets().get(config_class) or f"trl:{config_class}"
+    return generate({config_class: target})[config_class]
+
+
+def _targets() -> dict[str, str]:
+    """The built-in classes plus every registered kind's ``trl_config`` given as ``module:Class``."""
+    from engine import kinds
+
+    extra = {k.trl_config.rpartition(":")[2]: k.trl_config for k in kinds.all_kinds() if k.trl_config and ":" in k.trl_config}
+    return {**CONFIG_CLASSES, **extra}
+
+
+def generate(classes: dict[str, str] | None = None) -> dict[str, Any]:
     """Read the field lists from the installed TRL (slow: imports trl)."""
     import dataclasses
     import importlib
@@ -42,7 +63,7 @@ def generate() -> dict[str, Any]:
     import trl
 
     out: dict[str, Any] = {"_versions": {"trl": trl.__version__, "transformers": transformers.__version__}}
-    for name, target in CONFIG_CLASSES.items():
+    for name, target in (classes or _targets()).items():
         module, attr = target.split(":")
         cls = getattr(importlib.import_module(module), attr)
         hints = typing.get_type_hints(cls)

@@ -59,7 +59,7 @@ class HostConnection:
 
     @classmethod
     def for_workspace(cls, ws: Any, host: HostConfig) -> HostConnection:
-        from engine.remote.hosts import ssh_settings  # noqa: PLC0415
+        from engine.remote.hosts import ssh_settings
 
         return cls(host, ssh_settings(ws), all_hosts(ws))
 
@@ -68,7 +68,7 @@ class HostConnection:
         return self.host.name
 
     # -- connecting ------------------------------------------------------------------
-    async def _tunnel(self) -> Any:
+    async def tunnel(self) -> Any:
         jump = self.resolved.proxy_jump
         if not jump:
             return None
@@ -93,7 +93,7 @@ class HostConnection:
             kwargs["client_keys"] = [str(_expand(p)) for p in self.host.identity_file]
         if not self.host.agent:
             kwargs["agent_path"] = None
-        tunnel = await self._tunnel()
+        tunnel = await self.tunnel()
         if tunnel is not None:
             kwargs["tunnel"] = tunnel
         target = self.host.hostname or self.host.name
@@ -242,7 +242,7 @@ def _adhoc_host(spec: str) -> HostConfig:
 
 
 def _expand(path: str) -> str:
-    from pathlib import Path  # noqa: PLC0415
+    from pathlib import Path
 
     return str(Path(path).expanduser())
 

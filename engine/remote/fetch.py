@@ -8,25 +8,18 @@ already there (a dropped connection costs only the rest), checked against the ha
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.errors import HostError
+from engine.executors.base import FetchReport
 from engine.remote.connection import HostConnection, HostUnreachable
 from engine.remote.server import sha256_file
 
 CHUNK = 1024 * 1024
 
 
-@dataclass
-class FetchReport:
-    fetched: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
-    bytes: int = 0
-
-
 async def fetch_run(conn: HostConnection, run_id: str, dest: Path, *, attempts: int = 5) -> FetchReport:
-    report = FetchReport()
+    report = FetchReport(dest)
     manifest = await conn.op("manifest", run_id, timeout=None)
     remote_root = manifest["path"]
     for item in manifest["files"]:
@@ -57,7 +50,7 @@ async def fetch_run(conn: HostConnection, run_id: str, dest: Path, *, attempts: 
 
 async def _download(conn: HostConnection, remote: str, local: Path, size: int) -> int:
     """Append the missing tail of ``remote`` to ``local.part``; returns the bytes received."""
-    import asyncssh  # noqa: PLC0415
+    import asyncssh
 
     part = local.with_name(local.name + ".part")
     local.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -74,7 +67,7 @@ async def _download(conn: HostConnection, remote: str, local: Path, size: int) -
                 fd = os.open(part, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
                 try:
                     while chunk := await src.read(CHUNK):
-                        os.write(fd, chunk)
+                        os.write(fd, chunk)  # type: ignore[arg-type]  # bytes: the file is opened in binary mode
                         got += len(chunk)
                 finally:
                     os.close(fd)

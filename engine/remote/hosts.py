@@ -53,6 +53,8 @@ class HostConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str
+    #: Which executor serves this host (engine/executors/registry.py); older files without it are ssh.
+    type: str = "ssh"
     hostname: str | None = None
     user: str | None = None
     port: int | None = Field(None, gt=0, lt=65536)
@@ -73,6 +75,15 @@ class HostConfig(BaseModel):
     def _alias(cls, v: str) -> str:
         if not ALIAS_RE.match(v) or v in RESERVED:
             raise ValueError("a host name uses letters, digits, '.', '_' and '-' (and is not 'local')")
+        return v
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, v: str) -> str:
+        from engine.executors.registry import host_types
+
+        if v not in host_types():
+            raise ValueError(f"unknown host type {v!r}; use one of {', '.join(host_types())}")
         return v
 
     @field_validator("identity_file", mode="before")
@@ -258,7 +269,7 @@ class Resolved(BaseModel):
 
 
 def resolve(host: HostConfig, settings: SSHSettings) -> Resolved:
-    from asyncssh.config import SSHClientConfig  # noqa: PLC0415 - asyncssh only when needed
+    from asyncssh.config import SSHClientConfig  # asyncssh only when needed
 
     cfg_path = settings.config_path
     paths = [cfg_path] if cfg_path.is_file() else []
@@ -269,8 +280,8 @@ def resolve(host: HostConfig, settings: SSHSettings) -> Resolved:
     jump = host.proxy_jump or cfg.get("ProxyJump")
     return Resolved(
         hostname=host.hostname or cfg.get("Hostname") or host.name,
-        port=int(host.port or cfg.get("Port") or 22),
+        port=int(host.port or cfg.get("Port") or 22),  # type: ignore[call-overload]  # asyncssh: get() -> object
         user=host.user or cfg.get("User") or local_user,
-        identity_files=list(host.identity_file or cfg.get("IdentityFile") or []),
+        identity_files=list(host.identity_file or cfg.get("IdentityFile") or []),  # type: ignore[call-overload]
         proxy_jump=None if jump in (None, "none") else str(jump),
     )

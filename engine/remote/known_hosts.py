@@ -30,7 +30,7 @@ def host_pattern(hostname: str, port: int) -> str:
 
 def load_known_hosts(path: Path) -> Any:
     """The known_hosts file as asyncssh wants it; a missing file trusts nothing (never None)."""
-    import asyncssh  # noqa: PLC0415
+    import asyncssh
 
     if path.is_file():
         return asyncssh.read_known_hosts(str(path))
@@ -38,7 +38,7 @@ def load_known_hosts(path: Path) -> Any:
 
 
 def known_keys(path: Path, hostname: str, port: int) -> list[Any]:
-    import asyncssh  # noqa: PLC0415
+    import asyncssh
 
     trusted, _ca, _revoked, *_ = asyncssh.match_known_hosts(load_known_hosts(path), hostname, hostname, port)
     return list(trusted)
@@ -46,7 +46,7 @@ def known_keys(path: Path, hostname: str, port: int) -> list[Any]:
 
 async def check_host_key(path: Path, hostname: str, port: int, *, tunnel: Any = None) -> HostKeyCheck:
     """Ask the server for its host key (no login) and compare it with known_hosts."""
-    import asyncssh  # noqa: PLC0415
+    import asyncssh
 
     known = known_keys(path, hostname, port)
     # Ask for a key of a type we already know, so a host with several keys is not called "changed".

@@ -98,4 +98,4 @@ class Mirror:
 def as_local(status: Status, host: str) -> Status:
     """A remote status as shown here: ``host`` is the alias used to reach it."""
     extra = {"remote_hostname": status.host} if status.host and status.host != host else {}
-    return status.model_copy(update={"host": host, **extra})
+    return status.model_copy(update={"host": host, "via": host, **extra})

@@ -19,6 +19,7 @@ from typing import Any
 import engine
 from engine.errors import RunError, TailorError
 from engine.fsutil import atomic_write_json, private_dir
+from engine.runs.control import Control
 from engine.runs.liveness import this_host
 from engine.runs.rundir import RunDir, check_run_id
 from engine.runs.status import RunState, Status
@@ -45,11 +46,11 @@ class RemoteWorkspace:
             raise RunError(f"no run {run_id} in {self.runs_dir}")
         return run
 
-    def executor(self):  # the same cancel/status logic as on a laptop
-        from engine.executors.local import LocalExecutor  # noqa: PLC0415
-        from engine.workspace import Workspace  # noqa: PLC0415
+    def control(self) -> Control:
+        """The same run control as on a laptop, on the machine where the workers live."""
+        from engine.workspace import Workspace
 
-        return LocalExecutor(Workspace(self.root))
+        return Control(Workspace(self.root), python=sys.executable)
 
 
 def out(obj: Any) -> None:
@@ -84,24 +85,16 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     status = Status.model_validate(p["status"])
     status.host = this_host()
-    run = RunDir.create(ws.runs_dir, check_run_id(p["run_id"]), p["recipe"], status)
-    spawn(run, env=p.get("env") or {}, resume=False)
-    out(run.read_status().model_dump(mode="json"))
+    control = ws.control()
+    control.env = p.get("env") or {}
+    out(control.create_and_spawn(check_run_id(p["run_id"]), p["recipe"], status).model_dump(mode="json"))
 
 
 def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
-    run = ws.run(args[0])
-    run.requeue()
-    spawn(run, env=p.get("env") or {}, resume=True)
-    out(run.read_status().model_dump(mode="json"))
-
-
-def spawn(run: RunDir, *, env: dict[str, str], resume: bool) -> int:
-    """Start the worker in its own session so it outlives this SSH session (no tmux needed)."""
-    from engine.worker.launch import spawn_worker  # noqa: PLC0415
-
-    return spawn_worker(run.path, resume=resume, python=sys.executable, env=env).pid
+    ws.run(args[0])
+    # The worker starts in its own session, so it outlives this SSH session (no tmux needed).
+    out(ws.control().resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
 
 
 def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -110,12 +103,12 @@ def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
 
 def op_list(ws: RemoteWorkspace, args: list[str]) -> None:
     ws.ensure()
-    out([s.model_dump(mode="json") for s in ws.executor().list_runs_sync()])
+    out([s.model_dump(mode="json") for s in ws.control().list_runs()])
 
 
 def op_cancel(ws: RemoteWorkspace, args: list[str]) -> None:
     ws.run(args[0])
-    out(ws.executor().cancel_sync(args[0]).model_dump(mode="json"))
+    out(ws.control().cancel(args[0]).model_dump(mode="json"))
 
 
 def op_events(ws: RemoteWorkspace, args: list[str]) -> None:

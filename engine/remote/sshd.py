@@ -30,7 +30,7 @@ def free_port() -> int:
 
 
 def write_key(path: Path, alg: str = "ssh-ed25519") -> Path:
-    import asyncssh  # noqa: PLC0415
+    import asyncssh
 
     key = asyncssh.generate_private_key(alg)
     key.write_private_key(str(path))
@@ -55,7 +55,7 @@ class LocalSSHD:
 
     @property
     def user(self) -> str:
-        import getpass  # noqa: PLC0415
+        import getpass
 
         return getpass.getuser()
 

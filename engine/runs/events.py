@@ -75,6 +75,10 @@ class EventWriter:
     def seq(self) -> int:
         return self._seq
 
+    @property
+    def closed(self) -> bool:
+        return self._fd < 0
+
     def emit(self, type: str, **fields: Any) -> Event:
         with self._lock:
             self._seq += 1

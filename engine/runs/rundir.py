@@ -31,7 +31,9 @@ from engine.runs.status import RunState, Status
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
 DEFAULT_HEARTBEAT_TIMEOUT = 30.0
-QUEUED_TIMEOUT = 120.0  # a worker that has not started this long after launch never will
+#: A worker spawned on this machine that has not started this long after launch never will. Executors whose
+#: runs wait in a scheduler queue pass their own ``queued_timeout`` (Executor.queued_timeout).
+DEFAULT_QUEUED_TIMEOUT = 120.0
 
 
 def check_run_id(run_id: str) -> str:
@@ -102,15 +104,25 @@ class RunDir:
         status.updated_at = time.time()
         atomic_write_json(self.status_file, status.model_dump(mode="json"))
 
-    def effective_status(self, heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> Status:
+    def effective_status(
+        self,
+        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+        queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT,
+    ) -> Status:
         """The status file, corrected for a worker that died without saying so."""
         status = self.read_status()
-        reason = self.dead_reason(status, heartbeat_timeout)
+        reason = self.dead_reason(status, heartbeat_timeout, queued_timeout)
         if reason:
             status = status.model_copy(update={"state": RunState.FAILED, "error": reason})
         return status
 
-    def dead_reason(self, status: Status, heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> str | None:
+    def dead_reason(
+        self,
+        status: Status,
+        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+        queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT,
+    ) -> str | None:
+        """Why an active run is in fact dead, or None. ``queued_timeout`` None: a queued run may wait forever."""
         if not status.state.active:
             return None
         if (self.path / "remote.json").exists():
@@ -123,8 +135,8 @@ class RunDir:
         beat = self.last_heartbeat()
         now = time.time()
         if status.state == RunState.QUEUED:
-            if status.pid is None and now - status.created_at > QUEUED_TIMEOUT:
-                return f"worker never started ({QUEUED_TIMEOUT:.0f}s after launch); see stderr.log"
+            if status.pid is None and queued_timeout is not None and now - status.created_at > queued_timeout:
+                return f"worker never started ({queued_timeout:.0f}s after launch); see stderr.log"
             return None
         ref = beat if beat is not None else (status.started_at or status.updated_at)
         if now - ref > heartbeat_timeout:

@@ -54,6 +54,8 @@ class Status(BaseModel):
         default_factory=dict, description="Lineage: study/trial, from_run, source recipe path..."
     )
     tailor_version: str = ""
+    #: Where the run lives as seen from here: "local" or the host alias. Set by executors, never saved.
+    via: str = Field("local", exclude=True)
 
     @property
     def elapsed(self) -> float | None:

@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import RecipeError, RunError
 from engine.recipes.load import Recipe
 from engine.recipes.overrides import load_with_overrides
 from engine.runs.status import Status
 from engine.search import SearchError
+
+if TYPE_CHECKING:
+    from engine.executors.base import Executor
+    from engine.recipes.search import SearchRecipe
+    from engine.workspace import Workspace
 
 
 def load_search_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Any:
@@ -25,7 +30,7 @@ def load_search_recipe(path: str | Path, overrides: dict[str, Any] | None = None
     return recipe
 
 
-def preflight(recipe: Any, workspace_root: Path) -> str:
+def preflight(recipe: SearchRecipe, workspace_root: Path) -> str:
     """Open the storage and create or continue the study; returns the storage URL. Blocking."""
     from engine.search.study import open_study
 
@@ -34,8 +39,8 @@ def preflight(recipe: Any, workspace_root: Path) -> str:
 
 
 async def start_search(
-    executor: Any,
-    workspace: Any,
+    executor: Executor,
+    workspace: Workspace,
     path: str | Path,
     *,
     overrides: dict[str, Any] | None = None,
@@ -67,7 +72,7 @@ def search_runs(statuses: list[Status], study: str, *, active_only: bool = True)
     ]
 
 
-async def stop_search(executor: Any, study: str, *, wait: float = 0.0) -> list[Status]:
+async def stop_search(executor: Executor, study: str, *, wait: float = 0.0) -> list[Status]:
     """Cancel every running worker of the study (each stops its trial and queues it to run again)."""
     targets = search_runs(await executor.list_runs(), study)
     if not targets:
@@ -124,8 +129,8 @@ def promoted_recipe(study_name: str, url: str, trial_number: int | None = None) 
 
 
 async def promote(
-    executor: Any,
-    workspace: Any,
+    executor: Executor,
+    workspace: Workspace,
     study_name: str,
     url: str,
     *,

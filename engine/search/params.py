@@ -6,10 +6,13 @@ Light module (no Optuna): the recipe schema uses it to validate a ``space:`` bef
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.recipes.common import LoraSpec
 from engine.recipes.trl_fields import fields as trl_fields
+
+if TYPE_CHECKING:
+    from engine.recipes.trainable import TrainableRecipe
 
 # Short names from the issue and other tools -> the recipe field they set.
 ALIASES: dict[str, str] = {
@@ -31,16 +34,16 @@ STRUCTURAL = {
 RANKS = [8, 16, 32, 64, 128, 256]
 
 
-def config_class_of(base: Any) -> str:
+def config_class_of(base: TrainableRecipe) -> str:
     """The TRL config class whose fields the base recipe's ``train:`` takes (KTO/ORPO differ from DPO)."""
     return getattr(base, "trl_config_class", None) or base.config_class
 
 
-def _top_level(base: Any) -> list[str]:
+def _top_level(base: TrainableRecipe) -> list[str]:
     return [f for f in type(base).model_fields if f not in STRUCTURAL]
 
 
-def target_of(name: str, base: Any) -> str | None:
+def target_of(name: str, base: TrainableRecipe) -> str | None:
     """The dotted recipe field a space key sets in ``base`` (an sft/dpo recipe), or None if unknown.
 
     Plain names resolve, in order: our aliases (r, epochs, batch_size), top-level fields of the base
@@ -61,25 +64,23 @@ def target_of(name: str, base: Any) -> str | None:
     return None
 
 
-def known_names(base: Any) -> list[str]:
+def known_names(base: TrainableRecipe) -> list[str]:
     """Every plain name a space accepts (for did-you-mean hints)."""
     return [*ALIASES, *_top_level(base), *LoraSpec.model_fields, *trl_fields(config_class_of(base))]
 
 
-def value_type(target: str, base: Any) -> type | None:
+def value_type(target: str, base: TrainableRecipe) -> type | None:
     """int / float / bool / str for a field we know the type of, else None."""
     section, _, field = target.partition(".")
     if not field:
         info = type(base).model_fields.get(section)
-        ann = info.annotation if info else None
-        return ann if ann in (int, float, bool, str) else None
+        return _plain_type(info.annotation if info else None)
     if section == "lora" and field in LoraSpec.model_fields:
-        ann = LoraSpec.model_fields[field].annotation
-        return ann if ann in (int, float, bool, str) else None
+        return _plain_type(LoraSpec.model_fields[field].annotation)
     if section == "train":
-        info = trl_fields(config_class_of(base)).get(field)
-        if info:
-            text = info["type"]
+        entry = trl_fields(config_class_of(base)).get(field)
+        if entry:
+            text = entry["type"]
             for kind in (bool, int, float, str):
                 if text == f"<class '{kind.__name__}'>":
                     return kind
@@ -106,6 +107,10 @@ def default_spec(target: str, kind: str) -> dict[str, Any] | None:
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def _plain_type(annotation: Any) -> type | None:
+    return next((t for t in (int, float, bool, str) if annotation == t), None)
 
 
 def coerce_number(value: Any) -> Any:

@@ -161,7 +161,7 @@ def _spawn_siblings(recipe: SearchRecipe, ctx: WorkerContext) -> list[str]:
     executor = LocalExecutor(Workspace(workspace_root(ctx)), env=env)
     ids = []
     for i in range(1, recipe.workers):
-        status = executor.launch_sync(
+        status = executor.control.launch(
             ctx.run.recipe_file,
             name=f"{recipe.study_name}-w{i}",
             overrides={"workers": 1},
@@ -187,11 +187,11 @@ def _wind_down(ctx: WorkerContext, siblings: list[str]) -> None:
             cancelled = True
             for run_id in siblings:
                 with contextlib.suppress(RunError):
-                    executor.cancel_sync(run_id)
+                    executor.control.cancel(run_id)
         active = []
         for run_id in siblings:
             with contextlib.suppress(RunError):
-                if executor.status_sync(run_id).state.active:
+                if executor.control.status(run_id).state.active:
                     active.append(run_id)
         if not active:
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from engine.recipes.search import BASE_KINDS, ParamSpec, SearchRecipe
+from engine.recipes.search import ParamSpec, SearchRecipe, base_model
 from engine.search import SearchError
 from engine.search import params as P
 
@@ -96,7 +96,7 @@ def validate_trial_recipe(recipe: SearchRecipe, data: dict[str, Any]) -> Any:
 
     from engine.recipes.load import _describe
 
-    model = BASE_KINDS[recipe.base_recipe.kind]
+    model = base_model(recipe.base_recipe.kind)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

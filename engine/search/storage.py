@@ -188,7 +188,7 @@ def open_storage(
         scheme = real.split("://", 1)[0]
         pkg = _DRIVERS.get(scheme.split("+")[0].lower(), "the SQLAlchemy driver for it")
         raise SearchError(f"storage {shown}: the database driver for {scheme} is not installed ({pkg}): {exc}") from None
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy's OperationalError, ArgumentError, ...
+    except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, ...
         text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         raise SearchError(f"storage {shown}: cannot open: {text}") from None
 
@@ -234,7 +234,7 @@ def _heartbeat_journal_class() -> type:
     return _Storage
 
 
-def HeartbeatJournalStorage(backend: Any, interval: int | None, grace: int | None, callback: Any) -> Any:  # noqa: N802
+def HeartbeatJournalStorage(backend: Any, interval: int | None, grace: int | None, callback: Any) -> Any:
     global _JOURNAL_CLASS
     if _JOURNAL_CLASS is None:
         _JOURNAL_CLASS = _heartbeat_journal_class()

@@ -266,7 +266,7 @@ def importances(study: Any) -> dict[str, float]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return dict(optuna.importance.get_param_importances(study))
-    except Exception:  # noqa: BLE001 - too few distinct values, single-valued params...
+    except Exception:  # too few distinct values, single-valued params...
         return {}
 
 
@@ -353,7 +353,7 @@ def _mark_run_failed(runs_dir: Path | None, run_id: Any, reason: str) -> None:
     run = RunDir(runs_dir / run_id)
     try:
         status = run.read_status()
-    except Exception:  # noqa: BLE001 - a trial run on another machine, or removed
+    except Exception:  # a trial run on another machine, or removed
         return
     if status.state.terminal:
         return

@@ -16,7 +16,7 @@ import sys
 import time
 import traceback
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import engine
 from engine.errors import one_line
@@ -31,7 +31,7 @@ from engine.search.study import ATTR_WORKER
 from engine.worker.context import WorkerContext
 
 
-class SearchCancelled(Exception):  # noqa: N818 - a control-flow signal, not an error
+class SearchCancelled(Exception):  # a control-flow signal, not an error
     """The search was asked to stop while a trial was training."""
 
 
@@ -166,7 +166,7 @@ class TrialRunner:
         except optuna.TrialPruned as exc:
             self._finish_pruned(trial, tctx, str(exc))
             raise
-        except BaseException as exc:  # noqa: BLE001 - a failed trial must never leave a running run behind
+        except BaseException as exc:  # a failed trial must never leave a running run behind
             if isinstance(exc, KeyboardInterrupt) or self.ctx.cancel_requested:
                 self._finish(trial, tctx, RunState.CANCELLED, None)
                 raise SearchCancelled() from None
@@ -201,15 +201,15 @@ class TrialRunner:
     # -- endings -------------------------------------------------------------
     def _finish(self, trial: Any, tctx: TrialContext, state: RunState, error: str | None) -> None:
         trial.set_user_attr("steps", tctx.status.step)
-        if not tctx.events._fd < 0:
+        if not tctx.events.closed:
             tctx.finish(state, error)
 
     def _finish_pruned(self, trial: Any, tctx: TrialContext, reason: str) -> None:
         tctx.log(f"{reason}: stopped by the {self.recipe.pruner.type} pruner", "warning")
-        tctx.status.trial_state = "pruned"  # type: ignore[attr-defined] - Status keeps extra fields
+        tctx.status.trial_state = "pruned"  # type: ignore[attr-defined]  # Status keeps extra fields
         self._finish(trial, tctx, RunState.CANCELLED, None)
 
-    def _fail(self, trial: Any, message: str) -> None:
+    def _fail(self, trial: Any, message: str) -> NoReturn:
         trial.set_user_attr("error", message)
         self.last_error = message
         raise TrialFailed(message)
@@ -222,13 +222,10 @@ def _fmt(value: Any) -> str:
 
 
 def runner_for(kind: str) -> Any:
-    """The same training function a normal run of this kind uses (engine.worker RUNNERS)."""
-    import importlib
+    """The same training function a normal run of this kind uses (its engine.kinds runner)."""
+    from engine import kinds
 
-    from engine.worker.__main__ import RUNNERS
-
-    module, func = RUNNERS[kind].split(":")
-    return getattr(importlib.import_module(module), func)
+    return kinds.get(kind).runner_function()
 
 
 def workspace_root(ctx: WorkerContext) -> Path:

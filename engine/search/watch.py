@@ -7,16 +7,19 @@ Used from one thread (the Search screen's poller): storages are opened once per 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.search import SearchError
 from engine.search.storage import open_storage, redact, resolve_url
+
+if TYPE_CHECKING:
+    from engine.workspace import Workspace
 
 MAX_STUDIES = 50
 
 
 class StudyWatcher:
-    def __init__(self, workspace: Any) -> None:
+    def __init__(self, workspace: Workspace) -> None:
         self.workspace = workspace
         self._storages: dict[str, Any] = {}
         self._importances: dict[tuple[str, str], tuple[int, dict[str, float]]] = {}
@@ -33,7 +36,7 @@ class StudyWatcher:
         for run in self.workspace.run_dirs():
             try:
                 status = run.effective_status()
-            except Exception:  # noqa: BLE001 - a half-written run folder
+            except Exception:  # a half-written run folder
                 continue
             if status.kind == "search":
                 out.append(status)

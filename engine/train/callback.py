@@ -10,16 +10,19 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
+
+if TYPE_CHECKING:
+    from engine.worker.context import WorkerContext
 
 # Keys of the final trainer log (train_runtime, ...): reported once as a "summary" event, not as a metric.
 SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos")
 
 
 class TailorCallback(TrainerCallback):
-    def __init__(self, ctx: Any) -> None:
+    def __init__(self, ctx: WorkerContext) -> None:
         self.ctx = ctx
         self.cancelling = False
         self._last_end: float | None = None

@@ -9,18 +9,24 @@ Two modes (``from_run_mode``):
 
 A run that saved a full model (``method: full`` or ``partial``) is simply the new base (``merge`` only).
 Adapters that earlier runs merged (a chain of chains) are found the same way evaluation finds them
-(``engine.eval.models``), so what trains here and what is evaluated later agree.
+(``engine.eval.candidates``), so what trains here and what is evaluated later agree.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from engine import kinds
 from engine.errors import RecipeError, RunError
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
+
+if TYPE_CHECKING:
+    from engine.recipes.dpo import DPORecipe
+    from engine.worker.context import WorkerContext
+    from engine.workspace import Workspace
 
 
 @dataclass
@@ -47,10 +53,12 @@ class Source:
         }
 
 
-def resolve_source(recipe: Any, ctx: Any) -> Source:
+def resolve_source(recipe: DPORecipe, ctx: WorkerContext) -> Source:
     """The finished sft/dpo run named by ``recipe.from_run`` (id, unique prefix or folder), checked."""
-    from engine.eval.models import find_run, run_candidate, workspace_of
+    from engine.eval.candidates import run_candidate
+    from engine.runs.lookup import find_run, workspace_of
 
+    assert recipe.from_run is not None, "only called for a recipe with from_run"
     where = f"{ctx.run.recipe_file}: from_run"
     ws = workspace_of(ctx.run)
     try:
@@ -60,12 +68,11 @@ def resolve_source(recipe: Any, ctx: Any) -> Source:
         raise RunError(f"{where}: {exc}") from None
     if run.path.resolve() == ctx.run.path.resolve():
         raise RunError(f"{where}: a run cannot start from itself")
-    if status.kind not in ("sft", "dpo"):
-        raise RunError(f"{where}: run {run.run_id} is a {status.kind} run; start from an sft or dpo run")
+    parents = kinds.either(kinds.model_producing())
+    if status.kind not in kinds.model_producing():
+        raise RunError(f"{where}: run {run.run_id} is a {status.kind} run; start from an {parents} run")
     if status.state != RunState.SUCCEEDED:
-        raise RunError(
-            f"{where}: run {run.run_id} is {status.state.value}; start from a succeeded sft or dpo run"
-        )
+        raise RunError(f"{where}: run {run.run_id} is {status.state.value}; start from a succeeded {parents} run")
     try:
         cand = run_candidate(ws, str(run.path))
     except RunError as exc:
@@ -90,13 +97,13 @@ def resolve_source(recipe: Any, ctx: Any) -> Source:
     return source
 
 
-def _full_model_of_a_run(folder: str, ws: Any) -> bool:
+def _full_model_of_a_run(folder: str, ws: Workspace) -> bool:
     """True for a full model saved by a run of this workspace: a chain that started from one trains on it."""
     path = Path(folder)
     return path.is_dir() and (path / "config.json").exists() and ws.runs_dir.resolve() in path.resolve().parents
 
 
-def chained_model(recipe: Any, ctx: Any, source: Source) -> tuple[Any, Any, Any]:
+def chained_model(recipe: DPORecipe, ctx: WorkerContext, source: Source) -> tuple[Any, Any, Any]:
     """(model, tokenizer, peft_config) for a recipe that starts from ``source``.
 
     ``peft_config`` is None when the returned model already is the trainable PeftModel (``stack``) or the
@@ -145,7 +152,7 @@ def chained_model(recipe: Any, ctx: Any, source: Source) -> tuple[Any, Any, Any]
     return model, tokenizer, build_peft_config(recipe, path)
 
 
-def write_lineage(ctx: Any, source: Source | None, recipe: Any) -> None:
+def write_lineage(ctx: WorkerContext, source: Source | None, recipe: DPORecipe) -> None:
     """``adapter/tailor_lineage.json``: what the saved adapter must be applied to, for export and sharing."""
     from engine.fsutil import atomic_write_json
 

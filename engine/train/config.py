@@ -7,9 +7,13 @@ schema) and the few combinations that cannot work, which are changed with a log 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import RecipeError
+
+if TYPE_CHECKING:
+    from engine.recipes.trainable import TrainableRecipe
+    from engine.worker.context import WorkerContext
 
 
 def machine_defaults() -> dict[str, Any]:
@@ -25,7 +29,7 @@ def machine_defaults() -> dict[str, Any]:
     }
 
 
-def trl_values(recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
+def trl_values(recipe: TrainableRecipe, ctx: WorkerContext, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> dict[str, Any]:
     """The keyword arguments for the TRL config class: Tailor's defaults, then the recipe's ``train:``."""
     values: dict[str, Any] = {
         "logging_steps": 10,
@@ -64,7 +68,7 @@ def trl_values(recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any
     return values
 
 
-def wants_checkpointing(recipe: Any) -> bool:
+def wants_checkpointing(recipe: TrainableRecipe) -> bool:
     """Whether the run will use gradient (activation) checkpointing."""
     train = recipe.train
     for key in ("activation_checkpointing", "gradient_checkpointing"):
@@ -73,7 +77,7 @@ def wants_checkpointing(recipe: Any) -> bool:
     return bool(machine_defaults()["activation_checkpointing"])
 
 
-def build_trl_config(config_cls: type, recipe: Any, ctx: Any, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> Any:
+def build_trl_config(config_cls: type, recipe: TrainableRecipe, ctx: WorkerContext, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> Any:
     """An instance of ``config_cls`` (e.g. ``trl.SFTConfig``); invalid combinations become RecipeErrors."""
     values = trl_values(recipe, ctx, has_eval=has_eval, defaults=defaults)
     try:
@@ -83,7 +87,7 @@ def build_trl_config(config_cls: type, recipe: Any, ctx: Any, *, has_eval: bool,
         raise RecipeError(f"{ctx.run.recipe_file}: train: {text}") from None
 
 
-def early_stopping_callback(recipe: Any) -> Any:
+def early_stopping_callback(recipe: TrainableRecipe) -> Any:
     """A transformers EarlyStoppingCallback for ``recipe.early_stopping`` (None when not set)."""
     if not recipe.early_stopping:
         return None

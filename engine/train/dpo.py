@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import copy
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import DataError
 from engine.train.loop import quiet_libraries, train_and_save
 
+if TYPE_CHECKING:
+    from engine.recipes.dpo import DPORecipe
+    from engine.train.chain import Source
+    from engine.worker.context import WorkerContext
 
-def run_dpo(recipe: Any, ctx: Any) -> None:
+
+def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
     os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference-log-prob pass draws a bar into stderr.log
     from engine.data.prepare import load_training_data
@@ -103,7 +108,7 @@ def trl_classes(trainer: str) -> tuple[type, type]:
     return DPOConfig, DPOTrainer
 
 
-def preference_defaults(recipe: Any, tokenizer: Any) -> dict[str, Any]:
+def preference_defaults(recipe: DPORecipe, tokenizer: Any) -> dict[str, Any]:
     """Defaults for this machine and model (the recipe's ``train:`` still wins)."""
     out: dict[str, Any] = {}
     limit = getattr(tokenizer, "model_max_length", None)
@@ -114,7 +119,7 @@ def preference_defaults(recipe: Any, tokenizer: Any) -> dict[str, Any]:
     return out
 
 
-def reference_model(recipe: Any, ctx: Any, model: Any, peft_config: Any) -> Any:
+def reference_model(recipe: DPORecipe, ctx: WorkerContext, model: Any, peft_config: Any) -> Any:
     """The reference policy to hand to TRL, or None when TRL needs none in memory.
 
     PEFT (a new adapter, or a stacked one): None — the adapter is switched off (or a frozen copy of the
@@ -143,7 +148,7 @@ def _is_peft(model: Any) -> bool:
     return isinstance(model, PeftModel)
 
 
-def check_kto_labels(train: Any, ctx: Any) -> None:
+def check_kto_labels(train: Any, ctx: WorkerContext) -> None:
     """KTO learns from both kinds of feedback: say so when one kind is missing (it still trains)."""
     labels = train["label"]
     good = sum(bool(x) for x in labels)
@@ -152,7 +157,7 @@ def check_kto_labels(train: Any, ctx: Any) -> None:
         ctx.log(f"every KTO label is {kind}: the model learns only from one side of the feedback", "warning")
 
 
-def describe(recipe: Any, source: Any) -> str:
+def describe(recipe: DPORecipe, source: Source | None) -> str:
     """One log line saying what trains against what."""
     if recipe.trainer == "orpo":
         what = f"ORPO (λ={recipe.beta}, no reference model)"

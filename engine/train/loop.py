@@ -10,9 +10,13 @@ import json
 import shutil
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.runs.rundir import RunDir
+
+if TYPE_CHECKING:
+    from engine.recipes.trainable import TrainableRecipe
+    from engine.worker.context import WorkerContext
 
 REFERENCE_FILE = "reference_logits.safetensors"
 REFERENCE_TEXT = "Tailor reference input: Reverse: abcd"
@@ -50,7 +54,7 @@ def resume_checkpoint(run: RunDir) -> Path | None:
     return None
 
 
-def train_and_save(trainer: Any, recipe: Any, ctx: Any) -> bool:
+def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) -> bool:
     """Train (resuming when asked), then save the final adapter or model. False when cancelled."""
     from transformers.trainer_callback import PrinterCallback
 
@@ -83,7 +87,7 @@ def tailor_callback(trainer: Any) -> Any:
     return next((c for c in trainer.callback_handler.callbacks if isinstance(c, TailorCallback)), None)
 
 
-def emit_summary(trainer: Any, ctx: Any, cpu_seconds: float) -> None:
+def emit_summary(trainer: Any, ctx: WorkerContext, cpu_seconds: float) -> None:
     """One ``summary`` event: the Trainer's whole-run figures plus the process CPU time of ``train()``."""
     callback = tailor_callback(trainer)
     if callback is not None and callback.summary is not None:
@@ -91,7 +95,7 @@ def emit_summary(trainer: Any, ctx: Any, cpu_seconds: float) -> None:
         ctx.emit("summary", step=trainer.state.global_step, values=values)
 
 
-def save_final(trainer: Any, recipe: Any, ctx: Any) -> Path:
+def save_final(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) -> Path:
     """Save the adapter (PEFT methods) or the whole model (full, partial) + tokenizer into ``adapter/``."""
     run: RunDir = ctx.run
     final = run.adapter_dir
@@ -112,7 +116,7 @@ def save_final(trainer: Any, recipe: Any, ctx: Any) -> Path:
     ctx.artifact(kind, final, method=recipe.method, base_model=recipe.model.name_or_path)
     try:
         save_reference_logits(trainer.model, trainer.processing_class, run.eval_dir / REFERENCE_FILE)
-    except Exception as exc:  # noqa: BLE001 - a check for export, never a reason to fail the run
+    except Exception as exc:  # a check for export, never a reason to fail the run
         ctx.log(f"could not record reference logits: {exc}", "warning")
     return final
 

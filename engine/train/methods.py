@@ -17,9 +17,14 @@ adapter initialisation is reproducible.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import RecipeError
+
+if TYPE_CHECKING:
+    from engine.recipes.common import PartialSpec
+    from engine.recipes.trainable import TrainableRecipe
+    from engine.worker.context import WorkerContext
 
 
 @dataclass
@@ -30,7 +35,7 @@ class LoadedModel:
     path: str  # what from_pretrained was given: the tiny model's folder, a local folder or a hub id
 
 
-def load_tokenizer_for(recipe: Any, ctx: Any = None) -> tuple[Any, str]:
+def load_tokenizer_for(recipe: TrainableRecipe, ctx: WorkerContext | None = None) -> tuple[Any, str]:
     """(tokenizer, resolved model path); refuses QLoRA without CUDA before anything is loaded."""
     from engine.models.loading import check_qlora_possible, load_tokenizer, resolve_model_path
 
@@ -42,7 +47,7 @@ def load_tokenizer_for(recipe: Any, ctx: Any = None) -> tuple[Any, str]:
     return load_tokenizer(recipe.model, path), path
 
 
-def setup_model(recipe: Any, ctx: Any = None, tokenizer: Any = None, path: str | None = None) -> LoadedModel:
+def setup_model(recipe: TrainableRecipe, ctx: WorkerContext | None = None, tokenizer: Any = None, path: str | None = None) -> LoadedModel:
     """Load the recipe's model (and tokenizer, unless given) and prepare them for its tuning method.
 
     Trainers load the tokenizer first (``load_tokenizer_for``) so that a bad ``train:`` block fails
@@ -64,23 +69,23 @@ def setup_model(recipe: Any, ctx: Any = None, tokenizer: Any = None, path: str |
     return LoadedModel(model, tokenizer, build_peft_config(recipe, path), path)
 
 
-def build_peft_config(recipe: Any, path: str) -> Any:
+def build_peft_config(recipe: TrainableRecipe, path: str) -> Any:
     """The PEFT config for the recipe's method, or None for ``full`` and ``partial``."""
     method = recipe.method
     if method in ("lora", "qlora"):
         from peft import LoraConfig
 
-        spec = recipe.lora
+        lora = recipe.lora
         return LoraConfig(
             task_type="CAUSAL_LM",
-            r=spec.r,
-            lora_alpha=spec.lora_alpha,
-            lora_dropout=spec.lora_dropout,
-            target_modules=spec.target_modules,
-            use_rslora=spec.use_rslora,
-            use_dora=spec.use_dora,
-            bias=spec.bias,
-            modules_to_save=spec.modules_to_save,
+            r=lora.r,
+            lora_alpha=lora.lora_alpha,  # type: ignore[arg-type]  # PEFT annotates int; a float alpha works
+            lora_dropout=lora.lora_dropout,
+            target_modules=lora.target_modules,
+            use_rslora=lora.use_rslora,
+            use_dora=lora.use_dora,
+            bias=lora.bias,
+            modules_to_save=lora.modules_to_save,
         )
     if method == "prompt_tuning":
         from peft import PromptTuningConfig, PromptTuningInit
@@ -102,7 +107,7 @@ def build_peft_config(recipe: Any, path: str) -> Any:
             task_type="CAUSAL_LM",
             num_virtual_tokens=spec.num_virtual_tokens,
             prefix_projection=spec.encoder_hidden_size is not None,
-            encoder_hidden_size=spec.encoder_hidden_size,
+            encoder_hidden_size=spec.encoder_hidden_size,  # type: ignore[arg-type]  # PEFT's default is None too
         )
     return None
 
@@ -123,7 +128,7 @@ def decoder_layers(model: Any) -> Any:
     return max(lists, key=len)
 
 
-def freeze_for_partial(model: Any, spec: Any, ctx: Any = None) -> None:
+def freeze_for_partial(model: Any, spec: PartialSpec, ctx: WorkerContext | None = None) -> None:
     """Freeze all weights, then unfreeze the top decoder layers, the final norm and the head."""
     layers = decoder_layers(model)
     n = len(layers)
@@ -161,6 +166,6 @@ def count_parameters(model: Any) -> tuple[int, int]:
     return trainable, total
 
 
-def _log(ctx: Any, message: str, level: str = "info") -> None:
+def _log(ctx: WorkerContext | None, message: str, level: str = "info") -> None:
     if ctx is not None:
         ctx.log(message, level)

@@ -8,12 +8,16 @@ assistant's tokens (the recipe can set it either way).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.train.loop import quiet_libraries, train_and_save
 
+if TYPE_CHECKING:
+    from engine.recipes.sft import SFTRecipe
+    from engine.worker.context import WorkerContext
 
-def run_sft(recipe: Any, ctx: Any) -> None:
+
+def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
     from trl import SFTConfig, SFTTrainer
 
@@ -53,7 +57,7 @@ def run_sft(recipe: Any, ctx: Any) -> None:
         evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
 
 
-def sft_defaults(recipe: Any, tokenizer: Any, columns: list[str], ctx: Any) -> dict[str, Any]:
+def sft_defaults(recipe: SFTRecipe, tokenizer: Any, columns: list[str], ctx: WorkerContext) -> dict[str, Any]:
     """SFT-specific defaults (the recipe's ``train:`` still wins)."""
     out: dict[str, Any] = {}
     limit = getattr(tokenizer, "model_max_length", None)
@@ -83,5 +87,5 @@ def can_mask_assistant(tokenizer: Any) -> bool:
         return True
     try:
         return get_training_chat_template(tokenizer) is not None
-    except Exception:  # noqa: BLE001 - an unknown template: TRL cannot patch it
+    except Exception:  # an unknown template: TRL cannot patch it
         return False

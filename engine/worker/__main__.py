@@ -6,7 +6,6 @@ directory. Any failure ends as ``failed`` with a one-line error; the traceback g
 
 from __future__ import annotations
 
-import importlib
 import sys
 import traceback
 from pathlib import Path
@@ -14,14 +13,6 @@ from pathlib import Path
 from engine.errors import one_line
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
-
-#: kind -> "module:function"; the function takes (recipe, ctx) and returns when done.
-RUNNERS = {
-    "sft": "engine.train.sft:run_sft",
-    "dpo": "engine.train.dpo:run_dpo",
-    "search": "engine.search.run:run_search",
-    "eval": "engine.eval.run:run_eval",
-}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -43,10 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from engine.recipes.load import parse_recipe
 
         recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
-        module, func = RUNNERS[recipe.kind].split(":")
-        runner = getattr(importlib.import_module(module), func)
-        runner(recipe, ctx)
-    except BaseException as exc:  # noqa: BLE001 - every failure must end in a status
+        from engine import kinds
+
+        kinds.run(recipe, ctx)  # the kind's runner (engine.kinds): it returns when done
+    except BaseException as exc:  # every failure must end in a status
         traceback.print_exc(file=sys.stderr)
         state = RunState.CANCELLED if ctx.cancel_requested and isinstance(exc, KeyboardInterrupt) else RunState.FAILED
         ctx.finish(state, None if state == RunState.CANCELLED else one_line(exc))

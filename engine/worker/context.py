@@ -22,6 +22,7 @@ class _SilentWriter:
     """Event writer of a non-primary rank: only rank 0 writes the run directory."""
 
     seq = 0
+    closed = False
 
     def emit(self, type: str, **fields: Any) -> dict:
         return {"type": type, **fields}

@@ -40,7 +40,7 @@ def test_unknown_run_is_one_line(workspace) -> None:
 
 def test_bad_config_file_is_one_line(tmp_path: Path, workspace) -> None:
     config = tmp_path / "config.toml"
-    config.write_text("log_max_lines = -3\n")
+    config.write_text("[tui]\nlog_max_lines = -3\n")
     out = tailor("-w", str(workspace.root), "runs", env={"TAILOR_CONFIG": str(config)})
     # runs does not need settings when -w is given; the TUI does: check the loader directly too
     from engine.config import load_settings
@@ -51,7 +51,7 @@ def test_bad_config_file_is_one_line(tmp_path: Path, workspace) -> None:
         try:
             load_settings()
         except TailorError as exc:
-            assert f"{config}: log_max_lines:" in str(exc)
+            assert f"{config}: tui.log_max_lines:" in str(exc)
         else:
             raise AssertionError("a negative log_max_lines must be refused")
     finally:

@@ -40,6 +40,8 @@ def test_light_modules_and_tui_load_no_ml_library() -> None:
         "engine.recipes.overrides",
         "engine.runs",
         "engine.runs.format",
+        "engine.runs.lookup",
+        "engine.memory_estimate",
         "engine.executors",
         "engine.executors.factory",
         "engine.worker.launch",

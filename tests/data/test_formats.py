@@ -8,8 +8,8 @@ import pytest
 from data_helpers import write_jsonl
 
 from engine.data.formats import convert, detect
-from engine.data.messages import RowIssue
 from engine.data.prepare import read_source
+from engine.data.turns import RowIssue
 from engine.recipes.common import DataSource
 
 SHARED = [

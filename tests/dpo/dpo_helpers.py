@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from run_helpers import queue_run, run_worker  # noqa: F401 - run_worker is re-exported
+from run_helpers import queue_run, run_worker  # run_worker is re-exported
 
 from engine.recipes.load import parse_recipe
 from engine.runs.rundir import RunDir

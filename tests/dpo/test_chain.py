@@ -53,7 +53,7 @@ def dpo(ws: Workspace, **overrides: Any) -> RunDir:
 
 def loads_back(ws: Workspace, run: RunDir) -> None:
     """The run's result, loaded the way evaluation loads it, reproduces the logits recorded at the end."""
-    from engine.eval.models import load_candidate, run_candidate
+    from engine.eval.candidates import load_candidate, run_candidate
     from engine.train.loop import compare_logits, load_reference_logits
 
     reference = load_reference_logits(run)
@@ -191,12 +191,12 @@ def test_chained_dpo_through_the_local_executor(ws: Workspace, sft: RunDir) -> N
 
     executor = LocalExecutor(ws)
     overrides = {**SHORT, **PREFS, "from_run": sft.run_id, "from_run_mode": "stack"}
-    launched = executor.launch_sync(ws.recipes_dir / "demo-dpo.yaml", overrides=overrides)
+    launched = executor.control.launch(ws.recipes_dir / "demo-dpo.yaml", overrides=overrides)
     deadline = time.monotonic() + 300
-    status = executor.status_sync(launched.run_id)
+    status = executor.control.status(launched.run_id)
     while not status.state.terminal and time.monotonic() < deadline:
         time.sleep(0.5)  # polling for the worker to finish, not a fixed wait
-        status = executor.status_sync(launched.run_id)
+        status = executor.control.status(launched.run_id)
     run = ws.run(launched.run_id)
     assert status.state == RunState.SUCCEEDED, (status.error, run.stderr_file.read_text()[-2000:])
     assert status.links["from_run"] == sft.run_id and status.links["from_run_mode"] == "stack"

@@ -37,11 +37,11 @@ def wait_for(ws: Workspace, run_id: str, timeout: float = 1200.0):
     executor = LocalExecutor(ws)
     deadline = time.monotonic() + timeout
     while True:
-        status = executor.status_sync(run_id)
+        status = executor.control.status(run_id)
         if status.state.terminal:
             return status
         if time.monotonic() > deadline:
-            executor.cancel_sync(run_id)
+            executor.control.cancel(run_id)
             raise AssertionError(f"{run_id} did not finish in {timeout:.0f}s")
         time.sleep(0.5)
 
@@ -63,7 +63,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
         "train.warmup_steps": 10,
         "evaluate": EVALUATE,
     }
-    status = LocalExecutor(ws).launch_sync(ws.recipes_dir / "demo-sft.yaml", overrides=overrides)
+    status = LocalExecutor(ws).control.launch(ws.recipes_dir / "demo-sft.yaml", overrides=overrides)
     final = wait_for(ws, status.run_id)
     run = ws.run(status.run_id)
     if final.state.value != "succeeded":

@@ -17,13 +17,13 @@ from typing import Any
 
 import pytest
 
-from engine.eval.models import Candidate, load_candidate, run_candidate
+from engine.eval.candidates import Candidate, load_candidate, run_candidate
 from engine.runs.rundir import RunDir
 from engine.runs.status import Status
 from engine.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dpo"))
-from dpo_helpers import make_run, succeeded  # noqa: E402 - tests/dpo is not a package
+from dpo_helpers import make_run, succeeded  # tests/dpo is not a package
 
 SHORT: dict[str, Any] = {
     "train.max_steps": 2,

@@ -94,9 +94,9 @@ def test_cli_eval_recipe_prints_the_table_and_the_adapter_beats_the_base(trained
 
 
 def test_batched_left_padded_generation_matches_one_at_a_time(trained) -> None:
+    from engine.eval.candidates import load_candidate, run_candidate
     from engine.eval.data import read_examples
     from engine.eval.generation import GenerationSettings, generate
-    from engine.eval.models import load_candidate, run_candidate
     from engine.eval.prompts import render_prompt
     from engine.recipes.common import DataSource
 

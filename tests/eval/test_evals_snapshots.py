@@ -136,7 +136,7 @@ def test_evals_pair(snap_compare, evals_workspace, size):
                 and pair.rows
                 and pair.shown == pair.rows[0]["index"]
                 and "Reverse: efgh" in pair.detail_text.plain  # the most disagreeing example, loaded
-                and not [w for w in pilot.app.workers if w.group.startswith("pair-") and w.is_running]
+                and not [w for w in pilot.app.workers if w.group.startswith("eval_pair.") and w.is_running]
             )
 
         await wait_until(pilot, shown, what="the side-by-side view with its first example")

@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from search_helpers import write_search  # noqa: E402
+from search_helpers import write_search
 
 
 @pytest.fixture(autouse=True, scope="session")

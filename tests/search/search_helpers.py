@@ -93,14 +93,14 @@ def cli(*args: str, workspace=None) -> Any:
 # -- TUI ---------------------------------------------------------------------------------------------
 
 
-def make_app(workspace, **settings: Any):
-    """A TailorApp over ``workspace`` opening on the Search screen, polling fast."""
+def make_app(workspace, **tui: Any):
+    """A TailorApp over ``workspace`` opening on the Search screen, polling fast (``[tui]`` overrides)."""
     from engine.config import load_settings
     from tui.app import TailorApp
 
-    settings.setdefault("runs_rescan_s", 0.3)
-    settings.setdefault("start_screen", "search")
-    return TailorApp(workspace, load_settings(workspace=workspace.root, **settings))
+    tui.setdefault("rescan_s", 0.3)
+    tui.setdefault("start_screen", "search")
+    return TailorApp(workspace, load_settings(workspace=workspace.root, tui=tui))
 
 
 def add_trials(workspace, recipe_path: Path) -> Any:

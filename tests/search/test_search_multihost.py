@@ -20,7 +20,7 @@ from engine.runs.rundir import RunDir
 from engine.search.launch import promoted_recipe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the SSH fixtures
-from ssh.conftest import _no_real_secrets, sshd, write_ws_config  # noqa: E402,F401
+from ssh.conftest import _no_real_secrets, sshd, write_ws_config  # noqa: F401
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
 N_TRIALS = 3

@@ -21,7 +21,7 @@ def make_app(ws):
     from engine.config import load_settings
     from tui.app import TailorApp
 
-    return TailorApp(ws, load_settings(workspace=ws.root, start_screen="hosts"))
+    return TailorApp(ws, load_settings(workspace=ws.root, tui={"start_screen": "hosts"}))
 
 
 async def wait_until(pilot, predicate, *, timeout: float = 30.0, what: str = ""):
@@ -80,7 +80,7 @@ def test_hosts_screen(snap_compare, hosts_workspace, size):
                 isinstance(screen, HostsScreen)
                 and screen.probes == len(CLOSED_PORTS)
                 and all(row.get("state") == "unreachable" for row in screen.rows.values())
-                and not [w for w in pilot.app.workers if w.group.startswith("hosts-") and w.is_running]
+                and not [w for w in pilot.app.workers if w.group.startswith("hosts.") and w.is_running]
                 and screen
             )
 

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from engine.errors import HostError
-from engine.fit import GIB, ModelShape, check_fit, estimate, estimate_recipe
+from engine.memory_estimate import GIB, ModelShape, check_fit, estimate, estimate_recipe
 from engine.remote.gpus import GPU, parse_nvidia_smi
 from engine.remote.quoting import join, redact, secrets_from, with_env
 from engine.remote.sync import data_paths, tree_for

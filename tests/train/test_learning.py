@@ -30,7 +30,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     ws = Workspace(tmp_path_factory.mktemp("learn") / "ws").ensure()
     executor = LocalExecutor(ws, env=WORKER_ENV)
     overrides = {"train.max_steps": STEPS, "train.eval_steps": 20, "train.save_steps": 30, "train.logging_steps": 10}
-    status = executor.launch_sync(ws.recipes_dir / "demo-sft.yaml", overrides=overrides)
+    status = executor.control.launch(ws.recipes_dir / "demo-sft.yaml", overrides=overrides)
     final = wait_terminal(executor, status.run_id, timeout=600)
     run = ws.run(status.run_id)
     assert final.state == RunState.SUCCEEDED, (final.error, tail(run.stderr_file))

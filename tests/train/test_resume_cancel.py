@@ -34,19 +34,19 @@ def _checkpoints(run) -> list[int]:
 
 def test_sigkill_mid_run_then_resume_completes_without_repeating_steps(workspace, executor) -> None:
     recipe = write_recipe(workspace, "killme.yaml", "demo-sft.yaml", {**FAST, "train.max_steps": 60, "train.save_steps": 10})
-    status = executor.launch_sync(recipe)
+    status = executor.control.launch(recipe)
     run = workspace.run(status.run_id)
     wait_until(lambda: _checkpoints(run), 300, "the first checkpoint")
-    live = executor.status_sync(status.run_id)
+    live = executor.control.status(status.run_id)
     assert live.state == RunState.RUNNING, (live.error, tail(run.stderr_file))
     os.killpg(live.pgid, signal.SIGKILL)
 
-    dead = wait_until(lambda: (s := executor.status_sync(status.run_id)).state.terminal and s, 30, "the kill to show")
+    dead = wait_until(lambda: (s := executor.control.status(status.run_id)).state.terminal and s, 30, "the kill to show")
     assert dead.state == RunState.FAILED and "died without reporting" in dead.error
     killed_at = max(m["step"] for m in metrics(run))
     assert killed_at < 60
 
-    executor.resume_sync(status.run_id)
+    executor.control.resume(status.run_id)
     final = wait_terminal(executor, status.run_id, timeout=600)
     assert final.state == RunState.SUCCEEDED, (final.error, tail(run.stderr_file))
     assert final.attempt == 1 and (final.step, final.total_steps) == (60, 60)
@@ -67,10 +67,10 @@ def test_cancel_saves_a_checkpoint_and_ends_cancelled(workspace, executor, tmp_p
     from engine.export import export_run
 
     recipe = write_recipe(workspace, "cancelme.yaml", "demo-sft.yaml", {**FAST, "train.max_steps": 5000, "train.save_steps": 1000})
-    status = executor.launch_sync(recipe)
+    status = executor.control.launch(recipe)
     run = workspace.run(status.run_id)
     wait_until(lambda: len(metrics(run)) >= 3, 300, "three train steps")
-    executor.cancel_sync(status.run_id)
+    executor.control.cancel(status.run_id)
     final = wait_terminal(executor, status.run_id, timeout=120)
     assert final.state == RunState.CANCELLED, (final.error, tail(run.stderr_file))
     assert final.error is None

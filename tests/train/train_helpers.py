@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from run_helpers import queue_run, run_worker  # noqa: F401 - run_worker is re-exported
+from run_helpers import queue_run, run_worker  # run_worker is re-exported
 
 from engine.recipes.load import parse_recipe
 from engine.runs.rundir import RunDir
@@ -86,7 +86,7 @@ def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.05
 
 def wait_terminal(executor: Any, run_id: str, timeout: float = 300.0) -> Status:
     return wait_until(
-        lambda: (s := executor.status_sync(run_id)).state.terminal and s, timeout, f"run {run_id} to end", 0.2
+        lambda: (s := executor.control.status(run_id)).state.terminal and s, timeout, f"run {run_id} to end", 0.2
     )
 
 

@@ -13,7 +13,6 @@ from textual.widgets import Input
 from tui_helpers import make_app, wait_runs_loaded, wait_until
 
 from tui.screens.launch import (
-    FitEstimated,
     GpuBudget,
     LaunchRequest,
     LaunchScreen,
@@ -136,18 +135,18 @@ async def test_a_fitting_estimate_launches_at_once(workspace):
 def test_fit_check_gpu_count_and_cpu_recipes(workspace):
     path = workspace.recipes_dir / "demo-sft.yaml"
     kind, estimate, gpus = fit_estimate(path, {"resources.gpus": 2})
-    result = FitEstimated((), kind, estimate, gpus)
+    result = LaunchScreen.FitEstimated((), kind, estimate, gpus)
     assert fit_check(result, GpuBudget("h", [80 * 1024])) == (
         "h: the recipe asks for 2 GPUs but the host has 1", "over"
     )
     assert fit_check(result, GpuBudget("h", [80 * 1024, 80 * 1024]))[1] == "ok"
     kind, estimate, gpus = fit_estimate(path, {"resources.gpus": 0})
-    cpu = FitEstimated((), kind, estimate, gpus)
+    cpu = LaunchScreen.FitEstimated((), kind, estimate, gpus)
     assert fit_check(cpu, GpuBudget("h", [1])) == ("CPU (resources.gpus: 0): no GPU memory check", "")
     assert fit_check(result, None) == ("checking free GPU memory…", "")
     assert fit_check(result, GpuBudget("h")) == ("free GPU memory on h unknown", "")
     kind, estimate, gpus = fit_estimate(workspace.recipes_dir / "demo-eval.yaml", {})
-    assert estimate_text(FitEstimated((), kind, estimate, gpus)) == "GPU memory: no estimate for eval recipes"
+    assert estimate_text(LaunchScreen.FitEstimated((), kind, estimate, gpus)) == "GPU memory: no estimate for eval recipes"
 
 
 def test_local_probe_reads_nvidia_smi_or_reports_cpu(tmp_path, monkeypatch):

@@ -157,7 +157,7 @@ async def test_launch_modal_opens_and_closes(runs_workspace):
         assert launch.query_one("#launch-r").placeholder == "16"
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, LaunchScreen))
-        assert len(app.workers) == len([w for w in app.workers if w.group != "launch"])
+        assert len(app.workers) == len([w for w in app.workers if w.group != "runs.launch"])
 
 
 async def test_help_lists_every_binding_with_ids(runs_workspace):

@@ -33,7 +33,7 @@ def config_file(tmp_path, monkeypatch):
 
 
 async def test_loader_start_paints_first_then_loads_config_and_workspace(runs_workspace, config_file):
-    config_file.write_text('runs_rescan_s = 0.3\nlog_max_lines = 77\n[keymap]\n"runs.launch" = "ctrl+l"\n')
+    config_file.write_text('[tui]\nrescan_s = 0.3\nlog_max_lines = 77\n[tui.keymap]\n"runs.launch" = "ctrl+l"\n')
     calls = []
 
     def loader():
@@ -44,7 +44,7 @@ async def test_loader_start_paints_first_then_loads_config_and_workspace(runs_wo
     assert not app.environment_ready and not calls
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_runs_loaded(pilot, 3)
-        assert calls == [1] and app.settings.log_max_lines == 77
+        assert calls == [1] and app.settings.tui.log_max_lines == 77
         assert screen.detail.log_pane.max_lines == 77
         await pilot.press("n")  # remapped away by the config file
         assert not isinstance(app.screen, LaunchScreen)
@@ -52,13 +52,23 @@ async def test_loader_start_paints_first_then_loads_config_and_workspace(runs_wo
         await wait_until(pilot, lambda: isinstance(app.screen, LaunchScreen))
 
 
+async def test_old_flat_config_keys_still_apply_with_a_note(runs_workspace, config_file):
+    config_file.write_text('theme = "textual-light"\n')  # before the [tui] section
+    app = TailorApp(lambda: runs_workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_runs_loaded(pilot, 3)
+        await wait_until(pilot, lambda: notes(app), what="the note")
+        assert app.theme == "textual-light"
+        assert notes(app) == [f"{config_file}: 'theme' is now 'tui.theme'"]
+
+
 async def test_bad_config_ends_with_one_line(runs_workspace, config_file):
-    config_file.write_text("log_max_lines = -3\n")
+    config_file.write_text("[tui]\nlog_max_lines = -3\n")
     app = TailorApp(lambda: runs_workspace)
     async with app.run_test(size=SIZE) as pilot:
         await wait_until(pilot, lambda: app.return_code == 2, what="the app to give up")
     assert app.return_code == 2
-    assert "log_max_lines" in str(app.startup_error) and str(config_file) in str(app.startup_error)
+    assert "tui.log_max_lines" in str(app.startup_error) and str(config_file) in str(app.startup_error)
 
 
 async def test_unknown_theme_and_bad_keymap_ids_warn(runs_workspace):
@@ -84,7 +94,7 @@ async def test_start_screen_setting(runs_workspace):
 
 
 async def test_missing_run_folder_is_a_notification(runs_workspace):
-    app = make_app(runs_workspace, runs_rescan_s=30.0)  # the listing must not notice the removal first
+    app = make_app(runs_workspace, rescan_s=30.0)  # the listing must not notice the removal first
     async with app.run_test(size=SIZE) as pilot:
         screen = await wait_runs_loaded(pilot, 3)
         shutil.rmtree(runs_workspace.runs_dir / screen.table.selected_run)

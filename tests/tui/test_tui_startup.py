@@ -34,7 +34,7 @@ def test_bad_config_is_one_line_and_status_2(tmp_path):
     import select
 
     config = tmp_path / "config.toml"
-    config.write_text("log_max_lines = -1\n")
+    config.write_text("[tui]\nlog_max_lines = -1\n")
     env = dict(os.environ, TERM="xterm-256color", TAILOR_CONFIG=str(config), TAILOR_WORKSPACE=str(tmp_path / "ws"),
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     master, slave = pty.openpty()

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pilot_helpers import wait_until  # noqa: F401 - re-exported for this area's tests
+from pilot_helpers import wait_until  # re-exported for this area's tests
 
 from engine.fsutil import atomic_write_text
 from engine.runs.rundir import RunDir
@@ -16,13 +16,13 @@ from tui.widgets.run_table import COMPACT_WIDTH
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: fixed times keep snapshots stable
 
 
-def make_app(workspace, **settings: Any):
-    """A TailorApp over ``workspace`` with settings overridden (fast re-scans by default)."""
+def make_app(workspace, **tui: Any):
+    """A TailorApp over ``workspace`` with ``[tui]`` settings overridden (fast re-scans by default)."""
     from engine.config import load_settings
     from tui.app import TailorApp
 
-    settings.setdefault("runs_rescan_s", 0.3)
-    return TailorApp(workspace, load_settings(workspace=workspace.root, **settings))
+    tui.setdefault("rescan_s", 0.3)
+    return TailorApp(workspace, load_settings(workspace=workspace.root, tui=tui))
 
 
 def plots_ready(screen) -> bool:
@@ -61,7 +61,7 @@ async def wait_runs_loaded(pilot, count: int | None = None, timeout: float = 10.
             and info.history_loaded
             and not screen._dirty
             and screen.detail.log_pane.pending == 0
-            and not [w for w in pilot.app.workers if w.group == "history" and w.is_running]
+            and not [w for w in pilot.app.workers if w.group == "runs.history" and w.is_running]
         )
 
     await wait_until(pilot, ready, timeout=timeout, what="runs listed and the selected run loaded")

@@ -53,7 +53,7 @@ def handle_errors(state: CliState | None) -> Iterator[None]:
         sys.exit(2)
     except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit, BrokenPipeError):
         raise  # click itself handles a closed pipe (`tailor runs | head`) quietly
-    except Exception as exc:  # noqa: BLE001 - never a traceback unless asked
+    except Exception as exc:  # never a traceback unless asked
         if state and state.debug:
             raise
         click.secho(f"error: {one_line(exc)} (run with --debug for the traceback)", fg="red", err=True)

@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
+from engine import kinds
 from tui.cli.common import CliState, tailor_command
-
-TASKS = ("sft", "preference", "unpaired_preference")
 
 
 @click.group("data")
@@ -38,7 +37,7 @@ def _remember(state: CliState, paths: tuple[str, ...]) -> None:
         ws = state.workspace_obj()
         for p in reversed(paths):
             remember(ws, str(Path(p).expanduser().resolve()) if Path(p).expanduser().exists() else p)
-    except Exception:  # noqa: BLE001 - the recent list is a convenience, never a failure
+    except Exception:  # the recent list is a convenience, never a failure
         pass
 
 
@@ -165,7 +164,7 @@ def check_cmd(
 
 @data_cmd.command("convert")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-t", "--task", type=click.Choice(TASKS), default="sft", show_default=True)
+@click.option("-t", "--task", type=click.Choice(kinds.data_tasks()), default="sft", show_default=True)
 @click.option("--format", "fmt", default="auto", help="Source format (default: detect).")
 @click.option(
     "-c",

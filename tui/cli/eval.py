@@ -104,8 +104,8 @@ def _run_folder(state: CliState, executor: Any, ref: str) -> Path:
     path = Path(ref).expanduser()
     if (path / "status.json").exists() or (path / "results.json").exists():
         return path
-    if executor.host != "local":
-        return run_async(executor.fetch(ref))
+    if executor.remote:
+        return run_async(executor.fetch(ref)).path
     try:
         return state.workspace_obj().run(ref).path
     except RunError:
@@ -127,7 +127,7 @@ def _evaluate(state: CliState, executor: Any, recipe: Path, assignments: tuple[s
     final = run_async(_follow(executor, status.run_id, quiet))
     if final.state.value != "succeeded":
         raise RunError(f"evaluation {final.run_id} {final.state.value}: {final.error or 'see `tailor logs ' + final.run_id + '`'}")
-    return run_async(executor.fetch(status.run_id)) if executor.host != "local" else state.workspace_obj().run(status.run_id).path
+    return run_async(executor.fetch(status.run_id)).path
 
 
 async def _follow(executor: Any, run_id: str, quiet: bool) -> Any:
@@ -146,15 +146,17 @@ def _adhoc_recipe(ws: Any, runs: list[Path], data: str | None) -> Path:
     """An eval recipe comparing ``runs`` (training runs without results) with their base model."""
     import yaml
 
-    from engine.eval.models import run_recipe
+    from engine.runs.lookup import run_recipe
     from engine.runs.rundir import RunDir
 
     first = RunDir(runs[0])
     try:
         train = run_recipe(first)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         raise RunError(f"{first.run_id}: not a run with a recipe ({exc})") from None
-    if getattr(train, "kind", None) not in ("sft", "dpo"):
+    from engine import kinds
+
+    if getattr(train, "kind", None) not in kinds.evaluable():
         raise RunError(f"{first.run_id}: a {train.kind} run without evaluation results; nothing to show")
     if data is None:
         if not train.data.eval:

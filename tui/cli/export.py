@@ -36,8 +36,7 @@ def export_cmd(
 
         executor = executor_for_run(ws, run_id)
     # A remote run: bring its adapter and checkpoints into the local mirror first.
-    remote = executor.host != "local"
-    run = RunDir(run_async(_fetch(executor, run_id))) if remote else ws.run(run_id)
+    run = RunDir(run_async(_fetch(executor, run_id)).path) if executor.remote else ws.run(run_id)
     click.echo(f"exporting {run.run_id} -> {out}" + (" (merging)" if merge else ""), err=True)
     result = export_run(run, out, merge=merge, checkpoint=checkpoint, force=force, dtype=dtype)
     click.echo(str(result.path))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -64,25 +63,15 @@ def hosts_cmd() -> None:
 @tailor_command
 def ls_cmd(state: CliState, probe: bool, as_json: bool) -> None:
     """List hosts (workspace and ~/.ssh/config) with reachability, GPUs and versions."""
-    from engine.remote.hosts import all_hosts, resolve, ssh_settings
+    from engine.remote import hostops
 
     ws = state.workspace_obj()
-    hosts = all_hosts(ws)
-    settings = ssh_settings(ws)
-    probes = run_async(_probe_all(ws, list(hosts))) if probe and hosts else {}
-    rows = []
-    for name, host in hosts.items():
-        r = resolve(host, settings)
-        row = {
-            "name": name,
-            "source": host.source,
-            "address": f"{r.user}@{r.hostname}:{r.port}",
-            "python": host.python,
-            "workdir": host.workdir,
-        }
-        if name in probes:
-            row.update(probes[name].to_dict())
-        rows.append(row)
+    rows = hostops.list_hosts(ws)
+    names = [row["name"] for row in rows]
+    probes = run_async(hostops.probe_hosts(ws, names)) if probe and rows else {}
+    for row in rows:
+        if row["name"] in probes:
+            row.update(probes[row["name"]].to_dict())
     if as_json:
         for row in rows:
             click.echo(json.dumps(row, default=str))
@@ -115,26 +104,6 @@ def _gpu_text(gpus: list[dict[str, Any]]) -> str:
 def _versions(row: dict[str, Any]) -> str:
     tailor = row.get("tailor_version") or "not installed (`tailor hosts setup`)"
     return f"python {row.get('python_version') or '?'}  tailor {tailor}"
-
-
-async def _probe_all(ws: Any, names: list[str]) -> dict[str, Any]:
-    from engine.remote.connection import HostConnection
-    from engine.remote.gpus import probe
-    from engine.remote.hosts import get_host
-
-    async def one(name: str) -> Any:
-        conn = HostConnection.for_workspace(ws, get_host(ws, name))
-        try:
-            return await asyncio.wait_for(probe(conn), 30)
-        except TimeoutError:
-            from engine.remote.gpus import Probe
-
-            return Probe(name, False, error="timed out")
-        finally:
-            await conn.close()
-
-    results = await asyncio.gather(*(one(n) for n in names))
-    return dict(zip(names, results, strict=True))
 
 
 @hosts_cmd.command("add")
@@ -189,7 +158,9 @@ def rm_cmd(state: CliState, name: str) -> None:
 @tailor_command
 def test_cmd(state: CliState, name: str, as_json: bool) -> None:
     """Connect to NAME: reachability, Python and Tailor versions, GPUs."""
-    row = run_async(_probe_all(state.workspace_obj(), [name]))[name].to_dict()
+    from engine.remote import hostops
+
+    row = run_async(hostops.probe_host(state.workspace_obj(), name)).to_dict()
     if as_json:
         click.echo(json.dumps(row, default=str))
     elif row["reachable"]:
@@ -209,22 +180,10 @@ def test_cmd(state: CliState, name: str, as_json: bool) -> None:
 def trust_cmd(state: CliState, name: str, yes: bool) -> None:
     """Show NAME's host key fingerprint and add it to known_hosts once you confirm."""
     from engine.errors import HostError
+    from engine.remote import hostops
     from engine.remote import known_hosts as kh
-    from engine.remote.connection import HostConnection
-    from engine.remote.hosts import get_host
 
-    ws = state.workspace_obj()
-    conn = HostConnection.for_workspace(ws, get_host(ws, name))
-    path = conn.settings.known_hosts_path
-
-    async def check() -> Any:
-        try:
-            tunnel = await conn._tunnel()
-            return await kh.check_host_key(path, conn.resolved.hostname, conn.resolved.port, tunnel=tunnel)
-        finally:
-            await conn.close()
-
-    result = run_async(check())
+    result, path = run_async(hostops.check_key(state.workspace_obj(), name))
     if result.state == "trusted":
         click.echo(f"{name}: {result.pattern} already trusted ({result.key_type} {result.fingerprint})")
         return
@@ -233,7 +192,7 @@ def trust_cmd(state: CliState, name: str, yes: bool) -> None:
     click.echo(f"{name}: {result.pattern} offers {result.key_type} key {result.fingerprint}")
     if not yes and not click.confirm(f"Trust it and add it to {path}?", default=False):
         raise HostError(f"{name}: not trusted; nothing written")
-    kh.trust(path, result)
+    hostops.trust_key(path, result)
     click.echo(f"trusted: {result.pattern} added to {path}")
 
 
@@ -242,20 +201,9 @@ def trust_cmd(state: CliState, name: str, yes: bool) -> None:
 @tailor_command
 def setup_cmd(state: CliState, name: str) -> None:
     """Install this Tailor version on NAME (a venv under its workdir, or the configured python)."""
-    from engine.remote.bootstrap import setup_host
-    from engine.remote.connection import HostConnection
-    from engine.remote.hosts import get_host
+    from engine.remote import hostops
 
-    ws = state.workspace_obj()
-    conn = HostConnection.for_workspace(ws, get_host(ws, name))
-
-    async def go() -> Any:
-        try:
-            return await setup_host(conn, say=lambda m: click.echo(f"{name}: {m}"))
-        finally:
-            await conn.close()
-
-    run_async(go())
+    run_async(hostops.setup(state.workspace_obj(), name, say=lambda m: click.echo(f"{name}: {m}")))
 
 
 @hosts_cmd.command("gpus")
@@ -282,20 +230,9 @@ def gpus_cmd(state: CliState, name: str, as_json: bool) -> None:
 
 def _gpu_inventory(state: CliState, name: str) -> list[Any]:
     """NAME's GPUs from nvidia-smi over one short-lived connection."""
-    from engine.remote.connection import HostConnection
-    from engine.remote.gpus import gpu_inventory
-    from engine.remote.hosts import get_host
+    from engine.remote import hostops
 
-    ws = state.workspace_obj()
-    conn = HostConnection.for_workspace(ws, get_host(ws, name))
-
-    async def go() -> Any:
-        try:
-            return await gpu_inventory(conn)
-        finally:
-            await conn.close()
-
-    return run_async(go())
+    return run_async(hostops.gpus(state.workspace_obj(), name))
 
 
 @hosts_cmd.command("fit")
@@ -305,8 +242,9 @@ def _gpu_inventory(state: CliState, name: str) -> list[Any]:
 @tailor_command
 def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...]) -> None:
     """Estimate RECIPE's GPU memory and compare it with NAME's free GPU memory."""
-    from engine.fit import check_fit, estimate_recipe
+    from engine.memory_estimate import estimate_recipe
     from engine.recipes.overrides import load_with_overrides, parse_assignment
+    from engine.remote import hostops
     from tui.cli.runs import _recipe_path
 
     parsed = load_with_overrides(
@@ -315,21 +253,21 @@ def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...
     estimate = estimate_recipe(parsed)
     click.echo(estimate.describe())
     resources = getattr(parsed, "resources", None)
-    verdict = check_fit(estimate, _gpu_inventory(state, name), gpus_wanted=getattr(resources, "gpus", 1))
+    wanted = getattr(resources, "gpus", 1)
+    verdict = run_async(hostops.fit_on(state.workspace_obj(), name, estimate, gpus_wanted=wanted))
     if verdict.message:
         click.secho(f"{name}: {verdict.message}", fg="green" if verdict.fits else "yellow")
 
 
 def _remote_executor(state: CliState, run_id: str) -> Any:
     from engine.errors import RunError
-    from engine.executors.factory import executor_for
-    from engine.remote.mirror import host_of
+    from engine.executors.factory import executor_for_run
 
     run = state.workspace_obj().run(run_id)
-    host = host_of(run)
-    if host is None:
+    executor = executor_for_run(state.workspace_obj(), run.run_id)
+    if not executor.remote:
         raise RunError(f"run {run.run_id} ran locally; its files are in {run.path}")
-    return run.run_id, executor_for(state.workspace_obj(), host)
+    return run.run_id, executor
 
 
 @hosts_cmd.command("fetch")
@@ -341,16 +279,15 @@ def fetch_cmd(state: CliState, run_id: str) -> None:
 
     async def go() -> Any:
         try:
-            path = await ex.fetch(rid)
-            return path, ex.last_fetch
+            return await ex.fetch(rid)
         finally:
             await ex.close()
 
-    path, report = run_async(go())
+    report = run_async(go())
     click.echo(
         f"{rid}: {len(report.fetched)} files fetched ({report.bytes} bytes), {len(report.skipped)} up to date"
     )
-    click.echo(str(path))
+    click.echo(str(report.path))
 
 
 @hosts_cmd.command("clean")
@@ -367,7 +304,7 @@ def clean_cmd(state: CliState, run_id: str, yes: bool) -> None:
 
     async def go() -> Any:
         try:
-            return await ex.delete_remote(rid)
+            return await ex.delete(rid)
         finally:
             await ex.close()
 

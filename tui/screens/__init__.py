@@ -54,14 +54,14 @@ def load_screen(item: ScreenEntry) -> Screen:
         if exc.name == module_name:
             return PlaceholderScreen(item)
         return PlaceholderScreen(item, error=_one_line(exc))
-    except Exception as exc:  # noqa: BLE001 - a broken screen must not take the app down
+    except Exception as exc:  # a broken screen must not take the app down
         return PlaceholderScreen(item, error=_one_line(exc))
     cls = getattr(module, class_name, None)
     if cls is None:
         return PlaceholderScreen(item)
     try:
         return cls()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         return PlaceholderScreen(item, error=_one_line(exc))
 
 

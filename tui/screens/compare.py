@@ -2,22 +2,35 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
 from engine.runs.format import number
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
-from tui.messages import RunEvents
 from tui.widgets.curves import Curves
 from tui.widgets.run_data import RunInfo, short_name
 from tui.widgets.table import Table
 
+if TYPE_CHECKING:
+    from engine.runs.events import Event
+
 
 class CompareScreen(WorkerErrorsMixin, Screen[None]):
+    @dataclass
+    class RunLoaded(Message):
+        """One compared run's full event history (its status is already in ``infos``)."""
+
+        run_id: str
+        events: list[Event]
+
     DEFAULT_CSS = """
     CompareScreen #compare-title { height: 1; padding: 0 1; background: $panel; color: $accent; text-style: bold; }
     CompareScreen #compare-plots { height: 1fr; }
@@ -45,16 +58,16 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
         table.focus()
         self.load()
 
-    @work(group="compare", exclusive=True, exit_on_error=False)
+    @work(group="compare.load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
         app = self.app
         for run_id, host in self.runs:
             status = await app.engine(lambda ex, rid=run_id: ex.status(rid), host)  # type: ignore[attr-defined]
             events = await app.engine(lambda ex, rid=run_id: ex.events(rid), host)  # type: ignore[attr-defined]
             self.infos[run_id] = RunInfo(run_id, host, status)
-            self.post_message(RunEvents(run_id, events, complete=True))
+            self.post_message(self.RunLoaded(run_id, events))
 
-    def on_run_events(self, message: RunEvents) -> None:
+    def on_compare_screen_run_loaded(self, message: CompareScreen.RunLoaded) -> None:
         info = self.infos[message.run_id]
         info.apply(message.events, live=False)
         self._redraw()

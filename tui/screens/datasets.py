@@ -10,11 +10,11 @@ from __future__ import annotations
 import contextlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
@@ -23,22 +23,25 @@ from tui.screens.base import TailorScreen
 from tui.widgets.data_rows import RowTable
 from tui.widgets.table import Table
 
+if TYPE_CHECKING:
+    from engine.data.browse import RowSource
+    from engine.data.catalog import Entry
+
 DEFAULT_MODEL = "tailor/tiny"
 
 
-@dataclass
-class DatasetsListed(Message):
-    entries: list[Any]
-
-
 class DatasetsScreen(TailorScreen):
+    @dataclass
+    class Listed(Message):
+        entries: list[Entry]
+
     SCREEN_NAME = "datasets"
     DEFAULT_CSS = """
     DatasetsScreen #datasets-open { height: 3; border: round $border; }
     DatasetsScreen #datasets-table { height: 1fr; }
     DatasetsScreen #datasets-hint { height: 1; color: $foreground-muted; padding: 0 1; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.browse", "enter", "browse", "Browse"),
         bind("datasets.open_path", "o", "open_path", "Open a path"),
         bind("datasets.refresh", "r", "refresh", "Refresh"),
@@ -71,9 +74,9 @@ class DatasetsScreen(TailorScreen):
     def list_datasets(self) -> None:
         from engine.data.catalog import all_datasets
 
-        self.post_message(DatasetsListed(all_datasets(self.tailor.workspace)))
+        self.post_message(self.Listed(all_datasets(self.tailor.workspace)))
 
-    def on_datasets_listed(self, message: DatasetsListed) -> None:
+    def on_datasets_screen_listed(self, message: DatasetsScreen.Listed) -> None:
         table = self.query_one("#datasets-table", DataTable)
         table.clear()
         root = self.tailor.workspace.root
@@ -119,32 +122,28 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
-@dataclass
-class SourceOpened(Message):
-    source: Any
-    fmt: str | None
-    columns: list[str]
-
-
-@dataclass
-class Sorted(Message):
-    column: str
-    descending: bool
-
-
-@dataclass
-class Found(Message):
-    query: str
-    pos: int | None
-
-
-@dataclass
-class RecipeMade(Message):
-    path: Path
-
-
 class BrowserScreen(TailorScreen):
     """One dataset, paged lazily; the keys of VisiData."""
+
+    @dataclass
+    class Opened(Message):
+        source: RowSource
+        fmt: str | None
+        columns: list[str]
+
+    @dataclass
+    class Sorted(Message):
+        column: str
+        descending: bool
+
+    @dataclass
+    class Found(Message):
+        query: str
+        pos: int | None
+
+    @dataclass
+    class RecipeMade(Message):
+        path: Path
 
     SCREEN_NAME = "datasets"
     DEFAULT_CSS = """
@@ -153,7 +152,7 @@ class BrowserScreen(TailorScreen):
     BrowserScreen #data-prompt { height: 3; border: round $accent; display: none; }
     BrowserScreen #data-prompt.visible { display: block; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.sort_asc", "left_square_bracket", "sort(False)", "Sort ascending"),
         bind("datasets.sort_desc", "right_square_bracket", "sort(True)", "Sort descending"),
         bind("datasets.search", "slash", "prompt('search')", "Search"),
@@ -210,15 +209,15 @@ class BrowserScreen(TailorScreen):
             source.wait_rows(50, timeout=1.0)
         else:
             source.wait(timeout=1.0)
-        fmt = detect([r.data for r in source.records(0, 50) if r.ok])
-        self.post_message(SourceOpened(source, fmt, source.columns()))
+        fmt = detect([r.data for r in source.records(0, 50) if r.ok and r.data is not None])
+        self.post_message(self.Opened(source, fmt, source.columns()))
         path = self.path
         if Path(path).expanduser().exists():
             path = str(Path(path).expanduser().resolve())
         with contextlib.suppress(OSError):  # the recent list is a convenience (written after the first page)
             remember(self.tailor.workspace, path)
 
-    def on_source_opened(self, message: SourceOpened) -> None:
+    def on_browser_screen_opened(self, message: BrowserScreen.Opened) -> None:
         from engine.data.view import RowView
 
         self.source, self.fmt = message.source, message.fmt
@@ -281,9 +280,9 @@ class BrowserScreen(TailorScreen):
     @work(thread=True, exclusive=True, group="datasets.sort", exit_on_error=False)
     def sort(self, column: str, descending: bool) -> None:
         self.view.sort(column, descending=descending)
-        self.post_message(Sorted(column, descending))
+        self.post_message(self.Sorted(column, descending))
 
-    def on_sorted(self, message: Sorted) -> None:
+    def on_browser_screen_sorted(self, message: BrowserScreen.Sorted) -> None:
         self.busy = ""
         self.table.reload()
         self.table.move_to(0)
@@ -341,9 +340,9 @@ class BrowserScreen(TailorScreen):
 
     @work(thread=True, exclusive=True, group="datasets.search", exit_on_error=False)
     def search(self, text: str, start: int, backwards: bool) -> None:
-        self.post_message(Found(text, self.view.search(text, start, backwards=backwards)))
+        self.post_message(self.Found(text, self.view.search(text, start, backwards=backwards)))
 
-    def on_found(self, message: Found) -> None:
+    def on_browser_screen_found(self, message: BrowserScreen.Found) -> None:
         self.busy = ""
         if message.pos is None:
             self.notify(f"no row contains {message.query!r}", severity="warning")
@@ -399,10 +398,10 @@ class BrowserScreen(TailorScreen):
         if Path(path).expanduser().exists():
             path = str(Path(path).expanduser().resolve())
         self.post_message(
-            RecipeMade(new_recipe(self.tailor.workspace, path, self.fmt or "?", model=self.model))
+            self.RecipeMade(new_recipe(self.tailor.workspace, path, self.fmt or "?", model=self.model))
         )
 
-    def on_recipe_made(self, message: RecipeMade) -> None:
+    def on_browser_screen_recipe_made(self, message: BrowserScreen.RecipeMade) -> None:
         self.notify(
             f"new recipe {message.path.name}: launch it from Runs (n) or `tailor run {message.path.stem}`"
         )

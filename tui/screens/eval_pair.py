@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.style import Style
 from rich.table import Table as RichTable
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
@@ -28,28 +28,29 @@ from tui.keymap import bind
 from tui.widgets.styles import theme_style
 from tui.widgets.table import Table
 
+if TYPE_CHECKING:
+    from engine.eval.results import PredictionIndex
+
 MAX_ROWS = 2000  # rows listed at most (the rest are reachable through a smaller eval set or the CLI)
 
 
-@dataclass
-class PairIndexed(Message):
-    index: Any  # engine.eval.results.PredictionIndex
-
-
-@dataclass
-class ExampleLoaded(Message):
-    index: int
-    example: dict[str, Any] | None
-
-
 class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
+    @dataclass
+    class Indexed(Message):
+        index: PredictionIndex
+
+    @dataclass
+    class ExampleLoaded(Message):
+        index: int
+        example: dict[str, Any] | None
+
     DEFAULT_CSS = """
     EvalPairScreen #pair-title { height: 1; padding: 0 1; background: $panel; color: $accent; text-style: bold; }
     EvalPairScreen #pair-examples { height: 40%; }
     EvalPairScreen #pair-detail { height: 1fr; padding: 0 1; border-top: solid $border; }
     EvalPairScreen #pair-status { height: 1; padding: 0 1; color: $foreground-muted; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("eval_pair.cursor_down", "j", "cursor_down", "Down", show=False),
         bind("eval_pair.cursor_up", "k", "cursor_up", "Up", show=False),
         bind("eval_pair.next", "n", "next_disagreement", "Next disagreement"),
@@ -93,13 +94,13 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         self.table.focus()
         self.build_index()
 
-    @work(thread=True, group="pair-index", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="eval_pair.index", exclusive=True, exit_on_error=False)
     def build_index(self) -> None:
         from engine.eval.results import PredictionIndex
 
-        self.post_message(PairIndexed(PredictionIndex(self.results.path, self.a, self.b, self.results.primary)))
+        self.post_message(self.Indexed(PredictionIndex(self.results.path, self.a, self.b, self.results.primary)))
 
-    def on_pair_indexed(self, message: PairIndexed) -> None:
+    def on_eval_pair_screen_indexed(self, message: EvalPairScreen.Indexed) -> None:
         self.index = message.index
         self.fill()
 
@@ -146,11 +147,11 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
             self.shown = index
             self.load_example(index)
 
-    @work(thread=True, group="pair-example", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="eval_pair.example", exclusive=True, exit_on_error=False)
     def load_example(self, index: int) -> None:
-        self.post_message(ExampleLoaded(index, self.index.get(index) if self.index else None))
+        self.post_message(self.ExampleLoaded(index, self.index.get(index) if self.index else None))
 
-    def on_example_loaded(self, message: ExampleLoaded) -> None:
+    def on_eval_pair_screen_example_loaded(self, message: EvalPairScreen.ExampleLoaded) -> None:
         if message.index == self.shown:
             self.query_one("#pair-body", Static).update(self.render_example(message.example))
 

@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
@@ -26,18 +26,20 @@ from tui.screens.base import TailorScreen
 from tui.widgets.styles import theme_style
 from tui.widgets.table import Table
 
+if TYPE_CHECKING:
+    from engine.eval.results import EvalResults
+
 RESCAN_S = 3.0
 
 
-@dataclass
-class EvalsListed(Message):
-    """The evaluations found in the workspace: (eval folder, results) newest first."""
-
-    items: list[tuple[Path, Any]]
-    problems: list[str]
-
-
 class EvalsScreen(TailorScreen):
+    @dataclass
+    class Listed(Message):
+        """The evaluations found in the workspace: (eval folder, results) newest first."""
+
+        items: list[tuple[Path, EvalResults]]
+        problems: list[str]
+
     SCREEN_NAME = "evals"
     DEFAULT_CSS = """
     EvalsScreen #evals-list { height: auto; max-height: 30%; min-height: 3; }
@@ -50,7 +52,7 @@ class EvalsScreen(TailorScreen):
     EvalsScreen.-empty #evals-empty { display: block; }
     EvalsScreen.-empty #evals-list, EvalsScreen.-empty #evals-table, EvalsScreen.-empty #evals-title { display: none; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("evals.cursor_down", "j", "cursor_down", "Down", show=False),
         bind("evals.cursor_up", "k", "cursor_up", "Up", show=False),
         bind("evals.sort", "s", "sort", "Sort"),
@@ -107,7 +109,7 @@ class EvalsScreen(TailorScreen):
         self.call_after_refresh(self.scan)
 
     # -- scanning (thread worker: directory listing + small JSON files) ----------------------------
-    @work(thread=True, group="evals-scan", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="evals.scan", exclusive=True, exit_on_error=False)
     def scan(self) -> None:
         from engine.errors import TailorError
         from engine.eval.results import find_evaluations, load_results
@@ -122,9 +124,9 @@ class EvalsScreen(TailorScreen):
                 items.append((folder, res))
             except TailorError as exc:
                 problems.append(str(exc))
-        self.post_message(EvalsListed(items, problems))
+        self.post_message(self.Listed(items, problems))
 
-    def on_evals_listed(self, message: EvalsListed) -> None:
+    def on_evals_screen_listed(self, message: EvalsScreen.Listed) -> None:
         changed = [f for f, r in message.items if not any(f == f2 and r is r2 for f2, r2 in self.items)]
         listing_changed = [f for f, _ in message.items] != [f for f, _ in self.items]
         self.items = message.items
@@ -331,7 +333,7 @@ class EvalsScreen(TailorScreen):
         if self.table_model is not None and self.results is not None:
             self.export(self.table_model, self.results.path)
 
-    @work(thread=True, group="evals-export", exclusive=True, exit_on_error=False)
+    @work(thread=True, group="evals.export", exclusive=True, exit_on_error=False)
     def export(self, model: Any, folder: Path) -> None:
         from engine.eval.table import to_csv, to_markdown
         from engine.fsutil import atomic_write_text

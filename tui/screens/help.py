@@ -59,7 +59,7 @@ class HelpScreen(ModalScreen[None]):
         with Vertical():
             yield Static(f"Keys: {self.title_text}", id="help-title", markup=False)
             yield Table(id="help-table", cursor_type="row", zebra_stripes=True)
-            yield Static("Remap any key by id in the config file: [keymap] \"runs.cancel\" = \"ctrl+x\"",
+            yield Static("Remap any key by id in the config file: [tui.keymap] \"runs.cancel\" = \"ctrl+x\"",
                          id="help-hint", markup=False)
 
     def on_mount(self) -> None:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -35,12 +35,6 @@ FORM_FIELDS = (
 )
 
 
-@dataclass
-class HostProbed(Message):
-    name: str
-    row: dict[str, Any]
-
-
 class HostFormScreen(ModalScreen[dict[str, Any] | None]):
     """Add or edit a host: one input per field; enter or ctrl+s saves, escape cancels."""
 
@@ -52,7 +46,7 @@ class HostFormScreen(ModalScreen[dict[str, Any] | None]):
     HostFormScreen Horizontal { height: auto; margin-top: 1; }
     HostFormScreen Button { margin-right: 2; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("hostform.save", "ctrl+s", "save", "Save"),
         bind("hostform.cancel", "escape", "cancel", "Cancel"),
     ]
@@ -98,6 +92,13 @@ class HostFormScreen(ModalScreen[dict[str, Any] | None]):
 
 
 class HostsScreen(TailorScreen):
+    @dataclass
+    class Probed(Message):
+        """One host's probe: its table row (reachability, GPUs, Python, Tailor), keyed by column."""
+
+        name: str
+        row: dict[str, Any]
+
     SCREEN_NAME = "hosts"
     DEFAULT_CSS = """
     HostsScreen #hosts-table { height: 1fr; }
@@ -106,7 +107,7 @@ class HostsScreen(TailorScreen):
     HostsScreen.-empty #hosts-empty { display: block; }
     HostsScreen.-empty #hosts-table { display: none; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("hosts.cursor_down", "j", "cursor_down", "Down", show=False),
         bind("hosts.cursor_up", "k", "cursor_up", "Up", show=False),
         bind("hosts.test", "t", "test", "Test"),
@@ -158,7 +159,7 @@ class HostsScreen(TailorScreen):
         self.call_after_refresh(self.reload)
 
     # -- listing and probing -------------------------------------------------------------------
-    @work(group="hosts-list", exclusive=True, exit_on_error=False)
+    @work(group="hosts.list", exclusive=True, exit_on_error=False)
     async def reload(self, probe: bool = True) -> None:
         rows = await self.tailor.bridge.run(_list_hosts(self.tailor.workspace))
         self.rows = {r["name"]: r for r in rows}
@@ -172,13 +173,13 @@ class HostsScreen(TailorScreen):
             for name in self.rows:
                 self.probe(name)
 
-    @work(group="hosts-probe", exit_on_error=False)
+    @work(group="hosts.probe", exit_on_error=False)
     async def probe(self, name: str) -> None:
         self._update(name, {"state": "checking..."})
         result = await self.tailor.bridge.run(_probe(self.tailor.workspace, name))
-        self.post_message(HostProbed(name, result))
+        self.post_message(self.Probed(name, result))
 
-    def on_host_probed(self, message: HostProbed) -> None:
+    def on_hosts_screen_probed(self, message: HostsScreen.Probed) -> None:
         self.probes += 1
         row = message.row
         state = f"ok {row['latency_ms']:.0f} ms" if row["reachable"] else "unreachable"
@@ -252,7 +253,7 @@ class HostsScreen(TailorScreen):
         if self.selected:
             self._edit(self.selected)
 
-    @work(group="hosts-edit", exit_on_error=False)
+    @work(group="hosts.edit", exit_on_error=False)
     async def _edit(self, name: str) -> None:
         from engine.remote.hosts import get_host
 
@@ -270,22 +271,23 @@ class HostsScreen(TailorScreen):
         if values:
             self._save({**values, "name": name}, new=False)
 
-    @work(group="hosts-save", exit_on_error=False)
+    @work(group="hosts.save", exit_on_error=False)
     async def _save(self, values: dict[str, Any], new: bool) -> None:
         name = await self.tailor.bridge.run(_save_host(self.tailor.workspace, values, new))
         self.notify(f"{'added' if new else 'saved'} host {name}")
         self.reload()
 
-    @work(group="hosts-trust", exclusive=True, exit_on_error=False)
+    @work(group="hosts.trust", exclusive=True, exit_on_error=False)
     async def action_trust(self) -> None:
         from engine.errors import HostError
+        from engine.remote import hostops
         from engine.remote import known_hosts as kh
         from tui.screens.confirm import ConfirmScreen
 
         name = self.selected
         if not name:
             return
-        check, path = await self.tailor.bridge.run(_check_key(self.tailor.workspace, name))
+        check, path = await self.tailor.bridge.run(hostops.check_key(self.tailor.workspace, name))
         if check.state == "trusted":
             self.notify(f"{name}: host key already trusted ({check.fingerprint})")
             return
@@ -296,11 +298,11 @@ class HostsScreen(TailorScreen):
             f"Check it with the host's owner. Trust it and add it to {path}?"
         )
         if await self.app.push_screen_wait(ConfirmScreen(message, yes="Trust")):
-            await self.tailor.bridge.call(lambda: kh.trust(path, check))
+            await self.tailor.bridge.call(lambda: hostops.trust_key(path, check))
             self.notify(f"trusted {check.pattern}")
             self.probe(name)
 
-    @work(group="hosts-setup", exclusive=True, exit_on_error=False)
+    @work(group="hosts.setup", exclusive=True, exit_on_error=False)
     async def action_setup(self) -> None:
         name = self.selected
         if not name:
@@ -309,19 +311,21 @@ class HostsScreen(TailorScreen):
         def say(text: str) -> None:
             self.app.call_from_thread(self.notify, f"{name}: {text}")
 
+        from engine.remote import hostops
+
         self.notify(f"{name}: setting up (building and installing Tailor)...")
-        await self.tailor.bridge.run(_setup(self.tailor.workspace, name, say))
+        await self.tailor.bridge.run(hostops.setup(self.tailor.workspace, name, say))
         self.probe(name)
 
-    @work(group="hosts-remove", exclusive=True, exit_on_error=False)
+    @work(group="hosts.remove", exclusive=True, exit_on_error=False)
     async def action_remove(self) -> None:
         from engine.remote.hosts import remove_host
         from tui.screens.confirm import ConfirmScreen
 
         name = self.selected
-        if name and await self.app.push_screen_wait(
+        if name and (await self.app.push_screen_wait(
             ConfirmScreen(f"Remove host {name} from the workspace? Runs and files on it are left alone.")
-        ):
+        )) is True:
             await self.tailor.bridge.call(lambda: remove_host(self.tailor.workspace, name))
             self.notify(f"removed {name}")
             self.reload(probe=False)
@@ -329,52 +333,15 @@ class HostsScreen(TailorScreen):
 
 # -- engine-thread helpers ---------------------------------------------------------------------------
 async def _list_hosts(ws: Any) -> list[dict[str, Any]]:
-    from engine.remote.hosts import all_hosts, resolve, ssh_settings
+    from engine.remote import hostops
 
-    settings = ssh_settings(ws)
-    out = []
-    for name, host in all_hosts(ws).items():
-        r = resolve(host, settings)
-        out.append(
-            {
-                "name": name,
-                "address": f"{r.user}@{r.hostname}:{r.port}",
-                "source": host.source,
-                "workdir": host.workdir,
-                "state": "-",
-            }
-        )
-    return out
+    return [{**row, "state": "-"} for row in hostops.list_hosts(ws)]
 
 
 async def _probe(ws: Any, name: str) -> dict[str, Any]:
-    import asyncio
+    from engine.remote import hostops
 
-    from engine.remote.connection import HostConnection
-    from engine.remote.gpus import Probe, probe
-    from engine.remote.hosts import get_host
-
-    conn = HostConnection.for_workspace(ws, get_host(ws, name))
-    try:
-        return (await asyncio.wait_for(probe(conn), 30)).to_dict()
-    except TimeoutError:
-        return Probe(name, False, error="timed out").to_dict()
-    finally:
-        await conn.close()
-
-
-async def _check_key(ws: Any, name: str) -> tuple[Any, Any]:
-    from engine.remote import known_hosts as kh
-    from engine.remote.connection import HostConnection
-    from engine.remote.hosts import get_host
-
-    conn = HostConnection.for_workspace(ws, get_host(ws, name))
-    try:
-        path = conn.settings.known_hosts_path
-        tunnel = await conn._tunnel()
-        return await kh.check_host_key(path, conn.resolved.hostname, conn.resolved.port, tunnel=tunnel), path
-    finally:
-        await conn.close()
+    return (await hostops.probe_host(ws, name)).to_dict()
 
 
 async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:
@@ -401,15 +368,3 @@ async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:
     else:
         update_host(ws, name, values)
     return name
-
-
-async def _setup(ws: Any, name: str, say: Any) -> None:
-    from engine.remote.bootstrap import setup_host
-    from engine.remote.connection import HostConnection
-    from engine.remote.hosts import get_host
-
-    conn = HostConnection.for_workspace(ws, get_host(ws, name))
-    try:
-        await setup_host(conn, say=say)
-    finally:
-        await conn.close()

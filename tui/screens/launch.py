@@ -4,9 +4,9 @@ Returns a ``LaunchRequest`` (or None) through ``dismiss``; the Runs screen launc
 Recipes are listed and read on the engine thread; a recipe that does not validate shows its one-line
 error here and cannot be launched.
 
-Fit check: the form shows ``engine.fit``'s GPU memory estimate for the selected recipe with the model and
-LoRA r overrides applied (a thread worker; engine.fit reads config.json only, never torch), and compares it
-with the free GPU memory of the target (the form launches locally: ``nvidia-smi`` here, else "CPU").
+Fit check: the form shows the GPU memory estimate (``engine.memory_estimate``) for the selected recipe with
+the model and LoRA r overrides applied (a thread worker; the estimate reads config.json only, never torch), and
+compares it with the free GPU memory of the target (the form launches locally: ``nvidia-smi`` here, else "CPU").
 An estimate above the free memory turns the line into a warning and ctrl+s must be pressed twice.
 """
 
@@ -17,7 +17,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -28,9 +28,12 @@ from textual.widgets import Button, Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
+from engine import kinds
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
-from tui.messages import RecipeInfo, RecipesListed
+
+if TYPE_CHECKING:
+    from engine.memory_estimate import FitEstimate
 
 #: form field -> (recipe override path, label, type)
 FIELDS: dict[str, tuple[str, str, type]] = {
@@ -40,7 +43,6 @@ FIELDS: dict[str, tuple[str, str, type]] = {
     "learning_rate": ("train.learning_rate", "Learning rate", float),
     "epochs": ("train.num_train_epochs", "Epochs", float),
 }
-TRAINABLE = ("sft", "dpo")
 FIT_FIELDS = ("model", "r")  # the overrides that change the memory estimate
 GIB = 1024**3
 
@@ -52,17 +54,18 @@ class LaunchRequest:
     host: str | None = None
 
 
-def read_recipe(path: Path) -> RecipeInfo:
+def read_recipe(path: Path) -> LaunchScreen.RecipeInfo:
     """The form's view of a recipe (runs on the engine thread: it validates the file)."""
     from engine.errors import TailorError
     from engine.recipes.load import load_recipe
+    from engine.recipes.trainable import TrainableRecipe
 
     try:
         recipe = load_recipe(path, check_files=False)
     except TailorError as exc:
-        return RecipeInfo(path, error=str(exc))
+        return LaunchScreen.RecipeInfo(path, error=str(exc))
     values: dict[str, str] = {}
-    if recipe.kind in TRAINABLE:
+    if recipe.kind in kinds.trainable() and isinstance(recipe, TrainableRecipe):
         train = recipe.train
         values = {
             "model": recipe.model.name_or_path,
@@ -72,7 +75,7 @@ def read_recipe(path: Path) -> RecipeInfo:
             "epochs": str(train.get("num_train_epochs", "default"))
             + (f" (max_steps {train['max_steps']} takes precedence)" if train.get("max_steps") else ""),
         }
-    return RecipeInfo(path, kind=recipe.kind, values=values)
+    return LaunchScreen.RecipeInfo(path, kind=recipe.kind, values=values)
 
 
 def parse_overrides(raw: dict[str, str]) -> dict[str, Any]:
@@ -105,25 +108,9 @@ class GpuBudget:
     cpu: bool = False
 
 
-@dataclass
-class GpuBudgetFound(Message):
-    budget: GpuBudget
-
-
-@dataclass
-class FitEstimated(Message):
-    """The estimate for one (recipe, fit overrides) key; ``error`` is one line when it failed."""
-
-    key: tuple[Any, ...]
-    kind: str = ""
-    estimate: Any = None  # engine.fit.FitEstimate
-    gpus_wanted: int = 1
-    error: str = ""
-
-
-def fit_estimate(path: Path, overrides: dict[str, Any]) -> tuple[str, Any, int]:
+def fit_estimate(path: Path, overrides: dict[str, Any]) -> tuple[str, FitEstimate | None, int]:
     """(kind, FitEstimate, GPUs wanted) for a recipe file with overrides; light: no ML imports."""
-    from engine.fit import estimate_recipe
+    from engine.memory_estimate import estimate_recipe
     from engine.recipes.load import load_recipe, parse_recipe
     from engine.recipes.overrides import apply_overrides
     from engine.recipes.yamlio import load_yaml
@@ -165,13 +152,13 @@ def _count(n: float) -> str:
     return f"{n:.0f}"
 
 
-def estimate_text(result: FitEstimated) -> str:
-    """The estimate line: engine.fit's description plus the trainable parameter count."""
+def estimate_text(result: LaunchScreen.FitEstimated) -> str:
+    """The estimate line: the estimate's own description plus the trainable parameter count."""
     est = result.estimate
     if result.error:
         return f"estimate unavailable: {result.error}"
     if est is None or est.total is None:
-        if result.kind not in TRAINABLE:
+        if result.kind not in kinds.trainable():
             return f"GPU memory: no estimate for {result.kind or 'non-training'} recipes"
         return f"estimate unavailable: {est.note if est is not None else 'no estimate'}"
     text = est.describe()
@@ -180,7 +167,7 @@ def estimate_text(result: FitEstimated) -> str:
     return text
 
 
-def fit_check(result: FitEstimated | None, budget: GpuBudget | None) -> tuple[str, str]:
+def fit_check(result: LaunchScreen.FitEstimated | None, budget: GpuBudget | None) -> tuple[str, str]:
     """(text, state) comparing the estimate with the free memory: state "ok", "over" or "" (no check)."""
     est = result.estimate if result is not None else None
     if result is None or est is None or est.total is None:
@@ -193,7 +180,7 @@ def fit_check(result: FitEstimated | None, budget: GpuBudget | None) -> tuple[st
         return "CPU: no GPU memory check", ""
     if not budget.free_mib:
         return f"free GPU memory on {budget.where} unknown", ""
-    from engine.fit import check_fit  # light; already imported by the estimate's worker
+    from engine.memory_estimate import check_fit  # light; already imported by the estimate's worker
 
     free = sorted(budget.free_mib, reverse=True)
     verdict = check_fit(est, [SimpleNamespace(memory_free_mib=m) for m in free], gpus_wanted=result.gpus_wanted)
@@ -207,6 +194,33 @@ def fit_check(result: FitEstimated | None, budget: GpuBudget | None) -> tuple[st
 
 
 class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
+    @dataclass
+    class RecipesListed(Message):
+        recipes: list[Path]
+
+    @dataclass
+    class RecipeInfo(Message):
+        """The fields the form shows for one recipe (or the one-line error reading it)."""
+
+        path: Path
+        kind: str = ""
+        values: dict[str, str] = field(default_factory=dict)
+        error: str = ""
+
+    @dataclass
+    class GpuBudgetFound(Message):
+        budget: GpuBudget
+
+    @dataclass
+    class FitEstimated(Message):
+        """The estimate for one (recipe, fit overrides) key; ``error`` is one line when it failed."""
+
+        key: tuple[Any, ...]
+        kind: str = ""
+        estimate: FitEstimate | None = None
+        gpus_wanted: int = 1
+        error: str = ""
+
     DEFAULT_CSS = """
     LaunchScreen { align: center middle; }
     LaunchScreen > Vertical {
@@ -238,9 +252,9 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     def __init__(self) -> None:
         super().__init__()
         self.recipes: list[Path] = []
-        self.current: RecipeInfo | None = None
+        self.current: LaunchScreen.RecipeInfo | None = None
         self.budget: GpuBudget | None = None  # the target's free GPU memory (None: not probed yet)
-        self.fit: FitEstimated | None = None  # the estimate for the current inputs (None: pending)
+        self.fit: LaunchScreen.FitEstimated | None = None  # the estimate for the current inputs (None: pending)
         self.fit_text, self.fit_state = "", ""  # the last comparison shown; state "ok" | "over" | ""
         self.fit_key: tuple[Any, ...] = ()
         self.fit_shown = False  # the estimate line holds an estimate (kept while the next is computed)
@@ -266,13 +280,13 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         self.list_recipes()
         self.probe_gpus()
 
-    @work(group="recipes", exclusive=True, exit_on_error=False)
+    @work(group="launch.recipes", exclusive=True, exit_on_error=False)
     async def list_recipes(self) -> None:
         workspace = self.app.workspace  # type: ignore[attr-defined]
         recipes = await self.app.bridge.call(workspace.recipes)  # type: ignore[attr-defined]
-        self.post_message(RecipesListed(recipes))
+        self.post_message(self.RecipesListed(recipes))
 
-    def on_recipes_listed(self, message: RecipesListed) -> None:
+    def on_launch_screen_recipes_listed(self, message: LaunchScreen.RecipesListed) -> None:
         self.recipes = message.recipes
         options = self.query_one(OptionList)
         options.clear_options()
@@ -293,16 +307,16 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         if not first.disabled:
             first.focus()
 
-    @work(group="recipe", exclusive=True, exit_on_error=False)
+    @work(group="launch.recipe", exclusive=True, exit_on_error=False)
     async def read_selected(self, path: Path) -> None:
         info = await self.app.bridge.call(lambda: read_recipe(path))  # type: ignore[attr-defined]
         self.post_message(info)
 
-    def on_recipe_info(self, info: RecipeInfo) -> None:
+    def on_launch_screen_recipe_info(self, info: LaunchScreen.RecipeInfo) -> None:
         self.current = info
-        trainable = info.kind in TRAINABLE
+        trainable = info.kind in kinds.trainable()
         about = f"{info.path.name} · kind {info.kind}" if info.kind else info.path.name
-        if info.kind in TRAINABLE:
+        if info.kind in kinds.trainable():
             about += " · type to override a field; empty keeps the recipe's value"
         if info.kind and not trainable:
             about += " · overrides apply to sft/dpo recipes; launch as is"
@@ -331,14 +345,14 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             self._show_fit("")
             return
         raw = {name: self.query_one(f"#launch-{name}", Input).value for name in FIT_FIELDS}
-        key = (info.path, tuple(sorted(raw.items())) if info.kind in TRAINABLE else ())
+        key = (info.path, tuple(sorted(raw.items())) if info.kind in kinds.trainable() else ())
         if key == self.fit_key:
             return
         self.fit_key, self.fit = key, None
         try:
-            overrides = parse_overrides(raw) if info.kind in TRAINABLE else {}
+            overrides = parse_overrides(raw) if info.kind in kinds.trainable() else {}
         except ValueError as exc:
-            self.post_message(FitEstimated(key, info.kind, error=str(exc)))
+            self.post_message(self.FitEstimated(key, info.kind, error=str(exc)))
             return
         # Keep the last lines until the new estimate lands (ms): the form must not jump while typing.
         self._disarm()
@@ -346,28 +360,28 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             self._show_fit("GPU memory: estimating…")
         self.estimate_fit(key, info.path, overrides)
 
-    @work(thread=True, exclusive=True, group="fit", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="launch.fit", exit_on_error=False)
     def estimate_fit(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any]) -> None:
         from engine.errors import one_line
 
         try:
             kind, estimate, gpus = fit_estimate(path, overrides)
-            result = FitEstimated(key, kind, estimate, gpus)
-        except Exception as exc:  # noqa: BLE001 - advisory: any failure is the line's one-line text
-            result = FitEstimated(key, error=one_line(exc))
+            result = self.FitEstimated(key, kind, estimate, gpus)
+        except Exception as exc:  # advisory: any failure is the line's one-line text
+            result = self.FitEstimated(key, error=one_line(exc))
         if not get_current_worker().is_cancelled:
             self.post_message(result)
 
-    def on_fit_estimated(self, result: FitEstimated) -> None:
+    def on_launch_screen_fit_estimated(self, result: LaunchScreen.FitEstimated) -> None:
         if result.key == self.fit_key:
             self.fit = result
             self._show_fit(estimate_text(result))
 
-    @work(thread=True, exclusive=True, group="gpus", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="launch.gpus", exit_on_error=False)
     def probe_gpus(self) -> None:
-        self.post_message(GpuBudgetFound(local_gpu_budget()))
+        self.post_message(self.GpuBudgetFound(local_gpu_budget()))
 
-    def on_gpu_budget_found(self, message: GpuBudgetFound) -> None:
+    def on_launch_screen_gpu_budget_found(self, message: LaunchScreen.GpuBudgetFound) -> None:
         if self.budget is None:  # a budget set through set_gpu_budget wins over the probe
             self.set_gpu_budget(message.budget)
 
@@ -418,7 +432,7 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             return
         raw = {name: self.query_one(f"#launch-{name}", Input).value for name in FIELDS}
         try:
-            overrides = parse_overrides(raw) if info.kind in TRAINABLE else {}
+            overrides = parse_overrides(raw) if info.kind in kinds.trainable() else {}
         except ValueError as exc:
             self._line("#launch-error", str(exc))
             return

@@ -26,7 +26,7 @@ class PlaceholderScreen(TailorScreen):
         super().__init__(name=item.name)
         self.item = item
         self.error = error
-        self.SCREEN_NAME = item.name  # type: ignore[misc] - per-instance: one class serves many screens
+        self.SCREEN_NAME = item.name  # type: ignore[misc]  # per-instance: one class serves many screens
 
     def compose_body(self) -> ComposeResult:
         with Middle(), Center():

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
-from tui.messages import RunFilesFound
 
 
 def run_entries(path: Path) -> list[tuple[str, Path]]:
@@ -44,6 +45,14 @@ def _size(n: float) -> str:
 
 
 class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
+    @dataclass
+    class Found(Message):
+        """The run's folder (fetched from its host first) and its entries as (label, path)."""
+
+        run_id: str
+        path: Path
+        entries: list[tuple[str, Path]]
+
     DEFAULT_CSS = """
     RunFilesScreen { align: center middle; }
     RunFilesScreen > Vertical {
@@ -75,14 +84,15 @@ class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
         self.query_one(OptionList).focus()
         self.find()
 
-    @work(group="files", exclusive=True, exit_on_error=False)
+    @work(group="files.list", exclusive=True, exit_on_error=False)
     async def find(self) -> None:
         app = self.app
-        path = await app.engine(lambda ex: ex.fetch(self.run_id), self.host)  # type: ignore[attr-defined]
+        report = await app.engine(lambda ex: ex.fetch(self.run_id), self.host)  # type: ignore[attr-defined]
+        path = report.path
         entries = await app.bridge.call(lambda: run_entries(Path(path)))  # type: ignore[attr-defined]
-        self.post_message(RunFilesFound(self.run_id, Path(path), entries))
+        self.post_message(self.Found(self.run_id, Path(path), entries))
 
-    def on_run_files_found(self, message: RunFilesFound) -> None:
+    def on_run_files_screen_found(self, message: RunFilesScreen.Found) -> None:
         self.entries = message.entries
         options = self.query_one(OptionList)
         options.clear_options()

@@ -1,19 +1,21 @@
 """The Runs screen: a live table of runs and the selected run's curves, progress and log.
 
-Data flow (docs/tui.md): a light re-scan of the runs folder every ``runs_rescan_s`` (listing +
+Data flow (docs/tui.md): a light re-scan of the runs folder every ``tui.rescan_s`` (listing +
 status files) finds runs; each active run is followed from its last seq on the engine thread, events
-arrive as ``RunEvents`` batches; a 100 ms flush redraws only what changed.
+arrive as ``RunsScreen.EventBatch`` messages; a 100 ms flush redraws only what changed.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.events import Resize
+from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
@@ -21,7 +23,6 @@ from textual.worker import Worker
 from tui.bridge import follow_batched
 from tui.errors import error_text, report_error
 from tui.keymap import bind
-from tui.messages import FollowEnded, RunEvents, RunsScanned
 from tui.screens.base import TailorScreen
 from tui.screens.runs_actions import RunActionsMixin
 from tui.widgets.run_data import RunInfo, RunStore
@@ -30,7 +31,9 @@ from tui.widgets.run_table import COMPACT_WIDTH, RunTable
 if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
     from textual.widgets import Input
 
-    from engine.runs.status import RunState
+    from engine.executors.base import Executor
+    from engine.runs.events import Event
+    from engine.runs.status import RunState, Status
     from tui.widgets.log_pane import LogPane
     from tui.widgets.run_detail import RunDetail
 
@@ -38,28 +41,40 @@ FLUSH_S = 0.1
 FOLLOW_RETRY_S = 30.0
 
 
-async def list_with_hosts(executor) -> tuple[list, dict[str, str]]:  # noqa: ANN001 - engine thread
-    """The local listing (remote runs through their mirrors) and each run's host alias."""
+async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, str]]:
+    """The listing (remote runs through their mirrors) and the host alias of each remote run."""
     statuses = await executor.list_runs()
-    hosts: dict[str, str] = {}
-    try:
-        from engine.remote.mirror import host_of
-        from engine.runs.rundir import RunDir
-    except ImportError:  # no remote support in this build: every run is local
-        return statuses, hosts
-    runs_dir = executor.workspace.runs_dir
-    for status in statuses:
-        try:
-            alias = host_of(RunDir(runs_dir / status.run_id))
-        except Exception:  # noqa: BLE001 - an unreadable remote.json: list it as local
-            alias = None
-        if alias:
-            hosts[status.run_id] = alias
-    return statuses, hosts
+    return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}
+
+
 STATE_FILTERS = (None, "running", "succeeded", "failed", "cancelled", "queued")
 
 
 class RunsScreen(RunActionsMixin, TailorScreen):
+    @dataclass
+    class Scanned(Message):
+        """A fresh listing of the workspace's runs, with the host alias of each remote run.
+
+        Remote runs are listed through their local mirrors; their host is the SSH alias, else "local".
+        """
+
+        statuses: list[Status]
+        hosts: dict[str, str] = field(default_factory=dict)
+
+    @dataclass
+    class EventBatch(Message):
+        """A coalesced batch of new events of one run (posted at most every ~100 ms per run)."""
+
+        run_id: str
+        events: list[Event]
+        complete: bool = False  # True when the batch holds the run's full history up to now
+
+    @dataclass
+    class FollowEnded(Message):
+        """Following a run stopped because the run is over (its last events were already posted)."""
+
+        run_id: str
+
     SCREEN_NAME = "runs"
     DEFAULT_CSS = """
     RunsScreen #runs-filter { display: none; height: 3; border: tall $accent; }
@@ -73,7 +88,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     RunsScreen.-empty #runs-empty { display: block; }
     RunsScreen.-empty.-zoomed #runs-empty { display: none; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("runs.cursor_down", "j", "cursor_down", "Down", show=False),
         bind("runs.cursor_up", "k", "cursor_up", "Up", show=False),
         bind("runs.first", "g", "first", "First run", show=False),
@@ -126,7 +141,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     def on_run_detail_ready(self, message: RunDetail.Ready) -> None:  # posted by the pane once mounted
         self._detail = message.detail
         if self.tailor.environment_ready:
-            self._detail.log_pane.max_lines = self.tailor.settings.log_max_lines
+            self._detail.log_pane.max_lines = self.tailor.settings.tui.log_max_lines
         self._show_selected()
 
     @property
@@ -154,7 +169,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         self.mount(RunDetail(id="run-detail"), after="#runs-empty")
 
     def environment_ready(self) -> None:
-        self.store.log_max_lines = self.tailor.settings.log_max_lines
+        self.store.log_max_lines = self.tailor.settings.tui.log_max_lines
         if self.detail:
             self.detail.log_pane.max_lines = self.store.log_max_lines
         self.call_after_refresh(self.scan)
@@ -165,23 +180,23 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             self.flush()
 
     # -- listing ---------------------------------------------------------------
-    @work(group="scan", exclusive=True, exit_on_error=False)
+    @work(group="runs.scan", exclusive=True, exit_on_error=False)
     async def scan(self) -> None:
         """List runs (directory + status files, on the engine thread); re-armed after each pass."""
         try:
             statuses, hosts = await self.tailor.engine(list_with_hosts)
             self._scan_error = ""
-            self.post_message(RunsScanned(statuses, hosts))
-        except Exception as exc:  # noqa: BLE001 - keep scanning; report each new problem once
+            self.post_message(self.Scanned(statuses, hosts))
+        except Exception as exc:  # keep scanning; report each new problem once
             if error_text(exc) != self._scan_error:
                 self._scan_error = error_text(exc)
                 report_error(self.app, exc)
         finally:
             if self._scan_timer is not None:
                 self._scan_timer.stop()
-            self._scan_timer = self.set_timer(self.tailor.settings.runs_rescan_s, self.scan)
+            self._scan_timer = self.set_timer(self.tailor.settings.tui.rescan_s, self.scan)
 
-    def on_runs_scanned(self, message: RunsScanned) -> None:
+    def on_runs_screen_scanned(self, message: RunsScreen.Scanned) -> None:
         before = {rid: info.state for rid, info in self.store.runs.items()}
         added, removed = self.store.merge_listing(message.statuses, message.hosts)
         for rid, state in before.items():
@@ -208,10 +223,10 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         self.following[info.run_id] = self.follow(info.run_id, info.host, info.last_seq)
 
     # -- following -------------------------------------------------------------
-    @work(group="follow", exit_on_error=False)
+    @work(group="runs.follow", exit_on_error=False)
     async def follow(self, run_id: str, host: str, after: int) -> None:
         def emit(batch: list[dict]) -> None:  # engine thread: post_message is thread-safe
-            self.post_message(RunEvents(run_id, batch))
+            self.post_message(self.EventBatch(run_id, batch))
 
         try:
             if host != "local" and after == 0:
@@ -221,21 +236,21 @@ class RunsScreen(RunActionsMixin, TailorScreen):
                     emit(history)
                     after = history[-1].get("seq", 0)
             await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S), host)
-        except Exception as exc:  # noqa: BLE001 - e.g. an unreachable host: say so once, retry later
+        except Exception as exc:  # e.g. an unreachable host: say so once, retry later
             self._follow_retry[run_id] = time.monotonic() + FOLLOW_RETRY_S
             if self._follow_errors.get(run_id) != error_text(exc):
                 self._follow_errors[run_id] = error_text(exc)
                 report_error(self.app, exc)
         finally:
-            self.post_message(FollowEnded(run_id))
+            self.post_message(self.FollowEnded(run_id))
 
-    @work(group="history", exclusive=True, exit_on_error=False)
+    @work(group="runs.history", exclusive=True, exit_on_error=False)
     async def load_history(self, run_id: str, after: int) -> None:
         # Read locally even for a remote run: its mirror holds the events, no connection needed.
         events = await self.tailor.engine(lambda ex: ex.events(run_id, after))
-        self.post_message(RunEvents(run_id, events, complete=True))
+        self.post_message(self.EventBatch(run_id, events, complete=True))
 
-    def on_run_events(self, message: RunEvents) -> None:
+    def on_runs_screen_event_batch(self, message: RunsScreen.EventBatch) -> None:
         info = self.store.get(message.run_id)
         if info is None:
             return
@@ -258,13 +273,13 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         else:
             self.notify(f"{info.run_id} {state.value}", timeout=5)
 
-    def on_follow_ended(self, message: FollowEnded) -> None:
+    def on_runs_screen_follow_ended(self, message: RunsScreen.FollowEnded) -> None:
         self.following.pop(message.run_id, None)
         self._dirty.add(message.run_id)
         self.scan()  # the final status (and a dead worker's) comes with the next listing
 
     # -- drawing -----------------------------------------------------------------
-    def visible(self) -> list[RunInfo]:
+    def visible_runs(self) -> list[RunInfo]:
         return [
             info
             for info in self.store.ordered()
@@ -278,7 +293,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         now = time.time()
         with self.app.batch_update():
             if self._table_dirty or self._dirty:
-                rows = self.visible()
+                rows = self.visible_runs()
                 self.table.sync(rows, self.marked, now)
                 if self.has_class("-empty") != (not rows):
                     self.set_class(not rows, "-empty")
@@ -370,7 +385,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         elif self.text_filter or self.state_filter:
             self.text_filter, self.state_filter = "", None
             for box in self.query("#runs-filter"):
-                box.value = ""
+                cast("Input", box).value = ""
             self._filters_changed()
         elif not self.table.has_focus:
             self.table.focus()

@@ -1,23 +1,51 @@
 """The Runs screen's actions on runs: mark, compare, files, launch, cancel (confirmed), resume.
 
 A mixin of RunsScreen (tui/screens/runs.py). Every engine call runs in a worker on the engine thread;
-results come back as ``RunStatusChanged``; failures go to the one handler (tui/errors.py).
+results come back as ``RunActionsMixin.StatusChanged``; failures go to the one handler (tui/errors.py).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from textual import work
-
-from tui.messages import RunStatusChanged
+from textual.message import Message
 
 if TYPE_CHECKING:
-    from tui.widgets.run_data import RunInfo
+    from engine.runs.status import Status
+    from tui.screens.base import TailorScreen
+    from tui.screens.launch import LaunchRequest
+    from tui.widgets.run_data import RunInfo, RunStore
+    from tui.widgets.run_table import RunTable
+
+    _Screen = TailorScreen
+else:  # at run time the mixin adds methods only; RunsScreen brings the screen
+    _Screen = object
 
 
-class RunActionsMixin:
+class RunActionsMixin(_Screen):
     """Needs ``store``, ``marked``, ``selected``, ``table``, ``tailor``, ``flush`` from RunsScreen."""
+
+    if TYPE_CHECKING:  # what RunsScreen provides
+        store: RunStore
+        marked: set[str]
+        _dirty: set[str]
+        _select_next: str | None
+
+        @property
+        def table(self) -> RunTable: ...
+        @property
+        def selected(self) -> RunInfo | None: ...
+        def flush(self) -> None: ...
+        def _follow_if_active(self, info: RunInfo) -> None: ...
+
+    @dataclass
+    class StatusChanged(Message):
+        """Launch, cancel or resume returned a new status for a run."""
+
+        status: Status
+        action: Literal["launched", "cancel requested", "resumed"]
 
     def action_mark(self) -> None:
         info = self.selected
@@ -56,12 +84,12 @@ class RunActionsMixin:
         if request is not None:
             self.launch(request)
 
-    @work(group="launch", exclusive=True, exit_on_error=False)
-    async def launch(self, request) -> None:  # noqa: ANN001 - tui.screens.launch.LaunchRequest
+    @work(group="runs.launch", exclusive=True, exit_on_error=False)
+    async def launch(self, request: LaunchRequest) -> None:
         status = await self.tailor.engine(
             lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
         )
-        self.post_message(RunStatusChanged(status, "launched"))
+        self.post_message(self.StatusChanged(status, "launched"))
 
     def action_cancel_run(self) -> None:
         info = self._need_selection()
@@ -73,29 +101,31 @@ class RunActionsMixin:
         from tui.screens.confirm import ConfirmScreen
 
         message = f"Cancel run {info.run_id}?\nThe worker saves a checkpoint and stops; r resumes it later."
-        self.app.push_screen(
-            ConfirmScreen(message, yes="Cancel run", no="Keep running"),
-            lambda yes: self.cancel_run(info.run_id, info.host) if yes else None,
-        )
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.cancel_run(info.run_id, info.host)
 
-    @work(group="control", exit_on_error=False)
+        self.app.push_screen(ConfirmScreen(message, yes="Cancel run", no="Keep running"), answered)
+
+    @work(group="runs.control", exit_on_error=False)
     async def cancel_run(self, run_id: str, host: str) -> None:
         status = await self.tailor.engine(lambda ex: ex.cancel(run_id, wait=0.0), host)
-        self.post_message(RunStatusChanged(status, "cancel requested"))
+        self.post_message(self.StatusChanged(status, "cancel requested"))
 
     def action_resume_run(self) -> None:
         info = self._need_selection()
         if info is not None:
             self.resume_run(info.run_id, info.host)
 
-    @work(group="control", exit_on_error=False)
+    @work(group="runs.control", exit_on_error=False)
     async def resume_run(self, run_id: str, host: str) -> None:
         status = await self.tailor.engine(lambda ex: ex.resume(run_id), host)
-        self.post_message(RunStatusChanged(status, "resumed"))
+        self.post_message(self.StatusChanged(status, "resumed"))
 
-    def on_run_status_changed(self, message: RunStatusChanged) -> None:
+    def on_run_actions_mixin_status_changed(self, message: RunActionsMixin.StatusChanged) -> None:
         status = message.status
-        host = self.store.get(status.run_id).host if status.run_id in self.store else "local"
+        known = self.store.get(status.run_id)
+        host = known.host if known is not None else "local"
         info = self.store.upsert(host, status)
         self._follow_if_active(info)
         if message.action == "launched":

@@ -1,8 +1,8 @@
 """The Search screen: an Optuna study, live: trials table, best-so-far, per-trial curves, importances,
 and an r x learning-rate heatmap of the objective. Start, stop, enqueue, promote (docs/search.md).
 
-Data flow: one thread worker polls the study storage (every ``runs_rescan_s``, or at once after an
-action) through ``engine.search.watch.StudyWatcher`` and posts a ``StudyPolled`` snapshot; the screen
+Data flow: one thread worker polls the study storage (every ``tui.rescan_s``, or at once after an
+action) through ``engine.search.watch.StudyWatcher`` and posts a ``SearchScreen.Polled`` snapshot; the screen
 redraws from it. Actions run on the engine thread (start, stop, promote) or a thread worker (enqueue).
 """
 
@@ -17,7 +17,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import DataTable, Static
@@ -34,15 +34,16 @@ STATE_VARIABLE = {"complete": "success", "pruned": "warning", "failed": "error",
 FIXED_SORTS = ("number", "value", "state", "steps", "duration")
 
 
-@dataclass
-class StudyPolled(Message):
-    studies: list[tuple[str, str]]
-    selected: tuple[str, str] | None
-    snapshot: dict[str, Any] | None
-    error: str = ""
-
-
 class SearchScreen(TailorScreen):
+    @dataclass
+    class Polled(Message):
+        """The studies (name, storage url) and the selected study's snapshot (``StudyWatcher.snapshot``)."""
+
+        studies: list[tuple[str, str]]
+        selected: tuple[str, str] | None
+        snapshot: dict[str, Any] | None
+        error: str = ""
+
     SCREEN_NAME = "search"
     DEFAULT_CSS = """
     SearchScreen #search-header { height: 1; padding: 0 1; }
@@ -57,7 +58,7 @@ class SearchScreen(TailorScreen):
     SearchScreen #search-importance { height: auto; max-height: 50%; border: round $border; padding: 0 1; }
     SearchScreen #search-heatmap { height: 1fr; border: round $border; padding: 0 1; }
     """
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("search.start", "s", "start", "Start/continue"),
         bind("search.new", "n", "new", "New search"),
         bind("search.stop", "x", "stop", "Stop"),
@@ -118,14 +119,14 @@ class SearchScreen(TailorScreen):
         self._wake.set()
 
     # -- polling ---------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="search-poll", exit_on_error=False)
+    @work(thread=True, exclusive=True, group="search.poll", exit_on_error=False)
     def poll(self) -> None:
         """Read the studies and the selected study's snapshot, again and again (a thread: Optuna blocks)."""
         from engine.search.watch import StudyWatcher
 
         worker = get_current_worker()
         watcher = StudyWatcher(self.tailor.workspace)
-        interval = float(getattr(self.tailor.settings, "runs_rescan_s", 2.0))
+        interval = self.tailor.settings.tui.rescan_s
         while not worker.is_cancelled:
             self._wake.clear()
             try:
@@ -133,9 +134,9 @@ class SearchScreen(TailorScreen):
                 studies = watcher.studies(runs)
                 selected = self.selected if self.selected in studies else (studies[-1] if studies else None)
                 snap = watcher.snapshot(*selected, runs) if selected else None
-                message = StudyPolled(studies, selected, snap)
-            except Exception as exc:  # noqa: BLE001 - keep polling; show each new problem once
-                message = StudyPolled(self.studies, self.selected, self.snap, error=error_text(exc))
+                message = self.Polled(studies, selected, snap)
+            except Exception as exc:  # keep polling; show each new problem once
+                message = self.Polled(self.studies, self.selected, self.snap, error=error_text(exc))
             if worker.is_cancelled:
                 return
             self.post_message(message)
@@ -144,7 +145,7 @@ class SearchScreen(TailorScreen):
     def refresh_now(self) -> None:
         self._wake.set()
 
-    def on_study_polled(self, message: StudyPolled) -> None:
+    def on_search_screen_polled(self, message: SearchScreen.Polled) -> None:
         if message.error and message.error != self._error:
             self.notify(message.error, severity="error", title="search")
         self._error = message.error
@@ -316,7 +317,7 @@ class SearchScreen(TailorScreen):
         else:
             self.action_new()
 
-    @work(group="search-action", exit_on_error=False)
+    @work(group="search.action", exit_on_error=False)
     async def start(self, path: Path) -> None:
         from engine.search.launch import start_search
 
@@ -345,7 +346,7 @@ class SearchScreen(TailorScreen):
         message = f"Stop study {study}? Its {len(self.snap['workers'])} worker(s) stop; the interrupted trial runs again first on the next start."
         self.app.push_screen(ConfirmScreen(message, yes="Stop"), confirmed)
 
-    @work(group="search-action", exit_on_error=False)
+    @work(group="search.action", exit_on_error=False)
     async def stop(self, study: str) -> None:
         from engine.search.launch import stop_search
 
@@ -367,7 +368,7 @@ class SearchScreen(TailorScreen):
 
         self.app.push_screen(EnqueueTrial(snap["study"], snap["space"], best), chosen)
 
-    @work(thread=True, group="search-action", exit_on_error=False)
+    @work(thread=True, group="search.action", exit_on_error=False)
     def enqueue(self, study: str, url: str, values: dict[str, str]) -> None:
         from engine.search.launch import enqueue
 
@@ -395,12 +396,13 @@ class SearchScreen(TailorScreen):
         )
         self.app.push_screen(ConfirmScreen(message, yes="Promote"), confirmed)
 
-    @work(group="search-action", exit_on_error=False)
+    @work(group="search.action", exit_on_error=False)
     async def promote(self, study: str, url: str, number: int) -> None:
         from engine.search.launch import promote
 
         ws = self.tailor.workspace
         path, status = await self.tailor.engine(lambda ex: promote(ex, ws, study, url, trial_number=number))
+        assert status is not None  # promote launches by default
         self.notify(f"training {status.run_id} from {path.name} (see Runs)", title="search")
 
 

@@ -33,7 +33,7 @@ def search_recipes(recipes_dir: Path) -> list[tuple[Path, str]]:
     for path in sorted(Path(recipes_dir).glob("*.y*ml")):
         try:
             data = load_yaml(path.read_text(encoding="utf-8-sig"))
-        except Exception:  # noqa: BLE001 - unreadable files are simply not offered
+        except Exception:  # unreadable files are simply not offered
             continue
         if isinstance(data, dict) and data.get("kind") == "search":
             out.append((path, str(data.get("name") or path.stem)))
@@ -60,7 +60,7 @@ class PickSearchRecipe(WorkerErrorsMixin, ModalScreen[Path | None]):
         self.query_one(OptionList).focus()
         self.load()
 
-    @work(thread=True, exit_on_error=False)
+    @work(thread=True, group="search_pick.recipes", exit_on_error=False)
     def load(self) -> None:
         found = search_recipes(self.recipes_dir)
         self.app.call_from_thread(self._show, found)

@@ -80,10 +80,10 @@ class Curves(WorkerErrorsMixin, Widget):
         else:
             after_paint(self._load_plot)  # the import must not slow the first frame down
 
-    @work(thread=True, group="plot", exit_on_error=False)
+    @work(thread=True, group="curves.plot", exit_on_error=False)
     def _load_plot(self) -> None:
         cls = plot_class()
-        self.app.call_from_thread(self._mount_plot, cls)
+        self.app.call_from_thread(self._mount_plot, cls)  # type: ignore[arg-type]  # Textual infers Never for an async callback with arguments
 
     async def _mount_plot(self, cls: type) -> None:
         plot = cls()

@@ -16,7 +16,7 @@ from rich.style import Style
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.containers import Vertical, VerticalScroll
 from textual.message import Message
 from textual.screen import ModalScreen
@@ -29,7 +29,10 @@ from tui.widgets.table import Table
 
 if TYPE_CHECKING:
     from engine.data.browse import RowSource
+    from engine.data.quality import QualityReport
     from engine.data.records import Record
+    from engine.data.render import Rendered
+    from engine.data.view import Frequency
 
 _TOKENIZERS: dict[str, Any] = {}
 _TOK_LOCK = threading.Lock()
@@ -61,18 +64,17 @@ def tokenizer_for(model: str) -> Any:
         return _TOKENIZERS[model]
 
 
-@dataclass
-class DetailRendered(Message):
-    sequences: list[Any]
-    rows: list[dict[str, Any]]
-    error: str = ""
-
-
 class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     """One row: its source JSON, its TRL form, and the token sequence the trainer will build from it."""
 
+    @dataclass
+    class Tokenized(Message):
+        sequences: list[Rendered]
+        rows: list[dict[str, Any]]
+        error: str = ""
+
     DEFAULT_CSS = MODAL_CSS.format(name="RowDetailScreen")
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.detail_close", "escape,q", "close", "Close"),
         bind("datasets.detail_assistant_only", "a", "assistant_only", "Toggle assistant_only_loss"),
     ]
@@ -113,25 +115,25 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     @work(thread=True, exclusive=True, group="datasets.detail", exit_on_error=False)
     def render_row(self) -> None:
         from engine.data.formats import apply_columns, convert
-        from engine.data.messages import RowIssue
         from engine.data.render import sequences
+        from engine.data.turns import RowIssue
 
         if not self.record.ok or self.fmt is None:
             why = self.record.error if not self.record.ok else "the dataset's format is unknown"
-            self.post_message(DetailRendered([], [], f"nothing to render: {why}"))
+            self.post_message(self.Tokenized([], [], f"nothing to render: {why}"))
             return
         try:
             rows = convert(apply_columns(self.record.data or {}, {}), self.fmt, TASK_OF.get(self.fmt, "sft"))  # type: ignore[arg-type]
         except RowIssue as exc:
-            self.post_message(DetailRendered([], [], f"this row cannot be trained on: {exc}"))
+            self.post_message(self.Tokenized([], [], f"this row cannot be trained on: {exc}"))
             return
         tok = tokenizer_for(self.model)
         seqs = []
         for row in rows:
             seqs += sequences(row, tok, assistant_only_loss=self.assistant_only, max_length=self.max_length)
-        self.post_message(DetailRendered(seqs, rows))
+        self.post_message(self.Tokenized(seqs, rows))
 
-    def on_detail_rendered(self, message: DetailRendered) -> None:
+    def on_row_detail_screen_tokenized(self, message: RowDetailScreen.Tokenized) -> None:
         target = self.query_one("#detail-rendered", Static)
         if message.error:
             target.update(Text(message.error, style=theme_style(self.app, "warning")))
@@ -158,21 +160,25 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
 
 
 @dataclass
-class Progressed(Message):
+class Progress(Message):
+    """How far a long read has got (0..1), with what it is doing; subclassed by each screen that posts it."""
+
     fraction: float
     text: str = ""
-
-
-@dataclass
-class FrequencyReady(Message):
-    result: Any
 
 
 class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
     """Value counts of one column over every row (read in a worker, with progress)."""
 
+    class Progressed(Progress):
+        pass
+
+    @dataclass
+    class Ready(Message):
+        result: Frequency
+
     DEFAULT_CSS = MODAL_CSS.format(name="FrequencyScreen")
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.frequency_close", "escape,q", "close", "Close"),
         bind("datasets.frequency_pick", "enter", "pick", "Search for this value"),
     ]
@@ -196,13 +202,13 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
     def count(self) -> None:
         from engine.data.view import frequency
 
-        result = frequency(self.source, self.column, progress=lambda f: self.post_message(Progressed(f)))
-        self.post_message(FrequencyReady(result))
+        result = frequency(self.source, self.column, progress=lambda f: self.post_message(self.Progressed(f)))
+        self.post_message(self.Ready(result))
 
-    def on_progressed(self, message: Progressed) -> None:
+    def on_frequency_screen_progressed(self, message: FrequencyScreen.Progressed) -> None:
         self.query_one(ProgressBar).update(progress=message.fraction)
 
-    def on_frequency_ready(self, message: FrequencyReady) -> None:
+    def on_frequency_screen_ready(self, message: FrequencyScreen.Ready) -> None:
         result = message.result
         self.query_one(ProgressBar).display = False
         table = self.query_one(DataTable)
@@ -225,17 +231,19 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
         self.dismiss(None)
 
 
-@dataclass
-class ReportReady(Message):
-    report: Any
-    final: bool
-
-
 class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
     """The quality report: problems first, then token lengths with a histogram."""
 
+    class Progressed(Progress):
+        pass
+
+    @dataclass
+    class Ready(Message):
+        report: QualityReport
+        final: bool
+
     DEFAULT_CSS = MODAL_CSS.format(name="QualityScreen")
-    BINDINGS: ClassVar[list[Binding]] = [bind("datasets.report_close", "escape,q", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [bind("datasets.report_close", "escape,q", "close", "Close")]
 
     def __init__(
         self,
@@ -273,16 +281,16 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
             self.source.iter_records(),
             self.source.label,
             fmt=self.fmt or "auto",
-            progress=lambda f: self.post_message(Progressed(f * 0.5, "reading every row…")),
+            progress=lambda f: self.post_message(self.Progressed(f * 0.5, "reading every row…")),
             total=total,
         )
         if self.eval_path:
             with open_rows(self.eval_path) as ev:
                 ev.wait()
                 add_overlap(report, scan(ev.iter_records(), ev.label, fmt=self.fmt or "auto", near=False))
-        self.post_message(ReportReady(report, final=False))
+        self.post_message(self.Ready(report, final=False))
         if report.converted:
-            self.post_message(Progressed(0.5, f"counting tokens with {self.model}…"))
+            self.post_message(self.Progressed(0.5, f"counting tokens with {self.model}…"))
             tok = tokenizer_for(self.model)
             add_token_lengths(
                 report,
@@ -290,17 +298,17 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
                 name=self.model,
                 max_length=self.max_length,
                 progress=lambda f: self.post_message(
-                    Progressed(0.5 + f / 2, f"counting tokens with {self.model}…")
+                    self.Progressed(0.5 + f / 2, f"counting tokens with {self.model}…")
                 ),
             )
-        self.post_message(ReportReady(report, final=True))
+        self.post_message(self.Ready(report, final=True))
 
-    def on_progressed(self, message: Progressed) -> None:
+    def on_quality_screen_progressed(self, message: QualityScreen.Progressed) -> None:
         self.query_one(ProgressBar).update(progress=message.fraction)
         if message.text:
             self.query_one("#report-stage", Static).update(message.text)
 
-    def on_report_ready(self, message: ReportReady) -> None:
+    def on_quality_screen_ready(self, message: QualityScreen.Ready) -> None:
         from engine.data.quality import summary
 
         bad = theme_style(self.app, "warning")

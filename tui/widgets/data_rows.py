@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.geometry import Size
 from textual.message import Message
 from textual.reactive import reactive
@@ -40,7 +40,7 @@ class RowTable(ScrollView, can_focus=True):
     }
     """
 
-    BINDINGS: ClassVar[list[Binding]] = [
+    BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.cursor_down", "down,j", "cursor(1)", "Down", show=False),
         bind("datasets.cursor_up", "up,k", "cursor(-1)", "Up", show=False),
         bind("datasets.page_down", "pagedown,ctrl+f", "page(1)", "Page down", show=False),

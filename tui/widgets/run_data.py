@@ -190,7 +190,7 @@ class RunInfo:
         from engine.runs.status import RunState
 
         try:
-            state = RunState(event.get("state"))
+            state = RunState(str(event.get("state")))
         except ValueError:
             return
         updates["state"] = state

@@ -60,7 +60,7 @@ class RunTable(Table):
         self._restore = selected
         return True
 
-    def render_line(self, y: int):  # noqa: ANN201 - Strip
+    def render_line(self, y: int):  # Strip
         if not self._require_update_dimensions:
             self.painted = True
         return super().render_line(y)
@@ -72,7 +72,7 @@ class RunTable(Table):
             return None
         try:
             return self.coordinate_to_cell_key(Coordinate(self.cursor_row, 0)).row_key.value
-        except Exception:  # noqa: BLE001 - the row vanished between two renders
+        except Exception:  # the row vanished between two renders
             return None
 
     def select(self, run_id: str) -> None:
@@ -99,7 +99,7 @@ class RunTable(Table):
         for info in infos:
             cells = self._cells(info, marked, now)
             if info.run_id not in self._shown:
-                self.add_row(*(self._render(key, cells[key]) for key, _ in self.columns_spec), key=info.run_id)
+                self.add_row(*(self._styled_cell(key, cells[key]) for key, _ in self.columns_spec), key=info.run_id)
                 self.painted = False
                 self._order.append(info.run_id)
                 self._shown[info.run_id] = cells
@@ -107,7 +107,7 @@ class RunTable(Table):
             before = self._shown[info.run_id]
             for key, _ in self.columns_spec:
                 if before.get(key) != cells[key]:
-                    self.update_cell(info.run_id, key, self._render(key, cells[key]), update_width=True)
+                    self.update_cell(info.run_id, key, self._styled_cell(key, cells[key]), update_width=True)
                     self.painted = False
             self._shown[info.run_id] = cells
         restore = self._restore or selected
@@ -126,7 +126,7 @@ class RunTable(Table):
     def restyle(self) -> None:
         """Re-render state cells with the current theme's colours."""
         for rid, cells in self._shown.items():
-            self.update_cell(rid, "state", self._render("state", cells["state"]))
+            self.update_cell(rid, "state", self._styled_cell("state", cells["state"]))
 
     # -- cells -----------------------------------------------------------------
     def _cells(self, info: RunInfo, marked: set[str], now: float) -> dict[str, str]:
@@ -134,7 +134,7 @@ class RunTable(Table):
         cells["mark"] = MARK if info.run_id in marked else " "
         return cells
 
-    def _render(self, key: str, value: str) -> Text | str:
+    def _styled_cell(self, key: str, value: str) -> Text | str:
         if key == "state":
             return state_text(self.app, value)
         if key == "mark":

@@ -26,7 +26,7 @@ def theme_color(app: App, variable: str) -> Color | None:
         if color.a < 1:  # e.g. foreground-muted: blend onto the background as the terminal would
             color = Color.parse(app.theme_variables.get("background", "black")) + color
         return color
-    except Exception:  # noqa: BLE001 - a theme without this variable: fall back to the default colour
+    except Exception:  # a theme without this variable: fall back to the default colour
         return None
 
 

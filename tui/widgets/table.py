@@ -10,7 +10,7 @@ class Table(DataTable):
     moment after rows are added: rows drawn in between come back cut short (e.g. "unrea" for
     "unreachable") when the table repaints. Dropping the caches whenever dimensions change fixes that."""
 
-    def _update_dimensions(self, new_rows) -> None:  # noqa: ANN001
+    def _update_dimensions(self, new_rows) -> None:
         super()._update_dimensions(new_rows)
         clear = getattr(self, "_clear_caches", None)
         if clear is not None:

@@ -17,7 +17,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.recipes.load import Recipe
 
 GIB = 1024**3
 DTYPE_BYTES = {"float32": 4.0, "bfloat16": 2.0, "float16": 2.0, "auto": 2.0}
@@ -100,20 +103,20 @@ def _find_config(name: str, revision: str | None) -> tuple[dict[str, Any], str] 
     path = Path(name).expanduser()
     if name == "tailor/tiny":
         try:  # the built-in tiny model, once the models module has built it
-            from engine.models import tiny  # noqa: PLC0415
+            from engine.models import tiny
 
-            path = Path(tiny.tiny_model_path())  # type: ignore[attr-defined]
-        except Exception:  # noqa: BLE001 - not built yet: its architecture is known without building it
-            from engine.models.tiny import ARCH  # noqa: PLC0415 - stdlib-only module
+            path = Path(tiny.tiny_model_path())
+        except Exception:  # not built yet: its architecture is known without building it
+            from engine.models.tiny import ARCH  # stdlib-only module
 
             return {**ARCH, "vocab_size": ARCH.get("vocab_size", 128)}, "tailor/tiny (not built yet)"
     if (path / "config.json").is_file():
         return json.loads((path / "config.json").read_text()), str(path / "config.json")
     try:
-        from huggingface_hub import try_to_load_from_cache  # noqa: PLC0415
+        from huggingface_hub import try_to_load_from_cache
 
         cached = try_to_load_from_cache(name, "config.json", revision=revision)
-    except Exception:  # noqa: BLE001 - not a hub id, or no cache
+    except Exception:  # not a hub id, or no cache
         return None
     if isinstance(cached, str):
         return json.loads(Path(cached).read_text()), cached
@@ -167,16 +170,18 @@ def estimate(
     return FitEstimate(model, method, p, trainable, parts, note=shape.source)
 
 
-def estimate_recipe(recipe: Any) -> FitEstimate:
+def estimate_recipe(recipe: Recipe) -> FitEstimate:
     """The estimate for a loaded sft/dpo recipe (other kinds: based on their base recipe if inline)."""
-    if not hasattr(recipe, "model") or not hasattr(recipe, "method"):  # search, eval
+    from engine.recipes.trainable import TrainableRecipe
+
+    if not isinstance(recipe, TrainableRecipe):  # search, eval
         base = getattr(recipe, "base", None)
         if isinstance(base, dict) and "model" in base:
-            from engine.recipes.load import parse_recipe  # noqa: PLC0415
+            from engine.recipes.load import parse_recipe
 
             try:
                 return estimate_recipe(parse_recipe(base, check_files=False))
-            except Exception:  # noqa: BLE001 - fit is advisory only
+            except Exception:  # fit is advisory only
                 pass
         return FitEstimate("?", getattr(recipe, "kind", "?"), None, note="not a training recipe")
     train = dict(getattr(recipe, "train", {}) or {})

@@ -1,7 +1,7 @@
 """What an evaluation compares, and loading each one (worker side: imports torch/peft lazily).
 
 A :class:`Candidate` is one row of the table: the base model zero-shot or few-shot, a finished run's
-adapter (or full model), an adapter folder, or the trials of a search. Runs are looked up in the
+adapter (or full model), an adapter folder, or the trials of a search. Runs are looked up (``engine.runs.lookup``) in the
 workspace the eval run lives in (``<workspace>/runs/<eval run>``), by id, unique prefix or folder.
 """
 
@@ -13,12 +13,19 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from engine import kinds
 from engine.errors import ModelError, RunError
 from engine.recipes.common import ModelSpec
+from engine.runs.lookup import find_run, is_latest, latest_run, model_folder, run_recipe
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
+
+if TYPE_CHECKING:
+    from engine.recipes.trainable import TrainableRecipe
+    from engine.runs.status import Status
+    from engine.workspace import Workspace
 
 
 @dataclass
@@ -35,58 +42,6 @@ class Candidate:
     open: Callable[[], AbstractContextManager[tuple[Any, Any]]] | None = None  # (model, tokenizer) already in memory
 
 
-def is_latest(ref: str) -> bool:
-    return ref == "latest" or ref.startswith("latest:")
-
-
-def workspace_of(run: RunDir) -> Any:
-    from engine.workspace import Workspace
-
-    return Workspace(run.path.parent.parent)
-
-
-def find_run(ws: Any, ref: str, base_dir: Path | None = None) -> RunDir:
-    """A run by id, unique prefix, or folder (absolute, or relative to the recipe's folder)."""
-    path = Path(ref).expanduser()
-    for cand in (path, (base_dir / path) if base_dir and not path.is_absolute() else None):
-        if cand is not None and (cand / "status.json").exists():
-            return RunDir(cand.resolve())
-    return ws.run(ref)
-
-
-def latest_run(ws: Any, ref: str) -> RunDir | None:
-    """``latest`` / ``latest:NAME``: the newest succeeded sft/dpo run (named NAME), or None."""
-    name = ref.partition(":")[2].strip() or None
-    for run in reversed(ws.run_dirs()):
-        try:
-            st = run.read_status()
-        except RunError:
-            continue
-        if st.state == RunState.SUCCEEDED and st.kind in ("sft", "dpo") and (name is None or st.name == name):
-            return run
-    return None
-
-
-def model_folder(run: RunDir) -> Path:
-    """The run's final adapter (or full model) folder; RunError when it has none."""
-    folder = run.adapter_dir
-    if (folder / "adapter_config.json").exists() or (folder / "config.json").exists():
-        return folder
-    try:
-        state = run.read_status().state.value
-    except RunError:
-        state = "unknown"
-    raise RunError(
-        f"run {run.run_id} ({state}) has no adapter/ to evaluate; evaluate a succeeded sft or dpo run"
-    )
-
-
-def run_recipe(run: RunDir) -> Any:
-    from engine.recipes.load import parse_recipe
-
-    return parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
-
-
 LINEAGE_FILE = "tailor_lineage.json"  # written by engine.train.chain.write_lineage beside a chained adapter
 
 
@@ -94,7 +49,7 @@ def _is_adapter(folder: Path) -> bool:
     return (folder / "adapter_config.json").exists()  # else a full model (methods full, partial)
 
 
-def _relocated(ws: Any, recorded: str, depth: int) -> Path | None:
+def _relocated(ws: Workspace, recorded: str, depth: int) -> Path | None:
     """A path the trainer recorded, or the same ``runs/<id>[/adapter]`` in this workspace (a moved or
     fetched workspace keeps run ids but not absolute paths); None when neither exists."""
     path = Path(recorded)
@@ -104,7 +59,7 @@ def _relocated(ws: Any, recorded: str, depth: int) -> Path | None:
     return None
 
 
-def _lineage(ws: Any, run: RunDir, recipe: Any) -> tuple[str | None, list[Path]] | None:
+def _lineage(ws: Workspace, run: RunDir, recipe: TrainableRecipe) -> tuple[str | None, list[Path]] | None:
     """(base, merge_first) from the run's ``adapter/tailor_lineage.json``: what the trainer applied its
     adapter to, exactly; None when the run has no (readable) lineage file."""
     file = run.adapter_dir / LINEAGE_FILE
@@ -131,7 +86,7 @@ def _lineage(ws: Any, run: RunDir, recipe: Any) -> tuple[str | None, list[Path]]
     return (str(found) if found else base), merge_first
 
 
-def _parent(ws: Any, run: RunDir, recipe: Any, links: dict[str, Any]) -> RunDir | None:
+def _parent(ws: Workspace, run: RunDir, recipe: TrainableRecipe, links: dict[str, Any]) -> RunDir | None:
     """The run ``run`` started from: as the trainer recorded it (links), else the recipe's ``from_run``.
 
     The recipe may name a prefix that later runs made ambiguous, so it is only the last resort.
@@ -153,7 +108,7 @@ def _parent(ws: Any, run: RunDir, recipe: Any, links: dict[str, Any]) -> RunDir 
         raise RunError(f"run {run.run_id}: from_run: {exc}") from None
 
 
-def chain_start(ws: Any, run: RunDir, recipe: Any, seen: frozenset[str] = frozenset()) -> tuple[str | None, list[Path]]:
+def chain_start(ws: Workspace, run: RunDir, recipe: TrainableRecipe, seen: frozenset[str] = frozenset()) -> tuple[str | None, list[Path]]:
     """What the run's adapter was trained on top of: (base, merge_first).
 
     ``base`` is a full model's folder that replaces ``recipe.model`` (None: ``recipe.model`` itself) and
@@ -180,13 +135,14 @@ def chain_start(ws: Any, run: RunDir, recipe: Any, seen: frozenset[str] = frozen
     return base, (merge_first + [folder] if mode == "merge" else merge_first)
 
 
-def run_candidate(ws: Any, ref: str, *, base_dir: Path | None = None, kind: str = "run") -> Candidate:
+def run_candidate(ws: Workspace, ref: str, *, base_dir: Path | None = None, kind: str = "run") -> Candidate:
     run = find_run(ws, ref, base_dir) if not is_latest(ref) else latest_run(ws, ref)
     if run is None:
         raise RunError(f"runs: {ref}: no succeeded sft/dpo run{' named ' + ref.partition(':')[2] if ':' in ref else ''} yet")
     status = run.read_status()
-    if status.kind not in ("sft", "dpo"):
-        raise RunError(f"run {run.run_id} is a {status.kind} run; list sft/dpo runs under runs: (searches under trials:)")
+    if status.kind not in kinds.model_producing():
+        listed = "/".join(kinds.model_producing())
+        raise RunError(f"run {run.run_id} is a {status.kind} run; list {listed} runs under runs: (searches under trials:)")
     folder = model_folder(run)
     recipe = run_recipe(run)
     # a full model is complete in itself; an adapter needs the model it was trained on top of
@@ -214,7 +170,7 @@ def adapter_candidate(ref: str, base: ModelSpec, *, base_dir: Path | None = None
     return Candidate(id=f"adapter:{path.name}", label=path.name, kind="adapter", source=str(path.resolve()), base=base, path=path.resolve())
 
 
-def trial_candidates(ws: Any, ref: str, top: int | None, *, base_dir: Path | None = None) -> list[Candidate]:
+def trial_candidates(ws: Workspace, ref: str, top: int | None, *, base_dir: Path | None = None) -> list[Candidate]:
     """The succeeded trial runs of a search run (best ``top`` by the search's objective when given)."""
     search = find_run(ws, ref, base_dir)
     status = search.read_status()
@@ -236,15 +192,15 @@ def trial_candidates(ws: Any, ref: str, top: int | None, *, base_dir: Path | Non
     return [run_candidate(ws, run.run_id, kind="trial") for run, _ in trials]
 
 
-def _best(trials: list, search: RunDir) -> list:
+def _best(trials: list[tuple[RunDir, Status]], search: RunDir) -> list[tuple[RunDir, Status]]:
     """Trials ordered best first by the search's objective (as reported in each trial's status)."""
     try:
         recipe = run_recipe(search)
         objective, direction = recipe.objective, recipe.direction or "minimize"
-    except Exception:  # noqa: BLE001 - an unreadable search recipe: keep the trials in run order
+    except Exception:  # an unreadable search recipe: keep the trials in run order
         return trials
 
-    def value(status: Any) -> float | None:
+    def value(status: Status) -> float | None:
         for key in (objective, objective.removeprefix("eval_"), f"eval_{objective}"):
             v = status.latest.get(key)
             if isinstance(v, int | float) and not isinstance(v, bool):
@@ -253,7 +209,7 @@ def _best(trials: list, search: RunDir) -> list:
 
     valued = [t for t in trials if value(t[1]) is not None]
     rest = [t for t in trials if value(t[1]) is None]
-    valued.sort(key=lambda t: value(t[1]), reverse=direction == "maximize")
+    valued.sort(key=lambda t: value(t[1]) or 0.0, reverse=direction == "maximize")  # never None here
     return valued + rest
 
 
@@ -297,7 +253,7 @@ def load_candidate(cand: Candidate, cache: dict[str, Any] | None = None) -> tupl
         for parent in cand.merge_first:
             model = PeftModel.from_pretrained(model, str(parent)).merge_and_unload()
         model = PeftModel.from_pretrained(model, str(cand.path))
-    except Exception as exc:  # noqa: BLE001 - a mismatched adapter gives long PEFT/torch errors
+    except Exception as exc:  # a mismatched adapter gives long PEFT/torch errors
         from engine.errors import one_line
 
         raise ModelError(f"{cand.label}: cannot load the adapter {cand.path} onto {cand.base.name_or_path}: {one_line(exc)}") from exc

@@ -1,0 +1,215 @@
+"""The registry of recipe kinds: one entry per kind, and every list of kinds derives from it.
+
+A kind is what a recipe's ``kind:`` names. Its entry says which pydantic model validates the recipe,
+which function the worker calls to run it, which data task its rows are checked against, which TRL
+config class its ``train:`` block is checked against, and what it can do (train, start from a run,
+be searched, be evaluated). Adding a kind is its recipe model, its runner and one ``register`` line
+here (see docs/architecture.md, "Adding a kind").
+
+Models and runners are named as ``"module:attr"`` strings so this module stays light: importing it
+loads neither the recipe models (pydantic only, but they import each other) nor torch.
+
+Kinds from outside the engine register themselves when their module is imported. The worker, the CLI
+and the TUI are separate processes, so such modules are named where every process finds them: the
+``TAILOR_PLUGINS`` environment variable (comma-separated module names, imported with this module; a
+worker inherits it) or the ``tailor.kinds`` entry-point group of an installed package (loaded the first
+time a kind name is not found, so start-up pays nothing for it).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeGuard
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from engine.worker.context import WorkerContext
+
+#: The data tasks rows are checked against (engine.data.formats.Task).
+DATA_TASKS = ("sft", "preference", "unpaired_preference")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What Tailor knows about one recipe kind."""
+
+    name: str
+    #: The recipe model: a pydantic class, or ``"module:Class"`` imported on first use.
+    recipe: type[BaseModel] | str
+    #: ``runner(recipe, ctx)``: a function, or ``"module:function"`` imported in the worker only.
+    runner: Callable[..., Any] | str
+    #: The data tasks its training rows may be checked against, the default first (empty: it reads no
+    #: training rows). A recipe may pick another through its own ``data_task`` (DPO with ``trainer: kto``).
+    data_tasks: tuple[str, ...] = ()
+    #: The TRL config class its ``train:`` block is checked against: a name in engine/recipes/trl_fields.json
+    #: or ``"module:Class"`` (read from TRL until the snapshot is regenerated); None: no block. The recipe
+    #: model may choose another per recipe (``trl_config_class``: DPO with ``trainer: kto``).
+    trl_config: str | None = None
+    #: It trains a model (the launch form offers overrides, the fit estimate applies).
+    trainable: bool = False
+    #: Its recipe may start from another run (``from_run``).
+    chainable: bool = False
+    #: Its succeeded runs are models: a ``from_run`` parent, an evaluation candidate.
+    produces_model: bool = False
+    #: A ``kind: search`` recipe may wrap it.
+    searchable: bool = False
+    #: Its runs can be evaluated (``evaluate:`` block, ``tailor eval RUN``).
+    evaluable: bool = False
+    #: One line for help texts and the launch form.
+    summary: str = ""
+
+    def recipe_model(self) -> type[BaseModel]:
+        return _resolve(self.recipe)
+
+    def runner_function(self) -> Callable[..., Any]:
+        return _resolve(self.runner)
+
+
+_KINDS: dict[str, Kind] = {}
+
+
+def register(kind: Kind, *, replace: bool = False) -> Kind:
+    """Add a kind (tests and plug-ins may register their own from outside the engine)."""
+    if kind.name in _KINDS and not replace:
+        raise ValueError(f"kind {kind.name!r} is registered already")
+    for task in kind.data_tasks:
+        if task not in DATA_TASKS:
+            raise ValueError(f"kind {kind.name!r}: unknown data task {task!r}; use one of {DATA_TASKS}")
+    _KINDS[kind.name] = kind
+    return kind
+
+
+def unregister(name: str) -> None:
+    _KINDS.pop(name, None)
+
+
+def get(name: str) -> Kind:
+    """The kind named ``name`` (KeyError when there is none: callers check ``known`` first)."""
+    if name not in _KINDS:
+        _load_entry_points()
+    return _KINDS[name]
+
+
+def known(name: object) -> TypeGuard[str]:
+    if isinstance(name, str) and name not in _KINDS:
+        _load_entry_points()
+    return isinstance(name, str) and name in _KINDS
+
+
+def names() -> list[str]:
+    return list(_KINDS)
+
+
+def all_kinds() -> list[Kind]:
+    return list(_KINDS.values())
+
+
+def _with(flag: str) -> list[str]:
+    return [k.name for k in _KINDS.values() if getattr(k, flag)]
+
+
+def trainable() -> list[str]:
+    return _with("trainable")
+
+
+def chainable() -> list[str]:
+    return _with("chainable")
+
+
+def model_producing() -> list[str]:
+    """Kinds whose succeeded runs are models (from_run parents, evaluation candidates)."""
+    return _with("produces_model")
+
+
+def searchable() -> list[str]:
+    return _with("searchable")
+
+
+def evaluable() -> list[str]:
+    return _with("evaluable")
+
+
+def data_tasks() -> list[str]:
+    """The data tasks some registered kind trains on, in the registry's order."""
+    return list(dict.fromkeys(t for k in _KINDS.values() for t in k.data_tasks))
+
+
+def data_task_of(recipe: Any) -> str | None:
+    """The data task of a parsed recipe: the recipe's own ``data_task`` (DPO with ``trainer: kto``
+    reads unpaired rows) or its kind's."""
+    own = getattr(recipe, "data_task", None)
+    if isinstance(own, str):
+        return own
+    kind = getattr(recipe, "kind", None)
+    return get(kind).data_tasks[0] if known(kind) and get(kind).data_tasks else None
+
+
+def either(names_: list[str]) -> str:
+    """``sft or dpo``: kind names for messages."""
+    return " or ".join(names_) if len(names_) < 3 else ", ".join(names_[:-1]) + " or " + names_[-1]
+
+
+def _resolve(ref: Any) -> Any:
+    if not isinstance(ref, str):
+        return ref
+    module, _, attr = ref.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def run(recipe: Any, ctx: WorkerContext) -> None:
+    """Run a parsed recipe in the worker: its kind's runner."""
+    get(recipe.kind).runner_function()(recipe, ctx)
+
+
+# -- the built-in kinds ------------------------------------------------------------------------------
+register(Kind(
+    "sft", "engine.recipes.sft:SFTRecipe", "engine.train.sft:run_sft",
+    data_tasks=("sft",), trl_config="SFTConfig",
+    trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
+    summary="supervised fine-tuning (TRL SFTTrainer) with LoRA, DoRA, QLoRA, full or partial tuning",
+))
+register(Kind(
+    "dpo", "engine.recipes.dpo:DPORecipe", "engine.train.dpo:run_dpo",
+    data_tasks=("preference", "unpaired_preference"), trl_config="DPOConfig",
+    trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
+    summary="preference alignment: DPO and its losses, KTO, ORPO",
+))
+register(Kind(
+    "search", "engine.recipes.search:SearchRecipe", "engine.search.run:run_search",
+    summary="an Optuna study whose trials are runs of a wrapped recipe",
+))
+register(Kind(
+    "eval", "engine.recipes.eval:EvalRecipe", "engine.eval.run:run_eval",
+    summary="evaluate the base model and fine-tunes on held-out data",
+))
+
+
+# -- kinds from outside the engine ------------------------------------------------------------------
+_entry_points_loaded = False
+
+
+def _load_entry_points() -> None:
+    """Import the modules of installed packages' ``tailor.kinds`` entry points (once)."""
+    global _entry_points_loaded
+    if _entry_points_loaded:
+        return
+    _entry_points_loaded = True
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group="tailor.kinds"):
+        ep.load()
+
+
+def load_plugins(spec: str | None = None) -> list[str]:
+    """Import the modules named in ``TAILOR_PLUGINS`` (or ``spec``); each registers its kinds."""
+    names = [m.strip() for m in (os.environ.get("TAILOR_PLUGINS", "") if spec is None else spec).split(",")]
+    for module in filter(None, names):
+        importlib.import_module(module)
+    return [m for m in names if m]
+
+
+load_plugins()

@@ -1,0 +1,161 @@
+"""Synchronous run control on this machine: launch, status, list, cancel, kill, resume.
+
+The one place that starts and stops workers on the machine it runs on. ``LocalExecutor`` wraps it for
+the TUI and the CLI; the host side of SSH (engine/remote/server.py) and a search spawning sibling
+workers (engine/search/run.py) call it directly, because they are already on the worker's machine.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import RunError
+from engine.runs.liveness import pid_alive, this_host
+from engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUED_TIMEOUT, RunDir
+from engine.runs.status import RunState, Status
+
+if TYPE_CHECKING:
+    from engine.workspace import Workspace
+
+
+class Control:
+    """Run control over one workspace's runs, with the liveness policy of whoever holds it."""
+
+    def __init__(
+        self,
+        workspace: Workspace,
+        *,
+        python: str | None = None,
+        env: dict[str, str] | None = None,
+        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+        queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT,
+    ) -> None:
+        self.workspace = workspace
+        self.runs_dir = workspace.runs_dir
+        self.python = python
+        self.env = env or {}
+        self.heartbeat_timeout = heartbeat_timeout
+        self.queued_timeout = queued_timeout
+
+    def run(self, run_id: str) -> RunDir:
+        return self.workspace.run(run_id)
+
+    # -- launching -----------------------------------------------------------------------
+    def launch(
+        self,
+        recipe: str | Path,
+        *,
+        name: str | None = None,
+        overrides: dict[str, Any] | None = None,
+        links: dict[str, Any] | None = None,
+    ) -> Status:
+        """Validate the recipe, create its run directory here and start a detached worker."""
+        from engine.executors.base import prepare_launch
+        from engine.recipes.load import dump_recipe
+
+        prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
+        return self.create_and_spawn(prepared.run_id, dump_recipe(prepared.recipe), prepared.status)
+
+    def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:
+        """Create the run directory (frozen recipe, first status) and start its worker."""
+        run = RunDir.create(self.runs_dir, run_id, recipe_yaml, status)
+        self.spawn(run)
+        return run.read_status()
+
+    def spawn(self, run: RunDir, *, resume: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen:
+        from engine.worker.launch import spawn_worker
+
+        proc = spawn_worker(run.path, resume=resume, python=self.python, env={**self.env, **(env or {})})
+        # Reap the child when it exits so it never lingers as a zombie that looks alive.
+        threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+        return proc
+
+    # -- reading -------------------------------------------------------------------------
+    def status(self, run_id: str) -> Status:
+        return self.effective(self.run(run_id))
+
+    def effective(self, run: RunDir) -> Status:
+        return with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout))
+
+    def list_runs(self) -> list[Status]:
+        """Every run directory's status, oldest first; a half-created or foreign folder is skipped."""
+        out = []
+        for run in self.workspace.run_dirs():
+            try:
+                out.append(self.effective(run))
+            except RunError:
+                continue
+        return out
+
+    # -- control -------------------------------------------------------------------------
+    def cancel(self, run_id: str) -> Status:
+        run = self.run(run_id)
+        status = run.effective_status(self.heartbeat_timeout, self.queued_timeout)
+        if status.state.terminal:
+            raise RunError(f"run {run.run_id} is already {status.state.value}; nothing to cancel")
+        run.request_cancel()
+        if status.pgid and status.pid and pid_alive(status.pid, status.pid_start):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(status.pgid, signal.SIGTERM)
+        elif status.pid is None:
+            # Not started yet: the worker checks cancel.request at start-up; mark it now as well.
+            mark_cancelled(run, "cancelled before the worker started")
+        return self.effective(run)
+
+    def kill(self, run_id: str) -> Status:
+        """SIGKILL the worker's process group (for a worker that ignores a cancel)."""
+        run = self.run(run_id)
+        status = run.read_status()
+        if status.pgid and status.pid and pid_alive(status.pid, status.pid_start):
+            os.killpg(status.pgid, signal.SIGKILL)
+        if status.state.active:
+            mark_cancelled(run, "killed")
+        return self.effective(run)
+
+    def resume(self, run_id: str, *, env: dict[str, str] | None = None) -> Status:
+        run = self.run(run_id)
+        run.requeue(self.heartbeat_timeout)
+        self.spawn(run, resume=True, env=env)
+        return self.effective(run)
+
+    def delete(self, run_id: str) -> str:
+        """Remove a finished run directory (refused while its worker may still write to it)."""
+        import shutil
+
+        run = self.run(run_id)
+        status = run.effective_status(self.heartbeat_timeout, self.queued_timeout)
+        if status.state.active:
+            raise RunError(f"run {run.run_id} is {status.state.value}; cancel it before deleting")
+        shutil.rmtree(run.path)
+        return str(run.path)
+
+
+def with_via(run: RunDir, status: Status) -> Status:
+    """The status with ``via`` set: the host alias of a mirrored remote run, else "local"."""
+    from engine.remote.mirror import host_of
+
+    try:
+        alias = host_of(run)
+    except RunError:  # an unreadable remote.json: list it as local rather than hide it
+        alias = None
+    status.via = alias or "local"
+    return status
+
+
+def mark_cancelled(run: RunDir, reason: str) -> None:
+    status = run.read_status()
+    if status.state.terminal:
+        return
+    status.state = RunState.CANCELLED
+    status.ended_at = time.time()
+    status.error = None
+    run.write_status(status)
+    with run.event_writer() as events:
+        events.emit("status", state="cancelled", reason=reason)
