@@ -105,9 +105,12 @@ class LineSource(RowSource):
         from engine.data.lineindex import LineIndex, RowCache
         from engine.data.readers import check_file
 
+        from engine.data.lineindex import StreamIndex
+        from engine.data.records import compression_of
+
         check_file(path)
         self.path, self.kind, self.label = path, kind, str(path)
-        self.index = LineIndex(path)
+        self.index = StreamIndex(path) if compression_of(path) else LineIndex(path)
         self.cache = RowCache(self._parse)
 
     def start(self) -> LineSource:

@@ -14,7 +14,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,17 +61,25 @@ class LineIndex:
                 self.done = True
                 self._changed.notify_all()
 
-    def _scan(self) -> None:
-        pos = 0
-        head = os.pread(self._fd, 3, 0)
-        line_start = len(codecs.BOM_UTF8) if head == codecs.BOM_UTF8 else 0
-        line_no = 1
-        size = FIRST_CHUNK  # a small first read so the first page shows at once
+    def _chunks(self) -> Iterator[bytes]:
+        """The file's bytes in order: a small first read so the first page shows at once, then big ones."""
+        pos, size = 0, FIRST_CHUNK
         while pos < self.size:
             chunk = os.pread(self._fd, size, pos)
             size = CHUNK
             if not chunk:
-                break
+                return
+            yield chunk
+            pos += len(chunk)
+            self.scanned = pos
+
+    def _scan(self) -> None:
+        pos = 0
+        line_start = -1
+        line_no = 1
+        for chunk in self._chunks():
+            if line_start < 0:
+                line_start = len(codecs.BOM_UTF8) if chunk.startswith(codecs.BOM_UTF8) else 0
             arr = np.frombuffer(chunk, dtype=np.uint8)
             newlines = np.flatnonzero(arr == 10).astype(np.int64) + pos
             if len(newlines):
@@ -84,11 +92,10 @@ class LineIndex:
                 line_start = int(newlines[-1]) + 1
                 line_no += len(newlines)
             pos += len(chunk)
-            self.scanned = pos
             if self.done:  # closed while scanning
                 return
-        if line_start < self.size:  # the last line has no newline
-            tail = os.pread(self._fd, min(self.size - line_start, 4096), line_start)
+        if 0 <= line_start < pos:  # the last line has no newline
+            tail = os.pread(self._fd, min(pos - line_start, 4096), line_start)
             if tail.strip():
                 self._append(np.array([line_start], dtype=np.int64), np.array([line_no], dtype=np.int64))
 
@@ -227,6 +234,72 @@ class LineIndex:
             self._thread.join(timeout=5)
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+class StreamIndex(LineIndex):
+    """A LineIndex over a compressed file (``.jsonl.gz``, ``.jsonl.zst``): a background thread decompresses
+    it into an unlinked temporary file and indexes the lines as they come, so the first page shows after
+    the first 256 KB are unpacked, whatever the file's size."""
+
+    def __init__(self, path: str | Path) -> None:
+        import tempfile
+
+        self.path = Path(path)
+        self.compressed_size = self.path.stat().st_size
+        self._tmp = tempfile.TemporaryFile(prefix="tailor-unpacked-")
+        super().__init__(self.path)
+        os.close(self._fd)
+        self._fd = self._tmp.fileno()
+        self.size = 0
+        self._raw_pos = 0
+
+    def _chunks(self) -> Iterator[bytes]:
+        from engine.data.compressed import bad_stream, stream_errors
+
+        size = FIRST_CHUNK
+        raw = self.path.open("rb")
+        try:
+            stream = _reopen(self.path, raw)
+            while True:
+                try:
+                    chunk = stream.read(size)
+                except stream_errors() as exc:
+                    self.error = str(bad_stream(self.path, exc))
+                    return
+                size = CHUNK
+                if not chunk:
+                    return
+                os.pwrite(self._fd, chunk, self.size)
+                self.size += len(chunk)
+                self.scanned = raw.tell()
+                yield chunk
+        finally:
+            raw.close()
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if self.done or not self.compressed_size else min(0.99, self.scanned / self.compressed_size)
+
+    def close(self) -> None:
+        self.done = True
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        with contextlib.suppress(OSError):
+            self._tmp.close()  # closes self._fd, once
+
+
+def _reopen(path: Path, raw):  # -> a binary stream of decompressed bytes
+    """Decompress from an already open file, so progress can follow the compressed position."""
+    import gzip
+    import io
+
+    from engine.data.records import compression_of
+
+    if compression_of(path) == "zstd":
+        import zstandard
+
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw), buffer_size=1 << 20)
+    return gzip.GzipFile(fileobj=raw, mode="rb")
 
 
 class RowCache:
