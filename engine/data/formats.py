@@ -250,7 +250,7 @@ def split_dialogue(chosen: str, rejected: str) -> tuple[str, str, str]:
         n += 1
     cut = -1
     for marker in ASSISTANT_MARKERS:
-        at = chosen.rfind(marker, 0, n - len(marker) + 1) if n >= len(marker) else -1
+        at = chosen.rfind(marker, 0, n)  # the marker must lie wholly inside the shared start
         if at >= 0:
             cut = max(cut, at + len(marker))
     if cut < 0:
