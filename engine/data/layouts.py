@@ -20,6 +20,14 @@ def detect_each(rows: Iterable[dict[str, Any]]) -> list[str | None]:
 def mixed_layouts(rows: list[dict[str, Any]], numbers: list[int]) -> str | None:
     """'rows 1–2 alpaca, row 3 preference' when the rows do not share one layout, else None."""
     kinds = detect_each(rows)
+    cols = [set(r) for r in rows]
+    # a row whose columns all appear in a row of another layout is that layout with a field missing
+    # (a pair without 'rejected'): a bad row, reported as such, not a second layout
+    for i, kind in enumerate(kinds):
+        for j, other in enumerate(kinds):
+            if other and other != kind and cols[i] < cols[j]:
+                kinds[i] = other
+                break
     if len({k for k in kinds if k}) < 2:
         return None
     runs: list[tuple[int, int, str]] = []

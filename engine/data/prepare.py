@@ -217,10 +217,9 @@ def _read_all(
             if log is not None:
                 log(_skip_note(part), "warning")
         if part.problems:
-            raise DataError(
-                summarize(part.problems)
-                + ("" if skip else "; fix the rows, or set data.on_invalid: skip to train on the valid ones")
-            )
+            # several bad rows in a large file: say how to train on the rest without hand-editing it
+            hint = "; or set data.on_invalid: skip to train on the valid rows" if len(part.problems) > 1 else ""
+            raise DataError(summarize(part.problems) + hint)
         if not part.rows:
             raise DataError(f"{part.label}: the dataset has no usable rows")
     first = parts[0]

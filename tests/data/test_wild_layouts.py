@@ -178,7 +178,7 @@ def test_hh_rlhf_prompt_split_at_the_shared_assistant_turn(shared_data, tok):
 
 def test_hh_rlhf_refused_by_default_with_the_fix(shared_data):
     with pytest.raises(DataError, match=r"harmless-base-test.jsonl.gz:87: 'chosen' is missing or empty.*"
-                       r"set data.on_invalid: skip"):
+                       r"4 rows in all\); or set data.on_invalid: skip"):
         _load(shared_data / "hh-rlhf/harmless-base-test.jsonl.gz", task="preference")
 
 
