@@ -402,8 +402,12 @@ def source_for_file(path: Path) -> RowSource:
 
 def open_rows(spec: str | Path, *, split: str | None = None, subset: str | None = None) -> RowSource:
     """A started RowSource for a file, glob, folder or hub id. DataError when there is nothing to read."""
+    from engine.data.mapped import open_entry
     from engine.data.sources import resolve
 
+    entry = open_entry(str(spec))  # dataset_info.json#name
+    if entry is not None:
+        return entry
     resolved = resolve(str(spec), split=split)
     if resolved.hub_id:
         from engine.data.hub import hub_table

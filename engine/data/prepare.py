@@ -106,9 +106,17 @@ def detect_format(records: list[Record], label: str, columns: dict[str, str] | N
 
 def read_source(src: DataSource, *, task: Task, system: str | None = None) -> SourceData:
     """Read, detect, convert and check one source. Problems are collected, not raised."""
-    resolved = resolve(src.path, split=src.split)
-    out = SourceData(src, resolved.label)
+    from engine.data.registry import find, split_spec
+
+    entry = find(*parts) if (parts := split_spec(src.path)) else None  # dataset_info.json#name
+    resolved = resolve(str(entry.file) if entry else src.path, split=src.split)
+    out = SourceData(src, src.path if entry else resolved.label)
     records = records_of(resolved, src)
+    if entry is not None:
+        apply = entry.transform()
+        records = (Record(apply(r.data), r.loc) if r.data is not None else r for r in records)
+        if src.format == "auto":
+            src = src.model_copy(update={"format": entry.format})
     head: list[Record] = []
     for rec in records:
         head.append(rec)

@@ -30,6 +30,25 @@ def _open(paths: tuple[str, ...]):  # -> engine.data.browse.RowSource
     return src
 
 
+def _registry(paths: tuple[str, ...]) -> bool:
+    """Print a LLaMA-Factory dataset_info.json's datasets (True when PATHS is one)."""
+    from engine.data.registry import is_registry, load
+
+    if len(paths) != 1 or not is_registry(paths[0]):
+        return False
+    entries = load(Path(paths[0]).expanduser())
+    usable = [e for e in entries if not e.unsupported]
+    click.echo(
+        f"{paths[0]}: LLaMA-Factory registry, {len(entries)} datasets, {len(usable)} readable here "
+        f"(use PATH#name in a recipe or here)"
+    )
+    width = max((len(e.name) for e in entries), default=4)
+    for e in entries:
+        what = f"unsupported: {e.unsupported}" if e.unsupported else f"{e.format}  {e.file}"
+        click.echo(f"  {e.name:{width}}  {what}")
+    return True
+
+
 def _remember(state: CliState, paths: tuple[str, ...]) -> None:
     from engine.data.catalog import remember
 
@@ -86,6 +105,8 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
     from engine.data.formats import DESCRIPTIONS, detect
     from engine.data.view import cell_text
 
+    if _registry(paths):
+        return
     src = _open(paths)
     _remember(state, paths)
     records = src.records(start, count)
@@ -142,6 +163,8 @@ def check_cmd(
     """Quality report: rows, empty/missing fields, duplicates, token lengths, overlap, bad rows."""
     from engine.data.quality import add_overlap, add_token_lengths, scan
 
+    if _registry(paths):
+        return
     src = _open(paths)
     _remember(state, paths)
     report = scan(src.iter_records(), src.label, fmt=fmt)
