@@ -114,6 +114,9 @@ class QualityReport:
             "mixed_layouts": self.mixed,
             "template": self.template,
         }
+        from engine.data.verdict import verdict
+
+        out["verdict"] = verdict(self)
         if self.eval_label:
             out["eval"] = {"path": self.eval_label, "rows": self.eval_rows, "overlap": len(self.overlap)}
         if self.lengths:

@@ -147,7 +147,7 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 @click.option("--format", "fmt", default="auto", help="Override format detection.")
 @click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--strict", is_flag=True, help="Exit 1 when any row is malformed or invalid.")
+@click.option("--strict", is_flag=True, help="Exit 1 when training would refuse the data (see the verdict).")
 @tailor_command
 def check_cmd(
     state: CliState,
@@ -181,7 +181,9 @@ def check_cmd(
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print_report(report)
-    if strict and (report.malformed or report.invalid or report.chosen_equals_rejected):
+    from engine.data.verdict import refusal
+
+    if strict and refusal(report):
         sys.exit(1)
 
 
