@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from browse import DATASETS, TUI, generate, measure  # noqa: E402  (bench/ is not a package)
+from browse import DATASETS, TUI, generate, measure
 
 TAILOR = """
 import json, resource, sys, time
@@ -66,7 +66,9 @@ def main() -> None:
         results.append(measure("tailor TUI (Pilot)", TUI, args.path))
     if not args.skip_others:
         results.append(measure("datasets.load_dataset", DATASETS, args.path))
-    print(f"{'reader':24} {'first page s':>12} {'all rows s':>10} {'jump 900k s':>12} {'peak RSS MB':>12} {'rows':>9}")
+    print(
+        f"{'reader':24} {'first page s':>12} {'all rows s':>10} {'jump 900k s':>12} {'peak RSS MB':>12} {'rows':>9}"
+    )
     for r in results:
         if "error" in r:
             print(f"{r['name']:24} error: {r['error']}")

@@ -102,10 +102,8 @@ class LineSource(RowSource):
     """JSONL or plain text over a LineIndex."""
 
     def __init__(self, path: Path, kind: str) -> None:
-        from engine.data.lineindex import LineIndex, RowCache
+        from engine.data.lineindex import LineIndex, RowCache, StreamIndex
         from engine.data.readers import check_file
-
-        from engine.data.lineindex import StreamIndex
         from engine.data.records import compression_of
 
         check_file(path)

@@ -25,7 +25,7 @@ def open_stream(path: Path) -> BinaryIO:
 
         raw = path.open("rb")
         reader = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
-        return io.BufferedReader(reader, buffer_size=1 << 20)  # type: ignore[arg-type]
+        return io.BufferedReader(reader, buffer_size=1 << 20)
     return path.open("rb")
 
 
@@ -40,8 +40,10 @@ def stream_errors() -> tuple[type[BaseException], ...]:
 
 def bad_stream(path: Path, exc: BaseException) -> DataError:
     what = {"gzip": "gzip", "zstd": "zstd"}.get(compression_of(path) or "", "compressed")
-    return DataError(f"{path}: not a readable {what} file ({' '.join(str(exc).split())[:120]}); "
-                     f"check the download or unpack it by hand")
+    return DataError(
+        f"{path}: not a readable {what} file ({' '.join(str(exc).split())[:120]}); "
+        f"check the download or unpack it by hand"
+    )
 
 
 def read_all(path: Path) -> bytes:

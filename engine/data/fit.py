@@ -7,7 +7,7 @@ look for the names in the text. Imports nothing heavy (the tokenizer is passed i
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Iterable
 from typing import Any
 
@@ -72,11 +72,13 @@ def support(tokenizer: Any) -> dict[str, bool]:
         text = tokenizer.apply_chat_template(convo, tools=tools, tokenize=False)
     except Exception:  # a template that raises on tools renders none of them
         text = ""
-    found = {"tools": PROBE_TOOL in text, "tool_calls": PROBE_CALL in text, "reasoning_content": PROBE_THINK in text}
-    try:
+    found = {
+        "tools": PROBE_TOOL in text,
+        "tool_calls": PROBE_CALL in text,
+        "reasoning_content": PROBE_THINK in text,
+    }
+    with contextlib.suppress(AttributeError):  # a tokenizer with __slots__ is probed each time
         tokenizer._tailor_template_support = found
-    except AttributeError:  # pragma: no cover - slots
-        pass
     return found
 
 
@@ -111,11 +113,6 @@ def refuse_unrenderable(rows: Iterable[tuple[dict[str, Any], Loc]], tokenizer: A
     hit = first_unrenderable(rows, tokenizer)
     if hit:
         raise DataError(unrenderable_message(*hit, model))
-
-
-def tools_of(row: dict[str, Any]) -> Any:
-    tools = row.get("tools")
-    return json.loads(tools) if isinstance(tools, str) else tools
 
 
 def refuse_unrenderable_dataset(ds: Any, tokenizer: Any, model: str) -> None:

@@ -37,8 +37,6 @@ def mixed_layouts(rows: list[dict[str, Any]], numbers: list[int]) -> str | None:
             runs[-1] = (runs[-1][0], number, name)
         else:
             runs.append((number, number, name))
-    parts = [
-        f"row {a} {k}" if a == b else f"rows {a}–{b} {k}" for a, b, k in runs[:6]
-    ]
+    parts = [f"row {a} {k}" if a == b else f"rows {a}–{b} {k}" for a, b, k in runs[:6]]
     more = f" and {len(runs) - 6} more runs" if len(runs) > 6 else ""
     return ", ".join(parts) + more

@@ -246,7 +246,7 @@ class StreamIndex(LineIndex):
 
         self.path = Path(path)
         self.compressed_size = self.path.stat().st_size
-        self._tmp = tempfile.TemporaryFile(prefix="tailor-unpacked-")
+        self._tmp = tempfile.TemporaryFile(prefix="tailor-unpacked-")  # noqa: SIM115 (closed in close())
         super().__init__(self.path)
         os.close(self._fd)
         self._fd = self._tmp.fileno()

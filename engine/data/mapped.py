@@ -10,7 +10,9 @@ from engine.data.records import Record
 
 
 class MappedSource(RowSource):
-    def __init__(self, base: RowSource, apply: Callable[[dict[str, Any]], dict[str, Any]], label: str) -> None:
+    def __init__(
+        self, base: RowSource, apply: Callable[[dict[str, Any]], dict[str, Any]], label: str
+    ) -> None:
         self.base, self.apply, self.label = base, apply, label
 
     def _map(self, rec: Record) -> Record:

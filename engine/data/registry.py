@@ -19,7 +19,13 @@ from engine.errors import DataError
 REGISTRY = "dataset_info.json"
 MEDIA = ("images", "videos", "audios")
 # LLaMA-Factory's defaults (data/README.md)
-ALPACA = {"prompt": "instruction", "query": "input", "response": "output", "history": "history", "system": "system"}
+ALPACA = {
+    "prompt": "instruction",
+    "query": "input",
+    "response": "output",
+    "history": "history",
+    "system": "system",
+}
 SHAREGPT = {"messages": "conversations", "system": "system", "tools": "tools"}
 TAGS = {
     "role_tag": "from",
@@ -79,7 +85,9 @@ def load(path: Path) -> list[Entry]:
 def find(path: Path, name: str) -> Entry:
     entries = {e.name: e for e in load(path)}
     if name not in entries:
-        near = ", ".join(n for n in entries if name.lower() in n.lower())[:200] or ", ".join(list(entries)[:8])
+        near = ", ".join(n for n in entries if name.lower() in n.lower())[:200] or ", ".join(
+            list(entries)[:8]
+        )
         raise DataError(f"{path}: no dataset '{name}' (e.g. {near})")
     entry = entries[name]
     if entry.unsupported:
@@ -104,7 +112,9 @@ def _entry(root: Path, name: str, spec: dict[str, Any]) -> Entry:
     elif not spec.get("file_name"):
         hub = spec.get("hf_hub_url")
         entry.unsupported = (
-            f"hub-only; use path: hf://datasets/{hub} in the recipe" if hub else "no file_name and no hf_hub_url"
+            f"hub-only; use path: hf://datasets/{hub} in the recipe"
+            if hub
+            else "no file_name and no hf_hub_url"
         )
     else:
         entry.file = root / spec["file_name"]
@@ -126,7 +136,10 @@ def _alpaca(entry: Entry) -> Callable[[dict[str, Any]], dict[str, Any]]:
             if cols.get(key) in row:
                 out[key] = row[cols[key]]
         if entry.format == "preference":
-            out["chosen"], out["rejected"] = row.get(cols.get("chosen", "chosen")), row.get(cols.get("rejected", "rejected"))
+            out["chosen"], out["rejected"] = (
+                row.get(cols.get("chosen", "chosen")),
+                row.get(cols.get("rejected", "rejected")),
+            )
         else:
             out["output"] = row.get(cols["response"])
         if entry.format == "unpaired_preference":
@@ -149,7 +162,9 @@ def _sharegpt(entry: Entry) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
     def apply(row: dict[str, Any]) -> dict[str, Any]:
         turns = row.get(cols["messages"])
-        out: dict[str, Any] = {"conversations": [turn(t) for t in turns] if isinstance(turns, list) else turns}
+        out: dict[str, Any] = {
+            "conversations": [turn(t) for t in turns] if isinstance(turns, list) else turns
+        }
         for key in ("system", "tools"):
             if cols.get(key) in row:
                 out[key] = row[cols[key]]

@@ -76,17 +76,24 @@ def test_v1_dpo_chosen_rejected_messages(shared_data, tok):
     chosen, rejected = sequences(row, tok)  # the DPO rendering (checked against DPOTrainer in test_render)
     trained = tok.decode([i for i, m in zip(chosen.ids, chosen.mask, strict=True) if m])
     assert trained == row["chosen"][0]["content"] + "<|im_end|>\n"
-    assert "Abdulah Hasanagic este" not in tok.decode([i for i, m in zip(rejected.ids, rejected.mask, strict=True) if m])
+    assert "Abdulah Hasanagic este" not in tok.decode(
+        [i for i, m in zip(rejected.ids, rejected.mask, strict=True) if m]
+    )
 
 
 # -- 5. tools: refused by a template that drops them, shown and trained exactly by one that renders them --
 def test_tool_rows_refused_when_the_template_drops_tools(shared_data, tok):
     path = shared_data / "llamafactory/v1/reason_tool_use_demo_50.jsonl"
-    with pytest.raises(DataError, match=r"reason_tool_use_demo_50.jsonl:1: the chat template of tailor/tiny does "
-                       r"not render the tool schemas \('tools'\) \(48 rows need it\)"):
+    with pytest.raises(
+        DataError,
+        match=r"reason_tool_use_demo_50.jsonl:1: the chat template of tailor/tiny does "
+        r"not render the tool schemas \('tools'\) \(48 rows need it\)",
+    ):
         _load(path, tokenizer=tok, model="tailor/tiny")
     glaive = shared_data / "llamafactory/glaive_toolcall_en_demo.json"
-    with pytest.raises(DataError, match=r"glaive_toolcall_en_demo.json row 1: the chat template of tailor/tiny"):
+    with pytest.raises(
+        DataError, match=r"glaive_toolcall_en_demo.json row 1: the chat template of tailor/tiny"
+    ):
         _load(glaive, tokenizer=tok, model="tailor/tiny")
 
 
@@ -105,7 +112,10 @@ def test_reasoning_and_tool_calls_with_a_template_that_renders_them(shared_data,
     assert row["messages"][3]["role"] == "tool"
     prepared = sft_prepared(model, tool_tok, train, tmp_path, assistant_only_loss=True)
     trained = trained_text(tool_tok, prepared[2])
-    assert '<tool_call>circle_area {"radius": 1.5}</tool_call><tool_call>circle_area {"radius": 3}</tool_call>' in trained
+    assert (
+        '<tool_call>circle_area {"radius": 1.5}</tool_call><tool_call>circle_area {"radius": 3}</tool_call>'
+        in trained
+    )
     assert "Calculate the area of a circle" not in trained  # the user turn is context
     # the row view shows the schema and the calls exactly as tokenized, and marks the same tokens
     (seq,) = sequences(row, tool_tok, assistant_only_loss=True)
@@ -173,12 +183,17 @@ def test_hh_rlhf_prompt_split_at_the_shared_assistant_turn(shared_data, tok):
     assert "harmless-base-test.jsonl.gz:87: 'chosen' is missing or empty" in notes[0]
     chosen, _ = sequences(row, tok)
     trained = tok.decode([i for i, m in zip(chosen.ids, chosen.mask, strict=True) if m])
-    assert trained == " I<unk>m not sure what you mean. Can you clarify?<|im_end|>"  # the tiny tokenizer lacks ’
+    assert (
+        trained == " I<unk>m not sure what you mean. Can you clarify?<|im_end|>"
+    )  # the tiny tokenizer lacks ’
 
 
 def test_hh_rlhf_refused_by_default_with_the_fix(shared_data):
-    with pytest.raises(DataError, match=r"harmless-base-test.jsonl.gz:87: 'chosen' is missing or empty.*"
-                       r"4 rows in all\); or set data.on_invalid: skip"):
+    with pytest.raises(
+        DataError,
+        match=r"harmless-base-test.jsonl.gz:87: 'chosen' is missing or empty.*"
+        r"4 rows in all\); or set data.on_invalid: skip",
+    ):
         _load(shared_data / "hh-rlhf/harmless-base-test.jsonl.gz", task="preference")
 
 
@@ -188,15 +203,24 @@ ULTRAFEEDBACK = {
     "prompt_id": "086b3e24f29b8956a01059f79c56db35d118a06fb6b844b095737d042795cd43",
     "chosen": [
         {"content": "how can i develop a habit of drawing daily", "role": "user"},
-        {"content": "Developing a daily habit of drawing can be challenging but with consistent practice.", "role": "assistant"},
+        {
+            "content": "Developing a daily habit of drawing can be challenging but with consistent practice.",
+            "role": "assistant",
+        },
     ],
     "rejected": [
         {"content": "how can i develop a habit of drawing daily", "role": "user"},
-        {"content": "As an AI language model, I cannot personally develop habits for you.", "role": "assistant"},
+        {
+            "content": "As an AI language model, I cannot personally develop habits for you.",
+            "role": "assistant",
+        },
     ],
     "messages": [
         {"content": "how can i develop a habit of drawing daily", "role": "user"},
-        {"content": "Developing a daily habit of drawing can be challenging but with consistent practice.", "role": "assistant"},
+        {
+            "content": "Developing a daily habit of drawing can be challenging but with consistent practice.",
+            "role": "assistant",
+        },
     ],
     "score_chosen": 8.5,
     "score_rejected": 8.5,
@@ -217,21 +241,44 @@ def test_ultrafeedback_binarized(tmp_path, tok):
 
 
 # -- 2. multimodal --------------------------------------------------------------------------------------
-@pytest.mark.parametrize(("name", "media"), [("mllm_demo.json", "images"), ("mllm_audio_demo.json", "audios")])
+@pytest.mark.parametrize(
+    ("name", "media"), [("mllm_demo.json", "images"), ("mllm_audio_demo.json", "audios")]
+)
 def test_multimodal_is_refused(shared_data, name, media):
-    with pytest.raises(DataError, match=rf"{name}: this dataset is multimodal \({media} at row 1\); Tailor "
-                       r"trains text-only models"):
+    with pytest.raises(
+        DataError,
+        match=rf"{name}: this dataset is multimodal \({media} at row 1\); Tailor "
+        r"trains text-only models",
+    ):
         _load(shared_data / "llamafactory/v1" / name)
 
 
 def test_image_parts_are_refused(tmp_path):
-    row = {"messages": [
-        {"role": "user", "content": [{"type": "text", "text": "What is in it?"},
-                                     {"type": "image_url", "image_url": {"url": "https://x/y.png"}}]},
-        {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]},
-    ]}
+    row = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [
+                    {"type": "text", "text": "What is in it?"},
+                    {"type": "image_url", "image_url": {"url": "https://x/y.png"}},
+                ],
+            },
+            {"role": "assistant", "content": [{"type": "text", "text": "A cat."}]},
+        ]
+    }
     path = tmp_path / "vision.jsonl"
-    path.write_text(json.dumps({"messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]},
-                                             {"role": "assistant", "content": "Hello"}]}) + "\n" + json.dumps(row) + "\n")
+    path.write_text(
+        json.dumps(
+            {
+                "messages": [
+                    {"role": "user", "content": [{"type": "text", "text": "Hi"}]},
+                    {"role": "assistant", "content": "Hello"},
+                ]
+            }
+        )
+        + "\n"
+        + json.dumps(row)
+        + "\n"
+    )
     with pytest.raises(DataError, match=r"multimodal \(images at row 2\)"):
         _load(path)

@@ -53,7 +53,9 @@ def test_one_conversation_object_is_one_row(shared_data, tmp_path):
         assert len(train) == 1
         assert [m["content"] for m in train[0]["messages"]] == [t["value"] for t in turns]
     msgs = tmp_path / "messages.json"
-    msgs.write_text(json.dumps({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]}))
+    msgs.write_text(
+        json.dumps({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})
+    )
     assert len(_train(msgs)) == 1
 
 
@@ -62,7 +64,9 @@ def test_rows_that_mix_layouts_say_which_rows_are_which(shared_data, tmp_path):
     pair = json.loads((shared_data / "llamafactory/dpo_en_demo.json").read_text())[0]
     path = tmp_path / "mixed.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in [*alpaca, pair]))
-    with pytest.raises(DataError, match=r"mixed.jsonl: the rows mix layouts \(rows 1–2 alpaca, row 3 preference\)") as err:
+    with pytest.raises(
+        DataError, match=r"mixed.jsonl: the rows mix layouts \(rows 1–2 alpaca, row 3 preference\)"
+    ) as err:
         _train(path)
     assert "kind: dpo" not in str(err.value)
     assert _report(path).mixed == "rows 1–2 alpaca, row 3 preference"
@@ -84,14 +88,18 @@ def test_json_arrays_report_row_indices(shared_data, tmp_path):
     rows = json.loads(path.read_text())[:5]
     one_line.write_text(json.dumps(rows + [rows[1]]))
     report = _report(one_line)
-    assert [(a.short, b.short) for a, b in report.exact_dups] == [("minified.json row 6", "minified.json row 2")]
+    assert [(a.short, b.short) for a, b in report.exact_dups] == [
+        ("minified.json row 6", "minified.json row 2")
+    ]
 
 
 # -- 8. skipping bad rows (and the default stays strict) -----------------------------------------------------
 def test_on_invalid_skip_reports_what_it_left_out(shared_data):
     notes = []
     spec = DataSpec(train=[str(shared_data / "hh-rlhf/harmless-base-test.jsonl.gz")], on_invalid="skip")
-    train, _ = load_training_data(spec, task="preference", seed=0, log=lambda t, level="info": notes.append(level + " " + t))
+    train, _ = load_training_data(
+        spec, task="preference", seed=0, log=lambda t, level="info": notes.append(level + " " + t)
+    )
     assert len(train) == 2308
     assert notes[0].startswith("warning ") and "skipped 4 invalid rows" in notes[0]
     assert ":87:" in notes[0] and ":517:" in notes[0] and ":926:" in notes[0]
@@ -102,11 +110,15 @@ def test_on_invalid_skip_reports_what_it_left_out(shared_data):
 def test_unknown_tokens_and_long_rows_are_reported(shared_data, tok):
     report = _report(shared_data / "llamafactory/identity.json", tok)  # half its rows are Chinese
     text = verdict(report)
-    assert text.startswith("ok, with warnings: ") and "of tokens are unknown to tailor/tiny's tokenizer" in text
+    assert (
+        text.startswith("ok, with warnings: ") and "of tokens are unknown to tailor/tiny's tokenizer" in text
+    )
     long = _report(shared_data / "llamafactory/v1/v1_dpo_demo.jsonl", tok)
     assert long.lengths.over and long.lengths.longest_at is not None
-    assert f"rows exceed max_length 1024 after the chat template and will be truncated (longest: " \
-           f"{long.lengths.longest_at.short}, {long.lengths.longest} tokens)" in verdict(long)
+    assert (
+        f"rows exceed max_length 1024 after the chat template and will be truncated (longest: "
+        f"{long.lengths.longest_at.short}, {long.lengths.longest} tokens)" in verdict(long)
+    )
 
 
 # -- 10. LLaMA-Factory's dataset_info.json ------------------------------------------------------------------
@@ -144,7 +156,9 @@ def test_gzipped_jsonl_browses_lazily_and_trains(shared_data):
     src = open_rows(str(path))
     src.index.wait(10, timeout=5)
     first = src.record(0)
-    assert first.loc.line == 1 and first.data["chosen"].startswith("\n\nHuman: what are some pranks with a pen")
+    assert first.loc.line == 1 and first.data["chosen"].startswith(
+        "\n\nHuman: what are some pranks with a pen"
+    )
     src.wait()
     assert len(src) == 2312 and src.error is None
     assert src.search("pranks with a pen", 5, backwards=True) == 0
@@ -182,8 +196,16 @@ VERDICTS = {
     "llamafactory/glaive_toolcall_en_demo.json": ("sharegpt", 300, "refused: "),
     "llamafactory/identity.json": ("alpaca", 91, "ok, with warnings"),
     "llamafactory/kto_en_demo.json": ("unpaired_preference", 300, "ok"),
-    "llamafactory/v1/mllm_audio_demo.json": ("messages", 3, "refused: this dataset is multimodal (audios at row 1)"),
-    "llamafactory/v1/mllm_demo.json": ("messages", 6, "refused: this dataset is multimodal (images at row 1)"),
+    "llamafactory/v1/mllm_audio_demo.json": (
+        "messages",
+        3,
+        "refused: this dataset is multimodal (audios at row 1)",
+    ),
+    "llamafactory/v1/mllm_demo.json": (
+        "messages",
+        6,
+        "refused: this dataset is multimodal (images at row 1)",
+    ),
     "llamafactory/v1/reason_tool_use_demo_50.jsonl": ("messages", 50, "refused: "),
     "llamafactory/v1/v1_dpo_demo.jsonl": ("preference", 10, "ok"),
     "llamafactory/v1/v1_sft_demo.jsonl": ("messages", 500, "ok"),
@@ -193,7 +215,9 @@ NEEDS_TOKENIZER = {"glaive_toolcall_en_demo.json", "reason_tool_use_demo_50.json
 
 def test_every_shared_file_has_a_verdict(shared_data, tok):
     files = sorted(
-        str(p.relative_to(shared_data)) for p in shared_data.rglob("*") if p.is_file() and p.name != "README.md"
+        str(p.relative_to(shared_data))
+        for p in shared_data.rglob("*")
+        if p.is_file() and p.name != "README.md"
     )
     assert set(files) == {*VERDICTS, "llamafactory/v1/dataset_info.json"}
     for name, (layout, rows, start) in VERDICTS.items():
@@ -201,5 +225,8 @@ def test_every_shared_file_has_a_verdict(shared_data, tok):
         report = _report(path, tok if path.name in NEEDS_TOKENIZER else None)
         assert (report.format, report.rows) == (layout, rows), name
         assert verdict(report).startswith(start), (name, verdict(report))
-        if "template" in start or path.name in ("glaive_toolcall_en_demo.json", "reason_tool_use_demo_50.jsonl"):
+        if "template" in start or path.name in (
+            "glaive_toolcall_en_demo.json",
+            "reason_tool_use_demo_50.jsonl",
+        ):
             assert "the chat template of tailor/tiny does not render the tool schemas" in verdict(report)
