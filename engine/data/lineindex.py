@@ -13,6 +13,7 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,7 +22,8 @@ import numpy as np
 
 CHUNK = 16 * 1024 * 1024
 FIRST_CHUNK = 256 * 1024
-MAX_LINE = 64 * 1024 * 1024  # a "line" longer than this is not a data row
+MAX_LINE = 64 * 1024 * 1024
+FIRST_PAGE_GRACE = 0.25  # seconds a compressed file's unpacking waits after its first chunk  # a "line" longer than this is not a data row
 
 
 class LineIndex:
@@ -256,25 +258,17 @@ class StreamIndex(LineIndex):
     def _chunks(self) -> Iterator[bytes]:
         from engine.data.compressed import bad_stream, stream_errors
 
-        size = FIRST_CHUNK
-        raw = self.path.open("rb")
-        try:
-            stream = _reopen(self.path, raw)
-            while True:
-                try:
-                    chunk = stream.read(size)
-                except stream_errors() as exc:
-                    self.error = str(bad_stream(self.path, exc))
-                    return
-                size = CHUNK
-                if not chunk:
-                    return
-                os.pwrite(self._fd, chunk, self.size)
-                self.size += len(chunk)
-                self.scanned = raw.tell()
-                yield chunk
-        finally:
-            raw.close()
+        with self.path.open("rb") as raw:
+            try:
+                for n, chunk in enumerate(_decompressed(self.path, raw)):
+                    os.pwrite(self._fd, chunk, self.size)
+                    self.size += len(chunk)
+                    self.scanned = raw.tell()
+                    yield chunk
+                    if n == 0:  # the first page is indexed: let the UI read and paint it before unpacking on
+                        time.sleep(FIRST_PAGE_GRACE)
+            except stream_errors() as exc:
+                self.error = str(bad_stream(self.path, exc))
 
     @property
     def progress(self) -> float:
@@ -288,18 +282,41 @@ class StreamIndex(LineIndex):
             self._tmp.close()  # closes self._fd, once
 
 
-def _reopen(path: Path, raw):  # -> a binary stream of decompressed bytes
-    """Decompress from an already open file, so progress can follow the compressed position."""
-    import gzip
-    import io
+def _decompressed(path: Path, raw) -> Iterator[bytes]:  # raw: an open binary file
+    """The decompressed bytes of ``raw`` in chunks: a small first one (the first page), then large ones.
+
+    gzip goes through ``zlib`` directly with 1 MB reads: zlib releases the GIL while inflating, where
+    ``gzip.GzipFile`` runs a Python loop per 8 KB and would starve the UI thread.
+    """
+    import zlib
 
     from engine.data.records import compression_of
 
     if compression_of(path) == "zstd":
         import zstandard
 
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(raw), buffer_size=1 << 20)
-    return gzip.GzipFile(fileobj=raw, mode="rb")
+        reader = zstandard.ZstdDecompressor().stream_reader(raw)
+        size = FIRST_CHUNK
+        while chunk := reader.read(size):
+            yield chunk
+            size = CHUNK
+        return
+    inflate = zlib.decompressobj(31)
+    fed = False  # whether the current gzip member has been given any bytes
+    size = FIRST_CHUNK // 4
+    while data := raw.read(size):
+        size = 1 << 20
+        while data:
+            out = inflate.decompress(data)
+            fed = True
+            if out:
+                yield out
+            if not inflate.eof:
+                break
+            data = inflate.unused_data  # a multi-member gzip file (concatenated .gz)
+            inflate, fed = zlib.decompressobj(31), False
+    if fed and not inflate.eof:
+        raise EOFError("the compressed file ends early (a truncated download?)")
 
 
 class RowCache:
