@@ -111,11 +111,12 @@ def _entry(root: Path, name: str, spec: dict[str, Any]) -> Entry:
         entry.unsupported = f"multimodal ({', '.join(media)}); Tailor trains text-only models"
     elif not spec.get("file_name"):
         hub = spec.get("hf_hub_url")
-        entry.unsupported = (
-            f"hub-only; use path: hf://datasets/{hub} in the recipe"
-            if hub
-            else "no file_name and no hf_hub_url"
-        )
+        if hub:
+            entry.unsupported = f"hub-only; use path: hf://datasets/{hub} in the recipe"
+        elif spec.get("ms_hub_url"):
+            entry.unsupported = "ModelScope-only; download it beside dataset_info.json and set file_name"
+        else:
+            entry.unsupported = "no file_name and no hf_hub_url"
     else:
         entry.file = root / spec["file_name"]
         if not entry.file.exists():

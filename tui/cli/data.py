@@ -38,9 +38,16 @@ def _registry(paths: tuple[str, ...]) -> bool:
         return False
     entries = load(Path(paths[0]).expanduser())
     usable = [e for e in entries if not e.unsupported]
+    why: dict[str, int] = {}
+    for e in entries:
+        if e.unsupported:
+            key = "file not beside it" if "is not beside" in e.unsupported else e.unsupported.split(" ")[0].strip(";")
+            why[key] = why.get(key, 0) + 1
+    rest = ", ".join(f"{n} {k}" for k, n in why.items())
     click.echo(
-        f"{paths[0]}: LLaMA-Factory registry, {len(entries)} datasets, {len(usable)} readable here "
-        f"(use PATH#name in a recipe or here)"
+        f"{paths[0]}: LLaMA-Factory registry, {len(entries)} datasets, {len(usable)} readable here"
+        + (f" ({rest})" if rest else "")
+        + "; use PATH#name in a recipe or here"
     )
     width = max((len(e.name) for e in entries), default=4)
     for e in entries:
