@@ -230,3 +230,15 @@ def test_every_shared_file_has_a_verdict(shared_data, tok):
             "reason_tool_use_demo_50.jsonl",
         ):
             assert "the chat template of tailor/tiny does not render the tool schemas" in verdict(report)
+
+
+def test_a_recipe_names_a_registry_entry(registry, tmp_path):
+    from engine.recipes.load import parse_recipe
+
+    recipes = tmp_path / "recipes"
+    recipes.mkdir()
+    text = "kind: sft\nmodel: {name_or_path: tailor/tiny}\ndata:\n  train: ../dataset_info.json#identity\n"
+    recipe = parse_recipe(text, source=str(recipes / "r.yaml"), base_dir=recipes)
+    assert recipe.data.train[0].path == f"{registry}#identity"
+    train = load_training_data(recipe.data, task="sft", seed=0)[0]
+    assert len(train) == 91 and train[0]["completion"][0]["content"].startswith("Hello! I am {{name}}")
