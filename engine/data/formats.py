@@ -174,6 +174,7 @@ def _weighted(row: dict[str, Any], system: str | None, tools: str | None) -> lis
     if all(w is None for w in weights):
         return None
     msgs = _chat(row, None)
+    weights = [None] * (len(msgs) - len(weights)) + weights  # a `system` column adds a turn in front
     for i, (msg, w) in enumerate(zip(msgs, weights, strict=False), 1):
         if w is None:
             continue

@@ -282,3 +282,14 @@ def test_image_parts_are_refused(tmp_path):
     )
     with pytest.raises(DataError, match=r"multimodal \(images at row 2\)"):
         _load(path)
+
+
+def test_weights_line_up_with_a_system_column():
+    from engine.data.formats import convert
+
+    row = {"system": "S", **json.loads(json.dumps(OPENAI_WEIGHTED))}
+    row["messages"] = row["messages"][1:]  # the system prompt given as a column instead
+    (out,) = convert(row, "messages", "sft")
+    assert out["prompt"][0] == {"role": "system", "content": "S"}
+    assert out["completion"][0]["content"].startswith("Paris, as if")
+    assert out["prompt"][-2]["content"] == "Paris"  # the weight-0 answer is context
