@@ -293,3 +293,21 @@ def test_weights_line_up_with_a_system_column():
     assert out["prompt"][0] == {"role": "system", "content": "S"}
     assert out["completion"][0]["content"].startswith("Paris, as if")
     assert out["prompt"][-2]["content"] == "Paris"  # the weight-0 answer is context
+
+
+def test_openai_text_parts_are_joined_in_order():
+    from engine.data.formats import convert
+
+    row = {
+        "messages": [
+            {
+                "role": "user",
+                "content": [{"type": "text", "text": "Translate: "}, {"type": "text", "text": "chat"}],
+            },
+            {"role": "assistant", "content": [{"type": "output_text", "text": "cat"}]},
+        ]
+    }
+    (out,) = convert(row, "messages", "sft")
+    assert out == {
+        "messages": [{"role": "user", "content": "Translate: chat"}, {"role": "assistant", "content": "cat"}]
+    }

@@ -173,6 +173,9 @@ def test_json_gz_and_jsonl_zst(shared_data, tmp_path):
     gz.write_bytes(gzip.compress(alpaca.read_bytes()))
     train = _train(gz, max_rows=3)
     assert train[0]["completion"][0]["content"] == json.loads(alpaca.read_text())[0]["output"]
+    browsed = open_rows(str(gz))
+    browsed.wait()
+    assert len(browsed) == 999 and browsed.record(998).loc.row == 999
     c4 = shared_data / "llamafactory/c4_demo.jsonl"
     zst = tmp_path / "c4_demo.jsonl.zst"
     zst.write_bytes(zstandard.ZstdCompressor().compress(c4.read_bytes()))
