@@ -118,6 +118,8 @@ def refuse_unrenderable(rows: Iterable[tuple[dict[str, Any], Loc]], tokenizer: A
 def refuse_unrenderable_dataset(ds: Any, tokenizer: Any, model: str) -> None:
     """``refuse_unrenderable`` over a built ``datasets.Dataset`` (rows named by their index)."""
     columns = set(getattr(ds, "column_names", []) or [])
-    if not columns & {"tools", "prompt", "chosen", "rejected", "completion", "messages"}:
+    # messages stored as plain {role, content} structs cannot carry tool calls or reasoning: skip the scan
+    rich = "tools" in columns or any("Json" in repr(f) for f in (getattr(ds, "features", None) or {}).values())
+    if not rich:
         return
     refuse_unrenderable(((row, Loc("train", row=i + 1)) for i, row in enumerate(ds)), tokenizer, model)

@@ -311,3 +311,13 @@ def test_openai_text_parts_are_joined_in_order():
     assert out == {
         "messages": [{"role": "user", "content": "Translate: chat"}, {"role": "assistant", "content": "cat"}]
     }
+
+
+def test_the_preference_launch_check_scans_only_rich_datasets(shared_data, tok):
+    from engine.data.fit import refuse_unrenderable_dataset
+
+    plain, _ = _load(shared_data / "llamafactory/dpo_en_demo.json", task="preference", max_rows=5)
+    refuse_unrenderable_dataset(plain, tok, "tailor/tiny")  # role/content structs: nothing to render
+    tools, _ = _load(shared_data / "llamafactory/glaive_toolcall_en_demo.json", max_rows=5)
+    with pytest.raises(DataError, match=r"train row 1: the chat template of tailor/tiny does not render the tool"):
+        refuse_unrenderable_dataset(tools, tok, "tailor/tiny")
