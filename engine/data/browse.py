@@ -102,12 +102,13 @@ class LineSource(RowSource):
     """JSONL or plain text over a LineIndex."""
 
     def __init__(self, path: Path, kind: str) -> None:
-        from engine.data.lineindex import LineIndex, RowCache
+        from engine.data.lineindex import LineIndex, RowCache, StreamIndex
         from engine.data.readers import check_file
+        from engine.data.records import compression_of
 
         check_file(path)
         self.path, self.kind, self.label = path, kind, str(path)
-        self.index = LineIndex(path)
+        self.index = StreamIndex(path) if compression_of(path) else LineIndex(path)
         self.cache = RowCache(self._parse)
 
     def start(self) -> LineSource:
@@ -399,8 +400,12 @@ def source_for_file(path: Path) -> RowSource:
 
 def open_rows(spec: str | Path, *, split: str | None = None, subset: str | None = None) -> RowSource:
     """A started RowSource for a file, glob, folder or hub id. DataError when there is nothing to read."""
+    from engine.data.mapped import open_entry
     from engine.data.sources import resolve
 
+    entry = open_entry(str(spec))  # dataset_info.json#name
+    if entry is not None:
+        return entry
     resolved = resolve(str(spec), split=split)
     if resolved.hub_id:
         from engine.data.hub import hub_table

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from engine.data.turns import (
+    WEIGHT_KEYS,
+    MultimodalRow,
     RowIssue,
     common_prefix,
     from_chatml,
@@ -21,6 +23,7 @@ from engine.data.turns import (
     is_blank,
     is_chatml,
     is_sharegpt,
+    media_of,
     split_last_assistant,
     tools_text,
     type_name,
@@ -31,6 +34,10 @@ Task = Literal["sft", "preference", "unpaired_preference"]
 FORMATS = ("alpaca", "sharegpt", "messages", "prompt_completion", "text", "preference", "unpaired_preference")
 CHAT_FIELDS = ("messages", "conversations", "conversation", "chat", "dialog")
 LABEL_FIELDS = ("label", "kto_tag")
+# v1 LLaMA-Factory preference files name the two conversations chosen_messages / rejected_messages
+PAIR_ALIASES = {"chosen": "chosen_messages", "rejected": "rejected_messages"}
+# Where an implicit-prompt dialogue hands over to the assistant (hh-rlhf, ChatML text, Llama-2, Alpaca text)
+ASSISTANT_MARKERS = ("\n\nAssistant:", "<|im_start|>assistant\n", "[/INST]", "### Response:\n")
 DESCRIPTIONS = {
     "alpaca": "alpaca (instruction/input/output)",
     "sharegpt": "ShareGPT (conversations with from/value)",
@@ -58,7 +65,7 @@ def detect(rows: Iterable[dict[str, Any]]) -> str | None:
         return None
     cols: set[str] = set().union(*(r.keys() for r in rows))
     row = next((r for r in rows if chat_field(r)), rows[0])
-    if {"chosen", "rejected"} <= cols:
+    if {"chosen", "rejected"} <= cols or set(PAIR_ALIASES.values()) <= cols:
         return "preference"
     if cols & set(LABEL_FIELDS) and (
         {"prompt", "completion"} <= cols or chat_field(row) or "instruction" in cols
@@ -147,6 +154,52 @@ def _chat(row: dict[str, Any], system: str | None) -> list[dict[str, Any]]:
     return with_system(msgs, system)
 
 
+def _weights(row: dict[str, Any]) -> list[Any]:
+    """Per-turn ``weight`` (OpenAI) / ``loss_weight`` (LLaMA-Factory v1) values, None where a turn has none."""
+    value = row.get(chat_field(row) or "messages")
+    if not isinstance(value, list):
+        return []
+    return [
+        next((t[k] for k in WEIGHT_KEYS if k in t), None) if isinstance(t, dict) else None for t in value
+    ]
+
+
+def _weighted(row: dict[str, Any], system: str | None, tools: str | None) -> list[dict[str, Any]] | None:
+    """Rows whose turns carry training weights: one prompt-completion row per trained assistant turn.
+
+    TRL masks per row (completion only, or every assistant turn), never per turn, so a weight-0 assistant
+    turn must end up in a prompt. None when the row has no weights (plain conversational rows).
+    """
+    weights = _weights(row)
+    if all(w is None for w in weights):
+        return None
+    msgs = _chat(row, None)
+    weights = [None] * (len(msgs) - len(weights)) + weights  # a `system` column adds a turn in front
+    for i, (msg, w) in enumerate(zip(msgs, weights, strict=False), 1):
+        if w is None:
+            continue
+        if isinstance(w, bool) or not isinstance(w, int | float) or w not in (0, 1):
+            raise RowIssue(f"turn {i} has weight {w!r}; only 0 (context) and 1 (trained) can be expressed")
+        if w == 1 and msg["role"] != "assistant":
+            raise RowIssue(
+                f"turn {i} ({msg['role']}) has weight 1, but only assistant turns can be trained; set it to 0"
+            )
+    trained = [
+        i for i, (m, w) in enumerate(zip(msgs, weights, strict=False)) if m["role"] == "assistant" and w != 0
+    ]
+    if not trained:
+        raise RowIssue("every assistant turn has weight 0: nothing in this row is trained")
+    full = with_system(msgs, system)
+    offset = len(full) - len(msgs)
+    out = []
+    for i in trained:
+        item: dict[str, Any] = {"prompt": full[: i + offset], "completion": [full[i + offset]]}
+        if tools:
+            item["tools"] = tools
+        out.append(item)
+    return out
+
+
 def _answer(value: Any, name: str) -> str | list[dict[str, Any]]:
     """A chosen/rejected/completion value: a string, a message list, or one ShareGPT/ChatML turn."""
     if isinstance(value, str):
@@ -190,20 +243,62 @@ def _label(row: dict[str, Any]) -> bool:
     raise RowIssue(f"field '{name}' must be true or false, got {value!r}")
 
 
+def split_dialogue(chosen: str, rejected: str) -> tuple[str, str, str]:
+    """An implicit-prompt text pair (hh-rlhf) -> (prompt, chosen, rejected), cut right after the last
+    assistant marker that both share, so the prompt never swallows the start of an answer."""
+    n = 0
+    while n < min(len(chosen), len(rejected)) and chosen[n] == rejected[n]:
+        n += 1
+    cut = -1
+    for marker in ASSISTANT_MARKERS:
+        at = chosen.rfind(marker, 0, n)  # the marker must lie wholly inside the shared start
+        if at >= 0:
+            cut = max(cut, at + len(marker))
+    if cut < 0:
+        raise RowIssue(
+            "chosen and rejected share no assistant turn ('\\n\\nAssistant:'), so the prompt cannot be told "
+            "apart from the answers; give it in a 'prompt' column"
+        )
+    return chosen[:cut], chosen[cut:], rejected[cut:]
+
+
+def _conversation_pair(
+    prompt: str, chosen: list[dict[str, Any]], rejected: list[dict[str, Any]], system: str | None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """UltraFeedback-binarized: a ``prompt`` string and chosen/rejected as whole conversations that repeat
+    the prompt turn -> the shared turns as the prompt, the rest as the answers."""
+    n = common_prefix(chosen, rejected)
+    if n and chosen[n - 1].get("role") == "assistant":  # both answers start alike: cut before that turn
+        n -= 1
+    head = chosen[:n]
+    users = [m for m in head if m.get("role") == "user"]
+    if not head:  # the answers do not repeat the prompt
+        head = [{"role": "user", "content": prompt}]
+    elif not users or users[-1].get("content", "").strip() != prompt.strip():
+        raise RowIssue(
+            "the 'prompt' text is not the last user turn that chosen and rejected share; set columns: so "
+            "prompt, chosen and rejected line up"
+        )
+    return with_system(head, system), chosen[n:], rejected[n:]
+
+
 def _preference(row: dict[str, Any], system: str | None) -> dict[str, Any]:
+    for name, alias in PAIR_ALIASES.items():
+        if name not in row and alias in row:
+            row = {**row, name: row[alias]}
     chosen = _answer(row.get("chosen"), "chosen")
     rejected = _answer(row.get("rejected"), "rejected")
     prompt = _prompt(row, system)
+    if isinstance(prompt, str) and isinstance(chosen, list) and isinstance(rejected, list):
+        prompt, chosen, rejected = _conversation_pair(row["prompt"], chosen, rejected, system)
     if prompt is None:  # implicit prompt: the shared start of chosen and rejected
         if isinstance(chosen, list) and isinstance(rejected, list):
             n = common_prefix(chosen, rejected)
+            if n and chosen[n - 1].get("role") == "assistant":
+                n -= 1  # identical first answer turns belong to the answers, not the prompt
             prompt, chosen, rejected = with_system(chosen[:n], system), chosen[n:], rejected[n:]
         elif isinstance(chosen, str) and isinstance(rejected, str):
-            n = 0
-            while n < min(len(chosen), len(rejected)) and chosen[n] == rejected[n]:
-                n += 1
-            n = chosen.rfind(" ", 0, n) + 1 if n < len(chosen) else n  # cut on a word boundary
-            prompt, chosen, rejected = chosen[:n], chosen[n:], rejected[n:]
+            prompt, chosen, rejected = split_dialogue(chosen, rejected)
         else:
             raise RowIssue("chosen and rejected must both be strings or both be message lists")
     if isinstance(prompt, list) and isinstance(chosen, str):  # conversational prompt, plain answers
@@ -241,13 +336,19 @@ def convert(row: dict[str, Any], fmt: str, task: Task, *, system: str | None = N
     """One source row -> TRL rows for ``task`` (usually one; a preference pair gives two unpaired rows)."""
     if fmt not in TASK_FORMATS[task]:
         raise RowIssue(wrong_task(fmt, task))
+    media = media_of(row)
+    if media:
+        raise MultimodalRow(media)
     if fmt == "alpaca":
         prompt = _alpaca_prompt(row, system)
         output = _text(row, "response") if "response" in row and "output" not in row else _text(row, "output")
         return [{"prompt": prompt, "completion": [{"role": "assistant", "content": output}]}]
     if fmt in ("sharegpt", "messages"):
-        out: dict[str, Any] = {"messages": _chat(row, system)}
         tools = tools_text(row.get("tools"))
+        weighted = _weighted(row, system, tools)
+        if weighted is not None:
+            return weighted
+        out: dict[str, Any] = {"messages": _chat(row, system)}
         if tools:
             out["tools"] = tools
         return [out]

@@ -13,15 +13,17 @@ import contextlib
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 CHUNK = 16 * 1024 * 1024
 FIRST_CHUNK = 256 * 1024
-MAX_LINE = 64 * 1024 * 1024  # a "line" longer than this is not a data row
+MAX_LINE = 64 * 1024 * 1024
+FIRST_PAGE_GRACE = 0.25  # seconds a compressed file's unpacking waits after its first chunk  # a "line" longer than this is not a data row
 
 
 class LineIndex:
@@ -61,17 +63,25 @@ class LineIndex:
                 self.done = True
                 self._changed.notify_all()
 
-    def _scan(self) -> None:
-        pos = 0
-        head = os.pread(self._fd, 3, 0)
-        line_start = len(codecs.BOM_UTF8) if head == codecs.BOM_UTF8 else 0
-        line_no = 1
-        size = FIRST_CHUNK  # a small first read so the first page shows at once
+    def _chunks(self) -> Iterator[bytes]:
+        """The file's bytes in order: a small first read so the first page shows at once, then big ones."""
+        pos, size = 0, FIRST_CHUNK
         while pos < self.size:
             chunk = os.pread(self._fd, size, pos)
             size = CHUNK
             if not chunk:
-                break
+                return
+            yield chunk
+            pos += len(chunk)
+            self.scanned = pos
+
+    def _scan(self) -> None:
+        pos = 0
+        line_start = -1
+        line_no = 1
+        for chunk in self._chunks():
+            if line_start < 0:
+                line_start = len(codecs.BOM_UTF8) if chunk.startswith(codecs.BOM_UTF8) else 0
             arr = np.frombuffer(chunk, dtype=np.uint8)
             newlines = np.flatnonzero(arr == 10).astype(np.int64) + pos
             if len(newlines):
@@ -84,11 +94,10 @@ class LineIndex:
                 line_start = int(newlines[-1]) + 1
                 line_no += len(newlines)
             pos += len(chunk)
-            self.scanned = pos
             if self.done:  # closed while scanning
                 return
-        if line_start < self.size:  # the last line has no newline
-            tail = os.pread(self._fd, min(self.size - line_start, 4096), line_start)
+        if 0 <= line_start < pos:  # the last line has no newline
+            tail = os.pread(self._fd, min(pos - line_start, 4096), line_start)
             if tail.strip():
                 self._append(np.array([line_start], dtype=np.int64), np.array([line_no], dtype=np.int64))
 
@@ -227,6 +236,87 @@ class LineIndex:
             self._thread.join(timeout=5)
         with contextlib.suppress(OSError):
             os.close(self._fd)
+
+
+class StreamIndex(LineIndex):
+    """A LineIndex over a compressed file (``.jsonl.gz``, ``.jsonl.zst``): a background thread decompresses
+    it into an unlinked temporary file and indexes the lines as they come, so the first page shows after
+    the first 256 KB are unpacked, whatever the file's size."""
+
+    def __init__(self, path: str | Path) -> None:
+        import tempfile
+
+        self.path = Path(path)
+        self.compressed_size = self.path.stat().st_size
+        self._tmp = tempfile.TemporaryFile(prefix="tailor-unpacked-")  # noqa: SIM115 (closed in close())
+        super().__init__(self.path)
+        os.close(self._fd)
+        self._fd = self._tmp.fileno()
+        self.size = 0
+        self._raw_pos = 0
+
+    def _chunks(self) -> Iterator[bytes]:
+        from engine.data.compressed import bad_stream, stream_errors
+
+        with self.path.open("rb") as raw:
+            try:
+                for n, chunk in enumerate(_decompressed(self.path, raw)):
+                    os.pwrite(self._fd, chunk, self.size)
+                    self.size += len(chunk)
+                    self.scanned = raw.tell()
+                    yield chunk
+                    if n == 0:  # the first page is indexed: let the UI read and paint it before unpacking on
+                        time.sleep(FIRST_PAGE_GRACE)
+            except stream_errors() as exc:
+                self.error = str(bad_stream(self.path, exc))
+
+    @property
+    def progress(self) -> float:
+        return 1.0 if self.done or not self.compressed_size else min(0.99, self.scanned / self.compressed_size)
+
+    def close(self) -> None:
+        self.done = True
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        with contextlib.suppress(OSError):
+            self._tmp.close()  # closes self._fd, once
+
+
+def _decompressed(path: Path, raw) -> Iterator[bytes]:  # raw: an open binary file
+    """The decompressed bytes of ``raw`` in chunks: a small first one (the first page), then large ones.
+
+    gzip goes through ``zlib`` directly with 1 MB reads: zlib releases the GIL while inflating, where
+    ``gzip.GzipFile`` runs a Python loop per 8 KB and would starve the UI thread.
+    """
+    import zlib
+
+    from engine.data.records import compression_of
+
+    if compression_of(path) == "zstd":
+        import zstandard
+
+        reader = zstandard.ZstdDecompressor().stream_reader(raw)
+        size = FIRST_CHUNK
+        while chunk := reader.read(size):
+            yield chunk
+            size = CHUNK
+        return
+    inflate = zlib.decompressobj(31)
+    fed = False  # whether the current gzip member has been given any bytes
+    size = FIRST_CHUNK // 4
+    while data := raw.read(size):
+        size = 1 << 20
+        while data:
+            out = inflate.decompress(data)
+            fed = True
+            if out:
+                yield out
+            if not inflate.eof:
+                break
+            data = inflate.unused_data  # a multi-member gzip file (concatenated .gz)
+            inflate, fed = zlib.decompressobj(31), False
+    if fed and not inflate.eof:
+        raise EOFError("the compressed file ends early (a truncated download?)")
 
 
 class RowCache:

@@ -22,10 +22,11 @@ from engine.data.formats import (
     detect,
     wrong_task,
 )
+from engine.data.layouts import mixed_layouts
 from engine.data.readers import iter_records
 from engine.data.records import Loc, Problem, Record, summarize
 from engine.data.sources import Resolved, resolve
-from engine.data.turns import RowIssue
+from engine.data.turns import MultimodalRow, RowIssue
 from engine.errors import DataError
 from engine.recipes.common import DataSource, DataSpec
 
@@ -45,10 +46,22 @@ class SourceData:
     rows: list[dict[str, Any]] = field(default_factory=list)
     locs: list[Loc] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    skipped: list[Problem] = field(default_factory=list)
 
     @property
     def shape(self) -> str:
         return shape(self.rows[0]) if self.rows else "empty"
+
+
+def row_number(loc: Loc) -> int | None:
+    return loc.row if loc.row is not None else loc.line
+
+
+def multimodal_message(label: str, media: str, loc: Loc) -> str:
+    return (
+        f"{label}: this dataset is multimodal ({media} at row {row_number(loc)}); Tailor trains text-only "
+        "models"
+    )
 
 
 def records_of(resolved: Resolved, src: DataSource | None = None) -> Iterator[Record]:
@@ -66,13 +79,20 @@ def records_of(resolved: Resolved, src: DataSource | None = None) -> Iterator[Re
 
 def detect_format(records: list[Record], label: str, columns: dict[str, str] | None = None) -> str:
     """The format of some records (after the column mapping), or a DataError telling what to set."""
-    rows = []
+    rows, numbers = [], []
     for rec in records:
         if rec.ok:
             try:
                 rows.append(apply_columns(rec.data or {}, columns or {}))
+                numbers.append(row_number(rec.loc) or 0)
             except RowIssue:
                 continue
+    mixed = mixed_layouts(rows, numbers)
+    if mixed:
+        raise DataError(
+            f"{label}: the rows mix layouts ({mixed}); put each layout in its own file, or set format: to the "
+            "one to train and data.on_invalid: skip to leave the others out"
+        )
     fmt = detect(rows)
     if fmt is None:
         if not rows:
@@ -86,9 +106,17 @@ def detect_format(records: list[Record], label: str, columns: dict[str, str] | N
 
 def read_source(src: DataSource, *, task: Task, system: str | None = None) -> SourceData:
     """Read, detect, convert and check one source. Problems are collected, not raised."""
-    resolved = resolve(src.path, split=src.split)
-    out = SourceData(src, resolved.label)
+    from engine.data.registry import find, split_spec
+
+    entry = find(*parts) if (parts := split_spec(src.path)) else None  # dataset_info.json#name
+    resolved = resolve(str(entry.file) if entry else src.path, split=src.split)
+    out = SourceData(src, src.path if entry else resolved.label)
     records = records_of(resolved, src)
+    if entry is not None:
+        apply = entry.transform()
+        records = (Record(apply(r.data), r.loc) if r.data is not None else r for r in records)
+        if src.format == "auto":
+            src = src.model_copy(update={"format": entry.format})
     head: list[Record] = []
     for rec in records:
         head.append(rec)
@@ -109,6 +137,8 @@ def read_source(src: DataSource, *, task: Task, system: str | None = None) -> So
             return
         try:
             rows = convert(apply_columns(rec.data or {}, src.columns), out.format, task, system=system)
+        except MultimodalRow as exc:
+            raise DataError(multimodal_message(resolved.label, exc.media, rec.loc)) from None
         except RowIssue as exc:
             out.problems.append(Problem(rec.loc, str(exc), kind="invalid"))
             return
@@ -117,7 +147,7 @@ def read_source(src: DataSource, *, task: Task, system: str | None = None) -> So
             if message:
                 out.problems.append(Problem(rec.loc, message, kind="invalid"))
                 return
-            kind = shape(row)
+            kind = chat_shape(shape(row))
             if first_shape is None:
                 first_shape = (kind, rec.loc)
             elif kind != first_shape[0]:
@@ -143,14 +173,61 @@ def read_source(src: DataSource, *, task: Task, system: str | None = None) -> So
         handle(rec)
     if not out.rows and not out.problems:
         raise DataError(f"{resolved.label}: the dataset has no rows")
+    out.rows, out.locs = unify_chat(out.rows, out.locs)
     return out
 
 
-def _read_all(sources: list[DataSource], *, task: Task, system: str | None) -> list[SourceData]:
+CHAT = "conversation (messages or prompt-completion)"
+
+
+def chat_shape(kind: str) -> str:
+    """Plain conversations and weighted ones (split into prompt-completion rows) can share a file."""
+    return CHAT if kind in ("messages", "prompt-completion (conversational)") else kind
+
+
+def unify_chat(rows: list[dict[str, Any]], locs: list[Loc]) -> tuple[list[dict[str, Any]], list[Loc]]:
+    """When some rows of a source became prompt-completion (per-turn weights) and others are plain
+    ``messages``, split the plain ones the same way, one row per assistant turn: TRL needs one shape, and
+    this trains exactly the assistant turns either way."""
+    kinds = {shape(r) for r in rows}
+    if not ("messages" in kinds and "prompt-completion (conversational)" in kinds):
+        return rows, locs
+    out: list[dict[str, Any]] = []
+    out_locs: list[Loc] = []
+    for row, loc in zip(rows, locs, strict=True):
+        if "messages" not in row:
+            out.append(row)
+            out_locs.append(loc)
+            continue
+        msgs = row["messages"]
+        for i, msg in enumerate(msgs):
+            if msg.get("role") == "assistant":
+                item = {"prompt": msgs[:i], "completion": [msg]}
+                if row.get("tools"):
+                    item["tools"] = row["tools"]
+                out.append(item)
+                out_locs.append(loc)
+    return out, out_locs
+
+
+def _skip_note(part: SourceData) -> str:
+    first = ", ".join(f"{p.loc.short}: {p.message}" for p in part.skipped[:3])
+    return f"{part.label}: skipped {len(part.skipped)} invalid rows (data.on_invalid: skip), e.g. {first}"
+
+
+def _read_all(
+    sources: list[DataSource], *, task: Task, system: str | None, skip: bool = False, log=None
+) -> list[SourceData]:
     parts = [read_source(src, task=task, system=system) for src in sources]
     for part in parts:
+        if part.problems and skip and part.rows:
+            part.skipped, part.problems = part.problems, []
+            if log is not None:
+                log(_skip_note(part), "warning")
         if part.problems:
-            raise DataError(summarize(part.problems))
+            # several bad rows in a large file: say how to train on the rest without hand-editing it
+            hint = "; or set data.on_invalid: skip to train on the valid rows" if len(part.problems) > 1 else ""
+            raise DataError(summarize(part.problems) + hint)
         if not part.rows:
             raise DataError(f"{part.label}: the dataset has no usable rows")
     first = parts[0]
@@ -167,9 +244,10 @@ def validate_training_data(data: DataSpec, *, task: Task) -> list[SourceData]:
     """Read and check every train and eval row without ``datasets``; raise DataError naming the first bad row."""
     if data.eval and data.eval_split:
         raise DataError("data: set either eval or eval_split, not both")
-    parts = _read_all(data.train, task=task, system=data.system_prompt)
+    skip = data.on_invalid == "skip"
+    parts = _read_all(data.train, task=task, system=data.system_prompt, skip=skip)
     if data.eval:
-        evals = _read_all(data.eval, task=task, system=data.system_prompt)
+        evals = _read_all(data.eval, task=task, system=data.system_prompt, skip=skip)
         if evals[0].shape != parts[0].shape:
             raise DataError(
                 f"{evals[0].label} (eval) is {evals[0].shape} but {parts[0].label} (train) is {parts[0].shape}"
@@ -179,19 +257,29 @@ def validate_training_data(data: DataSpec, *, task: Task) -> list[SourceData]:
 
 
 def load_training_data(
-    data: DataSpec, *, task: Task, seed: int
+    data: DataSpec, *, task: Task, seed: int, tokenizer: Any = None, model: str = "the model", log=None
 ) -> tuple[datasets.Dataset, datasets.Dataset | None]:
     """TRL-ready (train, eval) datasets for ``task``; DataError before any training for bad data.
 
     The seed for mixing and splitting is ``data.seed`` when the recipe sets it, else ``seed`` (the recipe's).
+    With ``tokenizer``, rows the chat template cannot render (tools, tool calls, reasoning) are refused;
+    ``log(text, level)`` hears about skipped rows.
     """
     import datasets
 
     if data.eval and data.eval_split:
         raise DataError("data: set either eval or eval_split, not both")
     seed = data.seed if "seed" in data.model_fields_set else seed
-    train_parts = _read_all(data.train, task=task, system=data.system_prompt)
-    eval_parts = _read_all(data.eval, task=task, system=data.system_prompt) if data.eval else []
+    skip = data.on_invalid == "skip"
+    train_parts = _read_all(data.train, task=task, system=data.system_prompt, skip=skip, log=log)
+    eval_parts = (
+        _read_all(data.eval, task=task, system=data.system_prompt, skip=skip, log=log) if data.eval else []
+    )
+    if tokenizer is not None:
+        from engine.data.fit import refuse_unrenderable
+
+        for part in train_parts + eval_parts:
+            refuse_unrenderable(zip(part.rows, part.locs, strict=False), tokenizer, model)
     if eval_parts and eval_parts[0].shape != train_parts[0].shape:
         raise DataError(
             f"{eval_parts[0].label} (eval) is {eval_parts[0].shape} but {train_parts[0].label} (train) is "

@@ -20,8 +20,9 @@ import numpy as np
 
 from engine.data.checks import check_row
 from engine.data.formats import DESCRIPTIONS, apply_columns, convert, detect
+from engine.data.layouts import mixed_layouts
 from engine.data.records import Loc, Problem, Record
-from engine.data.turns import RowIssue, is_blank, type_name
+from engine.data.turns import MultimodalRow, RowIssue, is_blank, type_name
 
 Progress = Callable[[float], object]  # any return value is ignored
 TASK_OF = {"preference": "preference", "unpaired_preference": "unpaired_preference"}
@@ -37,6 +38,13 @@ class LengthStats:
     lengths: list[int]
     sampled: bool = False
     over: list[Loc] = field(default_factory=list)
+    longest_at: Loc | None = None
+    unknown: int = 0  # tokens that are the tokenizer's unk token
+    unknown_first: Loc | None = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.lengths)
 
     def percentile(self, q: float) -> int:
         return int(np.percentile(self.lengths, q)) if self.lengths else 0
@@ -75,6 +83,9 @@ class QualityReport:
     eval_label: str | None = None
     eval_rows: int = 0
     lengths: LengthStats | None = None
+    multimodal: str | None = None  # "images at row 3"
+    mixed: str | None = None  # "rows 1–2 alpaca, row 3 preference"
+    template: str | None = None  # the chat template drops tools / tool calls / reasoning
     converted: list[tuple[dict[str, Any], Loc]] = field(default_factory=list, repr=False)
 
     @property
@@ -99,7 +110,13 @@ class QualityReport:
             "near_duplicates": len(self.near_dups),
             "chosen_equals_rejected": [str(loc) for loc in self.chosen_equals_rejected],
             "placeholders": dict(self.placeholders),
+            "multimodal": self.multimodal,
+            "mixed_layouts": self.mixed,
+            "template": self.template,
         }
+        from engine.data.verdict import verdict
+
+        out["verdict"] = verdict(self)
         if self.eval_label:
             out["eval"] = {"path": self.eval_label, "rows": self.eval_rows, "overlap": len(self.overlap)}
         if self.lengths:
@@ -200,11 +217,14 @@ def scan(
         head.append(rec)
         if sum(r.ok for r in head) >= 50:
             break
-    sample = []
+    sample, numbers = [], []
     for r in head:
         if r.ok:
             with contextlib.suppress(RowIssue):
                 sample.append(apply_columns(r.data or {}, columns or {}))
+                numbers.append(r.loc.row if r.loc.row is not None else r.loc.line or 0)
+    if fmt == "auto":
+        report.mixed = mixed_layouts(sample, numbers)
     report.format = fmt if fmt != "auto" else detect(sample)
     report.task = TASK_OF.get(report.format or "", "sft")
     col_order: list[str] = []
@@ -237,6 +257,11 @@ def scan(
             return
         try:
             rows = convert(apply_columns(data, columns or {}), report.format, report.task)  # type: ignore[arg-type]
+        except MultimodalRow as exc:
+            if report.multimodal is None:
+                number = rec.loc.row if rec.loc.row is not None else rec.loc.line
+                report.multimodal = f"{exc.media} at row {number}"
+            return
         except RowIssue as exc:
             report.invalid.append(Problem(rec.loc, str(exc), kind="invalid"))
             return
@@ -284,7 +309,7 @@ def add_token_lengths(
     progress: Progress | None = None,
 ) -> None:
     """Token lengths of the training sequences (as the trainer renders them), sampled evenly past ``limit``."""
-    from engine.data.render import token_lengths
+    from engine.data.render import sequences
 
     # we count lengths on purpose; silence transformers' "longer than the maximum" warning
     tokenizer.model_max_length = max(int(getattr(tokenizer, "model_max_length", 0) or 0), 1 << 40)
@@ -292,20 +317,33 @@ def add_token_lengths(
     step = max(1, len(rows) // limit) if len(rows) > limit else 1
     picked = rows[::step]
     stats = LengthStats(name, max_length, [], sampled=step > 1)
+    unk = getattr(tokenizer, "unk_token_id", None)
     for i, (row, loc) in enumerate(picked):
         try:
-            n = token_lengths(row, tokenizer)
+            seqs = sequences(row, tokenizer, spans=False)
         except Exception as exc:  # a template that rejects a row is itself a finding
             report.invalid.append(
                 Problem(loc, f"the chat template fails on this row: {exc}", kind="template")
             )
             continue
+        n = max(r.tokens for r in seqs)
+        if n > stats.longest:
+            stats.longest_at = loc
         stats.lengths.append(n)
         if n > max_length:
             stats.over.append(loc)
+        if unk is not None:
+            count = max(r.ids.count(unk) for r in seqs)
+            stats.unknown += count
+            if count and stats.unknown_first is None:
+                stats.unknown_first = loc
         if progress and i % 200 == 0:
             progress(i / max(1, len(picked)))
     report.lengths = stats
+    from engine.data.fit import first_unrenderable, unrenderable_message
+
+    hit = first_unrenderable(report.converted, tokenizer)
+    report.template = unrenderable_message(*hit, name) if hit else None
 
 
 def _where(locs: list[Loc], limit: int = 5) -> str:
@@ -364,6 +402,13 @@ def summary(report: QualityReport) -> list[tuple[str, str, bool]]:
         text = f"p50 {lens.percentile(50)}  p95 {lens.percentile(95)}  max {lens.longest}  ({lens.tokenizer}{sampled})"
         out.append(("tokens", text, False))
         over = lens.over
-        text = f"{len(over)} rows would be truncated: {_where(over)}" if over else "ok"
+        text = (
+            f"{len(over)} rows would be truncated: {_where(over)}; longest {lens.longest_at.short if lens.longest_at else '?'} "
+            f"({lens.longest} tokens)"
+            if over
+            else "ok"
+        )
         out.append((f"over max_length {lens.max_length}", text, bool(over)))
-    return out
+    from engine.data.verdict import lines
+
+    return out + lines(report)

@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.data.records import Loc, Record, kind_of
+from engine.data.compressed import bad_stream, open_stream, read_all, stream_errors
+from engine.data.records import Loc, Record, compression_of, kind_of
 from engine.errors import DataError
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
@@ -29,8 +30,11 @@ def check_file(path: Path) -> None:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes)")
     if kind_of(path) in ("jsonl", "json", "csv", "tsv", "text"):
-        with path.open("rb") as fh:
-            head = fh.read(4)
+        try:
+            with open_stream(path) as fh:
+                head = fh.read(4)
+        except stream_errors() as exc:
+            raise bad_stream(path, exc) from None
         if head.startswith(UTF16_BOMS):
             raise DataError(f"{path}: the file is UTF-16/32 encoded; save it as UTF-8")
 
@@ -82,12 +86,14 @@ def iter_records(path: str | Path, kind: str | None = None) -> Iterator[Record]:
     }[kind]
     try:
         yield from reader(path, kind)
-    except OSError as exc:
-        raise DataError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    except stream_errors() as exc:
+        if compression_of(path) and not isinstance(exc, FileNotFoundError | PermissionError):
+            raise bad_stream(path, exc) from None
+        raise DataError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
 
 
 def _lines(path: Path) -> Iterator[tuple[int, bytes]]:
-    with path.open("rb") as fh:
+    with open_stream(path) as fh:
         for number, raw in enumerate(fh, 1):
             if number == 1 and raw.startswith(codecs.BOM_UTF8):
                 raw = raw[len(codecs.BOM_UTF8) :]
@@ -112,7 +118,7 @@ def _text(path: Path, kind: str) -> Iterator[Record]:
 
 def _decode_whole(path: Path) -> tuple[str, Record | None]:
     """The whole file as text; a bad byte becomes one error Record and is replaced so the rest still reads."""
-    data = path.read_bytes()
+    data = read_all(path) if compression_of(path) else path.read_bytes()
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:
@@ -148,7 +154,13 @@ def _json(path: Path, kind: str) -> Iterator[Record]:
         yield Record(None, Loc(str(path), line=exc.lineno), f"invalid JSON: {exc.msg} at column {exc.colno}")
         return
     if isinstance(obj, dict):
+        from engine.data.formats import chat_field
+
         lists = [k for k, v in obj.items() if isinstance(v, list)]
+        if chat_field(obj) or {"chosen", "rejected"} <= obj.keys():
+            # one conversation (Axolotl's conversation.json, one {"messages": ...}): one row, not one per turn
+            yield Record(obj, Loc(str(path), row=1))
+            return
         if len(lists) == 1 and all(isinstance(r, dict) for r in obj[lists[0]][:10]):
             # {"data": [...]} / {"train": [...]}: the rows are the one list inside
             for i, row in enumerate(obj[lists[0]], 1):
@@ -159,33 +171,34 @@ def _json(path: Path, kind: str) -> Iterator[Record]:
                     else Record(None, loc, f"expected a JSON object, got {_json_type(row)}")
                 )
             return
-        yield Record(obj, Loc(str(path), line=1))
+        yield Record(obj, Loc(str(path), row=1))
         return
     raise DataError(f"{path}: expected a JSON array of objects, got {_json_type(obj)}")
 
 
 def scan_json_array(text: str, path: str, start: int = 0) -> Iterator[Record]:
-    """Elements of a JSON array one by one, each with the line it starts on; recovers after a bad element."""
+    """Elements of a JSON array one by one, located by row index (1-based; a file line means nothing in a
+    pretty-printed or one-line array); recovers after a bad element."""
     decoder = json.JSONDecoder()
     pos = start + 1
-    line = text.count("\n", 0, pos) + 1
-    counted = pos
     n = len(text)
+    row = 0
     while True:
         while pos < n and text[pos] in " \t\r\n,":
             pos += 1
         if pos >= n:
-            yield Record(None, Loc(path, line=text.count("\n") + 1), "the JSON array is not closed with ']'")
+            yield Record(None, Loc(path, row=row + 1), "the JSON array is not closed with ']'")
             return
         if text[pos] == "]":
             return
-        line += text.count("\n", counted, pos)
-        counted = pos
-        loc = Loc(path, line=line)
+        row += 1
+        loc = Loc(path, row=row)
         try:
             obj, end = decoder.raw_decode(text, pos)
         except json.JSONDecodeError as exc:
-            yield Record(None, Loc(path, line=exc.lineno), f"invalid JSON: {exc.msg} at column {exc.colno}")
+            yield Record(
+                None, loc, f"invalid JSON: {exc.msg} (file line {exc.lineno}, column {exc.colno})"
+            )
             nxt = _NEXT_OBJECT.search(text, exc.pos)
             if not nxt:
                 return
@@ -198,9 +211,8 @@ def scan_json_array(text: str, path: str, start: int = 0) -> Iterator[Record]:
         pos = end
         if pos < n and text[pos] not in " \t\r\n,]":
             nxt = _NEXT_OBJECT.search(text, pos)
-            yield Record(
-                None, Loc(path, line=text.count("\n", 0, pos) + 1), "invalid JSON: expected ',' or ']'"
-            )
+            line = text.count("\n", 0, pos) + 1
+            yield Record(None, Loc(path, row=row), f"invalid JSON: expected ',' or ']' after it (file line {line})")
             if not nxt:
                 return
             pos = nxt.start() + 1

@@ -22,11 +22,24 @@ KINDS = {
     ".md": "text",
 }
 TEXT_KINDS = {"jsonl", "json", "csv", "tsv", "text"}
+# Compressed text files (``x.jsonl.gz``, ``x.json.gz``, ``x.jsonl.zst``), read as a stream.
+COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".zst": "zstd", ".zstd": "zstd"}
+
+
+def compression_of(path: str | Path) -> str | None:
+    """'gzip' or 'zstd' for a compressed text data file, else None."""
+    p = Path(path)
+    comp = COMPRESSIONS.get(p.suffix.lower())
+    return comp if comp and KINDS.get(Path(p.stem).suffix.lower()) in TEXT_KINDS else None
 
 
 def kind_of(path: str | Path) -> str | None:
-    """The reader kind for a file name, or None when we do not read it."""
-    return KINDS.get(Path(path).suffix.lower())
+    """The reader kind for a file name (``.jsonl.gz`` is jsonl), or None when we do not read it."""
+    p = Path(path)
+    if p.suffix.lower() in COMPRESSIONS:
+        kind = KINDS.get(Path(p.stem).suffix.lower())
+        return kind if kind in TEXT_KINDS else None
+    return KINDS.get(p.suffix.lower())
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,41 @@ TOOL_CALL_TAGS = {"function_call", "tool_call", "tool_calls"}
 VALID_ROLES = {"system", "user", "assistant", "tool", "developer"}
 
 
+MEDIA_PARTS = {
+    "image": "images",
+    "image_url": "images",
+    "input_image": "images",
+    "audio": "audios",
+    "input_audio": "audios",
+    "audio_url": "audios",
+    "video": "videos",
+    "video_url": "videos",
+    "file": "files",
+    "input_file": "files",
+}
+MEDIA_COLUMNS = {
+    "images": "images",
+    "image": "images",
+    "audios": "audios",
+    "audio": "audios",
+    "videos": "videos",
+    "video": "videos",
+}
+TEXT_PARTS = {"text", "input_text", "output_text"}
+REASONING_PARTS = {"reasoning", "thinking"}
+WEIGHT_KEYS = ("weight", "loss_weight")
+
+
 class RowIssue(ValueError):
     """A problem with one row; the caller adds the file and line."""
+
+
+class MultimodalRow(RowIssue):
+    """A row carrying images, audio or video: refused as a whole dataset, never trained as text."""
+
+    def __init__(self, media: str) -> None:
+        super().__init__(f"this row has {media}")
+        self.media = media
 
 
 def is_message_list(value: Any) -> bool:
@@ -108,13 +141,60 @@ def from_chatml(messages: Any, field: str = "messages") -> list[dict[str, Any]]:
                 raise RowIssue(f"{where}: unknown role '{role}' (use system, user, assistant or tool)")
             role = mapped
         content = msg.get("content")
-        clean = {k: v for k, v in msg.items() if v is not None}
+        # per-turn training weights are read by formats.weights(); templates never see them
+        clean = {k: v for k, v in msg.items() if v is not None and k not in WEIGHT_KEYS}
         clean["role"] = role
-        if content is None and msg.get("tool_calls"):
+        if isinstance(content, list):
+            given = list(msg.get("tool_calls") or [])
+            clean.update(content_parts(content, where))
+            if given:
+                clean["tool_calls"] = given + clean.get("tool_calls", [])
+        elif content is None and msg.get("tool_calls"):
             clean["content"] = ""
         elif not isinstance(content, str):
-            raise RowIssue(f"{where}: 'content' must be a string, got {type_name(content)}")
+            raise RowIssue(
+                f"{where}: 'content' must be a string or a list of parts, got {type_name(content)}"
+            )
         out.append(clean)
+    return out
+
+
+def content_parts(parts: list[Any], where: str) -> dict[str, Any]:
+    """A content-part list (OpenAI ``{type: text, text}``, LLaMA-Factory v1 ``{type: text, value}``) ->
+    ``content`` (text parts joined in order), ``reasoning_content`` and ``tool_calls``.
+
+    Image/audio/video parts raise MultimodalRow: dropping them would train on text that refers to
+    media the model never sees.
+    """
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for j, part in enumerate(parts, 1):
+        if isinstance(part, str):
+            text.append(part)
+            continue
+        if not isinstance(part, dict) or "type" not in part:
+            raise RowIssue(f"{where} part {j}: expected an object with 'type' (text, reasoning or tool_call)")
+        kind = str(part["type"])
+        if kind in MEDIA_PARTS:
+            raise MultimodalRow(MEDIA_PARTS[kind])
+        value = part.get("text", part.get("value", part.get(kind)))
+        if kind in ("tool_call", "function_call"):
+            calls += tool_calls(value, f"{where} part {j}")
+            continue
+        if not isinstance(value, str):
+            raise RowIssue(f"{where} part {j}: a {kind} part needs 'text' or 'value' as a string")
+        if kind in TEXT_PARTS:
+            text.append(value)
+        elif kind in REASONING_PARTS:
+            reasoning.append(value)
+        else:
+            raise RowIssue(f"{where} part {j}: unknown part type '{kind}' (text, reasoning or tool_call)")
+    out: dict[str, Any] = {"content": "".join(text)}
+    if reasoning:
+        out["reasoning_content"] = "\n".join(reasoning)
+    if calls:
+        out["tool_calls"] = calls
     return out
 
 
@@ -183,3 +263,12 @@ def is_blank(value: Any) -> bool:
             for m in value
         )
     return False
+
+
+def media_of(row: dict[str, Any]) -> str | None:
+    """'images' / 'audios' / 'videos' when the row carries media in a column, else None."""
+    for col, media in MEDIA_COLUMNS.items():
+        value = row.get(col)
+        if value not in (None, "", [], {}):
+            return media
+    return None

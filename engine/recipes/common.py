@@ -137,6 +137,11 @@ class DataSpec(Strict):
     )
     seed: int = 42
     system_prompt: str | None = None
+    on_invalid: Literal["error", "skip"] = Field(
+        "error",
+        description="error: refuse the data at the first bad row; skip: train on the valid rows and report "
+        "how many were skipped and why.",
+    )
 
     _train = field_validator("train", mode="before")(lambda cls, v: _sources(v))
     _eval = field_validator("eval", mode="before")(lambda cls, v: _sources(v))

@@ -97,6 +97,9 @@ def resolve_paths(recipe: BaseModel, base_dir: Path, source: str = "<recipe>") -
 
 
 def _resolve_one(raw: str, base_dir: Path, where: str) -> str:
+    head, sep, name = raw.rpartition("#")
+    if sep and head.endswith("dataset_info.json"):  # a LLaMA-Factory registry entry: resolve the registry
+        return f"{_resolve_one(head, base_dir, where)}#{name}"
     path = Path(raw).expanduser()
     candidate = path if path.is_absolute() else (base_dir / path)
     if any(ch in raw for ch in "*?["):

@@ -36,7 +36,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     from engine.train.config import build_trl_config, early_stopping_callback
     from engine.train.methods import setup_model
 
-    train, evaluation = load_training_data(recipe.data, task=recipe.data_task, seed=recipe.seed)
+    train, evaluation = load_training_data(recipe.data, task=recipe.data_task, seed=recipe.seed, log=ctx.log)
     ctx.log(
         f"data: {len(train)} train rows"
         + (f", {len(evaluation)} eval rows" if evaluation is not None else "")
@@ -51,6 +51,9 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     else:
         loaded = setup_model(recipe, ctx)
         model, tokenizer, peft_config = loaded.model, loaded.tokenizer, loaded.peft_config
+    from engine.data.fit import refuse_unrenderable_dataset
+
+    refuse_unrenderable_dataset(train, tokenizer, recipe.model.name_or_path)
 
     config_cls, trainer_cls = trl_classes(recipe.trainer)
     config = build_trl_config(

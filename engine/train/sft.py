@@ -26,9 +26,11 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     from engine.train.config import build_trl_config, early_stopping_callback
     from engine.train.methods import load_tokenizer_for, setup_model
 
-    train, evaluation = load_training_data(recipe.data, task="sft", seed=recipe.seed)
+    tokenizer, path = load_tokenizer_for(recipe, ctx)  # first: the data check needs its chat template
+    train, evaluation = load_training_data(
+        recipe.data, task="sft", seed=recipe.seed, tokenizer=tokenizer, model=recipe.model.name_or_path, log=ctx.log
+    )
     ctx.log(f"data: {len(train)} train rows" + (f", {len(evaluation)} eval rows" if evaluation is not None else ""))
-    tokenizer, path = load_tokenizer_for(recipe, ctx)
     config = build_trl_config(
         SFTConfig,
         recipe,

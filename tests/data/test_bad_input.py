@@ -50,7 +50,7 @@ def test_malformed_element_in_a_json_array(tmp_path):
     path.write_text(text)
     good, bad = browse(path)
     assert [r["prompt"] for r in good] == ["p0", "p1", "p3"]
-    assert len(bad) == 1 and bad[0].startswith(f"{path}:") and "invalid JSON" in bad[0]
+    assert len(bad) == 1 and bad[0].startswith(f"{path} row 3: ") and "invalid JSON" in bad[0]  # row, not line
     assert refuse(path) == bad[0]
 
 

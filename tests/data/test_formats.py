@@ -136,9 +136,17 @@ def test_implicit_prompt_is_extracted_from_shared_turns():
 
 def test_implicit_prompt_from_strings():
     (out,) = convert(
-        {"chosen": "Q: sky? A: blue", "rejected": "Q: sky? A: green"}, "preference", "preference"
+        {"chosen": "\n\nHuman: sky?\n\nAssistant: It is blue", "rejected": "\n\nHuman: sky?\n\nAssistant: It is green"},
+        "preference",
+        "preference",
     )
-    assert out == {"prompt": "Q: sky? A: ", "chosen": "blue", "rejected": "green"}
+    # cut after the shared assistant marker, never inside the answers' shared first words
+    assert out == {"prompt": "\n\nHuman: sky?\n\nAssistant:", "chosen": " It is blue", "rejected": " It is green"}
+
+
+def test_implicit_prompt_without_an_assistant_marker_is_refused():
+    with pytest.raises(RowIssue, match="share no assistant turn"):
+        convert({"chosen": "Q: sky? A: blue", "rejected": "Q: sky? A: green"}, "preference", "preference")
 
 
 def test_explicit_prompt_with_string_answers_stays_text():

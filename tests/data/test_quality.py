@@ -123,7 +123,7 @@ def test_cli_convert_show_and_ls(lf, tmp_path, workspace):
     shown = runner.invoke(
         cli, ["-w", str(workspace.root), "data", "show", str(lf / "alpaca_en_demo.json"), "-n", "2"]
     )
-    assert "999 rows, alpaca" in shown.output and "alpaca_en_demo.json:2" in shown.output
+    assert "999 rows, alpaca" in shown.output and "alpaca_en_demo.json row 2" in shown.output
     from engine.data.newrecipe import new_recipe
 
     new_recipe(workspace, str(lf / "dpo_en_demo.json"), "preference")

@@ -30,6 +30,32 @@ def _open(paths: tuple[str, ...]):  # -> engine.data.browse.RowSource
     return src
 
 
+def _registry(paths: tuple[str, ...]) -> bool:
+    """Print a LLaMA-Factory dataset_info.json's datasets (True when PATHS is one)."""
+    from engine.data.registry import is_registry, load
+
+    if len(paths) != 1 or not is_registry(paths[0]):
+        return False
+    entries = load(Path(paths[0]).expanduser())
+    usable = [e for e in entries if not e.unsupported]
+    why: dict[str, int] = {}
+    for e in entries:
+        if e.unsupported:
+            key = "file not beside it" if "is not beside" in e.unsupported else e.unsupported.split(" ")[0].strip(";")
+            why[key] = why.get(key, 0) + 1
+    rest = ", ".join(f"{n} {k}" for k, n in why.items())
+    click.echo(
+        f"{paths[0]}: LLaMA-Factory registry, {len(entries)} datasets, {len(usable)} readable here"
+        + (f" ({rest})" if rest else "")
+        + "; use PATH#name in a recipe or here"
+    )
+    width = max((len(e.name) for e in entries), default=4)
+    for e in entries:
+        what = f"unsupported: {e.unsupported}" if e.unsupported else f"{e.format}  {e.file}"
+        click.echo(f"  {e.name:{width}}  {what}")
+    return True
+
+
 def _remember(state: CliState, paths: tuple[str, ...]) -> None:
     from engine.data.catalog import remember
 
@@ -86,6 +112,8 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
     from engine.data.formats import DESCRIPTIONS, detect
     from engine.data.view import cell_text
 
+    if _registry(paths):
+        return
     src = _open(paths)
     _remember(state, paths)
     records = src.records(start, count)
@@ -126,7 +154,7 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 @click.option("--format", "fmt", default="auto", help="Override format detection.")
 @click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.option("--strict", is_flag=True, help="Exit 1 when any row is malformed or invalid.")
+@click.option("--strict", is_flag=True, help="Exit 1 when training would refuse the data (see the verdict).")
 @tailor_command
 def check_cmd(
     state: CliState,
@@ -142,6 +170,8 @@ def check_cmd(
     """Quality report: rows, empty/missing fields, duplicates, token lengths, overlap, bad rows."""
     from engine.data.quality import add_overlap, add_token_lengths, scan
 
+    if _registry(paths):
+        return
     src = _open(paths)
     _remember(state, paths)
     report = scan(src.iter_records(), src.label, fmt=fmt)
@@ -158,7 +188,9 @@ def check_cmd(
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print_report(report)
-    if strict and (report.malformed or report.invalid or report.chosen_equals_rejected):
+    from engine.data.verdict import refusal
+
+    if strict and refusal(report):
         sys.exit(1)
 
 

@@ -128,6 +128,12 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
             self.post_message(self.Tokenized([], [], f"this row cannot be trained on: {exc}"))
             return
         tok = tokenizer_for(self.model)
+        from engine.data.fit import first_unrenderable, unrenderable_message
+
+        hit = first_unrenderable([(row, self.record.loc) for row in rows], tok)
+        if hit:  # rendering it would show (and train) an empty assistant turn
+            self.post_message(self.Tokenized([], [], "refused: " + unrenderable_message(*hit, self.model)))
+            return
         seqs = []
         for row in rows:
             seqs += sequences(row, tok, assistant_only_loss=self.assistant_only, max_length=self.max_length)
