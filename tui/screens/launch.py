@@ -1,22 +1,23 @@
-"""Launch a recipe: pick one of the workspace recipes, override a few fields, launch.
+"""Launch a recipe: pick a recipe, a host and (for chained kinds) a run to start from, override a few
+fields, preview the effective recipe, launch. The CLI twin is ``tailor run RECIPE -s KEY=VALUE --host H``.
 
-Returns a ``LaunchRequest`` (or None) through ``dismiss``; the Runs screen launches it in a worker.
-Recipes are listed and read on the engine thread; a recipe that does not validate shows its one-line
-error here and cannot be launched.
+The form launches itself (``executor.launch`` for the chosen host, exactly what ``tailor run --host``
+does: data sync, the host's Python) and is dismissed with the queued ``Status`` only once the run exists.
+Before that, ``engine.preflight`` checks what is known to fail (model resolvable, data format versus kind,
+override types) and each problem shows under its field; a failed launch shows its reason; the form is
+never closed by an error and keeps what was typed. A field that is fixed clears its message (the checks
+run again after each change while a message is shown).
 
-Fit check: the form shows the GPU memory estimate (``engine.memory_estimate``) for the selected recipe with
-the model and LoRA r overrides applied (a thread worker; the estimate reads config.json only, never torch), and
-compares it with the free GPU memory of the target (the form launches locally: ``nvidia-smi`` here, else "CPU").
-An estimate above the free memory turns the line into a warning and ctrl+s must be pressed twice.
+Fit check: the estimate (``engine.memory_estimate``, a thread worker, config.json only) for the recipe with
+the model and LoRA r overrides, compared with the chosen host's free GPU memory (``nvidia-smi`` here, a
+probe of each configured host through engine.remote.hostops). An estimate above it turns the line into a
+warning and ctrl+s must be pressed twice. The logic without widgets is in tui/screens/launch_checks.py.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
@@ -24,215 +25,98 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from engine import kinds
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
+from tui.screens.launch_checks import (  # re-exported: tests and callers import them from here
+    FIELDS,
+    FIT_FIELDS,
+    FitEstimated,
+    GpuBudget,
+    LaunchRequest,
+    RecipeInfo,
+    budget_of,
+    chain_candidates,
+    estimate_text,
+    fit_check,
+    fit_estimate,
+    host_label,
+    local_gpu_budget,
+    parse_overrides,
+    read_recipe,
+    short_fit,
+)
 
 if TYPE_CHECKING:
-    from engine.memory_estimate import FitEstimate
+    from engine.preflight import Problem
 
-#: form field -> (recipe override path, label, type)
-FIELDS: dict[str, tuple[str, str, type]] = {
-    "model": ("model.name_or_path", "Model", str),
-    "dataset": ("data.train", "Dataset", str),
-    "r": ("lora.r", "LoRA r", int),
-    "learning_rate": ("train.learning_rate", "Learning rate", float),
-    "epochs": ("train.num_train_epochs", "Epochs", float),
-}
-FIT_FIELDS = ("model", "r")  # the overrides that change the memory estimate
-GIB = 1024**3
+__all__ = ["FIELDS", "GpuBudget", "LaunchRequest", "LaunchScreen", "estimate_text", "fit_check", "fit_estimate",
+           "local_gpu_budget", "parse_overrides", "read_recipe"]
+
+NO_RUN = "-"  # the from_run picker's "the recipe's own" entry
+ERROR_FIELDS = ("host", "from_run", *FIELDS)
 
 
-@dataclass
-class LaunchRequest:
-    recipe: Path
-    overrides: dict[str, Any] = field(default_factory=dict)
-    host: str | None = None
-
-
-def read_recipe(path: Path) -> LaunchScreen.RecipeInfo:
-    """The form's view of a recipe (runs on the engine thread: it validates the file)."""
-    from engine.errors import TailorError
-    from engine.recipes.load import load_recipe
-    from engine.recipes.trainable import TrainableRecipe
-
-    try:
-        recipe = load_recipe(path, check_files=False)
-    except TailorError as exc:
-        return LaunchScreen.RecipeInfo(path, error=str(exc))
-    values: dict[str, str] = {}
-    if recipe.kind in kinds.trainable() and isinstance(recipe, TrainableRecipe):
-        train = recipe.train
-        values = {
-            "model": recipe.model.name_or_path,
-            "dataset": ", ".join(Path(s.path).name for s in recipe.data.train),
-            "r": str(recipe.lora.r),
-            "learning_rate": str(train.get("learning_rate", "default")),
-            "epochs": str(train.get("num_train_epochs", "default"))
-            + (f" (max_steps {train['max_steps']} takes precedence)" if train.get("max_steps") else ""),
-        }
-    return LaunchScreen.RecipeInfo(path, kind=recipe.kind, values=values)
-
-
-def parse_overrides(raw: dict[str, str]) -> dict[str, Any]:
-    """Typed overrides from the non-empty form fields; ValueError names the field."""
-    overrides: dict[str, Any] = {}
-    for name, text in raw.items():
-        text = text.strip()
-        if not text:
-            continue
-        key, label, kind = FIELDS[name]
-        try:
-            value = kind(text)
-        except ValueError:
-            raise ValueError(f"{label}: {text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        if kind is not str and value <= 0:
-            raise ValueError(f"{label}: must be greater than 0")
-        overrides[key] = value
-    return overrides
-
-
-# -- fit check ------------------------------------------------------------------------------------
-
-
-@dataclass
-class GpuBudget:
-    """Free memory of the launch target's GPUs (MiB each); ``cpu``: it has none, training runs on CPU."""
-
-    where: str
-    free_mib: list[int] | None = None  # None: not known
-    cpu: bool = False
-
-
-def fit_estimate(path: Path, overrides: dict[str, Any]) -> tuple[str, FitEstimate | None, int]:
-    """(kind, FitEstimate, GPUs wanted) for a recipe file with overrides; light: no ML imports."""
-    from engine.memory_estimate import estimate_recipe
-    from engine.recipes.load import load_recipe, parse_recipe
-    from engine.recipes.overrides import apply_overrides
-    from engine.recipes.yamlio import load_yaml
-
-    recipe = load_recipe(path, check_files=False)
-    if not hasattr(recipe, "method") and not hasattr(recipe, "base"):  # eval: nothing is trained
-        return recipe.kind, None, 0
-    if overrides:  # files are not checked: the estimate needs the model only
-        data = apply_overrides(load_yaml(path.read_text(encoding="utf-8-sig")), dict(overrides))
-        recipe = parse_recipe(data, source=f"{path} (with overrides)", base_dir=path.parent, check_files=False)
-    resources = getattr(recipe, "resources", None)
-    return recipe.kind, estimate_recipe(recipe), int(getattr(resources, "gpus", 1) or 0)
-
-
-def local_gpu_budget() -> GpuBudget:
-    """This machine's GPUs from ``nvidia-smi`` (none on PATH, or no GPU listed: CPU)."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return GpuBudget("local", cpu=True)
-    try:
-        out = subprocess.run(
-            [exe, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=15, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return GpuBudget("local")  # unknown: show the estimate alone
-    free = [int(float(x)) for x in out.stdout.split() if x.replace(".", "", 1).isdigit()]
-    if out.returncode != 0 or not out.stdout.strip():
-        return GpuBudget("local", cpu=True)  # no driver / no GPU: the worker trains on CPU
-    if not free:
-        return GpuBudget("local")  # "[N/A]" (e.g. MIG): free memory unknown
-    return GpuBudget("local GPU" if len(free) == 1 else f"local {len(free)} GPUs", free)
-
-
-def _count(n: float) -> str:
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:.0f}"
-
-
-def estimate_text(result: LaunchScreen.FitEstimated) -> str:
-    """The estimate line: the estimate's own description plus the trainable parameter count."""
-    est = result.estimate
-    if result.error:
-        return f"estimate unavailable: {result.error}"
-    if est is None or est.total is None:
-        if result.kind not in kinds.trainable():
-            return f"GPU memory: no estimate for {result.kind or 'non-training'} recipes"
-        return f"estimate unavailable: {est.note if est is not None else 'no estimate'}"
-    text = est.describe()
-    if est.trainable and est.params:
-        text += f" · trains {_count(est.trainable)} of {_count(est.params)} params"
-    return text
-
-
-def fit_check(result: LaunchScreen.FitEstimated | None, budget: GpuBudget | None) -> tuple[str, str]:
-    """(text, state) comparing the estimate with the free memory: state "ok", "over" or "" (no check)."""
-    est = result.estimate if result is not None else None
-    if result is None or est is None or est.total is None:
-        return "", ""
-    if result.gpus_wanted == 0:
-        return "CPU (resources.gpus: 0): no GPU memory check", ""
-    if budget is None:
-        return "checking free GPU memory…", ""
-    if budget.cpu:
-        return "CPU: no GPU memory check", ""
-    if not budget.free_mib:
-        return f"free GPU memory on {budget.where} unknown", ""
-    from engine.memory_estimate import check_fit  # light; already imported by the estimate's worker
-
-    free = sorted(budget.free_mib, reverse=True)
-    verdict = check_fit(est, [SimpleNamespace(memory_free_mib=m) for m in free], gpus_wanted=result.gpus_wanted)
-    need = est.total / GIB
-    if len(free) < result.gpus_wanted:
-        return f"{budget.where}: {verdict.message}", "over"
-    worst = free[result.gpus_wanted - 1] / 1024
-    if verdict.fits:
-        return f"fits: ~{need:.1f} of {worst:.1f} GiB free ({budget.where})", "ok"
-    return f"may not fit: needs ~{need:.1f} GiB per GPU, {worst:.1f} GiB free ({budget.where})", "over"
-
-
-class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
+class LaunchScreen(WorkerErrorsMixin, ModalScreen[object]):
     @dataclass
     class RecipesListed(Message):
         recipes: list[Path]
 
     @dataclass
-    class RecipeInfo(Message):
-        """The fields the form shows for one recipe (or the one-line error reading it)."""
-
-        path: Path
-        kind: str = ""
-        values: dict[str, str] = field(default_factory=dict)
-        error: str = ""
+    class RecipeRead(Message):
+        info: RecipeInfo
 
     @dataclass
     class GpuBudgetFound(Message):
+        """Free GPU memory of one launch target (``host``: "local" or an alias); ``error``: unreachable."""
+
+        host: str
         budget: GpuBudget
+        error: str = ""
 
     @dataclass
-    class FitEstimated(Message):
-        """The estimate for one (recipe, fit overrides) key; ``error`` is one line when it failed."""
+    class HostsListed(Message):
+        hosts: list[str]
+
+    @dataclass
+    class RunsListed(Message):
+        """(label, run id) of the runs a chained recipe may start from."""
+
+        runs: list[tuple[str, str]]
+
+    @dataclass
+    class FitDone(Message):
+        result: FitEstimated
+
+    @dataclass
+    class Checked(Message):
+        """Preflight problems for the form as it was (``key``); ``launch``: go ahead when there are none."""
 
         key: tuple[Any, ...]
-        kind: str = ""
-        estimate: FitEstimate | None = None
-        gpus_wanted: int = 1
-        error: str = ""
+        problems: list[Problem]
+        launch: bool = False
+
+    @dataclass
+    class LaunchFailed(Message):
+        error: str
 
     DEFAULT_CSS = """
     LaunchScreen { align: center middle; }
     LaunchScreen > Vertical {
-        width: 90%; max-width: 96; height: auto; max-height: 100%;
+        width: 90%; max-width: 100; height: auto; max-height: 100%;
         border: thick $primary; background: $surface; padding: 0 1; overflow-y: auto;
     }
     LaunchScreen #launch-title { text-style: bold; color: $accent; height: 1; }
     LaunchScreen OptionList { height: auto; max-height: 6; min-height: 3; }
     LaunchScreen #launch-about { height: auto; max-height: 2; color: $foreground-muted; }
-    LaunchScreen Grid { grid-size: 2; grid-columns: 15 1fr; height: auto; grid-rows: 1; grid-gutter: 0 1; }
+    LaunchScreen Grid { grid-size: 2; grid-columns: 15 1fr; height: auto; grid-rows: auto; grid-gutter: 0 1; }
     LaunchScreen Grid Label { color: $foreground-muted; }
     LaunchScreen Grid Input { background: $boost; }
+    LaunchScreen Grid .field-error { column-span: 2; color: $error; height: auto; padding-left: 16; }
     LaunchScreen.-short OptionList { max-height: 4; }
     LaunchScreen #launch-fit { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check { color: $foreground-muted; height: auto; }
@@ -246,40 +130,68 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         bind("launch.submit", "ctrl+s", "submit", "Launch"),
+        bind("launch.preview", "ctrl+r", "preview", "Preview recipe"),
         bind("launch.close", "escape", "close", "Close"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, launch: bool = True) -> None:
+        """``launch=False``: dismiss with the checked ``LaunchRequest`` instead of launching it (tests)."""
         super().__init__()
+        self.launches = launch
         self.recipes: list[Path] = []
-        self.current: LaunchScreen.RecipeInfo | None = None
-        self.budget: GpuBudget | None = None  # the target's free GPU memory (None: not probed yet)
-        self.fit: LaunchScreen.FitEstimated | None = None  # the estimate for the current inputs (None: pending)
+        self.current: RecipeInfo | None = None
+        self.budgets: dict[str, GpuBudget] = {}  # host -> free GPU memory (absent: not probed yet)
+        self.host_errors: dict[str, str] = {}
+        self.hosts: list[str] = ["local"]
+        self.fit: FitEstimated | None = None  # the estimate for the current inputs (None: pending)
         self.fit_text, self.fit_state = "", ""  # the last comparison shown; state "ok" | "over" | ""
         self.fit_key: tuple[Any, ...] = ()
         self.fit_shown = False  # the estimate line holds an estimate (kept while the next is computed)
+        self.problems: dict[str, str] = {}  # field -> message shown under it
+        self.launching = False
         self._confirmed = False  # ctrl+s pressed once on an over-budget form
 
+    # -- layout ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Launch a run", id="launch-title")
             yield OptionList(id="launch-recipes", compact=True)
             yield Static("", id="launch-about", markup=False)
             with Grid():
+                yield Label("Host")
+                yield Select([("local · probing…", "local")], value="local", allow_blank=False, compact=True,
+                             id="launch-host")
+                yield self._error_line("host")
+                yield Label("From run", id="launch-from_run-label")
+                yield Select([("the recipe's own", NO_RUN)], value=NO_RUN, allow_blank=False, compact=True,
+                             id="launch-from_run")
+                yield self._error_line("from_run")
                 for name, (_key, label, _kind) in FIELDS.items():
                     yield Label(label)
                     yield Input(id=f"launch-{name}", compact=True, disabled=True)
+                    yield self._error_line(name)
             for name in ("fit", "fit-check", "error"):
                 yield Static("", id=f"launch-{name}", markup=False).set_styles("display: none;")
             with Horizontal():
-                yield Button("Launch (ctrl+s)", id="launch-go", variant="primary", disabled=True)
-                yield Button("Close (esc)", id="launch-cancel")
+                yield Button("Launch (ctrl+s)", id="launch-go", variant="primary", disabled=True, compact=True)
+                yield Button("Preview (ctrl+r)", id="launch-preview", compact=True)
+                yield Button("Close (esc)", id="launch-cancel", compact=True)
+
+    @staticmethod
+    def _error_line(name: str) -> Static:
+        line = Static("", id=f"launch-{name}-error", classes="field-error", markup=False)
+        line.display = False
+        return line
 
     def on_mount(self) -> None:
+        self._show_chain(False)
         self.query_one(OptionList).focus()
         self.list_recipes()
-        self.probe_gpus()
+        self.probe_local()
+        self.list_hosts()
+        self.list_runs()
 
+    # -- recipes -----------------------------------------------------------------------------------
     @work(group="launch.recipes", exclusive=True, exit_on_error=False)
     async def list_recipes(self) -> None:
         workspace = self.app.workspace  # type: ignore[attr-defined]
@@ -310,32 +222,149 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     @work(group="launch.recipe", exclusive=True, exit_on_error=False)
     async def read_selected(self, path: Path) -> None:
         info = await self.app.bridge.call(lambda: read_recipe(path))  # type: ignore[attr-defined]
-        self.post_message(info)
+        self.post_message(self.RecipeRead(info))
 
-    def on_launch_screen_recipe_info(self, info: LaunchScreen.RecipeInfo) -> None:
-        self.current = info
+    def on_launch_screen_recipe_read(self, message: LaunchScreen.RecipeRead) -> None:
+        info = self.current = message.info
         trainable = info.kind in kinds.trainable()
         about = f"{info.path.name} · kind {info.kind}" if info.kind else info.path.name
-        if info.kind in kinds.trainable():
+        if trainable:
             about += " · type to override a field; empty keeps the recipe's value"
-        if info.kind and not trainable:
-            about += " · overrides apply to sft/dpo recipes; launch as is"
+        elif info.kind:
+            about += f" · overrides apply to {kinds.either(kinds.trainable())} recipes; launch as is"
         self.query_one("#launch-about", Static).update(about)
         for name in FIELDS:
             box = self.query_one(f"#launch-{name}", Input)
             box.value = ""
             box.placeholder = info.values.get(name, "")
             box.disabled = not trainable
+        self._show_chain(info.chains)
+        self._set_problems({})
         self._line("#launch-error", info.error)
         self.query_one("#launch-go", Button).disabled = bool(info.error)
         self.refresh_fit()
 
-    # -- fit check ---------------------------------------------------------------------------------
+    # -- pickers -----------------------------------------------------------------------------------
+    @work(group="launch.hosts", exclusive=True, exit_on_error=False)
+    async def list_hosts(self) -> None:
+        from engine.remote.hostops import list_hosts
 
+        workspace = self.app.workspace  # type: ignore[attr-defined]
+        rows = await self.app.bridge.call(lambda: list_hosts(workspace))  # type: ignore[attr-defined]
+        self.post_message(self.HostsListed([r["name"] for r in rows]))
+
+    def on_launch_screen_hosts_listed(self, message: LaunchScreen.HostsListed) -> None:
+        self.hosts = ["local", *message.hosts]
+        self._relabel_hosts()
+        for name in message.hosts:
+            self.probe_host(name)
+
+    @work(group="launch.probe", exit_on_error=False)
+    async def probe_host(self, name: str) -> None:
+        from engine.remote.hostops import probe_host
+
+        workspace = self.app.workspace  # type: ignore[attr-defined]
+        probe = await self.app.bridge.run(probe_host(workspace, name))  # type: ignore[attr-defined]
+        self.post_message(self.GpuBudgetFound(name, budget_of(probe), "" if probe.reachable else probe.error or "?"))
+
+    @work(thread=True, exclusive=True, group="launch.gpus", exit_on_error=False)
+    def probe_local(self) -> None:
+        self.post_message(self.GpuBudgetFound("local", local_gpu_budget()))
+
+    def on_launch_screen_gpu_budget_found(self, message: LaunchScreen.GpuBudgetFound) -> None:
+        if message.host in self.budgets and message.host == "local":
+            return  # a budget set through set_gpu_budget wins over the probe
+        self.budgets[message.host] = message.budget
+        self.host_errors[message.host] = message.error
+        self._relabel_hosts()
+        if message.host == self.host:
+            self._show_fit()
+
+    @property
+    def host(self) -> str:
+        value = self.query_one("#launch-host", Select).value
+        return value if isinstance(value, str) else "local"
+
+    @property
+    def budget(self) -> GpuBudget | None:
+        return self.budgets.get(self.host)
+
+    def set_gpu_budget(self, budget: GpuBudget, host: str = "local") -> None:
+        """A launch target's free GPU memory (the probes call this; tests set a fixed one)."""
+        self.budgets[host] = budget
+        self._relabel_hosts()
+        self._show_fit()
+
+    def _relabel_hosts(self) -> None:
+        """Each host with its reachability, free memory and (once estimated) whether this recipe fits."""
+        select = self.query_one("#launch-host", Select)
+        chosen = self.host
+        options = []
+        for name in self.hosts:
+            budget = self.budgets.get(name)
+            verdict = short_fit(*fit_check(self.fit, budget)) if budget is not None else ""
+            options.append((host_label(name, budget, self.host_errors.get(name, ""), verdict), name))
+        with select.prevent(Select.Changed):
+            select.set_options(options)
+            select.value = chosen if chosen in self.hosts else "local"
+
+    @on(Select.Changed, "#launch-host")
+    def _host_changed(self, event: Select.Changed) -> None:
+        self._show_fit()
+        self._recheck()
+
+    @work(group="launch.runs", exclusive=True, exit_on_error=False)
+    async def list_runs(self) -> None:
+        workspace = self.app.workspace  # type: ignore[attr-defined]
+        statuses = await self.app.engine(lambda ex: ex.list_runs())  # type: ignore[attr-defined]
+        runs = await self.app.bridge.call(lambda: chain_candidates(workspace.runs_dir, statuses))  # type: ignore[attr-defined]
+        self.post_message(self.RunsListed(runs))
+
+    def on_launch_screen_runs_listed(self, message: LaunchScreen.RunsListed) -> None:
+        select = self.query_one("#launch-from_run", Select)
+        with select.prevent(Select.Changed):
+            select.set_options([("the recipe's own", NO_RUN), *message.runs])
+            select.value = NO_RUN
+
+    def _show_chain(self, shown: bool) -> None:
+        own = self.current.from_run if self.current is not None else None
+        select = self.query_one("#launch-from_run", Select)
+        select.prompt = own or "the recipe's own"
+        for widget in (select, self.query_one("#launch-from_run-label")):
+            widget.display = shown
+
+    @on(Select.Changed, "#launch-from_run")
+    def _from_run_changed(self, event: Select.Changed) -> None:
+        self.refresh_fit()
+        self._recheck()
+
+    # -- the form's values -------------------------------------------------------------------------
+    def raw_values(self) -> dict[str, str]:
+        return {name: self.query_one(f"#launch-{name}", Input).value for name in FIELDS}
+
+    def overrides(self) -> dict[str, Any]:
+        """Typed overrides (the fields', then from_run); ValueError names the field."""
+        info = self.current
+        if info is None or info.kind not in kinds.trainable():
+            return {}
+        out = parse_overrides(self.raw_values())
+        chosen = self.query_one("#launch-from_run", Select).value
+        if info.chains and isinstance(chosen, str) and chosen != NO_RUN:
+            out["from_run"] = chosen
+        return out
+
+    def request(self) -> LaunchRequest | None:
+        info = self.current
+        if info is None or info.error:
+            return None
+        return LaunchRequest(info.path, self.overrides(), self.host)
+
+    # -- fit check ---------------------------------------------------------------------------------
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id in {f"launch-{name}" for name in FIT_FIELDS}:
             self.refresh_fit()
+        self._recheck()
 
     def refresh_fit(self) -> None:
         """Re-estimate for the current recipe and fit overrides (a no-op when they did not change)."""
@@ -352,7 +381,7 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         try:
             overrides = parse_overrides(raw) if info.kind in kinds.trainable() else {}
         except ValueError as exc:
-            self.post_message(self.FitEstimated(key, info.kind, error=str(exc)))
+            self.post_message(self.FitDone(FitEstimated(key, info.kind, error=str(exc))))
             return
         # Keep the last lines until the new estimate lands (ms): the form must not jump while typing.
         self._disarm()
@@ -366,29 +395,17 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
 
         try:
             kind, estimate, gpus = fit_estimate(path, overrides)
-            result = self.FitEstimated(key, kind, estimate, gpus)
+            result = FitEstimated(key, kind, estimate, gpus)
         except Exception as exc:  # advisory: any failure is the line's one-line text
-            result = self.FitEstimated(key, error=one_line(exc))
+            result = FitEstimated(key, error=one_line(exc))
         if not get_current_worker().is_cancelled:
-            self.post_message(result)
+            self.post_message(self.FitDone(result))
 
-    def on_launch_screen_fit_estimated(self, result: LaunchScreen.FitEstimated) -> None:
-        if result.key == self.fit_key:
-            self.fit = result
-            self._show_fit(estimate_text(result))
-
-    @work(thread=True, exclusive=True, group="launch.gpus", exit_on_error=False)
-    def probe_gpus(self) -> None:
-        self.post_message(self.GpuBudgetFound(local_gpu_budget()))
-
-    def on_launch_screen_gpu_budget_found(self, message: LaunchScreen.GpuBudgetFound) -> None:
-        if self.budget is None:  # a budget set through set_gpu_budget wins over the probe
-            self.set_gpu_budget(message.budget)
-
-    def set_gpu_budget(self, budget: GpuBudget) -> None:
-        """The launch target's free GPU memory (the probe's result; a host picker would call this)."""
-        self.budget = budget
-        self._show_fit()
+    def on_launch_screen_fit_done(self, message: LaunchScreen.FitDone) -> None:
+        if message.result.key == self.fit_key:
+            self.fit = message.result
+            self._show_fit(estimate_text(message.result))
+            self._relabel_hosts()
 
     def _show_fit(self, estimate: str | None = None) -> None:
         """Update the estimate line (when given) and the comparison line; any change asks again."""
@@ -397,6 +414,8 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             self.fit_shown = bool(estimate)
         self._disarm()
         self.fit_text, self.fit_state = fit_check(self.fit, self.budget)
+        if self.host_errors.get(self.host):
+            self.fit_text, self.fit_state = f"{self.host} is unreachable: {self.host_errors[self.host]}", "over"
         check = self.query_one("#launch-fit-check", Static)
         check.set_class(self.fit_state == "ok", "-ok")
         check.set_class(self.fit_state == "over", "-over")
@@ -412,37 +431,121 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         self._confirmed = False
         self.query_one("#launch-go", Button).label = "Launch (ctrl+s)"
 
-    @on(Input.Submitted)
-    def _input_submitted(self, event: Input.Submitted) -> None:
-        self.action_submit()
+    # -- checks and launch -------------------------------------------------------------------------
+    def _set_problems(self, problems: dict[str, str]) -> None:
+        """Show each problem under its field (``recipe``: the line above the buttons); clear the rest."""
+        self.problems = problems
+        for name in ERROR_FIELDS:
+            self._line(f"#launch-{name}-error", problems.get(name, ""))
+        self._line("#launch-error", problems.get("recipe", ""))
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "launch-go":
-            self.action_submit()
-        else:
-            self.action_close()
+    def _form_key(self) -> tuple[Any, ...]:
+        return (self.current.path if self.current else None, tuple(self.raw_values().items()), self.host,
+                self.query_one("#launch-from_run", Select).value)
 
-    def action_submit(self) -> None:
+    def _recheck(self) -> None:
+        """While a message is shown, check again after a change so a fixed field clears it."""
+        if self.problems and not self.launching:
+            self.set_timer(0.3, lambda: self.check(launch=False), name="launch.recheck")
+
+    def check(self, *, launch: bool) -> None:
+        """Type the overrides here (instant), then run the preflight checks in a thread."""
         info = self.current
         if info is None:
-            self._line("#launch-error", "Pick a recipe first.")
+            self._set_problems({"recipe": "Pick a recipe first."})
             return
         if info.error:
-            self.notify(info.error, severity="error")
+            self._set_problems({"recipe": info.error})
             return
-        raw = {name: self.query_one(f"#launch-{name}", Input).value for name in FIELDS}
-        try:
-            overrides = parse_overrides(raw) if info.kind in kinds.trainable() else {}
-        except ValueError as exc:
-            self._line("#launch-error", str(exc))
+        problems = {}
+        for name, text in self.raw_values().items():
+            try:
+                parse_overrides({name: text})
+            except ValueError as exc:
+                problems[name] = str(exc)
+        if problems or info.kind not in kinds.trainable():
+            self._set_problems(problems)
+            if not problems and launch:
+                self._go()
             return
-        self._line("#launch-error", "")
+        self.preflight(self._form_key(), info.path, self.overrides(), self.host, launch)
+
+    @work(thread=True, exclusive=True, group="launch.check", exit_on_error=False)
+    def preflight(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any], host: str, launch: bool) -> None:
+        from engine.preflight import preflight
+
+        problems = preflight(path, overrides, host=host)
+        if not get_current_worker().is_cancelled:
+            self.post_message(self.Checked(key, problems, launch))
+
+    def on_launch_screen_checked(self, message: LaunchScreen.Checked) -> None:
+        if message.key != self._form_key():
+            return  # the form changed meanwhile: a newer check follows
+        shown: dict[str, str] = {}
+        for problem in message.problems:
+            shown.setdefault(problem.field if problem.field in ERROR_FIELDS else "recipe", problem.message)
+        self._set_problems(shown)
+        if message.launch and not shown:
+            self._go()
+
+    def _go(self) -> None:
+        """Checked: warn once when the estimate is over budget, else launch (or hand the request back)."""
         if self.fit_state == "over" and not self._confirmed:  # warn once; a second ctrl+s launches
             self._confirmed = True
             self._line("#launch-fit-check", f"{self.fit_text} · ctrl+s again to launch anyway")
             self.query_one("#launch-go", Button).label = "Launch anyway"
             return
-        self.dismiss(LaunchRequest(info.path, overrides))
+        request = self.request()
+        if request is None:
+            return
+        if not self.launches:
+            self.dismiss(request)
+            return
+        self.launching = True
+        self.query_one("#launch-go", Button).label = "Launching…"
+        self.launch(request)
+
+    @work(group="launch.go", exclusive=True, exit_on_error=False)
+    async def launch(self, request: LaunchRequest) -> None:
+        from engine.errors import one_line
+
+        try:
+            status = await self.app.engine(  # type: ignore[attr-defined]
+                lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
+            )
+        except Exception as exc:  # shown in the form, which stays open with what was typed
+            self.post_message(self.LaunchFailed(one_line(exc)))
+            return
+        self.dismiss(status)
+
+    def on_launch_screen_launch_failed(self, message: LaunchScreen.LaunchFailed) -> None:
+        self.launching = False
+        self._disarm()
+        self._set_problems({**self.problems, "recipe": f"launch failed: {message.error}"})
+
+    @on(Input.Submitted)
+    def _input_submitted(self, event: Input.Submitted) -> None:
+        self.action_submit()
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        {"launch-go": self.action_submit, "launch-preview": self.action_preview}.get(
+            event.button.id or "", self.action_close
+        )()
+
+    def action_submit(self) -> None:
+        if not self.launching:
+            self.check(launch=True)
+
+    def action_preview(self) -> None:
+        from tui.screens.launch_preview import RecipePreviewScreen
+
+        try:
+            request = self.request()
+        except ValueError as exc:
+            self._set_problems({**self.problems, "recipe": str(exc)})
+            return
+        if request is not None:
+            self.app.push_screen(RecipePreviewScreen(request))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -15,7 +15,6 @@ from textual.message import Message
 if TYPE_CHECKING:
     from engine.runs.status import Status
     from tui.screens.base import TailorScreen
-    from tui.screens.launch import LaunchRequest
     from tui.widgets.run_data import RunInfo, RunStore
     from tui.widgets.run_table import RunTable
 
@@ -46,6 +45,7 @@ class RunActionsMixin(_Screen):
 
         status: Status
         action: Literal["launched", "cancel requested", "resumed"]
+        host: str | None = None  # where a new run lives (a known run keeps its host)
 
     def action_mark(self) -> None:
         info = self.selected
@@ -80,16 +80,12 @@ class RunActionsMixin(_Screen):
 
         self.app.push_screen(LaunchScreen(), self._launch_chosen)
 
-    def _launch_chosen(self, request: object) -> None:
-        if request is not None:
-            self.launch(request)
+    def _launch_chosen(self, result: object) -> None:
+        """The form launched the run itself (errors stay in the form); follow it from here."""
+        from engine.runs.status import Status
 
-    @work(group="runs.launch", exclusive=True, exit_on_error=False)
-    async def launch(self, request: LaunchRequest) -> None:
-        status = await self.tailor.engine(
-            lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
-        )
-        self.post_message(self.StatusChanged(status, "launched"))
+        if isinstance(result, Status):
+            self.post_message(self.StatusChanged(result, "launched", result.host or "local"))
 
     def action_cancel_run(self) -> None:
         info = self._need_selection()
@@ -125,7 +121,7 @@ class RunActionsMixin(_Screen):
     def on_run_actions_mixin_status_changed(self, message: RunActionsMixin.StatusChanged) -> None:
         status = message.status
         known = self.store.get(status.run_id)
-        host = known.host if known is not None else "local"
+        host = known.host if known is not None else message.host or "local"
         info = self.store.upsert(host, status)
         self._follow_if_active(info)
         if message.action == "launched":
