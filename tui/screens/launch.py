@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, OptionList, Select, Static
@@ -39,17 +39,14 @@ from tui.screens.launch_checks import (  # re-exported: tests and callers import
     GpuBudget,
     LaunchRequest,
     RecipeInfo,
-    budget_of,
-    chain_candidates,
     estimate_text,
     fit_check,
     fit_estimate,
-    host_label,
     local_gpu_budget,
     parse_overrides,
     read_recipe,
-    short_fit,
 )
+from tui.screens.launch_pickers import NO_RUN, LaunchPickersMixin
 
 if TYPE_CHECKING:
     from engine.preflight import Problem
@@ -57,11 +54,10 @@ if TYPE_CHECKING:
 __all__ = ["FIELDS", "GpuBudget", "LaunchRequest", "LaunchScreen", "estimate_text", "fit_check", "fit_estimate",
            "local_gpu_budget", "parse_overrides", "read_recipe"]
 
-NO_RUN = "-"  # the from_run picker's "the recipe's own" entry
 ERROR_FIELDS = ("host", "from_run", *FIELDS)
 
 
-class LaunchScreen(WorkerErrorsMixin, ModalScreen[object]):
+class LaunchScreen(LaunchPickersMixin, WorkerErrorsMixin, ModalScreen[object]):
     @dataclass
     class RecipesListed(Message):
         recipes: list[Path]
@@ -69,24 +65,6 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[object]):
     @dataclass
     class RecipeRead(Message):
         info: RecipeInfo
-
-    @dataclass
-    class GpuBudgetFound(Message):
-        """Free GPU memory of one launch target (``host``: "local" or an alias); ``error``: unreachable."""
-
-        host: str
-        budget: GpuBudget
-        error: str = ""
-
-    @dataclass
-    class HostsListed(Message):
-        hosts: list[str]
-
-    @dataclass
-    class RunsListed(Message):
-        """(label, run id) of the runs a chained recipe may start from."""
-
-        runs: list[tuple[str, str]]
 
     @dataclass
     class FitDone(Message):
@@ -113,17 +91,20 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[object]):
     LaunchScreen #launch-title { text-style: bold; color: $accent; height: 1; }
     LaunchScreen OptionList { height: auto; max-height: 6; min-height: 3; }
     LaunchScreen #launch-about { height: auto; max-height: 2; color: $foreground-muted; }
-    LaunchScreen Grid { grid-size: 2; grid-columns: 15 1fr; height: auto; grid-rows: auto; grid-gutter: 0 1; }
-    LaunchScreen Grid Label { color: $foreground-muted; }
-    LaunchScreen Grid Input { background: $boost; }
-    LaunchScreen Grid .field-error { column-span: 2; color: $error; height: auto; padding-left: 16; }
-    LaunchScreen.-short OptionList { max-height: 4; }
+    LaunchScreen .field-row { height: auto; }
+    LaunchScreen .field-row Label { width: 16; color: $foreground-muted; }
+    LaunchScreen .field-row Input, LaunchScreen .field-row Select { width: 1fr; }
+    LaunchScreen .field-row Input { background: $boost; }
+    LaunchScreen .field-error { color: $error; height: auto; margin-left: 16; }
+    LaunchScreen.-short OptionList { max-height: 3; }
+    LaunchScreen.-short #launch-about { max-height: 1; }
+    LaunchScreen.-short #launch-buttons { margin-top: 0; }
     LaunchScreen #launch-fit { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check.-ok { color: $success; }
     LaunchScreen #launch-fit-check.-over { color: $warning; text-style: bold; }
     LaunchScreen #launch-error { color: $error; height: auto; }
-    LaunchScreen Horizontal { height: auto; margin-top: 1; }
+    LaunchScreen #launch-buttons { height: auto; margin-top: 1; }
     LaunchScreen Button { margin-right: 2; }
     """
     # Below 30 rows the recipe list is shorter, so the estimate, its warning and the buttons fit at 80x24.
@@ -157,22 +138,24 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[object]):
             yield Static("Launch a run", id="launch-title")
             yield OptionList(id="launch-recipes", compact=True)
             yield Static("", id="launch-about", markup=False)
-            with Grid():
+            with Horizontal(classes="field-row"):
                 yield Label("Host")
-                yield Select([("local · probing…", "local")], value="local", allow_blank=False, compact=True,
-                             id="launch-host")
-                yield self._error_line("host")
-                yield Label("From run", id="launch-from_run-label")
-                yield Select([("the recipe's own", NO_RUN)], value=NO_RUN, allow_blank=False, compact=True,
+                yield Select([("local · probing…", "local")], value="local", allow_blank=True, prompt="local",
+                             compact=True, id="launch-host")
+            yield self._error_line("host")
+            with Horizontal(classes="field-row", id="launch-from_run-row"):
+                yield Label("From run")
+                yield Select([("the recipe's own", NO_RUN)], value=NO_RUN, allow_blank=True, compact=True,
                              id="launch-from_run")
-                yield self._error_line("from_run")
-                for name, (_key, label, _kind) in FIELDS.items():
+            yield self._error_line("from_run")
+            for name, (_key, label, _kind) in FIELDS.items():
+                with Horizontal(classes="field-row"):
                     yield Label(label)
                     yield Input(id=f"launch-{name}", compact=True, disabled=True)
-                    yield self._error_line(name)
+                yield self._error_line(name)
             for name in ("fit", "fit-check", "error"):
                 yield Static("", id=f"launch-{name}", markup=False).set_styles("display: none;")
-            with Horizontal():
+            with Horizontal(id="launch-buttons"):
                 yield Button("Launch (ctrl+s)", id="launch-go", variant="primary", disabled=True, compact=True)
                 yield Button("Preview (ctrl+r)", id="launch-preview", compact=True)
                 yield Button("Close (esc)", id="launch-cancel", compact=True)
@@ -244,110 +227,17 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[object]):
         self.query_one("#launch-go", Button).disabled = bool(info.error)
         self.refresh_fit()
 
-    # -- pickers -----------------------------------------------------------------------------------
-    @work(group="launch.hosts", exclusive=True, exit_on_error=False)
-    async def list_hosts(self) -> None:
-        from engine.remote.hostops import list_hosts
-
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        rows = await self.app.bridge.call(lambda: list_hosts(workspace))  # type: ignore[attr-defined]
-        self.post_message(self.HostsListed([r["name"] for r in rows]))
-
-    def on_launch_screen_hosts_listed(self, message: LaunchScreen.HostsListed) -> None:
-        self.hosts = ["local", *message.hosts]
-        self._relabel_hosts()
-        for name in message.hosts:
-            self.probe_host(name)
-
-    @work(group="launch.probe", exit_on_error=False)
-    async def probe_host(self, name: str) -> None:
-        from engine.remote.hostops import probe_host
-
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        probe = await self.app.bridge.run(probe_host(workspace, name))  # type: ignore[attr-defined]
-        self.post_message(self.GpuBudgetFound(name, budget_of(probe), "" if probe.reachable else probe.error or "?"))
-
-    @work(thread=True, exclusive=True, group="launch.gpus", exit_on_error=False)
-    def probe_local(self) -> None:
-        self.post_message(self.GpuBudgetFound("local", local_gpu_budget()))
-
-    def on_launch_screen_gpu_budget_found(self, message: LaunchScreen.GpuBudgetFound) -> None:
-        if message.host in self.budgets and message.host == "local":
-            return  # a budget set through set_gpu_budget wins over the probe
-        self.budgets[message.host] = message.budget
-        self.host_errors[message.host] = message.error
-        self._relabel_hosts()
-        if message.host == self.host:
-            self._show_fit()
-
-    @property
-    def host(self) -> str:
-        value = self.query_one("#launch-host", Select).value
-        return value if isinstance(value, str) else "local"
-
-    @property
-    def budget(self) -> GpuBudget | None:
-        return self.budgets.get(self.host)
-
-    def set_gpu_budget(self, budget: GpuBudget, host: str = "local") -> None:
-        """A launch target's free GPU memory (the probes call this; tests set a fixed one)."""
-        self.budgets[host] = budget
-        self._relabel_hosts()
-        self._show_fit()
-
-    def _relabel_hosts(self) -> None:
-        """Each host with its reachability, free memory and (once estimated) whether this recipe fits."""
-        select = self.query_one("#launch-host", Select)
-        chosen = self.host
-        options = []
-        for name in self.hosts:
-            budget = self.budgets.get(name)
-            verdict = short_fit(*fit_check(self.fit, budget)) if budget is not None else ""
-            options.append((host_label(name, budget, self.host_errors.get(name, ""), verdict), name))
-        with select.prevent(Select.Changed):
-            select.set_options(options)
-            select.value = chosen if chosen in self.hosts else "local"
-
-    @on(Select.Changed, "#launch-host")
-    def _host_changed(self, event: Select.Changed) -> None:
-        self._show_fit()
-        self._recheck()
-
-    @work(group="launch.runs", exclusive=True, exit_on_error=False)
-    async def list_runs(self) -> None:
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        statuses = await self.app.engine(lambda ex: ex.list_runs())  # type: ignore[attr-defined]
-        runs = await self.app.bridge.call(lambda: chain_candidates(workspace.runs_dir, statuses))  # type: ignore[attr-defined]
-        self.post_message(self.RunsListed(runs))
-
-    def on_launch_screen_runs_listed(self, message: LaunchScreen.RunsListed) -> None:
-        select = self.query_one("#launch-from_run", Select)
-        with select.prevent(Select.Changed):
-            select.set_options([("the recipe's own", NO_RUN), *message.runs])
-            select.value = NO_RUN
-
-    def _show_chain(self, shown: bool) -> None:
-        own = self.current.from_run if self.current is not None else None
-        select = self.query_one("#launch-from_run", Select)
-        select.prompt = own or "the recipe's own"
-        for widget in (select, self.query_one("#launch-from_run-label")):
-            widget.display = shown
-
-    @on(Select.Changed, "#launch-from_run")
-    def _from_run_changed(self, event: Select.Changed) -> None:
-        self.refresh_fit()
-        self._recheck()
-
     # -- the form's values -------------------------------------------------------------------------
     def raw_values(self) -> dict[str, str]:
         return {name: self.query_one(f"#launch-{name}", Input).value for name in FIELDS}
 
-    def overrides(self) -> dict[str, Any]:
-        """Typed overrides (the fields', then from_run); ValueError names the field."""
+    def overrides(self, *, typed: bool = True) -> dict[str, Any]:
+        """Typed overrides (the fields', then from_run); ValueError names the field. ``typed=False``:
+        from_run alone."""
         info = self.current
         if info is None or info.kind not in kinds.trainable():
             return {}
-        out = parse_overrides(self.raw_values())
+        out = parse_overrides(self.raw_values()) if typed else {}
         chosen = self.query_one("#launch-from_run", Select).value
         if info.chains and isinstance(chosen, str) and chosen != NO_RUN:
             out["from_run"] = chosen
@@ -463,20 +353,24 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[object]):
                 parse_overrides({name: text})
             except ValueError as exc:
                 problems[name] = str(exc)
-        if problems or info.kind not in kinds.trainable():
-            self._set_problems(problems)
-            if not problems and launch:
+        if info.kind not in kinds.trainable():
+            self._set_problems({})
+            if launch:
                 self._go()
             return
-        self.preflight(self._form_key(), info.path, self.overrides(), self.host, launch)
+        # The other fields are checked too (without the mistyped ones), so every message shows at once.
+        overrides = parse_overrides({k: v for k, v in self.raw_values().items() if k not in problems})
+        overrides.update({k: v for k, v in self.overrides(typed=False).items() if k == "from_run"})
+        self.preflight(self._form_key(), info.path, overrides, self.host, launch, problems)
 
     @work(thread=True, exclusive=True, group="launch.check", exit_on_error=False)
-    def preflight(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any], host: str, launch: bool) -> None:
-        from engine.preflight import preflight
+    def preflight(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any], host: str, launch: bool,
+                  typed: dict[str, str]) -> None:
+        from engine.preflight import Problem, preflight
 
-        problems = preflight(path, overrides, host=host)
+        problems = [Problem(name, text) for name, text in typed.items()] + preflight(path, overrides, host=host)
         if not get_current_worker().is_cancelled:
-            self.post_message(self.Checked(key, problems, launch))
+            self.post_message(self.Checked(key, problems, launch and not typed))
 
     def on_launch_screen_checked(self, message: LaunchScreen.Checked) -> None:
         if message.key != self._form_key():
