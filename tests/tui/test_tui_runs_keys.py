@@ -44,7 +44,7 @@ async def test_table_cells_show_state_step_losses(runs_workspace):
         assert "failed" in row and "12/30" in row
         row = [str(c) for c in table.get_row(cancelled)]
         assert "cancelled" in row and "dpo" in row and "local" in row
-        assert table.get_column_index("elapsed") > 0  # wide layout at 120 columns
+        assert table.get_column_index("method") > 0  # wide layout at 120 columns
 
 
 async def test_mark_and_compare(runs_workspace):
