@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 import shlex
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from textual import work
-from textual.app import ComposeResult
+from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
@@ -101,17 +101,20 @@ class TextViewerScreen(WorkerErrorsMixin, ModalScreen[None]):
         self.area.soft_wrap = not self.area.soft_wrap
 
     def action_external(self) -> None:
-        """Open the file in $PAGER (else $EDITOR, else less) with the TUI suspended."""
-        if self.path is None:
-            return
-        command = os.environ.get("PAGER") or os.environ.get("EDITOR") or "less"
+        if self.path is not None:
+            self.open_external(self.app, self.path)
+
+    @staticmethod
+    def open_external(app: App[Any], path: Path) -> None:
+        """Open ``path`` in $PAGER (else $EDITOR, else less) with the TUI suspended."""
         import subprocess
 
+        command = os.environ.get("PAGER") or os.environ.get("EDITOR") or "less"
         try:
-            with self.app.suspend():
-                subprocess.run([*shlex.split(command), str(self.path)], check=False)
+            with app.suspend():
+                subprocess.run([*shlex.split(command), str(path)], check=False)
         except Exception as exc:  # no terminal to hand over (tests, web): say so
-            self.notify(f"cannot open {command}: {exc}", severity="warning")
+            app.notify(f"cannot open {command}: {exc}", severity="warning")
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -26,12 +26,12 @@ from tui.keymap import bind
 from tui.screens.base import TailorScreen
 from tui.screens.runs_actions import RunActionsMixin
 from tui.widgets.run_data import RunInfo, RunStore
+from tui.widgets.run_settings import list_with_hosts
 from tui.widgets.run_table import RunTable
 
 if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
     from textual.widgets import Input
 
-    from engine.executors.base import Executor
     from engine.runs.events import Event
     from engine.runs.status import RunState, Status
     from tui.widgets.log_pane import LogPane
@@ -40,16 +40,6 @@ if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and moun
 
 FLUSH_S = 0.1
 FOLLOW_RETRY_S = 30.0
-
-
-async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, str], dict[str, RunSettings]]:
-    """The listing (remote runs through their mirrors), the host alias of each remote run and each run's
-    settings (method, r, lr, model: read once from its recipe.yaml)."""
-    from tui.widgets.run_settings import settings_for
-
-    statuses = await executor.list_runs()
-    settings = settings_for(executor.workspace.runs_dir, statuses)
-    return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}, settings
 
 
 STATE_FILTERS = (None, "running", "succeeded", "failed", "cancelled", "queued")
@@ -107,6 +97,10 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         bind("runs.state_filter", "f", "state_filter", "State filter"),
         bind("runs.filter", "slash", "filter", "Filter"),
         bind("runs.files", "o", "files", "Files"),
+        bind("runs.parent", "p", "parent", "Parent run", show=False),
+        bind("runs.child", "P", "child", "Child run", show=False),
+        bind("runs.delete", "D", "delete_run", "Delete", show=False),
+        bind("runs.fetch", "F", "fetch_run", "Fetch", show=False),
         bind("runs.zoom", "z", "zoom", "Zoom detail", show=False),
         bind("runs.focus_log", "l", "focus_log", "Log/table", show=False),
         bind("runs.back", "escape", "back", "Back", show=False),

@@ -57,6 +57,7 @@ class RunInfo:
     log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
     order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
     settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage
+    child_ids: list[str] = field(default_factory=list)  # runs that started from this one
     _recent: deque[tuple[float, int, float | None]] = field(default_factory=lambda: deque(maxlen=THROUGHPUT_WINDOW))
 
     # -- derived ---------------------------------------------------------------
@@ -279,6 +280,8 @@ class RunStore:
         removed = [rid for rid in self.runs if rid not in seen]
         for rid in removed:
             del self.runs[rid]
+        for info in self.runs.values():
+            info.child_ids = self.children(info.run_id)
         return added, removed
 
     def upsert(self, host: str, status: Status) -> RunInfo:
@@ -291,6 +294,11 @@ class RunStore:
         else:
             info.update_status(status)
         return info
+
+    def children(self, run_id: str) -> list[str]:
+        """Runs that started from ``run_id`` (their ``from_run`` names it or a prefix of it), oldest first."""
+        return [info.run_id for info in self.ordered()
+                if info.settings.from_run and run_id.startswith(info.settings.from_run) and info.run_id != run_id]
 
     def ordered(self) -> list[RunInfo]:
         return sorted(self.runs.values(), key=lambda info: (info.order, info.run_id))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from engine.executors.base import Executor
     from engine.runs.status import Status
 
 _CACHE: dict[Path, RunSettings] = {}
@@ -95,3 +96,11 @@ def settings_for(runs_dir: Path, statuses: list[Status]) -> dict[str, RunSetting
         if settings is not None:
             out[status.run_id] = settings
     return out
+
+
+async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, str], dict[str, RunSettings]]:
+    """The listing (remote runs through their mirrors), the host alias of each remote run and each run's
+    settings (method, r, lr, model: read once from its recipe.yaml)."""
+    statuses = await executor.list_runs()
+    settings = settings_for(executor.workspace.runs_dir, statuses)
+    return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}, settings
