@@ -56,5 +56,25 @@ async def test_launch_on_the_ssh_host_from_the_form(ssh_ws, remote_dir) -> None:
                          what="the remote run to succeed")
         info = runs.store.runs[run_id]
         assert info.loss, "the curves were followed live"
-    assert (remote_dir / "workspace" / "runs" / run_id).is_dir()  # it ran on the host
-    assert RunDir(ssh_ws.runs_dir / run_id).read_status().host == "box"
+        assert (remote_dir / "workspace" / "runs" / run_id).is_dir()  # it ran on the host
+        assert RunDir(ssh_ws.runs_dir / run_id).read_status().host == "box"
+
+        # Fetch its artefacts (F), then delete it on the host (D, confirmed): each with a progress modal.
+        runs.open_run(run_id)
+        await wait_until(pilot, lambda: runs.table.selected_run == run_id)
+        await pilot.press("F")
+        task = await wait_until(pilot, lambda: type(app.screen).__name__ == "RunTaskScreen" and app.screen)
+        await wait_until(pilot, lambda: task.done, what="the fetch")
+        assert not task.error and "files fetched" in str(task.query_one("#task-result").render())
+        assert any((ssh_ws.runs_dir / run_id / "adapter").iterdir())
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: app.screen is runs)
+        await pilot.press("D")
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "ConfirmScreen")
+        assert "on box" in str(app.screen.message)
+        await pilot.press("y")
+        task = await wait_until(pilot, lambda: type(app.screen).__name__ == "RunTaskScreen" and app.screen)
+        await wait_until(pilot, lambda: task.done, what="the delete")
+        assert not task.error, task.error
+        assert not (remote_dir / "workspace" / "runs" / run_id).exists()
+        assert (ssh_ws.runs_dir / run_id / "adapter").is_dir()  # the local copy stays
