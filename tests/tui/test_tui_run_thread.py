@@ -94,3 +94,14 @@ def test_cli_rm_twin(workspace):
     out = runner.invoke(cli, ["-w", str(workspace.root), "rm", "-y", PARENT])
     assert out.exit_code == 0, out.output
     assert not (workspace.runs_dir / PARENT).exists()
+
+
+def test_cli_run_check_twin(workspace):
+    """``tailor run --check``: the launch form's checks from the CLI, nothing launched."""
+    runner = CliRunner()
+    base = ["-w", str(workspace.root), "run", "demo-sft", "--check"]
+    out = runner.invoke(cli, base)
+    assert out.exit_code == 0 and "ready to launch" in out.output
+    out = runner.invoke(cli, [*base, "-s", "model.name_or_path=tailor/tinyy"])
+    assert out.exit_code == 2 and "model: model 'tailor/tinyy' is not in the Hugging Face cache" in out.output
+    assert not any(workspace.runs_dir.iterdir())

@@ -1,4 +1,5 @@
-"""``tailor rm RUN``: delete a finished run's directory where it ran (the TUI's ``D`` in Runs)."""
+"""``tailor rm RUN``: delete a finished run's directory where it ran (the TUI's ``D`` in Runs); and
+``tailor run --check``: the launch form's checks without launching."""
 
 from __future__ import annotations
 
@@ -31,3 +32,17 @@ def rm_cmd(state: CliState, run_id: str, yes: bool, host: str | None) -> None:
             await executor.close()
 
     click.echo(f"deleted {run_async(go())}{where}")
+
+
+def check_launch(path: Any, overrides: dict[str, Any], host: str | None) -> None:
+    """Print each problem the launch form would show (``field: message``); exit 2 if there is one."""
+    from engine.errors import RecipeError
+    from engine.preflight import preflight
+
+    problems = preflight(path, overrides or None, host=host or "local")
+    if problems:
+        first, *rest = problems
+        for problem in rest:
+            click.echo(f"{problem.field}: {problem.message}", err=True)
+        raise RecipeError(f"{first.field}: {first.message}")
+    click.echo(f"{path}: ready to launch")
