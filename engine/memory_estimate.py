@@ -155,7 +155,8 @@ def estimate(
     else:  # prompt / prefix tuning: a few virtual tokens
         trainable = 64 * shape.hidden * (shape.layers if method == "prefix_tuning" else 1)
         weights, optimizer = p * b, trainable * 8
-    if exact_trainable is not None:  # engine.trainable_params: what PEFT will report
+    if exact_trainable is not None and trainable > 0:  # engine.trainable_params: what PEFT will report
+        optimizer *= exact_trainable / trainable  # optimizer state is linear in the trainable count
         trainable = exact_trainable
     grads = trainable * (b if method == "full" else 4)
     tokens = batch * seq

@@ -108,8 +108,12 @@ async def test_files_modal_lists_and_copies_paths(runs_workspace):
         assert labels[0] == "run folder" and any(label.startswith("events.jsonl") for label in labels)
         await pilot.press("y")
         assert app.clipboard == str(runs_workspace.runs_dir / first)
-        await pilot.press("down", "enter")
+        await pilot.press("down", "y")
         assert app.clipboard.endswith("recipe.yaml")
+        await pilot.press("enter")  # a file opens in the viewer
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "TextViewerScreen")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.screen is files)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, RunFilesScreen))
 

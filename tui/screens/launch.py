@@ -410,6 +410,7 @@ class LaunchScreen(LaunchPickersMixin, WorkerErrorsMixin, ModalScreen[object]):
         except Exception as exc:  # shown in the form, which stays open with what was typed
             self.post_message(self.LaunchFailed(one_line(exc)))
             return
+        status.via = request.host or "local"  # where it lives as seen from here (status.host: the machine name)
         self.dismiss(status)
 
     def on_launch_screen_launch_failed(self, message: LaunchScreen.LaunchFailed) -> None:

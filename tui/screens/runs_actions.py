@@ -94,7 +94,7 @@ class RunActionsMixin(_Screen):
         from engine.runs.status import Status
 
         if isinstance(result, Status):
-            self.post_message(self.StatusChanged(result, "launched", result.host or "local"))
+            self.post_message(self.StatusChanged(result, "launched", result.via))
 
     def action_cancel_run(self) -> None:
         info = self._need_selection()
