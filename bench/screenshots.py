@@ -6,7 +6,9 @@ Works in a throw-away workspace and config (the model cache, $TAILOR_CACHE, is s
 ``--steps`` optimizer steps so the picture is taken within a few minutes on a laptop CPU; it is taken
 once the run is past 60% with at least two eval points, so curves, progress, ETA and log all show.
 Writes runs.svg (120x40), plus launch.svg and help.svg, and datasets.svg: the row browser open on the
-demo data (``--only datasets`` takes just that one, without the training run).
+demo data (``--only datasets`` takes just that one, without the training run); ``--only launch``: the
+launch form (host picker, inline validation, chained launch, preview) and Compare, at 80x24 and 120x40
+(bench/screenshots_launch.py).
 """
 
 from __future__ import annotations
@@ -131,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=60, help="optimizer steps of the demo run")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "screenshots")
     parser.add_argument("--timeout", type=float, default=900.0, help="seconds to wait for each stage")
-    parser.add_argument("--only", choices=["runs", "datasets"], help="take only these screenshots")
+    parser.add_argument("--only", choices=["runs", "datasets", "launch"], help="take only these screenshots")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="tailor-shots-", ignore_cleanup_errors=True) as tmp:
@@ -145,6 +147,11 @@ def main(argv: list[str] | None = None) -> int:
             written += asyncio.run(capture(args.out.resolve(), args.steps, args.timeout))
         if args.only in (None, "datasets"):
             written += asyncio.run(capture_datasets(args.out.resolve(), args.timeout))
+        if args.only in (None, "launch"):
+            from screenshots_launch import SIZES, capture_launch  # beside this script
+
+            for size in SIZES:
+                written += asyncio.run(capture_launch(args.out.resolve(), args.timeout, size))
         for path in written:
             print(path)
     return 0

@@ -63,6 +63,12 @@ class TuiSettings(BaseModel):
     start_screen: str = Field("runs", description="Screen shown when `tailor` opens (datasets, search, runs...).")
     rescan_s: float = Field(2.0, gt=0, description="Seconds between light re-scans of the runs folder and studies.")
     log_max_lines: int = Field(5000, gt=0, description="Lines kept in a run's log view.")
+    runs_columns: list[str] = Field(
+        default_factory=list,
+        description="Runs table columns from 110 columns wide on, e.g. ['run', 'method', 'r', 'lr', 'model', "
+        "'host', 'state', 'loss']; keys: run kind method r lr model trial host state step loss eval elapsed eta. "
+        "Empty: chosen per width.",
+    )
 
 
 #: Flat keys of before -> their key in the ``tui`` section.

@@ -108,8 +108,9 @@ def _find_config(name: str, revision: str | None) -> tuple[dict[str, Any], str] 
             path = Path(tiny.tiny_model_path())
         except Exception:  # not built yet: its architecture is known without building it
             from engine.models.tiny import ARCH  # stdlib-only module
+            from engine.trainable_params import tiny_vocab_size
 
-            return {**ARCH, "vocab_size": ARCH.get("vocab_size", 128)}, "tailor/tiny (not built yet)"
+            return {"model_type": "llama", **ARCH, "vocab_size": tiny_vocab_size()}, "tailor/tiny (not built yet)"
     if (path / "config.json").is_file():
         return json.loads((path / "config.json").read_text()), str(path / "config.json")
     try:
@@ -134,6 +135,7 @@ def estimate(
     gradient_checkpointing: bool = False,
     lora_r: int = 16,
     trainable_layers: int = 2,
+    exact_trainable: int | None = None,
 ) -> FitEstimate:
     if shape is None:
         return FitEstimate(model, method, None, note=f"no config.json found for {model}")
@@ -153,6 +155,9 @@ def estimate(
     else:  # prompt / prefix tuning: a few virtual tokens
         trainable = 64 * shape.hidden * (shape.layers if method == "prefix_tuning" else 1)
         weights, optimizer = p * b, trainable * 8
+    if exact_trainable is not None and trainable > 0:  # engine.trainable_params: what PEFT will report
+        optimizer *= exact_trainable / trainable  # optimizer state is linear in the trainable count
+        trainable = exact_trainable
     grads = trainable * (b if method == "full" else 4)
     tokens = batch * seq
     per_token_layer = 2 if gradient_checkpointing else 34
@@ -196,7 +201,16 @@ def estimate_recipe(recipe: Recipe) -> FitEstimate:
         gradient_checkpointing=bool(train.get("gradient_checkpointing", False)),
         lora_r=recipe.lora.r,
         trainable_layers=recipe.partial.trainable_layers,
+        exact_trainable=_exact_trainable(recipe),
     )
+
+
+def _exact_trainable(recipe: Recipe) -> int | None:
+    """The exact trainable count (engine.trainable_params) where the model's config.json is found."""
+    from engine.trainable_params import trainable_params
+
+    cfg = _find_config(recipe.model.name_or_path, recipe.model.revision)  # type: ignore[union-attr]
+    return trainable_params(cfg[0], recipe) if cfg is not None else None
 
 
 def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -> FitVerdict:

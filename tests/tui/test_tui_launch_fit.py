@@ -21,6 +21,7 @@ from tui.screens.launch import (
     fit_estimate,
     local_gpu_budget,
 )
+from tui.screens.launch_checks import FitEstimated
 
 SIZE = (80, 24)
 # A Llama-7B-like shape: a local model folder needs only its config.json for the estimate.
@@ -37,7 +38,7 @@ def text(screen, selector: str) -> str:
 async def open_form(pilot, results: list) -> LaunchScreen:
     """The launch form over demo-sft, its result collected (so no run is started), estimate shown."""
     await wait_runs_loaded(pilot, 0)
-    form = LaunchScreen()
+    form = LaunchScreen(launch=False)
     pilot.app.push_screen(form, results.append)
     await wait_until(pilot, lambda: form.current is not None and form.current.path.stem == "demo-sft")
     await wait_until(pilot, lambda: form.fit is not None, what="the first estimate")
@@ -135,18 +136,18 @@ async def test_a_fitting_estimate_launches_at_once(workspace):
 def test_fit_check_gpu_count_and_cpu_recipes(workspace):
     path = workspace.recipes_dir / "demo-sft.yaml"
     kind, estimate, gpus = fit_estimate(path, {"resources.gpus": 2})
-    result = LaunchScreen.FitEstimated((), kind, estimate, gpus)
+    result = FitEstimated((), kind, estimate, gpus)
     assert fit_check(result, GpuBudget("h", [80 * 1024])) == (
         "h: the recipe asks for 2 GPUs but the host has 1", "over"
     )
     assert fit_check(result, GpuBudget("h", [80 * 1024, 80 * 1024]))[1] == "ok"
     kind, estimate, gpus = fit_estimate(path, {"resources.gpus": 0})
-    cpu = LaunchScreen.FitEstimated((), kind, estimate, gpus)
+    cpu = FitEstimated((), kind, estimate, gpus)
     assert fit_check(cpu, GpuBudget("h", [1])) == ("CPU (resources.gpus: 0): no GPU memory check", "")
     assert fit_check(result, None) == ("checking free GPU memory…", "")
     assert fit_check(result, GpuBudget("h")) == ("free GPU memory on h unknown", "")
     kind, estimate, gpus = fit_estimate(workspace.recipes_dir / "demo-eval.yaml", {})
-    assert estimate_text(LaunchScreen.FitEstimated((), kind, estimate, gpus)) == "GPU memory: no estimate for eval recipes"
+    assert estimate_text(FitEstimated((), kind, estimate, gpus)) == "GPU memory: no estimate for eval recipes"
 
 
 def test_local_probe_reads_nvidia_smi_or_reports_cpu(tmp_path, monkeypatch):

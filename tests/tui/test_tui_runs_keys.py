@@ -44,7 +44,7 @@ async def test_table_cells_show_state_step_losses(runs_workspace):
         assert "failed" in row and "12/30" in row
         row = [str(c) for c in table.get_row(cancelled)]
         assert "cancelled" in row and "dpo" in row and "local" in row
-        assert table.get_column_index("elapsed") > 0  # wide layout at 120 columns
+        assert table.get_column_index("method") > 0  # wide layout at 120 columns
 
 
 async def test_mark_and_compare(runs_workspace):
@@ -108,8 +108,12 @@ async def test_files_modal_lists_and_copies_paths(runs_workspace):
         assert labels[0] == "run folder" and any(label.startswith("events.jsonl") for label in labels)
         await pilot.press("y")
         assert app.clipboard == str(runs_workspace.runs_dir / first)
-        await pilot.press("down", "enter")
+        await pilot.press("down", "y")
         assert app.clipboard.endswith("recipe.yaml")
+        await pilot.press("enter")  # a file opens in the viewer
+        await wait_until(pilot, lambda: type(app.screen).__name__ == "TextViewerScreen")
+        await pilot.press("q")
+        await wait_until(pilot, lambda: app.screen is files)
         await pilot.press("escape")
         await wait_until(pilot, lambda: not isinstance(app.screen, RunFilesScreen))
 

@@ -123,7 +123,7 @@ async def test_launch_form_rejects_bad_recipe_and_bad_values(runs_workspace):
         await wait_until(pilot, lambda: launch.current.path.stem != "aaa-broken" and not launch.current.error)
         launch.query_one("#launch-r", Input).value = "eight"
         await pilot.press("ctrl+s")
-        assert "LoRA r: 'eight' is not an integer" in str(launch.query_one("#launch-error").render())
+        await wait_until(pilot, lambda: "LoRA r: 'eight' is not an integer" in str(launch.query_one("#launch-r-error").render()))
         assert isinstance(app.screen, LaunchScreen)
 
 

@@ -23,6 +23,7 @@ SUBCOMMANDS = {
     "eval": "tui.cli.eval:eval_cmd",
     "hosts": "tui.cli.hosts:hosts_cmd",
     "init": "tui.cli.runs:init_cmd",
+    "rm": "tui.cli.run_rm:rm_cmd",
 }
 
 

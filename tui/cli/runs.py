@@ -16,14 +16,21 @@ from tui.cli.common import CliState, run_async, tailor_command
 @click.option("-n", "--name", help="Run-name prefix (default: the recipe's name).")
 @click.option("--host", default=None, help="Run on this SSH host instead of locally.")
 @click.option("-f", "--follow", is_flag=True, help="Follow the run's events until it ends.")
+@click.option("--check", is_flag=True, help="Only run the launch form's checks (model, data, overrides); launch nothing.")
 @tailor_command
-def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: str | None, host: str | None, follow: bool) -> None:
+def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: str | None, host: str | None, follow: bool,
+            check: bool) -> None:
     """Launch RECIPE as a detached worker and return at once (or follow it with -f)."""
     from engine.recipes.overrides import parse_assignment
 
     overrides = dict(parse_assignment(a) for a in assignments)
-    executor = state.executor(host)
     path = _recipe_path(state, recipe)
+    if check:
+        from tui.cli.run_rm import check_launch
+
+        check_launch(path, overrides, host)
+        return
+    executor = state.executor(host)
     status = run_async(executor.launch(path, name=name, overrides=overrides or None))
     click.echo(status.run_id)
     if follow:

@@ -1,10 +1,18 @@
-"""Compare runs: their train and eval loss curves overlaid, and a summary row per run."""
+"""Compare two or more runs: what differs in their recipes, their train and eval loss curves overlaid,
+and a summary row per run; runs that are still training update live.
+
+The parameter diff lists every recipe field (dotted, e.g. ``lora.r``) whose value is not the same in all
+compared runs, read from each run's frozen recipe.yaml (tui/widgets/run_settings.py). Active runs are
+polled every ``POLL_S`` for new events (read from the run directory or a remote run's mirror, which the
+Runs screen keeps following underneath). CLI twin of the diff: ``diff`` of two runs' recipe.yaml.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Horizontal
@@ -21,28 +29,67 @@ from tui.widgets.table import Table
 
 if TYPE_CHECKING:
     from engine.runs.events import Event
+    from engine.runs.status import Status
+    from tui.widgets.run_settings import RunSettings
+
+POLL_S = 1.0
+#: Fields every run has its own value of: never a "difference" worth a row.
+NOT_SETTINGS = {"name", "description"}
+
+
+def differing(fields: list[dict[str, str]]) -> list[tuple[str, list[str]]]:
+    """(field, one value per run) for each recipe field whose values are not all equal."""
+    keys = list(dict.fromkeys(k for f in fields for k in f))
+    out = []
+    for key in keys:
+        if key in NOT_SETTINGS:
+            continue
+        values = [f.get(key, "—") for f in fields]
+        if len(set(values)) > 1:
+            out.append((key, values))
+    return out
 
 
 class CompareScreen(WorkerErrorsMixin, Screen[None]):
     @dataclass
     class RunLoaded(Message):
-        """One compared run's full event history (its status is already in ``infos``)."""
+        """New events of one compared run and its current status (``settings`` on the first load)."""
 
         run_id: str
+        status: Status
         events: list[Event]
+        settings: RunSettings | None = None
+        first: bool = False
+
+    @dataclass
+    class Polled(Message):
+        """A round of updates of the active runs is done."""
+
+        active: list[str] = field(default_factory=list)
 
     DEFAULT_CSS = """
     CompareScreen #compare-title { height: 1; padding: 0 1; background: $panel; color: $accent; text-style: bold; }
-    CompareScreen #compare-plots { height: 1fr; }
+    CompareScreen #compare-plots { height: 1fr; min-height: 8; }
     CompareScreen Curves { width: 1fr; }
-    CompareScreen DataTable { height: auto; max-height: 40%; }
+    CompareScreen #compare-table { height: auto; max-height: 30%; }
+    CompareScreen #compare-diff-title { height: 1; padding: 0 1; color: $foreground-muted; }
+    CompareScreen #compare-diff { height: auto; max-height: 35%; }
     """
-    BINDINGS = [bind("compare.close", "escape,q", "close", "Back")]
+    BINDINGS = [
+        bind("compare.close", "escape,q", "close", "Back"),
+        bind("compare.down", "j", "cursor_down", "Down", show=False),
+        bind("compare.up", "k", "cursor_up", "Up", show=False),
+        bind("compare.first", "g", "first", "First", show=False),
+        bind("compare.last", "G", "last", "Last", show=False),
+        bind("compare.switch", "tab", "switch", "Summary/diff", show=False),
+    ]
 
     def __init__(self, runs: list[tuple[str, str]]) -> None:
         super().__init__()
         self.runs = runs  # (run id, host)
         self.infos: dict[str, RunInfo] = {}
+        self.settings: dict[str, RunSettings] = {}
+        self.polls = 0  # completed update rounds (tests wait on this)
 
     def compose(self) -> ComposeResult:
         yield Static(f"Comparing {len(self.runs)} runs", id="compare-title", markup=False)
@@ -50,40 +97,117 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
             yield Curves("Train loss", id="compare-train")
             yield Curves("Eval loss", id="compare-eval")
         yield Table(id="compare-table", cursor_type="row", zebra_stripes=True)
+        yield Static("Recipe fields that differ", id="compare-diff-title", markup=False)
+        yield Table(id="compare-diff", cursor_type="row", zebra_stripes=True)
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one(DataTable)
-        table.add_columns("Run", "State", "Steps", "Final loss", "Best eval loss")
+        table = self.query_one("#compare-table", DataTable)
+        table.add_columns("Run", "State", "Steps", "Loss", "Best eval loss")
+        diff = self.query_one("#compare-diff", DataTable)
+        diff.add_column("Field", key="field")
+        for run_id, _host in self.runs:
+            diff.add_column(short_name(run_id), key=run_id)
         table.focus()
         self.load()
+        self.set_interval(POLL_S, self._poll)
 
     @work(group="compare.load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
+        from tui.widgets.run_settings import read_settings
+
         app = self.app
+        runs_dir = app.workspace.runs_dir  # type: ignore[attr-defined]
         for run_id, host in self.runs:
             status = await app.engine(lambda ex, rid=run_id: ex.status(rid), host)  # type: ignore[attr-defined]
             events = await app.engine(lambda ex, rid=run_id: ex.events(rid), host)  # type: ignore[attr-defined]
-            self.infos[run_id] = RunInfo(run_id, host, status)
-            self.post_message(self.RunLoaded(run_id, events))
+            settings = await app.bridge.call(lambda rid=run_id, st=status: read_settings(runs_dir / rid, st))  # type: ignore[attr-defined]
+            self.post_message(self.RunLoaded(run_id, status, events, settings, first=True))
+        self.post_message(self.Polled())
+
+    def _poll(self) -> None:
+        active = [(rid, host) for rid, host in self.runs if rid in self.infos and self.infos[rid].state.active]
+        if active and not any(w.group == "compare.poll" and w.is_running for w in self.workers):
+            self.poll(active)
+
+    @work(group="compare.poll", exclusive=True, exit_on_error=False)
+    async def poll(self, active: list[tuple[str, str]]) -> None:
+        app = self.app
+        for run_id, host in active:
+            after = self.infos[run_id].last_seq
+            status = await app.engine(lambda ex, rid=run_id: ex.status(rid), host)  # type: ignore[attr-defined]
+            events = await app.engine(lambda ex, rid=run_id, a=after: ex.events(rid, a), host)  # type: ignore[attr-defined]
+            self.post_message(self.RunLoaded(run_id, status, events))
+        self.post_message(self.Polled([rid for rid, _ in active]))
 
     def on_compare_screen_run_loaded(self, message: CompareScreen.RunLoaded) -> None:
-        info = self.infos[message.run_id]
-        info.apply(message.events, live=False)
+        info = self.infos.get(message.run_id)
+        if info is None:
+            host = dict(self.runs)[message.run_id]
+            info = self.infos[message.run_id] = RunInfo(message.run_id, host, message.status)
+        else:
+            info.update_status(message.status)
+        info.apply(message.events, live=not message.first)
+        if message.settings is not None:
+            self.settings[message.run_id] = message.settings
         self._redraw()
+
+    def on_compare_screen_polled(self, message: CompareScreen.Polled) -> None:
+        self.polls += 1
 
     def _redraw(self) -> None:
         ordered = [self.infos[rid] for rid, _ in self.runs if rid in self.infos]
         self.query_one("#compare-train", Curves).show([(short_name(i.run_id), i.loss) for i in ordered])
         self.query_one("#compare-eval", Curves).show([(short_name(i.run_id), i.eval_loss) for i in ordered])
-        table = self.query_one(DataTable)
+        table = self.query_one("#compare-table", DataTable)
+        cursor = table.cursor_row
         table.clear()
         for info in ordered:
             best = min((v for _, v in info.eval_loss), default=None)
-            final = info.loss[-1][1] if info.loss else info.latest("loss")
+            last = info.loss[-1][1] if info.loss else info.latest("loss")
+            # A finished run's last loss is its final one; a running run's is only the latest so far.
+            loss = number(last) if info.state.terminal or last is None else f"{number(last)} (step {info.progress()[0]})"
             step, total = info.progress()
             table.add_row(info.run_id, info.state.value, f"{step}/{total}" if total else str(step),
-                          number(final), number(best), key=info.run_id)
+                          loss, number(best), key=info.run_id)
+        if table.row_count:
+            table.move_cursor(row=min(cursor, table.row_count - 1))
+        self._redraw_diff()
+
+    def _redraw_diff(self) -> None:
+        diff = self.query_one("#compare-diff", DataTable)
+        diff.clear()
+        known = [rid for rid, _ in self.runs if rid in self.settings]
+        if len(known) < len(self.runs):
+            return  # wait for every run's recipe: a partial diff would mislead
+        rows = differing([self.settings[rid].fields for rid in known])
+        title = "Recipe fields that differ" if rows else "The recipes are identical (apart from name and description)"
+        self.query_one("#compare-diff-title", Static).update(f"{title} (tab: switch tables)")
+        for key, values in rows:
+            diff.add_row(Text(key, style="bold"), *values, key=key)
+
+    # -- keys ------------------------------------------------------------------
+    @property
+    def _focused_table(self) -> DataTable:
+        focused = self.focused
+        return focused if isinstance(focused, DataTable) else self.query_one("#compare-table", DataTable)
+
+    def action_cursor_down(self) -> None:
+        self._focused_table.action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        self._focused_table.action_cursor_up()
+
+    def action_first(self) -> None:
+        self._focused_table.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        table = self._focused_table
+        table.move_cursor(row=max(0, table.row_count - 1))
+
+    def action_switch(self) -> None:
+        other = "#compare-diff" if self._focused_table.id == "compare-table" else "#compare-table"
+        self.query_one(other, DataTable).focus()
 
     def action_close(self) -> None:
         self.app.pop_screen()

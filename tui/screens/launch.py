@@ -1,285 +1,168 @@
-"""Launch a recipe: pick one of the workspace recipes, override a few fields, launch.
+"""Launch a recipe: pick a recipe, a host and (for chained kinds) a run to start from, override a few
+fields, preview the effective recipe, launch. The CLI twin is ``tailor run RECIPE -s KEY=VALUE --host H``.
 
-Returns a ``LaunchRequest`` (or None) through ``dismiss``; the Runs screen launches it in a worker.
-Recipes are listed and read on the engine thread; a recipe that does not validate shows its one-line
-error here and cannot be launched.
+The form launches itself (``executor.launch`` for the chosen host, exactly what ``tailor run --host``
+does: data sync, the host's Python) and is dismissed with the queued ``Status`` only once the run exists.
+Before that, ``engine.preflight`` checks what is known to fail (model resolvable, data format versus kind,
+override types) and each problem shows under its field; a failed launch shows its reason; the form is
+never closed by an error and keeps what was typed. A field that is fixed clears its message (the checks
+run again after each change while a message is shown).
 
-Fit check: the form shows the GPU memory estimate (``engine.memory_estimate``) for the selected recipe with
-the model and LoRA r overrides applied (a thread worker; the estimate reads config.json only, never torch), and
-compares it with the free GPU memory of the target (the form launches locally: ``nvidia-smi`` here, else "CPU").
-An estimate above the free memory turns the line into a warning and ctrl+s must be pressed twice.
+Fit check: the estimate (``engine.memory_estimate``, a thread worker, config.json only) for the recipe with
+the model and LoRA r overrides, compared with the chosen host's free GPU memory (``nvidia-smi`` here, a
+probe of each configured host through engine.remote.hostops). An estimate above it turns the line into a
+warning and ctrl+s must be pressed twice. The logic without widgets is in tui/screens/launch_checks.py.
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical
+from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, OptionList, Static
+from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
 from engine import kinds
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
+from tui.screens.launch_checks import (  # re-exported: tests and callers import them from here
+    FIELDS,
+    FIT_FIELDS,
+    FitEstimated,
+    GpuBudget,
+    LaunchRequest,
+    RecipeInfo,
+    estimate_text,
+    fit_check,
+    fit_estimate,
+    local_gpu_budget,
+    parse_overrides,
+    read_recipe,
+)
+from tui.screens.launch_pickers import NO_RUN, LaunchPickersMixin
+from tui.screens.launch_submit import LaunchSubmitMixin
 
 if TYPE_CHECKING:
-    from engine.memory_estimate import FitEstimate
+    pass
 
-#: form field -> (recipe override path, label, type)
-FIELDS: dict[str, tuple[str, str, type]] = {
-    "model": ("model.name_or_path", "Model", str),
-    "dataset": ("data.train", "Dataset", str),
-    "r": ("lora.r", "LoRA r", int),
-    "learning_rate": ("train.learning_rate", "Learning rate", float),
-    "epochs": ("train.num_train_epochs", "Epochs", float),
-}
-FIT_FIELDS = ("model", "r")  # the overrides that change the memory estimate
-GIB = 1024**3
+__all__ = ["FIELDS", "GpuBudget", "LaunchRequest", "LaunchScreen", "estimate_text", "fit_check", "fit_estimate",
+           "local_gpu_budget", "parse_overrides", "read_recipe"]
 
 
-@dataclass
-class LaunchRequest:
-    recipe: Path
-    overrides: dict[str, Any] = field(default_factory=dict)
-    host: str | None = None
 
-
-def read_recipe(path: Path) -> LaunchScreen.RecipeInfo:
-    """The form's view of a recipe (runs on the engine thread: it validates the file)."""
-    from engine.errors import TailorError
-    from engine.recipes.load import load_recipe
-    from engine.recipes.trainable import TrainableRecipe
-
-    try:
-        recipe = load_recipe(path, check_files=False)
-    except TailorError as exc:
-        return LaunchScreen.RecipeInfo(path, error=str(exc))
-    values: dict[str, str] = {}
-    if recipe.kind in kinds.trainable() and isinstance(recipe, TrainableRecipe):
-        train = recipe.train
-        values = {
-            "model": recipe.model.name_or_path,
-            "dataset": ", ".join(Path(s.path).name for s in recipe.data.train),
-            "r": str(recipe.lora.r),
-            "learning_rate": str(train.get("learning_rate", "default")),
-            "epochs": str(train.get("num_train_epochs", "default"))
-            + (f" (max_steps {train['max_steps']} takes precedence)" if train.get("max_steps") else ""),
-        }
-    return LaunchScreen.RecipeInfo(path, kind=recipe.kind, values=values)
-
-
-def parse_overrides(raw: dict[str, str]) -> dict[str, Any]:
-    """Typed overrides from the non-empty form fields; ValueError names the field."""
-    overrides: dict[str, Any] = {}
-    for name, text in raw.items():
-        text = text.strip()
-        if not text:
-            continue
-        key, label, kind = FIELDS[name]
-        try:
-            value = kind(text)
-        except ValueError:
-            raise ValueError(f"{label}: {text!r} is not {'an integer' if kind is int else 'a number'}") from None
-        if kind is not str and value <= 0:
-            raise ValueError(f"{label}: must be greater than 0")
-        overrides[key] = value
-    return overrides
-
-
-# -- fit check ------------------------------------------------------------------------------------
-
-
-@dataclass
-class GpuBudget:
-    """Free memory of the launch target's GPUs (MiB each); ``cpu``: it has none, training runs on CPU."""
-
-    where: str
-    free_mib: list[int] | None = None  # None: not known
-    cpu: bool = False
-
-
-def fit_estimate(path: Path, overrides: dict[str, Any]) -> tuple[str, FitEstimate | None, int]:
-    """(kind, FitEstimate, GPUs wanted) for a recipe file with overrides; light: no ML imports."""
-    from engine.memory_estimate import estimate_recipe
-    from engine.recipes.load import load_recipe, parse_recipe
-    from engine.recipes.overrides import apply_overrides
-    from engine.recipes.yamlio import load_yaml
-
-    recipe = load_recipe(path, check_files=False)
-    if not hasattr(recipe, "method") and not hasattr(recipe, "base"):  # eval: nothing is trained
-        return recipe.kind, None, 0
-    if overrides:  # files are not checked: the estimate needs the model only
-        data = apply_overrides(load_yaml(path.read_text(encoding="utf-8-sig")), dict(overrides))
-        recipe = parse_recipe(data, source=f"{path} (with overrides)", base_dir=path.parent, check_files=False)
-    resources = getattr(recipe, "resources", None)
-    return recipe.kind, estimate_recipe(recipe), int(getattr(resources, "gpus", 1) or 0)
-
-
-def local_gpu_budget() -> GpuBudget:
-    """This machine's GPUs from ``nvidia-smi`` (none on PATH, or no GPU listed: CPU)."""
-    exe = shutil.which("nvidia-smi")
-    if exe is None:
-        return GpuBudget("local", cpu=True)
-    try:
-        out = subprocess.run(
-            [exe, "--query-gpu=memory.free", "--format=csv,noheader,nounits"],
-            capture_output=True, text=True, timeout=15, check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired):
-        return GpuBudget("local")  # unknown: show the estimate alone
-    free = [int(float(x)) for x in out.stdout.split() if x.replace(".", "", 1).isdigit()]
-    if out.returncode != 0 or not out.stdout.strip():
-        return GpuBudget("local", cpu=True)  # no driver / no GPU: the worker trains on CPU
-    if not free:
-        return GpuBudget("local")  # "[N/A]" (e.g. MIG): free memory unknown
-    return GpuBudget("local GPU" if len(free) == 1 else f"local {len(free)} GPUs", free)
-
-
-def _count(n: float) -> str:
-    for size, unit in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
-        if n >= size:
-            return f"{n / size:.1f}{unit}"
-    return f"{n:.0f}"
-
-
-def estimate_text(result: LaunchScreen.FitEstimated) -> str:
-    """The estimate line: the estimate's own description plus the trainable parameter count."""
-    est = result.estimate
-    if result.error:
-        return f"estimate unavailable: {result.error}"
-    if est is None or est.total is None:
-        if result.kind not in kinds.trainable():
-            return f"GPU memory: no estimate for {result.kind or 'non-training'} recipes"
-        return f"estimate unavailable: {est.note if est is not None else 'no estimate'}"
-    text = est.describe()
-    if est.trainable and est.params:
-        text += f" · trains {_count(est.trainable)} of {_count(est.params)} params"
-    return text
-
-
-def fit_check(result: LaunchScreen.FitEstimated | None, budget: GpuBudget | None) -> tuple[str, str]:
-    """(text, state) comparing the estimate with the free memory: state "ok", "over" or "" (no check)."""
-    est = result.estimate if result is not None else None
-    if result is None or est is None or est.total is None:
-        return "", ""
-    if result.gpus_wanted == 0:
-        return "CPU (resources.gpus: 0): no GPU memory check", ""
-    if budget is None:
-        return "checking free GPU memory…", ""
-    if budget.cpu:
-        return "CPU: no GPU memory check", ""
-    if not budget.free_mib:
-        return f"free GPU memory on {budget.where} unknown", ""
-    from engine.memory_estimate import check_fit  # light; already imported by the estimate's worker
-
-    free = sorted(budget.free_mib, reverse=True)
-    verdict = check_fit(est, [SimpleNamespace(memory_free_mib=m) for m in free], gpus_wanted=result.gpus_wanted)
-    need = est.total / GIB
-    if len(free) < result.gpus_wanted:
-        return f"{budget.where}: {verdict.message}", "over"
-    worst = free[result.gpus_wanted - 1] / 1024
-    if verdict.fits:
-        return f"fits: ~{need:.1f} of {worst:.1f} GiB free ({budget.where})", "ok"
-    return f"may not fit: needs ~{need:.1f} GiB per GPU, {worst:.1f} GiB free ({budget.where})", "over"
-
-
-class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
+class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, ModalScreen[object]):
     @dataclass
     class RecipesListed(Message):
         recipes: list[Path]
 
     @dataclass
-    class RecipeInfo(Message):
-        """The fields the form shows for one recipe (or the one-line error reading it)."""
-
-        path: Path
-        kind: str = ""
-        values: dict[str, str] = field(default_factory=dict)
-        error: str = ""
+    class RecipeRead(Message):
+        info: RecipeInfo
 
     @dataclass
-    class GpuBudgetFound(Message):
-        budget: GpuBudget
-
-    @dataclass
-    class FitEstimated(Message):
-        """The estimate for one (recipe, fit overrides) key; ``error`` is one line when it failed."""
-
-        key: tuple[Any, ...]
-        kind: str = ""
-        estimate: FitEstimate | None = None
-        gpus_wanted: int = 1
-        error: str = ""
+    class FitDone(Message):
+        result: FitEstimated
 
     DEFAULT_CSS = """
     LaunchScreen { align: center middle; }
     LaunchScreen > Vertical {
-        width: 90%; max-width: 96; height: auto; max-height: 100%;
+        width: 90%; max-width: 100; height: auto; max-height: 100%;
         border: thick $primary; background: $surface; padding: 0 1; overflow-y: auto;
     }
     LaunchScreen #launch-title { text-style: bold; color: $accent; height: 1; }
     LaunchScreen OptionList { height: auto; max-height: 6; min-height: 3; }
     LaunchScreen #launch-about { height: auto; max-height: 2; color: $foreground-muted; }
-    LaunchScreen Grid { grid-size: 2; grid-columns: 15 1fr; height: auto; grid-rows: 1; grid-gutter: 0 1; }
-    LaunchScreen Grid Label { color: $foreground-muted; }
-    LaunchScreen Grid Input { background: $boost; }
-    LaunchScreen.-short OptionList { max-height: 4; }
+    LaunchScreen .field-row { height: auto; }
+    LaunchScreen .field-row Label { width: 16; color: $foreground-muted; }
+    LaunchScreen .field-row Input, LaunchScreen .field-row Select { width: 1fr; }
+    LaunchScreen .field-row Input { background: $boost; }
+    LaunchScreen .field-error { color: $error; height: auto; margin-left: 16; }
+    LaunchScreen.-short OptionList { max-height: 3; }
+    LaunchScreen.-short #launch-about { max-height: 1; }
+    LaunchScreen.-short #launch-buttons { margin-top: 0; }
     LaunchScreen #launch-fit { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check.-ok { color: $success; }
     LaunchScreen #launch-fit-check.-over { color: $warning; text-style: bold; }
     LaunchScreen #launch-error { color: $error; height: auto; }
-    LaunchScreen Horizontal { height: auto; margin-top: 1; }
+    LaunchScreen #launch-buttons { height: auto; margin-top: 1; }
     LaunchScreen Button { margin-right: 2; }
     """
     # Below 30 rows the recipe list is shorter, so the estimate, its warning and the buttons fit at 80x24.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
     BINDINGS = [
         bind("launch.submit", "ctrl+s", "submit", "Launch"),
+        bind("launch.preview", "ctrl+r", "preview", "Preview recipe"),
         bind("launch.close", "escape", "close", "Close"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, *, launch: bool = True) -> None:
+        """``launch=False``: dismiss with the checked ``LaunchRequest`` instead of launching it (tests)."""
         super().__init__()
+        self.launches = launch
         self.recipes: list[Path] = []
-        self.current: LaunchScreen.RecipeInfo | None = None
-        self.budget: GpuBudget | None = None  # the target's free GPU memory (None: not probed yet)
-        self.fit: LaunchScreen.FitEstimated | None = None  # the estimate for the current inputs (None: pending)
+        self.current: RecipeInfo | None = None
+        self.budgets: dict[str, GpuBudget] = {}  # host -> free GPU memory (absent: not probed yet)
+        self.host_errors: dict[str, str] = {}
+        self.hosts: list[str] = ["local"]
+        self.fit: FitEstimated | None = None  # the estimate for the current inputs (None: pending)
         self.fit_text, self.fit_state = "", ""  # the last comparison shown; state "ok" | "over" | ""
         self.fit_key: tuple[Any, ...] = ()
         self.fit_shown = False  # the estimate line holds an estimate (kept while the next is computed)
+        self.problems: dict[str, str] = {}  # field -> message shown under it
+        self.launching = False
         self._confirmed = False  # ctrl+s pressed once on an over-budget form
 
+    # -- layout ------------------------------------------------------------------------------------
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Launch a run", id="launch-title")
             yield OptionList(id="launch-recipes", compact=True)
             yield Static("", id="launch-about", markup=False)
-            with Grid():
-                for name, (_key, label, _kind) in FIELDS.items():
+            with Horizontal(classes="field-row"):
+                yield Label("Host")
+                yield Select([("local · probing…", "local")], value="local", allow_blank=True, prompt="local",
+                             compact=True, id="launch-host")
+            yield self._error_line("host")
+            with Horizontal(classes="field-row", id="launch-from_run-row"):
+                yield Label("From run")
+                yield Select([("the recipe's own", NO_RUN)], value=NO_RUN, allow_blank=True, compact=True,
+                             id="launch-from_run")
+            yield self._error_line("from_run")
+            for name, (_key, label, _kind) in FIELDS.items():
+                with Horizontal(classes="field-row"):
                     yield Label(label)
                     yield Input(id=f"launch-{name}", compact=True, disabled=True)
+                yield self._error_line(name)
             for name in ("fit", "fit-check", "error"):
                 yield Static("", id=f"launch-{name}", markup=False).set_styles("display: none;")
-            with Horizontal():
-                yield Button("Launch (ctrl+s)", id="launch-go", variant="primary", disabled=True)
-                yield Button("Close (esc)", id="launch-cancel")
+            with Horizontal(id="launch-buttons"):
+                yield Button("Launch (ctrl+s)", id="launch-go", variant="primary", disabled=True, compact=True)
+                yield Button("Preview (ctrl+r)", id="launch-preview", compact=True)
+                yield Button("Close (esc)", id="launch-cancel", compact=True)
+
+    @staticmethod
+    def _error_line(name: str) -> Static:
+        line = Static("", id=f"launch-{name}-error", classes="field-error", markup=False)
+        line.display = False
+        return line
 
     def on_mount(self) -> None:
+        self._show_chain(False)
         self.query_one(OptionList).focus()
         self.list_recipes()
-        self.probe_gpus()
+        self.probe_local()
+        self.list_hosts()
+        self.list_runs()
 
+    # -- recipes -----------------------------------------------------------------------------------
     @work(group="launch.recipes", exclusive=True, exit_on_error=False)
     async def list_recipes(self) -> None:
         workspace = self.app.workspace  # type: ignore[attr-defined]
@@ -310,32 +193,56 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
     @work(group="launch.recipe", exclusive=True, exit_on_error=False)
     async def read_selected(self, path: Path) -> None:
         info = await self.app.bridge.call(lambda: read_recipe(path))  # type: ignore[attr-defined]
-        self.post_message(info)
+        self.post_message(self.RecipeRead(info))
 
-    def on_launch_screen_recipe_info(self, info: LaunchScreen.RecipeInfo) -> None:
-        self.current = info
+    def on_launch_screen_recipe_read(self, message: LaunchScreen.RecipeRead) -> None:
+        info = self.current = message.info
         trainable = info.kind in kinds.trainable()
         about = f"{info.path.name} · kind {info.kind}" if info.kind else info.path.name
-        if info.kind in kinds.trainable():
+        if trainable:
             about += " · type to override a field; empty keeps the recipe's value"
-        if info.kind and not trainable:
-            about += " · overrides apply to sft/dpo recipes; launch as is"
+        elif info.kind:
+            about += f" · overrides apply to {kinds.either(kinds.trainable())} recipes; launch as is"
         self.query_one("#launch-about", Static).update(about)
         for name in FIELDS:
             box = self.query_one(f"#launch-{name}", Input)
             box.value = ""
             box.placeholder = info.values.get(name, "")
             box.disabled = not trainable
+        self._show_chain(info.chains)
+        self._set_problems({})
         self._line("#launch-error", info.error)
         self.query_one("#launch-go", Button).disabled = bool(info.error)
         self.refresh_fit()
 
-    # -- fit check ---------------------------------------------------------------------------------
+    # -- the form's values -------------------------------------------------------------------------
+    def raw_values(self) -> dict[str, str]:
+        return {name: self.query_one(f"#launch-{name}", Input).value for name in FIELDS}
 
+    def overrides(self, *, typed: bool = True) -> dict[str, Any]:
+        """Typed overrides (the fields', then from_run); ValueError names the field. ``typed=False``:
+        from_run alone."""
+        info = self.current
+        if info is None or info.kind not in kinds.trainable():
+            return {}
+        out = parse_overrides(self.raw_values()) if typed else {}
+        chosen = self.query_one("#launch-from_run", Select).value
+        if info.chains and isinstance(chosen, str) and chosen != NO_RUN:
+            out["from_run"] = chosen
+        return out
+
+    def request(self) -> LaunchRequest | None:
+        info = self.current
+        if info is None or info.error:
+            return None
+        return LaunchRequest(info.path, self.overrides(), self.host)
+
+    # -- fit check ---------------------------------------------------------------------------------
     @on(Input.Changed)
     def _input_changed(self, event: Input.Changed) -> None:
         if event.input.id in {f"launch-{name}" for name in FIT_FIELDS}:
             self.refresh_fit()
+        self._recheck()
 
     def refresh_fit(self) -> None:
         """Re-estimate for the current recipe and fit overrides (a no-op when they did not change)."""
@@ -352,7 +259,7 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         try:
             overrides = parse_overrides(raw) if info.kind in kinds.trainable() else {}
         except ValueError as exc:
-            self.post_message(self.FitEstimated(key, info.kind, error=str(exc)))
+            self.post_message(self.FitDone(FitEstimated(key, info.kind, error=str(exc))))
             return
         # Keep the last lines until the new estimate lands (ms): the form must not jump while typing.
         self._disarm()
@@ -366,29 +273,17 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
 
         try:
             kind, estimate, gpus = fit_estimate(path, overrides)
-            result = self.FitEstimated(key, kind, estimate, gpus)
+            result = FitEstimated(key, kind, estimate, gpus)
         except Exception as exc:  # advisory: any failure is the line's one-line text
-            result = self.FitEstimated(key, error=one_line(exc))
+            result = FitEstimated(key, error=one_line(exc))
         if not get_current_worker().is_cancelled:
-            self.post_message(result)
+            self.post_message(self.FitDone(result))
 
-    def on_launch_screen_fit_estimated(self, result: LaunchScreen.FitEstimated) -> None:
-        if result.key == self.fit_key:
-            self.fit = result
-            self._show_fit(estimate_text(result))
-
-    @work(thread=True, exclusive=True, group="launch.gpus", exit_on_error=False)
-    def probe_gpus(self) -> None:
-        self.post_message(self.GpuBudgetFound(local_gpu_budget()))
-
-    def on_launch_screen_gpu_budget_found(self, message: LaunchScreen.GpuBudgetFound) -> None:
-        if self.budget is None:  # a budget set through set_gpu_budget wins over the probe
-            self.set_gpu_budget(message.budget)
-
-    def set_gpu_budget(self, budget: GpuBudget) -> None:
-        """The launch target's free GPU memory (the probe's result; a host picker would call this)."""
-        self.budget = budget
-        self._show_fit()
+    def on_launch_screen_fit_done(self, message: LaunchScreen.FitDone) -> None:
+        if message.result.key == self.fit_key:
+            self.fit = message.result
+            self._show_fit(estimate_text(message.result))
+            self._relabel_hosts()
 
     def _show_fit(self, estimate: str | None = None) -> None:
         """Update the estimate line (when given) and the comparison line; any change asks again."""
@@ -397,6 +292,8 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
             self.fit_shown = bool(estimate)
         self._disarm()
         self.fit_text, self.fit_state = fit_check(self.fit, self.budget)
+        if self.host_errors.get(self.host):
+            self.fit_text, self.fit_state = f"{self.host} is unreachable: {self.host_errors[self.host]}", "over"
         check = self.query_one("#launch-fit-check", Static)
         check.set_class(self.fit_state == "ok", "-ok")
         check.set_class(self.fit_state == "over", "-over")
@@ -417,32 +314,24 @@ class LaunchScreen(WorkerErrorsMixin, ModalScreen[LaunchRequest | None]):
         self.action_submit()
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        if event.button.id == "launch-go":
-            self.action_submit()
-        else:
-            self.action_close()
+        {"launch-go": self.action_submit, "launch-preview": self.action_preview}.get(
+            event.button.id or "", self.action_close
+        )()
 
     def action_submit(self) -> None:
-        info = self.current
-        if info is None:
-            self._line("#launch-error", "Pick a recipe first.")
-            return
-        if info.error:
-            self.notify(info.error, severity="error")
-            return
-        raw = {name: self.query_one(f"#launch-{name}", Input).value for name in FIELDS}
+        if not self.launching:
+            self.check(launch=True)
+
+    def action_preview(self) -> None:
+        from tui.screens.launch_preview import RecipePreviewScreen
+
         try:
-            overrides = parse_overrides(raw) if info.kind in kinds.trainable() else {}
+            request = self.request()
         except ValueError as exc:
-            self._line("#launch-error", str(exc))
+            self._set_problems({**self.problems, "recipe": str(exc)})
             return
-        self._line("#launch-error", "")
-        if self.fit_state == "over" and not self._confirmed:  # warn once; a second ctrl+s launches
-            self._confirmed = True
-            self._line("#launch-fit-check", f"{self.fit_text} · ctrl+s again to launch anyway")
-            self.query_one("#launch-go", Button).label = "Launch anyway"
-            return
-        self.dismiss(LaunchRequest(info.path, overrides))
+        if request is not None:
+            self.app.push_screen(RecipePreviewScreen(request))
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -1,4 +1,10 @@
-"""A run's files and folders (run directory, logs, recipe, checkpoints, adapter); enter copies a path."""
+"""A run's files and folders (run directory, logs, recipe, checkpoints, adapter).
+
+Enter opens a file in the viewer inside the TUI (tui/screens/launch_preview.py: long lines scroll
+sideways or wrap, ``e`` hands it to ``$PAGER``/``$EDITOR``) and copies a folder's path; ``y`` copies the
+path; ``e`` opens the highlighted file in ``$PAGER``/``$EDITOR`` directly. CLI twin: ``tailor logs RUN
+--stderr`` and the run folder's files.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +72,11 @@ class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
     BINDINGS = [
         bind("files.close", "escape,q", "close", "Close"),
         bind("files.copy", "y", "copy", "Copy path"),
+        bind("files.down", "j", "down", "Down", show=False),
+        bind("files.up", "k", "up", "Up", show=False),
+        bind("files.first", "g", "first", "First", show=False),
+        bind("files.last", "G", "last", "Last", show=False),
+        bind("files.external", "e", "external", "$PAGER"),
     ]
 
     def __init__(self, run_id: str, host: str = "local") -> None:
@@ -78,7 +89,8 @@ class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
         with Vertical():
             yield Static(f"Files of {self.run_id}", id="files-title", markup=False)
             yield OptionList(id="files-list")
-            yield Static("enter / y: copy the path to the clipboard · esc: close", id="files-path", markup=False)
+            yield Static("enter: view (a folder: copy its path) · y: copy path · e: $PAGER · esc: close",
+                         id="files-path", markup=False)
 
     def on_mount(self) -> None:
         self.query_one(OptionList).focus()
@@ -101,7 +113,36 @@ class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
 
     @on(OptionList.OptionSelected)
     def _selected(self, event: OptionList.OptionSelected) -> None:
-        self.action_copy()
+        path = self._highlighted()
+        if path is None or not path.is_file():
+            self.action_copy()
+            return
+        from tui.screens.launch_preview import TextViewerScreen
+
+        self.app.push_screen(TextViewerScreen(f"{self.run_id} · {path.name}  ({path})", path=path))
+
+    def _highlighted(self) -> Path | None:
+        index = self.query_one(OptionList).highlighted
+        return self.entries[index][1] if index is not None and index < len(self.entries) else None
+
+    def action_down(self) -> None:
+        self.query_one(OptionList).action_cursor_down()
+
+    def action_up(self) -> None:
+        self.query_one(OptionList).action_cursor_up()
+
+    def action_first(self) -> None:
+        self.query_one(OptionList).action_first()
+
+    def action_last(self) -> None:
+        self.query_one(OptionList).action_last()
+
+    def action_external(self) -> None:
+        path = self._highlighted()
+        if path is not None and path.is_file():
+            from tui.screens.launch_preview import TextViewerScreen
+
+            TextViewerScreen.open_external(self.app, path)
 
     def action_copy(self) -> None:
         index = self.query_one(OptionList).highlighted

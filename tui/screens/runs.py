@@ -26,25 +26,20 @@ from tui.keymap import bind
 from tui.screens.base import TailorScreen
 from tui.screens.runs_actions import RunActionsMixin
 from tui.widgets.run_data import RunInfo, RunStore
-from tui.widgets.run_table import COMPACT_WIDTH, RunTable
+from tui.widgets.run_settings import list_with_hosts
+from tui.widgets.run_table import RunTable
 
 if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
     from textual.widgets import Input
 
-    from engine.executors.base import Executor
     from engine.runs.events import Event
     from engine.runs.status import RunState, Status
     from tui.widgets.log_pane import LogPane
     from tui.widgets.run_detail import RunDetail
+    from tui.widgets.run_settings import RunSettings
 
 FLUSH_S = 0.1
 FOLLOW_RETRY_S = 30.0
-
-
-async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, str]]:
-    """The listing (remote runs through their mirrors) and the host alias of each remote run."""
-    statuses = await executor.list_runs()
-    return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}
 
 
 STATE_FILTERS = (None, "running", "succeeded", "failed", "cancelled", "queued")
@@ -60,6 +55,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
 
         statuses: list[Status]
         hosts: dict[str, str] = field(default_factory=dict)
+        settings: dict[str, RunSettings] = field(default_factory=dict)
 
     @dataclass
     class EventBatch(Message):
@@ -101,6 +97,10 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         bind("runs.state_filter", "f", "state_filter", "State filter"),
         bind("runs.filter", "slash", "filter", "Filter"),
         bind("runs.files", "o", "files", "Files"),
+        bind("runs.parent", "p", "parent", "Parent run", show=False),
+        bind("runs.child", "P", "child", "Child run", show=False),
+        bind("runs.delete", "D", "delete_run", "Delete", show=False),
+        bind("runs.fetch", "F", "fetch_run", "Fetch", show=False),
         bind("runs.zoom", "z", "zoom", "Zoom detail", show=False),
         bind("runs.focus_log", "l", "focus_log", "Log/table", show=False),
         bind("runs.back", "escape", "back", "Back", show=False),
@@ -154,7 +154,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
 
     def on_mount(self) -> None:
         self.tailor.after_first_paint(self._mount_secondary)
-        self.table.set_compact(self.app.size.width < COMPACT_WIDTH)  # the table is focused (AUTO_FOCUS)
+        self.table.set_width(self.app.size.width)  # the table is focused (AUTO_FOCUS)
         self.set_interval(FLUSH_S, self.flush)
         self.set_interval(1.0, self.tick)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
@@ -170,12 +170,14 @@ class RunsScreen(RunActionsMixin, TailorScreen):
 
     def environment_ready(self) -> None:
         self.store.log_max_lines = self.tailor.settings.tui.log_max_lines
+        self.table.configured = list(self.tailor.settings.tui.runs_columns)
+        self._table_dirty |= self.table.set_width(self.app.size.width)
         if self.detail:
             self.detail.log_pane.max_lines = self.store.log_max_lines
         self.call_after_refresh(self.scan)
 
     def on_resize(self, event: Resize) -> None:
-        if self.table.set_compact(event.size.width < COMPACT_WIDTH):
+        if self.table.set_width(event.size.width):
             self._table_dirty = True
             self.flush()
 
@@ -184,9 +186,9 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     async def scan(self) -> None:
         """List runs (directory + status files, on the engine thread); re-armed after each pass."""
         try:
-            statuses, hosts = await self.tailor.engine(list_with_hosts)
+            statuses, hosts, settings = await self.tailor.engine(list_with_hosts)
             self._scan_error = ""
-            self.post_message(self.Scanned(statuses, hosts))
+            self.post_message(self.Scanned(statuses, hosts, settings))
         except Exception as exc:  # keep scanning; report each new problem once
             if error_text(exc) != self._scan_error:
                 self._scan_error = error_text(exc)
@@ -198,7 +200,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
 
     def on_runs_screen_scanned(self, message: RunsScreen.Scanned) -> None:
         before = {rid: info.state for rid, info in self.store.runs.items()}
-        added, removed = self.store.merge_listing(message.statuses, message.hosts)
+        added, removed = self.store.merge_listing(message.statuses, message.hosts, message.settings)
         for rid, state in before.items():
             if rid in self.store:
                 self._announce(self.store.runs[rid], state)

@@ -1,4 +1,5 @@
-"""The Runs screen's actions on runs: mark, compare, files, launch, cancel (confirmed), resume.
+"""The Runs screen's actions on runs: mark, compare, files, launch, cancel (confirmed), resume, delete
+(confirmed) and fetch with a progress bar, and going to a run (a trial's, a parent, a child).
 
 A mixin of RunsScreen (tui/screens/runs.py). Every engine call runs in a worker on the engine thread;
 results come back as ``RunActionsMixin.StatusChanged``; failures go to the one handler (tui/errors.py).
@@ -6,16 +7,17 @@ results come back as ``RunActionsMixin.StatusChanged``; failures go to the one h
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from textual import work
 from textual.message import Message
 
 if TYPE_CHECKING:
+    from engine.executors.base import Executor, FetchReport
     from engine.runs.status import Status
     from tui.screens.base import TailorScreen
-    from tui.screens.launch import LaunchRequest
     from tui.widgets.run_data import RunInfo, RunStore
     from tui.widgets.run_table import RunTable
 
@@ -32,6 +34,12 @@ class RunActionsMixin(_Screen):
         marked: set[str]
         _dirty: set[str]
         _select_next: str | None
+        _table_dirty: bool
+        text_filter: str
+        state_filter: str | None
+
+        def _filters_changed(self) -> None: ...
+        def scan(self) -> Any: ...
 
         @property
         def table(self) -> RunTable: ...
@@ -46,6 +54,7 @@ class RunActionsMixin(_Screen):
 
         status: Status
         action: Literal["launched", "cancel requested", "resumed"]
+        host: str | None = None  # where a new run lives (a known run keeps its host)
 
     def action_mark(self) -> None:
         info = self.selected
@@ -80,16 +89,12 @@ class RunActionsMixin(_Screen):
 
         self.app.push_screen(LaunchScreen(), self._launch_chosen)
 
-    def _launch_chosen(self, request: object) -> None:
-        if request is not None:
-            self.launch(request)
+    def _launch_chosen(self, result: object) -> None:
+        """The form launched the run itself (errors stay in the form); follow it from here."""
+        from engine.runs.status import Status
 
-    @work(group="runs.launch", exclusive=True, exit_on_error=False)
-    async def launch(self, request: LaunchRequest) -> None:
-        status = await self.tailor.engine(
-            lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
-        )
-        self.post_message(self.StatusChanged(status, "launched"))
+        if isinstance(result, Status):
+            self.post_message(self.StatusChanged(result, "launched", result.via))
 
     def action_cancel_run(self) -> None:
         info = self._need_selection()
@@ -125,7 +130,7 @@ class RunActionsMixin(_Screen):
     def on_run_actions_mixin_status_changed(self, message: RunActionsMixin.StatusChanged) -> None:
         status = message.status
         known = self.store.get(status.run_id)
-        host = known.host if known is not None else "local"
+        host = known.host if known is not None else message.host or "local"
         info = self.store.upsert(host, status)
         self._follow_if_active(info)
         if message.action == "launched":
@@ -134,6 +139,85 @@ class RunActionsMixin(_Screen):
         self._table_dirty = True
         self._dirty.add(info.run_id)
         self.flush()
+
+    def action_delete_run(self) -> None:
+        """Delete a finished run where it ran, after a confirmation (CLI: ``tailor rm RUN``)."""
+        info = self._need_selection()
+        if info is None:
+            return
+        if info.state.active:
+            self.notify(f"{info.run_id} is {info.state.value}: cancel it first (x)", severity="warning")
+            return
+        from tui.screens.confirm import ConfirmScreen
+
+        remote = info.host != "local"
+        where = f" on {info.host}" if remote else ""
+        note = "\nIts local copy (and anything fetched) stays here." if remote else "\nIts folder, adapter and checkpoints go."
+        run_id, host = info.run_id, info.host
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._run_task(f"Deleting {run_id}{where}", lambda ex: ex.delete(run_id), host,
+                               lambda path: f"deleted {path}{where}")
+
+        self.app.push_screen(ConfirmScreen(f"Delete run {run_id}{where}?{note}", yes="Delete", no="Keep"), answered)
+
+    def action_fetch_run(self) -> None:
+        """Bring a remote run's artefacts here (CLI: ``tailor hosts fetch RUN``)."""
+        info = self._need_selection()
+        if info is None:
+            return
+        if info.host == "local":
+            self.notify(f"{info.run_id} ran here: its files are local already (o)", severity="warning")
+            return
+        run_id = info.run_id
+
+        def described(report: FetchReport) -> str:
+            return (f"{len(report.fetched)} files fetched ({report.bytes} bytes), {len(report.skipped)} up to date "
+                    f"· {report.path}")
+
+        self._run_task(f"Fetching {run_id} from {info.host}", lambda ex: ex.fetch(run_id), info.host, described)
+
+    def _run_task(self, title: str, call: Callable[[Executor], Awaitable[Any]], host: str,
+                  describe: Callable[[Any], str]) -> None:
+        from tui.screens.run_task import RunTaskScreen
+
+        self.app.push_screen(RunTaskScreen(title, call, host, describe), lambda _result: self.scan())
+
+    def open_run(self, run_id: str) -> None:
+        """Select ``run_id`` (from Search's enter on a trial, or a parent/child link): filters are cleared so
+        it shows; a run not listed yet is selected once the next listing brings it."""
+        self.text_filter, self.state_filter = "", None
+        self._filters_changed()
+        self._select_next = run_id
+        self._table_dirty = True
+        self.flush()
+
+    def action_parent(self) -> None:
+        """Go to the run this one started from (``from_run``)."""
+        info = self._need_selection()
+        if info is None:
+            return
+        parent = info.settings.from_run
+        if not parent:
+            self.notify(f"{info.run_id} did not start from another run", severity="warning")
+            return
+        match = next((rid for rid in self.store.runs if rid == parent or rid.startswith(parent)), None)
+        if match is None:
+            self.notify(f"parent run {parent} is not in this workspace", severity="warning")
+            return
+        self.open_run(match)
+
+    def action_child(self) -> None:
+        """Go to the first run that started from this one (its detail lists them all)."""
+        info = self._need_selection()
+        if info is None:
+            return
+        children = self.store.children(info.run_id)
+        if not children:
+            self.notify(f"no run started from {info.run_id}", severity="warning")
+            return
+        self.open_run(children[0])
 
     def _need_selection(self) -> RunInfo | None:
         info = self.selected

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 from rich.table import Table as RichTable
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.containers import Horizontal, Vertical
@@ -219,6 +219,19 @@ class SearchScreen(TailorScreen):
         if keep is not None and keep in table.rows:
             table.move_cursor(row=table.get_row_index(keep))
         table.border_title = f"trials · sorted by {key}{' (reversed)' if self.sort_reverse else ''}"
+
+    @on(DataTable.RowSelected, "#search-trials")
+    def _trial_selected(self, event: DataTable.RowSelected) -> None:
+        """Enter on a trial opens its run in the Runs screen (CLI twin: ``tailor logs RUN``)."""
+        rows = (self.snap or {}).get("rows", [])
+        row = next((r for r in rows if str(r["number"]) == event.row_key.value), None)
+        if row is None or not row.get("run_id"):
+            self.notify(f"trial {event.row_key.value} has no run yet", severity="warning")
+            return
+        self.app.action_goto("runs")  # type: ignore[attr-defined]
+        open_run = getattr(self.app.screen, "open_run", None)
+        if open_run is not None:
+            open_run(row["run_id"])
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
         from engine.search.views import importance_bars, intermediate_series

@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from tui.widgets.run_settings import RunSettings
+
 if TYPE_CHECKING:  # engine.runs imports pydantic: loaded after the first paint, not with this module
     from engine.runs.status import RunState, Status
 
@@ -26,6 +28,11 @@ _SPEED_KEYS = (
     ("train_samples_per_second", "samples/s"),
     ("samples_per_second", "samples/s"),
 )
+
+
+def short_model(model: str) -> str:
+    """A local model folder by its last part; hub ids (org/name) as they are."""
+    return model.rstrip("/").rsplit("/", 1)[-1] if model.startswith(("/", "~", ".")) else model
 
 
 def short_name(run_id: str) -> str:
@@ -49,6 +56,8 @@ class RunInfo:
     speed: str = ""  # "3.2 steps/s" or what the trainer reports
     log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
     order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
+    settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage
+    child_ids: list[str] = field(default_factory=list)  # runs that started from this one
     _recent: deque[tuple[float, int, float | None]] = field(default_factory=lambda: deque(maxlen=THROUGHPUT_WINDOW))
 
     # -- derived ---------------------------------------------------------------
@@ -96,13 +105,19 @@ class RunInfo:
             "eval": number(self.latest("eval_loss")),
             "elapsed": duration(self.elapsed(now)),
             "eta": duration(self.eta(now)),
+            "method": self.settings.method,
+            "r": self.settings.r,
+            "lr": self.settings.lr,
+            "model": short_model(self.settings.model),
+            "trial": self.settings.trial_label,
         }
 
     def matches(self, text: str) -> bool:
         text = text.lower().strip()
         if not text:
             return True
-        hay = " ".join((self.run_id, self.status.kind, self.host, self.state.value, self.status.name or "")).lower()
+        hay = " ".join((self.run_id, self.status.kind, self.host, self.state.value, self.status.name or "",
+                        self.settings.method, self.settings.model, self.settings.study)).lower()
         return all(word in hay for word in text.split())
 
     # -- updates -------------------------------------------------------------
@@ -239,9 +254,15 @@ class RunStore:
     def get(self, run_id: str | None) -> RunInfo | None:
         return self.runs.get(run_id) if run_id else None
 
-    def merge_listing(self, statuses: list[Status], hosts: dict[str, str] | None = None) -> tuple[list[str], list[str]]:
+    def merge_listing(
+        self, statuses: list[Status], hosts: dict[str, str] | None = None,
+        settings: dict[str, RunSettings] | None = None,
+    ) -> tuple[list[str], list[str]]:
         """Apply a listing of the whole workspace; return (new run ids, removed run ids)."""
         hosts = hosts or {}
+        for run_id, found in (settings or {}).items():
+            if run_id in self.runs:
+                self.runs[run_id].settings = found
         seen = set()
         added = []
         for status in statuses:
@@ -251,6 +272,7 @@ class RunStore:
                 info = RunInfo(status.run_id, hosts.get(status.run_id, "local"), status,
                                log=deque(maxlen=self.log_max_lines))
                 info.order = launch_time(status)
+                info.settings = (settings or {}).get(status.run_id, info.settings)
                 self.runs[status.run_id] = info
                 added.append(status.run_id)
             else:
@@ -258,6 +280,8 @@ class RunStore:
         removed = [rid for rid in self.runs if rid not in seen]
         for rid in removed:
             del self.runs[rid]
+        for info in self.runs.values():
+            info.child_ids = self.children(info.run_id)
         return added, removed
 
     def upsert(self, host: str, status: Status) -> RunInfo:
@@ -270,6 +294,11 @@ class RunStore:
         else:
             info.update_status(status)
         return info
+
+    def children(self, run_id: str) -> list[str]:
+        """Runs that started from ``run_id`` (their ``from_run`` names it or a prefix of it), oldest first."""
+        return [info.run_id for info in self.ordered()
+                if info.settings.from_run and run_id.startswith(info.settings.from_run) and info.run_id != run_id]
 
     def ordered(self) -> list[RunInfo]:
         return sorted(self.runs.values(), key=lambda info: (info.order, info.run_id))

@@ -117,8 +117,16 @@ class RunDetail(Vertical):
         for key, label in (("rewards/accuracies", "acc"), ("rewards/margins", "margin")):
             if key in status.latest:
                 items.append(f"{label} {number(status.latest[key])}")
-        if status.links.get("from_run"):
-            items.append(f"from {status.links['from_run']}")
+        settings = info.settings
+        if settings.method:  # what this run trained with, beside what it reached
+            items.append(" ".join(filter(None, (settings.method, settings.r and f"r={settings.r}", settings.model))))
+        if settings.study:
+            items.append(f"trial {settings.trial} of study {settings.study}" if settings.trial else f"study {settings.study}")
+        parent = settings.from_run or status.links.get("from_run")
+        if parent:
+            items.append(f"from {parent} (p)")
+        if info.child_ids:
+            items.append(f"children {', '.join(info.child_ids)} (P)")
         text = Text(" · ".join(items))
         if status.error:
             text.append("\n")

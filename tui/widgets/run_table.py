@@ -1,7 +1,9 @@
 """The runs table: stable row keys (run ids), only changed cells are rewritten.
 
-Below ``COMPACT_WIDTH`` columns the table drops kind, host and elapsed and shows short run names, so
-80x24 stays legible; the full id is always in the detail pane.
+Columns are chosen per width: below ``COMPACT_WIDTH`` the table shows short run names and what fits 80
+columns (the full id is always in the detail pane); from there on it adds what tells runs apart (method,
+LoRA r, learning rate, host), and from ``WIDEST_WIDTH`` the base model, the search trial and the elapsed
+time. ``[tui] runs_columns`` in the settings replaces the wide choice with its own list of column keys.
 """
 
 from __future__ import annotations
@@ -16,13 +18,31 @@ from tui.widgets.styles import state_text, theme_style
 from tui.widgets.table import Table
 
 COMPACT_WIDTH = 110
-WIDE = (
-    ("mark", " "), ("run", "Run"), ("kind", "Kind"), ("host", "Host"), ("state", "State"),
-    ("step", "Step"), ("loss", "Loss"), ("eval", "Eval loss"), ("elapsed", "Elapsed"), ("eta", "ETA"),
-)
+WIDEST_WIDTH = 160
+#: Every column key and its header.
+LABELS = {
+    "mark": " ", "run": "Run", "name": "Run", "kind": "Kind", "method": "Method", "r": "r", "lr": "LR",
+    "model": "Model", "trial": "Trial", "host": "Host", "state": "State", "step": "Step", "loss": "Loss",
+    "eval": "Eval loss", "elapsed": "Elapsed", "eta": "ETA",
+}
+WIDE = tuple((k, LABELS[k]) for k in (
+    "mark", "run", "kind", "method", "r", "lr", "host", "state", "step", "loss", "eval", "eta"))
+WIDEST = tuple((k, LABELS[k]) for k in (
+    "mark", "run", "kind", "method", "r", "lr", "model", "trial", "host", "state", "step", "loss", "eval",
+    "elapsed", "eta"))
 COMPACT = (("mark", " "), ("name", "Run"), ("state", "State"), ("step", "Step"), ("loss", "Loss"),
            ("eval", "Eval"), ("eta", "ETA"))
-RIGHT = {"step", "loss", "eval", "elapsed", "eta"}
+RIGHT = {"step", "loss", "eval", "elapsed", "eta", "r", "lr"}
+
+
+def columns_for(width: int, configured: list[str] | None = None) -> tuple[tuple[str, str], ...]:
+    """The columns at a terminal width (``configured``: the settings' list, used from COMPACT_WIDTH on)."""
+    if width < COMPACT_WIDTH:
+        return COMPACT
+    if configured:
+        keys = ["mark", *(k for k in configured if k in LABELS and k != "mark")]
+        return tuple((k, LABELS[k]) for k in keys)
+    return WIDEST if width >= WIDEST_WIDTH else WIDE
 MARK = "●"
 
 
@@ -34,6 +54,8 @@ class RunTable(Table):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=True, cursor_foreground_priority="renderable")
         self.compact: bool | None = None
+        self.spec: tuple[tuple[str, str], ...] = ()
+        self.configured: list[str] = []  # [tui] runs_columns
         self._shown: dict[str, dict[str, str]] = {}  # row key -> plain cells as last rendered
         self._order: list[str] = []
         self._restore: str | None = None
@@ -43,14 +65,16 @@ class RunTable(Table):
     # -- columns ---------------------------------------------------------------
     @property
     def columns_spec(self) -> tuple[tuple[str, str], ...]:
-        return COMPACT if self.compact else WIDE
+        return self.spec
 
-    def set_compact(self, compact: bool) -> bool:
-        """Switch the column set; True if it changed (the caller then re-syncs the rows)."""
-        if compact == self.compact:
+    def set_width(self, width: int) -> bool:
+        """Choose the columns for a terminal width; True if they changed (the caller then re-syncs rows)."""
+        spec = columns_for(width, self.configured)
+        if spec == self.spec:
             return False
         selected = self.selected_run
-        self.compact = compact
+        self.compact = width < COMPACT_WIDTH
+        self.spec = spec
         self.clear(columns=True)
         self._shown.clear()
         self._order.clear()
@@ -82,7 +106,7 @@ class RunTable(Table):
     def sync(self, infos: Iterable[RunInfo], marked: set[str], now: float) -> None:
         """Show exactly ``infos`` in this order; add/remove rows and rewrite only the changed cells."""
         if self.compact is None:
-            self.set_compact(self.app.size.width < COMPACT_WIDTH)
+            self.set_width(self.app.size.width)
         infos = list(infos)
         wanted = [info.run_id for info in infos]
         wanted_set = set(wanted)

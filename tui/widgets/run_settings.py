@@ -1,0 +1,106 @@
+"""What distinguishes runs: the settings of each run's frozen recipe (method, LoRA r, learning rate, base
+model) and its lineage (study and trial, the run it started from), for the Runs table and Compare.
+
+Read on the engine thread from ``recipe.yaml`` of the run directory (a remote run's mirror holds it too).
+A run's recipe never changes once it exists, so each is read once and cached.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from engine.executors.base import Executor
+    from engine.runs.status import Status
+
+_CACHE: dict[Path, RunSettings] = {}
+_CACHE_MAX = 5000
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    method: str = ""
+    r: str = ""
+    lr: str = ""
+    model: str = ""
+    from_run: str = ""
+    study: str = ""
+    trial: str = ""
+    #: The whole recipe as dotted keys (``lora.r``, ``train.learning_rate``): Compare diffs these.
+    fields: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def trial_label(self) -> str:
+        return f"{self.study} #{self.trial}" if self.study and self.trial else self.study
+
+
+def flatten(data: Any, prefix: str = "") -> dict[str, str]:
+    """``{"lora": {"r": 8}}`` -> ``{"lora.r": "8"}`` (lists stay one value)."""
+    if isinstance(data, dict):
+        out: dict[str, str] = {}
+        for key, value in data.items():
+            out.update(flatten(value, f"{prefix}{key}."))
+        return out
+    return {prefix.rstrip("."): _text(data)}
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    return "" if value is None else str(value)
+
+
+def read_settings(run_dir: Path, status: Status | None = None) -> RunSettings | None:
+    """The run's settings (None while its recipe.yaml is not written yet)."""
+    cached = _CACHE.get(run_dir)
+    if cached is not None:
+        return cached
+    recipe_file = run_dir / "recipe.yaml"
+    if not recipe_file.is_file():
+        return None
+    from engine.recipes.yamlio import load_yaml
+
+    try:
+        data = load_yaml(recipe_file.read_text(encoding="utf-8"))
+    except Exception:  # a damaged file: the row shows no settings
+        data = {}
+    data = data if isinstance(data, dict) else {}
+    fields = flatten(data)
+    model = fields.get("model.name_or_path") or fields.get("model", "")
+    links = status.links if status is not None else {}
+    settings = RunSettings(
+        method=fields.get("method", ""),
+        r=fields.get("lora.r", "") if fields.get("method") in ("lora", "qlora") else "",
+        lr=fields.get("train.learning_rate", ""),
+        model=model,
+        from_run=str(links.get("from_run") or fields.get("from_run", "")),
+        study=str(links.get("study") or ""),
+        trial=str(links.get("trial") if links.get("trial") is not None else ""),
+        fields=fields,
+    )
+    if len(_CACHE) > _CACHE_MAX:
+        _CACHE.clear()
+    _CACHE[run_dir] = settings
+    return settings
+
+
+def settings_for(runs_dir: Path, statuses: list[Status]) -> dict[str, RunSettings]:
+    """Settings of every listed run whose recipe is written (engine thread; cached)."""
+    out = {}
+    for status in statuses:
+        settings = read_settings(runs_dir / status.run_id, status)
+        if settings is not None:
+            out[status.run_id] = settings
+    return out
+
+
+async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, str], dict[str, RunSettings]]:
+    """The listing (remote runs through their mirrors), the host alias of each remote run and each run's
+    settings (method, r, lr, model: read once from its recipe.yaml)."""
+    statuses = await executor.list_runs()
+    settings = settings_for(executor.workspace.runs_dir, statuses)
+    return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}, settings
