@@ -51,10 +51,14 @@ def check_event(obj: Any) -> Event | None:
         if not isinstance(message, str):
             return None
         if len(message) > MAX_MESSAGE:
-            obj = {**obj, "message": message[:MAX_MESSAGE] + f"... [{len(message) - MAX_MESSAGE} characters cut]"}
+            obj = {**obj, "message": _cut(message)}
     elif kind == "status" and not isinstance(obj.get("state"), str):
         return None
     return obj
+
+
+def _cut(message: str) -> str:
+    return message[:MAX_MESSAGE] + f"... [{len(message) - MAX_MESSAGE} characters cut]"
 
 
 def _is_int(value: Any) -> bool:
@@ -128,6 +132,9 @@ class EventWriter:
         return self._fd < 0
 
     def emit(self, type: str, **fields: Any) -> Event:
+        message = fields.get("message")
+        if isinstance(message, str) and len(message) > MAX_MESSAGE:  # one event stays one readable line
+            fields["message"] = _cut(message)
         with self._lock:
             self._seq += 1
             event = {"seq": self._seq, "time": round(time.time(), 3), "type": type, **fields}
