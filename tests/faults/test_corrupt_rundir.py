@@ -153,3 +153,15 @@ def test_run_ids_match_in_full() -> None:
         with pytest.raises(RunError):
             check_run_id(bad)
     assert check_run_id("demo-sft-20250101-000000-ab12") == "demo-sft-20250101-000000-ab12"
+
+
+def test_the_runs_screen_data_skips_malformed_events_and_shows_stalled() -> None:
+    from tui.widgets.run_data import RunInfo
+
+    status = Status(run_id="r-1", kind="sft", state="running", started_at=time.time() - 60, step=5, total_steps=10)
+    info = RunInfo("r-1", "local", status)
+    lines = info.apply([e for e in BAD_EVENTS if isinstance(e, dict)] + [json.loads(x) for x in GOOD_ODD])
+    assert len(lines) == 4 and all("\x1b" not in line for line in lines)
+    stalled = RunInfo("r-1", "local", status.model_copy(update={"stalled_s": 110.0}))
+    cells = stalled.cells()
+    assert cells["state"] == "stalled (no heartbeat for 1m50s)" and cells["eta"] == "-"
