@@ -61,7 +61,10 @@ class Control:
         from engine.executors.base import prepare_launch
         from engine.recipes.load import dump_recipe
 
+        from engine.runs.diskspace import check_launch_space
+
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
+        check_launch_space(self.runs_dir, prepared.recipe)
         return self.create_and_spawn(prepared.run_id, dump_recipe(prepared.recipe), prepared.status)
 
     def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:
@@ -132,10 +135,15 @@ class Control:
     def resume(self, run_id: str, *, env: dict[str, str] | None = None) -> Status:
         """Requeue and start the worker under the run's lock: of N resumes at once, one starts a worker
         and the others are told "already resumed by pid N" (the lock passes to that worker)."""
+        from engine.runs.diskspace import wrap_disk_full
+
         run = self.run(run_id)
-        with lock.held(run.path) as fd:
-            run.requeue(self.heartbeat_timeout)  # a corrupt status.json is rebuilt from events.jsonl first
-            self.spawn(run, resume=True, env=env, lock_fd=fd)
+        try:
+            with lock.held(run.path) as fd:
+                run.requeue(self.heartbeat_timeout)  # a corrupt status.json is rebuilt from events.jsonl first
+                self.spawn(run, resume=True, env=env, lock_fd=fd)
+        except OSError as exc:
+            raise wrap_disk_full(exc, run.path) or exc from None
         return self.effective(run)
 
     def repair(self, run_id: str) -> Status:
