@@ -162,7 +162,7 @@ def init_cmd(state: CliState, path: str | None) -> None:
     """Create a workspace (default: the configured one) with example recipes and demo data."""
     from engine.workspace import Workspace, open_workspace
 
-    ws = Workspace(path).ensure() if path else open_workspace(state.workspace)
+    ws = Workspace(path).ensure() if path else open_workspace(state.workspace, create=True)
     click.echo(str(ws.root))
     for recipe in ws.recipes():
         click.echo(f"  recipes/{recipe.name}")
