@@ -41,7 +41,8 @@ class Workspace:
             self.data_dir.mkdir(exist_ok=True)
             if fresh and demo:
                 self.seed_demo()
-            (self.root / MARKER).write_text("tailor workspace\n")
+            if fresh:  # written once: opening a workspace changes nothing in it
+                (self.root / MARKER).write_text("tailor workspace\n")
         except OSError as exc:
             raise TailorError(f"{self.root}: cannot create workspace: {exc.strerror or exc}") from None
         return self
