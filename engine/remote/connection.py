@@ -164,7 +164,9 @@ class HostConnection:
     def expand(self, path: str) -> str:
         """``~`` on the host, expanded here so every path can be quoted."""
         if path == "~" or path.startswith("~/"):
-            return (self.home or "~").rstrip("/") + path[1:]
+            if self.home is None:  # quoted, a literal "~" would never be expanded by the host's shell
+                raise HostError(f"{self.name}: internal: {path} used before the host's home directory is known")
+            return self.home.rstrip("/") + path[1:]
         return path
 
     @property
@@ -196,6 +198,7 @@ class HostConnection:
     ) -> Any:
         """Run ``python -m engine.remote OP`` on the host and return its JSON answer."""
         data = None if payload is None else json.dumps(payload)
+        await self.get()  # learns the host's $HOME first: ``~`` in workdir/python is expanded from it
         try:
             result = await self.run(self.op_argv(op, *args), input=data, timeout=timeout)
         except HostUnreachable:
@@ -220,8 +223,10 @@ class HostConnection:
             raise cls(f"{self.name}: {answer['error']}")
         if exit_status != 0 or answer is None:
             if exit_status == 127 or "No module named" in err or "No such file" in err:
+                what = " ".join(err.splitlines()[-1:])[:300] or f"exit status {exit_status}"
                 raise HostError(
-                    f"{self.name}: Tailor is not installed for {self.python}; run `tailor hosts setup {self.name}` "
+                    f"{self.name}: ran `{self.python} -m engine.remote {op}` and it failed ({what}); "
+                    f"Tailor is not installed for that interpreter: run `tailor hosts setup {self.name}` "
                     f"or set hosts.{self.name}.python to an interpreter that has it"
                 )
             tail = " ".join(err.splitlines()[-1:]) or f"exit status {exit_status}"

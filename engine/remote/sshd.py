@@ -44,6 +44,8 @@ class LocalSSHD:
     root: Path
     port: int = 0
     proc: subprocess.Popen | None = None
+    #: $HOME of sessions (sshd's SetEnv), so a test of the default ``~/.tailor`` never touches the real one.
+    home: Path | None = None
 
     @property
     def host_key(self) -> Path:
@@ -89,6 +91,8 @@ Subsystem sftp {sftp}
 LogLevel ERROR
 MaxStartups 50
 """
+        if self.home is not None:
+            config += f"SetEnv HOME={self.home}\n"
         (self.root / "sshd_config").write_text(config)
         return self
 
