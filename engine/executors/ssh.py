@@ -160,8 +160,11 @@ class SSHExecutor(Executor):
     async def list_runs(self) -> list[Status]:
         out = []
         for raw in await self.conn.op("list"):
-            mirror = await self._ensure_mirror(raw["run_id"], listed=True)
-            out.append(mirror.write_status(raw, self.host))
+            try:  # an id that collides with a local run, or a malformed entry, is left out, never adopted
+                mirror = await self._ensure_mirror(str(raw.get("run_id")), listed=True)
+                out.append(mirror.write_status(raw, self.host))
+            except (RunError, AttributeError):
+                continue
         return out
 
     async def events(self, run_id: str, after: int = 0) -> list[Event]:

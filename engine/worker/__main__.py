@@ -27,6 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     if len(paths) != 1:
         print("usage: python -m engine.worker RUN_DIR [--resume]", file=sys.stderr)
         return 2
+    # Everything the worker and its libraries write (checkpoints, adapters, studies.db, caches of the
+    # run) is private: 0700 folders, 0600 files, as the run-directory contract says.
+    os.umask(0o077)
     run = RunDir(Path(paths[0]))
     try:
         lock_fd = _take_lock(run)
