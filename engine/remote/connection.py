@@ -107,12 +107,32 @@ class HostConnection:
                 f"{self.name}: authentication failed for user {r.user!r} at {r.hostname}:{r.port} (tried {keys}); "
                 f"check the user and identity_file (`tailor hosts edit {self.name}`) or load the key into ssh-agent"
             ) from None
-        except (asyncssh.ConnectionLost, TimeoutError, OSError) as exc:
+        except (asyncssh.ConnectionLost, asyncssh.KeyExchangeFailed, ConnectionResetError) as exc:
+            # A server that drops us during key exchange may offer only a host key type we do not
+            # know for it (ed25519 -> ecdsa): that is a changed key, never retried as unreachable.
+            changed = await self._changed_key(tunnel)
+            if changed is not None:
+                raise changed from None
+            raise HostUnreachable(
+                f"{self.name}: cannot connect to {r.hostname}:{r.port}: {kh.why(exc)}"
+            ) from None
+        except (TimeoutError, OSError) as exc:
             raise HostUnreachable(
                 f"{self.name}: cannot connect to {r.hostname}:{r.port}: {kh.why(exc)}"
             ) from None
         except asyncssh.Error as exc:
             raise HostError(f"{self.name}: SSH error from {r.hostname}:{r.port}: {kh.why(exc)}") from None
+
+    async def _changed_key(self, tunnel: Any) -> HostError | None:
+        """The changed-key error when the server now offers a key known_hosts does not hold, else None."""
+        path = self.settings.known_hosts_path
+        if not kh.known_keys(path, self.resolved.hostname, self.resolved.port):
+            return None
+        try:
+            check = await kh.check_host_key(path, self.resolved.hostname, self.resolved.port, tunnel=tunnel)
+        except HostError:
+            return None
+        return HostError(kh.changed_message(path, check)) if check.state == "changed" else None
 
     async def _host_key_error(self, tunnel: Any) -> HostError:
         path = self.settings.known_hosts_path
