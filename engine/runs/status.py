@@ -59,12 +59,16 @@ class Status(BaseModel):
     #: Seconds since the last heartbeat of a live worker that stopped beating (SIGSTOP, a hung call);
     #: set by readers (RunDir.effective_status), None while it beats.
     stalled_s: float | None = None
+    #: Why this remote run's state is only the last known one (its host did not answer); set by readers.
+    stale: str | None = None
     #: Where the run lives as seen from here: "local" or the host alias. Set by executors, never saved.
     via: str = Field("local", exclude=True)
 
     @property
     def state_label(self) -> str:
         """The state as listings show it: ``stalled (no heartbeat for 1m50s)`` for a stalled worker."""
+        if self.stale and self.state.active:
+            return f"{self.state.value}? (last known; {self.stale})"
         if self.stalled_s is not None and self.state.active:
             m, s = divmod(int(self.stalled_s), 60)
             return f"stalled (no heartbeat for {m}m{s:02d}s)" if m else f"stalled (no heartbeat for {s}s)"

@@ -105,3 +105,39 @@ def test_everything_a_training_run_writes_is_private(workspace) -> None:
     assert list(run.checkpoints_dir.iterdir()) and (run.adapter_dir / "adapter_config.json").exists()
     assert stat.S_IMODE(run.path.stat().st_mode) == 0o700
     assert private(run.path) == []
+
+
+@pytest.mark.ssh
+def test_tailor_runs_refreshes_remote_runs_and_marks_an_unreachable_host_stale(ssh_ws, remote_dir) -> None:
+    import subprocess
+    import time
+
+    import yaml
+
+    from engine.remote.sshd import free_port
+    from engine.runs.liveness import process_start, this_host
+
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        run = host_run(remote_dir, "live-1")
+        st = run.read_status().model_copy(update={
+            "state": RunState.RUNNING, "pid": sleeper.pid, "pid_start": process_start(sleeper.pid),
+            "host": this_host(), "started_at": time.time()})
+        run.write_status(st)
+        run.beat(sleeper.pid, 1)
+        assert "live-1" in tailor(ssh_ws, "runs", "--host", "box").stdout  # the mirror now says running
+        run.write_status(st.model_copy(update={"state": RunState.SUCCEEDED, "ended_at": time.time()}))
+        listed = tailor(ssh_ws, "runs")
+        row = [line for line in listed.stdout.splitlines() if "live-1" in line]
+        assert row and "succeeded" in row[0], listed.stdout
+
+        run.write_status(st)  # running again, then the host goes away
+        tailor(ssh_ws, "runs", "--host", "box")
+        data = yaml.safe_load(ssh_ws.config_file.read_text())
+        data["hosts"]["box"].update(port=free_port(), connect_timeout=2)
+        ssh_ws.config_file.write_text(yaml.safe_dump(data))
+        listed = tailor(ssh_ws, "runs")
+        row = [line for line in listed.stdout.splitlines() if "live-1" in line]
+        assert row and "running? (last known;" in listed.stdout, listed.stdout
+    finally:
+        sleeper.kill()

@@ -63,7 +63,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
         fixed = Control(state.workspace_obj()).repair(repair)
         click.echo(f"{fixed.run_id}: status rebuilt from events.jsonl: {fixed.state.value}, step {fixed.step}")
         return
-    statuses = run_async(state.executor(host).list_runs())
+    statuses = run_async(_listing(state, host))
     if states:
         statuses = [s for s in statuses if s.state.value in states]
     if as_json:
@@ -83,6 +83,20 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
         click.echo("no runs yet: `tailor run RECIPE` starts one")
         return
     Console(width=max(120, Console().width)).print(table)
+
+
+async def _listing(state: CliState, host: str | None) -> list:
+    """The runs; for the local listing, remote runs refreshed from their hosts (engine/remote/refresh.py)."""
+    executor = state.executor(host)
+    try:
+        statuses = await executor.list_runs()
+    finally:
+        await executor.close()
+    if host is None:
+        from engine.remote.refresh import refresh_remote
+
+        statuses = await refresh_remote(state.workspace_obj(), statuses)
+    return statuses
 
 
 @click.command("logs")
