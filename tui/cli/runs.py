@@ -126,6 +126,8 @@ def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bo
 
 
 async def _follow(executor, run_id: str, after: int, *, as_json: bool) -> int:
+    if hasattr(executor, "on_notice"):  # remote executors say when the link drops and comes back
+        executor.on_notice = lambda line: click.secho(line, fg="yellow", err=True)
     async for event in executor.follow(run_id, after):
         _print_event(event, as_json)
     status = await executor.status(run_id)
