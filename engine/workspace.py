@@ -96,10 +96,10 @@ def open_workspace(path: str | Path | None = None, *, ensure: bool = True, creat
 
         path = settings().workspace
     ws = Workspace(path)
-    if ensure and not create and not ws.root.exists() and not ws.root.parent.is_dir():
-        if ws.root != Workspace(default_workspace()).root:
-            raise TailorError(
-                f"workspace {ws.root} does not exist (nor does {ws.root.parent}); create it with "
-                f"`tailor init {ws.root}` or fix `workspace` in the config (or -w / TAILOR_WORKSPACE)"
-            )
+    missing = ensure and not create and not ws.root.exists() and not ws.root.parent.is_dir()
+    if missing and ws.root != Workspace(default_workspace()).root:
+        raise TailorError(
+            f"workspace {ws.root} does not exist (nor does {ws.root.parent}); create it with "
+            f"`tailor init {ws.root}` or fix `workspace` in the config (or -w / TAILOR_WORKSPACE)"
+        )
     return ws.ensure() if ensure else ws

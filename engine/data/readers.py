@@ -46,7 +46,7 @@ def check_file(path: Path) -> None:
         if head.startswith(UTF16_BOMS):
             raise DataError(f"{path}: the file is UTF-16/32 encoded; save it as UTF-8")
         if b"\0" in head:
-            raise DataError(f"{path}: this is a binary file, not {kind_of(path).upper()} text; give a data file")
+            raise DataError(f"{path}: this is a binary file, not {str(kind_of(path)).upper()} text; give a data file")
 
 
 def decode_line(raw: bytes, loc: Loc) -> tuple[str | None, str | None]:

@@ -34,7 +34,7 @@ async def refresh_remote(ws: Workspace, statuses: list[Status], timeout: float =
             out.append(s)
         elif isinstance(answer, str):
             out.append(s.model_copy(update={"stale": answer}) if s.state.active else s)
-        else:
+        elif answer is not None:
             out.append(answer.get(s.run_id, s))
     return out
 

@@ -60,7 +60,6 @@ class Control:
         """Validate the recipe, create its run directory here and start a detached worker."""
         from engine.executors.base import prepare_launch
         from engine.recipes.load import dump_recipe
-
         from engine.runs.diskspace import check_launch_space
 
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
@@ -171,7 +170,7 @@ def configured_heartbeat_timeout() -> float:
         from engine.config import settings
 
         return float(settings().heartbeat_timeout_s)
-    except Exception:  # noqa: BLE001 - a broken config is reported by the CLI; liveness keeps working
+    except Exception:
         return DEFAULT_HEARTBEAT_TIMEOUT
 
 

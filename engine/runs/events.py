@@ -225,5 +225,24 @@ def iter_events(path: Path, after: int = 0) -> Iterator[Event]:
             return
 
 
+def scan_events(path: Path) -> Iterator[Event]:
+    """Every valid event in file order, whatever its seq (an injected line with a huge seq must not
+    hide the worker's own later events from a resume's "already logged" scan or a repair)."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below, the generator may stop early
+    except FileNotFoundError:
+        return
+    with fh:
+        for line in fh:
+            if len(line) > 8 * 1024 * 1024 or not line.endswith(b"\n"):
+                continue
+            try:
+                event = check_event(json.loads(line))
+            except (ValueError, RecursionError):
+                continue
+            if event is not None:
+                yield event
+
+
 def read_events(path: Path, after: int = 0) -> list[Event]:
     return list(iter_events(path, after))

@@ -33,7 +33,9 @@ def rebuild_status(run: RunDir) -> Status:
     """The status the events describe. A run whose last state is active and whose worker is gone is
     written as failed (``resume`` then continues it); a live worker will overwrite it on its next write."""
     kind, name = recipe_identity(run)
-    events = run.events()
+    from engine.runs.events import scan_events
+
+    events = list(scan_events(run.events_file))
     fields: dict[str, Any] = {"run_id": run.run_id, "kind": kind, "name": name}
     latest: dict[str, float] = {}
     state, step, attempt = RunState.QUEUED, 0, 0

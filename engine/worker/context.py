@@ -185,8 +185,10 @@ class WorkerContext:
 
     def _logged_steps(self) -> dict[str, int]:
         """The highest step logged per kind of step event (read_events only yields valid events)."""
+        from engine.runs.events import scan_events
+
         top: dict[str, int] = {}
-        for event in self.run.events():
+        for event in scan_events(self.run.events_file):
             kind = event.get("type")
             if kind == "metric":
                 key = f"metric:{event.get('split', 'train')}"

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# The OpenSSH server and the host entry pointing at it (tests/ssh/conftest.py), shared, not copied.
+from ssh.conftest import _no_real_secrets, remote_dir, ssh_ws, sshd  # noqa: F401
+
 from engine import kinds
 
 HERE = Path(__file__).resolve().parent

@@ -104,7 +104,7 @@ def wait_step(run: RunDir, step: int, timeout: float = 60) -> None:
         try:
             if run.read_status().step >= step:
                 return
-        except Exception:  # noqa: BLE001 - status being replaced
+        except Exception:
             pass
         time.sleep(0.05)
     raise AssertionError(f"run never reached step {step}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from faults.bad_inputs import CASES, Case, try_case
 
 

@@ -8,12 +8,12 @@ import signal
 import time
 
 import pytest
-from faults.helpers import kill_worker, tailor, tick_recipe, wait_state, wait_step
 
 from engine.errors import RunError
 from engine.runs import EventWriter, RunDir, Status, check_run_id
 from engine.runs.events import EventCursor, read_events
 from engine.runs.liveness import this_host
+from faults.helpers import kill_worker, tailor, tick_recipe, wait_state, wait_step
 
 BAD_EVENTS = [
     {"seq": 2, "time": 1, "type": "metric", "step": 1, "split": "train", "values": {"loss": "abc"}},

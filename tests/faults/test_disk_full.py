@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from faults.helpers import tailor, tick_recipe, wait_state
 
 

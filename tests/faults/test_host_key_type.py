@@ -6,10 +6,10 @@ import time
 from pathlib import Path
 
 import pytest
-from faults.helpers import tailor
-from ssh.conftest import _no_real_secrets, write_ws_config  # noqa: F401
+from ssh.conftest import write_ws_config
 
 from engine.remote.sshd import LocalSSHD, sshd_available
+from faults.helpers import tailor
 
 
 @pytest.mark.ssh

@@ -5,10 +5,19 @@ from __future__ import annotations
 import signal
 import time
 
-from faults.helpers import duplicates, kill_worker, lost_steps, tailor, tailor_bg, tick_recipe, wait_state, wait_step, workers_of
-
 from engine.runs import lock
 from engine.runs.rundir import RunDir
+from faults.helpers import (
+    duplicates,
+    kill_worker,
+    lost_steps,
+    tailor,
+    tailor_bg,
+    tick_recipe,
+    wait_state,
+    wait_step,
+    workers_of,
+)
 
 
 def launch(workspace, **fields) -> RunDir:

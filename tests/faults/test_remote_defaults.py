@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from faults.helpers import tailor
 
 from engine.remote.sshd import LocalSSHD, sshd_available
+from faults.helpers import tailor
 
 FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
 

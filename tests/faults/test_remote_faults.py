@@ -8,17 +8,17 @@ import signal
 import time
 
 import pytest
-from faults.conftest import HERE
-from faults.helpers import duplicates, lost_steps, tailor, tailor_bg, tick_recipe, wait_state
-from ssh.conftest import FORWARD, _no_real_secrets, remote_dir, sshd, write_ws_config  # noqa: F401
+from ssh.conftest import FORWARD, write_ws_config
 
 from engine.runs.rundir import RunDir
+from faults.conftest import HERE
+from faults.helpers import duplicates, lost_steps, tailor, tailor_bg, tick_recipe, wait_state
 
 pytestmark = pytest.mark.ssh
 
 
 @pytest.fixture
-def tick_host(tick, workspace, sshd, remote_dir):  # noqa: F811 - fixtures shared with tests/ssh
+def tick_host(tick, workspace, sshd, remote_dir):
     """Host ``box`` = the test sshd, whose workers also know the ``tick`` kind."""
     env = {k: os.environ[k] for k in FORWARD if k in os.environ}
     env.update(PYTHONPATH=str(HERE), TAILOR_PLUGINS="tick_kind")
@@ -70,7 +70,7 @@ def test_double_resume_on_the_host_starts_one_worker(tick_host, remote_dir) -> N
     assert lost_steps(remote, 40, 5) == []
 
 
-def test_a_stopped_remote_worker_shows_stalled(tick, workspace, sshd, remote_dir, tmp_path) -> None:  # noqa: F811
+def test_a_stopped_remote_worker_shows_stalled(tick, workspace, sshd, remote_dir, tmp_path) -> None:
     config = tmp_path / "host-config.toml"
     config.write_text("heartbeat_timeout_s = 3\n")
     env = {k: os.environ[k] for k in FORWARD if k in os.environ}

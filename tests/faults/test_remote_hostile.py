@@ -9,16 +9,11 @@ import stat
 from pathlib import Path
 
 import pytest
-from faults.helpers import tailor
-
-# The OpenSSH server and the host entry pointing at it (tests/ssh/conftest.py), shared, not copied.
-from ssh.conftest import _no_real_secrets, remote_dir, ssh_ws, sshd  # noqa: F401
 
 from engine.remote.fetch import fetchable
 from engine.runs import RunDir, Status
 from engine.runs.status import RunState
-
-
+from faults.helpers import tailor
 
 
 def host_run(remote_dir: Path, run_id: str, **status) -> RunDir:
