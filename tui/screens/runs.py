@@ -235,7 +235,13 @@ class RunsScreen(RunActionsMixin, TailorScreen):
                 if history:
                     emit(history)
                     after = history[-1].get("seq", 0)
-            await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S), host)
+            def notice(line: str) -> None:  # a dropped link is said, not a silent pause
+                try:
+                    self.app.call_from_thread(self.app.notify, line, severity="warning", timeout=4)
+                except RuntimeError:  # already on the app's thread
+                    self.app.notify(line, severity="warning", timeout=4)
+
+            await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S, notice), host)
         except Exception as exc:  # e.g. an unreachable host: say so once, retry later
             self._follow_retry[run_id] = time.monotonic() + FOLLOW_RETRY_S
             if self._follow_errors.get(run_id) != error_text(exc):
