@@ -153,7 +153,8 @@ class Bench:
         if state == "cancelled":
             self.tailor("resume", run.run_id)
             state = self.final(run)
-        ok = state == "succeeded" and not workers_of(run)
+        gone = self.wait(run, lambda: not workers_of(run), 30)  # the worker exits just after its status
+        ok = state == "succeeded" and gone
         return self.audit("resume racing cancel", run, ok, f"then {state}")
 
     def corrupt_events(self) -> Row:
