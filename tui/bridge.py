@@ -69,6 +69,18 @@ class EngineBridge:
         self._thread = None
 
 
+def notifier(app: Any) -> Callable[[str], None]:
+    """A thread-safe ``notice`` for ``follow_batched``: a warning notification in ``app``."""
+
+    def notice(line: str) -> None:
+        try:
+            app.call_from_thread(app.notify, line, severity="warning", timeout=4)
+        except RuntimeError:  # already on the app's thread
+            app.notify(line, severity="warning", timeout=4)
+
+    return notice
+
+
 async def follow_batched(
     executor: Any,
     run_id: str,
