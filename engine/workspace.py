@@ -41,7 +41,8 @@ class Workspace:
             self.data_dir.mkdir(exist_ok=True)
             if fresh and demo:
                 self.seed_demo()
-            (self.root / MARKER).write_text("tailor workspace\n")
+            if fresh:  # written once: opening a workspace changes nothing in it
+                (self.root / MARKER).write_text("tailor workspace\n")
         except OSError as exc:
             raise TailorError(f"{self.root}: cannot create workspace: {exc.strerror or exc}") from None
         return self
@@ -81,10 +82,24 @@ class Workspace:
         raise RunError(f"no run {ref!r} in {self.runs_dir}; `tailor runs` lists them")
 
 
-def open_workspace(path: str | Path | None = None, *, ensure: bool = True) -> Workspace:
+def open_workspace(path: str | Path | None = None, *, ensure: bool = True, create: bool = False) -> Workspace:
+    """The workspace at ``path`` (default: the configured one), created and seeded if needed.
+
+    A missing workspace is created only where that is clearly meant: the default location, ``create``
+    (``tailor init PATH``), or a new folder in an existing one. A configured path whose parent does not
+    exist (a typo, an unmounted disk) is refused instead of silently growing a tree of folders.
+    """
+    from engine.config import default_workspace
+
     if path is None:
         from engine.config import settings
 
         path = settings().workspace
     ws = Workspace(path)
+    missing = ensure and not create and not ws.root.exists() and not ws.root.parent.is_dir()
+    if missing and ws.root != Workspace(default_workspace()).root:
+        raise TailorError(
+            f"workspace {ws.root} does not exist (nor does {ws.root.parent}); create it with "
+            f"`tailor init {ws.root}` or fix `workspace` in the config (or -w / TAILOR_WORKSPACE)"
+        )
     return ws.ensure() if ensure else ws

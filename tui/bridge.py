@@ -69,14 +69,34 @@ class EngineBridge:
         self._thread = None
 
 
+def notifier(app: Any) -> Callable[[str], None]:
+    """A thread-safe ``notice`` for ``follow_batched``: a warning notification in ``app``."""
+
+    def notice(line: str) -> None:
+        try:
+            app.call_from_thread(app.notify, line, severity="warning", timeout=4)
+        except RuntimeError:  # already on the app's thread
+            app.notify(line, severity="warning", timeout=4)
+
+    return notice
+
+
 async def follow_batched(
-    executor: Any, run_id: str, after: int, emit: Callable[[list[dict]], None], interval: float = 0.1
+    executor: Any,
+    run_id: str,
+    after: int,
+    emit: Callable[[list[dict]], None],
+    interval: float = 0.1,
+    notice: Callable[[str], None] | None = None,
 ) -> None:
     """Follow a run on the engine loop, handing its events to ``emit`` in batches every ``interval`` s.
 
     ``emit`` is called on the engine thread (use a thread-safe sink such as ``post_message``). Returns
-    when the run is over and its last events were emitted; errors of the follow propagate.
+    when the run is over and its last events were emitted; errors of the follow propagate. ``notice``
+    (thread-safe too) gets a remote executor's "connection lost; reconnecting ..." lines.
     """
+    if notice is not None and hasattr(executor, "on_notice"):
+        executor.on_notice = notice
     buffer: list[dict] = []
 
     async def pump() -> None:

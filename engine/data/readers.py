@@ -20,12 +20,23 @@ from engine.data.records import Loc, Record, compression_of, kind_of
 from engine.errors import DataError
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
-_NEXT_OBJECT = re.compile(r"[\r\n][ \t]*\{")
+# Where the next array element starts after a bad one: a line starting with '{', or in minified
+# JSON a ',{' (a bad element must not swallow every later row).
+_NEXT_OBJECT = re.compile(r"[\r\n][ \t]*\{|,[ \t\r\n]*\{")
 
 
 def check_file(path: Path) -> None:
     """Refuse files that cannot hold rows at all, with a message naming the file."""
     if not path.exists():
+        if path.is_symlink():
+            try:
+                path.resolve(strict=True)
+            except RuntimeError:
+                raise DataError(f"{path}: symbolic link loop; point the link at a real file") from None
+            except OSError as exc:
+                if exc.errno == 40:  # ELOOP
+                    raise DataError(f"{path}: symbolic link loop; point the link at a real file") from None
+            raise DataError(f"{path}: broken symbolic link (its target does not exist)")
         raise DataError(f"{path}: no such file or folder")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: the file is empty (0 bytes)")
@@ -33,10 +44,13 @@ def check_file(path: Path) -> None:
         try:
             with open_stream(path) as fh:
                 head = fh.read(4)
+                head += fh.read(8192)  # enough to tell a binary file by its NUL bytes
         except stream_errors() as exc:
             raise bad_stream(path, exc) from None
         if head.startswith(UTF16_BOMS):
             raise DataError(f"{path}: the file is UTF-16/32 encoded; save it as UTF-8")
+        if b"\0" in head:
+            raise DataError(f"{path}: this is a binary file, not {str(kind_of(path)).upper()} text; give a data file")
 
 
 def decode_line(raw: bytes, loc: Loc) -> tuple[str | None, str | None]:
@@ -147,6 +161,8 @@ def _json(path: Path, kind: str) -> Iterator[Record]:
         return
     try:
         obj = json.loads(text)
+    except RecursionError:
+        raise DataError(f"{path}: the JSON is nested too deep to be rows; give an array of objects") from None
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":  # one object per line in a .json file: read it as JSONL
             yield from _jsonl(path, "jsonl")
@@ -195,6 +211,8 @@ def scan_json_array(text: str, path: str, start: int = 0) -> Iterator[Record]:
         loc = Loc(path, row=row)
         try:
             obj, end = decoder.raw_decode(text, pos)
+        except RecursionError:
+            raise DataError(f"{path} row {row}: the JSON is nested too deep to be rows; give an array of objects") from None
         except json.JSONDecodeError as exc:
             yield Record(
                 None, loc, f"invalid JSON: {exc.msg} (file line {exc.lineno}, column {exc.colno})"
@@ -208,6 +226,7 @@ def scan_json_array(text: str, path: str, start: int = 0) -> Iterator[Record]:
             yield Record(obj, loc)
         else:
             yield Record(None, loc, f"expected a JSON object, got {_json_type(obj)}")
+        index += 1
         pos = end
         if pos < n and text[pos] not in " \t\r\n,]":
             nxt = _NEXT_OBJECT.search(text, pos)

@@ -64,6 +64,10 @@ def resolve(spec: str | Path, *, split: str | None = None) -> Resolved:
         return Resolved(text, files=[path])
     if path.is_dir():
         return Resolved(text, files=_folder_files(path, split))
+    if path.is_symlink():  # a dangling link or a loop is not "no such file"
+        from engine.data.readers import check_file
+
+        check_file(path)
     if looks_like_hub_id(text):
         return Resolved(text, hub_id=text)
     raise DataError(f"{text}: no such file or folder")

@@ -13,7 +13,6 @@ from engine.executors.base import Executor, FetchReport, FitPolicy
 from engine.runs.control import Control
 from engine.runs.events import Event
 from engine.runs.liveness import this_host
-from engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT
 from engine.runs.status import Status
 from engine.workspace import Workspace
 
@@ -30,11 +29,10 @@ class LocalExecutor(Executor):
         workspace: Workspace,
         *,
         python: str | None = None,
-        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+        heartbeat_timeout: float | None = None,
         env: dict[str, str] | None = None,
     ) -> None:
         self.workspace = workspace
-        self.heartbeat_timeout = heartbeat_timeout
         self.control = Control(
             workspace,
             python=python,
@@ -42,6 +40,7 @@ class LocalExecutor(Executor):
             heartbeat_timeout=heartbeat_timeout,
             queued_timeout=self.queued_timeout,
         )
+        self.heartbeat_timeout = self.control.heartbeat_timeout  # the configured heartbeat_timeout_s
 
     async def launch(
         self,

@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -57,6 +57,9 @@ class SSHExecutor(Executor):
         self.conn = conn
         self.reconnect_timeout = reconnect_timeout
         self._info: dict[str, Any] | None = None
+        #: Called with one line when a follow loses its connection or gets it back (a silent pause
+        #: looks like a hung run).
+        self.on_notice: Callable[[str], None] | None = None
 
     @classmethod
     def for_host(cls, workspace: Workspace, host: str, **kwargs: Any) -> SSHExecutor:
@@ -72,6 +75,12 @@ class SSHExecutor(Executor):
         if self._info is None:
             self._info = await self.conn.op("info")
         return self._info
+
+    def _notice(self, message: str) -> None:
+        """Tell whoever follows (``on_notice``: the CLI prints it, the TUI notifies) about the link."""
+        if self.on_notice is not None:
+            with contextlib.suppress(Exception):
+                self.on_notice(message)
 
     def _secrets(self) -> dict[str, str]:
         return secrets_from(os.environ, self.config.forward_env)
@@ -160,8 +169,11 @@ class SSHExecutor(Executor):
     async def list_runs(self) -> list[Status]:
         out = []
         for raw in await self.conn.op("list"):
-            mirror = await self._ensure_mirror(raw["run_id"], listed=True)
-            out.append(mirror.write_status(raw, self.host))
+            try:  # an id that collides with a local run, or a malformed entry, is left out, never adopted
+                mirror = await self._ensure_mirror(str(raw.get("run_id")), listed=True)
+                out.append(mirror.write_status(raw, self.host))
+            except (RunError, AttributeError):
+                continue
         return out
 
     async def events(self, run_id: str, after: int = 0) -> list[Event]:
@@ -183,11 +195,14 @@ class SSHExecutor(Executor):
             yield event
         delays = backoff_delays()
         down_since: float | None = None
+        attempt = 0
         while True:
             try:
                 async with contextlib.aclosing(self._stream(run_id, after, until_done)) as stream:
                     async for msg in stream:
-                        down_since, delays = None, backoff_delays()
+                        if attempt:
+                            self._notice(f"{self.host}: reconnected after {attempt} attempt(s); following from seq {after}")
+                        down_since, delays, attempt = None, backoff_delays(), 0
                         if "seq" in msg:
                             mirror.append([msg])
                             if msg["seq"] > after:
@@ -201,6 +216,7 @@ class SSHExecutor(Executor):
                 HostUnreachable,
                 asyncssh.ConnectionLost,
                 asyncssh.DisconnectError,
+                asyncssh.ChannelOpenError,  # the connection died between two sessions
                 OSError,
                 TimeoutError,
             ):
@@ -212,7 +228,10 @@ class SSHExecutor(Executor):
                     f"{self.host}: lost the connection for {self.reconnect_timeout:.0f}s; "
                     f"the run goes on there; `tailor logs -f {run_id}` reattaches"
                 )
-            await asyncio.sleep(next(delays))
+            delay = next(delays)
+            attempt += 1
+            self._notice(f"{self.host}: connection lost; reconnecting, attempt {attempt} in {delay:.0f} s")
+            await asyncio.sleep(delay)
 
     async def _stream(self, run_id: str, after: int, until_done: bool) -> AsyncGenerator[dict[str, Any], None]:
         """One ``follow`` session on the host: JSON lines until it ends or the connection drops."""

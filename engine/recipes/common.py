@@ -211,8 +211,8 @@ def check_train_block(block: dict[str, Any], config_class: str) -> dict[str, Any
             raise _FieldError(key, f"must be > 0 (got {value})")
         if key in _NON_NEGATIVE and isinstance(value, int | float) and value < 0:
             raise _FieldError(key, f"must be >= 0 (got {value})")
-        if key == "max_steps" and isinstance(value, int) and value == 0:
-            raise _FieldError(key, "must be > 0, or -1 to train for num_train_epochs")
+        if key == "max_steps" and isinstance(value, int) and (value == 0 or value < -1):
+            raise _FieldError(key, f"must be > 0, or -1 to train for num_train_epochs (got {value})")
     return block
 
 

@@ -107,12 +107,32 @@ class HostConnection:
                 f"{self.name}: authentication failed for user {r.user!r} at {r.hostname}:{r.port} (tried {keys}); "
                 f"check the user and identity_file (`tailor hosts edit {self.name}`) or load the key into ssh-agent"
             ) from None
-        except (asyncssh.ConnectionLost, TimeoutError, OSError) as exc:
+        except (asyncssh.ConnectionLost, asyncssh.KeyExchangeFailed, ConnectionResetError) as exc:
+            # A server that drops us during key exchange may offer only a host key type we do not
+            # know for it (ed25519 -> ecdsa): that is a changed key, never retried as unreachable.
+            changed = await self._changed_key(tunnel)
+            if changed is not None:
+                raise changed from None
+            raise HostUnreachable(
+                f"{self.name}: cannot connect to {r.hostname}:{r.port}: {kh.why(exc)}"
+            ) from None
+        except (TimeoutError, OSError) as exc:
             raise HostUnreachable(
                 f"{self.name}: cannot connect to {r.hostname}:{r.port}: {kh.why(exc)}"
             ) from None
         except asyncssh.Error as exc:
             raise HostError(f"{self.name}: SSH error from {r.hostname}:{r.port}: {kh.why(exc)}") from None
+
+    async def _changed_key(self, tunnel: Any) -> HostError | None:
+        """The changed-key error when the server now offers a key known_hosts does not hold, else None."""
+        path = self.settings.known_hosts_path
+        if not kh.known_keys(path, self.resolved.hostname, self.resolved.port):
+            return None
+        try:
+            check = await kh.check_host_key(path, self.resolved.hostname, self.resolved.port, tunnel=tunnel)
+        except HostError:
+            return None
+        return HostError(kh.changed_message(path, check)) if check.state == "changed" else None
 
     async def _host_key_error(self, tunnel: Any) -> HostError:
         path = self.settings.known_hosts_path
@@ -164,7 +184,9 @@ class HostConnection:
     def expand(self, path: str) -> str:
         """``~`` on the host, expanded here so every path can be quoted."""
         if path == "~" or path.startswith("~/"):
-            return (self.home or "~").rstrip("/") + path[1:]
+            if self.home is None:  # quoted, a literal "~" would never be expanded by the host's shell
+                raise HostError(f"{self.name}: internal: {path} used before the host's home directory is known")
+            return self.home.rstrip("/") + path[1:]
         return path
 
     @property
@@ -196,6 +218,7 @@ class HostConnection:
     ) -> Any:
         """Run ``python -m engine.remote OP`` on the host and return its JSON answer."""
         data = None if payload is None else json.dumps(payload)
+        await self.get()  # learns the host's $HOME first: ``~`` in workdir/python is expanded from it
         try:
             result = await self.run(self.op_argv(op, *args), input=data, timeout=timeout)
         except HostUnreachable:
@@ -220,8 +243,10 @@ class HostConnection:
             raise cls(f"{self.name}: {answer['error']}")
         if exit_status != 0 or answer is None:
             if exit_status == 127 or "No module named" in err or "No such file" in err:
+                what = " ".join(err.splitlines()[-1:])[:300] or f"exit status {exit_status}"
                 raise HostError(
-                    f"{self.name}: Tailor is not installed for {self.python}; run `tailor hosts setup {self.name}` "
+                    f"{self.name}: ran `{self.python} -m engine.remote {op}` and it failed ({what}); "
+                    f"Tailor is not installed for that interpreter: run `tailor hosts setup {self.name}` "
                     f"or set hosts.{self.name}.python to an interpreter that has it"
                 )
             tail = " ".join(err.splitlines()[-1:]) or f"exit status {exit_status}"

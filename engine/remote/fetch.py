@@ -16,6 +16,17 @@ from engine.remote.connection import HostConnection, HostUnreachable
 from engine.remote.server import sha256_file
 
 CHUNK = 1024 * 1024
+#: What a fetch may write into a mirror: artefacts and logs. Never status.json, remote.json or
+#: recipe.yaml (the mirror's own, with local paths), whatever the host's manifest lists.
+FETCH_DIRS = ("adapter", "checkpoints", "eval")
+FETCH_FILES = ("stdout.log", "stderr.log")
+
+
+def fetchable(rel: str) -> bool:
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts) or "\0" in rel:
+        return False
+    return (len(parts) > 1 and parts[0] in FETCH_DIRS) or (len(parts) == 1 and rel in FETCH_FILES)
 
 
 async def fetch_run(conn: HostConnection, run_id: str, dest: Path, *, attempts: int = 5) -> FetchReport:
@@ -24,8 +35,9 @@ async def fetch_run(conn: HostConnection, run_id: str, dest: Path, *, attempts: 
     remote_root = manifest["path"]
     for item in manifest["files"]:
         rel = item["path"]
-        if item.get("live") and rel in ("status.json", "events.jsonl"):
-            continue  # mirrored by follow/status, seq by seq
+        if not isinstance(rel, str) or not fetchable(rel):
+            report.skipped.append(str(rel))  # status/events are mirrored seq by seq; the rest is not ours
+            continue
         local = _safe_join(dest, rel)
         if local.is_file() and local.stat().st_size == item["size"] and sha256_file(local) == item["sha256"]:
             report.skipped.append(rel)

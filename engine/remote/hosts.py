@@ -86,6 +86,21 @@ class HostConfig(BaseModel):
             raise ValueError(f"unknown host type {v!r}; use one of {', '.join(host_types())}")
         return v
 
+    @field_validator("env")
+    @classmethod
+    def _no_secrets(cls, v: dict[str, str]) -> dict[str, str]:
+        """Checked before anything is saved: a secret in workspace.yaml would sit on disk in clear."""
+        from engine.remote.quoting import ENV_NAME_RE, SECRET_ENV
+
+        for key in v:
+            if not ENV_NAME_RE.fullmatch(key):
+                raise ValueError(f"{key!r} is not a valid environment variable name")
+            if key in SECRET_ENV:
+                raise ValueError(
+                    f"{key} is a secret: export it in your shell and Tailor forwards it on stdin; never set it here"
+                )
+        return v
+
     @field_validator("identity_file", mode="before")
     @classmethod
     def _one_or_many(cls, v: Any) -> Any:

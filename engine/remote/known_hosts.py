@@ -54,17 +54,24 @@ async def check_host_key(path: Path, hostname: str, port: int, *, tunnel: Any = 
     if known:
         algs = sorted({k.get_algorithm() for k in known})
     try:
-        key = await asyncssh.get_server_host_key(
-            hostname, port, tunnel=tunnel or (), server_host_key_algs=algs or (), config=[]
-        )
+        key = await _offered_key(hostname, port, tunnel, algs)
     except (OSError, asyncssh.Error) as exc:
-        raise HostError(
-            f"{hostname}:{port}: cannot reach the SSH server to read its host key: {why(exc)}"
-        ) from None
+        if not algs:
+            raise HostError(
+                f"{hostname}:{port}: cannot reach the SSH server to read its host key: {why(exc)}"
+            ) from None
+        # The server offers none of the key types we know: ask for any key. If that works, the key
+        # changed type (ed25519 -> ecdsa), which is reported as a changed key, not as a dead link.
+        try:
+            key = await _offered_key(hostname, port, tunnel, ())
+        except (OSError, asyncssh.Error):
+            raise HostError(
+                f"{hostname}:{port}: cannot reach the SSH server to read its host key: {why(exc)}"
+            ) from None
     if key is None:
         raise HostError(f"{hostname}:{port}: the server offered no host key")
     fingerprint = key.get_fingerprint("sha256")
-    known_fps = [k.get_fingerprint("sha256") for k in known]
+    known_fps = list(dict.fromkeys(k.get_fingerprint("sha256") for k in known))  # each shown once
     if fingerprint in known_fps:
         state: KeyState = "trusted"
     elif known:
@@ -72,6 +79,14 @@ async def check_host_key(path: Path, hostname: str, port: int, *, tunnel: Any = 
     else:
         state = "unknown"
     return HostKeyCheck(state, fingerprint, key.get_algorithm(), known_fps, host_pattern(hostname, port), key)
+
+
+async def _offered_key(hostname: str, port: int, tunnel: Any, algs: Any) -> Any:
+    import asyncssh
+
+    return await asyncssh.get_server_host_key(
+        hostname, port, tunnel=tunnel or (), server_host_key_algs=algs or (), config=[]
+    )
 
 
 def trust(path: Path, check: HostKeyCheck) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.errors import RunError
 from engine.fsutil import atomic_write_json, atomic_write_text, private_dir
-from engine.runs.events import Event, last_seq
+from engine.runs.events import Event, check_event, last_seq
 from engine.runs.rundir import RunDir, check_run_id
 from engine.runs.status import Status
 
@@ -52,6 +52,12 @@ class Mirror:
         return self.run.path
 
     def create(self, host: str, remote_path: str, recipe_yaml: str | None = None) -> Mirror:
+        """Make the mirror folder. A local run (or anything else) already under that id is never adopted."""
+        if self.path.exists() and not (self.path / REMOTE_FILE).exists() and any(self.path.iterdir()):
+            raise RunError(
+                f"run id {self.run.run_id} from host {host} collides with a local run of that id; "
+                "it is not mirrored (rename or delete one of them)"
+            )
         private_dir(self.path.parent)
         private_dir(self.path)
         info = {"host": host, "path": remote_path, "run_id": self.run.run_id}
@@ -69,13 +75,19 @@ class Mirror:
         return last_seq(self.run.events_file)
 
     def write_status(self, remote: Status | dict[str, Any], host: str) -> Status:
-        status = remote if isinstance(remote, Status) else Status.model_validate(remote)
+        try:
+            status = remote if isinstance(remote, Status) else Status.model_validate(remote)
+        except ValueError as exc:
+            raise RunError(f"{host}: sent an unreadable status for {self.run.run_id}: {str(exc)[:200]}") from None
+        if status.run_id != self.run.run_id:
+            raise RunError(f"{host}: sent the status of {status.run_id!r} for run {self.run.run_id}; ignored")
         local = as_local(status, host)
         atomic_write_json(self.run.status_file, local.model_dump(mode="json"))
         return local
 
     def append(self, events: list[Event]) -> list[Event]:
         """Append the events not yet held (seq above the last one here); return those appended."""
+        events = [e for e in (check_event(x) for x in events) if e is not None]  # a host's garbage stays out
         if not events:
             return []
         fd = os.open(self.run.events_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

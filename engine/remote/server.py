@@ -85,9 +85,22 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     status = Status.model_validate(p["status"])
     status.host = this_host()
+    _check_space(ws, p["recipe"])
     control = ws.control()
     control.env = p.get("env") or {}
     out(control.create_and_spawn(check_run_id(p["run_id"]), p["recipe"], status).model_dump(mode="json"))
+
+
+def _check_space(ws: RemoteWorkspace, recipe_yaml: str) -> None:
+    """Refuse a launch whose checkpoints cannot fit on this host's disk (engine/runs/diskspace.py)."""
+    from engine.recipes.load import parse_recipe
+    from engine.runs.diskspace import check_launch_space
+
+    try:
+        recipe = parse_recipe(recipe_yaml, check_files=False)
+    except TailorError:
+        return  # the worker reports a bad recipe itself
+    check_launch_space(ws.runs_dir, recipe)
 
 
 def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:

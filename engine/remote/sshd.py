@@ -44,6 +44,10 @@ class LocalSSHD:
     root: Path
     port: int = 0
     proc: subprocess.Popen | None = None
+    #: Host key algorithm (a test of a key that changes type restarts with another).
+    key_alg: str = "ssh-ed25519"
+    #: $HOME of sessions (sshd's SetEnv), so a test of the default ``~/.tailor`` never touches the real one.
+    home: Path | None = None
 
     @property
     def host_key(self) -> Path:
@@ -65,7 +69,7 @@ class LocalSSHD:
         if new_host_key or not self.host_key.exists():
             for p in (self.host_key, Path(f"{self.host_key}.pub")):
                 p.unlink(missing_ok=True)
-            write_key(self.host_key)
+            write_key(self.host_key, self.key_alg)
         if not self.client_key.exists():
             write_key(self.client_key)
             shutil.copyfile(f"{self.client_key}.pub", self.root / "authorized_keys")
@@ -89,6 +93,8 @@ Subsystem sftp {sftp}
 LogLevel ERROR
 MaxStartups 50
 """
+        if self.home is not None:
+            config += f"SetEnv HOME={self.home}\n"
         (self.root / "sshd_config").write_text(config)
         return self
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import RunError
+from engine.runs import lock
 from engine.runs.liveness import pid_alive, this_host
 from engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUED_TIMEOUT, RunDir
 from engine.runs.status import RunState, Status
@@ -34,14 +35,14 @@ class Control:
         *,
         python: str | None = None,
         env: dict[str, str] | None = None,
-        heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
+        heartbeat_timeout: float | None = None,
         queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT,
     ) -> None:
         self.workspace = workspace
         self.runs_dir = workspace.runs_dir
         self.python = python
         self.env = env or {}
-        self.heartbeat_timeout = heartbeat_timeout
+        self.heartbeat_timeout = heartbeat_timeout or configured_heartbeat_timeout()
         self.queued_timeout = queued_timeout
 
     def run(self, run_id: str) -> RunDir:
@@ -59,20 +60,27 @@ class Control:
         """Validate the recipe, create its run directory here and start a detached worker."""
         from engine.executors.base import prepare_launch
         from engine.recipes.load import dump_recipe
+        from engine.runs.diskspace import check_launch_space
 
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
+        check_launch_space(self.runs_dir, prepared.recipe)
         return self.create_and_spawn(prepared.run_id, dump_recipe(prepared.recipe), prepared.status)
 
     def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:
         """Create the run directory (frozen recipe, first status) and start its worker."""
         run = RunDir.create(self.runs_dir, run_id, recipe_yaml, status)
-        self.spawn(run)
+        with lock.held(run.path, what="started") as fd:
+            self.spawn(run, lock_fd=fd)
         return run.read_status()
 
-    def spawn(self, run: RunDir, *, resume: bool = False, env: dict[str, str] | None = None) -> subprocess.Popen:
+    def spawn(
+        self, run: RunDir, *, resume: bool = False, env: dict[str, str] | None = None, lock_fd: int | None = None
+    ) -> subprocess.Popen:
         from engine.worker.launch import spawn_worker
 
-        proc = spawn_worker(run.path, resume=resume, python=self.python, env={**self.env, **(env or {})})
+        proc = spawn_worker(
+            run.path, resume=resume, python=self.python, env={**self.env, **(env or {})}, lock_fd=lock_fd
+        )
         # Reap the child when it exits so it never lingers as a zombie that looks alive.
         threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
         return proc
@@ -89,7 +97,7 @@ class Control:
         out = []
         for run in self.workspace.run_dirs():
             try:
-                out.append(self.effective(run))
+                out.append(self.effective(run))  # a corrupt status.json is listed as "corrupt"
             except RunError:
                 continue
         return out
@@ -105,8 +113,10 @@ class Control:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(status.pgid, signal.SIGTERM)
         elif status.pid is None:
-            # Not started yet: the worker checks cancel.request at start-up; mark it now as well.
-            mark_cancelled(run, "cancelled before the worker started")
+            # Not started yet: the worker checks cancel.request at start-up. Mark it now only when no
+            # worker (or resume about to start one) holds the lock: else that worker reports it.
+            with contextlib.suppress(lock.RunLocked), lock.held(run.path, what="starting"):
+                mark_cancelled(run, "cancelled before the worker started")
         return self.effective(run)
 
     def kill(self, run_id: str) -> Status:
@@ -115,14 +125,31 @@ class Control:
         status = run.read_status()
         if status.pgid and status.pid and pid_alive(status.pid, status.pid_start):
             os.killpg(status.pgid, signal.SIGKILL)
+            _wait_gone(status.pid, status.pid_start)
         if status.state.active:
-            mark_cancelled(run, "killed")
+            with contextlib.suppress(lock.RunLocked), lock.held(run.path, what="running"):
+                mark_cancelled(run, "killed")
         return self.effective(run)
 
     def resume(self, run_id: str, *, env: dict[str, str] | None = None) -> Status:
+        """Requeue and start the worker under the run's lock: of N resumes at once, one starts a worker
+        and the others are told "already resumed by pid N" (the lock passes to that worker)."""
+        from engine.runs.diskspace import wrap_disk_full
+
         run = self.run(run_id)
-        run.requeue(self.heartbeat_timeout)
-        self.spawn(run, resume=True, env=env)
+        try:
+            with lock.held(run.path) as fd:
+                run.requeue(self.heartbeat_timeout)  # a corrupt status.json is rebuilt from events.jsonl first
+                self.spawn(run, resume=True, env=env, lock_fd=fd)
+        except OSError as exc:
+            raise wrap_disk_full(exc, run.path) or exc from None
+        return self.effective(run)
+
+    def repair(self, run_id: str) -> Status:
+        """Rebuild status.json from events.jsonl (``tailor runs --repair``), under the run's lock."""
+        run = self.run(run_id)
+        with lock.held(run.path, what="running"):
+            run.repair()
         return self.effective(run)
 
     def delete(self, run_id: str) -> str:
@@ -137,6 +164,16 @@ class Control:
         return str(run.path)
 
 
+def configured_heartbeat_timeout() -> float:
+    """``heartbeat_timeout_s`` from the config (30 s by default): older heartbeats mean stalled or dead."""
+    try:
+        from engine.config import settings
+
+        return float(settings().heartbeat_timeout_s)
+    except Exception:
+        return DEFAULT_HEARTBEAT_TIMEOUT
+
+
 def with_via(run: RunDir, status: Status) -> Status:
     """The status with ``via`` set: the host alias of a mirrored remote run, else "local"."""
     from engine.remote.mirror import host_of
@@ -147,6 +184,12 @@ def with_via(run: RunDir, status: Status) -> Status:
         alias = None
     status.via = alias or "local"
     return status
+
+
+def _wait_gone(pid: int, start: int | None, timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while pid_alive(pid, start) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def mark_cancelled(run: RunDir, reason: str) -> None:

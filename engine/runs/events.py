@@ -19,6 +19,58 @@ from typing import Any
 Event = dict[str, Any]
 
 _TAIL_CHUNK = 64 * 1024
+#: A log message longer than this is cut by readers (a worker may log a whole traceback or worse).
+MAX_MESSAGE = 16 * 1024
+#: Step-bearing event types and the fields their contract requires.
+_STEP_TYPES = ("metric", "checkpoint")
+
+
+def check_event(obj: Any) -> Event | None:
+    """The event if it fits the contract (docs/run-contract.md), else None.
+
+    Readers skip (and count) what does not fit, so a malformed line written by a buggy plug-in or a
+    hostile host never crashes a listing, ``tailor logs`` or the TUI. Metric values must be finite-sized
+    numbers (NaN and infinities are kept: a diverged loss is information); a log message is cut to
+    ``MAX_MESSAGE`` characters.
+    """
+    if not isinstance(obj, dict):
+        return None
+    seq, stamp, kind = obj.get("seq"), obj.get("time"), obj.get("type")
+    if not _is_int(seq) or not isinstance(kind, str) or not _is_number(stamp):
+        return None
+    if kind in _STEP_TYPES and not _is_int(obj.get("step")):
+        return None
+    if kind == "metric":
+        values = obj.get("values")
+        if not isinstance(values, dict) or not values:
+            return None
+        if not all(isinstance(k, str) and _is_number(v) for k, v in values.items()):
+            return None
+    elif kind == "log":
+        message = obj.get("message")
+        if not isinstance(message, str):
+            return None
+        if len(message) > MAX_MESSAGE:
+            obj = {**obj, "message": _cut(message)}
+    elif kind == "status" and not isinstance(obj.get("state"), str):
+        return None
+    return obj
+
+
+def _cut(message: str) -> str:
+    return message[:MAX_MESSAGE] + f"... [{len(message) - MAX_MESSAGE} characters cut]"
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and -(2**62) < value < 2**62
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return abs(value) < 2**1000  # float() of anything larger overflows in every formatter
+    return True
 
 
 def last_seq(path: Path) -> int:
@@ -51,8 +103,8 @@ def _seq_of(line: bytes) -> int | None:
         obj = json.loads(line)
     except ValueError:
         return None
-    seq = obj.get("seq") if isinstance(obj, dict) else None
-    return seq if isinstance(seq, int) else None
+    event = check_event(obj)
+    return event["seq"] if event is not None else None
 
 
 class EventWriter:
@@ -80,6 +132,9 @@ class EventWriter:
         return self._fd < 0
 
     def emit(self, type: str, **fields: Any) -> Event:
+        message = fields.get("message")
+        if isinstance(message, str) and len(message) > MAX_MESSAGE:  # one event stays one readable line
+            fields["message"] = _cut(message)
         with self._lock:
             self._seq += 1
             event = {"seq": self._seq, "time": round(time.time(), 3), "type": type, **fields}
@@ -112,15 +167,23 @@ class EventCursor:
         self.path = Path(path)
         self.after = after
         self.offset = 0
+        #: Complete lines skipped because they did not parse or did not fit the contract.
+        self.skipped = 0
 
     def read(self, max_bytes: int = 8 * 1024 * 1024) -> list[Event]:
         try:
             with open(self.path, "rb") as fh:
                 fh.seek(self.offset)
                 chunk = fh.read(max_bytes)
+                end = chunk.rfind(b"\n")
+                if end < 0 and len(chunk) == max_bytes:
+                    # One line longer than a whole read: skip it, or the cursor would stall here forever.
+                    skip = self._skip_line(fh)
+                    self.offset += skip
+                    self.skipped += skip > 0
+                    return []
         except FileNotFoundError:
             return []
-        end = chunk.rfind(b"\n")
         if end < 0:
             return []
         self.offset += end + 1
@@ -129,14 +192,27 @@ class EventCursor:
             if not line.strip():
                 continue
             try:
-                event = json.loads(line)
-            except ValueError:
+                event = check_event(json.loads(line))
+            except (ValueError, RecursionError):
+                event = None
+            if event is None:
+                self.skipped += 1
                 continue
-            seq = event.get("seq") if isinstance(event, dict) else None
-            if isinstance(seq, int) and seq > self.after:
-                self.after = seq
+            if event["seq"] > self.after:
+                self.after = event["seq"]
                 out.append(event)
         return out
+
+    def _skip_line(self, fh: Any) -> int:
+        """Bytes from the current offset to just past the next newline (or 0 if the line is unfinished)."""
+        fh.seek(self.offset)
+        skipped = 0
+        while chunk := fh.read(1024 * 1024):
+            nl = chunk.find(b"\n")
+            if nl >= 0:
+                return skipped + nl + 1
+            skipped += len(chunk)
+        return 0
 
 
 def iter_events(path: Path, after: int = 0) -> Iterator[Event]:
@@ -147,6 +223,25 @@ def iter_events(path: Path, after: int = 0) -> Iterator[Event]:
         yield from cursor.read()
         if cursor.offset == before:
             return
+
+
+def scan_events(path: Path) -> Iterator[Event]:
+    """Every valid event in file order, whatever its seq (an injected line with a huge seq must not
+    hide the worker's own later events from a resume's "already logged" scan or a repair)."""
+    try:
+        fh = open(path, "rb")  # noqa: SIM115 - closed below, the generator may stop early
+    except FileNotFoundError:
+        return
+    with fh:
+        for line in fh:
+            if len(line) > 8 * 1024 * 1024 or not line.endswith(b"\n"):
+                continue
+            try:
+                event = check_event(json.loads(line))
+            except (ValueError, RecursionError):
+                continue
+            if event is not None:
+                yield event
 
 
 def read_events(path: Path, after: int = 0) -> list[Event]:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
+from typing import Any
 
 from engine.runs.events import Event
+
+# C0 controls (but not tab and newline), DEL and C1 controls: an ESC or OSC sequence in a log line or a metric
+# name written by a worker (or a hostile host) must never reach the terminal as a command.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 _SHOWN = ("loss", "eval_loss", "learning_rate", "grad_norm", "samples_per_second")
 
@@ -18,9 +24,20 @@ def duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def safe(value: Any) -> str:
+    """``value`` as text with control characters shown escaped (``\\x1b``), safe to print."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(value))
+
+
 def number(value: float | None) -> str:
     if value is None:
         return "-"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return safe(value)[:20]  # not a number: shown as it is, never a crash
+    try:
+        value = float(value)
+    except OverflowError:
+        return "huge"
     if value == 0:
         return "0"
     if abs(value) < 1e-3 or abs(value) >= 1e5:
@@ -36,19 +53,19 @@ def event_line(event: Event) -> str:
     if kind == "metric":
         values = event.get("values", {})
         keys = [k for k in _SHOWN if k in values] + sorted(k for k in values if k not in _SHOWN)
-        body = " ".join(f"{k}={number(values[k])}" for k in keys[:8])
-        return f"{head}{event.get('split', 'train'):<5} step {event.get('step', '?')}: {body}"
+        body = " ".join(f"{safe(k)}={number(values[k])}" for k in keys[:8])
+        return f"{head}{safe(event.get('split', 'train')):<5} step {event.get('step', '?')}: {body}"
     if kind == "status":
-        extra = f" ({event['error']})" if event.get("error") else ""
-        return f"{head}status {event.get('state')}{extra}"
+        extra = f" ({safe(event['error'])})" if event.get("error") else ""
+        return f"{head}status {safe(event.get('state'))}{extra}"
     if kind == "log":
-        return f"{head}{event.get('level', 'info')}: {event.get('message', '')}"
+        return f"{head}{safe(event.get('level', 'info'))}: {safe(event.get('message', ''))}"
     if kind == "checkpoint":
-        return f"{head}checkpoint step {event.get('step')} -> {event.get('path')}"
+        return f"{head}checkpoint step {event.get('step')} -> {safe(event.get('path'))}"
     if kind == "artifact":
-        return f"{head}artifact {event.get('name')} -> {event.get('path')}"
+        return f"{head}artifact {safe(event.get('name'))} -> {safe(event.get('path'))}"
     rest = {k: v for k, v in event.items() if k not in ("seq", "time", "type")}
-    return f"{head}{kind} {rest}"
+    return f"{head}{safe(kind)} {safe(rest)}"
 
 
 def eta(step: int, total: int | None, elapsed: float | None) -> float | None:

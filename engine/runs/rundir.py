@@ -37,7 +37,7 @@ DEFAULT_QUEUED_TIMEOUT = 120.0
 
 
 def check_run_id(run_id: str) -> str:
-    if not RUN_ID_RE.match(run_id or "") or ".." in run_id:
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
         raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-'")
     return run_id
 
@@ -104,17 +104,63 @@ class RunDir:
         status.updated_at = time.time()
         atomic_write_json(self.status_file, status.model_dump(mode="json"))
 
+    def status_problem(self) -> str | None:
+        """Why status.json cannot be read (None when it can)."""
+        try:
+            self.read_status()
+        except RunError as exc:
+            return str(exc)
+        return None
+
+    def listed_status(self) -> Status:
+        """``read_status``, or for an unreadable status.json a ``corrupt`` stand-in with the reason, so
+        the run never vanishes from listings. Raises RunError only for a folder that is no run at all."""
+        try:
+            return self.read_status()
+        except RunError as exc:
+            if not self.status_file.exists():
+                raise
+            reason = str(exc)
+        from engine.runs.repair import recipe_identity
+
+        kind, name = recipe_identity(self)
+        return Status(
+            run_id=self.run_id,
+            kind=kind,
+            name=name,
+            state=RunState.CORRUPT,
+            created_at=self.path.stat().st_mtime,
+            error=f"{reason[:200]}; `tailor runs --repair {self.run_id}` rebuilds it from events.jsonl",
+        )
+
+    def repair(self) -> Status:
+        """Rebuild status.json from events.jsonl and the frozen recipe (engine/runs/repair.py)."""
+        from engine.runs.repair import rebuild_status
+
+        status = rebuild_status(self)
+        self.write_status(status)
+        return status
+
     def effective_status(
         self,
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
         queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT,
     ) -> Status:
-        """The status file, corrected for a worker that died without saying so."""
-        status = self.read_status()
+        """The status file, corrected for a worker that died without saying so (``failed``, ended at its
+        last sign of life, so ELAPSED stops) or that is alive but stopped beating (``stalled_s``)."""
+        status = self.listed_status()
         reason = self.dead_reason(status, heartbeat_timeout, queued_timeout)
         if reason:
-            status = status.model_copy(update={"state": RunState.FAILED, "error": reason})
+            ended = max(self.last_heartbeat() or 0.0, status.updated_at, status.started_at or 0.0)
+            status = status.model_copy(update={"state": RunState.FAILED, "error": reason, "ended_at": ended})
+        elif status.state == RunState.RUNNING and status.pid is not None and status.host == this_host():
+            beat = self.last_heartbeat()
+            if beat is not None and time.time() - beat > heartbeat_timeout and not self.is_remote_mirror():
+                status = status.model_copy(update={"stalled_s": time.time() - beat})
         return status
+
+    def is_remote_mirror(self) -> bool:
+        return (self.path / "remote.json").exists()
 
     def dead_reason(
         self,
@@ -125,7 +171,7 @@ class RunDir:
         """Why an active run is in fact dead, or None. ``queued_timeout`` None: a queued run may wait forever."""
         if not status.state.active:
             return None
-        if (self.path / "remote.json").exists():
+        if self.is_remote_mirror():
             return None  # a local mirror of a remote run: liveness is judged on its host (engine.remote)
         hint = f"resume it with `tailor resume {status.run_id}`"
         if status.pid is not None and status.host == this_host():
@@ -146,6 +192,9 @@ class RunDir:
     def requeue(self, heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT) -> Status:
         """Prepare a failed or cancelled run for ``resume``: status queued, attempt + 1, an event."""
         status = self.effective_status(heartbeat_timeout)
+        if status.state == RunState.CORRUPT:
+            self.repair()
+            status = self.effective_status(heartbeat_timeout)
         if status.state == RunState.SUCCEEDED:
             raise RunError(f"run {self.run_id} already succeeded; launch a new run to train further")
         if status.state.active:

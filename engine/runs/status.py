@@ -15,6 +15,8 @@ class RunState(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     CANCELLED = "cancelled"
+    #: Not a state a worker writes: status.json is unreadable (`tailor runs --repair RUN` rebuilds it).
+    CORRUPT = "corrupt"
 
     @property
     def terminal(self) -> bool:
@@ -25,7 +27,7 @@ class RunState(StrEnum):
         return self in (RunState.QUEUED, RunState.RUNNING)
 
 
-TERMINAL = frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED})
+TERMINAL = frozenset({RunState.SUCCEEDED, RunState.FAILED, RunState.CANCELLED, RunState.CORRUPT})
 
 
 class Status(BaseModel):
@@ -54,8 +56,23 @@ class Status(BaseModel):
         default_factory=dict, description="Lineage: study/trial, from_run, source recipe path..."
     )
     tailor_version: str = ""
+    #: Seconds since the last heartbeat of a live worker that stopped beating (SIGSTOP, a hung call);
+    #: set by readers (RunDir.effective_status), None while it beats.
+    stalled_s: float | None = None
+    #: Why this remote run's state is only the last known one (its host did not answer); set by readers.
+    stale: str | None = None
     #: Where the run lives as seen from here: "local" or the host alias. Set by executors, never saved.
     via: str = Field("local", exclude=True)
+
+    @property
+    def state_label(self) -> str:
+        """The state as listings show it: ``stalled (no heartbeat for 1m50s)`` for a stalled worker."""
+        if self.stale and self.state.active:
+            return f"{self.state.value}? (last known; {self.stale})"
+        if self.stalled_s is not None and self.state.active:
+            m, s = divmod(int(self.stalled_s), 60)
+            return f"stalled (no heartbeat for {m}m{s:02d}s)" if m else f"stalled (no heartbeat for {s}s)"
+        return self.state.value
 
     @property
     def elapsed(self) -> float | None:

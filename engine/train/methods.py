@@ -66,7 +66,26 @@ def setup_model(recipe: TrainableRecipe, ctx: WorkerContext | None = None, token
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=wants_checkpointing(recipe))
     if recipe.method == "partial":
         freeze_for_partial(model, recipe.partial, ctx)
+    if recipe.method in ("lora", "qlora"):
+        check_target_modules(model, recipe.lora.target_modules)
     return LoadedModel(model, tokenizer, build_peft_config(recipe, path), path)
+
+
+def check_target_modules(model: Any, targets: list[str] | str) -> None:
+    """Refuse ``lora.target_modules`` entries that match no module: PEFT ignores them silently as long
+    as another entry matches, and the adapter then trains less than the recipe says."""
+    if isinstance(targets, str):
+        return  # "all-linear" or a regex: PEFT checks those itself
+    import torch
+
+    names = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear) or type(m).__name__ == "Conv1D"]
+    leaves = sorted({n.rsplit(".", 1)[-1] for n in names})
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n, _ in model.named_modules())]
+    if missing:
+        raise RecipeError(
+            f"lora.target_modules: {', '.join(missing)} match no module of this model; "
+            f"its linear modules are {', '.join(leaves)}"
+        )
 
 
 def build_peft_config(recipe: TrainableRecipe, path: str) -> Any:

@@ -6,11 +6,16 @@ directory. Any failure ends as ``failed`` with a one-line error; the traceback g
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sys
 import traceback
 from pathlib import Path
 
 from engine.errors import one_line
+from engine.runs import lock
+from engine.runs.diskspace import disk_message
+from engine.runs.lock import RunLocked
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
 
@@ -22,10 +27,43 @@ def main(argv: list[str] | None = None) -> int:
     if len(paths) != 1:
         print("usage: python -m engine.worker RUN_DIR [--resume]", file=sys.stderr)
         return 2
+    # Everything the worker and its libraries write (checkpoints, adapters, studies.db, caches of the
+    # run) is private: 0700 folders, 0600 files, as the run-directory contract says.
+    os.umask(0o077)
     run = RunDir(Path(paths[0]))
+    try:
+        lock_fd = _take_lock(run)
+    except RunLocked as exc:  # another live worker owns this run: touch nothing
+        print(f"tailor worker: {exc}; not starting a second worker", file=sys.stderr)
+        return 3
+    try:
+        return _run(run, resume)
+    finally:
+        if lock_fd is not None:
+            os.close(lock_fd)
+
+
+def _take_lock(run: RunDir) -> int | None:
+    """The run's lock for this worker's whole life (engine/runs/lock.py); None for ranks 1..N-1."""
+    from engine.worker.context import is_primary_rank
+
+    fd, handed = lock.inherited()
+    if fd is not None:
+        lock.write_holder(fd, os.getpid())
+        return fd
+    if handed or not is_primary_rank():
+        return None  # the launcher of this multi-process job holds it
+    return lock.acquire(run.path, what="running")
+
+
+def _run(run: RunDir, resume: bool) -> int:
     from engine.worker.context import WorkerContext
 
-    ctx = WorkerContext(run, resume=resume)
+    try:
+        ctx = WorkerContext(run, resume=resume)
+    except OSError as exc:
+        print(f"tailor worker: {disk_message(exc, run.path) or one_line(exc)}", file=sys.stderr)
+        return 1
     if run.cancel_requested:
         ctx.finish(RunState.CANCELLED)
         return 0
@@ -38,9 +76,11 @@ def main(argv: list[str] | None = None) -> int:
 
         kinds.run(recipe, ctx)  # the kind's runner (engine.kinds): it returns when done
     except BaseException as exc:  # every failure must end in a status
-        traceback.print_exc(file=sys.stderr)
+        ctx.release_reserve()  # on a full disk: room for the traceback, the last event and status
+        with contextlib.suppress(OSError):
+            traceback.print_exc(file=sys.stderr)
         state = RunState.CANCELLED if ctx.cancel_requested and isinstance(exc, KeyboardInterrupt) else RunState.FAILED
-        ctx.finish(state, None if state == RunState.CANCELLED else one_line(exc))
+        ctx.finish(state, None if state == RunState.CANCELLED else disk_message(exc, run.path) or one_line(exc))
         return 1 if state == RunState.FAILED else 0
     ctx.finish(RunState.CANCELLED if ctx.cancel_requested else RunState.SUCCEEDED)
     return 0

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from engine.runs.diskspace import make_reserve, release_reserve
 from engine.runs.liveness import process_start, this_host
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState, Status
@@ -47,8 +48,14 @@ class WorkerContext:
         self._lock = threading.Lock()
         self._stop_beat = threading.Event()
         self._last_status_write = 0.0
-        # On resume, steps after the last checkpoint are recomputed; they were logged already.
-        self.max_logged_step = self._logged_steps() if resume and self.primary else -1
+        # On resume, steps after the last checkpoint are recomputed; they were logged already. Kept per
+        # event kind ("metric:train", "metric:eval", "checkpoint") so that none is logged twice.
+        self.logged: dict[str, int] = self._logged_steps() if resume and self.primary else {}
+
+    @property
+    def max_logged_step(self) -> int:
+        """The highest train step already logged (-1: none); steps at or below it are not logged again."""
+        return self.logged.get("metric:train", -1)
 
     # -- paths for trainers --------------------------------------------------
     @property
@@ -75,6 +82,7 @@ class WorkerContext:
         self.status.ended_at = None
         self.status.error = None
         self.run.write_status(self.status)
+        make_reserve(self.run.path)
         self.run.beat(pid, self.status.step)
         self.events.emit("status", state="running", pid=pid, host=self.status.host, attempt=self.status.attempt)
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
@@ -89,18 +97,31 @@ class WorkerContext:
             with contextlib.suppress(OSError):
                 self.run.beat(os.getpid(), self.status.step)
 
+    def release_reserve(self) -> None:
+        """Free the disk reserve (engine/runs/diskspace.py) so the last words can be written."""
+        if self.primary:
+            release_reserve(self.run.path)
+
     def finish(self, state: RunState, error: str | None = None) -> None:
         self._stop_beat.set()
+        fields: dict[str, Any] = {"state": state.value}
+        if error:
+            fields["error"] = error
+        try:
+            self._finish(state, error, fields)
+        except OSError:
+            self.release_reserve()  # the disk filled up: the reserve makes room for the final status
+            self._finish(state, error, fields)
+        self.events.close()
+        self.release_reserve()
+
+    def _finish(self, state: RunState, error: str | None, fields: dict[str, Any]) -> None:
         with self._lock:
             self.status.state = state
             self.status.error = error
             self.status.ended_at = time.time()
             self._write_status()
-        fields: dict[str, Any] = {"state": state.value}
-        if error:
-            fields["error"] = error
-        self.events.emit("status", **fields)
-        self.events.close()
+        self.events.emit("status", **fields)  # after the status: a retry never emits it twice
 
     # -- cancellation --------------------------------------------------------
     @property
@@ -118,8 +139,12 @@ class WorkerContext:
 
     def metric(self, step: int, values: dict[str, float], *, split: str = "train", epoch: float | None = None) -> None:
         """Record metrics for a step; skipped for steps already logged before a resume."""
-        clean = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
-        if not clean or (split == "train" and step <= self.max_logged_step):
+        clean = {}
+        for k, v in values.items():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                with contextlib.suppress(OverflowError):
+                    clean[str(k)] = float(v)
+        if not clean or self._logged_before(f"metric:{split}", step):
             return
         fields: dict[str, Any] = {"step": step, "split": split, "values": clean}
         if epoch is not None:
@@ -140,6 +165,8 @@ class WorkerContext:
                 self._write_status()
 
     def checkpoint(self, step: int, path: Path) -> None:
+        if self._logged_before("checkpoint", step):
+            return
         self.events.emit("checkpoint", step=step, path=str(path.relative_to(self.run.path)))
         self.progress(step, self.status.total_steps, force=True)
 
@@ -152,9 +179,22 @@ class WorkerContext:
             self.status.links.update(links)
             self._write_status()
 
-    def _logged_steps(self) -> int:
-        top = -1
-        for event in self.run.events():
-            if event.get("type") == "metric" and event.get("split") == "train":
-                top = max(top, int(event.get("step", -1)))
+    def _logged_before(self, key: str, step: int) -> bool:
+        """True for a step at or below the highest one of this kind logged before the resume."""
+        return step <= self.logged.get(key, -1)
+
+    def _logged_steps(self) -> dict[str, int]:
+        """The highest step logged per kind of step event (read_events only yields valid events)."""
+        from engine.runs.events import scan_events
+
+        top: dict[str, int] = {}
+        for event in scan_events(self.run.events_file):
+            kind = event.get("type")
+            if kind == "metric":
+                key = f"metric:{event.get('split', 'train')}"
+            elif kind == "checkpoint":
+                key = "checkpoint"
+            else:
+                continue
+            top[key] = max(top.get(key, -1), event["step"])
         return top

@@ -72,10 +72,19 @@ def spawn_worker(
     resume: bool = False,
     python: str | None = None,
     env: dict[str, str] | None = None,
+    lock_fd: int | None = None,
 ) -> subprocess.Popen:
     """Start the worker detached: its own session (it outlives the terminal or SSH session that started
-    it, no tmux needed), stdin closed, stdout/stderr appended to the run's private log files."""
+    it, no tmux needed), stdin closed, stdout/stderr appended to the run's private log files.
+
+    ``lock_fd``: the run's locked descriptor (engine/runs/lock.py), handed over so the worker holds the
+    lock from its first instruction."""
+    from engine.runs.lock import FD_ENV
+
     run_path = Path(run_path)
+    env = dict(env or {})
+    if lock_fd is not None:
+        env[FD_ENV] = str(lock_fd)
     stdout, stderr = run_path / "stdout.log", run_path / "stderr.log"
     with open(stdout, "ab") as out, open(stderr, "ab") as err:
         os.chmod(stdout, 0o600)
@@ -89,4 +98,5 @@ def spawn_worker(
             env=worker_env(env),
             start_new_session=True,
             close_fds=True,
+            pass_fds=(lock_fd,) if lock_fd is not None else (),
         )

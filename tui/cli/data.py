@@ -12,6 +12,17 @@ from engine import kinds
 from tui.cli.common import CliState, tailor_command
 
 
+def _formats() -> list[str]:
+    from typing import get_args
+
+    from engine.recipes.common import DataFormat
+
+    return list(get_args(DataFormat))
+
+
+_FORMATS = _formats()
+
+
 @click.group("data")
 def data_cmd() -> None:
     """Open, check and convert datasets (JSONL, JSON, CSV/TSV, Parquet, Arrow, text, folders, globs, hub ids)."""
@@ -145,13 +156,13 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 )
 @click.option(
     "--max-length",
-    type=int,
+    type=click.IntRange(min=1),
     default=1024,
     show_default=True,
     help="Training max_length (rows over it are truncated).",
 )
 @click.option("--eval", "eval_path", default=None, help="An eval set to check for overlap with PATHS.")
-@click.option("--format", "fmt", default="auto", help="Override format detection.")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", help="Override format detection.")
 @click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 1 when training would refuse the data (see the verdict).")
@@ -197,7 +208,7 @@ def check_cmd(
 @data_cmd.command("convert")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-t", "--task", type=click.Choice(kinds.data_tasks()), default="sft", show_default=True)
-@click.option("--format", "fmt", default="auto", help="Source format (default: detect).")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", help="Source format (default: detect).")
 @click.option(
     "-c",
     "--column",
@@ -242,6 +253,11 @@ def convert_cmd(
         )
     except ValueError as exc:
         raise DataError(f"--format {fmt!r}: {' '.join(str(exc).split())[:200]}") from None
+    if output:
+        out_path = Path(output).expanduser().resolve()
+        for p in paths:  # writing over an input would destroy it before it is read
+            if Path(p).expanduser().exists() and Path(p).expanduser().resolve() == out_path:
+                raise DataError(f"-o {output}: that is the input file {p}; write to another file")
     parts = validate_training_data(spec, task=task)  # type: ignore[arg-type]
     lines = [json.dumps(row, ensure_ascii=False) for part in parts for row in part.rows]
     text = "\n".join(lines) + "\n"

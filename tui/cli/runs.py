@@ -54,15 +54,23 @@ def _recipe_path(state: CliState, recipe: str) -> Path:
 @click.option("--host", default=None, help="List runs on this SSH host.")
 @click.option("--state", "states", multiple=True, help="Only runs in this state (repeatable).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON status per line.")
+@click.option("--repair", "repair", metavar="RUN", default=None, help="Rebuild RUN's status.json from its events.jsonl.")
 @tailor_command
-def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json: bool) -> None:
+def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json: bool, repair: str | None) -> None:
     """List runs with state, step and latest losses."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    from engine.runs.format import duration, number
+    from engine.runs.format import duration, number, safe
 
-    statuses = run_async(state.executor(host).list_runs())
+    if repair:
+        from engine.runs.control import Control
+
+        fixed = Control(state.workspace_obj()).repair(repair)
+        click.echo(f"{fixed.run_id}: status rebuilt from events.jsonl: {fixed.state.value}, step {fixed.step}")
+        return
+    statuses = run_async(_listing(state, host))
     if states:
         statuses = [s for s in statuses if s.state.value in states]
     if as_json:
@@ -74,14 +82,28 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
         table.add_column(col, justify="right" if col in ("STEP", "LOSS", "EVAL LOSS", "ELAPSED") else "left")
     for s in statuses:
         step = f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step)
-        table.add_row(
-            s.run_id, s.kind, s.host, s.state.value, step,
-            number(s.latest.get("loss")), number(s.latest.get("eval_loss")), duration(s.elapsed),
-        )
+        label = s.state_label + (f": {s.error}" if s.state.value == "corrupt" and s.error else "")
+        cells = (s.run_id, s.kind, s.host, label, step, number(s.latest.get("loss")),
+                 number(s.latest.get("eval_loss")), duration(s.elapsed))
+        table.add_row(*(Text(safe(c)) for c in cells))  # Text: no markup; safe: no control characters
     if not statuses:
         click.echo("no runs yet: `tailor run RECIPE` starts one")
         return
     Console(width=max(120, Console().width)).print(table)
+
+
+async def _listing(state: CliState, host: str | None) -> list:
+    """The runs; for the local listing, remote runs refreshed from their hosts (engine/remote/refresh.py)."""
+    executor = state.executor(host)
+    try:
+        statuses = await executor.list_runs()
+    finally:
+        await executor.close()
+    if host is None:
+        from engine.remote.refresh import refresh_remote
+
+        statuses = await refresh_remote(state.workspace_obj(), statuses)
+    return statuses
 
 
 @click.command("logs")
@@ -99,7 +121,9 @@ def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bo
     if stream:
         ws = state.workspace_obj()
         path = getattr(ws.run(run_id), f"{stream}_file")
-        click.echo(path.read_text(errors="replace") if path.exists() else "", nl=False)
+        from engine.runs.format import safe
+
+        click.echo(safe(path.read_text(errors="replace")) if path.exists() else "", nl=False)
         return
     if follow:
         raise SystemExit(run_async(_follow(executor, run_id, after, as_json=as_json)))
@@ -109,11 +133,15 @@ def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bo
 
 
 async def _follow(executor, run_id: str, after: int, *, as_json: bool) -> int:
+    if hasattr(executor, "on_notice"):  # remote executors say when the link drops and comes back
+        executor.on_notice = lambda line: click.secho(line, fg="yellow", err=True)
     async for event in executor.follow(run_id, after):
         _print_event(event, as_json)
     status = await executor.status(run_id)
     if not as_json:
-        line = f"{status.run_id}: {status.state.value}" + (f" ({status.error})" if status.error else "")
+        from engine.runs.format import safe
+
+        line = f"{status.run_id}: {status.state_label}" + (f" ({safe(status.error)})" if status.error else "")
         click.secho(line, fg="green" if status.state.value == "succeeded" else "red", err=True)
     return 0 if status.state.value == "succeeded" else 1
 
@@ -157,7 +185,7 @@ def init_cmd(state: CliState, path: str | None) -> None:
     """Create a workspace (default: the configured one) with example recipes and demo data."""
     from engine.workspace import Workspace, open_workspace
 
-    ws = Workspace(path).ensure() if path else open_workspace(state.workspace)
+    ws = Workspace(path).ensure() if path else open_workspace(state.workspace, create=True)
     click.echo(str(ws.root))
     for recipe in ws.recipes():
         click.echo(f"  recipes/{recipe.name}")

@@ -20,7 +20,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
-from tui.bridge import follow_batched
+from tui.bridge import follow_batched, notifier
 from tui.errors import error_text, report_error
 from tui.keymap import bind
 from tui.screens.base import TailorScreen
@@ -237,7 +237,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
                 if history:
                     emit(history)
                     after = history[-1].get("seq", 0)
-            await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S), host)
+            notice = notifier(self.app)  # a dropped link is said, not a silent pause
+            await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S, notice), host)
         except Exception as exc:  # e.g. an unreachable host: say so once, retry later
             self._follow_retry[run_id] = time.monotonic() + FOLLOW_RETRY_S
             if self._follow_errors.get(run_id) != error_text(exc):

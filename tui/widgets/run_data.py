@@ -79,8 +79,8 @@ class RunInfo:
     def eta(self, now: float | None = None) -> float | None:
         from engine.runs.format import eta
 
-        if not self.state.active:
-            return None
+        if not self.state.active or self.status.stalled_s is not None:
+            return None  # a stalled worker has no ETA
         return eta(self.status.step, self.status.total_steps, self.elapsed(now))
 
     def progress(self) -> tuple[int, int | None]:
@@ -99,7 +99,7 @@ class RunInfo:
             "name": self.name,
             "kind": self.status.kind,
             "host": self.host,
-            "state": self.state.value,
+            "state": self.status.state_label,  # "stalled (no heartbeat for 1m50s)" for a hung worker
             "step": f"{step}/{total}" if total else (str(step) if step else "-"),
             "loss": number(self.latest("loss")),
             "eval": number(self.latest("eval_loss")),
@@ -143,10 +143,13 @@ class RunInfo:
         lines = []
         updates: dict[str, Any] = {}
         latest = dict(self.status.latest)
-        for event in events:
-            seq = event.get("seq", 0)
-            if not isinstance(seq, int) or seq <= self.last_seq:
+        from engine.runs.events import check_event
+
+        for raw in events:
+            event = check_event(raw)  # a malformed event is skipped, never a crash of the screen
+            if event is None or event["seq"] <= self.last_seq:
                 continue
+            seq = event["seq"]
             self.last_seq = seq
             kind = event.get("type")
             if kind == "metric":

@@ -14,6 +14,8 @@ STATE_VARIABLE = {
     "succeeded": "success",
     "failed": "error",
     "cancelled": "warning",
+    "stalled": "warning",  # "stalled (no heartbeat for ...)": a live worker that stopped beating
+    "corrupt": "error",
 }
 
 
@@ -41,4 +43,4 @@ def theme_rgb(app: App, variable: str) -> tuple[int, int, int] | None:
 
 
 def state_text(app: App, state: str) -> Text:
-    return Text(state, style=theme_style(app, STATE_VARIABLE.get(state, "foreground"), bold=state == "running"))
+    return Text(state, style=theme_style(app, STATE_VARIABLE.get(state.split(" ")[0], "foreground"), bold=state == "running"))

@@ -1,0 +1,354 @@
+"""Fault injection on the demo recipes, with real workers and a real OpenSSH server on 127.0.0.1.
+
+    python bench/faults.py [--steps 30] [--only NAME ...] [--bad-input]
+
+Each fault is injected into a real run (``tailor`` CLI subprocesses, demo-sft with a short budget,
+demo-search with two short trials); then the run's events.jsonl is audited: train steps 1..N and every
+eval step must be there (else "lost"), no seq and no step event may be written twice ("duplicated").
+Prints one row per fault: fault, survived, events lost, events duplicated, note. ``--bad-input`` also
+runs the bad-input catalogue (tests/faults/bad_inputs.py) and prints its counts. Goal: every fault
+survived, 0 lost, 0 duplicated; 0 tracebacks, 0 silent acceptances, 0 corruptions.
+
+The full-disk fault mounts a 40 MB tmpfs (root or CAP_SYS_ADMIN); where that fails it is skipped with
+the reason. Exit status 1 when any fault was not survived or lost/duplicated events.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+import yaml  # noqa: E402
+from faults.helpers import duplicates, kill_worker, lost_steps, raw_events, workers_of  # noqa: E402
+
+from engine.remote.sshd import LocalSSHD, sshd_available  # noqa: E402
+from engine.runs.rundir import RunDir  # noqa: E402
+from engine.workspace import Workspace  # noqa: E402
+
+FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
+
+
+@dataclass
+class Row:
+    fault: str
+    survived: bool | None  # None: skipped
+    lost: int = 0
+    duplicated: int = 0
+    note: str = ""
+
+
+class Bench:
+    def __init__(self, root: Path, steps: int) -> None:
+        self.root = root
+        self.steps = steps
+        self.ws = Workspace(root / "ws").ensure()
+        self.sshd: LocalSSHD | None = None
+
+    # -- plumbing -------------------------------------------------------------------------
+    def tailor(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "tui.cli", "-w", str(self.ws.root), *args],
+                              capture_output=True, text=True, timeout=timeout, cwd=ROOT)
+
+    def bg(self, *args: str) -> subprocess.Popen:
+        return subprocess.Popen([sys.executable, "-m", "tui.cli", "-w", str(self.ws.root), *args],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+
+    def sft_args(self, every: int | None = None) -> list[str]:
+        every = every or max(self.steps // 3, 1)
+        return ["demo-sft", "-s", f"train.max_steps={self.steps}", "-s", "train.logging_steps=1",
+                "-s", f"train.eval_steps={every}", "-s", f"train.save_steps={every}"]
+
+    def launch(self, *extra: str) -> RunDir:
+        out = self.tailor("run", *self.sft_args(), *extra)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr.strip())
+        return self.ws.run(out.stdout.strip().splitlines()[0])
+
+    def wait(self, run: RunDir, pred: Callable[[], bool], timeout: float = 600) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if pred():
+                    return True
+            except Exception:
+                pass
+            time.sleep(0.1)
+        return False
+
+    def step_at_least(self, run: RunDir, step: int) -> bool:
+        return self.wait(run, lambda: run.read_status().step >= step)
+
+    def final(self, run: RunDir, timeout: float = 900) -> str:
+        self.wait(run, lambda: run.effective_status().state.terminal, timeout)
+        return run.effective_status().state.value
+
+    def audit(self, fault: str, run: RunDir, ok: bool, note: str = "", evals: bool = True) -> Row:
+        every = max(self.steps // 3, 1)
+        lost = lost_steps(run, self.steps, every if evals else self.steps + 1)
+        d = duplicates(run)
+        return Row(fault, ok, len(lost), d["seq"] + d["steps"] + d["out_of_order"],
+                   note or (f"lost {lost[:3]}" if lost else ""))
+
+    # -- local faults ------------------------------------------------------------------------
+    def sigkill_resume(self) -> Row:
+        run = self.launch()
+        self.step_at_least(run, self.steps // 2)
+        kill_worker(run)
+        ok = self.tailor("resume", run.run_id).returncode == 0 and self.final(run) == "succeeded"
+        return self.audit("SIGKILL worker, resume", run, ok)
+
+    def sigstop(self) -> Row:
+        config = self.root / "hb.toml"
+        config.write_text("heartbeat_timeout_s = 4\n")
+        env = {**os.environ, "TAILOR_CONFIG": str(config)}
+        run = self.launch()
+        self.step_at_least(run, 3)
+        pid = run.read_status().pid
+        assert pid
+        os.kill(pid, signal.SIGSTOP)
+        time.sleep(7)
+        listed = subprocess.run([sys.executable, "-m", "tui.cli", "-w", str(self.ws.root), "runs"],
+                                capture_output=True, text=True, env=env, cwd=ROOT).stdout
+        os.kill(pid, signal.SIGCONT)
+        shown = "stalled (no heartbeat" in listed
+        ok = shown and self.final(run) == "succeeded"
+        return self.audit("SIGSTOP worker 7 s (timeout 4 s)", run, ok, "" if shown else "not shown as stalled")
+
+    def double_resume(self) -> Row:
+        run = self.launch()
+        self.step_at_least(run, self.steps // 2)
+        kill_worker(run)
+        procs = [self.bg("resume", run.run_id) for _ in range(4)]
+        codes = [p.wait(120) for p in procs]
+        time.sleep(1)
+        workers = len(workers_of(run))
+        ok = codes.count(0) == 1 and workers <= 1 and self.final(run) == "succeeded"
+        return self.audit("4 concurrent resumes", run, ok, f"{codes.count(0)} started, {workers} worker(s)")
+
+    def resume_cancel_race(self) -> Row:
+        run = self.launch()
+        self.step_at_least(run, self.steps // 2)
+        kill_worker(run)
+        procs = [self.bg("resume", run.run_id), self.bg("cancel", run.run_id, "--wait", "60"),
+                 self.bg("resume", run.run_id)]
+        for p in procs:
+            p.wait(180)
+        state = self.final(run)
+        if state == "cancelled":
+            self.tailor("resume", run.run_id)
+            state = self.final(run)
+        gone = self.wait(run, lambda: not workers_of(run), 30)  # the worker exits just after its status
+        ok = state == "succeeded" and gone
+        return self.audit("resume racing cancel", run, ok, f"then {state}")
+
+    def corrupt_events(self) -> Row:
+        run = self.launch()
+        self.step_at_least(run, 3)
+        with open(run.events_file, "a") as fh:  # a hostile plug-in writing garbage beside the worker
+            for bad in ({"seq": 10**6, "time": 1, "type": "metric", "step": 1, "values": {"loss": "abc"}},
+                        {"seq": 10**6 + 1, "time": 1, "type": "metric", "step": "x", "values": {"loss": 1}},
+                        {"seq": 10**6 + 2, "time": 1, "type": "log", "message": "m" * 10_000_000}):
+                fh.write(json.dumps(bad) + "\n")
+            fh.write('{"seq": 1000003, "time": 1, "type": "metric", "step": 2, "values": {"loss": NaN}}\n')
+        self.step_at_least(run, self.steps // 2)
+        kill_worker(run)
+        resumed = self.tailor("resume", run.run_id).returncode == 0
+        ok = resumed and self.final(run) == "succeeded"
+        logs = self.tailor("logs", run.run_id)
+        ok = ok and logs.returncode == 0 and "Traceback" not in logs.stderr
+        # The injected lines are the faults, not the worker's: audit only the worker's own events.
+        clean = RunDir(self.root / "audit" / run.run_id)
+        clean.path.mkdir(parents=True, exist_ok=True)
+        mine = [e for e in raw_events(run) if not (isinstance(e.get("seq"), int) and e["seq"] >= 10**6)]
+        (clean.path / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in mine))
+        return self.audit("malformed events (text, bad step, 10 MB, NaN)", clean, ok)
+
+    def corrupt_status(self) -> Row:
+        run = self.launch()
+        self.step_at_least(run, self.steps // 2)
+        kill_worker(run)
+        run.status_file.write_bytes(b"\x00garbage{")
+        listed = self.tailor("runs").stdout
+        shown = "corrupt" in listed
+        ok = shown and self.tailor("resume", run.run_id).returncode == 0 and self.final(run) == "succeeded"
+        return self.audit("corrupt status.json, resume", run, ok, "" if shown else "vanished from tailor runs")
+
+    def full_disk(self) -> Row:
+        runs = self.root / "small-ws" / "runs"
+        small = Workspace(self.root / "small-ws").ensure()
+        shutil.rmtree(runs)
+        runs.mkdir()
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=40m,mode=0700", "tmpfs", str(runs)],
+                               capture_output=True, text=True)
+        if mount.returncode != 0:
+            return Row("disk full mid-run", None, note=f"skipped: cannot mount a tmpfs ({mount.stderr.strip()})")
+        try:
+            saved, self.ws = self.ws, small
+            run = self.launch()
+            blob = runs / "filler"
+            self.step_at_least(run, 2)
+            with open(blob, "wb") as fh:  # fill the disk while it trains
+                try:
+                    while True:
+                        fh.write(b"\0" * 65536)
+                        fh.flush()
+                except OSError:
+                    pass
+            state = self.final(run)
+            error = run.read_status().error or ""
+            named = state == "failed" and error.startswith("disk full writing")
+            blob.unlink()
+            ok = named and self.tailor("resume", run.run_id).returncode == 0 and self.final(run) == "succeeded"
+            row = self.audit("disk full mid-run, free, resume", run, ok, "" if named else f"{state}: {error[:80]}")
+            self.ws = saved
+            return row
+        finally:
+            subprocess.run(["umount", "-l", str(runs)], check=False)
+
+    def search_kill(self) -> Row:
+        recipe = self.ws.recipes_dir / "faults-search.yaml"
+        recipe.write_text(yaml.safe_dump({
+            "kind": "search", "name": "faults-search", "seed": 0, "base": "demo-sft.yaml",
+            "space": {"learning_rate": {"low": 1e-3, "high": 5e-3, "log": True}}, "objective": "eval_loss",
+            "n_trials": 2, "sampler": {"type": "random"}, "pruner": {"type": "none"}, "eval_steps": 5,
+            "trial_train": {"max_steps": 10, "per_device_eval_batch_size": 50},
+        }))
+        out = self.tailor("run", str(recipe))
+        run = self.ws.run(out.stdout.strip())
+        self.wait(run, lambda: any(e.get("type") == "metric" for e in raw_events(run)) or
+                  len(list(self.ws.runs_dir.iterdir())) > 1, 600)
+        time.sleep(3)
+        kill_worker(run)
+        resumed = self.tailor("resume", run.run_id).returncode == 0
+        state = self.final(run, 1200)
+        d = duplicates(run)
+        return Row("SIGKILL search worker, resume", resumed and state == "succeeded", 0,
+                   d["seq"] + d["out_of_order"], f"then {state}")
+
+    # -- remote faults -----------------------------------------------------------------------
+    def start_sshd(self) -> bool:
+        if not sshd_available():
+            return False
+        self.sshd = LocalSSHD(self.root / "sshd").setup().start()
+        known = self.root / "known_hosts"
+        known.write_text(self.sshd.known_hosts_line())
+        (self.root / "ssh_config").write_text("")
+        self.ws.config_file.write_text(yaml.safe_dump({
+            "ssh": {"config": str(self.root / "ssh_config"), "known_hosts": str(known)},
+            "hosts": {"box": {
+                "hostname": "127.0.0.1", "port": self.sshd.port, "user": self.sshd.user,
+                "identity_file": [str(self.sshd.client_key)], "agent": False, "python": sys.executable,
+                "workdir": str(self.root / "remote"),
+                "env": {k: os.environ[k] for k in FORWARD if k in os.environ},
+            }},
+        }))
+        return True
+
+    def remote(self, fault: str, inject: Callable[[RunDir], None]) -> Row:
+        if self.sshd is None and not self.start_sshd():
+            return Row(fault, None, note="skipped: no OpenSSH server")
+        run_id = self.tailor("run", *self.sft_args(), "--host", "box").stdout.strip()
+        follower = self.bg("logs", "-f", run_id)
+        remote = RunDir(self.root / "remote" / "workspace" / "runs" / run_id)
+        inject(remote)
+        _out, err = follower.communicate(timeout=900)
+        mirror = self.ws.run(run_id)
+        ok = follower.returncode == 0 and mirror.read_status().state.value == "succeeded"
+        notices = err.count("reconnecting")
+        return self.audit(fault, mirror, ok, f"{notices} reconnect notice(s)")
+
+    def connection_kills(self) -> Row:
+        def inject(remote: RunDir) -> None:
+            assert self.sshd
+            for frac in (0.25, 0.5, 0.75):
+                self.wait(remote, lambda f=frac: remote.read_status().step >= int(self.steps * f))
+                self.sshd.kill_sessions()
+        return self.remote("3 SSH connection kills", inject)
+
+    def sshd_restart(self) -> Row:
+        def inject(remote: RunDir) -> None:
+            assert self.sshd
+            self.wait(remote, lambda: remote.read_status().step >= self.steps // 3)
+            self.sshd.kill_sessions()
+            self.sshd.restart()
+        return self.remote("sshd restart", inject)
+
+
+FAULTS = {
+    "kills": Bench.connection_kills, "sshd": Bench.sshd_restart, "sigkill": Bench.sigkill_resume,
+    "sigstop": Bench.sigstop, "double": Bench.double_resume, "race": Bench.resume_cancel_race,
+    "search": Bench.search_kill, "disk": Bench.full_disk, "events": Bench.corrupt_events,
+    "status": Bench.corrupt_status,
+}
+
+
+def bad_input_counts(root: Path) -> dict[str, int]:
+    from faults.bad_inputs import CASES, try_case
+
+    counts = {"tried": 0, "clear": 0, "traceback": 0, "silent": 0, "corruption": 0, "unclear": 0}
+    for i, case in enumerate(CASES):
+        ws = Workspace(root / f"bad-{i}" / "ws").ensure()
+        verdict, err = try_case(case, ws.root, root / f"bad-{i}" / "in")
+        counts["tried"] += 1
+        counts[verdict] += 1
+        if verdict != "clear":
+            print(f"  {case.name}: {verdict}: {err.strip()[:200]}")
+    return counts
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--only", nargs="*", choices=list(FAULTS), default=None)
+    ap.add_argument("--bad-input", action="store_true")
+    args = ap.parse_args()
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="tailor-bench-faults-") as tmp:
+        os.environ.setdefault("TAILOR_CONFIG", str(Path(tmp) / "config.toml"))
+        Path(os.environ["TAILOR_CONFIG"]).touch()
+        bench = Bench(Path(tmp), args.steps)
+        try:
+            for name in args.only or list(FAULTS):
+                t0 = time.monotonic()
+                try:
+                    row = FAULTS[name](bench)
+                except Exception as exc:
+                    row = Row(name, False, note=f"{type(exc).__name__}: {exc}"[:120])
+                row.note = f"{row.note} ({time.monotonic() - t0:.0f} s)".strip()
+                rows.append(row)
+                print(f"{row.fault}: {row.survived} lost={row.lost} dup={row.duplicated} {row.note}", flush=True)
+            counts = bad_input_counts(Path(tmp)) if args.bad_input else None
+        finally:
+            if bench.sshd:
+                bench.sshd.stop()
+    print()
+    print(f"| {'fault':<46} | survived | events lost | events duplicated | note")
+    print(f"|{'-' * 48}|----------|-------------|-------------------|------")
+    for r in rows:
+        surv = "skipped" if r.survived is None else ("yes" if r.survived else "NO")
+        print(f"| {r.fault:<46} | {surv:<8} | {r.lost:>11} | {r.duplicated:>17} | {r.note}")
+    if counts:
+        print()
+        print("bad inputs: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    failed = any(r.survived is False or r.lost or r.duplicated for r in rows)
+    return 1 if failed or (counts and counts["tried"] != counts["clear"]) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
