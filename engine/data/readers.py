@@ -226,7 +226,6 @@ def scan_json_array(text: str, path: str, start: int = 0) -> Iterator[Record]:
             yield Record(obj, loc)
         else:
             yield Record(None, loc, f"expected a JSON object, got {_json_type(obj)}")
-        index += 1
         pos = end
         if pos < n and text[pos] not in " \t\r\n,]":
             nxt = _NEXT_OBJECT.search(text, pos)
