@@ -25,6 +25,7 @@ columns the rewards read; prompt-completion rows work too (the completion become
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -49,6 +50,7 @@ class RewardSpec(Strict):
     )
     function: str | None = Field(None, description="A user reward as path/to/file.py:function (relative to the recipe).")
     path: str | None = Field(None, description="Set from `function`: the reward file (absolute once loaded).")
+    sha256: str | None = Field(None, description="Set at launch: the reward file's hash (the run refuses a changed file).")
     weight: float = Field(1.0, description="Its weight in the summed reward.")
     column: str = Field("answer", description="exact_match / token_f1: the reference column.")
     pattern: str | None = Field(None, description="format: a regular expression the completion must match.")
@@ -59,7 +61,7 @@ class RewardSpec(Strict):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, str):
-            return {"function": value} if ".py:" in value else {"name": value}
+            value = {"function": value} if ".py:" in value else {"name": value}
         if isinstance(value, dict) and isinstance(value.get("function"), str) and "path" not in value:
             file, sep, func = value["function"].rpartition(":")
             if sep and file.endswith(".py"):
@@ -181,6 +183,7 @@ class GRPORecipe(TrainableRecipe):
         for i, spec in enumerate(self.rewards):
             if spec.path is not None:
                 spec.path = check_reward_file(spec.path, str(spec.function), base_dir, f"{source}: rewards[{i}].function")
+                spec.sha256 = hashlib.sha256(Path(spec.path).read_bytes()).hexdigest()
 
 
 def check_reward_file(raw: str, function: str, base_dir: Path, where: str) -> str:

@@ -67,7 +67,7 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
             f"method {recipe.method}{origin}")
     trainer = GRPOTrainer(
         model=model,
-        reward_funcs=rewards,
+        reward_funcs=list[Any](rewards),
         args=config,
         train_dataset=train,
         eval_dataset=evaluation,
@@ -75,7 +75,7 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
         peft_config=peft_config,
         callbacks=callbacks,
     )
-    if len(trainer.train_dataset) == 0:
+    if len(train) == 0:
         raise DataError(f"{ctx.run.recipe_file}: no prompts left to train on")
     samples.trainer = trainer
     if train_and_save(trainer, recipe, ctx):

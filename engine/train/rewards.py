@@ -4,9 +4,10 @@ Every reward has TRL's signature, ``f(prompts, completions, completion_ids, **co
 (``columns`` holds the dataset's other columns, one value per completion, plus ``trainer_state``...). A
 completion is a string, or for conversational prompts a list holding one assistant message.
 
-User rewards (``function: path/file.py:name``) are copied into ``<run>/rewards/`` when the run first
-starts and imported from that copy, so a later edit of the file never changes a run that is training or
-resumes. Before the model loads, each reward is called once on a few real rows; a file that fails to
+User rewards (``function: path/file.py:name``) are hashed at launch, copied into ``<run>/rewards/`` when
+the run first starts (refused if the file changed in between) and imported from that copy, so a later edit
+of the file never changes a run that is training or resumes. On SSH hosts the file arrives through the
+content-addressed data store (engine/remote/sync.py), as it was at launch. Before the model loads, each reward is called once on a few real rows; a file that fails to
 import, a missing function, an exception or a result of the wrong shape stops the run with one line.
 """
 
@@ -53,7 +54,7 @@ class Reward:
         self.func = func
 
     def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
-        return self.func(prompts=prompts, completions=completions, **kwargs)  # type: ignore[no-any-return]
+        return self.func(prompts=prompts, completions=completions, **kwargs)
 
 
 def exact_match(column: str) -> Any:
@@ -117,6 +118,9 @@ def freeze(spec: RewardSpec, index: int, run_path: Path) -> Path:
         return frozen
     if not source.is_file():
         raise RecipeError(f"rewards[{index}]: reward file {source} is gone; restore it or fix the recipe")
+    if spec.sha256 and hashlib.sha256(source.read_bytes()).hexdigest() != spec.sha256:
+        raise RecipeError(f"{spec.path}: the reward file changed after the run was launched; launch again to "
+                          "train with the new version")
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = frozen.with_suffix(".tmp")
     shutil.copyfile(source, tmp)
