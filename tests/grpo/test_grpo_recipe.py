@@ -67,7 +67,7 @@ def test_user_reward_file_is_resolved_against_the_recipe(workspace) -> None:
         ({"train.num_generation": 4}, "did you mean 'num_generations'"),
         ({"train.learning_rat": 1e-3}, "unknown GRPOConfig field"),
         ({"num_generations": 1}, "num_generations"),
-        ({"num_generations": 5}, "does not divide the batch of 32 completions"),
+        ({"num_generations": 5}, "does not divide the batch of 64 completions"),
         ({"method": "full", "from_run_mode": "stack"}, "needs a PEFT method"),
     ],
 )
@@ -124,3 +124,16 @@ def test_samples_event_reads_in_the_log() -> None:
     assert head.endswith("samples step 5: 2 completions")
     assert "'Reverse: abcd' -> 'dcba'  exact_match=1 · adv 0.9" in first
     assert "'a⏎b'" in second
+
+
+def test_demo_recipe_comments_every_field() -> None:
+    from importlib import resources
+
+    text = (resources.files("recipes") / "demo-grpo.yaml").read_text()
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped or stripped.startswith("#") or ":" not in stripped:
+            continue
+        above = lines[i - 1].strip() if i else ""
+        assert "#" in line or above.startswith("#"), f"demo-grpo.yaml:{i + 1}: field without a comment: {stripped}"
