@@ -41,11 +41,11 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
     from engine.train.methods import setup_model
     from engine.train.rewards import build_rewards, probe
 
+    source = resolve_source(recipe, ctx) if recipe.from_run else None  # a missing parent fails first: cheap
     train, evaluation = load_prompt_data(recipe)
     ctx.log(f"data: {len(train)} prompts" + (f", {len(evaluation)} eval prompts" if evaluation is not None else ""))
     rewards = build_rewards(recipe, ctx)
     probe(recipe, rewards, [train[i] for i in range(min(2, len(train)))])  # before the model loads
-    source = resolve_source(recipe, ctx) if recipe.from_run else None
     if source is not None:
         ctx.link(**source.links())
         model, tokenizer, peft_config = chained_model(recipe, ctx, source)
