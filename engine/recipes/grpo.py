@@ -157,6 +157,9 @@ class GRPORecipe(TrainableRecipe):
                     f"{self.num_generations} does not divide the batch of {total} completions "
                     "(per_device_train_batch_size x gradient_accumulation_steps); each prompt's group must fit in it",
                 )
+        if self.evaluate is not None and not self.evaluate.get("data"):
+            raise _FieldError("evaluate", "GRPO's prompt rows hold no completions to compare with; set evaluate.data "
+                              "to a held-out prompt/completion set (the demo's: ../data/reverse/eval.jsonl)")
         if self.from_run and self.from_run_mode == "stack" and not self.uses_peft:
             raise _FieldError("from_run_mode", f"stack keeps training the run's adapter, which needs a PEFT method, "
                               f"not {self.method}; use from_run_mode: merge")

@@ -17,8 +17,15 @@ def test_stack_on_an_sft_adapter_with_kl_and_load_back(workspace) -> None:
                                                  "train.save_steps": 100,
                                                  "data.train": [{"path": "../data/reverse/train.jsonl", "max_rows": 16}]})
     finished(sft)
-    grpo = make_run(workspace, overrides={**SHORT, "from_run": sft.run_id, "from_run_mode": "stack", "beta": 0.04})
+    evaluate = {"data": str(workspace.data_dir / "reverse" / "eval.jsonl"), "max_examples": 4, "metrics": ["exact_match"], "base": False,
+                "generation": {"max_new_tokens": 6}}
+    grpo = make_run(workspace, overrides={**SHORT, "from_run": sft.run_id, "from_run_mode": "stack", "beta": 0.04,
+                                          "evaluate": evaluate})
     finished(grpo)
+    from engine.eval.results import load_results
+
+    (row,) = load_results(grpo.path).models  # the optional evaluate: block, on held-out prompt/completion rows
+    assert row.run_id == grpo.run_id and row.error is None and row.metrics["exact_match"] is not None
     assert grpo.read_status().links["from_run"] == sft.run_id
     assert "kl" in metrics(grpo)[-1]  # beta > 0: TRL keeps a frozen copy of the stacked adapter as the reference
     config = json.loads((grpo.adapter_dir / "adapter_config.json").read_text())

@@ -69,6 +69,7 @@ def test_user_reward_file_is_resolved_against_the_recipe(workspace) -> None:
         ({"num_generations": 1}, "num_generations"),
         ({"num_generations": 5}, "does not divide the batch of 64 completions"),
         ({"method": "full", "from_run_mode": "stack"}, "needs a PEFT method"),
+        ({"evaluate": {"metrics": ["exact_match"]}}, "set evaluate.data to a held-out prompt/completion set"),
     ],
 )
 def test_bad_recipes_get_one_line(workspace, overrides: dict[str, Any], expected: str) -> None:
