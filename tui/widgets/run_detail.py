@@ -97,10 +97,12 @@ class RunDetail(Vertical):
         if eta is not None:
             parts.append(f"ETA {duration(eta)}")
         self.query_one("#detail-eta", Static).update(" · ".join(parts))
-        if info.rewards:  # RL: the reward is what rises; the policy loss says little
-            self.query_one(Curves).show([(k.removeprefix("rewards/").removesuffix("/mean"), v) for k, v in info.rewards.items()])
+        curves = self.query_one(Curves)
+        curves.title = "Reward" if info.rewards else "Loss"  # RL: the reward is what rises; its loss says little
+        if info.rewards:
+            curves.show([(k.removeprefix("rewards/").removesuffix("/mean"), v) for k, v in info.rewards.items()])
         else:
-            self.query_one(Curves).show([("train loss", info.loss), ("eval loss", info.eval_loss)])
+            curves.show([("train loss", info.loss), ("eval loss", info.eval_loss)])
 
     def _stats(self, info: RunInfo) -> Text:
         from engine.runs.format import number
