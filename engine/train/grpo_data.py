@@ -123,9 +123,11 @@ def load_prompt_data(recipe: GRPORecipe) -> tuple[datasets.Dataset, datasets.Dat
     seed = data.seed if "seed" in data.model_fields_set else recipe.seed
     train_rows: list[dict[str, Any]] = []
     for src in data.train:
+        if src.weight != int(src.weight):
+            raise DataError(f"data.train: {src.path}: weight {src.weight}: GRPO mixes prompt sources by whole "
+                            "repeats; use a whole number (or max_rows to take fewer rows)")
         part = read_source(src, recipe, required)
-        repeat = max(1, round(src.weight))  # weights as whole repeats: simple and exact for prompts
-        train_rows += part * repeat
+        train_rows += part * int(src.weight)  # weights as whole repeats: exact, and no sampler to configure
     eval_rows = [r for src in data.eval for r in read_source(src, recipe, required)] if data.eval else None
     if eval_rows is None and data.eval_split:
         rng = random.Random(seed)
