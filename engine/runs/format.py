@@ -6,7 +6,9 @@ import time
 
 from engine.runs.events import Event
 
-_SHOWN = ("loss", "eval_loss", "reward", "learning_rate", "grad_norm", "samples_per_second")
+# Shown first in a metric line (8 values at most); GRPO's reward, spread, KL and lengths before the rest.
+_SHOWN = ("loss", "eval_loss", "reward", "reward_std", "kl", "completions/mean_length", "completions/clipped_ratio",
+          "learning_rate", "grad_norm", "samples_per_second")
 
 
 def duration(seconds: float | None) -> str:
