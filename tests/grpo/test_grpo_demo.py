@@ -1,9 +1,10 @@
 """The demo that learns on a CPU: GRPO with an exact-match reward, from a partly trained demo SFT run.
 
-The SFT run stops short of learning the task (about 80% greedy, 35% sampled exact match on held-out
-words); GRPO, rewarded only for exact matches, raises both the training reward and the held-out exact
-match of sampled answers (measured by the run itself before the first step and after the last, on 100
-words it never trains on). An eval recipe then compares the two runs greedily, as the Evals screen does.
+The SFT run stops short of learning the task (83% greedy, 35% sampled exact match on held-out words);
+80 GRPO steps, rewarded only for exact matches, raise the training reward and the held-out exact match of
+sampled answers (measured by the run itself before the first step and after the last, on 100 words it
+never trains on: 0.345 -> 0.451), and an eval recipe, as the Evals screen runs it, finds greedy held-out
+exact match up too (0.83 -> 0.88). Deterministic: fixed seeds, one thread.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from engine.recipes.load import parse_recipe
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # ~2 minutes on 2 idle cores; 7.5 were measured on a heavily shared machine
+@pytest.mark.timeout(1200)  # ~3 minutes on 2 shared cores; allow for a heavily loaded machine
 def test_grpo_raises_reward_and_held_out_exact_match(workspace) -> None:
     started = time.monotonic()
     sft = make_run(workspace, "demo-sft.yaml", {"train.max_steps": 275, "data.eval": None, "train.save_steps": 1000})
@@ -31,7 +32,7 @@ def test_grpo_raises_reward_and_held_out_exact_match(workspace) -> None:
 
     logged = metrics(grpo)
     rewards = [m["reward"] for m in logged]
-    assert len(rewards) == 8 and all("rewards/exact_match/mean" in m and "kl" not in m for m in logged)
+    assert len(rewards) == 16 and all("rewards/exact_match/mean" in m and "kl" not in m for m in logged)
     evals = [e["values"] for e in grpo.events() if e["type"] == "metric" and e["split"] == "eval"]
     before, after = evals[0]["eval_rewards/exact_match/mean"], evals[-1]["eval_rewards/exact_match/mean"]
     summary = next(e["values"] for e in grpo.events() if e["type"] == "summary")
@@ -40,7 +41,7 @@ def test_grpo_raises_reward_and_held_out_exact_match(workspace) -> None:
           f"(SFT {sft_seconds:.0f}s, total {time.monotonic() - started:.0f}s)")
     assert 0.1 < mean(rewards[:2]) < 0.5  # the SFT run is partly trained: rewards are neither 0 nor saturated
     assert mean(rewards[-2:]) > mean(rewards[:2]) + 0.05, rewards
-    assert after > before + 0.03, (before, after)
+    assert after > before + 0.05, (before, after)
 
     # Evaluable like any trained run: greedy held-out exact match of the SFT run and of the GRPO run.
     recipe = parse_recipe(
@@ -57,3 +58,4 @@ def test_grpo_raises_reward_and_held_out_exact_match(workspace) -> None:
     greedy_before, greedy_after = rows[sft.run_id].metrics["exact_match"], rows[grpo.run_id].metrics["exact_match"]
     print(f"greedy held-out exact match (eval recipe): SFT {greedy_before} -> GRPO {greedy_after}")
     assert greedy_before is not None and greedy_after is not None and rows[grpo.run_id].error is None
+    assert greedy_after > greedy_before, (greedy_before, greedy_after)
