@@ -54,6 +54,21 @@ def finished(run: RunDir, state: RunState = RunState.SUCCEEDED) -> Status:
     return status
 
 
+def resume_worker(run: RunDir) -> Status:
+    """``python -m engine.worker RUN --resume`` in this process (pytest's signal handlers given back)."""
+    import signal
+
+    from engine.worker.__main__ import main
+
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    try:
+        main([str(run.path), "--resume"])
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
+    return run.read_status()
+
+
 def metrics(run: RunDir) -> list[dict[str, Any]]:
     return [{"step": e["step"], **e["values"]} for e in run.events() if e["type"] == "metric" and e["split"] == "train"]
 

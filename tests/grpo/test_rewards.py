@@ -5,7 +5,7 @@ from __future__ import annotations
 import stat
 
 import pytest
-from grpo_helpers import SHORT, finished, make_run, metrics, write
+from grpo_helpers import SHORT, finished, make_run, metrics, resume_worker, write
 
 from engine.runs.status import RunState
 from engine.train import rewards as R
@@ -92,3 +92,27 @@ def test_a_reward_file_changed_after_launch_is_refused(workspace) -> None:
     status = finished(run, RunState.FAILED)
     assert status.error == (f"{path.resolve()}: the reward file changed after the run was launched; launch again "
                             "to train with the new version")
+
+
+# Asks for a cancel from inside training (the probe passes no trainer_state), so the run stops at step 1.
+CANCELS = (
+    "from pathlib import Path\n\n"
+    "def score(prompts, completions, trainer_state=None, **kwargs):\n"
+    "    if trainer_state is not None and trainer_state.global_step == 0:\n"
+    "        (Path(__file__).parent.parent / 'cancel.request').touch()\n"
+    "    return [0.0 for _ in completions]\n"
+)
+
+
+@pytest.mark.slow
+def test_cancel_then_resume_continues_with_the_frozen_reward(workspace) -> None:
+    source = write(workspace.recipes_dir / "stop.py", CANCELS)
+    run = make_run(workspace, overrides={**SHORT, "train.max_steps": 3, "rewards": ["exact_match", "stop.py:score"]})
+    finished(run, RunState.CANCELLED)
+    assert (run.path / "rewards" / "1-stop.py").read_text() == CANCELS
+    source.write_text("def score(:\n")  # edited meanwhile: the resume still reads the run's frozen copy
+    run.requeue()
+    status = resume_worker(run)
+    assert status.state == RunState.SUCCEEDED, status.error
+    assert [m["step"] for m in metrics(run)] == [1, 2, 3]  # no step logged twice
+    assert any(e.get("message", "").startswith("resuming from checkpoints/checkpoint-1") for e in run.events())
