@@ -179,6 +179,11 @@ register(Kind(
     summary="preference alignment: DPO and its losses, KTO, ORPO",
 ))
 register(Kind(
+    "grpo", "engine.recipes.grpo:GRPORecipe", "engine.train.grpo:run_grpo", trl_config="GRPOConfig",
+    trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
+    summary="reinforcement learning with verifiable rewards (TRL GRPOTrainer): built-in and your own rewards",
+))
+register(Kind(
     "search", "engine.recipes.search:SearchRecipe", "engine.search.run:run_search",
     summary="an Optuna study whose trials are runs of a wrapped recipe",
 ))

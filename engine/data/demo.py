@@ -11,6 +11,7 @@ Layout under ``data_dir`` (one folder per format, each with ``train.jsonl`` and 
     reverse-text/        plain language modelling          {"text": "Reverse: abcd\\nAnswer: dcba"}
     reverse-preference/  conversational preference         {"prompt", "chosen", "rejected"}
     reverse-kto/         unpaired preference               {"prompt", "completion", "label": bool}
+    reverse-prompts/     prompts with a reference answer   {"prompt": [user], "answer": "dcba"} (GRPO)
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ Train and eval words are disjoint. Each folder holds the same task in one standa
   reverse-text/        plain "text" (language modelling)
   reverse-preference/  prompt / chosen / rejected (DPO, ORPO)
   reverse-kto/         prompt / completion / label (KTO)
+  reverse-prompts/     prompt / answer (GRPO: the exact_match reward compares with answer)
 """
 
 
@@ -103,11 +105,13 @@ def rows(fmt: str, words: list[str], seed: int = SEED) -> Iterator[dict]:
             good = i % 2 == 0  # balanced desirable / undesirable examples
             text = answer(word) if good else wrong_answer(word, rng)
             yield {"prompt": _user(word), "completion": _assistant(text), "label": good}
+        elif fmt == "reverse-prompts":
+            yield {"prompt": _user(word), "answer": answer(word)}
         else:
             raise ValueError(f"unknown demo format {fmt!r}")
 
 
-FORMATS = ("reverse", "reverse-messages", "reverse-text", "reverse-preference", "reverse-kto")
+FORMATS = ("reverse", "reverse-messages", "reverse-text", "reverse-preference", "reverse-kto", "reverse-prompts")
 
 
 def corpus() -> list[str]:

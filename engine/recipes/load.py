@@ -14,12 +14,13 @@ from engine.errors import RecipeError
 from engine.recipes.common import suggest
 from engine.recipes.dpo import DPORecipe
 from engine.recipes.eval import EvalRecipe
+from engine.recipes.grpo import GRPORecipe
 from engine.recipes.search import SearchRecipe
 from engine.recipes.sft import SFTRecipe
 from engine.recipes.yamlio import compose_yaml, load_yaml
 
 #: The built-in recipe models, for type annotations; the registry (engine.kinds) decides what loads.
-Recipe = SFTRecipe | DPORecipe | SearchRecipe | EvalRecipe
+Recipe = SFTRecipe | DPORecipe | GRPORecipe | SearchRecipe | EvalRecipe
 
 
 def load_recipe(path: str | Path, *, check_files: bool = True) -> Recipe:
@@ -83,6 +84,11 @@ def resolve_paths(recipe: BaseModel, base_dir: Path, source: str = "<recipe>") -
     if callable(hook):  # kinds that reference other files (search: its base recipe) resolve them
         hook(base_dir, source)
         return
+    resolve_data_paths(recipe, base_dir, source)
+
+
+def resolve_data_paths(recipe: BaseModel, base_dir: Path, source: str = "<recipe>") -> None:
+    """Make the recipe's ``data:`` paths absolute and check them (a kind's ``resolve_files`` hook may call it)."""
     data = getattr(recipe, "data", None)
     groups: list[tuple[str, list[Any]]] = []
     if isinstance(data, list):

@@ -357,7 +357,7 @@ class SearchRecipe(Strict):
             base = load_recipe(path)
             if base.kind not in kinds.searchable():
                 raise RecipeError(
-                    f"{source}: base: {path} is a {base.kind} recipe; a search wraps an {' or '.join(kinds.searchable())} recipe"
+                    f"{source}: base: {path} is a {base.kind} recipe; a search wraps an {kinds.either(kinds.searchable())} recipe"
                 )
             data = {**self.model_dump(mode="json", exclude_unset=True), "base": base.model_dump(mode="json")}
             data["study_name"] = self.study_name
@@ -395,7 +395,7 @@ def _validate_base(data: dict[str, Any]) -> TrainableRecipe:
     kind = data.get("kind")
     if kind not in kinds.searchable():
         got = "missing" if kind is None else repr(kind)
-        wraps = " or ".join(kinds.searchable())
+        wraps = kinds.either(kinds.searchable())
         raise SpecError(("base", "kind"), f"a search wraps an {wraps} recipe (kind is {got})")
     model = base_model(kind)
     try:

@@ -17,6 +17,7 @@ CONFIG_CLASSES = {
     "DPOConfig": "trl:DPOConfig",
     "KTOConfig": "trl:KTOConfig",
     "ORPOConfig": "trl.experimental.orpo:ORPOConfig",
+    "GRPOConfig": "trl:GRPOConfig",
 }
 
 

@@ -72,7 +72,8 @@ def tree_for(source: str) -> Tree | None:
 
 
 def data_paths(recipe: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
-    """Every ``path`` of a data source in a dumped recipe (nested recipes, e.g. a search's base, too)."""
+    """Every ``path`` of a data source in a dumped recipe (nested recipes, e.g. a search's base, too), and of
+    a GRPO recipe's reward files (``rewards: [{path: ...}]``): they travel to the host like the data."""
     found: list[tuple[dict[str, Any], str]] = []
 
     def walk(node: Any, in_data: bool) -> None:
@@ -81,7 +82,7 @@ def data_paths(recipe: dict[str, Any]) -> list[tuple[dict[str, Any], str]]:
                 if in_data and key == "path" and isinstance(value, str) and value.startswith("/"):
                     found.append((node, value))
                 else:
-                    walk(value, in_data or key in ("data", "train", "eval"))
+                    walk(value, in_data or key in ("data", "train", "eval", "rewards"))
         elif isinstance(node, list):
             for item in node:
                 walk(item, in_data)

@@ -12,7 +12,9 @@ from engine.runs.events import Event
 # name written by a worker (or a hostile host) must never reach the terminal as a command.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-_SHOWN = ("loss", "eval_loss", "learning_rate", "grad_norm", "samples_per_second")
+# Shown first in a metric line (8 values at most); GRPO's reward, spread, KL and lengths before the rest.
+_SHOWN = ("loss", "eval_loss", "reward", "reward_std", "kl", "completions/mean_length", "completions/clipped_ratio",
+          "learning_rate", "grad_norm", "samples_per_second")
 
 
 def duration(seconds: float | None) -> str:
@@ -62,10 +64,26 @@ def event_line(event: Event) -> str:
         return f"{head}{safe(event.get('level', 'info'))}: {safe(event.get('message', ''))}"
     if kind == "checkpoint":
         return f"{head}checkpoint step {event.get('step')} -> {safe(event.get('path'))}"
+    if kind == "samples":  # GRPO: what the model answered and how it scored, one completion per line
+        rows = event.get("rows") or []
+        lines = [f"{head}samples step {event.get('step', '?')}: {len(rows)} completions"]
+        lines += [f"    {_sample(r)}" for r in rows]
+        return "\n".join(lines)
     if kind == "artifact":
         return f"{head}artifact {safe(event.get('name'))} -> {safe(event.get('path'))}"
     rest = {k: v for k, v in event.items() if k not in ("seq", "time", "type")}
     return f"{head}{safe(kind)} {safe(rest)}"
+
+
+def _sample(row: dict) -> str:
+    """``'Reverse: abcd' -> 'dcba'  exact_match=1 · adv 0.94`` (texts shortened, newlines shown as ⏎)."""
+    def short(text: object) -> str:
+        flat = str(text).replace("\n", "⏎")
+        return repr(flat if len(flat) <= 60 else flat[:59] + "…")
+
+    rewards = " ".join(f"{safe(k)}={number(v)}" for k, v in (row.get("rewards") or {}).items())
+    adv = f" · adv {number(row['advantage'])}" if row.get("advantage") is not None else ""
+    return f"{short(row.get('prompt', ''))} -> {short(row.get('completion', ''))}  {rewards}{adv}"
 
 
 def eta(step: int, total: int | None, elapsed: float | None) -> float | None:

@@ -90,17 +90,21 @@ def value_type(target: str, base: TrainableRecipe) -> type | None:
 def default_spec(target: str, kind: str) -> dict[str, Any] | None:
     """The literature default for a parameter given without a range, or None if there is none."""
     dpo = kind == "dpo"
+    grpo = kind == "grpo"
+    lr = {"low": 5e-7, "high": 5e-5} if dpo else {"low": 1e-6, "high": 1e-4} if grpo else {"low": 1e-5, "high": 1e-3}
     table: dict[str, dict[str, Any]] = {
         "lora.r": {"choices": list(RANKS)},
-        # LoRA SFT: 1e-5..1e-3 (around the usual 2e-4); DPO wants far lower rates.
-        "train.learning_rate": {"low": 5e-7 if dpo else 1e-5, "high": 5e-5 if dpo else 1e-3, "log": True},
+        # LoRA SFT: 1e-5..1e-3 (around the usual 2e-4); DPO wants far lower rates, GRPO (LoRA) 1e-6..1e-4.
+        "train.learning_rate": {**lr, "log": True},
         "lora.lora_alpha": {"tie": "r", "scale": 2.0},
         "lora.lora_dropout": {"low": 0.0, "high": 0.1},
         "train.num_train_epochs": {"choices": [1, 2, 3]},
         "train.per_device_train_batch_size": {"choices": [2, 4, 8, 16]},
         "train.weight_decay": {"low": 0.0, "high": 0.1},
         "train.warmup_ratio": {"low": 0.0, "high": 0.1},
-        "beta": {"low": 0.01, "high": 0.5, "log": True},
+        # GRPO's KL coefficient is far smaller than DPO's beta (DeepSeek-R1: 0.001; TRL's default 0: no KL).
+        "beta": {"low": 0.001, "high": 0.1, "log": True} if grpo else {"low": 0.01, "high": 0.5, "log": True},
+        "num_generations": {"choices": [4, 8, 16]},  # the group size; must divide the batch of completions
     }
     spec = table.get(target)
     return dict(spec) if spec else None

@@ -25,6 +25,7 @@ from engine.runs.status import RunState
 
 if TYPE_CHECKING:
     from engine.recipes.dpo import DPORecipe
+    from engine.recipes.grpo import GRPORecipe
     from engine.worker.context import WorkerContext
     from engine.workspace import Workspace
 
@@ -53,16 +54,28 @@ class Source:
         }
 
 
-def resolve_source(recipe: DPORecipe, ctx: WorkerContext) -> Source:
+def resolve_source(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext) -> Source:
     """The finished sft/dpo run named by ``recipe.from_run`` (id, unique prefix or folder), checked."""
     from engine.eval.candidates import run_candidate
-    from engine.runs.lookup import find_run, workspace_of
+    from engine.runs.lookup import find_run, is_latest, latest_run, workspace_of
 
     assert recipe.from_run is not None, "only called for a recipe with from_run"
     where = f"{ctx.run.recipe_file}: from_run"
     ws = workspace_of(ctx.run)
+    # A resumed run keeps the parent it started from, even when `latest:NAME` now means a newer run.
+    recorded = ctx.status.links.get("from_run_path") if ctx.resume else None
     try:
-        run = find_run(ws, recipe.from_run)
+        if recorded and Path(recorded, "status.json").exists():
+            run = RunDir(Path(recorded))
+        elif is_latest(recipe.from_run):
+            found = latest_run(ws, recipe.from_run)
+            if found is None:
+                named = recipe.from_run.partition(":")[2]
+                raise RunError(f"no succeeded {kinds.either(kinds.model_producing())} run"
+                               f"{' named ' + named if named else ''} yet; train one first")
+            run = found
+        else:
+            run = find_run(ws, recipe.from_run)
         status = run.read_status()
     except RunError as exc:
         raise RunError(f"{where}: {exc}") from None
@@ -103,7 +116,7 @@ def _full_model_of_a_run(folder: str, ws: Workspace) -> bool:
     return path.is_dir() and (path / "config.json").exists() and ws.runs_dir.resolve() in path.resolve().parents
 
 
-def chained_model(recipe: DPORecipe, ctx: WorkerContext, source: Source) -> tuple[Any, Any, Any]:
+def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source) -> tuple[Any, Any, Any]:
     """(model, tokenizer, peft_config) for a recipe that starts from ``source``.
 
     ``peft_config`` is None when the returned model already is the trainable PeftModel (``stack``) or the
@@ -152,7 +165,7 @@ def chained_model(recipe: DPORecipe, ctx: WorkerContext, source: Source) -> tupl
     return model, tokenizer, build_peft_config(recipe, path)
 
 
-def write_lineage(ctx: WorkerContext, source: Source | None, recipe: DPORecipe) -> None:
+def write_lineage(ctx: WorkerContext, source: Source | None, recipe: DPORecipe | GRPORecipe) -> None:
     """``adapter/tailor_lineage.json``: what the saved adapter must be applied to, for export and sharing."""
     from engine.fsutil import atomic_write_json
 

@@ -58,10 +58,10 @@ def count_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_builtin_lists_derive_from_the_registry() -> None:
-    assert kinds.names()[:4] == ["sft", "dpo", "search", "eval"]
-    assert kinds.trainable() == ["sft", "dpo"]
-    assert kinds.searchable() == ["sft", "dpo"]
-    assert kinds.model_producing() == ["sft", "dpo"]
+    assert kinds.names()[:5] == ["sft", "dpo", "grpo", "search", "eval"]
+    assert kinds.trainable() == ["sft", "dpo", "grpo"]
+    assert kinds.searchable() == ["sft", "dpo", "grpo"]
+    assert kinds.model_producing() == ["sft", "dpo", "grpo"]
     assert kinds.data_tasks() == ["sft", "preference", "unpaired_preference"]
     for kind in kinds.all_kinds():  # the TRL config named in the registry is the one the model checks against
         if kind.trl_config:
@@ -72,7 +72,7 @@ def test_unknown_kind_lists_the_registry(tmp_path: Path) -> None:
     from engine.errors import RecipeError
     from engine.recipes.load import parse_recipe
 
-    with pytest.raises(RecipeError, match=r"kind: unknown kind 'stf'; use one of sft, dpo, search, eval.*did you mean 'sft'"):
+    with pytest.raises(RecipeError, match=r"kind: unknown kind 'stf'; use one of sft, dpo, grpo, search, eval.*did you mean 'sft'"):
         parse_recipe("kind: stf\n", source="r.yaml")
 
 

@@ -143,7 +143,7 @@ def test_inline_base_errors_name_the_nested_field(ws) -> None:
     text += "space:\n  r: [8]\nn_trials: 1\n"
     assert _error(ws, text) == f"{ws.recipes_dir / 's.yaml'}:7: base.train.max_step: unknown SFTConfig field; did you mean 'max_steps'?"
     text2 = "kind: search\nbase: {kind: eval}\nspace:\n  r: [8]\nn_trials: 1\n"
-    assert "base.kind: a search wraps an sft or dpo recipe" in _error(ws, text2)
+    assert "base.kind: a search wraps an sft, dpo or grpo recipe" in _error(ws, text2)
 
 
 def test_eval_objective_needs_an_eval_set(ws) -> None:
@@ -156,7 +156,7 @@ def test_eval_objective_needs_an_eval_set(ws) -> None:
 
 def test_base_must_be_sft_or_dpo(ws) -> None:
     (ws.recipes_dir / "ev.yaml").write_text("kind: eval\ndata: ../data/reverse/eval.jsonl\n")
-    assert "ev.yaml is a eval recipe; a search wraps an sft or dpo recipe" in _error(ws, GOOD.replace("tiny-base.yaml", "ev.yaml"))
+    assert "ev.yaml is a eval recipe; a search wraps an sft, dpo or grpo recipe" in _error(ws, GOOD.replace("tiny-base.yaml", "ev.yaml"))
 
 
 def test_packaged_demo_search_recipe_validates(workspace) -> None:

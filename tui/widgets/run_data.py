@@ -51,6 +51,9 @@ class RunInfo:
     loss: list[Point] = field(default_factory=list)
     eval_loss: list[Point] = field(default_factory=list)
     lr: list[Point] = field(default_factory=list)
+    #: RL runs (GRPO): the summed reward and each reward function's mean, by metric name (``reward``,
+    #: ``rewards/exact_match/mean``...), drawn instead of the loss (docs/training.md, "GRPO").
+    rewards: dict[str, list[Point]] = field(default_factory=dict)
     epoch: float | None = None
     grad_norm: float | None = None
     speed: str = ""  # "3.2 steps/s" or what the trainer reports
@@ -181,6 +184,9 @@ class RunInfo:
             _append(self.loss, step, numeric["loss"])
         if "learning_rate" in numeric:
             _append(self.lr, step, numeric["learning_rate"])
+        for key, value in numeric.items():
+            if key == "reward" or (key.startswith("rewards/") and key.endswith("/mean")):
+                _append(self.rewards.setdefault(key, []), step, value)
         if "grad_norm" in numeric:
             self.grad_norm = numeric["grad_norm"]
         updates["step"] = max(step, updates.get("step", 0))

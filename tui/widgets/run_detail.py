@@ -97,7 +97,12 @@ class RunDetail(Vertical):
         if eta is not None:
             parts.append(f"ETA {duration(eta)}")
         self.query_one("#detail-eta", Static).update(" · ".join(parts))
-        self.query_one(Curves).show([("train loss", info.loss), ("eval loss", info.eval_loss)])
+        curves = self.query_one(Curves)
+        curves.title = "Reward" if info.rewards else "Loss"  # RL: the reward is what rises; its loss says little
+        if info.rewards:
+            curves.show([(k.removeprefix("rewards/").removesuffix("/mean"), v) for k, v in info.rewards.items()])
+        else:
+            curves.show([("train loss", info.loss), ("eval loss", info.eval_loss)])
 
     def _stats(self, info: RunInfo) -> Text:
         from engine.runs.format import number
@@ -114,7 +119,10 @@ class RunDetail(Vertical):
         items.append(f"loss {number(status.latest.get('loss'))}")
         items.append(f"eval {number(status.latest.get('eval_loss'))}")
         # Preference runs (docs/preference.md): reward accuracy and margin beside the losses.
-        for key, label in (("rewards/accuracies", "acc"), ("rewards/margins", "margin")):
+        # GRPO: the reward's spread, KL to the start, completion length and how many hit the length limit.
+        for key, label in (("rewards/accuracies", "acc"), ("rewards/margins", "margin"), ("reward", "reward"),
+                           ("reward_std", "±"), ("kl", "kl"), ("completions/mean_length", "len"),
+                           ("completions/clipped_ratio", "clipped")):
             if key in status.latest:
                 items.append(f"{label} {number(status.latest[key])}")
         settings = info.settings
