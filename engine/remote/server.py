@@ -46,11 +46,13 @@ class RemoteWorkspace:
             raise RunError(f"no run {run_id} in {self.runs_dir}")
         return run
 
-    def control(self) -> Control:
-        """The same run control as on a laptop, on the machine where the workers live."""
+    def control(self, slurm: dict[str, Any] | None = None) -> Control:
+        """The same run control as on a laptop, on the machine where the workers live. Runs of a Slurm host
+        (``slurm`` settings given, or a ``slurm.json`` in the run) are submitted with sbatch instead."""
+        from engine.remote.slurm import SlurmControl
         from engine.workspace import Workspace
 
-        return Control(Workspace(self.root), python=sys.executable)
+        return SlurmControl(Workspace(self.root), python=sys.executable, spec=slurm)
 
 
 def out(obj: Any) -> None:
@@ -85,7 +87,7 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     status = Status.model_validate(p["status"])
     status.host = this_host()
-    control = ws.control()
+    control = ws.control(p.get("slurm"))
     control.env = p.get("env") or {}
     out(control.create_and_spawn(check_run_id(p["run_id"]), p["recipe"], status).model_dump(mode="json"))
 
@@ -94,11 +96,11 @@ def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     ws.run(args[0])
     # The worker starts in its own session, so it outlives this SSH session (no tmux needed).
-    out(ws.control().resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
+    out(ws.control(p.get("slurm")).resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
 
 
 def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
-    out(ws.run(args[0]).effective_status().model_dump(mode="json"))
+    out(ws.control().effective(ws.run(args[0])).model_dump(mode="json"))
 
 
 def op_list(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -123,6 +125,7 @@ def op_follow(ws: RemoteWorkspace, args: list[str]) -> None:
     after = int(_flag(args, "--after", "0"))
     until_done = "--forever" not in args
     cursor = run.cursor(after)
+    control = ws.control()
     last_status_mtime = -1.0
     last_sent = time.monotonic()
     while True:
@@ -132,7 +135,7 @@ def op_follow(ws: RemoteWorkspace, args: list[str]) -> None:
         mtime = _mtime(run.status_file)
         status = None
         if mtime != last_status_mtime or not batch:
-            status = run.effective_status()
+            status = control.effective(run)
             if mtime != last_status_mtime or status.state == RunState.FAILED:
                 last_status_mtime = mtime
                 out({"_": "status", "status": status.model_dump(mode="json")})
@@ -208,7 +211,7 @@ def op_store(ws: RemoteWorkspace, args: list[str]) -> None:
 
 def op_rm(ws: RemoteWorkspace, args: list[str]) -> None:
     run = ws.run(args[0])
-    status = run.effective_status()
+    status = ws.control().effective(run)
     if status.state.active:
         raise RunError(f"run {run.run_id} is still {status.state.value} on {this_host()}; cancel it first")
     shutil.rmtree(run.path)
