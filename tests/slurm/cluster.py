@@ -131,6 +131,10 @@ class LocalSlurm:
             raise RuntimeError(f"{' '.join(argv)}: {out.stderr.strip()}")
         return out.stdout
 
+    def cancel(self, job: str) -> None:
+        """scancel, quietly (the job may be gone already)."""
+        subprocess.run(["scancel", job], env={**os.environ, **self.env}, capture_output=True, timeout=60)
+
     def _run(self, argv: list[str]) -> None:
         subprocess.run(argv, check=True, capture_output=True, timeout=30)
 
