@@ -137,7 +137,8 @@ class SlurmControl(Control):
             return super().spawn(run, resume=resume, env=env)
         from engine.worker.launch import worker_env
 
-        spec = merged_spec(self.spec if self.spec is not None else info.get("host_spec", {}), run.path)
+        host_spec = self.spec if self.spec is not None else (info or {}).get("host_spec", {})
+        spec = merged_spec(host_spec, run.path)
         script = run.path / SCRIPT_FILE
         script.write_text(batch_script(run.path, spec, python=self.python or "python3", resume=resume))
         os.chmod(script, 0o700)
@@ -149,9 +150,7 @@ class SlurmControl(Control):
             raise HostError(f"sbatch refused run {run.run_id}: {err}")
         job = proc.stdout.strip().split(";")[0]
         jobs = (info or {}).get("jobs", []) + [job]
-        atomic_write_json(run.path / SLURM_FILE, {"host_spec": self.spec if self.spec is not None
-                                                  else (info or {}).get("host_spec", {}),
-                                                  "spec": spec, "jobs": jobs, "job": job})
+        atomic_write_json(run.path / SLURM_FILE, {"host_spec": host_spec, "spec": spec, "jobs": jobs, "job": job})
         with run.event_writer() as events:
             events.emit("log", level="info", message=f"submitted Slurm job {job}")
         return job
@@ -243,7 +242,7 @@ def read_info(run: RunDir) -> dict[str, Any] | None:
 
 
 def with_job(status: Status, job: str) -> Status:
-    status.slurm_job = job
+    status.job = job
     return status
 
 

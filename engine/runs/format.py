@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from engine.runs.events import Event
+
+if TYPE_CHECKING:
+    from engine.runs.status import Status
 
 _SHOWN = ("loss", "eval_loss", "learning_rate", "grad_norm", "samples_per_second")
 
@@ -49,6 +53,12 @@ def event_line(event: Event) -> str:
         return f"{head}artifact {event.get('name')} -> {event.get('path')}"
     rest = {k: v for k, v in event.items() if k not in ("seq", "time", "type")}
     return f"{head}{kind} {rest}"
+
+
+def state_label(status: Status) -> str:
+    """The run's state, with a scheduler's word on a waiting job: ``queued (PENDING: Resources)``."""
+    note = status.scheduler
+    return f"{status.state.value} ({note})" if note and status.state.active else status.state.value
 
 
 def eta(step: int, total: int | None, elapsed: float | None) -> float | None:

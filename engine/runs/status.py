@@ -54,6 +54,9 @@ class Status(BaseModel):
         default_factory=dict, description="Lineage: study/trial, from_run, source recipe path..."
     )
     tailor_version: str = ""
+    #: A cluster scheduler's word on a waiting run ("PENDING: Resources"), and its job id (Slurm hosts).
+    scheduler: str | None = None
+    job: str | None = None
     #: Where the run lives as seen from here: "local" or the host alias. Set by executors, never saved.
     via: str = Field("local", exclude=True)
 

@@ -14,10 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slurm.conftest import slurm_cluster  # noqa: F401
 
 # The OpenSSH server and the host entry pointing at it (tests/ssh/conftest.py), shared, not copied.
 from ssh.conftest import _no_real_secrets, sshd, write_ws_config  # noqa: F401
-from slurm.conftest import slurm_cluster  # noqa: F401
 
 from engine.executors.base import Executor
 from engine.workspace import Workspace

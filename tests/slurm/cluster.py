@@ -9,6 +9,7 @@ unprivileged container as long as we are root there. Accounting is off (no slurm
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -153,7 +154,5 @@ class LocalSlurm:
                 proc.kill()
         pid_file = self.root / "munge" / "munged.pid"
         if pid_file.exists():
-            try:
+            with contextlib.suppress(ValueError, ProcessLookupError):
                 os.kill(int(pid_file.read_text().strip()), 15)
-            except (ValueError, ProcessLookupError):
-                pass

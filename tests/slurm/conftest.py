@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ssh.conftest import FORWARD, _no_real_secrets, sshd, write_ws_config  # noqa: F401
-from slurm.cluster import LocalSlurm, slurm_available
 
 from engine.remote.sshd import LocalSSHD
 from engine.workspace import Workspace
+from slurm.cluster import LocalSlurm, slurm_available
 
 
 @pytest.fixture(scope="session")
@@ -26,13 +25,18 @@ def slurm_cluster(tmp_path_factory: pytest.TempPathFactory):
     cluster.stop()
 
 
-def write_slurm_config(ws: Workspace, sshd: LocalSSHD, cluster: LocalSlurm, workdir: Path, **slurm: Any) -> None:
+def write_slurm_config(ws: Workspace, server: LocalSSHD, cluster: LocalSlurm, workdir: Path, **slurm: Any) -> None:
     """Host ``box``: type slurm at the test sshd, sbatch settings ``slurm``; SLURM_CONF through ``env``."""
     env = {k: os.environ[k] for k in FORWARD if k in os.environ} | cluster.env
-    write_ws_config(ws, sshd, workdir, type="slurm", env=env, slurm=slurm)
+    write_ws_config(ws, server, workdir, type="slurm", env=env, slurm=slurm)
 
 
 @pytest.fixture
-def slurm_ws(workspace: Workspace, sshd: LocalSSHD, slurm_cluster: LocalSlurm, tmp_path: Path) -> Workspace:
+def slurm_ws(
+    workspace: Workspace,
+    sshd: LocalSSHD,  # noqa: F811 - the fixture imported above
+    slurm_cluster: LocalSlurm,
+    tmp_path: Path,
+) -> Workspace:
     write_slurm_config(workspace, sshd, slurm_cluster, tmp_path / "remote")
     return workspace

@@ -10,14 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
-from slurm.cluster import NODE_CPUS, LocalSlurm
-from slurm.conftest import write_slurm_config
 
 from engine.executors.base import Executor
 from engine.executors.factory import executor_for
 from engine.executors.slurm import SlurmExecutor
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState, Status
+from slurm.cluster import NODE_CPUS, LocalSlurm
+from slurm.conftest import write_slurm_config
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slurm, pytest.mark.slow]
 

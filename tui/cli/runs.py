@@ -53,7 +53,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     from rich.console import Console
     from rich.table import Table
 
-    from engine.runs.format import duration, number
+    from engine.runs.format import duration, number, state_label
 
     statuses = run_async(state.executor(host).list_runs())
     if states:
@@ -68,7 +68,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     for s in statuses:
         step = f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step)
         table.add_row(
-            s.run_id, s.kind, s.host, s.state.value, step,
+            s.run_id, s.kind, s.host, state_label(s), step,
             number(s.latest.get("loss")), number(s.latest.get("eval_loss")), duration(s.elapsed),
         )
     if not statuses:
