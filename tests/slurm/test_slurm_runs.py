@@ -10,12 +10,14 @@ import time
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 from engine.executors.base import Executor
 from engine.executors.factory import executor_for
 from engine.executors.slurm import SlurmExecutor
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState, Status
+from tui.cli import cli
 from slurm.cluster import NODE_CPUS, LocalSlurm
 from slurm.conftest import write_slurm_config
 
@@ -91,6 +93,8 @@ async def test_pending_job_stays_queued_with_slurms_reason(
         # The mirror here shows the same, for the Runs screen and `tailor runs`.
         mirror = RunDir(workspace.runs_dir / a.run_id).read_status()
         assert mirror.state == RunState.QUEUED and mirror.scheduler == "PENDING: Resources"
+        listed = CliRunner().invoke(cli, ["-w", str(workspace.root), "runs", "--json"])
+        assert any(json.loads(line).get("scheduler") == "PENDING: Resources" for line in listed.output.splitlines())
         # Cancelling a pending run removes its job (scancel) and ends it cancelled.
         cancelled = await ex.cancel(b.run_id, wait=30)
         assert cancelled.state == RunState.CANCELLED and cancelled.error is None
