@@ -93,7 +93,7 @@ async def test_pending_job_stays_queued_with_slurms_reason(
         # The mirror here shows the same, for the Runs screen and `tailor runs`.
         mirror = RunDir(workspace.runs_dir / a.run_id).read_status()
         assert mirror.state == RunState.QUEUED and mirror.scheduler == "PENDING: Resources"
-        listed = CliRunner().invoke(cli, ["-w", str(workspace.root), "runs", "--json"])
+        listed = await asyncio.to_thread(CliRunner().invoke, cli, ["-w", str(workspace.root), "runs", "--json"])
         assert any(json.loads(line).get("scheduler") == "PENDING: Resources" for line in listed.output.splitlines())
         # Cancelling a pending run removes its job (scancel) and ends it cancelled.
         cancelled = await ex.cancel(b.run_id, wait=30)
