@@ -17,9 +17,9 @@ from engine.executors.factory import executor_for
 from engine.executors.slurm import SlurmExecutor
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState, Status
-from tui.cli import cli
 from slurm.cluster import NODE_CPUS, LocalSlurm
 from slurm.conftest import write_slurm_config
+from tui.cli import cli
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slurm, pytest.mark.slow]
 
