@@ -37,7 +37,8 @@ def test_url_forms(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://tailor@db.invalid:5432/studies", "the database driver for postgresql is not installed"),
+        ("mysql://tailor@db.invalid:3306/studies", "the database driver for mysql is not installed (pymysql)"),
+        ("postgresql://tailor@db.invalid:5432/studies", "storage postgresql://tailor@db.invalid:5432/studies: cannot open"),
         ("sqlite:////nonexistent-tailor-dir/x.db", "no such folder /nonexistent-tailor-dir"),
         ("journal:/nonexistent-tailor-dir/j.log", "no such folder /nonexistent-tailor-dir"),
         ("postgresql://u:$TAILOR_TEST_UNSET_PW@h/db", "environment variable $TAILOR_TEST_UNSET_PW is not set"),
