@@ -232,6 +232,17 @@ class SlurmControl(Control):
         return state
 
 
+def slurm_control_for(run: RunDir, workspace: Any, env: dict[str, str] | None = None) -> SlurmControl | None:
+    """For a worker that is itself a Slurm job (a search): run control submitting its siblings as jobs
+    with the same host settings; None for a run that is not a Slurm job."""
+    import sys
+
+    info = read_info(run)
+    if info is None:
+        return None
+    return SlurmControl(workspace, python=sys.executable, env=env, spec=info.get("host_spec") or {})
+
+
 def read_info(run: RunDir) -> dict[str, Any] | None:
     try:
         return json.loads((run.path / SLURM_FILE).read_text())

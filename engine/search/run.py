@@ -145,10 +145,19 @@ def _free_memory() -> None:
 # -- sibling workers on this machine -----------------------------------------------------------------
 
 
+def _control(ctx: WorkerContext, env: dict[str, str]) -> Any:
+    """Run control for sibling workers: Slurm jobs (one sbatch each) when this worker is a Slurm job,
+    else processes on this machine."""
+    from engine.executors.local import LocalExecutor
+    from engine.remote.slurm import slurm_control_for
+    from engine.workspace import Workspace
+
+    workspace = Workspace(workspace_root(ctx))
+    return slurm_control_for(ctx.run, workspace, env) or LocalExecutor(workspace, env=env).control
+
+
 def _spawn_siblings(recipe: SearchRecipe, ctx: WorkerContext) -> list[str]:
     """Start ``workers - 1`` more search workers on the same study (each its own run directory)."""
-    from engine.executors.local import LocalExecutor
-    from engine.workspace import Workspace
 
     env = {}
     if "OMP_NUM_THREADS" not in os.environ:
@@ -158,10 +167,10 @@ def _spawn_siblings(recipe: SearchRecipe, ctx: WorkerContext) -> list[str]:
         import torch
 
         torch.set_num_threads(int(threads))
-    executor = LocalExecutor(Workspace(workspace_root(ctx)), env=env)
+    control = _control(ctx, env)
     ids = []
     for i in range(1, recipe.workers):
-        status = executor.control.launch(
+        status = control.launch(
             ctx.run.recipe_file,
             name=f"{recipe.study_name}-w{i}",
             overrides={"workers": 1},
@@ -177,21 +186,18 @@ def _wind_down(ctx: WorkerContext, siblings: list[str]) -> None:
     """Wait for sibling workers to end (cancelling them when this search is cancelled)."""
     if not siblings:
         return
-    from engine.executors.local import LocalExecutor
-    from engine.workspace import Workspace
-
-    executor = LocalExecutor(Workspace(workspace_root(ctx)))
+    control = _control(ctx, {})
     cancelled = False
     while True:
         if ctx.cancel_requested and not cancelled:
             cancelled = True
             for run_id in siblings:
                 with contextlib.suppress(RunError):
-                    executor.control.cancel(run_id)
+                    control.cancel(run_id)
         active = []
         for run_id in siblings:
             with contextlib.suppress(RunError):
-                if executor.control.status(run_id).state.active:
+                if control.status(run_id).state.active:
                     active.append(run_id)
         if not active:
             return

@@ -132,6 +132,16 @@ class LocalSlurm:
             raise RuntimeError(f"{' '.join(argv)}: {out.stderr.strip()}")
         return out.stdout
 
+    def final_state(self, job: str, timeout: float = 60.0) -> str:
+        """A job's JobState once it has left PENDING/RUNNING/COMPLETING (the worker reports its end a
+        moment before Slurm ends the job)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            state = self.command("scontrol", "show", "job", job).split("JobState=")[1].split()[0]
+            if state not in ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING") or time.monotonic() > deadline:
+                return state
+            time.sleep(0.5)
+
     def cancel(self, job: str) -> None:
         """scancel, quietly (the job may be gone already)."""
         subprocess.run(["scancel", job], env={**os.environ, **self.env}, capture_output=True, timeout=60)

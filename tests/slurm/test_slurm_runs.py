@@ -43,16 +43,6 @@ async def wait_state(ex: Executor, run_id: str, what, timeout: float = 240.0) ->
         await asyncio.sleep(0.5)
 
 
-async def job_ends(cluster: LocalSlurm, job: str, timeout: float = 60.0) -> str:
-    """Slurm's final state of a job (the worker reports its end a moment before the job ends)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        state = cluster.command("scontrol", "show", "job", job).split("JobState=")[1].split()[0]
-        if state not in ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING") or time.monotonic() > deadline:
-            return state
-        await asyncio.sleep(0.5)
-
-
 def remote_run(tmp_path: Path, run_id: str) -> RunDir:
     return RunDir(tmp_path / "remote" / "workspace" / "runs" / run_id)
 
@@ -105,7 +95,7 @@ async def test_pending_job_stays_queued_with_slurms_reason(
         final = await ex.status(a.run_id)
         assert final.state == RunState.SUCCEEDED, final.error
         assert any(e["type"] == "log" and e["message"] == f"submitted Slurm job {job}" for e in events)
-        assert await job_ends(slurm_cluster, job) == "COMPLETED"
+        assert await asyncio.to_thread(slurm_cluster.final_state, job) == "COMPLETED"
         # The secret reached the job through sbatch's environment, never a file of the run.
         for path in list(run_a.path.rglob("*")) + list(RunDir(workspace.runs_dir / a.run_id).path.rglob("*")):
             if path.is_file():

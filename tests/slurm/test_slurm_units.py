@@ -98,3 +98,21 @@ def test_slurm_host_entry(workspace) -> None:
     with pytest.raises(HostError) as err:
         get_host(workspace, "cluster")
     assert "hosts.cluster.slurm.partiton" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_hosts_add_a_slurm_host_from_the_cli(workspace) -> None:
+    from click.testing import CliRunner
+
+    from tui.cli import cli
+
+    def run(*args: str):
+        return CliRunner().invoke(cli, ["-w", str(workspace.root), "hosts", *args])
+
+    added = run("add", "hpc", "--type", "slurm", "--hostname", "login.example.edu", "--slurm", "partition=gpu",
+                "--slurm", "time=04:00:00", "--slurm", "sbatch=--constraint=a100", "--slurm", "gpus_per_node=2")
+    assert added.exit_code == 0, added.output
+    host = get_host(workspace, "hpc")
+    assert host.type == "slurm" and host.slurm.partition == "gpu" and host.slurm.gpus_per_node == 2
+    assert host.slurm.sbatch == ["--constraint=a100"]
+    bad = run("add", "hpc2", "--type", "pbs")
+    assert bad.exit_code == 2 and "unknown host type 'pbs'" in bad.output and bad.output.count("\n") == 1
