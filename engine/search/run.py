@@ -41,7 +41,14 @@ def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
         f"study {recipe.study_name} in {shown}: {before.complete} complete, {before.pruned} pruned, "
         f"{before.failed} failed, {before.waiting} queued; objective {recipe.direction} {recipe.objective}"
     )
-    siblings = _spawn_siblings(recipe, ctx) if recipe.workers > 1 and ctx.status.links.get("role") != "worker" else []
+    jobs = None
+    siblings: list[str] = []
+    if recipe.workers > 1 and ctx.status.links.get("role") != "worker":
+        from engine.search.slurm_jobs import trial_jobs
+
+        jobs = trial_jobs(recipe, ctx, study)  # on a Slurm host: one job per trial
+        siblings = jobs.ids if jobs is not None else _spawn_siblings(recipe, ctx)
+    one_trial = bool(ctx.status.links.get("one_trial"))
     objective = TrialRunner(recipe, ctx, runner_for(recipe.base_recipe.kind), shown)
     started = time.monotonic()
     in_row = 0
@@ -92,7 +99,14 @@ def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
                     raise SearchError(f"{in_row} trials failed in a row, the last with: {objective.last_error}")
             else:
                 in_row = 0
+            if one_trial and objective.current is not None:
+                reason = "one trial per Slurm job"
+                break
     finally:
+        if jobs is not None:
+            jobs.stop()
+            ctx.link(workers=list(jobs.ids))
+            ctx.log(f"ran trials in {len(jobs.ids)} more Slurm job(s): {', '.join(jobs.ids)}")
         _wind_down(ctx, siblings)
     final = counts(study.get_trials(deepcopy=False))
     _progress(ctx, recipe, final)
