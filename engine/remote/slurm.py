@@ -116,8 +116,7 @@ class SlurmControl(Control):
     """``Control`` whose workers are Slurm jobs; runs without ``slurm.json`` behave as with ``Control``."""
 
     def __init__(self, *args: Any, spec: dict[str, Any] | None = None, **kwargs: Any) -> None:
-        kwargs.setdefault("queued_timeout", None)  # a job may wait in the queue for hours
-        super().__init__(*args, **kwargs)
+        super().__init__(*args, **kwargs)  # (runs that are not Slurm jobs keep the default liveness policy)
         self.spec = spec
         self._cache: dict[str, tuple[float, dict[str, str] | None]] = {}
 
@@ -190,16 +189,16 @@ class SlurmControl(Control):
     def effective(self, run: RunDir) -> Status:
         info = read_info(run)
         if info is None:
-            return super().effective(run)
+            return super().effective(run)  # a run of a plain SSH host
         status = run.read_status()
         if status.state == RunState.SUCCEEDED or (status.state.terminal and info.get("final")):
-            return super().effective(run)
+            return self._base(run)
         cancelled_by_us = status.state == RunState.CANCELLED and run.cancel_requested
         if status.state.terminal and (status.state != RunState.CANCELLED or cancelled_by_us):
-            return super().effective(run)
+            return self._base(run)
         job = self.job_state(info["job"])
         if job is None:  # Slurm forgot the job (no accounting): trust the run directory
-            return super().effective(run)
+            return self._base(run)
         state = job["state"]
         if state in SLURM_WAITING:
             if status.state.active:
@@ -209,7 +208,7 @@ class SlurmControl(Control):
             if status.state == RunState.CANCELLED:  # Slurm is ending it (time limit...): wait for its verdict
                 status.state = RunState.RUNNING
                 return with_job(status, info["job"])
-            return with_job(super().effective(run) if status.pid else status, info["job"])
+            return with_job(self._base(run) if status.pid else status, info["job"])
         if status.state.active or status.state == RunState.CANCELLED:
             reason = f"Slurm ended job {info['job']}: {state}"
             if job.get("reason") and job["reason"] not in ("None", state):
@@ -219,7 +218,13 @@ class SlurmControl(Control):
             _fail(run, f"{reason}; resume it with `tailor resume {run.run_id}`")
         info["final"] = job
         atomic_write_json(run.path / SLURM_FILE, info)
-        return with_job(super().effective(run), info["job"])
+        return with_job(self._base(run), info["job"])
+
+    def _base(self, run: RunDir) -> Status:
+        """The run directory's status judged without a queued timeout: Slurm may hold a job for hours."""
+        from engine.runs.control import with_via
+
+        return with_via(run, run.effective_status(self.heartbeat_timeout, None))
 
     def job_state(self, job: str) -> dict[str, str] | None:
         """{"state", "reason"} of a job from squeue, scontrol or sacct; None when Slurm has no record."""

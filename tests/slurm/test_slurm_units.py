@@ -116,3 +116,18 @@ def test_hosts_add_a_slurm_host_from_the_cli(workspace) -> None:
     assert host.slurm.sbatch == ["--constraint=a100"]
     bad = run("add", "hpc2", "--type", "pbs")
     assert bad.exit_code == 2 and "unknown host type 'pbs'" in bad.output and bad.output.count("\n") == 1
+
+
+def test_runs_of_plain_ssh_hosts_keep_the_queued_timeout(workspace) -> None:
+    """The host side serves SSH and Slurm runs with one control: only Slurm runs may wait for ever."""
+    import time
+
+    from engine.remote.slurm import SlurmControl
+    from engine.runs.rundir import RunDir
+
+    old = Status(run_id="plain-1", kind="sft", created_at=time.time() - 3600)
+    run = RunDir.create(workspace.runs_dir, "plain-1", "kind: sft\n", old)
+    control = SlurmControl(workspace)
+    assert control.effective(run).state == RunState.FAILED
+    (run.path / "slurm.json").write_text('{"job": "999999", "host_spec": {}}')
+    assert control._base(run).state == RunState.QUEUED  # a Slurm job: queued for as long as Slurm holds it
