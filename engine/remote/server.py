@@ -26,6 +26,7 @@ from engine.runs.status import RunState, Status
 
 FOLLOW_POLL_S = 0.05
 PING_S = 5.0
+END_EVENT_WAIT_S = 2.0
 CHUNK = 1024 * 1024
 
 
@@ -128,10 +129,13 @@ def op_follow(ws: RemoteWorkspace, args: list[str]) -> None:
     control = ws.control()
     last_status_mtime = -1.0
     last_sent = time.monotonic()
+    seen_state = None  # the state of the last status event sent
     while True:
         batch = cursor.read()
         for event in batch:
             out(event)
+            if event.get("type") == "status":
+                seen_state = event.get("state")
         mtime = _mtime(run.status_file)
         status = None
         if mtime != last_status_mtime or not batch:
@@ -143,8 +147,16 @@ def op_follow(ws: RemoteWorkspace, args: list[str]) -> None:
         if batch:
             last_sent = time.monotonic()
         elif status is not None and status.state.terminal and until_done:
-            for event in cursor.read():  # whatever landed between the two reads
-                out(event)
+            # The worker writes its last status before the event saying so: wait a moment for that event.
+            deadline = time.monotonic() + END_EVENT_WAIT_S
+            while True:
+                for event in cursor.read():
+                    out(event)
+                    if event.get("type") == "status":
+                        seen_state = event.get("state")
+                if seen_state == status.state.value or time.monotonic() > deadline:
+                    break
+                time.sleep(FOLLOW_POLL_S)
             out({"_": "end", "status": status.model_dump(mode="json")})
             return
         if time.monotonic() - last_sent > PING_S:
