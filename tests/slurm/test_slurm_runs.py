@@ -60,7 +60,9 @@ async def test_pending_job_stays_queued_with_slurms_reason(
     ex = executor_for(workspace, "box")
     assert isinstance(ex, SlurmExecutor) and ex.queued_timeout is None
     # Every CPU of the node taken: the next jobs wait for resources.
-    blocker = slurm_cluster.command("sbatch", "--parsable", f"--cpus-per-task={NODE_CPUS}", "--output=/dev/null", "--wrap", "sleep 600").strip()
+    blocker = slurm_cluster.command(
+        "sbatch", "--parsable", f"--cpus-per-task={NODE_CPUS}", "--output=/dev/null", "--wrap", "sleep 600"
+    ).strip()
     recipe = workspace.recipes_dir / "demo-sft.yaml"
     try:
         a = await ex.launch(recipe, name="pending", overrides={**FAST, "train.max_steps": 3})
