@@ -307,9 +307,14 @@ def _scontrol(job: str) -> dict[str, str] | None:
     return parse_scontrol(_query(["scontrol", "show", "job", job]))
 
 
-def _sacct(job: str) -> dict[str, str] | None:
-    out = _query(["sacct", "-n", "-P", "-X", "-j", job, "-o", "State,Reason"]).strip()
-    if not out:
+def parse_sacct(text: str) -> dict[str, str] | None:
+    """State and Reason from ``sacct -n -P -X -o State,Reason`` ("CANCELLED by 1234|None")."""
+    line = text.strip().splitlines()[0] if text.strip() else ""
+    if not line:
         return None
-    state, _, reason = out.splitlines()[0].partition("|")
-    return {"state": state.split()[0] if state else "UNKNOWN", "reason": reason}
+    state, _, reason = line.partition("|")
+    return {"state": state.split()[0] if state.strip() else "UNKNOWN", "reason": reason.strip()}
+
+
+def _sacct(job: str) -> dict[str, str] | None:
+    return parse_sacct(_query(["sacct", "-n", "-P", "-X", "-j", job, "-o", "State,Reason"]))

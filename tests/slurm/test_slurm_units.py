@@ -10,7 +10,7 @@ from engine.errors import HostError
 from engine.executors.registry import executor_class
 from engine.executors.slurm import SlurmExecutor
 from engine.remote.hosts import get_host
-from engine.remote.slurm import batch_script, merged_spec, parse_scontrol
+from engine.remote.slurm import batch_script, merged_spec, parse_sacct, parse_scontrol
 from engine.runs.format import state_label
 from engine.runs.status import RunState, Status
 
@@ -75,6 +75,10 @@ def test_an_sbatch_line_with_a_newline_is_refused(tmp_path) -> None:
 def test_slurm_output_formats() -> None:
     assert parse_scontrol(SCONTROL_TIMEOUT) == {"state": "TIMEOUT", "reason": "TimeLimit"}
     assert parse_scontrol("slurm_load_jobs error: Invalid job id specified") is None
+    # sacct on clusters with accounting (sacct -n -P -X -o State,Reason)
+    assert parse_sacct("CANCELLED by 1234|None\n") == {"state": "CANCELLED", "reason": "None"}
+    assert parse_sacct("PREEMPTED|None") == {"state": "PREEMPTED", "reason": "None"}
+    assert parse_sacct("") is None
 
 
 def test_state_label_names_the_scheduler_reason_while_waiting() -> None:
