@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 _TYPES: dict[str, str | type[Executor]] = {
     "local": "engine.executors.local:LocalExecutor",
     "ssh": "engine.executors.ssh:SSHExecutor",
+    "slurm": "engine.executors.slurm:SlurmExecutor",
 }
 
 #: The type of a host entry that does not say.

@@ -85,6 +85,10 @@ class SSHExecutor(Executor):
     def _secrets(self) -> dict[str, str]:
         return secrets_from(os.environ, self.config.forward_env)
 
+    def _host_payload(self) -> dict[str, Any]:
+        """More for the host's launch and resume ops (a Slurm host's sbatch settings)."""
+        return {}
+
     def mirror(self, run_id: str) -> Mirror:
         return Mirror(self.workspace.runs_dir, run_id)
 
@@ -138,6 +142,7 @@ class SSHExecutor(Executor):
             "recipe": yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
             "status": status.model_dump(mode="json"),
             "env": self._secrets(),
+            **self._host_payload(),
         }
         try:
             remote = await self.conn.op("launch", payload=payload, retry=False)
@@ -273,7 +278,8 @@ class SSHExecutor(Executor):
 
     async def resume(self, run_id: str) -> Status:
         mirror = await self._ensure_mirror(run_id)
-        remote = await self.conn.op("resume", run_id, payload={"env": self._secrets()}, retry=False)
+        payload = {"env": self._secrets(), **self._host_payload()}
+        remote = await self.conn.op("resume", run_id, payload=payload, retry=False)
         return mirror.write_status(remote, self.host)
 
     async def gpus(self) -> list[Any]:

@@ -168,6 +168,17 @@ class EarlyStoppingSpec(Strict):
 class ResourcesSpec(Strict):
     gpus: int = Field(1, ge=0, description="GPUs to use; >1 starts the worker under accelerate launch.")
     launcher: Literal["accelerate", "torchrun"] = "accelerate"
+    # On a ``type: slurm`` host (docs/remote.md); they override the host's ``slurm:`` settings and are
+    # ignored elsewhere. ``nodes`` > 1 runs one torchrun per node with a rendezvous on the first node.
+    nodes: int | None = Field(None, gt=0, description="Slurm nodes; >1 trains on several nodes (torchrun).")
+    gpus_per_node: int | None = Field(None, ge=0, description="GPUs per Slurm node (default: gpus).")
+    partition: str | None = Field(None, description="Slurm partition.")
+    account: str | None = Field(None, description="Slurm account.")
+    qos: str | None = Field(None, description="Slurm QoS.")
+    time: str | None = Field(None, description="Slurm time limit (MINUTES, HH:MM:SS, D-HH:MM).")
+    cpus_per_task: int | None = Field(None, gt=0, description="Slurm CPUs per node's task.")
+    mem: str | None = Field(None, description="Slurm memory per node, e.g. 64G.")
+    sbatch: list[str] = Field(default_factory=list, description="Extra #SBATCH options, one per item.")
 
 
 # Fields of TrainingArguments that Tailor sets itself; a recipe that sets them is told so.

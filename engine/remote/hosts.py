@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from engine.errors import HostError
 from engine.fsutil import atomic_write_text
+from engine.remote.slurm_spec import SlurmSpec
 from engine.workspace import Workspace
 
 ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -67,6 +68,8 @@ class HostConfig(BaseModel):
     forward_env: list[str] = Field(default_factory=list, description="More secret variable names to forward.")
     setup: SetupSpec = Field(default_factory=SetupSpec)
     connect_timeout: float = Field(15.0, gt=0)
+    #: sbatch settings of a ``type: slurm`` host (engine/remote/slurm_spec.py).
+    slurm: SlurmSpec = Field(default_factory=SlurmSpec)
     #: Where this host came from: "workspace" or "ssh_config" (not saved).
     source: str = Field("workspace", exclude=True)
 

@@ -26,6 +26,7 @@ from engine.runs.status import RunState, Status
 
 FOLLOW_POLL_S = 0.05
 PING_S = 5.0
+END_EVENT_WAIT_S = 2.0
 CHUNK = 1024 * 1024
 
 
@@ -46,11 +47,13 @@ class RemoteWorkspace:
             raise RunError(f"no run {run_id} in {self.runs_dir}")
         return run
 
-    def control(self) -> Control:
-        """The same run control as on a laptop, on the machine where the workers live."""
+    def control(self, slurm: dict[str, Any] | None = None) -> Control:
+        """The same run control as on a laptop, on the machine where the workers live. Runs of a Slurm host
+        (``slurm`` settings given, or a ``slurm.json`` in the run) are submitted with sbatch instead."""
+        from engine.remote.slurm import SlurmControl
         from engine.workspace import Workspace
 
-        return Control(Workspace(self.root), python=sys.executable)
+        return SlurmControl(Workspace(self.root), python=sys.executable, spec=slurm)
 
 
 def out(obj: Any) -> None:
@@ -86,7 +89,7 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
     status = Status.model_validate(p["status"])
     status.host = this_host()
     _check_space(ws, p["recipe"])
-    control = ws.control()
+    control = ws.control(p.get("slurm"))
     control.env = p.get("env") or {}
     out(control.create_and_spawn(check_run_id(p["run_id"]), p["recipe"], status).model_dump(mode="json"))
 
@@ -107,11 +110,11 @@ def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     ws.run(args[0])
     # The worker starts in its own session, so it outlives this SSH session (no tmux needed).
-    out(ws.control().resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
+    out(ws.control(p.get("slurm")).resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
 
 
 def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
-    out(ws.run(args[0]).effective_status().model_dump(mode="json"))
+    out(ws.control().effective(ws.run(args[0])).model_dump(mode="json"))
 
 
 def op_list(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -136,16 +139,20 @@ def op_follow(ws: RemoteWorkspace, args: list[str]) -> None:
     after = int(_flag(args, "--after", "0"))
     until_done = "--forever" not in args
     cursor = run.cursor(after)
+    control = ws.control()
     last_status_mtime = -1.0
     last_sent = time.monotonic()
+    seen_state = None  # the state of the last status event sent
     while True:
         batch = cursor.read()
         for event in batch:
             out(event)
+            if event.get("type") == "status":
+                seen_state = event.get("state")
         mtime = _mtime(run.status_file)
         status = None
         if mtime != last_status_mtime or not batch:
-            status = run.effective_status()
+            status = control.effective(run)
             if mtime != last_status_mtime or status.state == RunState.FAILED:
                 last_status_mtime = mtime
                 out({"_": "status", "status": status.model_dump(mode="json")})
@@ -153,8 +160,16 @@ def op_follow(ws: RemoteWorkspace, args: list[str]) -> None:
         if batch:
             last_sent = time.monotonic()
         elif status is not None and status.state.terminal and until_done:
-            for event in cursor.read():  # whatever landed between the two reads
-                out(event)
+            # The worker writes its last status before the event saying so: wait a moment for that event.
+            deadline = time.monotonic() + END_EVENT_WAIT_S
+            while True:
+                for event in cursor.read():
+                    out(event)
+                    if event.get("type") == "status":
+                        seen_state = event.get("state")
+                if seen_state == status.state.value or time.monotonic() > deadline:
+                    break
+                time.sleep(FOLLOW_POLL_S)
             out({"_": "end", "status": status.model_dump(mode="json")})
             return
         if time.monotonic() - last_sent > PING_S:
@@ -221,7 +236,7 @@ def op_store(ws: RemoteWorkspace, args: list[str]) -> None:
 
 def op_rm(ws: RemoteWorkspace, args: list[str]) -> None:
     run = ws.run(args[0])
-    status = run.effective_status()
+    status = ws.control().effective(run)
     if status.state.active:
         raise RunError(f"run {run.run_id} is still {status.state.value} on {this_host()}; cancel it first")
     shutil.rmtree(run.path)

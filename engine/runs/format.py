@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.runs.events import Event
+
+if TYPE_CHECKING:
+    from engine.runs.status import Status
 
 # C0 controls (but not tab and newline), DEL and C1 controls: an ESC or OSC sequence in a log line or a metric
 # name written by a worker (or a hostile host) must never reach the terminal as a command.
@@ -84,6 +87,11 @@ def _sample(row: dict) -> str:
     rewards = " ".join(f"{safe(k)}={number(v)}" for k, v in (row.get("rewards") or {}).items())
     adv = f" · adv {number(row['advantage'])}" if row.get("advantage") is not None else ""
     return f"{short(row.get('prompt', ''))} -> {short(row.get('completion', ''))}  {rewards}{adv}"
+
+
+def state_label(status: Status) -> str:
+    """The run's state as listings show it: ``queued (PENDING: Resources)``, ``stalled (...)``."""
+    return status.state_label
 
 
 def eta(step: int, total: int | None, elapsed: float | None) -> float | None:

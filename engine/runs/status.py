@@ -61,6 +61,9 @@ class Status(BaseModel):
     stalled_s: float | None = None
     #: Why this remote run's state is only the last known one (its host did not answer); set by readers.
     stale: str | None = None
+    #: A cluster scheduler's word on a waiting run ("PENDING: Resources"), and its job id (Slurm hosts).
+    scheduler: str | None = None
+    job: str | None = None
     #: Where the run lives as seen from here: "local" or the host alias. Set by executors, never saved.
     via: str = Field("local", exclude=True)
 
@@ -72,6 +75,8 @@ class Status(BaseModel):
         if self.stalled_s is not None and self.state.active:
             m, s = divmod(int(self.stalled_s), 60)
             return f"stalled (no heartbeat for {m}m{s:02d}s)" if m else f"stalled (no heartbeat for {s}s)"
+        if self.scheduler and self.state.active:  # a job waiting in a cluster queue: the scheduler's word
+            return f"{self.state.value} ({self.scheduler})"
         return self.state.value
 
     @property

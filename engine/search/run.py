@@ -41,7 +41,14 @@ def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
         f"study {recipe.study_name} in {shown}: {before.complete} complete, {before.pruned} pruned, "
         f"{before.failed} failed, {before.waiting} queued; objective {recipe.direction} {recipe.objective}"
     )
-    siblings = _spawn_siblings(recipe, ctx) if recipe.workers > 1 and ctx.status.links.get("role") != "worker" else []
+    jobs = None
+    siblings: list[str] = []
+    if recipe.workers > 1 and ctx.status.links.get("role") != "worker":
+        from engine.search.slurm_jobs import trial_jobs
+
+        jobs = trial_jobs(recipe, ctx, study)  # on a Slurm host: one job per trial
+        siblings = jobs.ids if jobs is not None else _spawn_siblings(recipe, ctx)
+    one_trial = bool(ctx.status.links.get("one_trial"))
     objective = TrialRunner(recipe, ctx, runner_for(recipe.base_recipe.kind), shown)
     started = time.monotonic()
     in_row = 0
@@ -92,7 +99,14 @@ def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
                     raise SearchError(f"{in_row} trials failed in a row, the last with: {objective.last_error}")
             else:
                 in_row = 0
+            if one_trial and objective.current is not None:
+                reason = "one trial per Slurm job"
+                break
     finally:
+        if jobs is not None:
+            jobs.stop()
+            ctx.link(workers=list(jobs.ids))
+            ctx.log(f"ran trials in {len(jobs.ids)} more Slurm job(s): {', '.join(jobs.ids)}")
         _wind_down(ctx, siblings)
     final = counts(study.get_trials(deepcopy=False))
     _progress(ctx, recipe, final)
@@ -145,10 +159,19 @@ def _free_memory() -> None:
 # -- sibling workers on this machine -----------------------------------------------------------------
 
 
+def _control(ctx: WorkerContext, env: dict[str, str]) -> Any:
+    """Run control for sibling workers: Slurm jobs (one sbatch each) when this worker is a Slurm job,
+    else processes on this machine."""
+    from engine.executors.local import LocalExecutor
+    from engine.remote.slurm import slurm_control_for
+    from engine.workspace import Workspace
+
+    workspace = Workspace(workspace_root(ctx))
+    return slurm_control_for(ctx.run, workspace, env) or LocalExecutor(workspace, env=env).control
+
+
 def _spawn_siblings(recipe: SearchRecipe, ctx: WorkerContext) -> list[str]:
     """Start ``workers - 1`` more search workers on the same study (each its own run directory)."""
-    from engine.executors.local import LocalExecutor
-    from engine.workspace import Workspace
 
     env = {}
     if "OMP_NUM_THREADS" not in os.environ:
@@ -158,10 +181,10 @@ def _spawn_siblings(recipe: SearchRecipe, ctx: WorkerContext) -> list[str]:
         import torch
 
         torch.set_num_threads(int(threads))
-    executor = LocalExecutor(Workspace(workspace_root(ctx)), env=env)
+    control = _control(ctx, env)
     ids = []
     for i in range(1, recipe.workers):
-        status = executor.control.launch(
+        status = control.launch(
             ctx.run.recipe_file,
             name=f"{recipe.study_name}-w{i}",
             overrides={"workers": 1},
@@ -177,21 +200,18 @@ def _wind_down(ctx: WorkerContext, siblings: list[str]) -> None:
     """Wait for sibling workers to end (cancelling them when this search is cancelled)."""
     if not siblings:
         return
-    from engine.executors.local import LocalExecutor
-    from engine.workspace import Workspace
-
-    executor = LocalExecutor(Workspace(workspace_root(ctx)))
+    control = _control(ctx, {})
     cancelled = False
     while True:
         if ctx.cancel_requested and not cancelled:
             cancelled = True
             for run_id in siblings:
                 with contextlib.suppress(RunError):
-                    executor.control.cancel(run_id)
+                    control.cancel(run_id)
         active = []
         for run_id in siblings:
             with contextlib.suppress(RunError):
-                if executor.control.status(run_id).state.active:
+                if control.status(run_id).state.active:
                     active.append(run_id)
         if not active:
             return

@@ -26,7 +26,7 @@ RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle",
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 JOURNAL_SUFFIXES = (".log", ".journal", ".jsonl")
 HEARTBEAT_ATTR = "tailor:heartbeat"  # journal storage: last heartbeat (unix seconds) of a running trial
-_DRIVERS = {"postgresql": "psycopg2-binary", "postgres": "psycopg2-binary", "mysql": "pymysql", "mariadb": "pymysql"}
+_DRIVERS = {"postgresql": "psycopg[binary]", "postgres": "psycopg[binary]", "mysql": "pymysql", "mariadb": "pymysql"}
 _FORMS = "use sqlite:///PATH.db, an RDB URL such as postgresql://user@host/db, or journal:PATH"
 
 
@@ -150,7 +150,7 @@ def open_storage(
 
     warnings.filterwarnings("ignore", category=ExperimentalWarning)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    real = expand(url)
+    real = _driver(expand(url))
     kind = storage_kind(real)
     callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=max_retry) if heartbeat_interval else None
     shown = redact(url)
@@ -191,6 +191,17 @@ def open_storage(
     except Exception as exc:  # SQLAlchemy's OperationalError, ArgumentError, ...
         text = " ".join(str(getattr(exc, "orig", None) or exc).split())[:300]
         raise SearchError(f"storage {shown}: cannot open: {text}") from None
+
+
+def _driver(url: str) -> str:
+    """``postgresql://`` means psycopg2 to SQLAlchemy; use psycopg 3 (``pip install 'psycopg[binary]'``,
+    what Tailor's ``postgres`` extra installs) when it is the driver that is there."""
+    import importlib.util
+
+    scheme, sep, rest = url.partition("://")
+    if scheme not in ("postgresql", "postgres") or not sep or importlib.util.find_spec("psycopg2") is not None:
+        return url
+    return f"postgresql+psycopg://{rest}" if importlib.util.find_spec("psycopg") is not None else url
 
 
 def _heartbeat_journal_class() -> type:

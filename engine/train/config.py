@@ -7,6 +7,7 @@ schema) and the few combinations that cannot work, which are changed with a log 
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import RecipeError
@@ -21,12 +22,17 @@ def machine_defaults() -> dict[str, Any]:
     import torch
 
     cuda = torch.cuda.is_available()
-    return {
+    out: dict[str, Any] = {
         "bf16": bool(cuda and torch.cuda.is_bf16_supported()),
         "fp16": bool(cuda and not torch.cuda.is_bf16_supported()),
         "activation_checkpointing": cuda,
         "dataloader_pin_memory": cuda,
     }
+    if not cuda and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1:
+        # Several CPU processes under torchrun (multi-node tests, CPU clusters): DDP over gloo. Without
+        # use_cpu, transformers leaves the process group unused and each process trains its own model.
+        out.update(use_cpu=True, ddp_backend="gloo")
+    return out
 
 
 def trl_values(recipe: TrainableRecipe, ctx: WorkerContext, *, has_eval: bool, defaults: dict[str, Any] | None = None) -> dict[str, Any]:

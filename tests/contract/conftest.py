@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from slurm.conftest import slurm_cluster  # noqa: F401
 
 # The OpenSSH server and the host entry pointing at it (tests/ssh/conftest.py), shared, not copied.
 from ssh.conftest import _no_real_secrets, sshd, write_ws_config  # noqa: F401
@@ -39,9 +40,20 @@ def make_ssh(ws: Workspace, request: pytest.FixtureRequest) -> Callable[[], Exec
     return lambda: executor_for(ws, "box")
 
 
+def make_slurm(ws: Workspace, request: pytest.FixtureRequest) -> Callable[[], Executor]:
+    from slurm.conftest import write_slurm_config
+
+    from engine.executors.factory import executor_for
+
+    cluster = request.getfixturevalue("slurm_cluster")
+    write_slurm_config(ws, request.getfixturevalue("sshd"), cluster, ws.root.parent / "remote")
+    return lambda: executor_for(ws, "box")
+
+
 EXECUTORS: list[tuple[Any, ...]] = [
     ("local", make_local),
     ("ssh", make_ssh, pytest.mark.ssh),
+    ("slurm", make_slurm, pytest.mark.slurm),
 ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from pathlib import Path
 
@@ -34,10 +35,15 @@ def test_url_forms(tmp_path: Path) -> None:
             check_storage_url(bad)
 
 
+# With psycopg (the test extra) the server is unreachable; without it, the driver is missing.
+PG_FAILS = "cannot open" if importlib.util.find_spec("psycopg") else "the database driver for postgresql is not installed"
+
+
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql://tailor@db.invalid:5432/studies", "the database driver for postgresql is not installed"),
+        ("mysql://tailor@db.invalid:3306/studies", "the database driver for mysql is not installed (pymysql)"),
+        ("postgresql://tailor@db.invalid:5432/studies", f"storage postgresql://tailor@db.invalid:5432/studies: {PG_FAILS}"),
         ("sqlite:////nonexistent-tailor-dir/x.db", "no such folder /nonexistent-tailor-dir"),
         ("journal:/nonexistent-tailor-dir/j.log", "no such folder /nonexistent-tailor-dir"),
         ("postgresql://u:$TAILOR_TEST_UNSET_PW@h/db", "environment variable $TAILOR_TEST_UNSET_PW is not set"),

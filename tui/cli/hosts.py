@@ -9,12 +9,13 @@ import click
 
 from tui.cli.common import CliState, run_async, tailor_command
 
-FIELDS = ("hostname", "user", "port", "identity_file", "proxy_jump", "python", "workdir")
+FIELDS = ("type", "hostname", "user", "port", "identity_file", "proxy_jump", "python", "workdir")
 
 
 def _host_options(fn):
     for opt in reversed(
         [
+            click.option("--type", "type", help="Host type: ssh (default) or slurm (a cluster's login node)."),
             click.option("--hostname", help="Address (default: the name, through ~/.ssh/config)."),
             click.option("--user", help="Login user."),
             click.option("--port", type=int, help="SSH port."),
@@ -26,6 +27,11 @@ def _host_options(fn):
             click.option("--workdir", help="Remote folder for runs, data and the venv (default ~/.tailor)."),
             click.option(
                 "--env", "env", multiple=True, metavar="KEY=VALUE", help="Non-secret env for remote commands."
+            ),
+            click.option(
+                "--slurm", "slurm", multiple=True, metavar="KEY=VALUE",
+                help="sbatch setting of a slurm host: partition, account, qos, time, nodes, gpus_per_node, "
+                "cpus_per_task, mem, sbatch (repeatable; sbatch=--constraint=a100 adds a line).",
             ),
         ]
     ):
@@ -47,6 +53,17 @@ def _changes(values: dict[str, Any]) -> dict[str, Any]:
                 raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--env")
             env[k] = v
         out["env"] = env
+    if values.get("slurm"):
+        slurm: dict[str, Any] = {}
+        for item in values["slurm"]:
+            k, sep, v = item.partition("=")
+            if not sep:
+                raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--slurm")
+            if k == "sbatch":
+                slurm.setdefault("sbatch", []).append(v)
+            else:
+                slurm[k] = v
+        out["slurm"] = slurm
     return out
 
 
@@ -129,7 +146,7 @@ def add_cmd(state: CliState, name: str, **values: Any) -> None:
 @hosts_cmd.command("edit")
 @click.argument("name")
 @_host_options
-@click.option("--unset", "unset", multiple=True, type=click.Choice(FIELDS + ("env",)), help="Remove a field.")
+@click.option("--unset", "unset", multiple=True, type=click.Choice(FIELDS + ("env", "slurm")), help="Remove a field.")
 @tailor_command
 def edit_cmd(state: CliState, name: str, unset: tuple[str, ...], **values: Any) -> None:
     """Change fields of host NAME (a ~/.ssh/config host is copied into the workspace)."""

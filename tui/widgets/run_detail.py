@@ -81,6 +81,8 @@ class RunDetail(Vertical):
         text.append(info.run_id, style=theme_style(self.app, "foreground", bold=True))
         text.append("  ")
         text.append(status.state.value, style=theme_style(self.app, STATE_VARIABLE.get(status.state.value, "foreground"), bold=True))
+        if status.scheduler and status.state.active:  # a Slurm job waiting: why
+            text.append(f" ({status.scheduler})")
         text.append(f"  {status.kind} · {info.host}")
         if status.attempt:
             text.append(f" · attempt {status.attempt + 1}")
