@@ -130,10 +130,14 @@ class SlurmControl(Control):
             raise
         return self.effective(run)
 
-    def spawn(self, run: RunDir, *, resume: bool = False, env: dict[str, str] | None = None) -> Any:
+    def spawn(
+        self, run: RunDir, *, resume: bool = False, env: dict[str, str] | None = None, lock_fd: int | None = None
+    ) -> Any:
         info = read_info(run)
         if self.spec is None and info is None:
-            return super().spawn(run, resume=resume, env=env)
+            return super().spawn(run, resume=resume, env=env, lock_fd=lock_fd)
+        # A batch job starts later on a compute node: the run's lock cannot pass to it. The caller releases
+        # it once the job is queued; the job's worker takes it when it starts (engine/runs/lock.py).
         from engine.worker.launch import worker_env
 
         host_spec = self.spec if self.spec is not None else (info or {}).get("host_spec", {})
