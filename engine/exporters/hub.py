@@ -6,6 +6,7 @@ token comes from the environment (``HF_TOKEN``) or ``huggingface-cli login``; ne
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from engine.exporters.gguf import ExportError
@@ -16,7 +17,7 @@ def check_online(repo: str) -> None:
 
     if "/" not in repo or repo.count("/") != 1:
         raise ExportError(f"--push-to-hub {repo!r}: name the repository as OWNER/NAME")
-    if constants.HF_HUB_OFFLINE:
+    if constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE"):
         raise ExportError(f"--push-to-hub {repo}: the Hub is offline here (HF_HUB_OFFLINE=1); unset it or export locally and push later")
     from huggingface_hub import HfApi
     from huggingface_hub.errors import HfHubHTTPError

@@ -29,7 +29,7 @@ class ExportReport:
     url: str | None = None
 
 
-def _recipe(run: RunDir):  # noqa: ANN202 - a parsed recipe of any kind
+def _recipe(run: RunDir):
     from engine.recipes.load import parse_recipe
 
     return parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
