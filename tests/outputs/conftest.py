@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent / "train")]
+sys.path[:0] = [str(Path(__file__).resolve().parent), *(str(Path(__file__).resolve().parent.parent / d) for d in ("train", "tui"))]
 
 
 @pytest.fixture(scope="session", autouse=True)
