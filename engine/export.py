@@ -107,7 +107,7 @@ def export_run(
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(3)}"
     try:
         if merge and method in ("lora", "qlora"):
-            diff = _merge_lora(recipe, src, tmp, dtype, reference=None if checkpoint else run)  # type: ignore[arg-type]
+            diff = _merge_lora(recipe, src, tmp, dtype, reference=None if checkpoint else run)
             result = ExportResult(out, "merged", method, diff)
         else:
             _copy_result(src, tmp)

@@ -42,7 +42,8 @@ def data_rows(recipe: dict[str, Any]) -> list[tuple[str, str, str]]:
         sources = data.get(split) or []
         for src in [sources] if isinstance(sources, str | dict) else sources:
             spec = {"path": src} if isinstance(src, str) else src
-            out.append((split, str(spec.get("path")), _rows(str(spec.get("path")), spec.get("max_rows"))))
+            max_rows = spec.get("max_rows")
+            out.append((split, str(spec.get("path")), _rows(str(spec.get("path")), max_rows if isinstance(max_rows, int) else None)))
     return out
 
 
@@ -74,9 +75,8 @@ def render(run: RunDir, *, kind: str, base_model: str, extra: str = "") -> str:
     """The card's Markdown (with the Hub's YAML front matter)."""
     recipe = yaml.safe_load(run.recipe_file.read_text(encoding="utf-8")) or {}
     library = "peft" if kind == "adapter" else "transformers"
-    front = {"base_model": base_model, "library_name": library, "tags": ["tailor", str(recipe.get("kind", "")), str(recipe.get("method", "lora"))]}
-    if kind == "gguf":
-        front["tags"].append("gguf")
+    tags = ["tailor", str(recipe.get("kind", "")), str(recipe.get("method", "lora"))] + (["gguf"] if kind == "gguf" else [])
+    front = {"base_model": base_model, "library_name": library, "tags": tags}
     lines = ["---", yaml.safe_dump(front, sort_keys=False).strip(), "---", "", f"# {run.run_id}", ""]
     if recipe.get("description"):
         lines += [str(recipe["description"]), ""]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 from pathlib import Path
@@ -10,10 +11,8 @@ from pathlib import Path
 def serve_command(base_model: str, adapter_dir: Path, name: str) -> str:
     """``vllm serve BASE --enable-lora --lora-modules NAME=DIR --max-lora-rank R``."""
     rank = 16
-    try:
+    with contextlib.suppress(OSError, ValueError, TypeError):
         rank = int(json.loads((adapter_dir / "adapter_config.json").read_text(encoding="utf-8")).get("r", 16))
-    except (OSError, ValueError, TypeError):
-        pass
     # vLLM's --max-lora-rank must cover the adapter's rank; it accepts 8, 16, 32, 64, 128, 256...
     max_rank = next((r for r in (8, 16, 32, 64, 128, 256, 320, 512) if r >= rank), rank)
     return (

@@ -163,7 +163,7 @@ def recipe_callback(recipe: TrainableRecipe, ctx: WorkerContext) -> Any:
                 if "trackio" in names:
                     import trackio
 
-                    trackio.config.update(config, allow_val_change=True)  # type: ignore[attr-defined]
+                    trackio.config.update(config, allow_val_change=True)
             except Exception as exc:  # a tracker hiccup never stops training
                 ctx.log(f"could not send the recipe to the tracker: {exc}", "warning")
 

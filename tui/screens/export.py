@@ -95,14 +95,16 @@ class ExportScreen(ModalScreen[None]):
         if self.merging:
             name = value("name")
             if not name:
-                return self._error("name the merged run")
+                self._error("name the merged run")
+                return None
             argv = ["merge", *self.run_ids, "-o", name, "-c", str(self.query_one("#combination", Select).value)]
             argv += ["--density", value("density")] if value("density") else []
             argv += ["--weights", value("weights")] if value("weights") else []
             return Job(argv, f"merge {name}")
         out = value("out")
         if not out:
-            return self._error("choose the folder to export into")
+            self._error("choose the folder to export into")
+            return None
         target = self.query_one("#target", Select).value
         argv = ["export", self.run_ids[0], out]
         argv += {"merge": ["--merge"], "gguf": ["--gguf"], "ollama": ["--gguf", "--modelfile"]}.get(str(target), [])
@@ -114,7 +116,6 @@ class ExportScreen(ModalScreen[None]):
 
     def _error(self, text: str) -> None:
         self.query_one("#export-error", Static).update(text)
-        return None
 
     def submit(self) -> None:
         job = self.job()
