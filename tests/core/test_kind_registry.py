@@ -58,10 +58,10 @@ def count_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_builtin_lists_derive_from_the_registry() -> None:
-    assert kinds.names()[:4] == ["sft", "dpo", "search", "eval"]
+    assert kinds.names()[:5] == ["sft", "dpo", "search", "eval", "merge"]
     assert kinds.trainable() == ["sft", "dpo"]
     assert kinds.searchable() == ["sft", "dpo"]
-    assert kinds.model_producing() == ["sft", "dpo"]
+    assert kinds.model_producing() == ["sft", "dpo", "merge"]
     assert kinds.data_tasks() == ["sft", "preference", "unpaired_preference"]
     for kind in kinds.all_kinds():  # the TRL config named in the registry is the one the model checks against
         if kind.trl_config:

@@ -142,3 +142,26 @@ def test_a_missing_tracker_fails_before_training_with_the_pip_line(workspace) ->
     assert status.state == RunState.FAILED
     assert status.error is not None and "pip install swanlab" in status.error
     assert not (run.path / "adapter").exists()
+
+
+def test_fetch_manifest_lists_tracker_stores(tmp_path, capsys) -> None:
+    """What `tailor fetch` / the mirror brings back from a host includes the trackers' folders."""
+    from engine.remote.server import RemoteWorkspace, op_manifest
+    from engine.runs import RunDir, Status
+
+    ws = RemoteWorkspace(str(tmp_path)).ensure()
+    run = RunDir.create(ws.runs_dir, "r-1", "kind: sft\n", Status(run_id="r-1", kind="sft"))
+    for rel in ("tensorboard/events.out.tfevents.1", "mlflow/mlflow.db", "wandb/offline-run-x/run-x.wandb", "trackio/tailor.db"):
+        (run.path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (run.path / rel).write_bytes(b"x")
+    op_manifest(ws, ["r-1"])
+    listed = {f["path"] for f in json.loads(capsys.readouterr().out)["files"]}
+    assert {"tensorboard/events.out.tfevents.1", "mlflow/mlflow.db", "wandb/offline-run-x/run-x.wandb", "trackio/tailor.db"} <= listed
+
+
+def test_tracker_secrets_follow_the_secrets_path() -> None:
+    """Tracker keys go to remote workers the way HF_TOKEN does (stdin), never as `env K=V` in argv."""
+    from engine.remote.quoting import secrets_from
+
+    environ = {"WANDB_API_KEY": "w", "MLFLOW_TRACKING_TOKEN": "m", "COMET_API_KEY": "c", "WANDB_PROJECT": "p"}
+    assert secrets_from(environ) == {"WANDB_API_KEY": "w", "MLFLOW_TRACKING_TOKEN": "m", "COMET_API_KEY": "c"}
