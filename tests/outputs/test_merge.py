@@ -127,10 +127,9 @@ def test_ties_merge_scores_on_both_tasks(workspace, capsys) -> None:
     rv, rp, tm = table[rev.run_id], table[up.run_id], table[ties.run_id]
     # each source is better on its own task than the other source
     assert rv["reverse"]["eval_loss"] < rp["reverse"]["eval_loss"] and rp["repeat"]["eval_loss"] < rv["repeat"]["eval_loss"]
-    # the merged run is scored on both tasks like any run; on these conflicting tasks (the same words,
-    # opposite answers) over a random-init tiny model it keeps part of reverse and little of repeat
-    assert all(tm[t]["eval_loss"] is not None and tm[t]["token_f1"] is not None for t in ("reverse", "repeat"))
-    assert tm["reverse"]["eval_loss"] < rp["reverse"]["eval_loss"]
+    # the merged run is scored on both tasks like any run, and on each it beats the adapter that never saw
+    # the task (measured: reverse 3.632 vs 3.853, repeat 3.561 vs 3.604; its own task's adapter stays best)
+    assert tm["reverse"]["eval_loss"] < rp["reverse"]["eval_loss"] and tm["repeat"]["eval_loss"] < rv["repeat"]["eval_loss"]
 
 
 def test_tailor_merge_writes_the_recipe_and_checks_weights(workspace) -> None:
