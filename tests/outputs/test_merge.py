@@ -74,6 +74,14 @@ def test_linear_merge_with_weights_one_zero_is_the_first_adapter(workspace) -> N
 
     report = export(run, workspace.root / "merged-out", merge=True)
     assert report.kind == "merged" and report.verified is True
+    # ... and a from_run parent: a short DPO run starts from the merged adapter
+    child = make_run(workspace, "demo-dpo.yaml", {
+        "from_run": run.run_id, "train.max_steps": 2, "train.logging_steps": 1, "train.per_device_train_batch_size": 4,
+        "train.save_steps": 100, "data.eval": None,
+        "data.train": [{"path": "../data/reverse-preference/train.jsonl", "max_rows": 8}],
+    })
+    succeeded(child)
+    assert child.read_status().links["from_run_kind"] == "merge"
 
 
 @pytest.mark.slow
