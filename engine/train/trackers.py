@@ -102,7 +102,6 @@ def prepare(recipe: TrainableRecipe, ctx: WorkerContext) -> dict[str, Any]:
         "WANDB_DIR": str(run),
         "WANDB_PROJECT": "tailor",
         "WANDB_TAGS": ",".join(f"{k}={v}" for k, v in label.items()),
-        "WANDB_RUN_ID": ctx.run.run_id.replace(".", "-"),
         "TRACKIO_DIR": str(run / "trackio"),
         "COMET_OFFLINE_DIRECTORY": str(run / "comet"),
         "COMET_PROJECT_NAME": "tailor",

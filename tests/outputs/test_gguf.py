@@ -52,19 +52,23 @@ def _logits(model, tokenizer):
 
 
 @pytest.mark.slow
-def test_gguf_round_trip_matches_the_merged_model(smol_run, tmp_path, monkeypatch) -> None:
+def test_gguf_round_trip_matches_the_merged_model(smol_run, smollm2_hf, tmp_path, monkeypatch) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from engine.exporters.targets import export
 
     monkeypatch.setenv("TAILOR_LLAMA_CPP", str(_sdist()))
-    merged = export(smol_run, tmp_path / "merged", merge=True)
-    assert merged.kind == "merged" and merged.verified is not False
-    tok = AutoTokenizer.from_pretrained(str(merged.path))
-    reference = _logits(AutoModelForCausalLM.from_pretrained(str(merged.path), dtype="float32"), tok)
+    from peft import PeftModel
+
+    # the merged model, in memory (the export merges the same way before converting)
+    base = AutoModelForCausalLM.from_pretrained(str(smollm2_hf), dtype="float32")
+    merged = PeftModel.from_pretrained(base, str(smol_run.adapter_dir)).merge_and_unload().eval()
+    tok = AutoTokenizer.from_pretrained(str(smol_run.adapter_dir))
+    reference = _logits(merged, tok)
     report = export(smol_run, tmp_path / "gguf", gguf=True, quant="f16", modelfile=True)
     (gguf,) = report.path.glob("*.gguf")
     assert gguf.name == f"{smol_run.run_id}.f16.gguf"
+    assert report.verified is not False  # the merge before converting reproduced the run's final logits
     model = AutoModelForCausalLM.from_pretrained(str(report.path), gguf_file=gguf.name, dtype="float32")
     gguf_tok = AutoTokenizer.from_pretrained(str(report.path), gguf_file=gguf.name)
     assert gguf_tok(PROMPT).input_ids == tok(PROMPT).input_ids  # the vocabulary survived the trip
