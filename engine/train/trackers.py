@@ -46,6 +46,7 @@ TRACKERS: dict[str, tuple[str, str]] = {
     "dagshub": ("dagshub", "dagshub"),
 }
 ALIASES = {"comet": "comet_ml"}
+_SET_BY_TAILOR: dict[str, str] = {}  # environment defaults this process set (runs trained in-process, tests)
 #: Folders of the run directory a tracker writes into (fetched with the run; see engine/remote/server.py).
 TRACKER_DIRS = ("tensorboard", "mlflow", "wandb", "trackio", "comet")
 
@@ -109,7 +110,9 @@ def prepare(recipe: TrainableRecipe, ctx: WorkerContext) -> dict[str, Any]:
     if "mlflow" in names:
         (run / "mlflow").mkdir(mode=0o700, exist_ok=True)
     for key, value in env.items():
-        os.environ.setdefault(key, value)  # the user's own settings win
+        # the user's own settings win; a value Tailor set for an earlier run in this process does not
+        if key not in os.environ or os.environ[key] == _SET_BY_TAILOR.get(key):
+            os.environ[key] = _SET_BY_TAILOR[key] = value
     ctx.log(f"reporting to {', '.join(names)} besides events.jsonl")
     values: dict[str, Any] = {"report_to": names, "run_name": ctx.run.run_id}
     if "project" not in recipe.train:

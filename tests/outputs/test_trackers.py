@@ -28,7 +28,8 @@ def test_four_trackers_hold_the_event_losses(workspace, monkeypatch) -> None:
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("DISABLE_MLFLOW_INTEGRATION", "false")
     for key in ("MLFLOW_TRACKING_URI", "TENSORBOARD_LOGGING_DIR", "WANDB_DIR", "TRACKIO_DIR", "MLFLOW_TAGS"):
-        monkeypatch.delenv(key, raising=False)
+        monkeypatch.setenv(key, "")  # recorded, so the values the worker sets are undone after the test
+        monkeypatch.delenv(key)
     run = make_run(workspace, "demo-sft.yaml", {**SHORT, "train.report_to": ["tensorboard", "mlflow", "wandb", "trackio"]})
     succeeded(run)
     losses = _losses(run)
