@@ -101,7 +101,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         bind("runs.state_filter", "f", "state_filter", "State filter"),
         bind("runs.filter", "slash", "filter", "Filter"),
         bind("runs.files", "o", "files", "Files"),
-        bind("runs.export", "e", "export", "Export/merge"),
+        bind("runs.export", "e", "export", "Export/merge", show=False),
         bind("runs.zoom", "z", "zoom", "Zoom detail", show=False),
         bind("runs.focus_log", "l", "focus_log", "Log/table", show=False),
         bind("runs.back", "escape", "back", "Back", show=False),
