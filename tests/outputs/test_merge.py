@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 from click.testing import CliRunner
-from train_helpers import make_run, run_worker, succeeded
+from train_helpers import make_run, run_worker, succeeded, wait_terminal
 
 from engine.runs.status import RunState
 
@@ -82,6 +83,16 @@ def test_linear_merge_with_weights_one_zero_is_the_first_adapter(workspace) -> N
     })
     succeeded(child)
     assert child.read_status().links["from_run_kind"] == "merge"
+    # the CLI twin: writes recipes/NAME.yaml (the base filled in from the first run) and launches a worker
+    from engine.executors.local import LocalExecutor
+    from tui.cli import cli
+
+    result = CliRunner().invoke(cli, ["-w", str(workspace.root), "merge", rev.run_id, rep.run_id, "-o", "cli-both", "-c", "cat"])
+    assert result.exit_code == 0, result.output
+    recipe = yaml.safe_load((workspace.recipes_dir / "cli-both.yaml").read_text())
+    assert recipe["model"] == {"dtype": "float32"} and recipe["combination_type"] == "cat"  # tailor/tiny, as trained
+    status = wait_terminal(LocalExecutor(workspace), result.output.strip().splitlines()[-1], timeout=300)
+    assert status.state == RunState.SUCCEEDED, status.error
 
 
 @pytest.mark.slow
