@@ -7,10 +7,11 @@ import sqlite3
 import time
 
 import pytest
-from train_helpers import SHORT, make_run, succeeded
+from train_helpers import SHORT, WORKER_ENV, make_run, tail, wait_terminal
 
 from engine.errors import RecipeError
 from engine.recipes.load import parse_recipe
+from engine.runs.status import RunState
 
 
 def _losses(run) -> dict[int, float]:
@@ -30,8 +31,15 @@ def test_four_trackers_hold_the_event_losses(workspace, monkeypatch) -> None:
     for key in ("MLFLOW_TRACKING_URI", "TENSORBOARD_LOGGING_DIR", "WANDB_DIR", "TRACKIO_DIR", "MLFLOW_TAGS"):
         monkeypatch.setenv(key, "")  # recorded, so the values the worker sets are undone after the test
         monkeypatch.delenv(key)
-    run = make_run(workspace, "demo-sft.yaml", {**SHORT, "train.report_to": ["tensorboard", "mlflow", "wandb", "trackio"]})
-    succeeded(run)
+    # a real worker process, as in use: trackers read their settings when first imported, and flush on exit
+    from engine.executors.local import LocalExecutor
+
+    executor = LocalExecutor(workspace, env={**WORKER_ENV, "WANDB_MODE": "offline", "WANDB_SILENT": "true"})
+    overrides = {**SHORT, "train.report_to": ["tensorboard", "mlflow", "wandb", "trackio"]}
+    status = executor.control.launch(workspace.recipes_dir / "demo-sft.yaml", overrides=overrides)
+    final = wait_terminal(executor, status.run_id, timeout=600)
+    run = workspace.run(status.run_id)
+    assert final.state == RunState.SUCCEEDED, (final.error, tail(run.stderr_file))
     losses = _losses(run)
     assert len(losses) == 4, losses
 
@@ -59,9 +67,6 @@ def test_four_trackers_hold_the_event_losses(workspace, monkeypatch) -> None:
     assert all(abs(history[s] - losses[s]) < 1e-5 for s in losses)
 
     # wandb offline: its transaction log, records decoded with wandb's own protobuf classes
-    import wandb
-
-    wandb.finish()  # what the worker's exit does; the worker ran in this process
     (wandb_file,) = (run.path / "wandb").glob("offline-run-*/run-*.wandb")
     from wandb.proto import wandb_internal_pb2
 
