@@ -92,7 +92,7 @@ def export_run(
     if not run.exists():
         raise RunError(f"{run.path}: not a run directory")
     recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
-    if not isinstance(recipe, TrainableRecipe):
+    if not isinstance(recipe, TrainableRecipe) and recipe.kind != "merge":  # a merge run holds a LoRA adapter
         raise RunError(f"run {run.run_id} is a {recipe.kind} run; only sft and dpo runs train weights to export")
     method = recipe.method
     if merge and method in NOT_MERGEABLE:

@@ -191,6 +191,10 @@ register(Kind(
     "eval", "engine.recipes.eval:EvalRecipe", "engine.eval.run:run_eval",
     summary="evaluate the base model and fine-tunes on held-out data",
 ))
+register(Kind(
+    "merge", "engine.recipes.merge:MergeRecipe", "engine.train.merge:run_merge", produces_model=True,
+    summary="combine LoRA adapters of finished runs (PEFT: linear, cat, svd, ties, dare_*, magnitude_prune)",
+))
 
 
 # -- kinds from outside the engine ------------------------------------------------------------------

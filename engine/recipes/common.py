@@ -185,7 +185,6 @@ class ResourcesSpec(Strict):
 TAILOR_OWNED = {
     "output_dir": "Tailor writes checkpoints into the run directory",
     "logging_dir": "Tailor logs into the run directory",
-    "report_to": "Tailor records metrics as run events",
     "resume_from_checkpoint": "use `tailor resume RUN`",
     "overwrite_output_dir": "every run has its own directory",
     "push_to_hub": "export the adapter with `tailor export` and push it yourself",
@@ -222,9 +221,21 @@ def check_train_block(block: dict[str, Any], config_class: str) -> dict[str, Any
             raise _FieldError(key, f"must be > 0 (got {value})")
         if key in _NON_NEGATIVE and isinstance(value, int | float) and value < 0:
             raise _FieldError(key, f"must be >= 0 (got {value})")
+        if key == "report_to":
+            _check_report_to(value)
         if key == "max_steps" and isinstance(value, int) and (value == 0 or value < -1):
             raise _FieldError(key, f"must be > 0, or -1 to train for num_train_epochs (got {value})")
     return block
+
+
+def _check_report_to(value: Any) -> None:
+    from engine.errors import RecipeError
+    from engine.train.trackers import normalise
+
+    try:
+        normalise(value)
+    except RecipeError as exc:
+        raise _FieldError("report_to", str(exc).removeprefix("train.report_to: ")) from None
 
 
 class _FieldError(ValueError):

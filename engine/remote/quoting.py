@@ -15,7 +15,12 @@ from engine.errors import HostError
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 #: Environment variables that are secrets: sent to the host on stdin only, never in argv or logs.
-SECRET_ENV = ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "WANDB_API_KEY")
+SECRET_ENV = (
+    "HF_TOKEN", "HUGGING_FACE_HUB_TOKEN",
+    # experiment trackers (train.report_to)
+    "WANDB_API_KEY", "MLFLOW_TRACKING_TOKEN", "MLFLOW_TRACKING_PASSWORD", "COMET_API_KEY",
+    "NEPTUNE_API_TOKEN", "CLEARML_API_SECRET_KEY", "SWANLAB_API_KEY",
+)
 
 
 def join(argv: Sequence[str]) -> str:

@@ -23,6 +23,7 @@ from engine.runs.control import Control
 from engine.runs.liveness import this_host
 from engine.runs.rundir import RunDir, check_run_id
 from engine.runs.status import RunState, Status
+from engine.train.trackers import TRACKER_DIRS
 
 FOLLOW_POLL_S = 0.05
 PING_S = 5.0
@@ -188,7 +189,8 @@ def op_manifest(ws: RemoteWorkspace, args: list[str]) -> None:
     except (OSError, ValueError):
         cache = {}
     files = []
-    roots = [run.adapter_dir, run.checkpoints_dir, run.eval_dir]
+    # tracker stores written inside the run (train.report_to: tensorboard/, mlruns/, wandb/...) come back too
+    roots = [run.adapter_dir, run.checkpoints_dir, run.eval_dir, *(run.path / d for d in TRACKER_DIRS)]
     singles = [run.recipe_file, run.status_file, run.events_file, run.stdout_file, run.stderr_file]
     paths = [p for p in singles if p.is_file()]
     for root in roots:

@@ -1,6 +1,7 @@
 """Build the TRL config (SFTConfig, DPOConfig, ...) from a recipe's ``train:`` block.
 
-Tailor fills what the run directory owns (output_dir, report_to, tqdm) and picks defaults that suit the
+Tailor fills what the run directory owns (output_dir, tqdm; report_to's run name and local stores, see
+engine/train/trackers.py) and picks defaults that suit the
 machine; anything the recipe sets in ``train:`` wins, except the fields Tailor owns (rejected by the recipe
 schema) and the few combinations that cannot work, which are changed with a log line saying so.
 """
@@ -58,9 +59,11 @@ def trl_values(recipe: TrainableRecipe, ctx: WorkerContext, *, has_eval: bool, d
     if "fp16" in recipe.train and recipe.train["fp16"] and "bf16" not in recipe.train:
         values["bf16"] = False
     # Owned by Tailor: the run directory is the only output.
+    from engine.train import trackers
+
+    values.update(trackers.prepare(recipe, ctx))
     values.update(
         output_dir=str(ctx.run.checkpoints_dir),
-        report_to="none",
         disable_tqdm=True,
         seed=recipe.seed,
     )
@@ -103,3 +106,12 @@ def early_stopping_callback(recipe: TrainableRecipe) -> Any:
         early_stopping_patience=recipe.early_stopping.patience,
         early_stopping_threshold=recipe.early_stopping.threshold,
     )
+
+
+def tracker_callbacks(recipe: TrainableRecipe, ctx: WorkerContext) -> list[Any]:
+    """The callback that sends the recipe to the ``train.report_to`` trackers (none without trackers)."""
+    from engine.train import trackers
+
+    if not trackers.normalise(recipe.train.get("report_to")):
+        return []
+    return [trackers.recipe_callback(recipe, ctx)]

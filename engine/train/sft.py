@@ -23,7 +23,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
 
     from engine.data.prepare import load_training_data
     from engine.train.callback import TailorCallback
-    from engine.train.config import build_trl_config, early_stopping_callback
+    from engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
     from engine.train.methods import load_tokenizer_for, setup_model
 
     tokenizer, path = load_tokenizer_for(recipe, ctx)  # first: the data check needs its chat template
@@ -39,7 +39,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         defaults=sft_defaults(recipe, tokenizer, train.column_names, ctx),
     )
     loaded = setup_model(recipe, ctx, tokenizer, path)
-    callbacks: list[Any] = [TailorCallback(ctx)]
+    callbacks: list[Any] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
     stopper = early_stopping_callback(recipe)
     if stopper is not None:
         callbacks.append(stopper)

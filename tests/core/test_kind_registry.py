@@ -58,10 +58,10 @@ def count_kind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 
 
 def test_builtin_lists_derive_from_the_registry() -> None:
-    assert kinds.names()[:5] == ["sft", "dpo", "grpo", "search", "eval"]
+    assert kinds.names()[:6] == ["sft", "dpo", "grpo", "search", "eval", "merge"]
     assert kinds.trainable() == ["sft", "dpo", "grpo"]
     assert kinds.searchable() == ["sft", "dpo", "grpo"]
-    assert kinds.model_producing() == ["sft", "dpo", "grpo"]
+    assert kinds.model_producing() == ["sft", "dpo", "grpo", "merge"]
     assert kinds.data_tasks() == ["sft", "preference", "unpaired_preference"]
     for kind in kinds.all_kinds():  # the TRL config named in the registry is the one the model checks against
         if kind.trl_config:

@@ -18,6 +18,7 @@ SUBCOMMANDS = {
     "cancel": "tui.cli.runs:cancel_cmd",
     "resume": "tui.cli.runs:resume_cmd",
     "export": "tui.cli.export:export_cmd",
+    "merge": "tui.cli.merge:merge_cmd",
     "data": "tui.cli.data:data_cmd",
     "search": "tui.cli.search:search_cmd",
     "eval": "tui.cli.eval:eval_cmd",

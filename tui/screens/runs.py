@@ -101,6 +101,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         bind("runs.child", "P", "child", "Child run", show=False),
         bind("runs.delete", "D", "delete_run", "Delete", show=False),
         bind("runs.fetch", "F", "fetch_run", "Fetch", show=False),
+        bind("runs.export", "e", "export", "Export/merge", show=False),
         bind("runs.zoom", "z", "zoom", "Zoom detail", show=False),
         bind("runs.focus_log", "l", "focus_log", "Log/table", show=False),
         bind("runs.back", "escape", "back", "Back", show=False),
@@ -394,6 +395,14 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             self.table.focus()
 
     # -- filters -----------------------------------------------------------------
+    def action_export(self) -> None:
+        """Export the selected run, or merge the marked ones (tui/screens/export.py)."""
+        from tui.screens.export import ExportScreen
+
+        chosen = [i.run_id for i in self.store.ordered() if i.run_id in self.marked] or ([self.selected.run_id] if self.selected else [])
+        if chosen:
+            self.app.push_screen(ExportScreen(chosen, str(self.tailor.workspace.root)))
+
     def action_filter(self) -> None:
         for box in self.query("#runs-filter"):
             self.add_class("-filtering")
