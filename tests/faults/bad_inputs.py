@@ -63,7 +63,7 @@ CASES: list[Case] = [
     Case("convert onto its input", ["data", "convert", "a.jsonl", "-o", "a.jsonl"], "input file",
          {"a.jsonl": json.dumps(ROW) + "\n"}),
     Case("convert deeply nested json", ["data", "convert", "deep.json"], "nested too deep", {"deep.json": "[" * 100000}),
-    Case("convert minified bad element", ["data", "convert", "m.json"], "element 3",
+    Case("convert minified bad element", ["data", "convert", "m.json"], "row 3: invalid JSON",
          {"m.json": json.dumps([ROW, ROW]).rstrip("]") + ", {\"prompt\": p}, " + json.dumps(ROW) + "]"}),
     Case("convert binary file", ["data", "convert", "b.jsonl"], "binary", {"b.jsonl": bytes(range(256)) * 20}),
     Case("convert symlink loop", ["data", "convert", "loop1"], "symbolic link loop",
