@@ -21,6 +21,7 @@ SUBCOMMANDS = {
     "data": "tui.cli.data:data_cmd",
     "search": "tui.cli.search:search_cmd",
     "eval": "tui.cli.eval:eval_cmd",
+    "chat": "tui.cli.chat:chat_cmd",
     "hosts": "tui.cli.hosts:hosts_cmd",
     "init": "tui.cli.runs:init_cmd",
 }
