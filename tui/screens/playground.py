@@ -108,7 +108,7 @@ class PlaygroundScreen(TailorScreen):
     def on_mount(self) -> None:
         super().on_mount()
         self.query_one("#pg-prompt", Input).focus()
-        self._render_all()
+        self._draw_all()
 
     def environment_ready(self) -> None:
         self.list_choices()
@@ -143,7 +143,7 @@ class PlaygroundScreen(TailorScreen):
         if latest and self.targets["A"] is None and self.targets["B"] is None:
             self.choose("A", latest)  # a ready-made A/B: the newest fine-tune beside its base
             self.choose("B", "base")
-        self._render_all()
+        self._draw_all()
 
     # -- models ------------------------------------------------------------------------------
     def base_of(self, side: str) -> str | None:
@@ -158,7 +158,7 @@ class PlaygroundScreen(TailorScreen):
         self.targets[side] = None if target in (None, "-") else target
         self.panes[side] = Pane(note="loading…" if self.targets[side] else "")
         self.labels.pop(side, None)
-        self._render_all()
+        self._draw_all()
         self._load(side)
 
     @work(group="playground.load", exit_on_error=False)
@@ -193,7 +193,7 @@ class PlaygroundScreen(TailorScreen):
 
             self.panes[side].note = f"cannot load: {one_line(exc)}"
             self.sides[side] = chat
-            self._render_all()
+            self._draw_all()
             return
         self.sides[side] = chat
         self.post_message(self.Loaded(side, chat.label, float(loaded.get("seconds") or 0)))
@@ -201,7 +201,7 @@ class PlaygroundScreen(TailorScreen):
     def on_playground_screen_loaded(self, message: PlaygroundScreen.Loaded) -> None:
         self.labels[message.side] = message.label
         self.panes[message.side].note = f"loaded in {message.seconds:.1f} s"
-        self._render_all()
+        self._draw_all()
 
     # -- chatting ------------------------------------------------------------------------------
     @on(Input.Submitted, "#pg-prompt")
@@ -227,7 +227,7 @@ class PlaygroundScreen(TailorScreen):
             pane.turns.append(("user", prompt))
             pane.streaming, pane.note = "", ""
             self._ask(side, prompt)
-        self._render_all()
+        self._draw_all()
 
     @work(group="playground.ask", exit_on_error=False)
     async def _ask(self, side: str, prompt: str) -> None:
@@ -247,7 +247,7 @@ class PlaygroundScreen(TailorScreen):
     def on_playground_screen_token(self, message: PlaygroundScreen.Token) -> None:
         pane = self.panes[message.side]
         pane.streaming = (pane.streaming or "") + message.text
-        self._render(message.side)
+        self._draw(message.side)
 
     def on_playground_screen_answered(self, message: PlaygroundScreen.Answered) -> None:
         from engine.chat.session import latency_line
@@ -260,10 +260,10 @@ class PlaygroundScreen(TailorScreen):
         else:
             pane.turns.append(("assistant", str(done.get("text", ""))))
             pane.latency = latency_line(done)
-        self._render(message.side)
+        self._draw(message.side)
 
     # -- drawing -------------------------------------------------------------------------------
-    def _render_all(self) -> None:
+    def _draw_all(self) -> None:
         if not self.is_mounted:
             return
         s = self.settings
@@ -276,9 +276,9 @@ class PlaygroundScreen(TailorScreen):
         )
         self.query_one("#pg-header", Static).update(header)
         for side in SIDES:
-            self._render(side)
+            self._draw(side)
 
-    def _render(self, side: str) -> None:
+    def _draw(self, side: str) -> None:
         if not self.is_mounted:
             return
         pane = self.panes[side]
@@ -324,7 +324,7 @@ class PlaygroundScreen(TailorScreen):
 
             self.system = str(values.pop("system"))
             self.settings = ChatSettings.from_json(values)
-            self._render_all()
+            self._draw_all()
 
         self.app.push_screen(EditSettings({"system": self.system, **self.settings.to_json()}), edited)
 
@@ -334,7 +334,7 @@ class PlaygroundScreen(TailorScreen):
                 self.sides[side].reset()
             self.panes[side] = Pane()
         self.last_prompt = None
-        self._render_all()
+        self._draw_all()
         self.notify("new conversation")
 
     def action_save(self) -> None:
