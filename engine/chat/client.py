@@ -12,6 +12,7 @@ The SSH worker is ``python -m engine.chat`` on the host, started over the host's
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sys
@@ -137,10 +138,8 @@ class ChatWorker:
         return done
 
     async def close(self) -> None:
-        try:
+        with contextlib.suppress(TimeoutError, ChatError, OSError, AttributeError):  # a dead worker is closed too
             await asyncio.wait_for(self._quit(), 5.0)
-        except (TimeoutError, ChatError, OSError, AttributeError):
-            pass
         proc = self._proc
         if not self._remote and proc.returncode is None:
             proc.kill()

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 from tui_helpers import make_app, wait_until
 
 from engine.data.demo import answer, demo_words, prompt_text
 from tui.cli import cli
+
+pytestmark = pytest.mark.slow
 
 WORD = demo_words()[1][0]  # a held-out word: never seen in training
 

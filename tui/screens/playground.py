@@ -12,6 +12,7 @@ last exchange as an eval example, i (or enter) returns to the prompt.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -394,7 +395,5 @@ class PlaygroundScreen(TailorScreen):
 
     async def on_unmount(self) -> None:
         for side in list(self.sides.values()):
-            try:
+            with contextlib.suppress(Exception):  # closing must never block leaving
                 await self.tailor.bridge.run(side.close())
-            except Exception:  # closing must never block leaving
-                pass
