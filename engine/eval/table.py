@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from engine.eval.metrics import METRICS
 from engine.eval.results import EvalResults, ModelResult
 
-
 # One display scale for every score: fractions (EM, F1, accuracy, win rate...) and sacrebleu's 0-100
 # scores (BLEU, chrF) are all shown as 0-100 with a "%" in the column name, so EM 0.9 beside chrF 90 no
 # longer reads as a regression. Stored values (results.json, CSV) keep their native scale.
