@@ -39,6 +39,7 @@ class ChatWorker:
         self.host = host
         self._lock = asyncio.Lock()
         self._next_id = 0
+        self._conn: Any = None  # the SSH connection of a remote worker (closed with it)
 
     # -- starting -----------------------------------------------------------------------
     @classmethod
@@ -146,9 +147,8 @@ class ChatWorker:
             await proc.wait()
         elif self._remote:
             proc.close()
-        conn = getattr(self, "_conn", None)
-        if conn is not None:
-            await conn.close()
+        if self._conn is not None:
+            await self._conn.close()
 
     async def _quit(self) -> None:
         if self._lock.locked():

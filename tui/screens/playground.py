@@ -391,7 +391,7 @@ class PlaygroundScreen(TailorScreen):
         if prompt.has_focus:
             self.query_one("#pg-pane-A", VerticalScroll).focus()  # keys now act on the screen
         else:
-            self.app.action_back()
+            self.tailor.action_back()
 
     async def on_unmount(self) -> None:
         for side in list(self.sides.values()):
