@@ -77,6 +77,10 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.detail_close", "escape,q", "close", "Close"),
         bind("datasets.detail_assistant_only", "a", "assistant_only", "Toggle assistant_only_loss"),
+        bind("datasets.detail_down", "j", "scroll_detail('down')", "Down", show=False),
+        bind("datasets.detail_up", "k", "scroll_detail('up')", "Up", show=False),
+        bind("datasets.detail_top", "g", "scroll_detail('home')", "Top", show=False),
+        bind("datasets.detail_bottom", "G", "scroll_detail('end')", "Bottom", show=False),
     ]
 
     def __init__(self, record: Record, fmt: str | None, model: str, *, max_length: int = 1024) -> None:
@@ -107,6 +111,9 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
         self.render_row()
+
+    def action_scroll_detail(self, where: str) -> None:
+        getattr(self.query_one(VerticalScroll), f"action_scroll_{where}")()
 
     def action_assistant_only(self) -> None:
         self.assistant_only = not self.assistant_only
@@ -181,6 +188,10 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.frequency_close", "escape,q", "close", "Close"),
         bind("datasets.frequency_pick", "enter", "pick", "Search for this value"),
+        bind("datasets.frequency_down", "j", "move('down')", "Down", show=False),
+        bind("datasets.frequency_up", "k", "move('up')", "Up", show=False),
+        bind("datasets.frequency_first", "g", "move('first')", "First", show=False),
+        bind("datasets.frequency_last", "G", "move('last')", "Last", show=False),
     ]
 
     def __init__(self, source: RowSource, column: str) -> None:
@@ -221,6 +232,13 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
         self.query_one("#freq-title", Static).update(title)
         table.focus()
 
+    def action_move(self, where: str) -> None:
+        table = self.query_one(DataTable)
+        if where in ("down", "up"):
+            table.action_cursor_down() if where == "down" else table.action_cursor_up()
+        elif table.row_count:
+            table.move_cursor(row=0 if where == "first" else table.row_count - 1)
+
     def action_pick(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
@@ -243,7 +261,16 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
         final: bool
 
     DEFAULT_CSS = MODAL_CSS.format(name="QualityScreen")
-    BINDINGS: ClassVar[list[BindingType]] = [bind("datasets.report_close", "escape,q", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("datasets.report_close", "escape,q", "close", "Close"),
+        bind("datasets.report_down", "j", "scroll_report('down')", "Down", show=False),
+        bind("datasets.report_up", "k", "scroll_report('up')", "Up", show=False),
+        bind("datasets.report_top", "g", "scroll_report('home')", "Top", show=False),
+        bind("datasets.report_bottom", "G", "scroll_report('end')", "Bottom", show=False),
+    ]
+
+    def action_scroll_report(self, where: str) -> None:
+        getattr(self.query_one(VerticalScroll), f"action_scroll_{where}")()
 
     def __init__(
         self,
