@@ -18,6 +18,14 @@ def duration(seconds: float | None) -> str:
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
 
 
+def state_word(status: object) -> str:
+    """The state as every list says it: a trial stopped by the pruner is ``pruned`` (not ``cancelled``)."""
+    if getattr(status, "trial_state", None) == "pruned":
+        return "pruned"
+    state = getattr(status, "state", "")
+    return str(getattr(state, "value", state))
+
+
 def number(value: float | None) -> str:
     if value is None:
         return "-"

@@ -66,3 +66,26 @@ def test_compare_two_runs(workspace) -> None:
     text = _run(workspace, "compare", ids[0], ids[1]).output
     assert text.startswith("RUN") and "BEST EVAL LOSS" in text
     assert _run(workspace, "compare", ids[0]).exit_code == 2
+
+
+def test_one_vocabulary_pruned_local_and_no_running_runs(workspace) -> None:
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
+    from tui_helpers import write_run
+
+    from engine.runs.lookup import find_run
+    from tui.widgets.run_data import RunInfo
+
+    write_run(workspace, "trial-20260101-000000-aaaa", state="cancelled")
+    run = find_run(workspace, "trial-20260101-000000-aaaa")
+    status = run.read_status()
+    status.trial_state = "pruned"  # as engine.search.trial writes it
+    run.write_status(status)
+    out = _run(workspace, "runs")
+    line = next(x for x in out.stdout.splitlines() if "trial-" in x)
+    assert " pruned " in f" {line} " and " local " in f" {line} " and "cancelled" not in line
+    assert RunInfo(status.run_id, "local", run.read_status()).cells()["state"] == "pruned"  # the Runs screen
+    assert "trial-" in _run(workspace, "runs", "--state", "pruned").stdout
+    assert _run(workspace, "runs", "--state", "running").stdout.strip() == "no running runs"

@@ -53,11 +53,11 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     from rich.console import Console
     from rich.table import Table
 
-    from engine.runs.format import duration, number
+    from engine.runs.format import duration, number, state_word
 
     statuses = run_async(state.executor(host).list_runs())
     if states:
-        statuses = [s for s in statuses if s.state.value in states]
+        statuses = [s for s in statuses if s.state.value in states or state_word(s) in states]
     if as_json:
         for s in statuses:
             click.echo(s.model_dump_json())
@@ -68,9 +68,12 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     for s in statuses:
         step = f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step)
         table.add_row(
-            s.run_id, s.kind, s.host, s.state.value, step,
+            s.run_id, s.kind, s.via, state_word(s), step,
             number(s.latest.get("loss")), number(s.latest.get("eval_loss")), duration(s.elapsed),
         )
+    if not statuses and states:
+        click.echo(f"no {' or '.join(states)} runs")
+        return
     if not statuses:
         click.echo("no runs yet: `tailor run RECIPE` starts one")
         return

@@ -14,6 +14,7 @@ STATE_VARIABLE = {
     "succeeded": "success",
     "failed": "error",
     "cancelled": "warning",
+    "pruned": "warning",  # a search trial stopped by the pruner (as the Search screen says)
 }
 
 
