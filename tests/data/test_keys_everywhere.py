@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
-from tui_helpers import make_app, wait_until  # noqa: E402
+from tui_helpers import make_app, wait_until
 
 
 async def test_datasets_list_keys_q_closes_the_browser_and_a_failed_open_keeps_state(workspace) -> None:

@@ -220,7 +220,6 @@ class BrowserScreen(TailorScreen):
         from engine.data.browse import open_rows
         from engine.data.catalog import remember
         from engine.data.formats import detect
-
         from engine.errors import TailorError
 
         try:
