@@ -64,12 +64,12 @@ class Side:
 
 
 def latency_line(done: dict[str, Any]) -> str:
-    """``first token 0.05 s · 120 tok/s · 5 tokens`` for a ``done`` event."""
+    """``1st token 0.05 s · 120 tok/s · 5 tok`` for a ``done`` event (fits a half-width pane at 80 columns)."""
     rate = done.get("tokens_per_s")
     rate_text = f"{rate:.0f} tok/s" if isinstance(rate, int | float) else "– tok/s"
     ttft = done.get("ttft_s")
-    ttft_text = f"first token {ttft:.2f} s" if isinstance(ttft, int | float) else "first token –"
-    return f"{ttft_text} · {rate_text} · {done.get('tokens', 0)} tokens"
+    ttft_text = f"1st token {ttft:.2f} s" if isinstance(ttft, int | float) else "1st token –"
+    return f"{ttft_text} · {rate_text} · {done.get('tokens', 0)} tok"
 
 
 def pair_for(run: str, against: str | None) -> list[Side]:

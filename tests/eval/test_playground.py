@@ -63,7 +63,7 @@ async def test_playground_base_beside_fine_tune(trained, tmp_path) -> None:
         await wait_until(pilot, lambda: not screen.busy and screen.panes["A"].latency, timeout=60, what="answers")
         assert screen.panes["A"].turns[-1] == ("assistant", answer(WORD))
         assert screen.panes["B"].turns[-1][1] != answer(WORD)
-        assert "first token" in screen.panes["A"].latency and "tok/s" in screen.panes["A"].latency
+        assert "1st token" in screen.panes["A"].latency and "tok/s" in screen.panes["A"].latency
 
         await pilot.press(*prompt_text("abcd"), "enter")  # a second turn: each side keeps its own history
         await wait_until(pilot, lambda: not screen.busy and len(screen.panes["B"].turns) == 4, timeout=60, what="turn 2")
