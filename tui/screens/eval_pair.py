@@ -21,10 +21,11 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
+from tui.widgets.footer import TailorFooter
 from tui.widgets.styles import theme_style
 from tui.widgets.table import Table
 
@@ -81,7 +82,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         with VerticalScroll(id="pair-detail"):
             yield Static("", id="pair-body")
         yield Static("", id="pair-status", markup=False)
-        yield Footer(compact=True)
+        yield TailorFooter(compact=True)
 
     @property
     def table(self) -> DataTable:
