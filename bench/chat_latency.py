@@ -66,8 +66,11 @@ def peer(ws, target: str, rounds: int = 5) -> float | None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-w", "--workspace", default=None)
+    parser.add_argument("-p", "--prompt", default=None, help="The user turn (default: a reversal and a sentence).")
     parser.add_argument("targets", nargs="*")
     args = parser.parse_args()
+    if args.prompt:
+        PROMPT[0]["content"] = args.prompt
     ws = open_workspace(args.workspace)
     targets = args.targets or ["model:tailor/tiny"]
     if not args.targets:
