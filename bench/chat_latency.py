@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.chat.client import ChatWorker  # noqa: E402
-from engine.chat.protocol import ChatSettings  # noqa: E402
-from engine.workspace import open_workspace  # noqa: E402
+from engine.chat.client import ChatWorker
+from engine.chat.protocol import ChatSettings
+from engine.workspace import open_workspace
 
 PROMPT = [{"role": "user", "content": "Reverse: wxyz. Then write a short sentence about the sea."}]
 

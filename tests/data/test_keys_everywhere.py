@@ -76,3 +76,29 @@ async def test_row_detail_and_frequency_scroll_with_vim_keys(workspace) -> None:
         assert table.cursor_row == 0
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is browser, what="back on the rows")
+
+
+async def test_frequency_table_fits_80_columns(workspace, tmp_path) -> None:
+    import json
+
+    from textual.widgets import DataTable
+
+    from tui.screens.datasets import BrowserScreen
+    from tui.widgets.data_detail import FrequencyScreen
+
+    data = tmp_path / "long.jsonl"
+    data.write_text("".join(json.dumps({"text": f"{i % 3} " + "a long value " * 12}) + "\n" for i in range(30)))
+    app = make_app(workspace, start_screen="datasets")
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(BrowserScreen(str(data)))
+        await wait_until(pilot, lambda: isinstance(app.screen, BrowserScreen) and app.screen.source)
+        await pilot.press("F")
+        freq = await wait_until(pilot, lambda: isinstance(app.screen, FrequencyScreen) and app.screen)
+        table = freq.query_one(DataTable)
+        await wait_until(pilot, lambda: table.row_count == 3, what="counts")
+        widths = sum(c.get_render_width(table) for c in table.columns.values())
+        assert widths <= table.size.width  # count and % stay on screen
+        assert str(table.get_row_at(0)[0]).endswith("…")
+        await pilot.press("enter")  # picking searches for the whole value, not the cut one
+        await wait_until(pilot, lambda: isinstance(app.screen, BrowserScreen))
+        assert app.screen.query_text.endswith("a long value") or len(app.screen.query_text) > 100

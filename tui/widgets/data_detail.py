@@ -206,7 +206,6 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
             yield Static("enter search for the value · esc close", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("value", "count", "%")
         self.count()
 
     @work(thread=True, exclusive=True, group="datasets.frequency", exit_on_error=False)
@@ -224,8 +223,16 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
         self.query_one(ProgressBar).display = False
         table = self.query_one(DataTable)
         present = max(1, result.total - result.missing)
+        # count and % always fit: the value column gets what is left (long values end in "…")
+        count_w = max(5, len(str(max((c for _, c in result.counts), default=0))))
+        value_w = max(8, (table.size.width or self.app.size.width - 12) - count_w - 6 - 8)
+        table.add_column("value", key="value", width=value_w)
+        table.add_column("count", key="count", width=count_w)
+        table.add_column("%", key="pct", width=6)
         for value, count in result.counts:
-            table.add_row(value or "(empty)", count, f"{100 * count / present:.1f}", key=value)
+            shown = value or "(empty)"
+            shown = shown if len(shown) <= value_w else shown[: value_w - 1] + "…"
+            table.add_row(shown, count, Text(f"{100 * count / present:.1f}", justify="right"), key=value)
         title = f"Frequency of {self.column}: {result.distinct} distinct values in {result.total} rows"
         if result.missing:
             title += f", {result.missing} without it"
@@ -239,11 +246,15 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
         elif table.row_count:
             table.move_cursor(row=0 if where == "first" else table.row_count - 1)
 
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_pick()  # enter on the table (the table's own binding) searches too
+
     def action_pick(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
-            value = str(table.get_row_at(table.cursor_row)[0])
-            self.dismiss(None if value == "(empty)" else value.rstrip("…"))
+            value = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "")  # the whole value
+            self.dismiss(value.rstrip("…") or None)
 
     def action_close(self) -> None:
         self.dismiss(None)
