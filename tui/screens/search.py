@@ -168,13 +168,22 @@ class SearchScreen(TailorScreen):
         parts = [f"{position}study {snap['study']}"]
         if best:
             parts.append(f"best #{best['number']} {best['value']:.4g}")
+        counts = [f"{c[k]} {word}" for k, word in (("complete", "complete"), ("pruned", "pruned"), ("failed", "failed"),
+                                                    ("running", "running"), ("waiting", "queued")) if c[k]]
         parts += [
-            f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed, {c['running']} running, "
-            f"{c['waiting']} queued",
-            f"{len(snap['workers'])} workers",
+            ", ".join(counts) or "no trials yet",
             f"{snap['direction']} {snap['objective']}",
+            f"{len(snap['workers'])} workers",
+            str(snap.get("storage_short") or snap["storage"]),
         ]
-        header.update(" · ".join(parts) + f" · {snap.get('storage_short') or snap['storage']}")
+        # by priority: whole parts while they fit the width (study, best, counts first; storage last)
+        width = (header.size.width or self.app.size.width) - 2
+        shown = parts[0]
+        for part in parts[1:]:
+            if len(shown) + 3 + len(part) > width:
+                break
+            shown += " · " + part
+        header.update(shown)
         self._draw_table(snap)
         self._draw_charts(snap)
 
