@@ -157,6 +157,9 @@ class Session:
 
         assert self.settings.judge is not None and self.baseline_outputs is not None
         spec = self.settings.judge
+        if spec.base_url:
+            self.judge_endpoint(spec)
+            return
         self.log(f"judging answers against the base with {spec.model.name_or_path}")
         from engine.eval.candidates import device
 
@@ -175,6 +178,34 @@ class Session:
             self.save()
         del judge  # free the judge model before releasing the cache
         release(None)
+
+    def judge_endpoint(self, spec: Any) -> None:
+        """Judge with an OpenAI-compatible endpoint; unparsed verdicts are counted, logged and stored."""
+        from engine.eval.judge_endpoint import EndpointJudge, summarise
+
+        assert self.baseline_outputs is not None
+        self.log(f"judging answers against the base with {spec.model.name_or_path} at {spec.base_url}")
+        judge = EndpointJudge(spec.base_url, spec.model.name_or_path, api_key_env=spec.api_key_env,
+                              template=spec.template, timeout=spec.timeout_s)
+        prompts = [rec["prompt"] for rec in self.records]
+        unparsed_by_model: dict[str, int] = {}
+        for row in self.results.models:
+            if row.id == self.results.baseline or row.error or self.ctx.cancel_requested:
+                continue
+            outputs = [rec["outputs"].get(row.id, "") for rec in self.records]
+            verdicts = judge.compare(prompts, outputs, self.baseline_outputs, progress=self._progress)
+            for rec, v in zip(self.records, verdicts, strict=True):
+                rec["scores"].setdefault(row.id, {}).update(v)
+            row.metrics["win_rate"], unparsed = summarise(verdicts)
+            unparsed_by_model[row.id] = unparsed
+            if unparsed:
+                seen = "; ".join(repr(r) for r in judge.unparsed_replies[:3])
+                self.log(f"{row.label}: {unparsed} of {len(prompts)} examples had an unparsable verdict "
+                         f"(left out of win_rate, not guessed): {seen}", "warning")
+            self.done_steps += len(prompts)
+            self.ctx.emit("eval_model", model=row.id, label=row.label, metrics=row.metrics, seconds=row.seconds, error=None)
+            self.results.settings["judge_unparsed"] = unparsed_by_model
+            self.save()
 
 
 def _pool(settings: EvalSettings, base_dir: Path | None, fallback: list[Example] | None) -> list[Example]:

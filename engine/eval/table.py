@@ -14,10 +14,36 @@ from dataclasses import dataclass, field
 from engine.eval.metrics import METRICS
 from engine.eval.results import EvalResults, ModelResult
 
+# One display scale for every score: fractions (EM, F1, accuracy, win rate...) and sacrebleu's 0-100
+# scores (BLEU, chrF) are all shown as 0-100 with a "%" in the column name, so EM 0.9 beside chrF 90 no
+# longer reads as a regression. Stored values (results.json, CSV) keep their native scale.
+PERCENT_SCALES = {"fraction": 100.0, "0-100": 1.0}
+
 
 def title(metric: str) -> str:
+    """The column name, saying the scale: ``EM %`` (0-100), ``loss`` (nats), ``ppl``."""
     info = METRICS.get(metric)
-    return info.title if info else metric
+    if info is None:
+        return metric
+    return f"{info.title} %" if info.scale in PERCENT_SCALES else info.title
+
+
+def shown(metric: str, value: float) -> float:
+    """``value`` on the display scale of ``metric``."""
+    info = METRICS.get(metric)
+    return value * PERCENT_SCALES.get(info.scale, 1.0) if info else value
+
+
+def score_metric(key: str) -> str:
+    """The metric a per-example score key belongs to (``correct`` -> accuracy, ``win`` -> win_rate...)."""
+    if key in METRICS:
+        return key
+    return next((m.name for m in METRICS.values() if m.per_example == key and m.scale in PERCENT_SCALES), key)
+
+
+def _percent(metric: str) -> bool:
+    info = METRICS.get(metric)
+    return info is not None and info.scale in PERCENT_SCALES
 
 
 @dataclass
@@ -141,10 +167,11 @@ def build_table(
 
 
 def fmt_value(metric: str, value: float | None) -> str:
+    """A cell on the metric's display scale (scores 0-100 with one decimal)."""
     if value is None:
         return "-"
-    if metric in ("bleu", "chrf"):
-        return f"{value:.2f}"
+    if _percent(metric):
+        return f"{shown(metric, value):.1f}"
     if metric == "perplexity":
         return f"{value:.3g}" if value < 1000 else f"{value:.2e}"
     return f"{value:.4f}" if abs(value) < 100 else f"{value:.4g}"
@@ -153,8 +180,8 @@ def fmt_value(metric: str, value: float | None) -> str:
 def fmt_delta(metric: str, delta: float | None) -> str:
     if delta is None:
         return ""
-    if metric in ("bleu", "chrf"):
-        return f"{delta:+.2f}"
+    if _percent(metric):
+        return f"{shown(metric, delta):+.1f}"
     if metric == "perplexity":
         return f"{delta:+.3g}"
     return f"{delta:+.4f}"

@@ -58,9 +58,16 @@ class GenerationSpec(Strict):
 
 
 class JudgeSpec(Strict):
-    """A pairwise judge: a causal LM asked which of two answers is better (both orders, to cancel bias)."""
+    """A pairwise judge asked which of two answers is better (both orders, to cancel position bias).
+
+    Either a local causal LM (``model:`` only), or an OpenAI-compatible chat endpoint (``base_url:`` and
+    the endpoint's ``model:`` name; the key is read from the environment variable ``api_key_env``).
+    """
 
     model: ModelSpec
+    base_url: str | None = Field(None, description="An OpenAI-compatible endpoint, e.g. https://api.openai.com/v1; model: is then its model name.")
+    api_key_env: str | None = Field("OPENAI_API_KEY", description="The environment variable holding the endpoint's key (never the key itself).")
+    timeout_s: float = Field(60.0, gt=0, description="Endpoint judges: seconds to wait for one verdict.")
     max_length: int = Field(2048, gt=0, description="Judge prompts are truncated from the left to this many tokens.")
     template: str | None = Field(
         None, description="Judge prompt with {prompt}, {a} and {b}; it must end where the judge answers A or B."
@@ -69,7 +76,26 @@ class JudgeSpec(Strict):
     @model_validator(mode="before")
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
+        if isinstance(value, dict) and any(k in value for k in ("api_key", "key", "token")):
+            raise ValueError("never put a key in a recipe (it is copied into the run directory): set api_key_env "
+                             "to the name of the environment variable that holds it")
         return {"model": value} if isinstance(value, str) else value
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https:// (e.g. http://127.0.0.1:8080/v1)")
+        return v
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str | None) -> str | None:
+        import re
+
+        if v is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", v):
+            raise ValueError("must be the name of an environment variable (e.g. OPENAI_API_KEY), not a key")
+        return v
 
     @field_validator("template")
     @classmethod

@@ -34,6 +34,18 @@ def safe(value: Any) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(value))
 
 
+def state_word(status: object) -> str:
+    """The state as every list says it: a trial stopped by the pruner is ``pruned`` (not ``cancelled``);
+    otherwise the status's own label (``stalled (...)``, ``queued (PENDING: Resources)``, ...)."""
+    if getattr(status, "trial_state", None) == "pruned":
+        return "pruned"
+    label = getattr(status, "state_label", None)
+    if isinstance(label, str):
+        return label
+    state = getattr(status, "state", "")
+    return str(getattr(state, "value", state))
+
+
 def number(value: float | None) -> str:
     if value is None:
         return "-"

@@ -178,5 +178,7 @@ async def test_open_a_bad_path_shows_one_line(workspace, tmp_path):
         await pilot.press("1")
         await wait_until(pilot, lambda: app.screen.__class__.__name__ == "DatasetsScreen")
         await pilot.press("o", *str(empty), "enter")
-        await wait_until(pilot, lambda: isinstance(app.screen, BrowserScreen))
         await wait_until(pilot, lambda: any("the file is empty (0 bytes)" in n for n in notes(app)))
+        # a failed open goes back to the list as it was, the path input cleared
+        await wait_until(pilot, lambda: app.screen.__class__.__name__ == "DatasetsScreen")
+        assert not isinstance(app.screen, BrowserScreen) and app.screen.query_one("#datasets-open").value == ""

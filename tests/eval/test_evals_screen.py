@@ -31,8 +31,8 @@ async def test_table_sort_filter_mark_and_export(workspace) -> None:
         screen = await _open_evals(pilot)
         table = screen.models_table
         assert _row_ids(table) == ["base", "base-2shot", "sft-a", "sft-b"]
-        assert _cell(table, "sft-a", "exact_match") == "0.9000 +0.8000"  # value and delta vs the base
-        assert _cell(table, "base", "exact_match") == "0.1000"  # the baseline has no delta
+        assert _cell(table, "sft-a", "exact_match") == "90.0 +80.0"  # value and delta vs the base, EM on the 0-100 scale
+        assert _cell(table, "base", "exact_match") == "10.0"  # the baseline has no delta
         assert "exact_match" in screen.table_model.row("sft-a").best
         assert screen.list_table.row_count == 1
 

@@ -121,6 +121,11 @@ def test_generation_metrics_aggregate_per_example_means() -> None:
     assert out["token_f1"] == pytest.approx(2 / 3)
     assert out["rouge_l"] == pytest.approx(2 / 3)
     assert set(out) == {"exact_match", "token_f1", "rouge_l", "bleu", "chrf"}
+    # BLEU and chrF are means of the sentence scores the side-by-side view shows (corpus BLEU would be 0
+    # on one-word answers: no 4-grams)
+    assert out["bleu"] == pytest.approx(sum(M.sentence_bleu(p, r) for p, r in zip(preds, refs, strict=True)) / 3)
+    assert out["bleu"] == pytest.approx(200 / 3) and M.corpus_bleu(preds, refs) == 0.0
+    assert out["chrf"] == pytest.approx(sum(M.sentence_chrf(p, r) for p, r in zip(preds, refs, strict=True)) / 3)
 
 
 def test_label_metrics_hand_computed() -> None:

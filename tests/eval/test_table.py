@@ -66,9 +66,9 @@ def test_csv_and_markdown_exports() -> None:
     assert float(rows[2]["exact_match"]) == 0.9 and float(rows[2]["exact_match_delta"]) == pytest.approx(0.8)
     assert rows[0]["exact_match_delta"] == "" and rows[3]["chrf"] == ""
     md = to_markdown(table).splitlines()
-    assert md[0].startswith("| model | loss ↓ | EM ↑")
+    assert md[0].startswith("| model | loss ↓ | EM % ↑")  # every score on one 0-100 scale
     assert md[1] == "|---|---:|---:|---:|---:|"
-    assert "**0.9000** (+0.8000)" in md[4] and "(baseline)" in md[2]
+    assert "**90.0** (+80.0)" in md[4] and "(baseline)" in md[2]
 
 
 def test_disagreements_rank_examples_by_score_gap(tmp_path) -> None:
@@ -99,7 +99,7 @@ def test_cli_prints_stored_table_and_exports(workspace, tmp_path) -> None:
     )
     assert result.exit_code == 0, result.output
     out = result.output
-    assert "deltas vs base" in out and "sft-a" in out and "+0.8000" in out
+    assert "deltas vs base" in out and "sft-a" in out and "+80.0" in out
     assert out.index("sft-a") < out.index("base (2-shot)")  # sorted by exact match, best first
     assert "model,label,kind,eval_loss" in out
     assert md.read_text().startswith("| model |")

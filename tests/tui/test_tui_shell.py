@@ -136,7 +136,7 @@ def test_parse_overrides_types_and_paths():
 
 
 def test_registry_falls_back_to_placeholders(monkeypatch):
-    assert [e.key for e in SCREENS] == ["1", "2", "3", "4", "5"]
+    assert [e.key for e in SCREENS] == ["1", "2", "3", "4", "5", "6"]
     missing = entry("hosts").__class__("x", "X", "9", "tui.screens.no_such_module:Nope", "about")
     assert isinstance(load_screen(missing), PlaceholderScreen)
     no_class = missing.__class__("x", "X", "9", "tui.screens.placeholder:Nope", "about")

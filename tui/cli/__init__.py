@@ -22,6 +22,8 @@ SUBCOMMANDS = {
     "data": "tui.cli.data:data_cmd",
     "search": "tui.cli.search:search_cmd",
     "eval": "tui.cli.eval:eval_cmd",
+    "chat": "tui.cli.chat:chat_cmd",
+    "compare": "tui.cli.views:compare_cmd",
     "hosts": "tui.cli.hosts:hosts_cmd",
     "init": "tui.cli.runs:init_cmd",
     "rm": "tui.cli.run_rm:rm_cmd",

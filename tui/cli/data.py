@@ -117,9 +117,17 @@ def ls_cmd(state: CliState, as_json: bool) -> None:
 @click.option("-n", "--rows", "count", type=int, default=10, show_default=True, help="Rows to print.")
 @click.option("--start", type=int, default=0, help="First row (0-based).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
+@click.option("--row", type=int, default=None, help="Show this row (0-based) as the trainer tokenizes it.")
+@click.option("--model", default="tailor/tiny", show_default=True, help="With --row: whose chat template and tokenizer.")
+@click.option("--assistant-only", is_flag=True, help="With --row: assistant_only_loss (only assistant turns trained).")
+@click.option("--max-length", type=int, default=1024, show_default=True, help="With --row: the recipe's max_length.")
 @tailor_command
-def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as_json: bool) -> None:
-    """Print rows of PATHS (files, globs, folders or a hub id) with the detected format."""
+def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as_json: bool, row: int | None,
+             model: str, assistant_only: bool, max_length: int) -> None:
+    """Print rows of PATHS (files, globs, folders or a hub id) with the detected format.
+
+    With --row N: that row rendered through the model's chat template, trained-on tokens marked.
+    """
     from engine.data.formats import DESCRIPTIONS, detect
     from engine.data.view import cell_text
 
@@ -127,6 +135,11 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
         return
     src = _open(paths)
     _remember(state, paths)
+    if row is not None:
+        from tui.cli.views import show_rendered
+
+        show_rendered(src, row, model, assistant_only, max_length, as_json)
+        return
     records = src.records(start, count)
     if as_json:
         for rec in records:
@@ -295,3 +308,14 @@ def print_report(report) -> None:
         click.echo(f"{label:<26} {text}" if label else f"{'':<26}   {text}")
     for text in histogram_lines(report):
         click.echo(text)
+
+
+def _twins() -> None:
+    """The Datasets screen's other views as subcommands (tui/cli/views.py)."""
+    from tui.cli.views import freq_cmd, new_recipe_cmd
+
+    data_cmd.add_command(freq_cmd)
+    data_cmd.add_command(new_recipe_cmd)
+
+
+_twins()

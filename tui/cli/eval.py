@@ -31,6 +31,8 @@ from tui.cli.common import CliState, run_async, tailor_command
 @click.option("--md", "md_path", default=None, metavar="PATH", help="Also write the table as Markdown ('-': stdout).")
 @click.option("--json", "as_json", is_flag=True, help="Print results.json instead of the table.")
 @click.option("-q", "--quiet", is_flag=True, help="Do not print progress while evaluating.")
+@click.option("--pair", nargs=2, default=None, metavar="A B", help="Side by side: two models' outputs per example.")
+@click.option("--examples", "n_examples", type=int, default=10, show_default=True, help="With --pair: examples to print.")
 @tailor_command
 def eval_cmd(
     state: CliState,
@@ -44,6 +46,8 @@ def eval_cmd(
     md_path: str | None,
     as_json: bool,
     quiet: bool,
+    pair: tuple[str, str] | None,
+    n_examples: int,
 ) -> None:
     """Evaluate the base model against fine-tuned runs; print the models x metrics table."""
     from engine.eval.results import has_results, load_results
@@ -69,6 +73,11 @@ def eval_cmd(
         else:
             folders = runs
     results = merge([load_results(f) for f in folders])
+    if pair:
+        from tui.cli.views import print_pair
+
+        print_pair(results, pair[0], pair[1], n_examples, as_json)
+        return
     if as_json:
         import json
 

@@ -62,7 +62,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     from rich.table import Table
     from rich.text import Text
 
-    from engine.runs.format import duration, number, safe
+    from engine.runs.format import duration, number, safe, state_word
 
     if repair:
         from engine.runs.control import Control
@@ -72,7 +72,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
         return
     statuses = run_async(_listing(state, host))
     if states:
-        statuses = [s for s in statuses if s.state.value in states]
+        statuses = [s for s in statuses if s.state.value in states or state_word(s) in states]
     if as_json:
         for s in statuses:
             click.echo(s.model_dump_json())
@@ -82,10 +82,13 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
         table.add_column(col, justify="right" if col in ("STEP", "LOSS", "EVAL LOSS", "ELAPSED") else "left")
     for s in statuses:
         step = f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step)
-        label = s.state_label + (f": {s.error}" if s.state.value == "corrupt" and s.error else "")
-        cells = (s.run_id, s.kind, s.host, label, step, number(s.latest.get("loss")),
+        label = state_word(s) + (f": {s.error}" if s.state.value == "corrupt" and s.error else "")
+        cells = (s.run_id, s.kind, s.via, label, step, number(s.latest.get("loss")),
                  number(s.latest.get("eval_loss")), duration(s.elapsed))
         table.add_row(*(Text(safe(c)) for c in cells))  # Text: no markup; safe: no control characters
+    if not statuses and states:
+        click.echo(f"no {' or '.join(states)} runs")
+        return
     if not statuses:
         click.echo("no runs yet: `tailor run RECIPE` starts one")
         return

@@ -34,6 +34,8 @@ SCREENS: tuple[ScreenEntry, ...] = (
                 "Evaluation results side by side."),
     ScreenEntry("hosts", "Hosts", "5", "tui.screens.hosts:HostsScreen",
                 "SSH hosts that can run workers."),
+    ScreenEntry("playground", "Playground", "6", "tui.screens.playground:PlaygroundScreen",
+                "Chat with a fine-tune beside its base model."),
 )
 
 BY_NAME = {entry.name: entry for entry in SCREENS}

@@ -45,6 +45,10 @@ class DatasetsScreen(TailorScreen):
         bind("datasets.browse", "enter", "browse", "Browse"),
         bind("datasets.open_path", "o", "open_path", "Open a path"),
         bind("datasets.refresh", "r", "refresh", "Refresh"),
+        bind("datasets.list_down", "j", "list('down')", "Down", show=False),
+        bind("datasets.list_up", "k", "list('up')", "Up", show=False),
+        bind("datasets.list_first", "g", "list('first')", "First", show=False),
+        bind("datasets.list_last", "G", "list('last')", "Last", show=False),
     ]
 
     def compose_body(self) -> ComposeResult:
@@ -95,13 +99,26 @@ class DatasetsScreen(TailorScreen):
         if key:
             self.open(key)
 
+    def action_list(self, where: str) -> None:
+        table = self.query_one("#datasets-table", DataTable)
+        if not table.row_count:
+            self.notify("no datasets listed yet: o opens a path", timeout=3)  # an empty list answers with a hint
+            return
+        if where in ("down", "up"):
+            table.action_cursor_down() if where == "down" else table.action_cursor_up()
+        else:
+            table.move_cursor(row=0 if where == "first" else table.row_count - 1)
+
     def action_open_path(self) -> None:
         self.query_one("#datasets-open", Input).focus()
 
     @on(Input.Submitted, "#datasets-open")
     def _open_submitted(self, event: Input.Submitted) -> None:
-        if event.value.strip():
-            self.open(event.value.strip())
+        path = event.value.strip()
+        event.input.value = ""  # a failed open leaves the list as it was, the input cleared
+        self.query_one("#datasets-table", DataTable).focus()
+        if path:
+            self.open(path)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         if event.row_key.value:
@@ -164,7 +181,7 @@ class BrowserScreen(TailorScreen):
         bind("datasets.new_recipe", "r", "new_recipe", "New recipe"),
         bind("datasets.jump", "colon", "prompt('jump')", "Go to row", show=False),
         bind("datasets.model", "m", "prompt('model')", "Model", show=False),
-        bind("datasets.close", "escape", "close", "Back", show=False),
+        bind("datasets.close", "escape,q", "close", "Back", show=False),
     ]
 
     def __init__(self, path: str) -> None:
@@ -203,8 +220,13 @@ class BrowserScreen(TailorScreen):
         from engine.data.browse import open_rows
         from engine.data.catalog import remember
         from engine.data.formats import detect
+        from engine.errors import TailorError
 
-        source = open_rows(self.path)
+        try:
+            source = open_rows(self.path)
+        except TailorError as exc:  # back to where the user was, with the reason
+            self.app.call_from_thread(self._failed, str(exc))
+            return
         if hasattr(source, "wait_rows"):
             source.wait_rows(50, timeout=1.0)
         else:
@@ -227,12 +249,24 @@ class BrowserScreen(TailorScreen):
         if not self.source.done:
             self._timer = self.set_interval(0.2, self._tick)
 
+    def _failed(self, error: str) -> None:
+        """Nothing could be read: back to where the user was, with the reason."""
+        self.notify(error, severity="error", timeout=8)
+        if self.app.screen is self:
+            self.app.pop_screen()
+
     def _tick(self) -> None:
         if self.source is None:
             return
         if self.view.order is None:
             self.table.grow()
         done = self.source.done
+        if done and self.source.error and not len(self.source):
+            if self._timer is not None:
+                self._timer.stop()
+                self._timer = None
+            self._failed(self.source.error)
+            return
         if done and self._timer is not None:
             self._timer.stop()
             self._timer = None

@@ -21,10 +21,11 @@ from textual.binding import BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from tui.errors import WorkerErrorsMixin
 from tui.keymap import bind
+from tui.widgets.footer import TailorFooter
 from tui.widgets.styles import theme_style
 from tui.widgets.table import Table
 
@@ -53,6 +54,10 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("eval_pair.cursor_down", "j", "cursor_down", "Down", show=False),
         bind("eval_pair.cursor_up", "k", "cursor_up", "Up", show=False),
+        bind("eval_pair.first", "g", "first", "First", show=False),
+        bind("eval_pair.last", "G", "last", "Last", show=False),
+        bind("eval_pair.detail_down", "J,shift+down", "detail(1)", "Scroll detail down", show=False),
+        bind("eval_pair.detail_up", "K,shift+up", "detail(-1)", "Scroll detail up", show=False),
         bind("eval_pair.next", "n", "next_disagreement", "Next disagreement"),
         bind("eval_pair.previous", "p", "previous_disagreement", "Previous disagreement"),
         bind("eval_pair.most", "d", "most", "Most disagreement"),
@@ -77,7 +82,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         with VerticalScroll(id="pair-detail"):
             yield Static("", id="pair-body")
         yield Static("", id="pair-status", markup=False)
-        yield Footer(compact=True)
+        yield TailorFooter(compact=True)
 
     @property
     def table(self) -> DataTable:
@@ -109,7 +114,13 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
             return
         rows = self.index.by_disagreement() if self.by_disagreement else self.index.by_index()
         self.rows = rows[:MAX_ROWS]
+        from engine.eval.metrics import METRICS
+        from engine.eval.table import score_metric, title
+
         score = self.results.primary or "score"
+        metric = score_metric(score)
+        known = metric in METRICS
+        score = title(metric) if known else score
         table = self.table
         muted = theme_style(self.app, "foreground-muted")
         warn = theme_style(self.app, "warning", bold=True)
@@ -121,8 +132,8 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
                 table.add_row(
                     Text(str(r["index"]), style=style),
                     Text(f"{r['gap']:.3g}" if r["gap"] else ("≠" if r["differs"] else "="), style=style),
-                    _num(r["score_a"]),
-                    _num(r["score_b"]),
+                    _num(r["score_a"], metric if known else None),
+                    _num(r["score_b"], metric if known else None),
                     Text(r["prompt"].replace("\n", " ")[:80], style=style),
                     key=str(r["index"]),
                 )
@@ -191,17 +202,22 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         table = RichTable(box=None, pad_edge=False, header_style=theme_style(self.app, "accent", bold=True))
         for col in ("score", "A", "B", "B - A"):
             table.add_column(col, justify="left" if col == "score" else "right")
+        from engine.eval.metrics import METRICS
+        from engine.eval.table import fmt_delta, score_metric, title
+
         lower_better = {"loss"}
         for key in sorted(set(sa) | set(sb)):
             va, vb = sa.get(key), sb.get(key)
-            cells_a, cells_b = Text(_fmt(va)), Text(_fmt(vb))
+            metric = score_metric(key)  # the table's scale and name: EM % 0-100, BLEU % (sentence-level)...
+            known = metric in METRICS
+            cells_a, cells_b = Text(_fmt(va, metric if known else None)), Text(_fmt(vb, metric if known else None))
             delta = ""
             if isinstance(va, int | float) and isinstance(vb, int | float):
-                delta = f"{vb - va:+.4g}"
+                delta = fmt_delta(metric, vb - va) if known else f"{vb - va:+.4g}"
                 if va != vb:
                     better_b = (vb < va) if key in lower_better else (vb > va)
                     (cells_b if better_b else cells_a).stylize(good)
-            table.add_row(key, cells_a, cells_b, delta)
+            table.add_row(title(metric) if known else key, cells_a, cells_b, delta)
         return table
 
     # -- keys ---------------------------------------------------------------------------------------
@@ -210,6 +226,17 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
 
     def action_cursor_up(self) -> None:
         self.table.action_cursor_up()
+
+    def action_first(self) -> None:
+        if self.rows:
+            self.table.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        if self.rows:
+            self.table.move_cursor(row=len(self.rows) - 1)
+
+    def action_detail(self, lines: int) -> None:
+        self.query_one("#pair-detail", VerticalScroll).scroll_relative(y=lines, animate=False)
 
     def _jump(self, step: int) -> None:
         """Move to the next (step 1) or previous (-1) listed example whose outputs or scores differ."""
@@ -276,11 +303,15 @@ def diff_texts(a: str, b: str, style: Any) -> tuple[Text, Text]:
     return ta, tb
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, metric: str | None = None) -> str:
+    if isinstance(value, int | float) and metric is not None:
+        from engine.eval.table import fmt_value
+
+        return fmt_value(metric, float(value))
     if isinstance(value, int | float):
         return f"{value:.4g}"
     return "-" if value is None else str(value)
 
 
-def _num(value: Any) -> Text:
-    return Text(_fmt(value), justify="right")
+def _num(value: Any, metric: str | None = None) -> Text:
+    return Text(_fmt(value, metric), justify="right")

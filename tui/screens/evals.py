@@ -23,6 +23,7 @@ from textual.widgets import DataTable, Input, Static
 
 from tui.keymap import bind
 from tui.screens.base import TailorScreen
+from tui.screens.evals_launch import EvalLaunchMixin
 from tui.widgets.styles import theme_style
 from tui.widgets.table import Table
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 RESCAN_S = 3.0
 
 
-class EvalsScreen(TailorScreen):
+class EvalsScreen(EvalLaunchMixin, TailorScreen):
     @dataclass
     class Listed(Message):
         """The evaluations found in the workspace: (eval folder, results) newest first."""
@@ -53,8 +54,11 @@ class EvalsScreen(TailorScreen):
     EvalsScreen.-empty #evals-list, EvalsScreen.-empty #evals-table, EvalsScreen.-empty #evals-title { display: none; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
+        bind("evals.new", "n", "new_eval", "New evaluation"),
         bind("evals.cursor_down", "j", "cursor_down", "Down", show=False),
         bind("evals.cursor_up", "k", "cursor_up", "Up", show=False),
+        bind("evals.first", "g", "first", "First", show=False),
+        bind("evals.last", "G", "last", "Last", show=False),
         bind("evals.sort", "s", "sort", "Sort"),
         bind("evals.reverse", "r", "reverse", "Reverse", show=False),
         bind("evals.filter", "slash", "filter", "Filter"),
@@ -77,6 +81,8 @@ class EvalsScreen(TailorScreen):
         self._scan_timer: Timer | None = None
         self._mtimes: dict[Path, float] = {}
         self._reported: set[str] = set()
+        self.launched: dict[str, str | None] = {}  # eval runs started here -> host (followed until they end)
+        self.progress: dict[str, str] = {}  # run id -> "running 12/40" (shown in the status line)
 
     def compose_body(self) -> ComposeResult:
         yield Table(id="evals-list", cursor_type="row", zebra_stripes=True)
@@ -85,8 +91,8 @@ class EvalsScreen(TailorScreen):
         yield Table(id="evals-table", cursor_type="row", zebra_stripes=True)
         yield Static("", id="evals-status", markup=False)
         yield Static(
-            "No evaluations yet. Run `tailor eval demo-eval` (after `tailor run demo-sft`), or add an "
-            "`evaluate:` block to a training recipe.",
+            "No evaluations yet. Press n to launch one (after `tailor run demo-sft`), run `tailor eval "
+            "demo-eval`, or add an `evaluate:` block to a training recipe.",
             id="evals-empty",
             markup=False,
         )
@@ -142,6 +148,8 @@ class EvalsScreen(TailorScreen):
         if self.current in changed or listing_changed:
             self.show_table()
         self.scans += 1
+        if self.launched:
+            self.poll_launched()
         if self._scan_timer is not None:
             self._scan_timer.stop()
         self._scan_timer = self.set_timer(RESCAN_S, self.scan)
@@ -221,8 +229,9 @@ class EvalsScreen(TailorScreen):
 
     def _status(self, extra: str = "") -> None:
         marks = " vs ".join(self.marked) if self.marked else "none"
-        hint = "space: mark two models, enter: side by side · s: sort · /: filter · e: export"
-        self.query_one("#evals-status", Static).update(extra or f"marked: {marks} · {hint}")
+        hint = "space: mark two models, enter: side by side · s: sort · /: filter · e: export · n: new"
+        running = " · ".join(f"{rid}: {text}" for rid, text in self.progress.items())
+        self.query_one("#evals-status", Static).update(extra or (running + " · " if running else "") + f"marked: {marks} · {hint}")
 
     @on(DataTable.RowSelected, "#evals-table")
     def _model_chosen(self, event: DataTable.RowSelected) -> None:
@@ -245,16 +254,43 @@ class EvalsScreen(TailorScreen):
         return self.table_model.descending if self.table_model is not None else True
 
     # -- actions --------------------------------------------------------------------------------------
+    EMPTY_HINT = "no evaluations yet: press n to launch one"
+
+    def _empty(self) -> bool:
+        """True (after a hint) when there is nothing to act on: an empty screen never stays silent."""
+        if self.results is None:
+            self.notify(self.EMPTY_HINT, timeout=3)
+            return True
+        return False
+
+    def action_first(self) -> None:
+        if self._empty():
+            return
+        focused = self.focused if isinstance(self.focused, DataTable) else self.models_table
+        focused.move_cursor(row=0)
+
+    def action_last(self) -> None:
+        if self._empty():
+            return
+        focused = self.focused if isinstance(self.focused, DataTable) else self.models_table
+        focused.move_cursor(row=max(focused.row_count - 1, 0))
+
     def action_cursor_down(self) -> None:
+        if self._empty():
+            return
         focused = self.focused if isinstance(self.focused, DataTable) else self.models_table
         focused.action_cursor_down()
 
     def action_cursor_up(self) -> None:
+        if self._empty():
+            return
         focused = self.focused if isinstance(self.focused, DataTable) else self.models_table
         focused.action_cursor_up()
 
     def action_sort(self) -> None:
         """Cycle the sort column: none -> each metric (best first) -> none."""
+        if self._empty():
+            return
         res = self.results
         if res is None:
             return
@@ -264,11 +300,15 @@ class EvalsScreen(TailorScreen):
         self.show_table()
 
     def action_reverse(self) -> None:
+        if self._empty():
+            return
         if self.sort_by:
             self.descending = not self._desc()
             self.show_table()
 
     def action_filter(self) -> None:
+        if self._empty():
+            return
         self.add_class("-filtering")
         self.query_one("#evals-filter", Input).focus()
 
@@ -301,6 +341,8 @@ class EvalsScreen(TailorScreen):
         return str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value)
 
     def action_mark(self) -> None:
+        if self._empty():
+            return
         model = self._selected_model()
         if model is None:
             return
@@ -313,6 +355,8 @@ class EvalsScreen(TailorScreen):
 
     def action_pair(self) -> None:
         """Side by side: the two marked models, or the marked one and the selected, or base and selected."""
+        if self._empty():
+            return
         res = self.results
         selected = self._selected_model()
         if res is None or selected is None:
@@ -330,6 +374,8 @@ class EvalsScreen(TailorScreen):
         self.app.push_screen(EvalPairScreen(res, pair[0], pair[1]))
 
     def action_export(self) -> None:
+        if self._empty():
+            return
         if self.table_model is not None and self.results is not None:
             self.export(self.table_model, self.results.path)
 

@@ -168,13 +168,22 @@ class SearchScreen(TailorScreen):
         parts = [f"{position}study {snap['study']}"]
         if best:
             parts.append(f"best #{best['number']} {best['value']:.4g}")
+        counts = [f"{c[k]} {word}" for k, word in (("complete", "complete"), ("pruned", "pruned"), ("failed", "failed"),
+                                                    ("running", "running"), ("waiting", "queued")) if c[k]]
         parts += [
-            f"{c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed, {c['running']} running, "
-            f"{c['waiting']} queued",
-            f"{len(snap['workers'])} workers",
+            ", ".join(counts) or "no trials yet",
             f"{snap['direction']} {snap['objective']}",
+            f"{len(snap['workers'])} workers",
+            str(snap.get("storage_short") or snap["storage"]),
         ]
-        header.update(" · ".join(parts) + f" · {snap.get('storage_short') or snap['storage']}")
+        # by priority: whole parts while they fit the width (study, best, counts first; storage last)
+        width = (header.size.width or self.app.size.width) - 2
+        shown = parts[0]
+        for part in parts[1:]:
+            if len(shown) + 3 + len(part) > width:
+                break
+            shown += " · " + part
+        header.update(shown)
         self._draw_table(snap)
         self._draw_charts(snap)
 
@@ -188,8 +197,12 @@ class SearchScreen(TailorScreen):
             for key in (*row["params"], *row["derived"]):
                 if key not in names:
                     names.append(key)
-        columns = ("#", "state", *names, snap["objective"], "steps", "duration")
-        labels = ("#", "state", *[_short(n) for n in names], snap["objective"], "steps", "time")
+        self._sort_names = list(names)
+        visible = self._fit_columns(rows, names, snap)
+        columns = ("#", "state", *[n for n in names if n in visible], snap["objective"],
+                   *[c for c in ("steps", "duration") if c in visible])
+        labels = ("#", "state", *[_short(n) for n in names if n in visible], snap["objective"],
+                  *[{"steps": "steps", "duration": "time"}[c] for c in ("steps", "duration") if c in visible])
         table = self.table
         keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
         if columns != self._columns:
@@ -211,9 +224,11 @@ class SearchScreen(TailorScreen):
             if row["value"] is None and shown is not None:
                 objective += "*"
             number_cell = Text(f"{row['number']}{' ★' if row['number'] == best else ''}")
-            cells = [number(values[n]) if isinstance(values.get(n), float) else str(values.get(n, "-")) for n in names]
+            cells = [number(values[n]) if isinstance(values.get(n), float) else str(values.get(n, "-"))
+                     for n in names if n in visible]
+            tail = {"steps": str(row["steps"] or "-"), "duration": duration(row["duration"])}
             table.add_row(
-                number_cell, state, *cells, objective, str(row["steps"] or "-"), duration(row["duration"]),
+                number_cell, state, *cells, objective, *[tail[c] for c in ("steps", "duration") if c in visible],
                 key=str(row["number"]),
             )
         if keep is not None and keep in table.rows:
@@ -232,6 +247,32 @@ class SearchScreen(TailorScreen):
         open_run = getattr(self.app.screen, "open_run", None)
         if open_run is not None:
             open_run(row["run_id"])
+
+    def _fit_columns(self, rows: list[dict[str, Any]], names: list[str], snap: dict[str, Any]) -> set[str]:
+        """The optional columns that fit the trials table, by priority: the searched parameters first,
+        then steps, derived values (e.g. alpha = 2r), duration; number, state and objective always."""
+        from engine.runs.format import duration, number
+
+        def width(label: str, values: list[str]) -> int:
+            return max([len(label), *map(len, values)]) + 2  # cell padding
+
+        def text(v: Any) -> str:
+            return number(v) if isinstance(v, float) else str(v)
+
+        derived = [n for n in names if any(n in r["derived"] for r in rows)]
+        params = [n for n in names if n not in derived]
+        cols = {n: width(_short(n), [text({**r["params"], **r["derived"]}.get(n, "-")) for r in rows]) for n in names}
+        cols["steps"] = width("steps", [str(r["steps"] or "-") for r in rows])
+        cols["duration"] = width("time", [duration(r["duration"]) for r in rows])
+        room = (self.table.size.width or (self.app.size.width * 3) // 5) - 2
+        room -= width("#", [f"{r['number']} ★" for r in rows]) + width("state", [r["state"] for r in rows])
+        room -= width(snap["objective"], ["-" * 7])
+        shown: set[str] = set()
+        for name in (*params, "steps", *derived, "duration"):
+            if cols[name] <= room:
+                shown.add(name)
+                room -= cols[name]
+        return shown
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
         from engine.search.views import importance_bars, intermediate_series
@@ -293,8 +334,7 @@ class SearchScreen(TailorScreen):
         self.table.action_cursor_up()
 
     def action_sort(self) -> None:
-        names = list(self._columns[2:-3]) if self._columns else []
-        keys = [*FIXED_SORTS, *names]
+        keys = [*FIXED_SORTS, *getattr(self, "_sort_names", [])]
         self.sort_key = keys[(keys.index(self.sort_key) + 1) % len(keys)] if self.sort_key in keys else "number"
         self._redraw()
 

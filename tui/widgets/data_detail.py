@@ -77,6 +77,10 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.detail_close", "escape,q", "close", "Close"),
         bind("datasets.detail_assistant_only", "a", "assistant_only", "Toggle assistant_only_loss"),
+        bind("datasets.detail_down", "j", "scroll_detail('down')", "Down", show=False),
+        bind("datasets.detail_up", "k", "scroll_detail('up')", "Up", show=False),
+        bind("datasets.detail_top", "g", "scroll_detail('home')", "Top", show=False),
+        bind("datasets.detail_bottom", "G", "scroll_detail('end')", "Bottom", show=False),
     ]
 
     def __init__(self, record: Record, fmt: str | None, model: str, *, max_length: int = 1024) -> None:
@@ -107,6 +111,9 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     def on_mount(self) -> None:
         self.query_one(VerticalScroll).focus()
         self.render_row()
+
+    def action_scroll_detail(self, where: str) -> None:
+        getattr(self.query_one(VerticalScroll), f"action_scroll_{where}")()
 
     def action_assistant_only(self) -> None:
         self.assistant_only = not self.assistant_only
@@ -187,6 +194,10 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.frequency_close", "escape,q", "close", "Close"),
         bind("datasets.frequency_pick", "enter", "pick", "Search for this value"),
+        bind("datasets.frequency_down", "j", "move('down')", "Down", show=False),
+        bind("datasets.frequency_up", "k", "move('up')", "Up", show=False),
+        bind("datasets.frequency_first", "g", "move('first')", "First", show=False),
+        bind("datasets.frequency_last", "G", "move('last')", "Last", show=False),
     ]
 
     def __init__(self, source: RowSource, column: str) -> None:
@@ -201,7 +212,6 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
             yield Static("enter search for the value · esc close", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).add_columns("value", "count", "%")
         self.count()
 
     @work(thread=True, exclusive=True, group="datasets.frequency", exit_on_error=False)
@@ -219,19 +229,38 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
         self.query_one(ProgressBar).display = False
         table = self.query_one(DataTable)
         present = max(1, result.total - result.missing)
+        # count and % always fit: the value column gets what is left (long values end in "…")
+        count_w = max(5, len(str(max((c for _, c in result.counts), default=0))))
+        value_w = max(8, (table.size.width or self.app.size.width - 12) - count_w - 6 - 8)
+        table.add_column("value", key="value", width=value_w)
+        table.add_column("count", key="count", width=count_w)
+        table.add_column("%", key="pct", width=6)
         for value, count in result.counts:
-            table.add_row(value or "(empty)", count, f"{100 * count / present:.1f}", key=value)
+            shown = value or "(empty)"
+            shown = shown if len(shown) <= value_w else shown[: value_w - 1] + "…"
+            table.add_row(shown, count, Text(f"{100 * count / present:.1f}", justify="right"), key=value)
         title = f"Frequency of {self.column}: {result.distinct} distinct values in {result.total} rows"
         if result.missing:
             title += f", {result.missing} without it"
         self.query_one("#freq-title", Static).update(title)
         table.focus()
 
+    def action_move(self, where: str) -> None:
+        table = self.query_one(DataTable)
+        if where in ("down", "up"):
+            table.action_cursor_down() if where == "down" else table.action_cursor_up()
+        elif table.row_count:
+            table.move_cursor(row=0 if where == "first" else table.row_count - 1)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.action_pick()  # enter on the table (the table's own binding) searches too
+
     def action_pick(self) -> None:
         table = self.query_one(DataTable)
         if table.row_count:
-            value = str(table.get_row_at(table.cursor_row)[0])
-            self.dismiss(None if value == "(empty)" else value.rstrip("…"))
+            value = str(table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value or "")  # the whole value
+            self.dismiss(value.rstrip("…") or None)
 
     def action_close(self) -> None:
         self.dismiss(None)
@@ -249,7 +278,16 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
         final: bool
 
     DEFAULT_CSS = MODAL_CSS.format(name="QualityScreen")
-    BINDINGS: ClassVar[list[BindingType]] = [bind("datasets.report_close", "escape,q", "close", "Close")]
+    BINDINGS: ClassVar[list[BindingType]] = [
+        bind("datasets.report_close", "escape,q", "close", "Close"),
+        bind("datasets.report_down", "j", "scroll_report('down')", "Down", show=False),
+        bind("datasets.report_up", "k", "scroll_report('up')", "Up", show=False),
+        bind("datasets.report_top", "g", "scroll_report('home')", "Top", show=False),
+        bind("datasets.report_bottom", "G", "scroll_report('end')", "Bottom", show=False),
+    ]
+
+    def action_scroll_report(self, where: str) -> None:
+        getattr(self.query_one(VerticalScroll), f"action_scroll_{where}")()
 
     def __init__(
         self,

@@ -94,7 +94,7 @@ class RunInfo:
 
     def cells(self, now: float | None = None) -> dict[str, str]:
         """Plain-text table cells by column key (the table styles the state cell)."""
-        from engine.runs.format import duration, number
+        from engine.runs.format import duration, number, state_word
 
         step, total = self.progress()
         return {
@@ -102,7 +102,8 @@ class RunInfo:
             "name": self.name,
             "kind": self.status.kind,
             "host": self.host,
-            "state": self.status.state_label,  # "stalled (no heartbeat for 1m50s)" for a hung worker
+            # "pruned" for a pruned trial, "stalled (no heartbeat for 1m50s)" for a hung worker
+            "state": state_word(self.status) if self.state == self.status.state else self.state.value,
             "step": f"{step}/{total}" if total else (str(step) if step else "-"),
             "loss": number(self.latest("loss")),
             "eval": number(self.latest("eval_loss")),

@@ -16,6 +16,7 @@ STATE_VARIABLE = {
     "cancelled": "warning",
     "stalled": "warning",  # "stalled (no heartbeat for ...)": a live worker that stopped beating
     "corrupt": "error",
+    "pruned": "warning",  # a search trial stopped by the pruner (as the Search screen says)
 }
 
 

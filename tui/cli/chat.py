@@ -1,0 +1,121 @@
+"""``tailor chat RUN [--against base|RUN2]``: talk to a fine-tune (and its base) from the terminal.
+
+The CLI twin of the Playground: the same worker (``python -m engine.chat``, here or on the run's SSH
+host), the same messages, so the same seed gives the same text. Prompts come from ``-p`` (one turn
+each), else from stdin (one per line), else interactively. Answers go to stdout, one block per model;
+the latency of each answer goes to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from tui.cli.common import CliState, run_async, tailor_command
+
+
+@click.command("chat")
+@click.argument("run", metavar="RUN")
+@click.option("--against", default=None, metavar="base|RUN2", help="A second model answering beside RUN.")
+@click.option("-p", "--prompt", "prompts", multiple=True, help="A user turn (repeat for a multi-turn chat).")
+@click.option("--system", default="", help="System prompt.")
+@click.option("--temperature", type=float, default=0.0, show_default=True, help="0 = greedy.")
+@click.option("--top-p", type=float, default=1.0, show_default=True)
+@click.option("--max-new-tokens", type=int, default=64, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--host", default=None, help="Run the chat worker on this host (default: where RUN ran).")
+@click.option("--save-to", default=None, metavar="FILE.jsonl", help="Append each exchange as an eval example.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per answer.")
+@tailor_command
+def chat_cmd(
+    state: CliState, run: str, against: str | None, prompts: tuple[str, ...], system: str,
+    temperature: float, top_p: float, max_new_tokens: int, seed: int, host: str | None,
+    save_to: str | None, as_json: bool,
+) -> None:
+    """Chat with RUN (a run id/prefix, `latest`, `base` or model:NAME), optionally beside another model."""
+    from engine.chat.protocol import ChatSettings
+    from engine.chat.session import pair_for
+
+    settings = ChatSettings(temperature, top_p, max_new_tokens, seed)
+    try:
+        settings.check()
+        sides = pair_for(run, against)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    ws = state.workspace_obj()
+    where = host or _host_of(ws, run if run != "base" else against)
+    run_async(_chat(ws, where, sides, prompts, system, settings, save_to, as_json))
+
+
+def _host_of(ws: Any, ref: str | None) -> str | None:
+    """The host a run ran on (a fetched remote run's mirror says which), else local."""
+    if not ref or ref.startswith("model:") or ref == "base":
+        return None
+    from engine.errors import RunError
+    from engine.remote.mirror import host_of
+
+    try:
+        return host_of(ws.run(ref))
+    except RunError:
+        return None  # `latest` and friends: the worker resolves them where it runs
+
+
+async def _chat(ws: Any, host: str | None, sides: list[Any], prompts: tuple[str, ...], system: str,
+                settings: Any, save_to: str | None, as_json: bool) -> None:
+    try:
+        for side in sides:
+            loaded = await side.open(ws, host)
+            click.echo(f"loaded {side.label} in {loaded.get('seconds', 0):.1f} s", err=True)
+        for prompt in _prompts(prompts):
+            await _turn(sides, prompt, system, settings, save_to, as_json)
+    finally:
+        for side in sides:
+            await side.close()
+
+
+def _prompts(given: tuple[str, ...]):
+    if given:
+        yield from given
+        return
+    interactive = sys.stdin.isatty()
+    while True:
+        if interactive:
+            click.echo("you> ", nl=False, err=True)
+        line = sys.stdin.readline()
+        if not line:
+            return
+        if line.strip():
+            yield line.rstrip("\n")
+
+
+async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save_to: str | None, as_json: bool) -> None:
+    import json
+
+    from engine.chat.protocol import messages_for
+    from engine.chat.session import latency_line
+
+    messages = messages_for(system, sides[0].history, prompt)
+    answers: dict[str, str] = {}
+    for side in sides:
+        if as_json:
+            done = await side.ask(system, prompt, settings)
+            click.echo(json.dumps({"model": side.label, "prompt": prompt, **{k: v for k, v in done.items() if k != "event"}}))
+        else:
+            if len(sides) > 1:
+                click.secho(f"── {side.label}", bold=True)
+
+            def show(text: str) -> None:
+                sys.stdout.write(text)
+                sys.stdout.flush()
+
+            done = await side.ask(system, prompt, settings, show)
+            click.echo("")
+            click.echo(f"   {side.label}: {latency_line(done)}", err=True)
+        answers[side.label] = str(done.get("text", ""))
+    if save_to:
+        from engine.chat.examples import append_example
+
+        file = append_example(save_to, messages, answers, sides[0].label)
+        click.echo(f"saved the exchange to {file}", err=True)

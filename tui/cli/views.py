@@ -1,0 +1,174 @@
+"""CLI twins of TUI views: ``tailor compare``, ``tailor data show --row``, ``tailor data freq``,
+``tailor data new-recipe`` and ``tailor eval RUN --pair A B`` (the Evals side-by-side view).
+
+Each prints what its screen shows, computed by the same code (the Runs compare summary from
+``tui.widgets.run_data.RunInfo``, the rendered row from ``engine.data.render``, the frequency table from
+``engine.data.view``, the side-by-side from ``engine.eval.results.PredictionIndex``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from tui.cli.common import CliState, run_async, tailor_command
+
+
+# -- tailor compare A B ---------------------------------------------------------------------------
+@click.command("compare")
+@click.argument("runs", nargs=-1, required=True, metavar="RUN RUN...")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
+@tailor_command
+def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
+    """Compare runs: state, steps, final train loss and best eval loss (the Runs screen's compare view)."""
+    from engine.runs.format import number
+    from tui.widgets.run_data import RunInfo
+
+    if len(runs) < 2:
+        raise click.UsageError("give at least two runs to compare")
+    rows = []
+    for ref in runs:
+        executor = state.executor_for_run(ref)
+        run_id = state.workspace_obj().run(ref).run_id if not executor.remote else ref
+        status = run_async(executor.status(run_id))
+        info = RunInfo(status.run_id, status.via, status)
+        info.apply(run_async(executor.events(status.run_id)), live=False)
+        step, total = info.progress()
+        final = info.loss[-1][1] if info.loss else info.latest("loss")
+        best = min((v for _, v in info.eval_loss), default=None)
+        rows.append({"run": info.run_id, "state": info.state.value, "step": step, "total_steps": total,
+                     "final_loss": final, "best_eval_loss": best, "host": status.via})
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    head = ("RUN", "STATE", "STEPS", "FINAL LOSS", "BEST EVAL LOSS")
+    table = [(r["run"], r["state"], f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"]),
+              number(r["final_loss"]), number(r["best_eval_loss"])) for r in rows]
+    widths = [max(len(h), *(len(str(t[i])) for t in table)) for i, h in enumerate(head)]
+    for line in (head, *table):
+        click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
+
+
+# -- tailor data show FILE --row N --model M ------------------------------------------------------
+def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_length: int, as_json: bool) -> None:
+    """One row as the trainer tokenizes it, trained-on tokens marked (the Datasets row detail)."""
+    from engine.data.formats import apply_columns, convert, detect
+    from engine.data.render import sequences
+    from engine.data.turns import RowIssue
+    from engine.errors import DataError
+    from tui.widgets.data_detail import TASK_OF, tokenizer_for
+
+    if not 0 <= row < len(src):
+        raise DataError(f"{src.label}: --row {row} is out of range (0..{len(src) - 1})")
+    record = src.records(row, 1)[0]
+    if not record.ok:
+        raise DataError(f"{record.loc.short}: {record.error}")
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    if fmt is None:
+        raise DataError(f"{src.label}: unknown format; convert it first (tailor data convert)")
+    try:
+        rows = convert(apply_columns(record.data or {}, {}), fmt, TASK_OF.get(fmt, "sft"))  # type: ignore[arg-type]
+    except RowIssue as exc:
+        raise DataError(f"{record.loc.short}: this row cannot be trained on: {exc}") from None
+    tok = tokenizer_for(model)
+    seqs = [s for r in rows for s in sequences(r, tok, assistant_only_loss=assistant_only, max_length=max_length)]
+    if as_json:
+        for s in seqs:
+            click.echo(json.dumps({"title": s.title, "tokens": s.tokens, "trained": s.trained, "truncated": s.truncated,
+                                   "spans": [{"text": t, "trained": on} for t, on in s.spans]}, ensure_ascii=False))
+        return
+    loss = "assistant_only_loss on" if assistant_only else "default loss"
+    click.echo(f"{record.loc.short} · {fmt} · {model} chat template · trained-on tokens in bold green (underlined)")
+    for s in seqs:
+        cut = " · TRUNCATED at max_length" if s.truncated else ""
+        click.secho(f"{s.title}: {s.tokens} tokens, {s.trained} trained on ({loss}){cut}", bold=True)
+        click.echo("".join(click.style(t, fg="green", bold=True, underline=True) if on else click.style(t, dim=True)
+                           for t, on in s.spans))
+
+
+# -- tailor data freq FILE COLUMN --------------------------------------------------------------------
+@click.command("freq")
+@click.argument("path")
+@click.argument("column")
+@click.option("-n", "--limit", type=int, default=20, show_default=True, help="Most common values to print.")
+@click.option("--json", "as_json", is_flag=True)
+@tailor_command
+def freq_cmd(state: CliState, path: str, column: str, limit: int, as_json: bool) -> None:
+    """Value counts of COLUMN over every row of PATH (the Datasets frequency table)."""
+    from engine.data.view import frequency
+    from engine.errors import DataError
+    from tui.cli.data import _open
+
+    src = _open((path,))
+    if column not in src.columns():
+        raise DataError(f"{src.label}: no column {column!r}; columns: {', '.join(src.columns())}")
+    freq = frequency(src, column, limit=max(limit, 1))
+    if as_json:
+        click.echo(json.dumps({"column": freq.column, "total": freq.total, "missing": freq.missing,
+                               "distinct": freq.distinct, "top": freq.counts[:limit]}, ensure_ascii=False))
+        return
+    click.echo(f"{column}: {freq.total} rows, {freq.distinct} distinct values, {freq.missing} missing")
+    width = max((len(str(c)) for _, c in freq.counts[:limit]), default=5)
+    for value, count in freq.counts[:limit]:
+        share = 100 * count / freq.total if freq.total else 0
+        click.echo(f"{count:>{width}}  {share:5.1f}%  {value}")
+
+
+# -- tailor data new-recipe FILE ------------------------------------------------------------------------
+@click.command("new-recipe")
+@click.argument("path")
+@click.option("--model", default="tailor/tiny", show_default=True, help="The base model of the recipe.")
+@click.option("--max-length", type=int, default=1024, show_default=True)
+@tailor_command
+def new_recipe_cmd(state: CliState, path: str, model: str, max_length: int) -> None:
+    """Write a training recipe for the dataset at PATH into the workspace's recipes/ (the Datasets `r` key)."""
+    from pathlib import Path
+
+    from engine.data.formats import detect
+    from engine.data.newrecipe import new_recipe
+    from tui.cli.data import _open
+
+    src = _open((path,))
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    if Path(path).expanduser().exists():  # as the Datasets screen: an absolute path, valid from recipes/
+        path = str(Path(path).expanduser().resolve())
+    target = new_recipe(state.workspace_obj(), path, fmt or "", model=model, max_length=max_length)
+    click.echo(str(target))
+
+
+# -- tailor eval RUN --pair A B -------------------------------------------------------------------------
+def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
+    """Two models' outputs, most-disagreeing examples first, scores on the table's scale (Evals side-by-side)."""
+    from engine.eval.metrics import METRICS
+    from engine.eval.results import PredictionIndex
+    from engine.eval.table import fmt_value, score_metric, title
+
+    ids = [m.id for m in results.models]
+    for model in (a, b):
+        if model not in ids:
+            raise click.UsageError(f"--pair: no model {model!r} in this evaluation; models: {', '.join(ids)}")
+    if results.path is None:
+        raise click.UsageError("--pair needs one evaluation run (its predictions.jsonl)")
+    index = PredictionIndex(results.path, a, b, results.primary)
+    rows = index.by_disagreement()[: max(limit, 0)]
+    for row in rows:
+        ex = index.get(row["index"]) or {"outputs": {}}
+        if as_json:
+            click.echo(json.dumps({"index": row["index"], "gap": row["gap"], "prompt": ex.get("prompt"),
+                                   "reference": ex.get("reference"), a: ex["outputs"].get(a), b: ex["outputs"].get(b),
+                                   "scores": {m: (ex.get("scores") or {}).get(m, {}) for m in (a, b)}}, ensure_ascii=False))
+            continue
+        click.secho(f"#{row['index']} · gap {row['gap']:.3g}", bold=True)
+        click.echo(f"  prompt:    {ex.get('prompt', '')}")
+        click.echo(f"  reference: {ex.get('reference', '')}")
+        scores = ex.get("scores") or {}
+        for model in (a, b):
+            shown = []
+            for key, value in sorted((scores.get(model) or {}).items()):
+                metric = score_metric(key)
+                if metric in METRICS and isinstance(value, int | float):
+                    shown.append(f"{title(metric)} {fmt_value(metric, float(value))}")
+            click.echo(f"  {model}: {ex['outputs'].get(model, '')!r}  ({', '.join(shown)})")

@@ -1,0 +1,230 @@
+"""The Evals screen's launch form: an eval recipe or a dataset, the models to compare, few-shot, host.
+
+Dismisses with an :class:`engine.eval.launch.EvalLaunch` (or None); the Evals screen launches it and
+follows its progress. Bad input (no model, a negative k) is shown inline and what was typed is kept.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, SelectionList, Static
+from textual.widgets.option_list import Option
+
+from tui.keymap import bind
+
+BASE = "__base__"
+
+if TYPE_CHECKING:
+    from tui.screens.base import TailorScreen as _Screen
+else:
+    _Screen = object
+
+
+class LaunchEval(ModalScreen[Any]):
+    DEFAULT_CSS = """
+    LaunchEval { align: center middle; }
+    LaunchEval > Vertical { width: 95%; max-width: 110; height: 95%; max-height: 34; border: thick $primary;
+                            background: $surface; padding: 0 1; }
+    LaunchEval OptionList { height: 1fr; min-height: 3; }
+    LaunchEval SelectionList { height: 1fr; min-height: 3; }
+    LaunchEval Horizontal { height: 3; }
+    LaunchEval Horizontal Label { padding: 1 1 0 0; }
+    LaunchEval Horizontal Input { width: 1fr; }
+    LaunchEval #launch-error { color: $error; height: auto; }
+    LaunchEval .hint { color: $foreground-muted; height: 1; }
+    """
+    BINDINGS = [
+        bind("evals_launch.launch", "ctrl+s", "launch", "Launch", priority=True),
+        bind("evals_launch.down", "j", "down", "Down", show=False),
+        bind("evals_launch.up", "k", "up", "Up", show=False),
+        bind("evals_launch.first", "g", "first", "First", show=False),
+        bind("evals_launch.last", "G", "last", "Last", show=False),
+        bind("evals_launch.cancel", "escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
+        super().__init__()
+        self.sources = sources  # (path, label): eval recipes, then datasets
+        self.runs = runs  # (run id, label)
+        self.hosts = hosts
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Evaluate: pick an eval recipe or a held-out dataset")
+            yield OptionList(*(Option(label, id=str(path)) for path, label in self.sources), id="launch-source")
+            yield Label("Models (space toggles): the base model and runs / trials")
+            from textual.widgets.selection_list import Selection
+
+            yield SelectionList[str](
+                Selection("base model (zero-shot)", BASE, True),
+                *(Selection(label, rid, i == 0) for i, (rid, label) in enumerate(self.runs)),
+                id="launch-models",
+            )
+            with Horizontal():
+                yield Label("few-shot k")
+                yield Input("0", id="launch-shots", type="integer")
+                yield Label("host")
+                yield Input("local", id="launch-host", placeholder=" / ".join(["local", *self.hosts]))
+            yield Static("", id="launch-error", markup=False)
+            yield Static("ctrl+s launches · tab next field · j/k move · esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#launch-source", OptionList).focus()
+        if self.sources:
+            self.query_one("#launch-source", OptionList).highlighted = 0
+
+    def _list(self) -> Any:
+        focused = self.focused
+        return focused if isinstance(focused, OptionList) else self.query_one("#launch-source", OptionList)
+
+    def action_down(self) -> None:
+        self._list().action_cursor_down()
+
+    def action_up(self) -> None:
+        self._list().action_cursor_up()
+
+    def action_first(self) -> None:
+        self._list().action_first()
+
+    def action_last(self) -> None:
+        self._list().action_last()
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        self.action_launch()
+
+    def action_launch(self) -> None:
+        from engine.eval.launch import EvalLaunch
+
+        error = self.query_one("#launch-error", Static)
+        sources = self.query_one("#launch-source", OptionList)
+        if sources.highlighted is None or not self.sources:
+            error.update("error: pick an eval recipe or a dataset first (no eval recipes or .jsonl files in the workspace?)")
+            return
+        picked = [str(v) for v in self.query_one("#launch-models", SelectionList).selected]
+        shots_text = self.query_one("#launch-shots", Input).value.strip() or "0"
+        try:
+            shots = int(shots_text)
+            if shots < 0:
+                raise ValueError
+        except ValueError:
+            error.update(f"error: few-shot k: {shots_text!r} is not a whole number >= 0")
+            return
+        host = self.query_one("#launch-host", Input).value.strip()
+        if host not in ("", "local") and host not in self.hosts:
+            error.update(f"error: host {host!r} is not configured; use local or one of: {', '.join(self.hosts) or '(none)'}")
+            return
+        if not picked:
+            error.update("error: pick at least one model (space toggles)")
+            return
+        source = self.sources[sources.highlighted][0]
+        self.dismiss(EvalLaunch(source, [p for p in picked if p != BASE], BASE in picked, shots,
+                                None if host in ("", "local") else host))
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class EvalLaunchMixin(_Screen):
+    """The Evals screen's half that launches evaluations and follows their progress until results land."""
+
+    launched: dict[str, str | None]
+    progress: dict[str, str]
+
+    if TYPE_CHECKING:  # provided by the Evals screen
+        def _status(self, extra: str = "") -> None: ...
+        def scan(self) -> Any: ...
+
+    def action_new_eval(self) -> None:
+        self.open_launch_form()
+
+    @work(thread=True, group="evals.launch_form", exclusive=True, exit_on_error=False)
+    def open_launch_form(self) -> None:
+        from engine import kinds
+        from engine.eval.launch import datasets, eval_recipes
+        from engine.remote.hosts import workspace_hosts
+
+        ws = self.tailor.workspace
+        sources = [(p, f"recipe  {p.name}") for p in eval_recipes(ws)]
+        sources += [(p, f"data    {p.relative_to(ws.data_dir)}") for p in datasets(ws)]
+        runs = []
+        for run in ws.run_dirs():
+            try:
+                st = run.read_status()
+            except Exception:  # a half-written run is not offered
+                continue
+            if st.kind in kinds.model_producing() and st.state.value == "succeeded":
+                trial = st.links.get("trial")
+                runs.append((st.created_at, st.run_id, f"{st.run_id}" + (f"  (trial {trial})" if trial is not None else "")))
+        runs.sort(reverse=True)
+        try:
+            hosts = sorted(workspace_hosts(ws))
+        except Exception:  # a broken workspace.yaml: local only (the Hosts screen reports it)
+            hosts = []
+        self.app.call_from_thread(self._show_launch_form, sources, [(rid, label) for _, rid, label in runs], hosts)
+
+    def _show_launch_form(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
+        from tui.screens.evals_launch import LaunchEval
+
+        def chosen(spec: Any) -> None:
+            if spec is not None:
+                self.launch(spec)
+
+        self.app.push_screen(LaunchEval(sources, runs, hosts), chosen)
+
+    @work(group="evals.launch", exit_on_error=False)
+    async def launch(self, spec: Any) -> None:
+        from engine.errors import TailorError
+        from engine.eval.launch import prepare
+
+        try:
+            recipe, overrides = prepare(self.tailor.workspace, spec)
+            status = await self.tailor.engine(lambda ex: ex.launch(recipe, overrides=overrides or None), spec.host)
+        except (TailorError, ValueError) as exc:
+            self.notify(f"cannot launch: {exc}", severity="error")
+            return
+        self.launched[status.run_id] = spec.host
+        self.progress[status.run_id] = "queued"
+        self.notify(f"evaluating in run {status.run_id}; the table fills in model by model")
+        self._status()
+
+    @work(group="evals.poll", exclusive=True, exit_on_error=False)
+    async def poll_launched(self) -> None:
+        for run_id, host in list(self.launched.items()):
+            try:
+                st = await self.tailor.engine(partial(_status_of, run_id=run_id), host)
+            except Exception as exc:  # an unreachable host: say so, try again next scan
+                from engine.errors import one_line
+
+                self.progress[run_id] = f"status unknown ({one_line(exc)})"
+                continue
+            if st.state.terminal:
+                self.launched.pop(run_id, None)
+                self.progress.pop(run_id, None)
+                ok = st.state.value == "succeeded"
+                self.notify(f"evaluation {run_id} {st.state.value}" + ("" if ok else f": {st.error or 'see tailor logs'}"),
+                            severity="information" if ok else "error")
+                if host:
+                    await self.tailor.engine(partial(_fetch, run_id=run_id), host)  # results land here
+                self.scan()
+            else:
+                done = f"{st.step}/{st.total_steps}" if st.total_steps else str(st.step)
+                pct = f" ({100 * st.step // st.total_steps}%)" if st.total_steps else ""
+                self.progress[run_id] = f"{st.state.value} {done}{pct}"
+        self._status()
+
+
+
+async def _status_of(executor: Any, *, run_id: str) -> Any:
+    return await executor.status(run_id)
+
+
+async def _fetch(executor: Any, *, run_id: str) -> Any:
+    return await executor.fetch(run_id)

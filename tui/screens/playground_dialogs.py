@@ -1,0 +1,152 @@
+"""Modals of the Playground: pick a model for a side, edit the generation settings, name an eval set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Grid, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, Label, OptionList, Static
+from textual.widgets.option_list import Option
+
+from tui.keymap import bind
+
+DIALOG_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{
+    width: 90%; max-width: 90; height: auto; max-height: 90%;
+    border: thick $primary; background: $surface; padding: 0 1;
+}}
+{name} OptionList {{ height: auto; max-height: 14; }}
+{name} .hint {{ color: $foreground-muted; }}
+{name} Grid {{ grid-size: 2; grid-columns: 18 1fr; grid-rows: 3; height: auto; }}
+{name} Label {{ padding: 1 0 0 0; }}
+"""
+
+NONE = "-"
+
+
+class PickModel(ModalScreen[str | None]):
+    """Choose what a side talks to: nothing, the base model, a run or trial. Dismisses with the target."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="PickModel")
+    BINDINGS = [
+        bind("playground_pick.down", "j", "down", "Down", show=False),
+        bind("playground_pick.up", "k", "up", "Up", show=False),
+        bind("playground_pick.first", "g", "first", "First", show=False),
+        bind("playground_pick.last", "G", "last", "Last", show=False),
+        bind("playground_pick.cancel", "escape,q", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, side: str, choices: list[tuple[str, str]], current: str | None) -> None:
+        super().__init__()
+        self.side = side
+        self.choices = choices  # (target, label)
+        self.current = current
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label(f"Model for side {self.side}")
+            yield OptionList(*(Option(label, id=target) for target, label in self.choices), id="pick-model")
+            yield Static("enter picks · j/k move · esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        options = self.query_one(OptionList)
+        options.focus()
+        targets = [t for t, _ in self.choices]
+        if self.current in targets:
+            options.highlighted = targets.index(self.current)
+
+    @on(OptionList.OptionSelected)
+    def _picked(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+    def _list(self) -> OptionList:
+        return self.query_one(OptionList)
+
+    def action_down(self) -> None:
+        self._list().action_cursor_down()
+
+    def action_up(self) -> None:
+        self._list().action_cursor_up()
+
+    def action_first(self) -> None:
+        self._list().action_first()
+
+    def action_last(self) -> None:
+        self._list().action_last()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+FIELDS = (("system", "System prompt"), ("temperature", "Temperature"), ("top_p", "top_p"),
+          ("max_new_tokens", "Max new tokens"), ("seed", "Seed"))
+
+
+class EditSettings(ModalScreen[dict[str, Any] | None]):
+    """The generation settings and the system prompt; enter applies (checked), esc cancels."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="EditSettings") + "EditSettings #settings-error { color: $error; }"
+    BINDINGS = [bind("playground_settings.cancel", "escape", "cancel", "Cancel")]
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        super().__init__()
+        self.values = values
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Generation settings (temperature 0 = greedy)")
+            with Grid():
+                for key, title in FIELDS:
+                    yield Label(title)
+                    yield Input(str(self.values.get(key, "")), id=f"set-{key}")
+            yield Static("", id="settings-error", markup=False)
+            yield Static("enter applies · tab next field · esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one("#set-system", Input).focus()
+
+    @on(Input.Submitted)
+    def _apply(self) -> None:
+        from engine.chat.protocol import ChatSettings
+
+        raw = {key: self.query_one(f"#set-{key}", Input).value.strip() for key, _ in FIELDS}
+        try:
+            settings = ChatSettings.from_json({k: v for k, v in raw.items() if k != "system"})
+        except ValueError as exc:  # keep what was typed; say which field is wrong
+            self.query_one("#settings-error", Static).update(f"error: {exc}")
+            return
+        self.dismiss({"system": raw["system"], **settings.to_json()})
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+
+class SaveExample(ModalScreen[str | None]):
+    """Name the JSONL eval set the exchange is appended to."""
+
+    DEFAULT_CSS = DIALOG_CSS.format(name="SaveExample")
+    BINDINGS = [bind("playground_save.cancel", "escape", "cancel", "Cancel")]
+
+    def __init__(self, default: str) -> None:
+        super().__init__()
+        self.default = default
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Label("Append this prompt and the answers to the eval set (.jsonl; side A's answer is the reference)")
+            yield Input(self.default, id="save-path")
+            yield Static("enter saves · esc cancels", classes="hint")
+
+    def on_mount(self) -> None:
+        self.query_one(Input).focus()
+
+    @on(Input.Submitted)
+    def _save(self, event: Input.Submitted) -> None:
+        self.dismiss(event.value.strip() or None)
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
