@@ -41,9 +41,12 @@ class Strict(BaseModel):
 
 
 class ModelSpec(Strict):
-    """The base model: ``tailor/tiny`` (built in, offline), a local path, or a Hugging Face hub id."""
+    """The base model: ``tailor/tiny`` (built in, offline), a local folder, a GGUF file, or a Hugging Face hub id."""
 
     name_or_path: str = "tailor/tiny"
+    gguf_file: str | None = Field(
+        None, description="A GGUF file inside the name_or_path folder (or point name_or_path at the file itself)."
+    )
     revision: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     trust_remote_code: bool = False
