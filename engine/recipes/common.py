@@ -166,6 +166,7 @@ class EarlyStoppingSpec(Strict):
 class ResourcesSpec(Strict):
     gpus: int = Field(1, ge=0, description="GPUs to use; >1 starts the worker under accelerate launch.")
     launcher: Literal["accelerate", "torchrun"] = "accelerate"
+    threads: int | None = Field(None, gt=0, description="CPU threads for torch (default: this machine's cores shared among live workers).")
 
 
 # Fields of TrainingArguments that Tailor sets itself; a recipe that sets them is told so.
