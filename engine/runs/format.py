@@ -6,7 +6,12 @@ import time
 
 from engine.runs.events import Event
 
-_SHOWN = ("loss", "eval_loss", "learning_rate", "grad_norm", "samples_per_second")
+# Each kind's key metrics, always shown (SFT: loss; DPO/ORPO/KTO: the rewards and KL), before any others.
+_SHOWN = (
+    "loss", "eval_loss", "rewards/margins", "rewards/accuracies", "rewards/chosen", "rewards/rejected",
+    "eval_rewards/margins", "eval_rewards/accuracies", "kl", "mean_token_accuracy", "eval_mean_token_accuracy",
+    "learning_rate", "grad_norm", "samples_per_second",
+)
 
 
 def duration(seconds: float | None) -> str:
@@ -35,8 +40,9 @@ def event_line(event: Event) -> str:
     head = f"{stamp} #{event.get('seq', '?'):<5} "
     if kind == "metric":
         values = event.get("values", {})
-        keys = [k for k in _SHOWN if k in values] + sorted(k for k in values if k not in _SHOWN)
-        body = " ".join(f"{k}={number(values[k])}" for k in keys[:8])
+        key = [k for k in _SHOWN if k in values]
+        keys = key + sorted(k for k in values if k not in _SHOWN)
+        body = " ".join(f"{k}={number(values[k])}" for k in keys[: max(8, len(key))])
         return f"{head}{event.get('split', 'train'):<5} step {event.get('step', '?')}: {body}"
     if kind == "status":
         extra = f" ({event['error']})" if event.get("error") else ""
