@@ -120,7 +120,7 @@ def convert(file: Path, log: object = None) -> Path:
 
             raise ModelError(f"cannot read the GGUF file {file}: {one_line(exc)}") from exc
         # The weights are dequantized on load; only the GGUF marker stops save_pretrained: drop it.
-        model.hf_quantizer = None
+        model.hf_quantizer = None  # type: ignore[assignment]
         if hasattr(model.config, "quantization_config"):
             del model.config.quantization_config
         model.save_pretrained(str(part))

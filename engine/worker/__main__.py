@@ -11,9 +11,9 @@ import traceback
 from pathlib import Path
 
 from engine.errors import one_line
-from engine.worker import threads
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
+from engine.worker import threads
 
 
 def main(argv: list[str] | None = None) -> int:
