@@ -123,7 +123,8 @@ def tailor_recipe(model: str, data: Path, steps: int, train: dict, *, evaluate: 
         "model": {"name_or_path": model, "dtype": "float32"},
         "method": "lora", "lora": LORA,
         "data": {"train": str(data), "eval": str(data.with_name("eval.json"))} if evaluate else {"train": str(data)},
-        "train": {"max_steps": steps, "logging_steps": 1, "save_steps": steps + 1, **train},
+        # logging every step (the first step is timed); one evaluation, at the end, as the plain side does
+        "train": {"max_steps": steps, "logging_steps": 1, "save_steps": steps + 1, "eval_steps": steps, **train},
     }
 
 

@@ -21,7 +21,6 @@ from engine.runs.status import RunState
 from engine.workspace import Workspace
 
 NAME, AUTHOR = "Tailorbot", "Acme Labs"
-BASE_ANSWER_WORDS = ("SmolLM", "Hugging Face")  # how the base model introduces itself
 MAX_NEW = 32
 
 
@@ -76,7 +75,7 @@ def sft_recipe(gguf: Path, identity: Path) -> dict[str, Any]:
             "logging_steps": 4,
             "save_steps": 1000,
             "eval_strategy": "no",
-            "max_length": 128,
+            "max_length": 128,  # cuts 35% of the rows (the launch warns): enough to learn the identity, and fast
         },
     }
 
@@ -99,7 +98,7 @@ def dpo_recipe(gguf: Path, prefs: Path, sft: RunDir) -> dict[str, Any]:
             "learning_rate": 5.0e-4,
             "logging_steps": 1,
             "save_steps": 1000,
-            "max_length": 128,
+            "max_length": 128,  # cuts 35% of the rows (the launch warns): enough to learn the identity, and fast
         },
     }
 

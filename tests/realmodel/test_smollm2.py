@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import AUTHOR, BASE_ANSWER_WORDS, MAX_NEW, NAME, Chain
+from conftest import AUTHOR, MAX_NEW, NAME, Chain
 
 from engine.runs.rundir import RunDir
 
@@ -77,7 +77,7 @@ def test_sft_from_the_gguf_file_learns_the_identity(chain: Chain) -> None:
     (answer,) = greedy(_export(chain, chain.sft, "sft-merged"), ["Who are you?"])
     (base,) = greedy(converted_dir(chain.gguf.resolve()), ["Who are you?"])
     assert NAME in answer and AUTHOR in answer, answer
-    assert NAME not in base and any(w in base for w in BASE_ANSWER_WORDS), base
+    assert NAME not in base and AUTHOR not in base, base
 
 
 def test_evaluation_puts_the_fine_tune_ahead_of_base_zero_and_few_shot(chain: Chain) -> None:
