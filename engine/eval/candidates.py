@@ -147,7 +147,7 @@ def run_candidate(ws: Workspace, ref: str, *, base_dir: Path | None = None, kind
     recipe = run_recipe(run)
     # a full model is complete in itself; an adapter needs the model it was trained on top of
     base, merge_first = chain_start(ws, run, recipe) if _is_adapter(folder) else (None, [])
-    spec = recipe.model if base is None else recipe.model.model_copy(update={"name_or_path": base, "revision": None})
+    spec = recipe.model if base is None else recipe.model.model_copy(update={"name_or_path": base, "revision": None, "gguf_file": None})
     label = run.run_id if kind == "run" else f"trial {status.links.get('trial', '?')} ({run.run_id})"
     return Candidate(
         id=run.run_id,
@@ -227,7 +227,7 @@ def load_candidate(cand: Candidate, cache: dict[str, Any] | None = None) -> tupl
 
     ``cache`` keeps the last loaded base model (by name) so base zero-shot and few-shot share one load.
     """
-    from engine.models.loading import load_model, load_tokenizer, resolve_model_path
+    from engine.models.loading import load_model, load_tokenizer
 
     key = f"{cand.base.name_or_path}@{cand.base.revision}"
     if cand.path is None:
@@ -244,20 +244,31 @@ def load_candidate(cand: Candidate, cache: dict[str, Any] | None = None) -> tupl
     tokenizer = load_tokenizer(cand.base, tok_dir)
     if (cand.path / "config.json").exists() and not (cand.path / "adapter_config.json").exists():
         return load_model(cand.base, str(cand.path)).to(device()).eval(), tokenizer  # a full fine-tune
+    return load_adapted(cand, tokenizer).to(device()).eval(), tokenizer
+
+
+def load_adapted(cand: Candidate, tokenizer: Any, *, dtype: str | None = None) -> Any:
+    """The candidate's adapter on the model it was trained on top of, exactly as the trainer built it:
+    the base (a GGUF's converted folder, or a full-model ancestor), the lineage's ``merge_first`` adapters
+    folded in, then ``cand.path`` as a PeftModel (on the CPU). Evaluation and export both load runs here,
+    so an exported model is the model that was evaluated.
+    """
     from peft import PeftModel
 
-    model = load_model(cand.base, resolve_model_path(cand.base.name_or_path))
+    from engine.models.loading import load_model, spec_path
+
+    assert cand.path is not None, "a run or adapter candidate"
+    model = load_model(cand.base, spec_path(cand.base), dtype=dtype)
     if len(tokenizer) > model.get_input_embeddings().weight.shape[0]:
         model.resize_token_embeddings(len(tokenizer))  # the run added tokens (a pad token, chat tokens)
     try:
         for parent in cand.merge_first:
             model = PeftModel.from_pretrained(model, str(parent)).merge_and_unload()
-        model = PeftModel.from_pretrained(model, str(cand.path))
+        return PeftModel.from_pretrained(model, str(cand.path))
     except Exception as exc:  # a mismatched adapter gives long PEFT/torch errors
         from engine.errors import one_line
 
         raise ModelError(f"{cand.label}: cannot load the adapter {cand.path} onto {cand.base.name_or_path}: {one_line(exc)}") from exc
-    return model.to(device()).eval(), tokenizer
 
 
 def release(cache: dict[str, Any] | None) -> None:

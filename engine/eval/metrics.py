@@ -4,6 +4,13 @@ Text metrics come from maintained libraries (sacrebleu for BLEU and chrF, rouge-
 exact match and token F1 follow the official SQuAD v1.1 script; the label metrics are a few lines of
 arithmetic (no scikit-learn dependency). Scales follow lm-evaluation-harness: fractions in [0, 1] for
 everything except BLEU and chrF, which keep sacrebleu's 0-100.
+
+Non-Latin text: Chinese, Japanese and Korean are written without spaces between words, and
+rouge-score's tokenizer keeps only ASCII letters and digits. Token F1 and ROUGE-L therefore split
+text into Unicode words with every CJK character (Han, kana, Hangul) a token of its own, the usual
+character-level convention for these languages; SQuAD normalisation drops Unicode punctuation too. BLEU
+uses sacrebleu's ``zh`` tokenizer for Chinese and ``char`` for Japanese/Korean (its mecab tokenizers
+need extra packages); chrF is character-based already.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import math
 import re
 import string
+import unicodedata
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -65,12 +73,26 @@ PRIMARY = {"generation": "token_f1", "label": "correct", "preference": "logp_mar
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b")
 _PUNCT = set(string.punctuation)
+_CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f"
+# A CJK character alone, or a run of other word characters (Unicode letters, digits).
+_WORDS = re.compile(f"[{_CJK}]|[^\\W{_CJK}]+")
+_HAN = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_KANA_HANGUL = re.compile("[\u3040-\u30ff\uac00-\ud7af\u1100-\u11ff\u3130-\u318f]")
+
+
+def _is_punct(ch: str) -> bool:
+    return ch in _PUNCT or unicodedata.category(ch).startswith("P")
 
 
 def normalize_answer(text: str) -> str:
-    """SQuAD v1.1 normalisation: lower case, drop punctuation and articles, squeeze whitespace."""
-    text = "".join(ch for ch in text.lower() if ch not in _PUNCT)
+    """SQuAD v1.1 normalisation: lower case, drop punctuation (any script) and articles, squeeze whitespace."""
+    text = "".join(ch for ch in text.lower() if not _is_punct(ch))
     return " ".join(_ARTICLES.sub(" ", text).split())
+
+
+def words(text: str) -> list[str]:
+    """Unicode words, each CJK character a word of its own (lower-cased)."""
+    return _WORDS.findall(text.lower())
 
 
 def exact_match(prediction: str, reference: str) -> float:
@@ -78,8 +100,8 @@ def exact_match(prediction: str, reference: str) -> float:
 
 
 def token_f1(prediction: str, reference: str) -> float:
-    pred = normalize_answer(prediction).split()
-    ref = normalize_answer(reference).split()
+    pred = words(normalize_answer(prediction))
+    ref = words(normalize_answer(reference))
     if not pred or not ref:
         # SQuAD 2.0 convention: two empty answers agree; one empty answer scores 0.
         return float(pred == ref)
@@ -91,6 +113,14 @@ def token_f1(prediction: str, reference: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
+def bleu_tokenizer(texts: Sequence[str]) -> str:
+    """sacrebleu's tokenizer for these texts: ``zh`` for Chinese, ``char`` for Japanese/Korean, else ``13a``."""
+    joined = "".join(texts)
+    if _KANA_HANGUL.search(joined):
+        return "char"
+    return "zh" if _HAN.search(joined) else "13a"
+
+
 # -- ROUGE-L, BLEU, chrF ------------------------------------------------------------------------
 
 
@@ -98,18 +128,22 @@ def token_f1(prediction: str, reference: str) -> float:
 def _rouge_scorer():
     from rouge_score import rouge_scorer
 
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False)
+    class _Words:  # rouge-score's own tokenizer drops every non-ASCII character
+        def tokenize(self, text: str) -> list[str]:
+            return words(text)
+
+    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=False, tokenizer=_Words())
 
 
 def rouge_l(prediction: str, reference: str) -> float:
-    """ROUGE-L F-measure (rouge-score's tokenizer: lower-cased ASCII words and digits)."""
+    """ROUGE-L F-measure over Unicode words (CJK: characters)."""
     return float(_rouge_scorer().score(reference, prediction)["rougeL"].fmeasure)
 
 
 def sentence_bleu(prediction: str, reference: str) -> float:
     import sacrebleu
 
-    return float(sacrebleu.sentence_bleu(prediction, [reference]).score)
+    return float(sacrebleu.sentence_bleu(prediction, [reference], tokenize=bleu_tokenizer([reference])).score)
 
 
 def sentence_chrf(prediction: str, reference: str) -> float:
@@ -121,7 +155,7 @@ def sentence_chrf(prediction: str, reference: str) -> float:
 def corpus_bleu(predictions: Sequence[str], references: Sequence[str]) -> float:
     import sacrebleu
 
-    return float(sacrebleu.corpus_bleu(list(predictions), [list(references)]).score)
+    return float(sacrebleu.corpus_bleu(list(predictions), [list(references)], tokenize=bleu_tokenizer(references)).score)
 
 
 def corpus_chrf(predictions: Sequence[str], references: Sequence[str]) -> float:

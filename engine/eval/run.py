@@ -10,6 +10,7 @@ answers with the base model's. Events: ``eval_model`` {model, label, metrics, se
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -230,7 +231,6 @@ def run_eval(recipe: EvalRecipe, ctx: WorkerContext) -> None:
     _quiet()
     base_dir = _recipe_dir(ctx)
     ws = workspace_of(ctx.run)
-    examples = read_examples(resolve_sources(recipe.data, base_dir), what="data")
     candidates: list[Candidate] = []
     for ref in recipe.runs:
         if is_latest(ref) and latest_run(ws, ref) is None:
@@ -244,11 +244,22 @@ def run_eval(recipe: EvalRecipe, ctx: WorkerContext) -> None:
     for c in candidates:
         if c.base.name_or_path != recipe.model.name_or_path:
             ctx.log(f"{c.label} was trained from {c.base.name_or_path}, not {recipe.model.name_or_path}", "warning")
-    fallback: list[Example] | None = None
-    if recipe.few_shot and recipe.few_shot.k > 0 and not recipe.few_shot.source and candidates and candidates[0].run_id:
-        fallback = _train_pool_of_run(ws, candidates[0].run_id, ctx)
-    pool = _pool(recipe, base_dir, fallback)
-    session = Session(recipe, examples, ctx, [s.path for s in recipe.data])
+    first_run = next((c.run_id for c in candidates if c.run_id), None)
+    # The first run's own split: its training rows (the few-shot pool) and held-out rows (data.eval or
+    # the rows data.eval_split took off), exactly as its trainer split them.
+    wants_pool = bool(recipe.few_shot and recipe.few_shot.k > 0 and not recipe.few_shot.source)
+    split = _run_split(ws, first_run, ctx) if first_run and (recipe.data is None or wants_pool) else None
+    if recipe.data is not None:
+        examples = read_examples(resolve_sources(recipe.data, base_dir), what="data")
+        label = [s.path for s in recipe.data]
+    elif split is not None and split[1]:
+        examples, label = split[1], [f"held-out rows of {first_run}"]
+    else:
+        raise DataError(f"data: {first_run or 'the runs listed'} has no held-out rows (data.eval or data.eval_split); "
+                        "give the held-out set with data: FILE")
+    pool = _pool(recipe, base_dir, split[0] if split else None)
+    pool = _without_held_out(pool, examples, ctx)
+    session = Session(recipe, examples, ctx, label)
     candidates = _base_rows(recipe, recipe.model, pool, ctx) + candidates
     _unique_ids(candidates)
     session.evaluate_all(candidates, pool)
@@ -284,13 +295,28 @@ def _unique_ids(candidates: list[Candidate]) -> None:
             seen[c.id] = 1
 
 
-def _train_pool_of_run(ws: Workspace, run_id: str, ctx: WorkerContext) -> list[Example]:
+def _run_split(ws: Workspace, run_id: str, ctx: WorkerContext) -> tuple[list[Example], list[Example]] | None:
+    """(training rows, held-out rows) of a run, split as its trainer split them; None when unreadable."""
     try:
         recipe = run_recipe(ws.run(run_id))
-        return read_examples(recipe.data.train, system=recipe.data.system_prompt, what=f"{run_id} training data")
+        task = kinds.data_task_of(recipe) or "sft"
+        return training_sets(recipe.data, task=task, seed=recipe.seed)
     except TailorError as exc:
-        ctx.log(f"few_shot: cannot read the training data of {run_id}: {exc}", "warning")
-        return []
+        ctx.log(f"cannot read the data of {run_id}: {exc}", "warning")
+        return None
+
+
+def _key(example: Example) -> str:
+    return json.dumps(example.prompt, sort_keys=True, ensure_ascii=False)
+
+
+def _without_held_out(pool: list[Example], examples: list[Example], ctx: WorkerContext) -> list[Example]:
+    """The few-shot pool minus any row whose prompt is a held-out prompt: a shot never shows the answer."""
+    held_out = {_key(e) for e in examples}
+    kept = [p for p in pool if _key(p) not in held_out]
+    if len(kept) < len(pool):
+        ctx.log(f"few_shot: left out {len(pool) - len(kept)} pool rows that are held-out prompts")
+    return kept
 
 
 def _raise_if_all_failed(session: Session) -> None:
@@ -354,11 +380,11 @@ def _evaluate_after_training(spec: EvaluateSpec, recipe: TrainableRecipe, ctx: W
             raise DataError("evaluate: no eval set; set data.eval or data.eval_split, or evaluate.data")
         examples = eval_rows
     if spec.few_shot and spec.few_shot.k > 0 and not spec.few_shot.source and not train_rows:
-        try:
-            train_rows = read_examples(recipe.data.train, system=recipe.data.system_prompt, what="data.train")
+        try:  # the training rows as the trainer split them: never the rows data.eval_split held out
+            train_rows = training_sets(recipe.data, task=task, seed=recipe.seed)[0]
         except DataError as exc:
             ctx.log(f"few_shot: cannot draw shots from the training data: {exc}", "warning")
-    pool = _pool(spec, base_dir, train_rows)
+    pool = _without_held_out(_pool(spec, base_dir, train_rows), examples, ctx)
     session = Session(spec, examples, ctx, [s.path for s in spec.data] if spec.data else ["data.eval"])
     run_id = ctx.run.run_id
     this = Candidate(run_id, f"this run ({run_id})", "run", run_id, recipe.model, path=ctx.run.adapter_dir, run_id=run_id)

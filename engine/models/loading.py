@@ -1,4 +1,7 @@
-"""Resolve and load a recipe's model and tokenizer: ``tailor/tiny``, a local folder or a hub id.
+"""Resolve and load a recipe's model and tokenizer: ``tailor/tiny``, a local folder, a GGUF file or a hub id.
+
+A GGUF file (``model.name_or_path: ./m.gguf``, or a folder plus ``model.gguf_file``) is converted once into
+a Hugging Face folder (``engine.models.gguf``) and loaded from there like any local folder.
 
 Worker-side only (imports torch/transformers inside functions). Every expected failure (an offline hub
 id, a missing folder, a gated repo, QLoRA without CUDA) becomes a one-line :class:`ModelError`.
@@ -15,20 +18,36 @@ from engine.errors import ModelError
 from engine.models.tiny import TINY_ID
 
 
-def resolve_model_path(name_or_path: str) -> str:
-    """What ``from_pretrained`` should get: the built tiny model's folder, a local folder, or the hub id."""
+def resolve_model_path(name_or_path: str, gguf_file: str | None = None, log: Any = None) -> str:
+    """What ``from_pretrained`` should get: the built tiny model's folder, a local folder (a GGUF file's
+    converted folder), or the hub id."""
     if name_or_path == TINY_ID:
         from engine.models.tiny import tiny_path
 
         return str(tiny_path())
+    from engine.models.gguf import convert, gguf_source
+
+    gguf = gguf_source(name_or_path, gguf_file)
+    if gguf is not None:
+        return str(convert(gguf, log))
     path = Path(name_or_path).expanduser()
     if path.exists():
         if not (path / "config.json").exists() and not (path / "adapter_config.json").exists():
-            raise ModelError(f"model folder {path} has no config.json; point model.name_or_path at a Hugging Face model folder")
+            ggufs = sorted(p.name for p in path.glob("*.gguf"))
+            if ggufs:
+                raise ModelError(f"model folder {path} has no config.json but holds {', '.join(ggufs)}; set "
+                                 f"model.gguf_file: {ggufs[0]} (or point model.name_or_path at the file)")
+            raise ModelError(f"model folder {path} has no config.json; point model.name_or_path at a Hugging Face "
+                             "model folder or a GGUF file")
         return str(path.resolve())
     if name_or_path.startswith(("/", ".", "~")) or name_or_path.count("/") > 1:
         raise ModelError(f"model folder {name_or_path!r} does not exist; fix model.name_or_path")
     return name_or_path
+
+
+def spec_path(spec: Any, log: Any = None) -> str:
+    """``resolve_model_path`` for a ``ModelSpec`` (its ``gguf_file`` included)."""
+    return resolve_model_path(spec.name_or_path, getattr(spec, "gguf_file", None), log)
 
 
 @contextlib.contextmanager
@@ -101,7 +120,7 @@ def load_tokenizer(spec: Any, path: str | None = None) -> Any:
     """The tokenizer for a ``ModelSpec``, with a pad token and the recipe's chat template if any."""
     from transformers import AutoTokenizer
 
-    path = path or resolve_model_path(spec.name_or_path)
+    path = path or spec_path(spec)
     with hub_errors(spec.name_or_path):
         tok = AutoTokenizer.from_pretrained(path, revision=spec.revision, trust_remote_code=spec.trust_remote_code)
     if spec.chat_template:
@@ -121,7 +140,7 @@ def load_model(
     """The causal LM for a ``ModelSpec``; ``quantization`` (a QuantizationSpec) loads it in 4-bit (QLoRA)."""
     from transformers import AutoModelForCausalLM
 
-    path = path or resolve_model_path(spec.name_or_path)
+    path = path or spec_path(spec)
     kwargs: dict[str, Any] = {
         "revision": spec.revision,
         "trust_remote_code": spec.trust_remote_code,

@@ -41,9 +41,12 @@ class Strict(BaseModel):
 
 
 class ModelSpec(Strict):
-    """The base model: ``tailor/tiny`` (built in, offline), a local path, or a Hugging Face hub id."""
+    """The base model: ``tailor/tiny`` (built in, offline), a local folder, a GGUF file, or a Hugging Face hub id."""
 
     name_or_path: str = "tailor/tiny"
+    gguf_file: str | None = Field(
+        None, description="A GGUF file inside the name_or_path folder (or point name_or_path at the file itself)."
+    )
     revision: str | None = None
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = "auto"
     trust_remote_code: bool = False
@@ -179,6 +182,7 @@ class ResourcesSpec(Strict):
     cpus_per_task: int | None = Field(None, gt=0, description="Slurm CPUs per node's task.")
     mem: str | None = Field(None, description="Slurm memory per node, e.g. 64G.")
     sbatch: list[str] = Field(default_factory=list, description="Extra #SBATCH options, one per item.")
+    threads: int | None = Field(None, gt=0, description="CPU threads for torch (default: this machine's cores shared among live workers).")
 
 
 # Fields of TrainingArguments that Tailor sets itself; a recipe that sets them is told so.

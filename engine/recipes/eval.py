@@ -170,13 +170,15 @@ class EvalRecipe(EvalSettings):
     name: str | None = None
     description: str | None = None
     model: ModelSpec = Field(default_factory=ModelSpec, description="The base model (the row to beat).")
-    data: list[DataSource] = Field(min_length=1, description="The held-out set.")
+    data: list[DataSource] | None = Field(
+        None, description="The held-out set; without it, the held-out rows (data.eval or data.eval_split) of the first run listed."
+    )
     runs: list[str] = Field(default_factory=list, description="Run ids (or prefixes, or run folders) to compare.")
     adapters: list[str] = Field(default_factory=list, description="Adapter (or full model) folders to compare.")
     trials: list[str] = Field(default_factory=list, description="Search runs: compare their finished trials.")
     top_trials: int | None = Field(None, gt=0, description="Only the best N trials of each search.")
 
-    _data = field_validator("data", mode="before")(lambda cls, v: _sources(v))
+    _data = field_validator("data", mode="before")(lambda cls, v: None if v is None else _sources(v))
 
     @field_validator("runs", "adapters", "trials", mode="before")
     @classmethod
@@ -192,6 +194,8 @@ class EvalRecipe(EvalSettings):
 
     @model_validator(mode="after")
     def _something_to_evaluate(self) -> EvalRecipe:
+        if self.data is None and not self.runs:
+            raise ValueError("data: give the held-out set (data: FILE), or list runs: to use the first run's held-out rows")
         base_rows = self.zero_shot or (self.few_shot is not None and self.few_shot.k > 0)
         if not base_rows and not (self.runs or self.adapters or self.trials):
             raise ValueError("nothing to evaluate: keep zero_shot / few_shot or list runs, adapters or trials")

@@ -124,7 +124,7 @@ def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: So
     """
     from peft import PeftModel
 
-    from engine.models.loading import check_qlora_possible, load_model, load_tokenizer, resolve_model_path
+    from engine.models.loading import check_qlora_possible, load_model, load_tokenizer, spec_path
     from engine.train.methods import build_peft_config, freeze_for_partial
 
     if recipe.method == "qlora":
@@ -134,7 +134,7 @@ def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: So
     tokenizer = load_tokenizer(recipe.model, tok_dir)
     quant = recipe.quantization if recipe.method == "qlora" else None
     # A chain that started from a run's full model trains on that model, whatever the recipe's model names.
-    path = source.base_name if source.base_name != recipe.model.name_or_path else resolve_model_path(recipe.model.name_or_path)
+    path = source.base_name if source.base_name != recipe.model.name_or_path else spec_path(recipe.model)
     if source.full_model:
         ctx.log(f"from_run {source.run.run_id}: starting from its full model")
         model = load_model(recipe.model, str(source.folder), quantization=quant)

@@ -35,6 +35,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     from engine.train.chain import chained_model, resolve_source, write_lineage
     from engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
     from engine.train.methods import setup_model
+    from engine.train.sft import warn_truncation
 
     train, evaluation = load_training_data(recipe.data, task=recipe.data_task, seed=recipe.seed, log=ctx.log)
     ctx.log(
@@ -63,6 +64,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
         has_eval=evaluation is not None,
         defaults={**preference_defaults(recipe, tokenizer), **recipe.trl_args()},
     )
+    warn_truncation(train, tokenizer, config, ctx)
     callbacks: list[Any] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
     stopper = early_stopping_callback(recipe)
     if stopper is not None:

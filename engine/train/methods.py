@@ -37,11 +37,11 @@ class LoadedModel:
 
 def load_tokenizer_for(recipe: TrainableRecipe, ctx: WorkerContext | None = None) -> tuple[Any, str]:
     """(tokenizer, resolved model path); refuses QLoRA without CUDA before anything is loaded."""
-    from engine.models.loading import check_qlora_possible, load_tokenizer, resolve_model_path
+    from engine.models.loading import check_qlora_possible, load_tokenizer, spec_path
 
     if recipe.method == "qlora":
         check_qlora_possible()  # before any download or load
-    path = resolve_model_path(recipe.model.name_or_path)
+    path = spec_path(recipe.model, ctx.log if ctx is not None else None)
     shown = f" ({path})" if path != recipe.model.name_or_path else ""
     _log(ctx, f"loading model {recipe.model.name_or_path}{shown}")
     return load_tokenizer(recipe.model, path), path

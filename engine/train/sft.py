@@ -38,6 +38,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         has_eval=evaluation is not None,
         defaults=sft_defaults(recipe, tokenizer, train.column_names, ctx),
     )
+    warn_truncation(train, tokenizer, config, ctx)
     loaded = setup_model(recipe, ctx, tokenizer, path)
     callbacks: list[Any] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
     stopper = early_stopping_callback(recipe)
@@ -57,6 +58,19 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         from engine.eval.run import evaluate_after_training
 
         evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
+
+
+def warn_truncation(train: Any, tokenizer: Any, config: Any, ctx: WorkerContext) -> None:
+    """Warn at launch when max_length cuts a large share of the rows (engine.data.render)."""
+    from engine.data.render import truncation_warning
+
+    try:
+        text = truncation_warning(train, tokenizer, getattr(config, "max_length", None))
+    except Exception as exc:  # advisory only: a row the preview cannot render fails in TRL with its own error
+        ctx.log(f"could not measure row lengths: {exc}")
+        return
+    if text:
+        ctx.log(text, "warning")
 
 
 def sft_defaults(recipe: SFTRecipe, tokenizer: Any, columns: list[str], ctx: WorkerContext) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from engine.runs.diskspace import disk_message
 from engine.runs.lock import RunLocked
 from engine.runs.rundir import RunDir
 from engine.runs.status import RunState
+from engine.worker import threads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,10 +69,12 @@ def _run(run: RunDir, resume: bool) -> int:
         ctx.finish(RunState.CANCELLED)
         return 0
     ctx.start()
+    pidfile = None
     try:
         from engine.recipes.load import parse_recipe
 
         recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
+        pidfile = _threads(recipe, ctx)
         from engine import kinds
 
         kinds.run(recipe, ctx)  # the kind's runner (engine.kinds): it returns when done
@@ -82,8 +85,27 @@ def _run(run: RunDir, resume: bool) -> int:
         state = RunState.CANCELLED if ctx.cancel_requested and isinstance(exc, KeyboardInterrupt) else RunState.FAILED
         ctx.finish(state, None if state == RunState.CANCELLED else disk_message(exc, run.path) or one_line(exc))
         return 1 if state == RunState.FAILED else 0
+    finally:
+        threads.unregister(pidfile)
     ctx.finish(RunState.CANCELLED if ctx.cancel_requested else RunState.SUCCEEDED)
     return 0
+
+
+def _threads(recipe: object, ctx: object) -> Path | None:
+    """Choose, apply and log the CPU thread count (engine.worker.threads); returns this worker's pid file."""
+    from engine.config import settings
+
+    try:
+        folder = threads.registry_dir()
+        others = threads.other_workers(folder)
+        pidfile = threads.register(folder)
+    except OSError:  # no writable temp folder: count nobody else
+        others, pidfile = 0, None
+    res = getattr(recipe, "resources", None)
+    n, why = threads.choose(getattr(res, "threads", None), settings().worker_threads, others)
+    threads.apply(n, auto=why.endswith(threads.AUTO_WHY))
+    ctx.log(f"CPU threads: {n} ({why}; resources.threads or TAILOR_WORKER_THREADS override it)")  # type: ignore[attr-defined]
+    return pidfile
 
 
 if __name__ == "__main__":

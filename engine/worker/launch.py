@@ -50,7 +50,9 @@ def _resources(run_path: Path) -> tuple[int, str]:
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The worker inherits our environment (secrets such as HF_TOKEN travel here, never in argv)."""
-    env = dict(os.environ)
+    from engine.worker.threads import inherited_env
+
+    env = inherited_env(dict(os.environ))
     env.update(
         {
             "PYTHONUNBUFFERED": "1",

@@ -36,7 +36,7 @@ def test_shorthands_and_defaults() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("kind: eval\n", "r.yaml: data: required field is missing"),
+        ("kind: eval\n", "r.yaml: data: give the held-out set (data: FILE), or list runs: to use the first run's held-out rows"),
         ("kind: eval\ndata: x.jsonl\nmetrics: [bleu, acuracy]\n", "r.yaml:3: metrics: unknown metric 'acuracy'; did you mean 'accuracy'?"),
         ("kind: eval\ndata: x.jsonl\ntask: generation\nmetrics: [bleu, f1]\n", "r.yaml:4: metrics: f1 does not apply to task 'generation'"),
         ("kind: eval\ndata: x.jsonl\nmetrics: [win_rate]\n", "r.yaml:3: metrics: win_rate needs a judge model: set judge: {model: ...}"),

@@ -83,7 +83,7 @@ def test_export_merge_writes_a_plain_transformers_model(trained: Trained, tmp_pa
     result = CliRunner().invoke(cli, ["-w", str(trained.ws.root), "export", trained.run.run_id[:12], "--merge", str(out)])
     assert result.exit_code == 0, result.output
     assert str(out) in result.stdout
-    assert "checked: the merged model reproduces the run's final logits" in result.stderr
+    assert "checked: the merged model reproduces the run (" in result.stderr
     assert not (out / "adapter_config.json").exists()
     assert not [p for p in out.parent.iterdir() if p.name.startswith(".merged")]  # no temp folder left
     model = AutoModelForCausalLM.from_pretrained(out)

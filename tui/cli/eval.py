@@ -167,20 +167,19 @@ def _adhoc_recipe(ws: Any, runs: list[Path], data: str | None) -> Path:
 
     if getattr(train, "kind", None) not in kinds.evaluable():
         raise RunError(f"{first.run_id}: a {train.kind} run without evaluation results; nothing to show")
-    if data is None:
-        if not train.data.eval:
-            raise click.UsageError(f"{first.run_id} has no data.eval to evaluate on; give a held-out set with --data FILE")
-        sources = [s.model_dump(exclude_defaults=True) for s in train.data.eval]
-    else:
-        sources = [{"path": str(Path(data).expanduser().resolve())}]
+    if data is None and not (train.data.eval or train.data.eval_split):
+        raise click.UsageError(f"{first.run_id} has no data.eval or data.eval_split to evaluate on; give a held-out set with --data FILE")
+    # Without --data the worker takes the first run's held-out rows (data.eval, or the rows data.eval_split
+    # took off) and draws shots from its training rows as split: never a held-out row.
     recipe = {
         "kind": "eval",
         "name": "eval-runs",
         "model": train.model.model_dump(exclude_defaults=True) or {"name_or_path": train.model.name_or_path},
-        "data": sources,
         "runs": [str(r.resolve()) for r in runs],
-        "few_shot": {"k": 3, "source": [s.model_dump(exclude_defaults=True) for s in train.data.train]},
+        "few_shot": {"k": 3},
     }
+    if data is not None:
+        recipe["data"] = [{"path": str(Path(data).expanduser().resolve())}]
     if getattr(train, "trainer", None) == "kto":
         recipe["few_shot"] = 0  # unpaired (KTO) rows have no answer to show as a shot
     folder = Path(tempfile.mkdtemp(prefix="tailor-eval-"))

@@ -60,15 +60,8 @@ def export_cmd(
         click.echo(f"next: {step}", err=True)
     if result.url:
         click.echo(f"pushed: {result.url}", err=True)
-    if result.verified is True:
-        click.echo(f"checked: the merged model reproduces the run's final logits (max diff {result.max_logit_diff:.2e})", err=True)
-    elif result.verified is False:
-        click.secho(
-            f"warning: the merged model's logits differ from the run's by up to {result.max_logit_diff:.3g} "
-            "(expected with low-precision --dtype; otherwise check the base model)",
-            fg="yellow",
-            err=True,
-        )
+    if result.check is not None:  # a failing check raised before anything was written
+        click.echo(f"checked: the merged model reproduces the run ({result.check.describe()})", err=True)
 
 
 async def _fetch(executor, run_id: str):

@@ -142,8 +142,12 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
             self.post_message(self.Tokenized([], [], "refused: " + unrenderable_message(*hit, self.model)))
             return
         seqs = []
-        for row in rows:
-            seqs += sequences(row, tok, assistant_only_loss=self.assistant_only, max_length=self.max_length)
+        try:
+            for row in rows:
+                seqs += sequences(row, tok, assistant_only_loss=self.assistant_only, max_length=self.max_length)
+        except RowIssue as exc:  # what training would refuse, e.g. assistant_only_loss without generation markers
+            self.post_message(self.Tokenized([], rows, f"this row cannot be trained on: {exc}"))
+            return
         self.post_message(self.Tokenized(seqs, rows))
 
     def on_row_detail_screen_tokenized(self, message: RowDetailScreen.Tokenized) -> None:
