@@ -13,9 +13,13 @@ import secrets
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.exporters.gguf import ExportError
 from engine.runs.rundir import RunDir
+
+if TYPE_CHECKING:
+    from engine.export_check import LogitCheck
 
 
 @dataclass
@@ -27,6 +31,7 @@ class ExportReport:
     max_logit_diff: float | None = None
     verified: bool | None = None
     url: str | None = None
+    check: LogitCheck | None = None  # the merged model against the run (engine/export_check.py)
 
 
 def _recipe(run: RunDir):
@@ -74,7 +79,9 @@ def export(
     hf_dir = stage / "hf" if gguf else stage / "out"
     try:
         result = export_run(run, hf_dir, merge=merge or gguf, checkpoint=checkpoint, force=True, dtype=dtype)
-        report = ExportReport(out, result.kind, max_logit_diff=result.max_logit_diff, verified=result.verified)
+        report = ExportReport(
+            out, result.kind, max_logit_diff=result.max_logit_diff, verified=result.verified, check=result.check
+        )
         if gguf:
             from transformers import AutoTokenizer
 
