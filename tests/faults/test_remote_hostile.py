@@ -134,5 +134,15 @@ def test_tailor_runs_refreshes_remote_runs_and_marks_an_unreachable_host_stale(s
         listed = tailor(ssh_ws, "runs")
         row = [line for line in listed.stdout.splitlines() if "live-1" in line]
         assert row and "running? (last known;" in listed.stdout, listed.stdout
+
+        # The TUI's Runs screen lists through the same refresh: the last known state, marked stale.
+        import asyncio
+
+        from engine.executors.local import LocalExecutor
+        from tui.widgets.run_settings import list_with_hosts
+
+        statuses, hosts, _ = asyncio.run(list_with_hosts(LocalExecutor(ssh_ws)))
+        (live,) = [s for s in statuses if s.run_id == "live-1"]
+        assert hosts["live-1"] == "box" and live.stale and live.state_label.startswith("running? (last known;")
     finally:
         sleeper.kill()

@@ -102,5 +102,29 @@ async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, s
     """The listing (remote runs through their mirrors), the host alias of each remote run and each run's
     settings (method, r, lr, model: read once from its recipe.yaml)."""
     statuses = await executor.list_runs()
+    statuses = await _refresh_remote(executor, statuses)
     settings = settings_for(executor.workspace.runs_dir, statuses)
     return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}, settings
+
+
+REMOTE_REFRESH_S = 30.0  # ask hosts about active remote runs at most this often (each asks over SSH)
+_last_refresh: dict[str, float] = {}
+
+
+async def _refresh_remote(executor: Executor, statuses: list[Status]) -> list[Status]:
+    """Active remote runs as their hosts report them, as ``tailor runs`` does (engine/remote/refresh.py):
+    an unreachable host's runs show their last known state marked stale, never a wrong live state. Runs the
+    screen follows get their state from the follow stream; this catches the others (a host that went away,
+    a run launched from another terminal)."""
+    import time
+
+    if not any(s.via != "local" and s.state.active for s in statuses):
+        return statuses
+    key = str(executor.workspace.root)
+    now = time.monotonic()
+    if now - _last_refresh.get(key, 0.0) < REMOTE_REFRESH_S:
+        return statuses
+    _last_refresh[key] = now
+    from engine.remote.refresh import refresh_remote
+
+    return await refresh_remote(executor.workspace, statuses)
