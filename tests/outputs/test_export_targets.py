@@ -54,6 +54,28 @@ def test_modelfile_template_renders_like_the_chat_template(smollm2_hf) -> None:
     assert f'SYSTEM """{system}"""' in text
 
 
+# Meta's Llama 3 Instruct chat template (tokenizer_config.json of Meta-Llama-3-8B-Instruct).
+LLAMA3_TEMPLATE = (
+    "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + "
+    "message['role'] + '<|end_header_id|>\n\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}"
+    "{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}"
+    "{{ '<|start_header_id|>assistant<|end_header_id|>\n\n' }}{% endif %}"
+)
+
+
+def test_llama3_modelfile_template_renders_like_the_chat_template() -> None:
+    """The Llama 3 family: the same text as Meta's template, less the BOS token (llama.cpp adds it when it
+    tokenizes, as the GGUF says add_bos_token)."""
+    from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+    family = ollama.family_of(LLAMA3_TEMPLATE)
+    assert family.name == "llama3" and "<|eot_id|>" in family.stop
+    template = ImmutableSandboxedEnvironment().from_string(LLAMA3_TEMPLATE)
+    for messages in [*CONVERSATIONS, [{"role": "user", "content": "Reverse: abcd"}]]:
+        expected = template.render(messages=messages, bos_token="<|begin_of_text|>", add_generation_prompt=True)
+        assert "<|begin_of_text|>" + render_go(family.template, messages, None) == expected
+
+
 def test_unknown_chat_template_is_refused_with_the_reason() -> None:
     with pytest.raises(ExportError, match="none Tailor can translate for Ollama"):
         ollama.family_of("{% for m in messages %}[{{ m.role }}] {{ m.content }}{% endfor %}")
