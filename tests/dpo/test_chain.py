@@ -160,7 +160,7 @@ def test_full_model_source_is_the_new_base(ws: Workspace) -> None:
     ("from_run", "extra", "expected"),
     [
         ("no-such-run", {}, "from_run: no run 'no-such-run'"),
-        ("queued", {}, "is queued; start from a succeeded sft, dpo or grpo run"),
+        ("queued", {}, "is queued; start from a succeeded sft, dpo, grpo or merge run"),
         (
             "sft",
             {"model": "some-org/other-model"},
