@@ -37,11 +37,11 @@ def small_runs_dir(workspace) -> Iterator[Path]:
 def fill(where: Path) -> Path:
     """Fill the filesystem holding ``where`` to the last byte."""
     blob = Path(tempfile.mkstemp(dir=where, prefix="fill-")[1])
-    with open(blob, "wb") as fh:
+    # Unbuffered: a buffered file can still hold bytes when the disk fills, and then raise ENOSPC on close.
+    with open(blob, "wb", buffering=0) as fh:
         try:
             while True:
                 fh.write(b"\0" * 65536)
-                fh.flush()
         except OSError:
             pass
     return blob
