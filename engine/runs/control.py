@@ -26,6 +26,10 @@ if TYPE_CHECKING:
     from engine.workspace import Workspace
 
 
+#: How long a resume waits for a just-killed worker's lock to be released by the kernel.
+LOCK_RELEASE_S = 10.0
+
+
 class Control:
     """Run control over one workspace's runs, with the liveness policy of whoever holds it."""
 
@@ -137,13 +141,28 @@ class Control:
         from engine.runs.diskspace import wrap_disk_full
 
         run = self.run(run_id)
-        try:
-            with lock.held(run.path) as fd:
-                run.requeue(self.heartbeat_timeout)  # a corrupt status.json is rebuilt from events.jsonl first
-                self.spawn(run, resume=True, env=env, lock_fd=fd)
-        except OSError as exc:
-            raise wrap_disk_full(exc, run.path) or exc from None
+        deadline = time.monotonic() + LOCK_RELEASE_S
+        while True:
+            try:
+                with lock.held(run.path) as fd:
+                    run.requeue(self.heartbeat_timeout)  # a corrupt status.json is rebuilt from events.jsonl first
+                    self.spawn(run, resume=True, env=env, lock_fd=fd)
+                break
+            except lock.RunLocked:
+                # A worker that was just killed is reported dead (its pid is gone) a moment before the
+                # kernel has released everything it held: wait for that, never for a live worker.
+                if not self._worker_gone(run) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+            except OSError as exc:
+                raise wrap_disk_full(exc, run.path) or exc from None
         return self.effective(run)
+
+    def _worker_gone(self, run: RunDir) -> bool:
+        try:
+            return run.effective_status(self.heartbeat_timeout, self.queued_timeout).state.terminal
+        except RunError:
+            return False
 
     def repair(self, run_id: str) -> Status:
         """Rebuild status.json from events.jsonl (``tailor runs --repair``), under the run's lock."""
