@@ -27,6 +27,8 @@ from tui.errors import error_text
 from tui.keymap import bind
 from tui.screens.base import TailorScreen
 from tui.widgets.curves import Curves
+from tui.widgets.search_columns import fit_columns
+from tui.widgets.search_columns import short as _short
 from tui.widgets.styles import theme_style
 from tui.widgets.table import Table
 
@@ -198,7 +200,8 @@ class SearchScreen(TailorScreen):
                 if key not in names:
                     names.append(key)
         self._sort_names = list(names)
-        visible = self._fit_columns(rows, names, snap)
+        room = (self.table.size.width or (self.app.size.width * 3) // 5) - 2
+        visible = fit_columns(rows, names, snap["objective"], room)
         columns = ("#", "state", *[n for n in names if n in visible], snap["objective"],
                    *[c for c in ("steps", "duration") if c in visible])
         labels = ("#", "state", *[_short(n) for n in names if n in visible], snap["objective"],
@@ -247,32 +250,6 @@ class SearchScreen(TailorScreen):
         open_run = getattr(self.app.screen, "open_run", None)
         if open_run is not None:
             open_run(row["run_id"])
-
-    def _fit_columns(self, rows: list[dict[str, Any]], names: list[str], snap: dict[str, Any]) -> set[str]:
-        """The optional columns that fit the trials table, by priority: the searched parameters first,
-        then steps, derived values (e.g. alpha = 2r), duration; number, state and objective always."""
-        from engine.runs.format import duration, number
-
-        def width(label: str, values: list[str]) -> int:
-            return max([len(label), *map(len, values)]) + 2  # cell padding
-
-        def text(v: Any) -> str:
-            return number(v) if isinstance(v, float) else str(v)
-
-        derived = [n for n in names if any(n in r["derived"] for r in rows)]
-        params = [n for n in names if n not in derived]
-        cols = {n: width(_short(n), [text({**r["params"], **r["derived"]}.get(n, "-")) for r in rows]) for n in names}
-        cols["steps"] = width("steps", [str(r["steps"] or "-") for r in rows])
-        cols["duration"] = width("time", [duration(r["duration"]) for r in rows])
-        room = (self.table.size.width or (self.app.size.width * 3) // 5) - 2
-        room -= width("#", [f"{r['number']} ★" for r in rows]) + width("state", [r["state"] for r in rows])
-        room -= width(snap["objective"], ["-" * 7])
-        shown: set[str] = set()
-        for name in (*params, "steps", *derived, "duration"):
-            if cols[name] <= room:
-                shown.add(name)
-                room -= cols[name]
-        return shown
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
         from engine.search.views import importance_bars, intermediate_series
@@ -457,7 +434,3 @@ class SearchScreen(TailorScreen):
         path, status = await self.tailor.engine(lambda ex: promote(ex, ws, study, url, trial_number=number))
         assert status is not None  # promote launches by default
         self.notify(f"training {status.run_id} from {path.name} (see Runs)", title="search")
-
-
-def _short(name: str) -> str:
-    return {"learning_rate": "lr", "lora_alpha": "alpha", "lora_dropout": "dropout"}.get(name, name)[:8]
