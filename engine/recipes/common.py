@@ -277,3 +277,10 @@ def _type_name(type_text: str) -> str:
         if type_text == f"<class '{name}'>":
             return {"bool": "true/false", "float": "a number", "int": "an integer", "str": "a string"}[name]
     return f"of type {type_text}"
+
+
+def run_reference(v: str | None) -> str | None:
+    """A ``from_run`` value: a run id, unique prefix, ``latest[:NAME]`` or run folder (blank is refused)."""
+    if v is not None and not v.strip():
+        raise ValueError("must name a run (id, unique prefix or run folder)")
+    return v.strip() if v else v

@@ -33,7 +33,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, field_validator, model_validator
 
 from engine.errors import RecipeError
-from engine.recipes.common import Strict, _FieldError, check_train_block
+from engine.recipes.common import Strict, _FieldError, check_train_block, run_reference
 from engine.recipes.trainable import TrainableRecipe
 
 BUILTIN_REWARDS = ("exact_match", "token_f1", "format", "length")
@@ -138,9 +138,7 @@ class GRPORecipe(TrainableRecipe):
     @field_validator("from_run")
     @classmethod
     def _from_run_text(cls, v: str | None) -> str | None:
-        if v is not None and not v.strip():
-            raise ValueError("must name a run (id, unique prefix or run folder)")
-        return v.strip() if v else v
+        return run_reference(v)
 
     @model_validator(mode="after")
     def _consistent(self) -> GRPORecipe:
