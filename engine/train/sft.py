@@ -3,13 +3,15 @@
 Data arrives in TRL's standard formats (language modelling ``text``, prompt-completion, conversational
 ``messages``); TRL applies the chat template, and trains on completions only for prompt-completion data.
 For ``messages`` data Tailor turns on ``assistant_only_loss`` when the chat template can mark the
-assistant's tokens (the recipe can set it either way).
+assistant's tokens (the recipe can set it either way). Batches are padding-free when the model passes
+the check in engine/train/padding_free.py.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from engine.train import padding_free
 from engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
@@ -38,6 +40,8 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         has_eval=evaluation is not None,
         defaults=sft_defaults(recipe, tokenizer, train.column_names, ctx),
     )
+    if padding_free.forced(recipe):
+        config.padding_free = False  # TRL refuses it with max_length; switched on below, after the check
     warn_truncation(train, tokenizer, config, ctx)
     loaded = setup_model(recipe, ctx, tokenizer, path)
     callbacks: list[Any] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
@@ -53,6 +57,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         peft_config=loaded.peft_config,
         callbacks=callbacks,
     )
+    padding_free.enable(trainer, recipe, ctx)
     if train_and_save(trainer, recipe, ctx) and recipe.evaluate:
         # the optional `evaluate:` block (docs/evaluation.md)
         from engine.eval.run import evaluate_after_training
