@@ -90,7 +90,7 @@ class FitEstimate:
             return f"GPU memory: unknown ({self.note or 'model shape not found'})"
         parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in self.parts.items())
         shape = f"; model shape guessed from {self.note}" if self.guessed else ""
-        return f"GPU memory ~{self.total / GIB:.1f} GiB per GPU ({self.method}: {parts} GiB{shape})"
+        return f"GPU memory ~{self.total / GIB:.1f} GiB per GPU ({self.method}: {parts} GiB){shape}"
 
     def shape_line(self) -> str:
         """Where the model's shape came from: a config.json (its path, the HF cache, the hub), the table
@@ -131,12 +131,12 @@ def find_shape(
         hub = hub_config(name_or_path, revision)
         if hub.config is not None:
             return ModelShape.from_config(hub.config, hub.source), hub.config, ""
-        why = f"not in the cache, {hub.source}"
+        why = f"not cached, {hub.source}"
     m = re.search(r"(\d+(?:\.\d+)?)\s*([bBmM])\b", name_or_path.replace("-", " ").replace("_", " "))
     if m:
         params = float(m.group(1)) * (1e9 if m.group(2).lower() == "b" else 1e6)
         h = int(max(512, (params / 12 / 32) ** 0.5 // 64 * 64))  # a typical decoder aspect ratio
-        source = f"the size in its name {m.group(0)!r}; {why}"
+        source = f"the size in its name {m.group(0)!r}: {why}"
         return ModelShape(params, h, 32, 32000, 4 * h, source=source, guessed=True), None, why
     return None, None, why
 
@@ -183,11 +183,11 @@ def estimate(
     activations = tokens * shape.hidden * shape.layers * per_token_layer
     if gradient_checkpointing:
         activations += tokens * shape.hidden * 34  # one layer recomputed at a time
-    # TRL 1.x computes the loss's log-probabilities in tiles of 4096 tokens x 32768 vocabulary entries (its
-    # fused LM head, every trainer: trl.trainer.utils._CHUNKED_LOGPROB_CHUNK_SIZE) and never holds the full
-    # logits; only the hidden-state gradient is per token. The vocabulary counts through that tile's width
-    # and the embeddings / output head in the weights.
-    logits = min(tokens, 4096) * min(shape.vocab, 32768) * 4 * 2 + tokens * shape.hidden * 4
+    # TRL 1.x computes the loss's log-probabilities in tiles of 4096 tokens x 32768 vocabulary entries in the
+    # model's dtype (its fused LM head, every trainer: trl.kernels.chunked_logprob, one tile forward and one
+    # backward) and never holds the full logits; only the fp32 hidden-state gradient is per token. The
+    # vocabulary counts through that tile's width and the embeddings / output head in the weights.
+    logits = min(tokens, 4096) * min(shape.vocab, 32768) * b * 2 + tokens * shape.hidden * 4
     parts = {
         "weights": weights,
         "gradients": grads,
@@ -226,7 +226,7 @@ def estimate_recipe(recipe: Recipe) -> FitEstimate:
     shape, config, why = find_shape(model.name_or_path, model.revision, getattr(model, "gguf_file", None))
     if shape is None:
         return FitEstimate(model.name_or_path, recipe.method, None, note=f"no config.json found for "
-                           f"{model.name_or_path} ({why}) and no size in its name")
+                           f"{model.name_or_path}: {why}; no size in its name")
     return estimate(
         shape,
         model=model.name_or_path,

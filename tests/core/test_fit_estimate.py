@@ -125,7 +125,7 @@ def test_a_config_in_the_hugging_face_cache_is_read_and_not_guessed(tmp_path: Pa
 
 def test_offline_an_unknown_id_is_guessed_and_says_offline() -> None:
     fit = estimate(model_shape("someone/Mystery-7B"), model="someone/Mystery-7B", method="lora")  # the suite is offline
-    assert "guessed from the size in its name '7B'; not in the cache, offline (HF_HUB_OFFLINE)" in fit.describe()
+    assert "guessed from the size in its name '7B': not cached, offline (HF_HUB_OFFLINE)" in fit.describe()
     unknown = estimate_recipe(parse_recipe({"kind": "sft", "model": "someone/Mystery", "data": {"train": "x.jsonl"}},
                                            check_files=False))
     assert unknown.total is None and "offline (HF_HUB_OFFLINE)" in unknown.describe()
@@ -136,7 +136,7 @@ def test_an_unreachable_hub_is_guessed_and_says_so_within_seconds() -> None:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
     first, again = _estimate_in_a_fresh_process("someone/Mystery-7B", HF_ENDPOINT=f"http://127.0.0.1:{port}")
-    assert first["guessed"] and "not in the cache, hub unreachable (ConnectError)" in first["describe"]
+    assert first["guessed"] and "not cached, hub unreachable (ConnectError)" in first["describe"]
     assert first["line"].startswith("model shape: guessed from the size in its name '7B'")
     assert first["seconds"] < 3 and again["seconds"] < 0.1  # asked once per process, no retries
 
