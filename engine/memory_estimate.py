@@ -10,19 +10,18 @@
     overhead    CUDA context and allocator slack: 1 GiB + 10%
 
 The model's shape comes from its config.json (a local folder, a GGUF file's converted folder, the Hugging
-Face cache) or, for well-known hub ids, a table of their architectures (``engine.model_shapes``); only
-failing those is it guessed from a size in the name, and the estimate then says "guessed". It works
-offline and never loads weights. The training arguments are read as the worker will apply them:
+Face cache), else, for well-known hub ids, a table of their architectures (``engine.model_shapes``), else
+the hub's config.json (``engine.model_config``: a few seconds at most, never with ``HF_HUB_OFFLINE``);
+only failing those is it guessed from a size in the name, and the estimate then says "guessed" and why
+("not in the cache, offline", "... hub unreachable"). It never loads weights. The training arguments are read as the worker will apply them:
 ``activation_checkpointing`` (or the older ``gradient_checkpointing``), on by default on a GPU, which is
 where a fit estimate is asked for. Light: no torch/transformers import.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -91,7 +90,14 @@ class FitEstimate:
             return f"GPU memory: unknown ({self.note or 'model shape not found'})"
         parts = ", ".join(f"{k} {v / GIB:.1f}" for k, v in self.parts.items())
         shape = f"; model shape guessed from {self.note}" if self.guessed else ""
-        return f"GPU memory ~{self.total / GIB:.1f} GiB per GPU ({self.method}: {parts} GiB{shape})"
+        return f"GPU memory ~{self.total / GIB:.1f} GiB per GPU ({self.method}: {parts} GiB){shape}"
+
+    def shape_line(self) -> str:
+        """Where the model's shape came from: a config.json (its path, the HF cache, the hub), the table
+        of known architectures, or guessed and why."""
+        if self.params is None:
+            return f"model shape: unknown ({self.note})"
+        return f"model shape: {'guessed from' if self.guessed else 'from'} {self.note}"
 
 
 @dataclass
@@ -101,50 +107,38 @@ class FitVerdict:
 
 
 def model_shape(name_or_path: str, revision: str | None = None, gguf_file: str | None = None) -> ModelShape | None:
-    """The model's shape from a config.json (local, converted GGUF, HF cache), the table of known
-    architectures, or, guessed, a size in its name (``7B``)."""
-    cfg = _find_config(name_or_path, revision, gguf_file)
-    if cfg is None:
-        from engine.model_shapes import known_config
+    """The model's shape (see ``find_shape``), None when there is nothing to go on."""
+    return find_shape(name_or_path, revision, gguf_file)[0]
 
-        cfg = known_config(name_or_path)
-    if cfg is not None:
-        return ModelShape.from_config(cfg[0], cfg[1])
+
+def find_shape(
+    name_or_path: str, revision: str | None = None, gguf_file: str | None = None
+) -> tuple[ModelShape | None, dict[str, Any] | None, str]:
+    """(shape, the real config.json or None, why not found). The shape comes from a config.json (local,
+    converted GGUF, HF cache: ``engine.model_config``), the table of known architectures, the hub's
+    config.json (time-bounded), or, guessed, a size in its name (``7B``), saying why it had to guess."""
+    from engine.model_config import hub_config, local_config
+    from engine.model_shapes import known_config
+
+    found = local_config(name_or_path, revision, gguf_file)
+    if found.config is not None:
+        return ModelShape.from_config(found.config, found.source), found.config, ""
+    known = known_config(name_or_path)
+    if known is not None:
+        return ModelShape.from_config(*known), None, ""
+    why = found.source
+    if found.source == "not in the Hugging Face cache":  # a hub id: ask the hub for its config.json
+        hub = hub_config(name_or_path, revision)
+        if hub.config is not None:
+            return ModelShape.from_config(hub.config, hub.source), hub.config, ""
+        why = f"not cached, {hub.source}"
     m = re.search(r"(\d+(?:\.\d+)?)\s*([bBmM])\b", name_or_path.replace("-", " ").replace("_", " "))
     if m:
         params = float(m.group(1)) * (1e9 if m.group(2).lower() == "b" else 1e6)
         h = int(max(512, (params / 12 / 32) ** 0.5 // 64 * 64))  # a typical decoder aspect ratio
-        return ModelShape(params, h, 32, 32000, 4 * h, source=f"the size in its name {m.group(0)!r}", guessed=True)
-    return None
-
-
-def _find_config(name: str, revision: str | None, gguf_file: str | None = None) -> tuple[dict[str, Any], str] | None:
-    path = Path(name).expanduser()
-    if path.is_file() or gguf_file:  # a GGUF file: its converted folder, once a run has converted it
-        from engine.models.gguf import converted_dir
-
-        path = converted_dir((path / gguf_file if gguf_file else path).resolve())
-    if name == "tailor/tiny":
-        try:  # the built-in tiny model, once the models module has built it
-            from engine.models import tiny
-
-            path = Path(tiny.tiny_model_path())
-        except Exception:  # not built yet: its architecture is known without building it
-            from engine.models.tiny import ARCH  # stdlib-only module
-            from engine.trainable_params import tiny_vocab_size
-
-            return {"model_type": "llama", **ARCH, "vocab_size": tiny_vocab_size()}, "tailor/tiny (not built yet)"
-    if (path / "config.json").is_file():
-        return json.loads((path / "config.json").read_text()), str(path / "config.json")
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        cached = try_to_load_from_cache(name, "config.json", revision=revision)
-    except Exception:  # not a hub id, or no cache
-        return None
-    if isinstance(cached, str):
-        return json.loads(Path(cached).read_text()), cached
-    return None
+        source = f"the size in its name {m.group(0)!r}: {why}"
+        return ModelShape(params, h, 32, 32000, 4 * h, source=source, guessed=True), None, why
+    return None, None, why
 
 
 def estimate(
@@ -189,9 +183,11 @@ def estimate(
     activations = tokens * shape.hidden * shape.layers * per_token_layer
     if gradient_checkpointing:
         activations += tokens * shape.hidden * 34  # one layer recomputed at a time
-    # TRL 1.x computes the loss's log-probabilities in tiles of 4096 tokens x a vocabulary chunk (its fused
-    # LM head) and never holds the full fp32 logits; only the hidden-state gradient is per token.
-    logits = min(tokens, 4096) * min(shape.vocab, 8192) * 4 * 2 + tokens * shape.hidden * 4
+    # TRL 1.x computes the loss's log-probabilities in tiles of 4096 tokens x 32768 vocabulary entries in the
+    # model's dtype (its fused LM head, every trainer: trl.kernels.chunked_logprob, one tile forward and one
+    # backward) and never holds the full logits; only the fp32 hidden-state gradient is per token. The
+    # vocabulary counts through that tile's width and the embeddings / output head in the weights.
+    logits = min(tokens, 4096) * min(shape.vocab, 32768) * b * 2 + tokens * shape.hidden * 4
     parts = {
         "weights": weights,
         "gradients": grads,
@@ -227,8 +223,12 @@ def estimate_recipe(recipe: Recipe) -> FitEstimate:
         return FitEstimate("?", getattr(recipe, "kind", "?"), None, note="not a training recipe")
     train = dict(getattr(recipe, "train", {}) or {})
     model = recipe.model
+    shape, config, why = find_shape(model.name_or_path, model.revision, getattr(model, "gguf_file", None))
+    if shape is None:
+        return FitEstimate(model.name_or_path, recipe.method, None, note=f"no config.json found for "
+                           f"{model.name_or_path}: {why}; no size in its name")
     return estimate(
-        model_shape(model.name_or_path, model.revision, getattr(model, "gguf_file", None)),
+        shape,
         model=model.name_or_path,
         method=recipe.method,
         dtype=model.dtype,
@@ -237,16 +237,15 @@ def estimate_recipe(recipe: Recipe) -> FitEstimate:
         gradient_checkpointing=checkpointing(train),
         lora_r=recipe.lora.r,
         trainable_layers=recipe.partial.trainable_layers,
-        exact_trainable=_exact_trainable(recipe),
+        exact_trainable=_exact_trainable(config, recipe),
     )
 
 
-def _exact_trainable(recipe: Recipe) -> int | None:
-    """The exact trainable count (engine.trainable_params) where the model's config.json is found."""
+def _exact_trainable(config: dict[str, Any] | None, recipe: Recipe) -> int | None:
+    """The exact trainable count (engine.trainable_params) where the model's real config.json was found."""
     from engine.trainable_params import trainable_params
 
-    cfg = _find_config(recipe.model.name_or_path, recipe.model.revision)  # type: ignore[union-attr]
-    return trainable_params(cfg[0], recipe) if cfg is not None else None
+    return trainable_params(config, recipe) if config is not None else None
 
 
 def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -> FitVerdict:

@@ -45,5 +45,5 @@ def known_config(name: str) -> tuple[dict[str, Any], str] | None:
             h, n, v, inter, heads, kv, tied = KNOWN[prefix]
             cfg = {"hidden_size": h, "num_hidden_layers": n, "vocab_size": v, "intermediate_size": inter,
                    "num_attention_heads": heads, "num_key_value_heads": kv, "tie_word_embeddings": tied}
-            return cfg, f"known architecture {prefix}"
+            return cfg, f"the table of known architectures ({prefix})"
     return None

@@ -158,7 +158,7 @@ class SSHExecutor(Executor):
         if mode == "skip":
             return []
         from engine.memory_estimate import check_fit, estimate_recipe
-        estimate = estimate_recipe(recipe)
+        estimate = await asyncio.to_thread(estimate_recipe, recipe)  # may ask the hub (engine.model_config)
         verdict = check_fit(estimate, await self.gpus(), gpus_wanted=_gpus_wanted(recipe))
         if verdict.fits or verdict.message is None:
             return []

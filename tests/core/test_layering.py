@@ -42,6 +42,7 @@ def test_light_modules_and_tui_load_no_ml_library() -> None:
         "engine.runs.format",
         "engine.runs.lookup",
         "engine.memory_estimate",
+        "engine.model_config",
         "engine.executors",
         "engine.executors.factory",
         "engine.worker.launch",

@@ -78,7 +78,8 @@ async def test_estimate_follows_recipe_r_and_model(workspace, tmp_path):
         assert "B params" in on_big
 
         assert (await set_field(pilot, form, "model", "nobody/unknown-model")) == (
-            "estimate unavailable: no config.json found for nobody/unknown-model"
+            "estimate unavailable: no config.json found for nobody/unknown-model: not cached, "
+            "offline (HF_HUB_OFFLINE); no size in its name"  # the suite runs offline
         )
         assert text(form, "#launch-fit-check") == ""  # nothing to compare
         assert (await set_field(pilot, form, "r", "eight")).startswith("estimate unavailable: LoRA r:")

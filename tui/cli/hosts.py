@@ -269,6 +269,7 @@ def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...
     )
     estimate = estimate_recipe(parsed)
     click.echo(estimate.describe())
+    click.echo(estimate.shape_line())  # a config.json (path, HF cache, hub), the table, or guessed and why
     resources = getattr(parsed, "resources", None)
     wanted = getattr(resources, "gpus", 1)
     verdict = run_async(hostops.fit_on(state.workspace_obj(), name, estimate, gpus_wanted=wanted))
