@@ -61,6 +61,9 @@ class Kind:
     evaluable: bool = False
     #: One line for help texts and the launch form.
     summary: str = ""
+    #: The metrics that say how its training goes, shown in every metric line (``tailor run -f``, ``tailor
+    #: logs``, the run view) before the rest, which are cut to fit (loss and eval_loss are always first).
+    key_metrics: tuple[str, ...] = ()
 
     def recipe_model(self) -> type[BaseModel]:
         return _resolve(self.recipe)
@@ -106,6 +109,14 @@ def names() -> list[str]:
 
 def all_kinds() -> list[Kind]:
     return list(_KINDS.values())
+
+
+def key_metrics() -> list[str]:
+    """Every kind's key metrics after loss and eval_loss, then the optimiser's (engine/runs/format.py)."""
+    out = ["loss", "eval_loss"]
+    for kind in all_kinds():
+        out += [m for m in kind.key_metrics if m not in out]
+    return out + [m for m in ("learning_rate", "grad_norm", "samples_per_second") if m not in out]
 
 
 def _with(flag: str) -> list[str]:
@@ -171,17 +182,21 @@ register(Kind(
     data_tasks=("sft",), trl_config="SFTConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="supervised fine-tuning (TRL SFTTrainer) with LoRA, DoRA, QLoRA, full or partial tuning",
+    key_metrics=("mean_token_accuracy", "eval_mean_token_accuracy"),
 ))
 register(Kind(
     "dpo", "engine.recipes.dpo:DPORecipe", "engine.train.dpo:run_dpo",
     data_tasks=("preference", "unpaired_preference"), trl_config="DPOConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="preference alignment: DPO and its losses, KTO, ORPO",
+    key_metrics=("rewards/margins", "rewards/accuracies", "rewards/chosen", "rewards/rejected",
+                 "eval_rewards/margins", "eval_rewards/accuracies"),
 ))
 register(Kind(
     "grpo", "engine.recipes.grpo:GRPORecipe", "engine.train.grpo:run_grpo", trl_config="GRPOConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="reinforcement learning with verifiable rewards (TRL GRPOTrainer): built-in and your own rewards",
+    key_metrics=("reward", "reward_std", "kl", "completions/mean_length", "completions/clipped_ratio"),
 ))
 register(Kind(
     "search", "engine.recipes.search:SearchRecipe", "engine.search.run:run_search",

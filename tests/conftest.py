@@ -61,3 +61,23 @@ def smollm2_hf(smollm2_gguf: Path) -> Path:
     from tests.real_model import smollm2_hf as convert
 
     return convert()
+
+
+# Under pytest-xdist (the README's `-n 2 --dist loadgroup`) tests are sent to workers in groups: a folder
+# whose session fixtures train models or start services (the real model, the Slurm cluster that the contract
+# suite uses too, the eval suite's trained runs) is one group, so that setup runs once; everything else is
+# grouped by file, so a module's fixtures and on-disk caches are never set up twice at the same time.
+SHARED_SETUP = {"realmodel": "realmodel", "slurm": "slurm", "contract": "slurm", "eval": "eval"}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not getattr(config.option, "numprocesses", None):
+        return
+    tests = Path(__file__).resolve().parent
+    for item in items:
+        try:
+            parts = item.path.resolve().relative_to(tests).parts
+        except ValueError:
+            continue
+        group = SHARED_SETUP.get(parts[0], "/".join(parts))
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -6,6 +6,7 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
+from engine import kinds
 from engine.runs.events import Event
 
 if TYPE_CHECKING:
@@ -15,14 +16,6 @@ if TYPE_CHECKING:
 # name written by a worker (or a hostile host) must never reach the terminal as a command.
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
-# Each kind's key metrics, always shown (SFT: loss; DPO/ORPO/KTO: the rewards and KL; GRPO: reward, its
-# spread, KL and completion lengths), before any others.
-_SHOWN = (
-    "loss", "eval_loss", "rewards/margins", "rewards/accuracies", "rewards/chosen", "rewards/rejected",
-    "eval_rewards/margins", "eval_rewards/accuracies", "reward", "reward_std", "kl", "completions/mean_length",
-    "completions/clipped_ratio", "mean_token_accuracy", "eval_mean_token_accuracy",
-    "learning_rate", "grad_norm", "samples_per_second",
-)
 
 
 def duration(seconds: float | None) -> str:
@@ -74,8 +67,9 @@ def event_line(event: Event) -> str:
     head = f"{stamp} #{event.get('seq', '?'):<5} "
     if kind == "metric":
         values = event.get("values", {})
-        key = [k for k in _SHOWN if k in values]
-        keys = key + sorted(k for k in values if k not in _SHOWN)
+        shown = kinds.key_metrics()
+        key = [k for k in shown if k in values]
+        keys = key + sorted(k for k in values if k not in shown)
         body = " ".join(f"{safe(k)}={number(values[k])}" for k in keys[: max(8, len(key))])
         return f"{head}{safe(event.get('split', 'train')):<5} step {event.get('step', '?')}: {body}"
     if kind == "status":

@@ -24,3 +24,18 @@ def test_sft_lines_stay_short() -> None:
               "num_tokens": 10.0, "samples_per_second": 2.0, "epoch": 1.0, "a": 1.0, "b": 2.0}
     line = event_line({"seq": 1, "time": 0, "type": "metric", "step": 1, "split": "train", "values": values})
     assert line.count("=") == 8 and "loss=1" in line
+
+
+def test_key_metrics_come_from_the_kind_registry() -> None:
+    """A kind's ``key_metrics`` (registry) are what metric lines keep; a plug-in kind adds its own."""
+    from engine import kinds
+
+    kinds.register(kinds.Kind("scoring", "engine.recipes.sft:SFTRecipe", "engine.train.sft:run_sft",
+                              key_metrics=("zz/score",)))
+    try:
+        values = {f"aa_{i}": 0.1 for i in range(12)} | {"zz/score": 0.5, "loss": 1.0}
+        line = event_line({"type": "metric", "split": "train", "step": 3, "values": values})
+        assert "zz/score=0.5" in line and line.index("loss=") < line.index("zz/score=")
+    finally:
+        kinds.unregister("scoring")
+    assert "zz/score" not in kinds.key_metrics()
