@@ -101,6 +101,7 @@ class PlaygroundScreen(TailorScreen):
         self.busy: set[str] = set()
         self.save_path = "probes.jsonl"
         self.choices: list[tuple[str, str]] = []
+        self.listed = False  # the choices have been listed once (tests wait on this)
         self.last_prompt: tuple[list[dict[str, str]], str] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -136,7 +137,7 @@ class PlaygroundScreen(TailorScreen):
         self.app.call_from_thread(self._set_choices, choices, latest)
 
     def _set_choices(self, choices: list[tuple[str, str]], latest: str | None) -> None:
-        self.choices = choices
+        self.choices, self.listed = choices, True
         if latest and self.targets["A"] is None and self.targets["B"] is None:
             self.choose("A", latest)  # a ready-made A/B: the newest fine-tune beside its base
             if any(t == "base" for t, _ in choices):
