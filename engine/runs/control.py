@@ -62,9 +62,9 @@ class Control:
         links: dict[str, Any] | None = None,
     ) -> Status:
         """Validate the recipe, create its run directory here and start a detached worker."""
+        from engine.eval.judge_endpoint import check_key
         from engine.executors.base import prepare_launch
         from engine.recipes.load import dump_recipe
-        from engine.eval.judge_endpoint import check_key
         from engine.runs.diskspace import check_launch_space
 
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
