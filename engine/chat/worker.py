@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from engine.chat.protocol import ChatSettings
@@ -47,7 +48,8 @@ def resolve(ws: Any, target: str, base_of: str | None) -> Any:
 
     if target.startswith("model:"):
         name = target.partition(":")[2]
-        return Candidate(id=target, label=name, kind="base", source=name, base=ModelSpec(name_or_path=name))
+        label = Path(name).name if Path(name).is_dir() else name  # an exported merged model: its folder's name
+        return Candidate(id=target, label=label, kind="base", source=name, base=ModelSpec(name_or_path=name))
     if target == "base":
         if not base_of:
             raise TailorError("base: which run's base model? give a run to compare with (or model:NAME)")

@@ -14,7 +14,7 @@ import os
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from engine.errors import TailorError
@@ -25,6 +25,30 @@ VERDICT_RE = re.compile(r"^[\s\"'`*(\[]*(?:answer\s*:?\s*)?([AB])[\s\"'`*)\].]*$
 
 class JudgeError(TailorError):
     """The endpoint cannot be used at all (unreachable, refused the key, no such model)."""
+
+
+def check_key(recipe: Any, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse an endpoint judge whose key variable is unset: one line naming the variable, raised before
+    a run directory is written (the local launcher) or a model is loaded (the worker, on its host).
+
+    The recipe's ``judge:`` (kind eval) or ``evaluate.judge`` (a training run evaluating at its end);
+    ``api_key_env: null`` is the endpoint that takes no key.
+    """
+    from engine.errors import RecipeError
+
+    spec = getattr(recipe, "judge", None)
+    where = "judge"
+    evaluate = getattr(recipe, "evaluate", None)
+    if spec is None and isinstance(evaluate, dict) and isinstance(evaluate.get("judge"), dict):
+        from engine.recipes.eval import JudgeSpec
+
+        spec, where = JudgeSpec.model_validate(evaluate["judge"]), "evaluate.judge"
+    if spec is None or getattr(spec, "base_url", None) is None or not spec.api_key_env:
+        return
+    env = os.environ if environ is None else environ
+    if not env.get(spec.api_key_env):
+        raise RecipeError(f"{where}.api_key_env: the environment variable {spec.api_key_env} is not set; export it "
+                          f"with the key of {spec.base_url} (or set api_key_env: null for an endpoint without a key)")
 
 
 def parse_verdict(reply: str) -> str | None:

@@ -25,6 +25,7 @@ class EvalLaunch:
     base: bool = True  # the base model zero-shot
     shots: int = 0  # few-shot k for the base model (0: none)
     host: str | None = None
+    models: list[str] = field(default_factory=list)  # merged/full model folders (tailor export --merge)
 
     @property
     def is_recipe(self) -> bool:
@@ -57,12 +58,14 @@ def prepare(ws: Workspace, spec: EvalLaunch) -> tuple[Path, dict[str, Any]]:
     """(recipe path, overrides) to hand to ``Executor.launch``."""
     if spec.shots < 0:
         raise ValueError("few-shot k must be >= 0")
-    if not spec.base and not spec.runs:
-        raise ValueError("pick at least one model: the base model or a run")
+    if not spec.base and not spec.runs and not spec.models:
+        raise ValueError("pick at least one model: the base model, a run or a merged model")
     overrides: dict[str, Any] = {"zero_shot": spec.base}
     if spec.is_recipe:
         if spec.runs:
             overrides["runs"] = list(spec.runs)
+        if spec.models:
+            overrides["adapters"] = list(spec.models)  # an adapters: entry may be a full model folder
         overrides["few_shot.k"] = spec.shots
         return spec.source, overrides
     return _dataset_recipe(ws, spec), {}
@@ -76,12 +79,18 @@ def _dataset_recipe(ws: Workspace, spec: EvalLaunch) -> Path:
         from engine.runs.lookup import find_run, run_recipe
 
         model = run_recipe(find_run(ws, spec.runs[0])).model.model_dump(exclude_defaults=True) or model
+    elif spec.models:  # merged models only: the base they were merged from (the exports record says)
+        from engine.runs.exports import exported_models
+
+        bases = {e["path"]: e.get("base_model") for e in exported_models(ws)}
+        model = bases.get(str(Path(spec.models[0]).resolve())) or model
     recipe: dict[str, Any] = {
         "kind": "eval",
         "name": f"eval-{spec.source.parent.name or spec.source.stem}",
         "model": model,
         "data": str(spec.source.resolve()),
         "runs": [str((ws.runs_dir / r).resolve()) for r in spec.runs],
+        "adapters": list(spec.models),
         "zero_shot": spec.base,
         "few_shot": spec.shots,
     }

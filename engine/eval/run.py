@@ -228,6 +228,9 @@ def _quiet() -> None:
 
 def run_eval(recipe: EvalRecipe, ctx: WorkerContext) -> None:
     """The worker entry for ``kind: eval``."""
+    from engine.eval.judge_endpoint import check_key
+
+    check_key(recipe)  # on the worker's host, before any model loads or any request
     _quiet()
     base_dir = _recipe_dir(ctx)
     ws = workspace_of(ctx.run)

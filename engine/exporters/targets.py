@@ -34,6 +34,17 @@ class ExportReport:
     check: LogitCheck | None = None  # the merged model against the run (engine/export_check.py)
 
 
+def _record(run: RunDir, out: Path, kind: str, base: str) -> None:
+    """Note the export in the workspace (engine/runs/exports.py) so the model pickers offer it."""
+    from engine.runs.exports import record_export
+    from engine.runs.lookup import workspace_of
+
+    if run.path.parent.name != "runs":  # a run folder outside any workspace
+        return
+    with contextlib.suppress(OSError):  # a read-only workspace: the export itself still succeeded
+        record_export(workspace_of(run), out, kind, run.run_id, base)
+
+
 def _recipe(run: RunDir):
     from engine.recipes.load import parse_recipe
 
@@ -100,6 +111,7 @@ def export(
             folder = hf_dir
         modelcard.write(run, folder, kind=report.kind, base_model=base)
         _replace(folder, out)
+        _record(run, out, report.kind, base)
         report.files = sorted(p for p in out.iterdir() if p.is_file())
         if report.kind == "adapter" and (out / "adapter_config.json").is_file():
             report.next_steps.append(vllm.serve_command(base, out, run.run_id))

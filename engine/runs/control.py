@@ -62,12 +62,14 @@ class Control:
         links: dict[str, Any] | None = None,
     ) -> Status:
         """Validate the recipe, create its run directory here and start a detached worker."""
+        from engine.eval.judge_endpoint import check_key
         from engine.executors.base import prepare_launch
         from engine.recipes.load import dump_recipe
         from engine.runs.diskspace import check_launch_space
 
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
         check_launch_space(self.runs_dir, prepared.recipe)
+        check_key(prepared.recipe)  # an endpoint judge's key variable: set here, where the worker starts
         return self.create_and_spawn(prepared.run_id, dump_recipe(prepared.recipe), prepared.status)
 
     def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:

@@ -144,3 +144,18 @@ def test_evals_pair(snap_compare, evals_workspace, size):
 
     app = make_app(evals_workspace, start_screen="evals")
     assert snap_compare(app, terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_evals_launch_form(snap_compare, evals_workspace, size):
+    async def ready(pilot):
+        from tui.screens.evals_launch import LaunchEval
+
+        await _evals_shown(pilot)
+        await pilot.press("n")
+        form = await wait_until(pilot, lambda: isinstance(pilot.app.screen, LaunchEval) and pilot.app.screen,
+                                what="the launch form")
+        await wait_until(pilot, lambda: form.query_one("#launch-source").highlighted == 0, what="the first source")
+
+    app = make_app(evals_workspace, start_screen="evals")
+    assert snap_compare(app, terminal_size=size, run_before=ready)

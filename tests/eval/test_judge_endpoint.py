@@ -64,6 +64,66 @@ def test_unreachable_endpoint_is_one_line(tmp_path: Path) -> None:
         judge.ask("hi")
 
 
+def _judged(ws, port: int, **extra) -> Path:
+    path = ws.recipes_dir / "judged.yaml"
+    path.write_text(yaml.safe_dump({
+        "kind": "eval", "model": "tailor/tiny", "data": "../data/reverse/eval.jsonl", "max_examples": 2,
+        "few_shot": {"k": 1, "source": "../data/reverse/train.jsonl"},  # base-1shot is judged against the base
+        "metrics": ["exact_match", "win_rate"], "generation": {"max_new_tokens": 4},
+        "judge": {"base_url": f"http://127.0.0.1:{port}/v1", "model": "gpt-x", "api_key_env": KEY_ENV}, **extra,
+    }))
+    return path
+
+
+def test_an_unset_key_variable_is_refused_before_anything_is_written(workspace, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from engine.eval.judge_endpoint import check_key
+    from tui.cli import cli
+
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    recipe = _judged(workspace, _free_port())
+    for argv in (["eval", str(recipe)], ["run", str(recipe)]):
+        result = CliRunner().invoke(cli, ["-w", str(workspace.root), *argv])
+        assert result.exit_code == 2, result.output
+        lines = [line for line in result.output.splitlines() if line.strip()]
+        assert len(lines) == 1 and f"environment variable {KEY_ENV} is not set" in lines[0], result.output
+        assert "Traceback" not in result.output
+        assert not any(workspace.runs_dir.iterdir())  # no run directory: nothing written, no worker
+    # the worker checks again on its own host, first: a model that cannot load is never reached
+    parsed = load_recipe(_judged(workspace, 9, model="acme/not-a-model"))
+    with pytest.raises(RecipeError, match=KEY_ENV):
+        check_key(parsed)
+    check_key(parsed, {KEY_ENV: KEY})  # set: fine
+    check_key(load_recipe(_judged(workspace, 9, judge={"base_url": "http://127.0.0.1:9/v1", "model": "m",
+                                                         "api_key_env": None})))  # an endpoint without a key
+
+
+def test_the_key_stays_out_of_argv_logs_and_run_files(workspace, monkeypatch) -> None:
+    """A real worker with the key in its environment judges against an endpoint that is down: it fails
+    with one line, and the key is in no argv, log, event or other file of the run."""
+    from engine.executors.local import LocalExecutor
+
+    monkeypatch.setenv(KEY_ENV, KEY)
+    port = _free_port()
+    status = LocalExecutor(workspace).control.launch(_judged(workspace, port))
+    run = workspace.run(status.run_id)
+    argvs: list[bytes] = []
+    deadline = time.monotonic() + 120
+    while not (st := run.read_status()).state.terminal:
+        if st.pid and Path(f"/proc/{st.pid}/cmdline").exists():
+            argvs.append(Path(f"/proc/{st.pid}/cmdline").read_bytes())
+        assert time.monotonic() < deadline, "the eval run did not end"
+        time.sleep(0.2)
+    assert st.state.value == "failed" and f"127.0.0.1:{port}" in st.error and "unreachable" in st.error
+    assert "\n" not in st.error
+    assert argvs and not [a for a in argvs if KEY.encode() in a]
+    files = [f for f in run.path.rglob("*") if f.is_file()]
+    assert {"stderr.log", "events.jsonl", "recipe.yaml", "status.json"} <= {f.name for f in files}
+    for file in files:
+        assert KEY.encode() not in file.read_bytes(), f"the key leaked into {file}"
+
+
 # -- a real server --------------------------------------------------------------------------------
 
 

@@ -49,6 +49,14 @@ def test_chat_cli_bad_input(trained) -> None:
 
 async def test_playground_base_beside_fine_tune(trained, tmp_path) -> None:
     from tui.screens.playground import PlaygroundScreen
+    from tui.screens.playground_dialogs import PickModel
+
+    ws, run = trained.workspace, trained.run.run_id
+    out = (tmp_path / "merged-demo").resolve()  # a merged export is offered too (as model:PATH)
+    result = CliRunner().invoke(cli, ["-w", str(ws.root), "export", run, str(out), "--merge"])
+    assert result.exit_code == 0, result.output
+    listed = CliRunner().invoke(cli, ["-w", str(ws.root), "chat", "--list"]).stdout.splitlines()
+    assert listed[0].split("\t")[:2] == [f"model:{out}", "merged"]  # the CLI twin lists it first (newest)
 
     app = make_app(trained.workspace, start_screen="playground")
     async with app.run_test(size=(120, 40)) as pilot:
@@ -86,3 +94,13 @@ async def test_playground_base_beside_fine_tune(trained, tmp_path) -> None:
         await pilot.pause()
         await pilot.press("G", "enter")  # the last choice is "nothing"
         await wait_until(pilot, lambda: "B" not in screen.sides, what="side B closed")
+
+        assert [t for t, _ in screen.choices][:3] == ["base", f"model:{out}", run]
+        await pilot.press("a")
+        await wait_until(pilot, lambda: isinstance(app.screen, PickModel), what="the picker")
+        await pilot.press("g", "j", "enter")  # base, then the merged model: side A's worker loads it
+        await wait_until(pilot, lambda: screen.labels.get("A") == "merged-demo", timeout=120, what="merged loaded")
+        await pilot.press("i", *prompt_text(WORD), "enter")
+        await wait_until(pilot, lambda: not screen.busy and screen.panes["A"].latency, timeout=60, what="the answer")
+        assert screen.panes["A"].turns[-1] == ("assistant", answer(WORD))  # the merged model is the fine-tune
+

@@ -16,7 +16,7 @@ def test_playground(snap_compare, workspace, size):
 
         screen = await wait_until(pilot, lambda: isinstance(pilot.app.screen, PlaygroundScreen) and pilot.app.screen,
                                   what="the playground")
-        await wait_until(pilot, lambda: screen.choices, what="the model choices")
+        await wait_until(pilot, lambda: screen.listed, what="the model choices")
         screen.targets = {"A": "demo-sft-20260101-000000-abcd", "B": "base"}
         screen.labels = {"A": "demo-sft-20260101-000000-abcd", "B": "base (tailor/tiny)"}
         screen.system = "You reverse words."
@@ -37,6 +37,6 @@ def test_playground_empty(snap_compare, workspace, size):
 
         screen = await wait_until(pilot, lambda: isinstance(pilot.app.screen, PlaygroundScreen) and pilot.app.screen,
                                   what="the playground")
-        await wait_until(pilot, lambda: screen.choices, what="the model choices")
+        await wait_until(pilot, lambda: screen.listed, what="the model choices")
 
     assert snap_compare(make_app(workspace, start_screen="playground"), terminal_size=size, run_before=ready)

@@ -112,3 +112,29 @@ async def test_chained_recipe_offers_succeeded_runs(runs_workspace):
     async with make_app(runs_workspace).run_test(size=SIZE) as pilot:  # sft has no from_run: no picker
         form = await open_form(pilot, "demo-sft", 4, launch=False)
         assert not form.query_one("#launch-from_run-row").display
+
+
+async def test_recipe_list_scrolls_to_every_recipe_at_80x24(workspace):
+    for i in range(6):  # more recipes than the list has rows at 80x24
+        (workspace.recipes_dir / f"zz-extra-{i}.yaml").write_text((workspace.recipes_dir / "demo-sft.yaml").read_text())
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        form = await open_form(pilot, launch=False)
+        options = form.query_one("#launch-recipes")
+        assert options.has_focus and options.size.height < len(form.recipes)  # not all shown at once
+
+        def shown(index: int) -> bool:  # the option's line is inside the list's visible rows, on screen
+            top = int(options.scroll_y)
+            return top <= index < top + options.scrollable_content_region.height and options.region.bottom <= SIZE[1]
+
+        last = len(form.recipes) - 1
+        await pilot.press("G")  # the last recipe: highlighted, scrolled into view, read into the form
+        await wait_until(pilot, lambda: form.current.path == form.recipes[last], what="the last recipe read")
+        assert options.highlighted == last and shown(last)
+        await pilot.press("g")
+        await wait_until(pilot, lambda: form.current.path == form.recipes[0], what="the first recipe read")
+        assert shown(0)
+        await pilot.press("j", "j", "k")
+        await wait_until(pilot, lambda: form.current.path == form.recipes[1], what="j/k move")
+        await pilot.press("end")
+        await wait_until(pilot, lambda: options.highlighted == last and shown(last), what="end")

@@ -175,8 +175,15 @@ async def test_help_lists_every_binding_with_ids(runs_workspace):
             if binding.id != "runs.zoom" or binding.key != "enter":
                 assert binding.id in ids, binding.id
         assert {"app.help", "app.quit", "app.screen.datasets", "app.command_palette"} <= ids
+        zoom = next(row for row in help_screen.rows if row.binding_id == "runs.zoom")  # one action, both keys
+        assert set(zoom.keys.split(", ")) == {"⏎", "z"} and zoom.description == "Zoom detail"  # ⏎: enter
+        assert not [row for row in help_screen.rows if "select_cursor" in row.binding_id]
         await pilot.press("escape")
         await wait_until(pilot, lambda: app.screen is screen)
+        await pilot.press("enter")  # the keys the help lists do what it says
+        assert screen.has_class("-zoomed")
+        await pilot.press("z")
+        assert not screen.has_class("-zoomed")
 
 
 async def test_command_palette_lists_runs_actions(runs_workspace):

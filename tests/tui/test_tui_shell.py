@@ -153,4 +153,4 @@ async def test_runs_screen_starts_on_an_empty_workspace(workspace):
         assert screen.has_class("-empty")
         assert runs_screen(app).selected is None
         await pilot.press("x")  # nothing selected: a hint, no crash
-        await wait_until(pilot, lambda: any("No run selected" in n for n in notes(app)))
+        await wait_until(pilot, lambda: any("no runs yet: press n" in n for n in notes(app)))

@@ -17,7 +17,7 @@ from tui.cli.common import CliState, run_async, tailor_command
 
 
 @click.command("chat")
-@click.argument("run", metavar="RUN")
+@click.argument("run", metavar="RUN", required=False)
 @click.option("--against", default=None, metavar="base|RUN2", help="A second model answering beside RUN.")
 @click.option("-p", "--prompt", "prompts", multiple=True, help="A user turn (repeat for a multi-turn chat).")
 @click.option("--system", default="", help="System prompt.")
@@ -28,13 +28,23 @@ from tui.cli.common import CliState, run_async, tailor_command
 @click.option("--host", default=None, help="Run the chat worker on this host (default: where RUN ran).")
 @click.option("--save-to", default=None, metavar="FILE.jsonl", help="Append each exchange as an eval example.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per answer.")
+@click.option("--list", "list_models", is_flag=True, help="List what can be chatted with (the Playground's a/b picker) and exit.")
 @tailor_command
 def chat_cmd(
     state: CliState, run: str, against: str | None, prompts: tuple[str, ...], system: str,
     temperature: float, top_p: float, max_new_tokens: int, seed: int, host: str | None,
-    save_to: str | None, as_json: bool,
+    save_to: str | None, as_json: bool, list_models: bool,
 ) -> None:
-    """Chat with RUN (a run id/prefix, `latest`, `base` or model:NAME), optionally beside another model."""
+    """Chat with RUN (a run id/prefix, `latest`, `base` or model:NAME), optionally beside another model.
+
+    `tailor chat --list` prints the models the Playground offers: succeeded runs and trials, merge runs,
+    and merged models written by `tailor export RUN OUT --merge` (as model:PATH).
+    """
+    if list_models:
+        _list(state, as_json)
+        return
+    if run is None:
+        raise click.UsageError("give RUN (a run id, latest, base or model:PATH); `tailor chat --list` lists them")
     from engine.chat.protocol import ChatSettings
     from engine.chat.session import pair_for
 
@@ -47,6 +57,21 @@ def chat_cmd(
     ws = state.workspace_obj()
     where = host or _host_of(ws, run if run != "base" else against)
     run_async(_chat(ws, where, sides, prompts, system, settings, save_to, as_json))
+
+
+def _list(state: CliState, as_json: bool) -> None:
+    import json
+
+    from engine.eval.choices import model_choices
+
+    found = model_choices(state.workspace_obj())
+    if not found:
+        click.echo("nothing to chat with yet: train a run (`tailor run demo-sft`) or export one with --merge", err=True)
+    for choice in found:
+        if as_json:
+            click.echo(json.dumps({"ref": choice.ref, "kind": choice.kind, "run_id": choice.run_id, "host": choice.host}))
+        else:
+            click.echo(f"{choice.ref}\t{choice.kind}\t{choice.host}\t{choice.label}")
 
 
 def _host_of(ws: Any, ref: str | None) -> str | None:

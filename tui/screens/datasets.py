@@ -50,6 +50,12 @@ class DatasetsScreen(TailorScreen):
         bind("datasets.list_first", "g", "list('first')", "First", show=False),
         bind("datasets.list_last", "G", "list('last')", "Last", show=False),
     ]
+    NEEDS_ITEMS = ("browse", "list")
+
+    def empty_hint(self) -> str | None:
+        if self.query_one("#datasets-table", DataTable).row_count:
+            return None
+        return "no datasets listed yet: o opens a path (or put .jsonl files under data/), `tailor data show FILE`"
 
     def compose_body(self) -> ComposeResult:
         yield Input(placeholder="file, glob, folder or hub id (o) — enter opens it", id="datasets-open")
@@ -93,17 +99,12 @@ class DatasetsScreen(TailorScreen):
 
     def action_browse(self) -> None:
         table = self.query_one("#datasets-table", DataTable)
-        if not table.row_count:
-            return
         key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
         if key:
             self.open(key)
 
     def action_list(self, where: str) -> None:
         table = self.query_one("#datasets-table", DataTable)
-        if not table.row_count:
-            self.notify("no datasets listed yet: o opens a path", timeout=3)  # an empty list answers with a hint
-            return
         if where in ("down", "up"):
             table.action_cursor_down() if where == "down" else table.action_cursor_up()
         else:

@@ -254,14 +254,14 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         return self.table_model.descending if self.table_model is not None else True
 
     # -- actions --------------------------------------------------------------------------------------
-    EMPTY_HINT = "no evaluations yet: press n to launch one"
+    EMPTY_HINT = "no evaluations yet: press n to launch one, or `tailor eval RUN`"
+
+    def empty_hint(self) -> str | None:
+        return self.EMPTY_HINT if self.results is None else None
 
     def _empty(self) -> bool:
         """True (after a hint) when there is nothing to act on: an empty screen never stays silent."""
-        if self.results is None:
-            self.notify(self.EMPTY_HINT, timeout=3)
-            return True
-        return False
+        return self.hint_if_empty()
 
     def action_first(self) -> None:
         if self._empty():

@@ -59,12 +59,14 @@ class LaunchEval(ModalScreen[Any]):
         with Vertical():
             yield Label("Evaluate: pick an eval recipe or a held-out dataset")
             yield OptionList(*(Option(label, id=str(path)) for path, label in self.sources), id="launch-source")
-            yield Label("Models (space toggles): the base model and runs / trials")
+            yield Label("Models (space toggles): the base model, runs / trials, merged models")
             from textual.widgets.selection_list import Selection
+
+            newest = next((rid for rid, _ in self.runs if not rid.startswith("model:")), None)  # a run, not an export
 
             yield SelectionList[str](
                 Selection("base model (zero-shot)", BASE, True),
-                *(Selection(label, rid, i == 0) for i, (rid, label) in enumerate(self.runs)),
+                *(Selection(label, rid, rid == newest) for rid, label in self.runs),
                 id="launch-models",
             )
             with Horizontal():
@@ -125,8 +127,9 @@ class LaunchEval(ModalScreen[Any]):
             error.update("error: pick at least one model (space toggles)")
             return
         source = self.sources[sources.highlighted][0]
-        self.dismiss(EvalLaunch(source, [p for p in picked if p != BASE], BASE in picked, shots,
-                                None if host in ("", "local") else host))
+        runs = [p for p in picked if p != BASE and not p.startswith("model:")]
+        models = [p.partition(":")[2] for p in picked if p.startswith("model:")]
+        self.dismiss(EvalLaunch(source, runs, BASE in picked, shots, None if host in ("", "local") else host, models))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -147,28 +150,20 @@ class EvalLaunchMixin(_Screen):
 
     @work(thread=True, group="evals.launch_form", exclusive=True, exit_on_error=False)
     def open_launch_form(self) -> None:
-        from engine import kinds
+        from engine.eval.choices import model_choices
         from engine.eval.launch import datasets, eval_recipes
         from engine.remote.hosts import workspace_hosts
 
         ws = self.tailor.workspace
         sources = [(p, f"recipe  {p.name}") for p in eval_recipes(ws)]
         sources += [(p, f"data    {p.relative_to(ws.data_dir)}") for p in datasets(ws)]
-        runs = []
-        for run in ws.run_dirs():
-            try:
-                st = run.read_status()
-            except Exception:  # a half-written run is not offered
-                continue
-            if st.kind in kinds.model_producing() and st.state.value == "succeeded":
-                trial = st.links.get("trial")
-                runs.append((st.created_at, st.run_id, f"{st.run_id}" + (f"  (trial {trial})" if trial is not None else "")))
-        runs.sort(reverse=True)
+        # the Playground's list (engine/eval/choices.py): runs, trials, merge runs, exported merged models
+        runs = [(c.ref, c.label) for c in model_choices(ws)]
         try:
             hosts = sorted(workspace_hosts(ws))
         except Exception:  # a broken workspace.yaml: local only (the Hosts screen reports it)
             hosts = []
-        self.app.call_from_thread(self._show_launch_form, sources, [(rid, label) for _, rid, label in runs], hosts)
+        self.app.call_from_thread(self._show_launch_form, sources, runs, hosts)
 
     def _show_launch_form(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
         from tui.screens.evals_launch import LaunchEval

@@ -118,6 +118,10 @@ class HostsScreen(TailorScreen):
         bind("hosts.remove", "d", "remove", "Remove"),
         bind("hosts.refresh", "r", "refresh", "Re-probe all"),
     ]
+    NEEDS_ITEMS = ("cursor_down", "cursor_up", "test", "edit", "trust", "setup", "remove", "refresh")
+
+    def empty_hint(self) -> str | None:
+        return None if self.rows else "no hosts yet: press a to add one, or `tailor hosts add NAME --hostname ADDRESS`"
 
     def __init__(self) -> None:
         super().__init__()

@@ -48,6 +48,7 @@ from tui.screens.launch_checks import (  # re-exported: tests and callers import
 )
 from tui.screens.launch_pickers import NO_RUN, LaunchPickersMixin
 from tui.screens.launch_submit import LaunchSubmitMixin
+from tui.widgets.lists import VimOptionList
 
 if TYPE_CHECKING:
     pass
@@ -124,7 +125,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Launch a run", id="launch-title")
-            yield OptionList(id="launch-recipes", compact=True)
+            yield VimOptionList(id="launch-recipes", compact=True)  # scrolls: j/k/g/G, arrows, home/end
             yield Static("", id="launch-about", markup=False)
             with Horizontal(classes="field-row"):
                 yield Label("Host")

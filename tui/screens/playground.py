@@ -81,6 +81,12 @@ class PlaygroundScreen(TailorScreen):
         bind("playground.bottom", "G,end", "edge(1)", "Bottom", show=False),
         bind("playground.back", "escape", "leave", "Back", show=False),
     ]
+    NEEDS_ITEMS = ("pick", "save", "new", "scroll", "edge")
+
+    def empty_hint(self) -> str | None:
+        if self.choices or any(self.targets.values()):
+            return None
+        return "nothing to chat with yet: train a run (n on Runs, or `tailor run demo-sft`), then `tailor chat RUN`"
 
     def __init__(self) -> None:
         super().__init__()
@@ -95,6 +101,7 @@ class PlaygroundScreen(TailorScreen):
         self.busy: set[str] = set()
         self.save_path = "probes.jsonl"
         self.choices: list[tuple[str, str]] = []
+        self.listed = False  # the choices have been listed once (tests wait on this)
         self.last_prompt: tuple[list[dict[str, str]], str] | None = None
 
     def compose_body(self) -> ComposeResult:
@@ -117,33 +124,24 @@ class PlaygroundScreen(TailorScreen):
     # -- what can be picked ------------------------------------------------------------------
     @work(thread=True, group="playground.choices", exclusive=True, exit_on_error=False)
     def list_choices(self) -> None:
-        from engine import kinds
+        from engine.eval.choices import model_choices
 
-        ws = self.tailor.workspace
-        runs = []
-        for run in ws.run_dirs():
-            try:
-                st = run.read_status()
-            except Exception:  # a half-written run is simply not offered
-                continue
-            if st.kind in kinds.model_producing() and st.state.value == "succeeded":
-                runs.append(st)
-        runs.sort(key=lambda st: st.created_at or 0, reverse=True)
-        choices: list[tuple[str, str]] = []
-        for st in runs:
-            trial = st.links.get("trial")
-            what = f"trial {trial} · " if trial is not None else ""
-            choices.append((st.run_id, f"{st.run_id}  ({what}{st.kind}, {st.via or st.host or 'local'})"))
+        found = model_choices(self.tailor.workspace)  # runs, trials, merge runs, exported merged models
+        runs = [c for c in found if not c.is_export]
+        choices = [(c.ref, c.label) for c in found]
         if runs:
             choices.insert(0, ("base", f"base model of the other side (or of {runs[0].run_id})"))
-        choices.append(("-", "nothing (one model only)"))
-        self.app.call_from_thread(self._set_choices, choices, runs[0].run_id if runs else None)
+        if choices:
+            choices.append(("-", "nothing (one model only)"))
+        latest = runs[0].ref if runs else found[0].ref if found else None
+        self.app.call_from_thread(self._set_choices, choices, latest)
 
     def _set_choices(self, choices: list[tuple[str, str]], latest: str | None) -> None:
-        self.choices = choices
+        self.choices, self.listed = choices, True
         if latest and self.targets["A"] is None and self.targets["B"] is None:
             self.choose("A", latest)  # a ready-made A/B: the newest fine-tune beside its base
-            self.choose("B", "base")
+            if any(t == "base" for t, _ in choices):
+                self.choose("B", "base")
         self._draw_all()
 
     # -- models ------------------------------------------------------------------------------
@@ -151,7 +149,7 @@ class PlaygroundScreen(TailorScreen):
         other = self.targets["B" if side == "A" else "A"]
         if other and other not in ("base", "-") and not other.startswith("model:"):
             return other
-        runs = [t for t, _ in self.choices if t not in ("base", "-")]
+        runs = [t for t, _ in self.choices if t not in ("base", "-") and not t.startswith("model:")]
         return runs[0] if runs else None
 
     def choose(self, side: str, target: str | None) -> None:
@@ -304,10 +302,6 @@ class PlaygroundScreen(TailorScreen):
     def action_pick(self, side: str) -> None:
         from tui.screens.playground_dialogs import PickModel
 
-        if not self.choices:
-            self.notify("no succeeded runs to chat with yet: train one (tailor run demo-sft), or wait for the list",
-                        severity="warning")
-            return
 
         def picked(target: str | None) -> None:
             if target is not None:

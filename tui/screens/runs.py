@@ -106,6 +106,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         bind("runs.focus_log", "l", "focus_log", "Log/table", show=False),
         bind("runs.back", "escape", "back", "Back", show=False),
     ]
+    NEEDS_ITEMS = ("cursor_down", "cursor_up", "first", "last", "zoom", "focus_log", "export", "cancel_run",
+                   "resume_run", "mark", "compare", "files", "parent", "child", "delete_run", "fetch_run")
 
     def __init__(self) -> None:
         super().__init__(classes="-empty")  # as the first frame is: toggling classes restyles the screen

@@ -56,6 +56,13 @@ class RunActionsMixin(_Screen):
         action: Literal["launched", "cancel requested", "resumed"]
         host: str | None = None  # where a new run lives (a known run keeps its host)
 
+    def empty_hint(self) -> str | None:
+        if self.table.row_count:
+            return None
+        if self.store.runs:
+            return "no run matches the filter: esc clears it (f cycles the state filter)"
+        return "no runs yet: press n to launch one, or `tailor run RECIPE`"
+
     def action_mark(self) -> None:
         info = self.selected
         if info is None:

@@ -73,6 +73,10 @@ class SearchScreen(TailorScreen):
         bind("search.cursor_down", "j", "cursor_down", "Down", show=False),
         bind("search.cursor_up", "k", "cursor_up", "Up", show=False),
     ]
+    NEEDS_ITEMS = ("stop", "enqueue", "promote", "sort", "reverse", "study", "cursor_down", "cursor_up")
+
+    def empty_hint(self) -> str | None:
+        return None if self.studies else "no searches yet: press n to start one, or `tailor search RECIPE`"
 
     def __init__(self) -> None:
         super().__init__()

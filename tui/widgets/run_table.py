@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.coordinate import Coordinate
 
+from tui.keymap import bind
 from tui.widgets.run_data import RunInfo
 from tui.widgets.styles import state_text, theme_style
 from tui.widgets.table import Table
@@ -47,6 +48,8 @@ MARK = "●"
 
 
 class RunTable(Table):
+    # enter on a row zooms, like z: one id (runs.zoom), so the help lists "enter, z" as one action
+    BINDINGS = [bind("runs.zoom", "enter", "select_cursor", "Zoom detail", show=False)]
     DEFAULT_CSS = """
     RunTable { height: 1fr; }
     """

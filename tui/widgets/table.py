@@ -15,3 +15,22 @@ class Table(DataTable):
         clear = getattr(self, "_clear_caches", None)
         if clear is not None:
             clear()
+
+    # An empty list answers its keys with the screen's hint (TailorScreen.empty_hint), never silence.
+    def _hint_if_empty(self) -> bool:
+        if self.row_count:
+            return False
+        hint = getattr(self.screen, "hint_if_empty", None)
+        return bool(hint()) if callable(hint) else False
+
+    def action_select_cursor(self) -> None:
+        if not self._hint_if_empty():
+            super().action_select_cursor()
+
+    def action_cursor_down(self) -> None:
+        if not self._hint_if_empty():
+            super().action_cursor_down()
+
+    def action_cursor_up(self) -> None:
+        if not self._hint_if_empty():
+            super().action_cursor_up()
