@@ -70,8 +70,9 @@ def smollm2_hf(smollm2_gguf: Path) -> Path:
 SHARED_SETUP = {"realmodel": "realmodel", "slurm": "slurm", "contract": "slurm", "eval": "eval"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into the node ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if not getattr(config.option, "numprocesses", None):
+    if not getattr(config.option, "loadgroup", False):  # set in xdist workers under --dist loadgroup
         return
     tests = Path(__file__).resolve().parent
     for item in items:
