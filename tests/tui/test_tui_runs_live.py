@@ -68,9 +68,11 @@ async def test_launch_demo_recipe_and_watch_it_succeed(workspace):
 
 
 async def test_cancel_then_resume_a_real_run(workspace):
-    # Long enough that the cancel lands well before the end even when the TUI is starved of CPU.
-    shrink_recipe(workspace.recipes_dir / "demo-sft.yaml", max_steps=60, logging_steps=1, eval_steps=60,
-                  save_steps=2, per_device_train_batch_size=4, per_device_eval_batch_size=50)
+    STEPS = 80
+    # Long enough that the cancel lands well before the end even when the TUI is starved of CPU (under
+    # xdist the other worker trains beside it: 60 steps of batch 4 once ended before the cancel arrived).
+    shrink_recipe(workspace.recipes_dir / "demo-sft.yaml", max_steps=STEPS, logging_steps=1, eval_steps=STEPS,
+                  save_steps=2, per_device_train_batch_size=16, per_device_eval_batch_size=50)
     app = make_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
         screen = runs_screen(app)
@@ -84,12 +86,12 @@ async def test_cancel_then_resume_a_real_run(workspace):
         await pilot.press("y")
         await wait_until(pilot, lambda: state_cell(screen, run_id) == "cancelled", timeout=120, what="cancelled")
         stopped_at = info.status.step
-        assert stopped_at < 60
+        assert stopped_at < STEPS
         await pilot.press("r")
         await wait_until(pilot, lambda: info.status.attempt == 1, timeout=30, what="resumed (attempt 1)")
         await wait_until(pilot, lambda: state_cell(screen, run_id) == "succeeded", timeout=TRAIN_TIMEOUT,
                          what="the resumed run succeeded")
-        await wait_until(pilot, lambda: info.loss and info.loss[-1][0] == 60, what="the last loss point")
+        await wait_until(pilot, lambda: info.loss and info.loss[-1][0] == STEPS, what="the last loss point")
         steps = [step for step, _ in info.loss]
-        assert steps == sorted(set(steps)) and steps[-1] == 60  # one continuous curve across the resume
-        assert str(screen.table.get_cell(run_id, "step")) == "60/60"
+        assert steps == sorted(set(steps)) and steps[-1] == STEPS  # one continuous curve across the resume
+        assert str(screen.table.get_cell(run_id, "step")) == f"{STEPS}/{STEPS}"
