@@ -43,6 +43,14 @@ async def wait_state(ex: Executor, run_id: str, what, timeout: float = 240.0) ->
         await asyncio.sleep(0.5)
 
 
+async def wait_job_state(cluster: LocalSlurm, job: str, state: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (now := cluster.command("squeue", "-h", "-j", job, "-o", "%T").strip()) != state:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"job {job} still {now or 'gone'}, not {state}")
+        await asyncio.sleep(0.5)
+
+
 def remote_run(tmp_path: Path, run_id: str) -> RunDir:
     return RunDir(tmp_path / "remote" / "workspace" / "runs" / run_id)
 
@@ -65,6 +73,8 @@ async def test_pending_job_stays_queued_with_slurms_reason(
     ).strip()
     recipe = workspace.recipes_dir / "demo-sft.yaml"
     try:
+        # Running, not pending: a job queued behind a *pending* blocker waits with reason "Priority".
+        await wait_job_state(slurm_cluster, blocker, "RUNNING")
         a = await ex.launch(recipe, name="pending", overrides={**FAST, "train.max_steps": 3})
         b = await ex.launch(recipe, name="pending-cancel", overrides={**FAST, "train.max_steps": 3})
         run_a = remote_run(tmp_path, a.run_id)
