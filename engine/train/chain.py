@@ -165,6 +165,18 @@ def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: So
     return model, tokenizer, build_peft_config(recipe, path)
 
 
+def model_for(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source | None) -> tuple[Any, Any, Any]:
+    """(model, tokenizer, peft_config) to train: the parent run's result, linked, when the recipe chains
+    (``source`` from :func:`resolve_source`), else the recipe's own model and method."""
+    if source is not None:
+        ctx.link(**source.links())
+        return chained_model(recipe, ctx, source)
+    from engine.train.methods import setup_model
+
+    loaded = setup_model(recipe, ctx)
+    return loaded.model, loaded.tokenizer, loaded.peft_config
+
+
 def write_lineage(ctx: WorkerContext, source: Source | None, recipe: DPORecipe | GRPORecipe) -> None:
     """``adapter/tailor_lineage.json``: what the saved adapter must be applied to, for export and sharing."""
     from engine.fsutil import atomic_write_json

@@ -32,9 +32,8 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference-log-prob pass draws a bar into stderr.log
     from engine.data.prepare import load_training_data
     from engine.train.callback import TailorCallback
-    from engine.train.chain import chained_model, resolve_source, write_lineage
+    from engine.train.chain import model_for, resolve_source, write_lineage
     from engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
-    from engine.train.methods import setup_model
     from engine.train.sft import warn_truncation
 
     train, evaluation = load_training_data(recipe.data, task=recipe.data_task, seed=recipe.seed, log=ctx.log)
@@ -46,12 +45,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     if recipe.trainer == "kto":
         check_kto_labels(train, ctx)
     source = resolve_source(recipe, ctx) if recipe.from_run else None
-    if source is not None:
-        ctx.link(**source.links())
-        model, tokenizer, peft_config = chained_model(recipe, ctx, source)
-    else:
-        loaded = setup_model(recipe, ctx)
-        model, tokenizer, peft_config = loaded.model, loaded.tokenizer, loaded.peft_config
+    model, tokenizer, peft_config = model_for(recipe, ctx, source)
     from engine.data.fit import refuse_unrenderable_dataset
 
     refuse_unrenderable_dataset(train, tokenizer, recipe.model.name_or_path)

@@ -34,11 +34,10 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
     from trl import GRPOConfig, GRPOTrainer
 
     from engine.train.callback import TailorCallback
-    from engine.train.chain import chained_model, resolve_source, write_lineage
+    from engine.train.chain import model_for, resolve_source, write_lineage
     from engine.train.config import build_trl_config, early_stopping_callback
     from engine.train.dpo import drop_reference_adapter
     from engine.train.grpo_data import load_prompt_data
-    from engine.train.methods import setup_model
     from engine.train.rewards import build_rewards, probe
 
     source = resolve_source(recipe, ctx) if recipe.from_run else None  # a missing parent fails first: cheap
@@ -46,12 +45,7 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
     ctx.log(f"data: {len(train)} prompts" + (f", {len(evaluation)} eval prompts" if evaluation is not None else ""))
     rewards = build_rewards(recipe, ctx)
     probe(recipe, rewards, [train[i] for i in range(min(2, len(train)))])  # before the model loads
-    if source is not None:
-        ctx.link(**source.links())
-        model, tokenizer, peft_config = chained_model(recipe, ctx, source)
-    else:
-        loaded = setup_model(recipe, ctx)
-        model, tokenizer, peft_config = loaded.model, loaded.tokenizer, loaded.peft_config
+    model, tokenizer, peft_config = model_for(recipe, ctx, source)
     config = build_trl_config(GRPOConfig, recipe, ctx, has_eval=evaluation is not None,
                               defaults={"logging_steps": 5, **recipe.trl_args()})
     samples = SamplesCallback(ctx, recipe.samples.every, recipe.samples.count)

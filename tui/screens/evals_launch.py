@@ -18,6 +18,7 @@ from textual.widgets import Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
 from tui.keymap import bind
+from tui.widgets.lists import ListMoves
 
 BASE = "__base__"
 
@@ -27,7 +28,7 @@ else:
     _Screen = object
 
 
-class LaunchEval(ModalScreen[Any]):
+class LaunchEval(ListMoves, ModalScreen[Any]):
     DEFAULT_CSS = """
     LaunchEval { align: center middle; }
     LaunchEval > Vertical { width: 95%; max-width: 110; height: 95%; max-height: 34; border: thick $primary;
@@ -82,21 +83,9 @@ class LaunchEval(ModalScreen[Any]):
         if self.sources:
             self.query_one("#launch-source", OptionList).highlighted = 0
 
-    def _list(self) -> Any:
+    def _list(self) -> OptionList:
         focused = self.focused
         return focused if isinstance(focused, OptionList) else self.query_one("#launch-source", OptionList)
-
-    def action_down(self) -> None:
-        self._list().action_cursor_down()
-
-    def action_up(self) -> None:
-        self._list().action_cursor_up()
-
-    def action_first(self) -> None:
-        self._list().action_first()
-
-    def action_last(self) -> None:
-        self._list().action_last()
 
     @on(Input.Submitted)
     def _submitted(self) -> None:

@@ -12,6 +12,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tui.keymap import bind
+from tui.widgets.lists import ListMoves
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -28,7 +29,7 @@ DIALOG_CSS = """
 NONE = "-"
 
 
-class PickModel(ModalScreen[str | None]):
+class PickModel(ListMoves, ModalScreen[str | None]):
     """Choose what a side talks to: nothing, the base model, a run or trial. Dismisses with the target."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="PickModel")
@@ -65,18 +66,6 @@ class PickModel(ModalScreen[str | None]):
 
     def _list(self) -> OptionList:
         return self.query_one(OptionList)
-
-    def action_down(self) -> None:
-        self._list().action_cursor_down()
-
-    def action_up(self) -> None:
-        self._list().action_cursor_up()
-
-    def action_first(self) -> None:
-        self._list().action_first()
-
-    def action_last(self) -> None:
-        self._list().action_last()
 
     def action_cancel(self) -> None:
         self.dismiss(None)
