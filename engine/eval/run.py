@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,18 +165,11 @@ class Session:
         from engine.eval.candidates import device
 
         judge = Judge(load_model(spec.model).to(device()).eval(), load_tokenizer(spec.model), spec.template, spec.max_length)
-        prompts = [rec["prompt"] for rec in self.records]
-        for row in self.results.models:
-            if row.id == self.results.baseline or row.error or self.ctx.cancel_requested:
-                continue
-            outputs = [rec["outputs"].get(row.id, "") for rec in self.records]
-            verdicts = judge.compare(prompts, outputs, self.baseline_outputs, progress=self._progress)
-            for rec, v in zip(self.records, verdicts, strict=True):
-                rec["scores"].setdefault(row.id, {}).update(v)
+
+        def score(row: Any, verdicts: list[dict[str, Any]]) -> None:
             row.metrics["win_rate"] = M.win_rate([v["win"] for v in verdicts])
-            self.done_steps += len(prompts)
-            self.ctx.emit("eval_model", model=row.id, label=row.label, metrics=row.metrics, seconds=row.seconds, error=None)
-            self.save()
+
+        self._judge_each(judge, score)
         del judge  # free the judge model before releasing the cache
         release(None)
 
@@ -188,8 +181,23 @@ class Session:
         self.log(f"judging answers against the base with {spec.model.name_or_path} at {spec.base_url}")
         judge = EndpointJudge(spec.base_url, spec.model.name_or_path, api_key_env=spec.api_key_env,
                               template=spec.template, timeout=spec.timeout_s)
-        prompts = [rec["prompt"] for rec in self.records]
         unparsed_by_model: dict[str, int] = {}
+
+        def score(row: Any, verdicts: list[dict[str, Any]]) -> None:
+            row.metrics["win_rate"], unparsed = summarise(verdicts)
+            unparsed_by_model[row.id] = unparsed
+            if unparsed:
+                seen = "; ".join(repr(r) for r in judge.unparsed_replies[:3])
+                self.log(f"{row.label}: {unparsed} of {len(verdicts)} examples had an unparsable verdict "
+                         f"(left out of win_rate, not guessed): {seen}", "warning")
+            self.results.settings["judge_unparsed"] = unparsed_by_model
+
+        self._judge_each(judge, score)
+
+    def _judge_each(self, judge: Any, score: Callable[[Any, list[dict[str, Any]]], None]) -> None:
+        """Each model's answers judged against the base's (``judge.compare``, both judges); ``score(row,
+        verdicts)`` turns the verdicts into the row's metrics; progress, events and results saved per model."""
+        prompts = [rec["prompt"] for rec in self.records]
         for row in self.results.models:
             if row.id == self.results.baseline or row.error or self.ctx.cancel_requested:
                 continue
@@ -197,17 +205,10 @@ class Session:
             verdicts = judge.compare(prompts, outputs, self.baseline_outputs, progress=self._progress)
             for rec, v in zip(self.records, verdicts, strict=True):
                 rec["scores"].setdefault(row.id, {}).update(v)
-            row.metrics["win_rate"], unparsed = summarise(verdicts)
-            unparsed_by_model[row.id] = unparsed
-            if unparsed:
-                seen = "; ".join(repr(r) for r in judge.unparsed_replies[:3])
-                self.log(f"{row.label}: {unparsed} of {len(prompts)} examples had an unparsable verdict "
-                         f"(left out of win_rate, not guessed): {seen}", "warning")
+            score(row, verdicts)
             self.done_steps += len(prompts)
             self.ctx.emit("eval_model", model=row.id, label=row.label, metrics=row.metrics, seconds=row.seconds, error=None)
-            self.results.settings["judge_unparsed"] = unparsed_by_model
             self.save()
-
 
 def _pool(settings: EvalSettings, base_dir: Path | None, fallback: list[Example] | None) -> list[Example]:
     fs = settings.few_shot
