@@ -78,7 +78,7 @@ def generate(path: Path, rows: int, seed: int = 0) -> None:
 TAILOR = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from engine.data.browse import open_rows
+from tailor.engine.data.browse import open_rows
 src = open_rows(sys.argv[1])
 src.wait_rows(50)
 page = src.records(0, 50)
@@ -102,10 +102,10 @@ from pathlib import Path
 tmp = Path(tempfile.mkdtemp())
 (tmp / "config.toml").write_text("")
 os.environ["TAILOR_CONFIG"] = str(tmp / "config.toml")
-from engine.config import load_settings
-from engine.workspace import Workspace
-from tui.app import TailorApp
-from tui.screens.datasets import BrowserScreen
+from tailor.engine.config import load_settings
+from tailor.engine.workspace import Workspace
+from tailor.tui.app import TailorApp
+from tailor.tui.screens.datasets import BrowserScreen
 
 async def main():
     ws = Workspace(tmp / "ws").ensure()

@@ -24,7 +24,7 @@ from browse import DATASETS, TUI, generate, measure
 TAILOR = """
 import json, resource, sys, time
 t0 = time.perf_counter()
-from engine.data.browse import open_rows
+from tailor.engine.data.browse import open_rows
 src = open_rows(sys.argv[1])
 src.wait_rows(50)
 page = src.records(0, 50)

@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from engine.chat.client import ChatWorker
-from engine.chat.protocol import ChatSettings
-from engine.workspace import open_workspace
+from tailor.engine.chat.client import ChatWorker
+from tailor.engine.chat.protocol import ChatSettings
+from tailor.engine.workspace import open_workspace
 
 PROMPT = [{"role": "user", "content": "Reverse: wxyz. Then write a short sentence about the sea."}]
 
@@ -44,9 +44,9 @@ async def measure(ws, target: str, rounds: int = 5) -> dict:
 
 def peer(ws, target: str, rounds: int = 5) -> float | None:
     """Plain transformers generate (whole answer, no streaming) on the same model: tokens/s overall."""
-    from engine.chat.stream import render_chat
-    from engine.chat.worker import resolve
-    from engine.eval.candidates import load_candidate
+    from tailor.engine.chat.stream import render_chat
+    from tailor.engine.chat.worker import resolve
+    from tailor.engine.eval.candidates import load_candidate
 
     model, tok = load_candidate(resolve(ws, target, None))
     text, special = render_chat(tok, PROMPT)

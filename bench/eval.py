@@ -35,12 +35,12 @@ def main() -> int:
 
     import torch
 
-    from engine.data.demo import write_demo_data
-    from engine.eval.candidates import Candidate, load_candidate
-    from engine.eval.data import read_examples
-    from engine.eval.generation import GenerationSettings, generate
-    from engine.eval.prompts import render_prompt
-    from engine.recipes.common import DataSource, ModelSpec
+    from tailor.engine.data.demo import write_demo_data
+    from tailor.engine.eval.candidates import Candidate, load_candidate
+    from tailor.engine.eval.data import read_examples
+    from tailor.engine.eval.generation import GenerationSettings, generate
+    from tailor.engine.eval.prompts import render_prompt
+    from tailor.engine.recipes.common import DataSource, ModelSpec
 
     data_dir = Path(tempfile.mkdtemp(prefix="tailor-bench-eval-"))
     write_demo_data(data_dir)

@@ -37,9 +37,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import yaml  # noqa: E402
 from faults.helpers import duplicates, kill_worker, lost_steps, raw_events, workers_of  # noqa: E402
 
-from engine.remote.sshd import LocalSSHD, sshd_available  # noqa: E402
-from engine.runs.rundir import RunDir  # noqa: E402
-from engine.workspace import Workspace  # noqa: E402
+from tailor.engine.remote.sshd import LocalSSHD, sshd_available  # noqa: E402
+from tailor.engine.runs.rundir import RunDir  # noqa: E402
+from tailor.engine.workspace import Workspace  # noqa: E402
 
 FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
 
@@ -62,11 +62,11 @@ class Bench:
 
     # -- plumbing -------------------------------------------------------------------------
     def tailor(self, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-        return subprocess.run([sys.executable, "-m", "tui.cli", "-w", str(self.ws.root), *args],
+        return subprocess.run([sys.executable, "-m", "tailor", "-w", str(self.ws.root), *args],
                               capture_output=True, text=True, timeout=timeout, cwd=ROOT)
 
     def bg(self, *args: str) -> subprocess.Popen:
-        return subprocess.Popen([sys.executable, "-m", "tui.cli", "-w", str(self.ws.root), *args],
+        return subprocess.Popen([sys.executable, "-m", "tailor", "-w", str(self.ws.root), *args],
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
 
     def sft_args(self, every: int | None = None) -> list[str]:
@@ -123,7 +123,7 @@ class Bench:
         assert pid
         os.kill(pid, signal.SIGSTOP)
         time.sleep(7)
-        listed = subprocess.run([sys.executable, "-m", "tui.cli", "-w", str(self.ws.root), "runs"],
+        listed = subprocess.run([sys.executable, "-m", "tailor", "-w", str(self.ws.root), "runs"],
                                 capture_output=True, text=True, env=env, cwd=ROOT).stdout
         os.kill(pid, signal.SIGCONT)
         shown = "stalled (no heartbeat" in listed

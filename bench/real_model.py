@@ -91,7 +91,7 @@ def _hwm(pid: int) -> int:
 def run_tailor(ws, recipe: dict, env: dict[str, str]) -> dict:
     import yaml
 
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     path = ws.recipes_dir / "bench-real.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
@@ -160,7 +160,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="tailor-bench-real-"))
     os.environ.setdefault("TAILOR_CACHE", str(tmp / "cache"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
     from tests.real_model import smollm2_gguf, smollm2_hf
 
     gguf, hf = smollm2_gguf(), smollm2_hf()

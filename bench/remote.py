@@ -23,9 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import yaml
 
-from engine.executors.ssh import SSHExecutor
-from engine.remote.sshd import LocalSSHD
-from engine.workspace import Workspace
+from tailor.engine.executors.ssh import SSHExecutor
+from tailor.engine.remote.sshd import LocalSSHD
+from tailor.engine.workspace import Workspace
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -30,10 +30,10 @@ SIZE = (120, 40)
 async def capture(out: Path, steps: int, timeout: float) -> list[Path]:
     import yaml
 
-    from engine.config import load_settings
-    from engine.workspace import Workspace
-    from tui.app import TailorApp
-    from tui.screens.runs import RunsScreen
+    from tailor.engine.config import load_settings
+    from tailor.engine.workspace import Workspace
+    from tailor.tui.app import TailorApp
+    from tailor.tui.screens.runs import RunsScreen
 
     workspace = Workspace(Path(os.environ["TAILOR_WORKSPACE"])).ensure()
     recipe = workspace.recipes_dir / "demo-sft.yaml"
@@ -81,7 +81,7 @@ async def capture(out: Path, steps: int, timeout: float) -> list[Path]:
         await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "the help screen")
         save("help.svg")
         await pilot.press("escape")
-        from engine.executors.local import LocalExecutor
+        from tailor.engine.executors.local import LocalExecutor
 
         # Do not leave a worker training: cancel it and wait for it to stop writing into the folder.
         await LocalExecutor(workspace).cancel(info.run_id, wait=120.0)
@@ -90,10 +90,10 @@ async def capture(out: Path, steps: int, timeout: float) -> list[Path]:
 
 async def capture_datasets(out: Path, timeout: float) -> list[Path]:
     """The Datasets screen's row browser on the demo data (data/reverse/train.jsonl), fully indexed."""
-    from engine.config import load_settings
-    from engine.workspace import Workspace
-    from tui.app import TailorApp
-    from tui.screens.datasets import BrowserScreen, DatasetsScreen
+    from tailor.engine.config import load_settings
+    from tailor.engine.workspace import Workspace
+    from tailor.tui.app import TailorApp
+    from tailor.tui.screens.datasets import BrowserScreen, DatasetsScreen
 
     workspace = Workspace(Path(os.environ["TAILOR_WORKSPACE"])).ensure()
     demo = "data/reverse/train.jsonl"  # opened relative to the workspace: the header shows this, not a temp path

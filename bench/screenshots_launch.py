@@ -18,8 +18,8 @@ SIZES = [(80, 24), (120, 40)]
 def finished_run(workspace, run_id: str, r: int, lr: float, loss: float) -> None:
     import yaml
 
-    from engine.runs.rundir import RunDir
-    from engine.runs.status import RunState, Status
+    from tailor.engine.runs.rundir import RunDir
+    from tailor.engine.runs.status import RunState, Status
 
     status = Status(run_id=run_id, kind="sft", name="demo-sft", state=RunState.SUCCEEDED, host="local", step=30,
                     total_steps=30, latest={"loss": loss, "eval_loss": round(loss * 1.1, 4)})
@@ -41,10 +41,10 @@ def finished_run(workspace, run_id: str, r: int, lr: float, loss: float) -> None
 async def capture_launch(out: Path, timeout: float, size: tuple[int, int]) -> list[Path]:
     from textual.widgets import Input, Select
 
-    from engine.config import load_settings
-    from engine.workspace import Workspace
-    from tui.app import TailorApp
-    from tui.screens.launch import GpuBudget
+    from tailor.engine.config import load_settings
+    from tailor.engine.workspace import Workspace
+    from tailor.tui.app import TailorApp
+    from tailor.tui.screens.launch import GpuBudget
 
     workspace = Workspace(Path(os.environ["TAILOR_WORKSPACE"]) / f"{size[0]}x{size[1]}").ensure()
     finished_run(workspace, "demo-sft-20260101-000000-a1b2", 16, 3e-3, 0.29)

@@ -68,9 +68,9 @@ def recipe_text(name: str, args: argparse.Namespace, pruner: dict) -> str:
 
 
 def run_search(ws: object, name: str, args: argparse.Namespace, pruner: dict) -> dict:
-    from engine.executors.local import LocalExecutor
-    from engine.search.storage import resolve_url
-    from engine.search.study import counts, load_study
+    from tailor.engine.executors.local import LocalExecutor
+    from tailor.engine.search.storage import resolve_url
+    from tailor.engine.search.study import counts, load_study
 
     path = Path(ws.recipes_dir) / f"{name}.yaml"  # type: ignore[attr-defined]
     path.write_text(recipe_text(name, args, pruner))
@@ -114,8 +114,8 @@ def main() -> int:
     os.environ.setdefault("TAILOR_CACHE", str(root / "cache"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")  # one thread per worker: no OpenMP spinning on shared cores
-    from engine.runs.format import duration
-    from engine.workspace import Workspace
+    from tailor.engine.runs.format import duration
+    from tailor.engine.workspace import Workspace
 
     ws = Workspace(root / "ws").ensure()
     unpruned = run_search(ws, "bench-unpruned", args, {"type": "none"})

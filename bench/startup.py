@@ -110,12 +110,12 @@ def main(argv: list[str] | None = None) -> int:
                    PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         env.pop("TEXTUAL", None)  # no devtools
         # A ready workspace (demo data and recipes written once, outside the measurement).
-        subprocess.run([sys.executable, "-m", "tui.cli", "init"], env=env, cwd=REPO, check=True,
+        subprocess.run([sys.executable, "-m", "tailor", "init"], env=env, cwd=REPO, check=True,
                        stdout=subprocess.DEVNULL)
         (root / "minimal.py").write_text(MINIMAL_APP)
         apps = {
             "minimal": ([sys.executable, str(root / "minimal.py")], b"minimal-first-paint", b"\x11"),  # ctrl+q
-            "tailor": ([sys.executable, "-m", "tui.cli"], b"3 Runs", b"q"),
+            "tailor": ([sys.executable, "-m", "tailor"], b"3 Runs", b"q"),
         }
         for cmd, marker, keys in apps.values():  # warm the OS file cache and bytecode
             first_paint(cmd, marker, keys, env)

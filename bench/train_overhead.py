@@ -94,7 +94,7 @@ class Result:
 
 
 def run_tailor(ws, recipe: Path, env: dict[str, str]) -> Result:
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     executor = LocalExecutor(ws, env=env)
     start = time.perf_counter()
@@ -135,8 +135,8 @@ def main() -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import yaml
 
-    from engine.models.tiny import tiny_path
-    from engine.workspace import Workspace
+    from tailor.engine.models.tiny import tiny_path
+    from tailor.engine.workspace import Workspace
 
     ws = Workspace(tmp / "ws").ensure()
     recipe = ws.recipes_dir / "bench.yaml"

@@ -5,4 +5,4 @@ no ML library; the heavy ones (train, data loading, models, search, eval) import
 friends lazily inside functions or only in the worker process.
 """
 
-__version__ = "0.1.0"
+from tailor import __version__ as __version__  # one version, in tailor/__init__.py

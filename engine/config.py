@@ -29,7 +29,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from engine.errors import TailorError
+from tailor.engine.errors import TailorError
 
 APP = "tailor"
 

@@ -6,9 +6,9 @@ prefix tuning cannot be merged (their virtual tokens live outside the weights). 
 beside ``out`` and renamed into place, so ``out`` is either complete or absent.
 
 The model is loaded along the run's lineage exactly as evaluation loads it (``load_for_export``, which uses
-``engine.eval.candidates``): a run chained with ``from_run`` gets the adapters it was trained on top of
+``tailor.engine.eval.candidates``): a run chained with ``from_run`` gets the adapters it was trained on top of
 folded in first. When the run recorded reference logits, the merged model must reproduce them, judged in a
-dtype-aware way (``engine.export_check``); a merged model that does not is refused and nothing is written.
+dtype-aware way (``tailor.engine.export_check``); a merged model that does not is refused and nothing is written.
 
 Worker-side weight: imports torch/transformers/peft inside functions only.
 """
@@ -22,15 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.errors import RunError
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
+from tailor.engine.errors import RunError
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 
 if TYPE_CHECKING:
     from typing import Any
 
-    from engine.export_check import LogitCheck
-    from engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.export_check import LogitCheck
+    from tailor.engine.recipes.trainable import TrainableRecipe
 
 NOT_MERGEABLE = {"prompt_tuning", "prefix_tuning"}
 # Checkpoint files needed only to resume training, not to load the result.
@@ -57,7 +57,7 @@ def source_dir(run: RunDir, checkpoint: str | None = None) -> Path:
     """The folder to export: the final adapter/model, or a checkpoint (``"last"`` or a step number)."""
     if checkpoint is not None:
         if checkpoint == "last":
-            from engine.train.loop import resume_checkpoint
+            from tailor.engine.train.loop import resume_checkpoint
 
             found = resume_checkpoint(run)
             if found is None:
@@ -93,8 +93,8 @@ def export_run(
     dtype: str | None = None,
 ) -> ExportResult:
     """Write the run's adapter (or, with ``merge``, a merged model) into ``out`` atomically."""
-    from engine.recipes.load import parse_recipe
-    from engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.recipes.load import parse_recipe
+    from tailor.engine.recipes.trainable import TrainableRecipe
 
     out = Path(out).expanduser().resolve()
     if not run.exists():
@@ -146,9 +146,9 @@ def load_for_export(run: RunDir, recipe: TrainableRecipe, src: Path | None = Non
     ``src`` is the adapter folder (the run's final adapter, or a checkpoint); ``dtype`` as ``merge_dtype``.
     Other exporters (GGUF, Ollama, the Hub) start from this model.
     """
-    from engine.eval.candidates import Candidate, chain_start, load_adapted
-    from engine.models.loading import load_tokenizer
-    from engine.runs.lookup import workspace_of
+    from tailor.engine.eval.candidates import Candidate, chain_start, load_adapted
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.runs.lookup import workspace_of
 
     src = src or run.adapter_dir
     base, merge_first = chain_start(workspace_of(run), run, recipe)
@@ -163,13 +163,13 @@ def load_for_export(run: RunDir, recipe: TrainableRecipe, src: Path | None = Non
 
 def _merge_lora(run: RunDir, recipe: TrainableRecipe, src: Path, dest: Path, dtype: str | None, *, checked: bool) -> LogitCheck | None:
     """Merge the adapter along the run's lineage, check it against the run's reference logits, save."""
-    from engine.train.loop import quiet_libraries
+    from tailor.engine.train.loop import quiet_libraries
 
     quiet_libraries()
     merged, tokenizer = load_for_export(run, recipe, src, dtype)
     check = None
     if checked:
-        from engine.export_check import check_merged
+        from tailor.engine.export_check import check_merged
 
         check = check_merged(run, recipe, merged)
         if check is not None and not check.ok:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.recipes.trainable import TrainableRecipe
-    from engine.runs.rundir import RunDir
+    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.runs.rundir import RunDir
 
 # (max relative RMS error, min top-token agreement) by the least precise dtype involved.
 TOLERANCE = {
@@ -62,7 +62,7 @@ def least_precise(*dtypes: str) -> str:
 
 def compare(reference: dict[str, Any], model: Any, dtype: str) -> LogitCheck:
     """The check of ``model`` against recorded reference logits (``input_ids``, ``logits``, ``argmax``)."""
-    from engine.train.loop import model_logits
+    from tailor.engine.train.loop import model_logits
 
     logits = model_logits(model, reference["input_ids"][None, :])
     ref = reference["logits"].float()
@@ -77,7 +77,7 @@ def compare(reference: dict[str, Any], model: Any, dtype: str) -> LogitCheck:
 
 def check_merged(run: RunDir, recipe: TrainableRecipe, model: Any) -> LogitCheck | None:
     """The merged ``model`` against ``run``'s reference logits; None when the run recorded none."""
-    from engine.train.loop import load_reference_logits
+    from tailor.engine.train.loop import load_reference_logits
 
     reference = load_reference_logits(run)
     if reference is None:

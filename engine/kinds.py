@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from engine.worker.context import WorkerContext
+    from tailor.engine.worker.context import WorkerContext
 
 #: The data tasks rows are checked against (engine.data.formats.Task).
 DATA_TASKS = ("sft", "preference", "unpaired_preference")
@@ -178,14 +178,14 @@ def run(recipe: Any, ctx: WorkerContext) -> None:
 
 # -- the built-in kinds ------------------------------------------------------------------------------
 register(Kind(
-    "sft", "engine.recipes.sft:SFTRecipe", "engine.train.sft:run_sft",
+    "sft", "tailor.engine.recipes.sft:SFTRecipe", "tailor.engine.train.sft:run_sft",
     data_tasks=("sft",), trl_config="SFTConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="supervised fine-tuning (TRL SFTTrainer) with LoRA, DoRA, QLoRA, full or partial tuning",
     key_metrics=("mean_token_accuracy", "eval_mean_token_accuracy"),
 ))
 register(Kind(
-    "dpo", "engine.recipes.dpo:DPORecipe", "engine.train.dpo:run_dpo",
+    "dpo", "tailor.engine.recipes.dpo:DPORecipe", "tailor.engine.train.dpo:run_dpo",
     data_tasks=("preference", "unpaired_preference"), trl_config="DPOConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="preference alignment: DPO and its losses, KTO, ORPO",
@@ -193,21 +193,21 @@ register(Kind(
                  "eval_rewards/margins", "eval_rewards/accuracies"),
 ))
 register(Kind(
-    "grpo", "engine.recipes.grpo:GRPORecipe", "engine.train.grpo:run_grpo", trl_config="GRPOConfig",
+    "grpo", "tailor.engine.recipes.grpo:GRPORecipe", "tailor.engine.train.grpo:run_grpo", trl_config="GRPOConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="reinforcement learning with verifiable rewards (TRL GRPOTrainer): built-in and your own rewards",
     key_metrics=("reward", "reward_std", "kl", "completions/mean_length", "completions/clipped_ratio"),
 ))
 register(Kind(
-    "search", "engine.recipes.search:SearchRecipe", "engine.search.run:run_search",
+    "search", "tailor.engine.recipes.search:SearchRecipe", "tailor.engine.search.run:run_search",
     summary="an Optuna study whose trials are runs of a wrapped recipe",
 ))
 register(Kind(
-    "eval", "engine.recipes.eval:EvalRecipe", "engine.eval.run:run_eval",
+    "eval", "tailor.engine.recipes.eval:EvalRecipe", "tailor.engine.eval.run:run_eval",
     summary="evaluate the base model and fine-tunes on held-out data",
 ))
 register(Kind(
-    "merge", "engine.recipes.merge:MergeRecipe", "engine.train.merge:run_merge", produces_model=True,
+    "merge", "tailor.engine.recipes.merge:MergeRecipe", "tailor.engine.train.merge:run_merge", produces_model=True,
     summary="combine LoRA adapters of finished runs (PEFT: linear, cat, svd, ties, dare_*, magnitude_prune)",
 ))
 

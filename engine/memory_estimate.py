@@ -10,8 +10,8 @@
     overhead    CUDA context and allocator slack: 1 GiB + 10%
 
 The model's shape comes from its config.json (a local folder, a GGUF file's converted folder, the Hugging
-Face cache), else, for well-known hub ids, a table of their architectures (``engine.model_shapes``), else
-the hub's config.json (``engine.model_config``: a few seconds at most, never with ``HF_HUB_OFFLINE``);
+Face cache), else, for well-known hub ids, a table of their architectures (``tailor.engine.model_shapes``), else
+the hub's config.json (``tailor.engine.model_config``: a few seconds at most, never with ``HF_HUB_OFFLINE``);
 only failing those is it guessed from a size in the name, and the estimate then says "guessed" and why
 ("not in the cache, offline", "... hub unreachable"). It never loads weights. The training arguments are read as the worker will apply them:
 ``activation_checkpointing`` (or the older ``gradient_checkpointing``), on by default on a GPU, which is
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.recipes.load import Recipe
+    from tailor.engine.recipes.load import Recipe
 
 GIB = 1024**3
 DTYPE_BYTES = {"float32": 4.0, "bfloat16": 2.0, "float16": 2.0, "auto": 2.0}
@@ -115,10 +115,10 @@ def find_shape(
     name_or_path: str, revision: str | None = None, gguf_file: str | None = None
 ) -> tuple[ModelShape | None, dict[str, Any] | None, str]:
     """(shape, the real config.json or None, why not found). The shape comes from a config.json (local,
-    converted GGUF, HF cache: ``engine.model_config``), the table of known architectures, the hub's
+    converted GGUF, HF cache: ``tailor.engine.model_config``), the table of known architectures, the hub's
     config.json (time-bounded), or, guessed, a size in its name (``7B``), saying why it had to guess."""
-    from engine.model_config import hub_config, local_config
-    from engine.model_shapes import known_config
+    from tailor.engine.model_config import hub_config, local_config
+    from tailor.engine.model_shapes import known_config
 
     found = local_config(name_or_path, revision, gguf_file)
     if found.config is not None:
@@ -209,12 +209,12 @@ def checkpointing(train: dict[str, Any]) -> bool:
 
 def estimate_recipe(recipe: Recipe) -> FitEstimate:
     """The estimate for a loaded sft/dpo recipe (other kinds: based on their base recipe if inline)."""
-    from engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.recipes.trainable import TrainableRecipe
 
     if not isinstance(recipe, TrainableRecipe):  # search, eval
         base = getattr(recipe, "base", None)
         if isinstance(base, dict) and "model" in base:
-            from engine.recipes.load import parse_recipe
+            from tailor.engine.recipes.load import parse_recipe
 
             try:
                 return estimate_recipe(parse_recipe(base, check_files=False))
@@ -243,13 +243,13 @@ def estimate_recipe(recipe: Recipe) -> FitEstimate:
 
 def _exact_trainable(config: dict[str, Any] | None, recipe: Recipe) -> int | None:
     """The exact trainable count (engine.trainable_params) where the model's real config.json was found."""
-    from engine.trainable_params import trainable_params
+    from tailor.engine.trainable_params import trainable_params
 
     return trainable_params(config, recipe) if config is not None else None
 
 
 def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -> FitVerdict:
-    """Compare with the free memory of the host's GPUs (``engine.remote.gpus.GPU``-like objects)."""
+    """Compare with the free memory of the host's GPUs (``tailor.engine.remote.gpus.GPU``-like objects)."""
     need = estimate.total
     if gpus_wanted > 0 and not gpus:
         return FitVerdict(

@@ -1,7 +1,7 @@
 """Where the fit estimate finds a model's config.json, and why not when it cannot.
 
 In order: a local folder (or a GGUF file's converted folder), the built-in ``tailor/tiny``, the Hugging
-Face cache (what the worker will load), and, asked separately by ``engine.memory_estimate`` after its table
+Face cache (what the worker will load), and, asked separately by ``tailor.engine.memory_estimate`` after its table
 of known architectures, the hub itself: ``config.json`` only (a few KB, kept in the Hugging Face cache as the
 hub client keeps every download, so the next estimate and the worker find it there).
 
@@ -40,17 +40,17 @@ def local_config(name: str, revision: str | None = None, gguf_file: str | None =
     Hugging Face cache; never the network."""
     path = Path(name).expanduser()
     if path.is_file() or gguf_file:  # a GGUF file: its converted folder, once a run has converted it
-        from engine.models.gguf import converted_dir
+        from tailor.engine.models.gguf import converted_dir
 
         path = converted_dir((path / gguf_file if gguf_file else path).resolve())
     if name == "tailor/tiny":
         try:  # the built-in tiny model, once the models module has built it
-            from engine.models import tiny
+            from tailor.engine.models import tiny
 
             path = Path(tiny.tiny_model_path())
         except Exception:  # not built yet: its architecture is known without building it
-            from engine.models.tiny import ARCH  # stdlib-only module
-            from engine.trainable_params import tiny_vocab_size
+            from tailor.engine.models.tiny import ARCH  # stdlib-only module
+            from tailor.engine.trainable_params import tiny_vocab_size
 
             return FoundConfig({"model_type": "llama", **ARCH, "vocab_size": tiny_vocab_size()},
                                "tailor/tiny (not built yet)")
@@ -145,6 +145,6 @@ def _download(name: str, revision: str | None) -> FoundConfig:
 
 
 def _hub_id(name: str) -> bool:
-    from engine.recipes.load import looks_like_hub_id
+    from tailor.engine.recipes.load import looks_like_hub_id
 
     return looks_like_hub_id(name)

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.recipes.load import Recipe
+    from tailor.engine.recipes.load import Recipe
 
 HUB_TIMEOUT_S = 5.0
 HEAD_ROWS = 20
@@ -45,9 +45,9 @@ def field_of(message: str) -> str:
 
 def preflight(path: Path, overrides: dict[str, Any] | None = None, *, host: str = "local") -> list[Problem]:
     """Every problem found, in form order; empty when the launch may go ahead."""
-    from engine import kinds
-    from engine.errors import TailorError, one_line
-    from engine.recipes.overrides import load_with_overrides
+    from tailor.engine import kinds
+    from tailor.engine.errors import TailorError, one_line
+    from tailor.engine.recipes.overrides import load_with_overrides
 
     try:
         recipe = load_with_overrides(path, overrides or None)
@@ -70,7 +70,7 @@ def preflight(path: Path, overrides: dict[str, Any] | None = None, *, host: str 
 def model_problem(name: str, revision: str | None = None, *, local: bool = True) -> str | None:
     """Why ``name`` cannot be loaded, or None. ``local``: local paths are checked (on a remote host they
     are the host's paths)."""
-    from engine.recipes.load import looks_like_hub_id
+    from tailor.engine.recipes.load import looks_like_hub_id
 
     if name == "tailor/tiny":
         return None
@@ -112,11 +112,11 @@ def _hub_problem(name: str, revision: str | None) -> str | None:
 
 def data_problems(recipe: Recipe) -> list[Problem]:
     """The first rows of each local training/eval file: a format the recipe's kind trains on?"""
-    from engine import kinds
-    from engine.data.formats import TASK_FORMATS, wrong_task
-    from engine.data.prepare import detect_format
-    from engine.data.readers import iter_records
-    from engine.errors import TailorError, one_line
+    from tailor.engine import kinds
+    from tailor.engine.data.formats import TASK_FORMATS, wrong_task
+    from tailor.engine.data.prepare import detect_format
+    from tailor.engine.data.readers import iter_records
+    from tailor.engine.errors import TailorError, one_line
 
     task = kinds.data_task_of(recipe)
     data = getattr(recipe, "data", None)

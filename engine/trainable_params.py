@@ -1,7 +1,7 @@
 """The exact number of parameters a recipe trains, computed from the model's config.json (no weights).
 
 The launch form shows this count beside the memory estimate, and it must equal what the worker reports
-once PEFT has wrapped the model (``engine.train.methods.count_parameters``). It is therefore computed the
+once PEFT has wrapped the model (``tailor.engine.train.methods.count_parameters``). It is therefore computed the
 way PEFT builds the model, not from a rule of thumb:
 
 - every ``nn.Linear`` of a decoder layer is listed with its real shape (grouped-query k/v, ``head_dim``,
@@ -177,7 +177,7 @@ def tiny_vocab_size() -> int:
     character of the demo corpus (engine.models.tiny.build_tokenizer)."""
     import string
 
-    from engine.data.demo import corpus
-    from engine.models.tiny import SPECIAL_TOKENS
+    from tailor.engine.data.demo import corpus
+    from tailor.engine.models.tiny import SPECIAL_TOKENS
 
     return len(SPECIAL_TOKENS) + len(set(string.printable) | set("".join(corpus())))

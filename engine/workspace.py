@@ -10,9 +10,9 @@ import shutil
 from importlib import resources
 from pathlib import Path
 
-from engine.errors import RunError, TailorError
-from engine.fsutil import private_dir
-from engine.runs.rundir import RunDir, check_run_id
+from tailor.engine.errors import RunError, TailorError
+from tailor.engine.fsutil import private_dir
+from tailor.engine.runs.rundir import RunDir, check_run_id
 
 MARKER = ".tailor-workspace"
 
@@ -48,10 +48,10 @@ class Workspace:
         return self
 
     def seed_demo(self) -> None:
-        from engine.data.demo import write_demo_data
+        from tailor.engine.data.demo import write_demo_data
 
         write_demo_data(self.data_dir)
-        for item in resources.files("recipes").iterdir():
+        for item in resources.files("tailor.recipes").iterdir():
             if item.name.endswith(".yaml"):
                 target = self.recipes_dir / item.name
                 if not target.exists():
@@ -89,10 +89,10 @@ def open_workspace(path: str | Path | None = None, *, ensure: bool = True, creat
     (``tailor init PATH``), or a new folder in an existing one. A configured path whose parent does not
     exist (a typo, an unmounted disk) is refused instead of silently growing a tree of folders.
     """
-    from engine.config import default_workspace
+    from tailor.engine.config import default_workspace
 
     if path is None:
-        from engine.config import settings
+        from tailor.engine.config import settings
 
         path = settings().workspace
     ws = Workspace(path)

@@ -27,7 +27,7 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    from engine.config import settings
+    from tailor.engine.config import settings
 
     settings.cache_clear()
 
@@ -35,7 +35,7 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture
 def workspace(tmp_path: Path):
     """A fresh workspace seeded with the example recipes and demo data."""
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
     return Workspace(tmp_path / "ws").ensure()
 

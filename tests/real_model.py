@@ -68,8 +68,8 @@ def smollm2_gguf() -> Path:
 
 def smollm2_hf() -> Path:
     """The model as a Hugging Face folder (float32 weights, tokenizer with its chat template): Tailor's own
-    GGUF conversion (``engine.models.gguf``), cached beside the file, so tests that name the GGUF file and
+    GGUF conversion (``tailor.engine.models.gguf``), cached beside the file, so tests that name the GGUF file and
     tests that name the folder share one conversion."""
-    from engine.models.gguf import convert
+    from tailor.engine.models.gguf import convert
 
     return convert(smollm2_gguf())

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import signal
 
-from engine.recipes import dump_recipe
-from engine.runs import RunDir, Status, new_run_id
+from tailor.engine.recipes import dump_recipe
+from tailor.engine.runs import RunDir, Status, new_run_id
 
 
 def queue_run(ws, parsed) -> RunDir:
@@ -16,8 +16,8 @@ def queue_run(ws, parsed) -> RunDir:
 
 
 def run_worker(run: RunDir) -> Status:
-    """Run the worker for ``run`` in this process, exactly as ``python -m engine.worker RUN`` would."""
-    from engine.worker.__main__ import main
+    """Run the worker for ``run`` in this process, exactly as ``python -m tailor.engine.worker RUN`` would."""
+    from tailor.engine.worker.__main__ import main
 
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:

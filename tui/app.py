@@ -22,14 +22,14 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.screen import ModalScreen
 from textual.signal import Signal
 
-from tui.bridge import EngineBridge
-from tui.keymap import bind, clean_keymap, keymap_problems
-from tui.screens import SCREENS, load_screen
+from tailor.tui.bridge import EngineBridge
+from tailor.tui.keymap import bind, clean_keymap, keymap_problems
+from tailor.tui.screens import SCREENS, load_screen
 
 if TYPE_CHECKING:
-    from engine.config import Settings
-    from engine.executors.base import Executor
-    from engine.workspace import Workspace
+    from tailor.engine.config import Settings
+    from tailor.engine.executors.base import Executor
+    from tailor.engine.workspace import Workspace
 
 T = TypeVar("T")
 FIRST_PAINT_FALLBACK_S = 0.3
@@ -105,7 +105,7 @@ class TailorApp(App[None]):
     def settings(self) -> Settings:
         with self._env_lock:
             if self._settings is None:
-                from engine.config import settings as load
+                from tailor.engine.config import settings as load
 
                 self._settings = load()
             return self._settings
@@ -214,7 +214,7 @@ class TailorApp(App[None]):
     async def _with_executor(self, fn: Callable[[Executor], Awaitable[T]], host: str) -> T:
         executor = self._executors.get(host)
         if executor is None:
-            from engine.executors.factory import executor_for
+            from tailor.engine.executors.factory import executor_for
 
             executor = self._executors[host] = executor_for(self.workspace, host)
         return await fn(executor)
@@ -226,7 +226,7 @@ class TailorApp(App[None]):
         self.switch_mode(name)
 
     def action_help(self) -> None:
-        from tui.screens.help import HelpScreen, bindings_of
+        from tailor.tui.screens.help import HelpScreen, bindings_of
 
         if isinstance(self.screen, ModalScreen):
             return

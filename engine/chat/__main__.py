@@ -1,5 +1,5 @@
-"""``python -m engine.chat --ws WORKSPACE``: the chat worker (see engine.chat.worker)."""
+"""``python -m tailor.engine.chat --ws WORKSPACE``: the chat worker (see engine.chat.worker)."""
 
-from engine.chat.worker import main
+from tailor.engine.chat.worker import main
 
 main()

@@ -5,7 +5,7 @@
     async for event in worker.chat(messages, ChatSettings(seed=1)):
         ...                                              # {"event": "token", "text": ...}, then "done"
 
-The SSH worker is ``python -m engine.chat`` on the host, started over the host's connection
+The SSH worker is ``python -m tailor.engine.chat`` on the host, started over the host's connection
 (``HostConnection``) with a quoted argv; tokens come back over the same channel.
 """
 
@@ -19,11 +19,11 @@ import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
-from engine.chat.protocol import TERMINAL, ChatSettings
-from engine.errors import TailorError
+from tailor.engine.chat.protocol import TERMINAL, ChatSettings
+from tailor.engine.errors import TailorError
 
 if TYPE_CHECKING:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
 START_TIMEOUT_S = 120.0
 
@@ -47,7 +47,7 @@ class ChatWorker:
         if host in (None, "", "local", "localhost"):
             env = dict(os.environ, PYTHONUNBUFFERED="1")
             proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "engine.chat", "--ws", str(ws.root),
+                sys.executable, "-m", "tailor.engine.chat", "--ws", str(ws.root),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
                 env=env, limit=1 << 22,
             )
@@ -59,14 +59,14 @@ class ChatWorker:
 
     @classmethod
     async def _start_remote(cls, ws: Workspace, host: str) -> ChatWorker:
-        from engine.remote.connection import HostConnection
-        from engine.remote.hosts import get_host
-        from engine.remote.quoting import join, with_env
+        from tailor.engine.remote.connection import HostConnection
+        from tailor.engine.remote.hosts import get_host
+        from tailor.engine.remote.quoting import join, with_env
 
         config = get_host(ws, host)
         conn = HostConnection.for_workspace(ws, config)
         ssh = await conn.get()
-        cmd = join(with_env([conn.python, "-m", "engine.chat", "--ws", conn.workspace], config.env))
+        cmd = join(with_env([conn.python, "-m", "tailor.engine.chat", "--ws", conn.workspace], config.env))
         proc = await ssh.create_process(cmd, stderr=None)
         worker = cls(proc, remote=True, host=host)
         worker._conn = conn  # closed with the worker

@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from engine.errors import TailorError
+from tailor.engine.errors import TailorError
 
 
 def append_example(path: str | Path, messages: list[dict[str, str]], answers: dict[str, str], reference: str) -> Path:

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.chat.protocol import ChatSettings, messages_for
+from tailor.engine.chat.protocol import ChatSettings, messages_for
 
 if TYPE_CHECKING:
-    from engine.chat.client import ChatWorker
-    from engine.workspace import Workspace
+    from tailor.engine.chat.client import ChatWorker
+    from tailor.engine.workspace import Workspace
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Side:
 
     async def open(self, ws: Workspace, host: str | None = None) -> dict[str, Any]:
         """Start the worker (or reuse it) and load this side's model into it."""
-        from engine.chat.client import ChatWorker
+        from tailor.engine.chat.client import ChatWorker
 
         if self.worker is None:
             self.worker = await ChatWorker.start(ws, host)

@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.chat.protocol import ChatSettings
+from tailor.engine.chat.protocol import ChatSettings
 
 _END = object()
 

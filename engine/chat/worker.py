@@ -13,13 +13,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.chat.protocol import ChatSettings
-from engine.errors import TailorError, one_line
+from tailor.engine.chat.protocol import ChatSettings
+from tailor.engine.errors import TailorError, one_line
 
 
 class ChatState:
     def __init__(self, workspace: str) -> None:
-        from engine.workspace import Workspace
+        from tailor.engine.workspace import Workspace
 
         self.ws = Workspace(workspace)
         self.cache: dict[str, Any] = {}
@@ -28,7 +28,7 @@ class ChatState:
         self.label = ""
 
     def load(self, target: str, base_of: str | None) -> dict[str, Any]:
-        from engine.eval.candidates import load_candidate, release
+        from tailor.engine.eval.candidates import load_candidate, release
 
         start = time.perf_counter()
         cand = resolve(self.ws, target, base_of)
@@ -42,9 +42,9 @@ class ChatState:
 
 def resolve(ws: Any, target: str, base_of: str | None) -> Any:
     """The Candidate for a target: ``base`` (of ``base_of``), ``model:NAME`` or a run (id, prefix, latest)."""
-    from engine.eval.candidates import Candidate, run_candidate
-    from engine.recipes.common import ModelSpec
-    from engine.runs.lookup import find_run, run_recipe
+    from tailor.engine.eval.candidates import Candidate, run_candidate
+    from tailor.engine.recipes.common import ModelSpec
+    from tailor.engine.runs.lookup import find_run, run_recipe
 
     if target.startswith("model:"):
         name = target.partition(":")[2]
@@ -85,7 +85,7 @@ def serve(state: ChatState, lines: Any, out: Any) -> None:
 
 
 def chat(state: ChatState, req: dict[str, Any], send: Any) -> dict[str, Any]:
-    from engine.chat.stream import stream_answer
+    from tailor.engine.chat.stream import stream_answer
 
     if state.model is None:
         raise TailorError("no model loaded yet")
@@ -98,7 +98,7 @@ def chat(state: ChatState, req: dict[str, Any], send: Any) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m engine.chat")
+    parser = argparse.ArgumentParser(prog="python -m tailor.engine.chat")
     parser.add_argument("--ws", required=True, help="the workspace whose runs are chatted with")
     args = parser.parse_args(argv)
     import os

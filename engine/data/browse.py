@@ -19,8 +19,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.data.records import Loc, Record, kind_of
-from engine.errors import DataError
+from tailor.engine.data.records import Loc, Record, kind_of
+from tailor.engine.errors import DataError
 
 COLUMN_SAMPLE = 200
 
@@ -102,9 +102,9 @@ class LineSource(RowSource):
     """JSONL or plain text over a LineIndex."""
 
     def __init__(self, path: Path, kind: str) -> None:
-        from engine.data.lineindex import LineIndex, RowCache, StreamIndex
-        from engine.data.readers import check_file
-        from engine.data.records import compression_of
+        from tailor.engine.data.lineindex import LineIndex, RowCache, StreamIndex
+        from tailor.engine.data.readers import check_file
+        from tailor.engine.data.records import compression_of
 
         check_file(path)
         self.path, self.kind, self.label = path, kind, str(path)
@@ -140,7 +140,7 @@ class LineSource(RowSource):
         return self.cache.get(i)  # type: ignore[return-value]
 
     def _parse(self, i: int) -> Record:
-        from engine.data.readers import decode_line, parse_json_line
+        from tailor.engine.data.readers import decode_line, parse_json_line
 
         raw = self.index.raw(i)
         loc = Loc(str(self.path), line=self.index.line_number(i))
@@ -151,7 +151,7 @@ class LineSource(RowSource):
 
     def iter_records(self) -> Iterator[Record]:
         """Every row in order, read in large blocks and not cached (for sorting, counting, reports)."""
-        from engine.data.readers import decode_line, parse_json_line
+        from tailor.engine.data.readers import decode_line, parse_json_line
 
         i = 0
         while True:
@@ -187,7 +187,7 @@ class ListSource(RowSource):
     """Formats that cannot be indexed by line (JSON arrays, CSV/TSV): every record read once, in a thread."""
 
     def __init__(self, path: Path, kind: str) -> None:
-        from engine.data.readers import check_file
+        from tailor.engine.data.readers import check_file
 
         check_file(path)
         self.path, self.kind, self.label = path, kind, str(path)
@@ -203,7 +203,7 @@ class ListSource(RowSource):
         return self
 
     def _load(self) -> None:
-        from engine.data.readers import iter_records
+        from tailor.engine.data.readers import iter_records
 
         try:
             for rec in iter_records(self.path, self.kind):
@@ -245,7 +245,7 @@ class ArrowSource(RowSource):
     def from_files(cls, paths: list[Path], label: str) -> ArrowSource:
         import pyarrow as pa
 
-        from engine.data.readers import check_file, open_arrow_table
+        from tailor.engine.data.readers import check_file, open_arrow_table
 
         tables = []
         for p in paths:
@@ -290,7 +290,7 @@ class ParquetSource(RowSource):
     def __init__(self, path: Path) -> None:
         import pyarrow.parquet as pq
 
-        from engine.data.readers import check_file
+        from tailor.engine.data.readers import check_file
 
         check_file(path)
         self.path, self.label = path, str(path)
@@ -400,15 +400,15 @@ def source_for_file(path: Path) -> RowSource:
 
 def open_rows(spec: str | Path, *, split: str | None = None, subset: str | None = None) -> RowSource:
     """A started RowSource for a file, glob, folder or hub id. DataError when there is nothing to read."""
-    from engine.data.mapped import open_entry
-    from engine.data.sources import resolve
+    from tailor.engine.data.mapped import open_entry
+    from tailor.engine.data.sources import resolve
 
     entry = open_entry(str(spec))  # dataset_info.json#name
     if entry is not None:
         return entry
     resolved = resolve(str(spec), split=split)
     if resolved.hub_id:
-        from engine.data.hub import hub_table
+        from tailor.engine.data.hub import hub_table
 
         return ArrowSource(hub_table(resolved.hub_id, subset=subset, split=split), resolved.hub_id)
     files = resolved.files

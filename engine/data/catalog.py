@@ -7,8 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.data.records import kind_of
-from engine.fsutil import atomic_write_json
+from tailor.engine.data.records import kind_of
+from tailor.engine.fsutil import atomic_write_json
 
 RECENT_FILE = "recent-data.json"
 RECENT_MAX = 20

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from engine.data.records import Loc, Problem
-from engine.data.turns import is_blank
+from tailor.engine.data.records import Loc, Problem
+from tailor.engine.data.turns import is_blank
 
 
 def _conversational(value: Any) -> bool:

@@ -8,8 +8,8 @@ import zlib
 from pathlib import Path
 from typing import BinaryIO
 
-from engine.data.records import compression_of
-from engine.errors import DataError
+from tailor.engine.data.records import compression_of
+from tailor.engine.errors import DataError
 
 # What a truncated or corrupt stream raises, per library.
 STREAM_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)

@@ -22,7 +22,7 @@ import string
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.fsutil import atomic_write_text
+from tailor.engine.fsutil import atomic_write_text
 
 SEED = 1234
 TRAIN_ROWS = 1000

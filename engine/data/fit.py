@@ -11,8 +11,8 @@ import contextlib
 from collections.abc import Iterable
 from typing import Any
 
-from engine.data.records import Loc
-from engine.errors import DataError
+from tailor.engine.data.records import Loc
+from tailor.engine.errors import DataError
 
 PROBE_TOOL, PROBE_CALL, PROBE_THINK = "probe_tool_q7x", "probe_call_z9k", "probe reasoning w3v"
 FEATURES = {

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any, Literal
 
-from engine.data.turns import (
+from tailor.engine.data.turns import (
     WEIGHT_KEYS,
     MultimodalRow,
     RowIssue,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 
-from engine.data.records import Loc, Record
-from engine.errors import DataError
+from tailor.engine.data.records import Loc, Record
+from tailor.engine.errors import DataError
 
 
 def offline() -> bool:

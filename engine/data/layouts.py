@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from engine.data.formats import detect
+from tailor.engine.data.formats import detect
 
 
 def detect_each(rows: Iterable[dict[str, Any]]) -> list[str | None]:

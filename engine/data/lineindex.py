@@ -256,7 +256,7 @@ class StreamIndex(LineIndex):
         self._raw_pos = 0
 
     def _chunks(self) -> Iterator[bytes]:
-        from engine.data.compressed import bad_stream, stream_errors
+        from tailor.engine.data.compressed import bad_stream, stream_errors
 
         with self.path.open("rb") as raw:
             try:
@@ -290,7 +290,7 @@ def _decompressed(path: Path, raw) -> Iterator[bytes]:  # raw: an open binary fi
     """
     import zlib
 
-    from engine.data.records import compression_of
+    from tailor.engine.data.records import compression_of
 
     if compression_of(path) == "zstd":
         import zstandard

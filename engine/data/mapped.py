@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from engine.data.browse import RowSource
-from engine.data.records import Record
+from tailor.engine.data.browse import RowSource
+from tailor.engine.data.records import Record
 
 
 class MappedSource(RowSource):
@@ -55,8 +55,8 @@ class MappedSource(RowSource):
 
 def open_entry(spec: str) -> MappedSource | None:
     """A started source for ``…/dataset_info.json#name``; None for any other path."""
-    from engine.data.browse import source_for_file
-    from engine.data.registry import find, split_spec
+    from tailor.engine.data.browse import source_for_file
+    from tailor.engine.data.registry import find, split_spec
 
     parts = split_spec(spec)
     if parts is None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from engine.errors import DataError
-from engine.fsutil import atomic_write_text
+from tailor.engine.errors import DataError
+from tailor.engine.fsutil import atomic_write_text
 
 TEMPLATE = """\
 # Made by Tailor from the Datasets screen: {label} ({description}).
@@ -45,8 +45,8 @@ def new_recipe(
     ws, path: str, fmt: str, *, model: str = "tailor/tiny", max_length: int = 1024
 ) -> Path:  # ws: engine.workspace.Workspace
     """Write ``recipes/<dataset>[-N].yaml`` training on ``path`` and return it (validated by the recipe loader)."""
-    from engine.data.formats import DESCRIPTIONS
-    from engine.recipes.load import parse_recipe
+    from tailor.engine.data.formats import DESCRIPTIONS
+    from tailor.engine.recipes.load import parse_recipe
 
     if fmt not in DESCRIPTIONS:
         raise DataError(f"{path}: cannot make a recipe for a dataset of unknown format; set its format first")

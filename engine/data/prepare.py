@@ -11,8 +11,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from engine.data.checks import check_row, shape
-from engine.data.formats import (
+from tailor.engine.data.checks import check_row, shape
+from tailor.engine.data.formats import (
     DESCRIPTIONS,
     TASK_FORMATS,
     Task,
@@ -22,13 +22,13 @@ from engine.data.formats import (
     detect,
     wrong_task,
 )
-from engine.data.layouts import mixed_layouts
-from engine.data.readers import iter_records
-from engine.data.records import Loc, Problem, Record, summarize
-from engine.data.sources import Resolved, resolve
-from engine.data.turns import MultimodalRow, RowIssue
-from engine.errors import DataError
-from engine.recipes.common import DataSource, DataSpec
+from tailor.engine.data.layouts import mixed_layouts
+from tailor.engine.data.readers import iter_records
+from tailor.engine.data.records import Loc, Problem, Record, summarize
+from tailor.engine.data.sources import Resolved, resolve
+from tailor.engine.data.turns import MultimodalRow, RowIssue
+from tailor.engine.errors import DataError
+from tailor.engine.recipes.common import DataSource, DataSpec
 
 if TYPE_CHECKING:
     import datasets
@@ -67,7 +67,7 @@ def multimodal_message(label: str, media: str, loc: Loc) -> str:
 def records_of(resolved: Resolved, src: DataSource | None = None) -> Iterator[Record]:
     """Every record of a resolved path, across its files in order."""
     if resolved.hub_id:
-        from engine.data.hub import hub_records
+        from tailor.engine.data.hub import hub_records
 
         yield from hub_records(
             resolved.hub_id, subset=src.subset if src else None, split=src.split if src else None
@@ -106,7 +106,7 @@ def detect_format(records: list[Record], label: str, columns: dict[str, str] | N
 
 def read_source(src: DataSource, *, task: Task, system: str | None = None) -> SourceData:
     """Read, detect, convert and check one source. Problems are collected, not raised."""
-    from engine.data.registry import find, split_spec
+    from tailor.engine.data.registry import find, split_spec
 
     entry = find(*parts) if (parts := split_spec(src.path)) else None  # dataset_info.json#name
     resolved = resolve(str(entry.file) if entry else src.path, split=src.split)
@@ -276,7 +276,7 @@ def load_training_data(
         _read_all(data.eval, task=task, system=data.system_prompt, skip=skip, log=log) if data.eval else []
     )
     if tokenizer is not None:
-        from engine.data.fit import refuse_unrenderable
+        from tailor.engine.data.fit import refuse_unrenderable
 
         for part in train_parts + eval_parts:
             refuse_unrenderable(zip(part.rows, part.locs, strict=False), tokenizer, model)

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from engine.data.checks import check_row
-from engine.data.formats import DESCRIPTIONS, apply_columns, convert, detect
-from engine.data.layouts import mixed_layouts
-from engine.data.records import Loc, Problem, Record
-from engine.data.turns import MultimodalRow, RowIssue, is_blank, type_name
+from tailor.engine.data.checks import check_row
+from tailor.engine.data.formats import DESCRIPTIONS, apply_columns, convert, detect
+from tailor.engine.data.layouts import mixed_layouts
+from tailor.engine.data.records import Loc, Problem, Record
+from tailor.engine.data.turns import MultimodalRow, RowIssue, is_blank, type_name
 
 Progress = Callable[[float], object]  # any return value is ignored
 TASK_OF = {"preference": "preference", "unpaired_preference": "unpaired_preference"}
@@ -114,7 +114,7 @@ class QualityReport:
             "mixed_layouts": self.mixed,
             "template": self.template,
         }
-        from engine.data.verdict import verdict
+        from tailor.engine.data.verdict import verdict
 
         out["verdict"] = verdict(self)
         if self.eval_label:
@@ -309,7 +309,7 @@ def add_token_lengths(
     progress: Progress | None = None,
 ) -> None:
     """Token lengths of the training sequences (as the trainer renders them), sampled evenly past ``limit``."""
-    from engine.data.render import sequences
+    from tailor.engine.data.render import sequences
 
     # we count lengths on purpose; silence transformers' "longer than the maximum" warning
     tokenizer.model_max_length = max(int(getattr(tokenizer, "model_max_length", 0) or 0), 1 << 40)
@@ -340,7 +340,7 @@ def add_token_lengths(
         if progress and i % 200 == 0:
             progress(i / max(1, len(picked)))
     report.lengths = stats
-    from engine.data.fit import first_unrenderable, unrenderable_message
+    from tailor.engine.data.fit import first_unrenderable, unrenderable_message
 
     hit = first_unrenderable(report.converted, tokenizer)
     report.template = unrenderable_message(*hit, name) if hit else None
@@ -409,6 +409,6 @@ def summary(report: QualityReport) -> list[tuple[str, str, bool]]:
             else "ok"
         )
         out.append((f"over max_length {lens.max_length}", text, bool(over)))
-    from engine.data.verdict import lines
+    from tailor.engine.data.verdict import lines
 
     return out + lines(report)

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.data.compressed import bad_stream, open_stream, read_all, stream_errors
-from engine.data.records import Loc, Record, compression_of, kind_of
-from engine.errors import DataError
+from tailor.engine.data.compressed import bad_stream, open_stream, read_all, stream_errors
+from tailor.engine.data.records import Loc, Record, compression_of, kind_of
+from tailor.engine.errors import DataError
 
 UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
 # Where the next array element starts after a bad one: a line starting with '{', or in minified
@@ -170,7 +170,7 @@ def _json(path: Path, kind: str) -> Iterator[Record]:
         yield Record(None, Loc(str(path), line=exc.lineno), f"invalid JSON: {exc.msg} at column {exc.colno}")
         return
     if isinstance(obj, dict):
-        from engine.data.formats import chat_field
+        from tailor.engine.data.formats import chat_field
 
         lists = [k for k, v in obj.items() if isinstance(v, list)]
         if chat_field(obj) or {"chosen", "rejected"} <= obj.keys():

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DataError
+from tailor.engine.errors import DataError
 
 REGISTRY = "dataset_info.json"
 MEDIA = ("images", "videos", "audios")

@@ -125,7 +125,7 @@ def sequences(
 def _check_assistant_mask(done: dict[str, Any], assistant_only_loss: bool) -> None:
     """TRL refuses to train a row in which assistant_only_loss finds no assistant token; so does the preview."""
     if assistant_only_loss and "assistant_masks" in done and not any(done["assistant_masks"]):
-        from engine.data.turns import RowIssue
+        from tailor.engine.data.turns import RowIssue
 
         raise RowIssue(
             "assistant_only_loss finds no assistant tokens: the chat template has no {% generation %} markers, so "

@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from engine.data.records import KINDS, kind_of
-from engine.errors import DataError
+from tailor.engine.data.records import KINDS, kind_of
+from tailor.engine.errors import DataError
 
 SPLIT_WORDS = ("train", "validation", "valid", "val", "dev", "test", "eval")
 
@@ -33,7 +33,7 @@ class Resolved:
 
 
 def looks_like_hub_id(spec: str) -> bool:
-    from engine.recipes.load import looks_like_hub_id as check  # pydantic and yaml: only when needed
+    from tailor.engine.recipes.load import looks_like_hub_id as check  # pydantic and yaml: only when needed
 
     return check(spec)
 
@@ -65,7 +65,7 @@ def resolve(spec: str | Path, *, split: str | None = None) -> Resolved:
     if path.is_dir():
         return Resolved(text, files=_folder_files(path, split))
     if path.is_symlink():  # a dangling link or a loop is not "no such file"
-        from engine.data.readers import check_file
+        from tailor.engine.data.readers import check_file
 
         check_file(path)
     if looks_like_hub_id(text):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.data.quality import QualityReport
+    from tailor.engine.data.quality import QualityReport
 
 UNKNOWN_SHARE = 0.05  # more than 5% unknown tokens: the tokenizer does not fit the text
 

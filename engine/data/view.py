@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from engine.data.browse import RowSource, row_text
-from engine.data.records import Record
+from tailor.engine.data.browse import RowSource, row_text
+from tailor.engine.data.records import Record
 
 Progress = Callable[[float], object]  # any return value is ignored
 MISSING = object()

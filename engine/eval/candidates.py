@@ -1,7 +1,7 @@
 """What an evaluation compares, and loading each one (worker side: imports torch/peft lazily).
 
 A :class:`Candidate` is one row of the table: the base model zero-shot or few-shot, a finished run's
-adapter (or full model), an adapter folder, or the trials of a search. Runs are looked up (``engine.runs.lookup``) in the
+adapter (or full model), an adapter folder, or the trials of a search. Runs are looked up (``tailor.engine.runs.lookup``) in the
 workspace the eval run lives in (``<workspace>/runs/<eval run>``), by id, unique prefix or folder.
 """
 
@@ -15,17 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import kinds
-from engine.errors import ModelError, RunError
-from engine.recipes.common import ModelSpec
-from engine.runs.lookup import find_run, is_latest, latest_run, model_folder, run_recipe
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
+from tailor.engine import kinds
+from tailor.engine.errors import ModelError, RunError
+from tailor.engine.recipes.common import ModelSpec
+from tailor.engine.runs.lookup import find_run, is_latest, latest_run, model_folder, run_recipe
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 
 if TYPE_CHECKING:
-    from engine.recipes.trainable import TrainableRecipe
-    from engine.runs.status import Status
-    from engine.workspace import Workspace
+    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.runs.status import Status
+    from tailor.engine.workspace import Workspace
 
 
 @dataclass
@@ -227,7 +227,7 @@ def load_candidate(cand: Candidate, cache: dict[str, Any] | None = None) -> tupl
 
     ``cache`` keeps the last loaded base model (by name) so base zero-shot and few-shot share one load.
     """
-    from engine.models.loading import load_model, load_tokenizer
+    from tailor.engine.models.loading import load_model, load_tokenizer
 
     key = f"{cand.base.name_or_path}@{cand.base.revision}"
     if cand.path is None:
@@ -255,7 +255,7 @@ def load_adapted(cand: Candidate, tokenizer: Any, *, dtype: str | None = None) -
     """
     from peft import PeftModel
 
-    from engine.models.loading import load_model, spec_path
+    from tailor.engine.models.loading import load_model, spec_path
 
     assert cand.path is not None, "a run or adapter candidate"
     model = load_model(cand.base, spec_path(cand.base), dtype=dtype)
@@ -266,7 +266,7 @@ def load_adapted(cand: Candidate, tokenizer: Any, *, dtype: str | None = None) -
             model = PeftModel.from_pretrained(model, str(parent)).merge_and_unload()
         return PeftModel.from_pretrained(model, str(cand.path))
     except Exception as exc:  # a mismatched adapter gives long PEFT/torch errors
-        from engine.errors import one_line
+        from tailor.engine.errors import one_line
 
         raise ModelError(f"{cand.label}: cannot load the adapter {cand.path} onto {cand.base.name_or_path}: {one_line(exc)}") from exc
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
 
 @dataclass(frozen=True)
@@ -36,8 +36,8 @@ class ModelChoice:
 
 
 def model_choices(ws: Workspace) -> list[ModelChoice]:
-    from engine import kinds
-    from engine.runs.exports import exported_models
+    from tailor.engine import kinds
+    from tailor.engine.runs.exports import exported_models
 
     out = []
     for run in ws.run_dirs():

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import DataError
-from engine.eval.prompts import Example, example_from_row
-from engine.recipes.common import DataSource
+from tailor.engine.errors import DataError
+from tailor.engine.eval.prompts import Example, example_from_row
+from tailor.engine.recipes.common import DataSource
 
 if TYPE_CHECKING:
-    from engine.recipes.common import DataSpec
+    from tailor.engine.recipes.common import DataSpec
 
 
 def resolve_sources(sources: list[DataSource], base_dir: Path | None) -> list[DataSource]:
@@ -33,8 +33,8 @@ def resolve_sources(sources: list[DataSource], base_dir: Path | None) -> list[Da
 
 def source_task(src: DataSource) -> str:
     """``preference`` for chosen/rejected data, ``unpaired_preference`` for KTO data, else ``sft``."""
-    from engine.data.prepare import detect_format, records_of
-    from engine.data.sources import resolve
+    from tailor.engine.data.prepare import detect_format, records_of
+    from tailor.engine.data.sources import resolve
 
     fmt: str = src.format
     if fmt == "auto":
@@ -52,8 +52,8 @@ def source_task(src: DataSource) -> str:
 
 def read_examples(sources: list[DataSource], *, system: str | None = None, what: str = "data") -> list[Example]:
     """Every row of ``sources`` as Examples; DataError naming the first bad row (file:line)."""
-    from engine.data.prepare import read_source
-    from engine.data.records import summarize
+    from tailor.engine.data.prepare import read_source
+    from tailor.engine.data.records import summarize
 
     examples: list[Example] = []
     kinds: set[str] = set()
@@ -95,7 +95,7 @@ def rows_to_examples(rows: Any) -> list[Example]:
 
 def training_sets(data: DataSpec, *, task: str, seed: int) -> tuple[list[Example], list[Example]]:
     """A training recipe's (train, eval) rows as Examples, split exactly as the trainer splits them."""
-    from engine.data.prepare import load_training_data
+    from tailor.engine.data.prepare import load_training_data
 
     train, evaluation = load_training_data(data, task=task, seed=seed)  # type: ignore[arg-type]
     return rows_to_examples(train), rows_to_examples(evaluation) if evaluation is not None else []

@@ -6,10 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.eval import metrics as M
-from engine.eval.generation import GenerationSettings, completion_logprobs, generate
-from engine.eval.prompts import Example, render_completion, render_prompt
-from engine.recipes.eval import EvalSettings
+from tailor.engine.eval import metrics as M
+from tailor.engine.eval.generation import GenerationSettings, completion_logprobs, generate
+from tailor.engine.eval.prompts import Example, render_completion, render_prompt
+from tailor.engine.recipes.eval import EvalSettings
 
 Progress = Callable[[int, int], None]
 

@@ -17,8 +17,8 @@ import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from engine.errors import TailorError
-from engine.eval.judge import DEFAULT_TEMPLATE
+from tailor.engine.errors import TailorError
+from tailor.engine.eval.judge import DEFAULT_TEMPLATE
 
 VERDICT_RE = re.compile(r"^[\s\"'`*(\[]*(?:answer\s*:?\s*)?([AB])[\s\"'`*)\].]*$", re.IGNORECASE)
 
@@ -34,13 +34,13 @@ def check_key(recipe: Any, environ: Mapping[str, str] | None = None) -> None:
     The recipe's ``judge:`` (kind eval) or ``evaluate.judge`` (a training run evaluating at its end);
     ``api_key_env: null`` is the endpoint that takes no key.
     """
-    from engine.errors import RecipeError
+    from tailor.engine.errors import RecipeError
 
     spec = getattr(recipe, "judge", None)
     where = "judge"
     evaluate = getattr(recipe, "evaluate", None)
     if spec is None and isinstance(evaluate, dict) and isinstance(evaluate.get("judge"), dict):
-        from engine.recipes.eval import JudgeSpec
+        from tailor.engine.recipes.eval import JudgeSpec
 
         spec, where = JudgeSpec.model_validate(evaluate["judge"]), "evaluate.judge"
     if spec is None or getattr(spec, "base_url", None) is None or not spec.api_key_env:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
 MAX_DATASETS = 60
 
@@ -34,7 +34,7 @@ class EvalLaunch:
 
 def eval_recipes(ws: Workspace) -> list[Path]:
     """The workspace's recipes with ``kind: eval`` (a quick look at the key, no validation)."""
-    from engine.recipes.yamlio import load_yaml
+    from tailor.engine.recipes.yamlio import load_yaml
 
     out = []
     for path in ws.recipes():
@@ -76,11 +76,11 @@ def _dataset_recipe(ws: Workspace, spec: EvalLaunch) -> Path:
 
     model: Any = "tailor/tiny"
     if spec.runs:
-        from engine.runs.lookup import find_run, run_recipe
+        from tailor.engine.runs.lookup import find_run, run_recipe
 
         model = run_recipe(find_run(ws, spec.runs[0])).model.model_dump(exclude_defaults=True) or model
     elif spec.models:  # merged models only: the base they were merged from (the exports record says)
-        from engine.runs.exports import exported_models
+        from tailor.engine.runs.exports import exported_models
 
         bases = {e["path"]: e.get("base_model") for e in exported_models(ws)}
         model = bases.get(str(Path(spec.models[0]).resolve())) or model

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import RunError
-from engine.fsutil import atomic_write_json, atomic_write_text
+from tailor.engine.errors import RunError
+from tailor.engine.fsutil import atomic_write_json, atomic_write_text
 
 SCHEMA = "tailor-eval/1"
 RESULTS = "results.json"

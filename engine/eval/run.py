@@ -16,10 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import kinds
-from engine.errors import DataError, TailorError, one_line
-from engine.eval import metrics as M
-from engine.eval.candidates import (
+from tailor.engine import kinds
+from tailor.engine.errors import DataError, TailorError, one_line
+from tailor.engine.eval import metrics as M
+from tailor.engine.eval.candidates import (
     Candidate,
     adapter_candidate,
     load_candidate,
@@ -27,18 +27,18 @@ from engine.eval.candidates import (
     run_candidate,
     trial_candidates,
 )
-from engine.eval.data import read_examples, resolve_sources, training_sets
-from engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_task, primary_score
-from engine.eval.prompts import Example, draw_shots
-from engine.eval.results import EvalResults, ModelResult, write_results
-from engine.recipes.eval import EvalRecipe, EvalSettings, EvaluateSpec
-from engine.runs.lookup import is_latest, latest_run, run_recipe, workspace_of
+from tailor.engine.eval.data import read_examples, resolve_sources, training_sets
+from tailor.engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_task, primary_score
+from tailor.engine.eval.prompts import Example, draw_shots
+from tailor.engine.eval.results import EvalResults, ModelResult, write_results
+from tailor.engine.recipes.eval import EvalRecipe, EvalSettings, EvaluateSpec
+from tailor.engine.runs.lookup import is_latest, latest_run, run_recipe, workspace_of
 
 if TYPE_CHECKING:
-    from engine.recipes.common import ModelSpec
-    from engine.recipes.trainable import TrainableRecipe
-    from engine.worker.context import WorkerContext
-    from engine.workspace import Workspace
+    from tailor.engine.recipes.common import ModelSpec
+    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.worker.context import WorkerContext
+    from tailor.engine.workspace import Workspace
 
 
 def _recipe_dir(ctx: WorkerContext) -> Path | None:
@@ -153,8 +153,8 @@ class Session:
         self.log(f"{cand.label}: {shown or 'no metrics'}")
 
     def judge(self) -> None:
-        from engine.eval.judge import Judge
-        from engine.models.loading import load_model, load_tokenizer
+        from tailor.engine.eval.judge import Judge
+        from tailor.engine.models.loading import load_model, load_tokenizer
 
         assert self.settings.judge is not None and self.baseline_outputs is not None
         spec = self.settings.judge
@@ -162,7 +162,7 @@ class Session:
             self.judge_endpoint(spec)
             return
         self.log(f"judging answers against the base with {spec.model.name_or_path}")
-        from engine.eval.candidates import device
+        from tailor.engine.eval.candidates import device
 
         judge = Judge(load_model(spec.model).to(device()).eval(), load_tokenizer(spec.model), spec.template, spec.max_length)
 
@@ -175,7 +175,7 @@ class Session:
 
     def judge_endpoint(self, spec: Any) -> None:
         """Judge with an OpenAI-compatible endpoint; unparsed verdicts are counted, logged and stored."""
-        from engine.eval.judge_endpoint import EndpointJudge, summarise
+        from tailor.engine.eval.judge_endpoint import EndpointJudge, summarise
 
         assert self.baseline_outputs is not None
         self.log(f"judging answers against the base with {spec.model.name_or_path} at {spec.base_url}")
@@ -229,7 +229,7 @@ def _quiet() -> None:
 
 def run_eval(recipe: EvalRecipe, ctx: WorkerContext) -> None:
     """The worker entry for ``kind: eval``."""
-    from engine.eval.judge_endpoint import check_key
+    from tailor.engine.eval.judge_endpoint import check_key
 
     check_key(recipe)  # on the worker's host, before any model loads or any request
     _quiet()
@@ -326,7 +326,7 @@ def _without_held_out(pool: list[Example], examples: list[Example], ctx: WorkerC
 def _raise_if_all_failed(session: Session) -> None:
     rows = session.results.models
     if rows and all(r.error and r.error != "cancelled" for r in rows):
-        from engine.errors import RunError
+        from tailor.engine.errors import RunError
 
         raise RunError(f"every model failed to evaluate; first: {rows[0].label}: {rows[0].error}")
 
@@ -341,7 +341,7 @@ def check_evaluate(recipe: TrainableRecipe) -> EvaluateSpec | None:
     try:
         return EvaluateSpec.model_validate(recipe.evaluate)
     except Exception as exc:  # a ValidationError, made one line
-        from engine.errors import RecipeError
+        from tailor.engine.errors import RecipeError
 
         raise RecipeError(f"evaluate: {one_line(exc)}") from None
 

@@ -17,14 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
-import engine
-from engine.runs.events import Event
-from engine.runs.rundir import DEFAULT_QUEUED_TIMEOUT, new_run_id
-from engine.runs.status import Status
+from tailor import engine
+from tailor.engine.runs.events import Event
+from tailor.engine.runs.rundir import DEFAULT_QUEUED_TIMEOUT, new_run_id
+from tailor.engine.runs.status import Status
 
 if TYPE_CHECKING:
-    from engine.recipes.load import Recipe
-    from engine.workspace import Workspace
+    from tailor.engine.recipes.load import Recipe
+    from tailor.engine.workspace import Workspace
 
 #: ``fit`` policy of ``launch``: warn (recorded in ``status.warnings``), refuse (raise), skip (no check).
 FitPolicy = Literal["warn", "refuse", "skip"]
@@ -60,7 +60,7 @@ def prepare_launch(
     links: dict[str, Any] | None = None,
 ) -> Prepared:
     """Load and validate the recipe (with overrides), choose the run id, build the queued status."""
-    from engine.recipes.overrides import load_with_overrides
+    from tailor.engine.recipes.overrides import load_with_overrides
 
     path = Path(recipe).expanduser().resolve()
     parsed = load_with_overrides(path, overrides)

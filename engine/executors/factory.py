@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from engine.executors.base import Executor
-from engine.executors.local import LocalExecutor
-from engine.executors.registry import executor_class
-from engine.workspace import Workspace
+from tailor.engine.executors.base import Executor
+from tailor.engine.executors.local import LocalExecutor
+from tailor.engine.executors.registry import executor_class
+from tailor.engine.workspace import Workspace
 
 LOCAL_NAMES = (None, "", "local", "localhost")
 
@@ -13,7 +13,7 @@ LOCAL_NAMES = (None, "", "local", "localhost")
 def executor_for(workspace: Workspace, host: str | None = None) -> Executor:
     if host in LOCAL_NAMES:
         return LocalExecutor(workspace)
-    from engine.remote.hosts import get_host  # light: pydantic and PyYAML
+    from tailor.engine.remote.hosts import get_host  # light: pydantic and PyYAML
 
     assert host is not None
     config = get_host(workspace, host)
@@ -22,6 +22,6 @@ def executor_for(workspace: Workspace, host: str | None = None) -> Executor:
 
 def executor_for_run(workspace: Workspace, run_ref: str) -> Executor:
     """The executor that owns a run: its host for a mirrored remote run (remote.json), else local."""
-    from engine.remote.mirror import host_of  # light (no asyncssh)
+    from tailor.engine.remote.mirror import host_of  # light (no asyncssh)
 
     return executor_for(workspace, host_of(workspace.run(run_ref)))

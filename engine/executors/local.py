@@ -9,12 +9,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from engine.executors.base import Executor, FetchReport, FitPolicy
-from engine.runs.control import Control
-from engine.runs.events import Event
-from engine.runs.liveness import this_host
-from engine.runs.status import Status
-from engine.workspace import Workspace
+from tailor.engine.executors.base import Executor, FetchReport, FitPolicy
+from tailor.engine.runs.control import Control
+from tailor.engine.runs.events import Event
+from tailor.engine.runs.liveness import this_host
+from tailor.engine.runs.status import Status
+from tailor.engine.workspace import Workspace
 
 POLL_S = 0.2
 
@@ -108,7 +108,7 @@ class LocalExecutor(Executor):
     async def info(self) -> dict[str, Any]:
         import sys
 
-        import engine
+        from tailor import engine
 
         return {
             "hostname": this_host(),

@@ -11,12 +11,12 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from engine.executors.base import Executor
+    from tailor.engine.executors.base import Executor
 
 _TYPES: dict[str, str | type[Executor]] = {
-    "local": "engine.executors.local:LocalExecutor",
-    "ssh": "engine.executors.ssh:SSHExecutor",
-    "slurm": "engine.executors.slurm:SlurmExecutor",
+    "local": "tailor.engine.executors.local:LocalExecutor",
+    "ssh": "tailor.engine.executors.ssh:SSHExecutor",
+    "slurm": "tailor.engine.executors.slurm:SlurmExecutor",
 }
 
 #: The type of a host entry that does not say.

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from engine.executors.ssh import SSHExecutor
+from tailor.engine.executors.ssh import SSHExecutor
 
 
 class SlurmExecutor(SSHExecutor):

@@ -1,7 +1,7 @@
 """Runs workers on a remote host over SSH (asyncssh), surviving dropped connections.
 
-The host runs the same worker (``python -m engine.worker RUN_DIR``) in its own session under
-``<workdir>/workspace/runs/<run_id>`` (0700), started by ``python -m engine.remote launch``. This side
+The host runs the same worker (``python -m tailor.engine.worker RUN_DIR``) in its own session under
+``<workdir>/workspace/runs/<run_id>`` (0700), started by ``python -m tailor.engine.remote launch``. This side
 keeps a mirror of each remote run in the local workspace (see engine/remote/mirror.py), so the TUI and
 CLI read remote runs like local ones and a reopened TUI reattaches from the last seq it holds.
 """
@@ -21,18 +21,18 @@ from typing import Any, ClassVar
 import asyncssh
 import yaml
 
-import engine
-from engine.errors import HostError, RunError
-from engine.executors.base import Executor, FetchReport, FitPolicy, prepare_launch
-from engine.recipes.load import dump_recipe
-from engine.remote.connection import HostConnection, HostUnreachable, backoff_delays
-from engine.remote.hosts import HostConfig, all_hosts, get_host, ssh_settings
-from engine.remote.mirror import REMOTE_FILE, Mirror, as_local
-from engine.remote.quoting import join, secrets_from, with_env
-from engine.remote.sync import sync_data
-from engine.runs.events import Event
-from engine.runs.status import Status
-from engine.workspace import Workspace
+from tailor import engine
+from tailor.engine.errors import HostError, RunError
+from tailor.engine.executors.base import Executor, FetchReport, FitPolicy, prepare_launch
+from tailor.engine.recipes.load import dump_recipe
+from tailor.engine.remote.connection import HostConnection, HostUnreachable, backoff_delays
+from tailor.engine.remote.hosts import HostConfig, all_hosts, get_host, ssh_settings
+from tailor.engine.remote.mirror import REMOTE_FILE, Mirror, as_local
+from tailor.engine.remote.quoting import join, secrets_from, with_env
+from tailor.engine.remote.sync import sync_data
+from tailor.engine.runs.events import Event
+from tailor.engine.runs.status import Status
+from tailor.engine.workspace import Workspace
 
 READ_TIMEOUT_S = 20.0  # the host pings every 5 s while following; silence this long means a dead link
 CANCEL_POLL_S = 0.5
@@ -121,7 +121,7 @@ class SSHExecutor(Executor):
         prepared = prepare_launch(recipe, host=self.host, name=name, overrides=overrides, links=links)
         path, parsed, run_id = prepared.path, prepared.recipe, prepared.run_id
         if parsed.kind == "search":  # a workspace-relative study would exist on that host alone
-            from engine.search.storage import check_remote_storage
+            from tailor.engine.search.storage import check_remote_storage
 
             check_remote_storage(parsed.storage.url, self.host, str(path))
         info = await self.info()
@@ -157,7 +157,7 @@ class SSHExecutor(Executor):
     async def _fit_warnings(self, recipe: Any, mode: FitPolicy) -> list[str]:
         if mode == "skip":
             return []
-        from engine.memory_estimate import check_fit, estimate_recipe
+        from tailor.engine.memory_estimate import check_fit, estimate_recipe
         estimate = await asyncio.to_thread(estimate_recipe, recipe)  # may ask the hub (engine.model_config)
         verdict = check_fit(estimate, await self.gpus(), gpus_wanted=_gpus_wanted(recipe))
         if verdict.fits or verdict.message is None:
@@ -283,13 +283,13 @@ class SSHExecutor(Executor):
         return mirror.write_status(remote, self.host)
 
     async def gpus(self) -> list[Any]:
-        from engine.remote.gpus import gpu_inventory
+        from tailor.engine.remote.gpus import gpu_inventory
 
         return await gpu_inventory(self.conn)
 
     async def fetch(self, run_id: str, dest: Path | None = None) -> FetchReport:
         """Bring adapter, checkpoints, eval results and logs into the mirror (or ``dest``)."""
-        from engine.remote.fetch import fetch_run
+        from tailor.engine.remote.fetch import fetch_run
 
         mirror = await self._ensure_mirror(run_id)
         target = Path(dest) if dest is not None else mirror.path
@@ -317,7 +317,7 @@ def _gpus_wanted(recipe: Any) -> int:
 
 
 def _update_json(path: Path, extra: dict[str, Any]) -> None:
-    from engine.fsutil import atomic_write_json
+    from tailor.engine.fsutil import atomic_write_json
 
     try:
         data = json.loads(path.read_text())

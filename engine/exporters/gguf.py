@@ -25,7 +25,7 @@ import sys
 import tarfile
 from pathlib import Path
 
-from engine.errors import TailorError
+from tailor.engine.errors import TailorError
 
 CONVERTER = "convert_hf_to_gguf.py"
 #: Output types the converter writes itself.
@@ -42,7 +42,7 @@ class ExportError(TailorError):
 
 
 def cache_root() -> Path:
-    from engine.config import cache_dir
+    from tailor.engine.config import cache_dir
 
     return cache_dir() / "llama.cpp"
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.exporters.gguf import ExportError
+from tailor.engine.exporters.gguf import ExportError
 
 
 def check_online(repo: str) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from engine.runs.rundir import RunDir
+from tailor.engine.runs.rundir import RunDir
 
 
 def _rows(path: str, max_rows: int | None) -> str:
@@ -60,8 +60,8 @@ def final_metrics(run: RunDir) -> dict[str, float]:
 
 
 def eval_table(run: RunDir) -> str | None:
-    from engine.eval.results import has_results, load_results
-    from engine.eval.table import build_table, to_markdown
+    from tailor.engine.eval.results import has_results, load_results
+    from tailor.engine.eval.table import build_table, to_markdown
 
     if not has_results(run.eval_dir):
         return None

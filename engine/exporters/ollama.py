@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.exporters.gguf import ExportError
+from tailor.engine.exporters.gguf import ExportError
 
 
 @dataclass(frozen=True)

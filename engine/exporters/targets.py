@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from engine.exporters.gguf import ExportError
-from engine.runs.rundir import RunDir
+from tailor.engine.exporters.gguf import ExportError
+from tailor.engine.runs.rundir import RunDir
 
 if TYPE_CHECKING:
-    from engine.export_check import LogitCheck
+    from tailor.engine.export_check import LogitCheck
 
 
 @dataclass
@@ -36,8 +36,8 @@ class ExportReport:
 
 def _record(run: RunDir, out: Path, kind: str, base: str) -> None:
     """Note the export in the workspace (engine/runs/exports.py) so the model pickers offer it."""
-    from engine.runs.exports import record_export
-    from engine.runs.lookup import workspace_of
+    from tailor.engine.runs.exports import record_export
+    from tailor.engine.runs.lookup import workspace_of
 
     if run.path.parent.name != "runs":  # a run folder outside any workspace
         return
@@ -46,7 +46,7 @@ def _record(run: RunDir, out: Path, kind: str, base: str) -> None:
 
 
 def _recipe(run: RunDir):
-    from engine.recipes.load import parse_recipe
+    from tailor.engine.recipes.load import parse_recipe
 
     return parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
 
@@ -65,9 +65,9 @@ def export(
     force: bool = False,
     dtype: str | None = None,
 ) -> ExportReport:
-    from engine.export import _replace, export_run
-    from engine.exporters import gguf as gguf_mod
-    from engine.exporters import hub, modelcard, ollama, vllm
+    from tailor.engine.export import _replace, export_run
+    from tailor.engine.exporters import gguf as gguf_mod
+    from tailor.engine.exporters import hub, modelcard, ollama, vllm
 
     out = Path(out).expanduser().resolve()
     recipe = _recipe(run)

@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from engine.errors import ModelError
+from tailor.engine.errors import ModelError
 
 MAGIC = b"GGUF"
 SOURCE_FILE = "tailor_gguf_source.json"
@@ -116,7 +116,7 @@ def convert(file: Path, log: object = None) -> Path:
         except ImportError as exc:
             raise ModelError(f"reading GGUF needs the gguf package: pip install gguf ({exc})") from exc
         except Exception as exc:  # an architecture or quantization transformers cannot read
-            from engine.errors import one_line
+            from tailor.engine.errors import one_line
 
             raise ModelError(f"cannot read the GGUF file {file}: {one_line(exc)}") from exc
         # The weights are dequantized on load; only the GGUF marker stops save_pretrained: drop it.

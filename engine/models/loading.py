@@ -1,7 +1,7 @@
 """Resolve and load a recipe's model and tokenizer: ``tailor/tiny``, a local folder, a GGUF file or a hub id.
 
 A GGUF file (``model.name_or_path: ./m.gguf``, or a folder plus ``model.gguf_file``) is converted once into
-a Hugging Face folder (``engine.models.gguf``) and loaded from there like any local folder.
+a Hugging Face folder (``tailor.engine.models.gguf``) and loaded from there like any local folder.
 
 Worker-side only (imports torch/transformers inside functions). Every expected failure (an offline hub
 id, a missing folder, a gated repo, QLoRA without CUDA) becomes a one-line :class:`ModelError`.
@@ -14,18 +14,18 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from engine.errors import ModelError
-from engine.models.tiny import TINY_ID
+from tailor.engine.errors import ModelError
+from tailor.engine.models.tiny import TINY_ID
 
 
 def resolve_model_path(name_or_path: str, gguf_file: str | None = None, log: Any = None) -> str:
     """What ``from_pretrained`` should get: the built tiny model's folder, a local folder (a GGUF file's
     converted folder), or the hub id."""
     if name_or_path == TINY_ID:
-        from engine.models.tiny import tiny_path
+        from tailor.engine.models.tiny import tiny_path
 
         return str(tiny_path())
-    from engine.models.gguf import convert, gguf_source
+    from tailor.engine.models.gguf import convert, gguf_source
 
     gguf = gguf_source(name_or_path, gguf_file)
     if gguf is not None:
@@ -87,7 +87,7 @@ def describe_load_error(name: str, exc: BaseException) -> str:
             f"model {name!r} is not in the local Hugging Face cache and the hub is unreachable; download it on a "
             "machine with network or point model.name_or_path at a local folder"
         )
-    from engine.errors import one_line
+    from tailor.engine.errors import one_line
 
     return f"cannot load model {name!r}: {one_line(exc)}"
 

@@ -21,7 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from engine.config import cache_dir
+from tailor.engine.config import cache_dir
 
 TINY_ID = "tailor/tiny"
 BUILD_VERSION = 1  # bump when the recipe below changes in a way the hash would not see
@@ -62,7 +62,7 @@ def version_hash() -> str:
     """Changes whenever the built artefact would: architecture, tokenizer, corpus, library versions."""
     from importlib.metadata import version  # library versions without importing the libraries
 
-    from engine.data.demo import corpus
+    from tailor.engine.data.demo import corpus
 
     spec = {
         "build": BUILD_VERSION,
@@ -116,7 +116,7 @@ def build_tokenizer():  # -> transformers.PreTrainedTokenizerFast
     from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
 
-    from engine.data.demo import corpus
+    from tailor.engine.data.demo import corpus
 
     tok = Tokenizer(models.BPE(unk_token=UNK))
     # Every character is its own pre-token, so no merge can ever join two letters.

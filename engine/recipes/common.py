@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from engine.recipes.trl_fields import fields as trl_fields
+from tailor.engine.recipes.trl_fields import fields as trl_fields
 
 # Names users bring from other tools, mapped to ours, for did-you-mean hints.
 SYNONYMS = {
@@ -233,8 +233,8 @@ def check_train_block(block: dict[str, Any], config_class: str) -> dict[str, Any
 
 
 def _check_report_to(value: Any) -> None:
-    from engine.errors import RecipeError
-    from engine.train.trackers import normalise
+    from tailor.engine.errors import RecipeError
+    from tailor.engine.train.trackers import normalise
 
     try:
         normalise(value)

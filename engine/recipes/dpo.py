@@ -25,9 +25,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from engine.recipes.common import ModelSpec, _FieldError, check_train_block, run_reference
-from engine.recipes.trainable import TrainableRecipe
-from engine.recipes.trl_fields import fields as trl_fields
+from tailor.engine.recipes.common import ModelSpec, _FieldError, check_train_block, run_reference
+from tailor.engine.recipes.trainable import TrainableRecipe
+from tailor.engine.recipes.trl_fields import fields as trl_fields
 
 Trainer = Literal["dpo", "kto", "orpo"]
 

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from engine.eval.metrics import METRICS, TASK_METRICS
-from engine.recipes.common import DataSource, ModelSpec, Strict, suggest
+from tailor.engine.eval.metrics import METRICS, TASK_METRICS
+from tailor.engine.recipes.common import DataSource, ModelSpec, Strict, suggest
 
 Task = Literal["auto", "generation", "label", "preference"]
 

@@ -32,9 +32,9 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from engine.errors import RecipeError
-from engine.recipes.common import Strict, _FieldError, check_train_block, run_reference
-from engine.recipes.trainable import TrainableRecipe
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.common import Strict, _FieldError, check_train_block, run_reference
+from tailor.engine.recipes.trainable import TrainableRecipe
 
 BUILTIN_REWARDS = ("exact_match", "token_f1", "format", "length")
 # Top-level fields that are also GRPOConfig fields: set them at the top level only (one place; search tunes them).
@@ -178,7 +178,7 @@ class GRPORecipe(TrainableRecipe):
 
     def resolve_files(self, base_dir: Path, source: str) -> None:
         """Data paths as for every kind, then the reward files: absolute, present, defining the function."""
-        from engine.recipes.load import resolve_data_paths
+        from tailor.engine.recipes.load import resolve_data_paths
 
         resolve_data_paths(self, base_dir, source)
         for i, spec in enumerate(self.rewards):

@@ -9,15 +9,15 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from engine import kinds
-from engine.errors import RecipeError
-from engine.recipes.common import suggest
-from engine.recipes.dpo import DPORecipe
-from engine.recipes.eval import EvalRecipe
-from engine.recipes.grpo import GRPORecipe
-from engine.recipes.search import SearchRecipe
-from engine.recipes.sft import SFTRecipe
-from engine.recipes.yamlio import compose_yaml, load_yaml
+from tailor.engine import kinds
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.common import suggest
+from tailor.engine.recipes.dpo import DPORecipe
+from tailor.engine.recipes.eval import EvalRecipe
+from tailor.engine.recipes.grpo import GRPORecipe
+from tailor.engine.recipes.search import SearchRecipe
+from tailor.engine.recipes.sft import SFTRecipe
+from tailor.engine.recipes.yamlio import compose_yaml, load_yaml
 
 #: The built-in recipe models, for type annotations; the registry (engine.kinds) decides what loads.
 Recipe = SFTRecipe | DPORecipe | GRPORecipe | SearchRecipe | EvalRecipe

@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from engine.recipes.common import ModelSpec, Strict
+from tailor.engine.recipes.common import ModelSpec, Strict
 
 #: PEFT's LoraModel.add_weighted_adapter combination types (peft 0.13+).
 COMBINATIONS = (

@@ -7,9 +7,9 @@ from typing import Any
 
 import yaml
 
-from engine.errors import RecipeError
-from engine.recipes.load import Recipe, load_recipe, parse_recipe
-from engine.recipes.yamlio import load_yaml
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.load import Recipe, load_recipe, parse_recipe
+from tailor.engine.recipes.yamlio import load_yaml
 
 
 def parse_assignment(text: str) -> tuple[str, Any]:

@@ -14,12 +14,12 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, field_validator, model_serializer, model_validator
 
-from engine import kinds
-from engine.errors import RecipeError
-from engine.recipes.common import Strict, check_train_block, suggest
-from engine.recipes.trainable import NAME_RE, TrainableRecipe
-from engine.search import params as P
-from engine.search.storage import check_storage_url
+from tailor.engine import kinds
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.common import Strict, check_train_block, suggest
+from tailor.engine.recipes.trainable import NAME_RE, TrainableRecipe
+from tailor.engine.search import params as P
+from tailor.engine.search.storage import check_storage_url
 
 
 def base_model(kind: str) -> type[TrainableRecipe]:
@@ -347,7 +347,7 @@ class SearchRecipe(Strict):
     # -- file references (called by load.resolve_paths) -------------------------------------------
     def resolve_files(self, base_dir: Path, source: str) -> None:
         """Inline a base recipe given as a path, make its data paths absolute, default the study name."""
-        from engine.recipes.load import _describe, _line_index, load_recipe, resolve_paths
+        from tailor.engine.recipes.load import _describe, _line_index, load_recipe, resolve_paths
 
         if self.study_name is None:
             stem = Path(source.split(" (")[0]).stem
@@ -407,7 +407,7 @@ def _validate_base(data: dict[str, Any]) -> TrainableRecipe:
 
 def _nested_problem(exc: ValidationError, model: type) -> tuple[tuple[str, ...], str]:
     """(path parts, message) of a nested recipe's first error, worded by load.py."""
-    from engine.recipes.load import _describe
+    from tailor.engine.recipes.load import _describe
 
     text = _describe(exc, model, "", {})  # ": path: problem" (no source, no lines)
     text = text.removeprefix(": ")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal
 
-from engine.recipes.trainable import TrainableRecipe
+from tailor.engine.recipes.trainable import TrainableRecipe
 
 
 class SFTRecipe(TrainableRecipe):

@@ -7,7 +7,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from engine.recipes.common import (
+from tailor.engine.recipes.common import (
     DataSpec,
     EarlyStoppingSpec,
     LoraSpec,
@@ -60,7 +60,7 @@ class TrainableRecipe(Strict):
     @field_validator("evaluate")
     @classmethod
     def _evaluate_block(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        from engine.recipes.eval import check_evaluate_block  # the schema lives with the eval kind
+        from tailor.engine.recipes.eval import check_evaluate_block  # the schema lives with the eval kind
 
         return check_evaluate_block(v)
 

@@ -1,7 +1,7 @@
 """Which fields TRL's config classes accept, without importing TRL (it takes seconds to import).
 
 ``trl_fields.json`` is a snapshot taken from the installed TRL by :func:`generate`; a test checks it
-still matches, so upgrading TRL means running ``python -m engine.recipes.trl_fields``.
+still matches, so upgrading TRL means running ``python -m tailor.engine.recipes.trl_fields``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ CONFIG_CLASSES = {
 
 @lru_cache(maxsize=1)
 def snapshot() -> dict[str, Any]:
-    return json.loads(resources.files("engine.recipes").joinpath("trl_fields.json").read_text())
+    return json.loads(resources.files("tailor.engine.recipes").joinpath("trl_fields.json").read_text())
 
 
 def fields(config_class: str) -> dict[str, dict[str, Any]]:
@@ -46,7 +46,7 @@ def _live(config_class: str) -> dict[str, dict[str, Any]]:
 
 def _targets() -> dict[str, str]:
     """The built-in classes plus every registered kind's ``trl_config`` given as ``module:Class``."""
-    from engine import kinds
+    from tailor.engine import kinds
 
     extra = {k.trl_config.rpartition(":")[2]: k.trl_config for k in kinds.all_kinds() if k.trl_config and ":" in k.trl_config}
     return {**CONFIG_CLASSES, **extra}

@@ -5,7 +5,7 @@
 2. Create ``<workdir>/venv`` with ``setup.python`` (``--system-site-packages`` when asked: hosts whose
    torch/CUDA come with the system), unless ``python:`` names an existing interpreter.
 3. Upload the wheel over SFTP and ``pip install`` it; dependencies come from the host's package index
-   (``setup.pip_args`` can point elsewhere), then verify with ``python -m engine.remote info``.
+   (``setup.pip_args`` can point elsewhere), then verify with ``python -m tailor.engine.remote info``.
 """
 
 from __future__ import annotations
@@ -18,17 +18,17 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import engine
-from engine.errors import HostError
-from engine.remote.connection import HostConnection
-from engine.worker.launch import REPO_ROOT
+from tailor import engine
+from tailor.engine.errors import HostError
+from tailor.engine.remote.connection import HostConnection
+from tailor.engine.worker.launch import REPO_ROOT
 
-SOURCES = ("pyproject.toml", "README.md", "LICENSE", "engine", "tui", "recipes")
+SOURCES = ("pyproject.toml", "README.md", "LICENSE", "tailor")  # tailor/ links to engine/, tui/, recipes/
 
 
 def source_tree() -> Path | None:
     """The local source tree this Tailor runs from, if it is one (an editable install or a clone)."""
-    return REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "engine").is_dir() else None
+    return REPO_ROOT if (REPO_ROOT / "pyproject.toml").is_file() and (REPO_ROOT / "tailor" / "engine").is_dir() else None
 
 
 def build_wheel(dest: Path) -> Path:

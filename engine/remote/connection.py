@@ -14,10 +14,10 @@ from typing import Any
 
 import asyncssh
 
-from engine.errors import HostError, RunError
-from engine.remote import known_hosts as kh
-from engine.remote.hosts import HostConfig, Resolved, SSHSettings, all_hosts, resolve
-from engine.remote.quoting import join, with_env
+from tailor.engine.errors import HostError, RunError
+from tailor.engine.remote import known_hosts as kh
+from tailor.engine.remote.hosts import HostConfig, Resolved, SSHSettings, all_hosts, resolve
+from tailor.engine.remote.quoting import join, with_env
 
 BACKOFF_START = 0.5
 BACKOFF_MAX = 15.0
@@ -59,7 +59,7 @@ class HostConnection:
 
     @classmethod
     def for_workspace(cls, ws: Any, host: HostConfig) -> HostConnection:
-        from engine.remote.hosts import ssh_settings
+        from tailor.engine.remote.hosts import ssh_settings
 
         return cls(host, ssh_settings(ws), all_hosts(ws))
 
@@ -211,12 +211,12 @@ class HostConnection:
             raise HostUnreachable(f"{self.name}: connection lost: {kh.why(exc)}") from None
 
     def op_argv(self, op: str, *args: str) -> list[str]:
-        return [self.python, "-m", "engine.remote", op, "--ws", self.workspace, *args]
+        return [self.python, "-m", "tailor.engine.remote", op, "--ws", self.workspace, *args]
 
     async def op(
         self, op: str, *args: str, payload: Any = None, timeout: float | None = 120, retry: bool = True
     ) -> Any:
-        """Run ``python -m engine.remote OP`` on the host and return its JSON answer."""
+        """Run ``python -m tailor.engine.remote OP`` on the host and return its JSON answer."""
         data = None if payload is None else json.dumps(payload)
         await self.get()  # learns the host's $HOME first: ``~`` in workdir/python is expanded from it
         try:
@@ -242,10 +242,16 @@ class HostConnection:
             cls = RunError if answer.get("kind") == "run" else HostError
             raise cls(f"{self.name}: {answer['error']}")
         if exit_status != 0 or answer is None:
+            if "No module named 'tailor'" in err:
+                # Installs before the one `tailor` namespace had top-level `engine`/`tui` packages only.
+                raise HostError(
+                    f"{self.name}: {self.python} has no `tailor` package (an install from before Tailor "
+                    f"0.1's one namespace, or none): run `tailor hosts setup {self.name}` again"
+                )
             if exit_status == 127 or "No module named" in err or "No such file" in err:
                 what = " ".join(err.splitlines()[-1:])[:300] or f"exit status {exit_status}"
                 raise HostError(
-                    f"{self.name}: ran `{self.python} -m engine.remote {op}` and it failed ({what}); "
+                    f"{self.name}: ran `{self.python} -m tailor.engine.remote {op}` and it failed ({what}); "
                     f"Tailor is not installed for that interpreter: run `tailor hosts setup {self.name}` "
                     f"or set hosts.{self.name}.python to an interpreter that has it"
                 )

@@ -10,10 +10,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from engine.errors import HostError
-from engine.executors.base import FetchReport
-from engine.remote.connection import HostConnection, HostUnreachable
-from engine.remote.server import sha256_file
+from tailor.engine.errors import HostError
+from tailor.engine.executors.base import FetchReport
+from tailor.engine.remote.connection import HostConnection, HostUnreachable
+from tailor.engine.remote.server import sha256_file
 
 CHUNK = 1024 * 1024
 #: What a fetch may write into a mirror: artefacts and logs. Never status.json, remote.json or

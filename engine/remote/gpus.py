@@ -6,8 +6,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from engine.errors import HostError
-from engine.remote.connection import HostConnection
+from tailor.engine.errors import HostError
+from tailor.engine.remote.connection import HostConnection
 
 QUERY = "index,name,memory.total,memory.used,utilization.gpu"
 NVIDIA_SMI = ["nvidia-smi", f"--query-gpu={QUERY}", "--format=csv,noheader,nounits"]

@@ -13,14 +13,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.remote.connection import HostConnection
-from engine.remote.hosts import all_hosts, get_host, resolve, ssh_settings
+from tailor.engine.remote.connection import HostConnection
+from tailor.engine.remote.hosts import all_hosts, get_host, resolve, ssh_settings
 
 if TYPE_CHECKING:
-    from engine.memory_estimate import FitEstimate, FitVerdict
-    from engine.remote.gpus import GPU, Probe
-    from engine.remote.known_hosts import HostKeyCheck
-    from engine.workspace import Workspace
+    from tailor.engine.memory_estimate import FitEstimate, FitVerdict
+    from tailor.engine.remote.gpus import GPU, Probe
+    from tailor.engine.remote.known_hosts import HostKeyCheck
+    from tailor.engine.workspace import Workspace
 
 PROBE_TIMEOUT_S = 30.0
 
@@ -56,7 +56,7 @@ def list_hosts(ws: Workspace) -> list[dict[str, Any]]:
 
 async def probe_host(ws: Workspace, name: str, *, timeout: float = PROBE_TIMEOUT_S) -> Probe:
     """Reachability, latency, Python and Tailor versions and GPUs; failures are recorded, not raised."""
-    from engine.remote.gpus import Probe, probe
+    from tailor.engine.remote.gpus import Probe, probe
 
     async with connected(ws, name) as conn:
         try:
@@ -73,7 +73,7 @@ async def probe_hosts(ws: Workspace, names: list[str]) -> dict[str, Probe]:
 
 async def check_key(ws: Workspace, name: str) -> tuple[HostKeyCheck, Path]:
     """The key the host offers, compared with known_hosts (trusted, unknown or changed), and that file."""
-    from engine.remote import known_hosts as kh
+    from tailor.engine.remote import known_hosts as kh
 
     async with connected(ws, name) as conn:
         path = conn.settings.known_hosts_path
@@ -84,14 +84,14 @@ async def check_key(ws: Workspace, name: str) -> tuple[HostKeyCheck, Path]:
 
 def trust_key(path: Path, check: HostKeyCheck) -> None:
     """Add the offered key to known_hosts (after the user compared the fingerprint)."""
-    from engine.remote import known_hosts as kh
+    from tailor.engine.remote import known_hosts as kh
 
     kh.trust(path, check)
 
 
 async def setup(ws: Workspace, name: str, say: Callable[[str], Any] = lambda _m: None) -> dict[str, Any]:
     """Install this Tailor version on the host; return its ``info`` answer."""
-    from engine.remote.bootstrap import setup_host
+    from tailor.engine.remote.bootstrap import setup_host
 
     async with connected(ws, name) as conn:
         return await setup_host(conn, say=say)
@@ -99,7 +99,7 @@ async def setup(ws: Workspace, name: str, say: Callable[[str], Any] = lambda _m:
 
 async def gpus(ws: Workspace, name: str) -> list[GPU]:
     """The host's GPUs from nvidia-smi (empty: no GPU or no driver)."""
-    from engine.remote.gpus import gpu_inventory
+    from tailor.engine.remote.gpus import gpu_inventory
 
     async with connected(ws, name) as conn:
         return await gpu_inventory(conn)
@@ -107,6 +107,6 @@ async def gpus(ws: Workspace, name: str) -> list[GPU]:
 
 async def fit_on(ws: Workspace, name: str, estimate: FitEstimate, gpus_wanted: int = 1) -> FitVerdict:
     """Does an estimate fit the host's free GPU memory?"""
-    from engine.memory_estimate import check_fit
+    from tailor.engine.memory_estimate import check_fit
 
     return check_fit(estimate, await gpus(ws, name), gpus_wanted=gpus_wanted)

@@ -29,10 +29,10 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.errors import HostError
-from engine.fsutil import atomic_write_text
-from engine.remote.slurm_spec import SlurmSpec
-from engine.workspace import Workspace
+from tailor.engine.errors import HostError
+from tailor.engine.fsutil import atomic_write_text
+from tailor.engine.remote.slurm_spec import SlurmSpec
+from tailor.engine.workspace import Workspace
 
 ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 RESERVED = {"local", "localhost"}
@@ -83,7 +83,7 @@ class HostConfig(BaseModel):
     @field_validator("type")
     @classmethod
     def _known_type(cls, v: str) -> str:
-        from engine.executors.registry import host_types
+        from tailor.engine.executors.registry import host_types
 
         if v not in host_types():
             raise ValueError(f"unknown host type {v!r}; use one of {', '.join(host_types())}")
@@ -93,7 +93,7 @@ class HostConfig(BaseModel):
     @classmethod
     def _no_secrets(cls, v: dict[str, str]) -> dict[str, str]:
         """Checked before anything is saved: a secret in workspace.yaml would sit on disk in clear."""
-        from engine.remote.quoting import ENV_NAME_RE, SECRET_ENV
+        from tailor.engine.remote.quoting import ENV_NAME_RE, SECRET_ENV
 
         for key in v:
             if not ENV_NAME_RE.fullmatch(key):

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from engine.errors import HostError
+from tailor.engine.errors import HostError
 
 KeyState = Literal["trusted", "unknown", "changed"]
 

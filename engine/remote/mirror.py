@@ -16,11 +16,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from engine.errors import RunError
-from engine.fsutil import atomic_write_json, atomic_write_text, private_dir
-from engine.runs.events import Event, check_event, last_seq
-from engine.runs.rundir import RunDir, check_run_id
-from engine.runs.status import Status
+from tailor.engine.errors import RunError
+from tailor.engine.fsutil import atomic_write_json, atomic_write_text, private_dir
+from tailor.engine.runs.events import Event, check_event, last_seq
+from tailor.engine.runs.rundir import RunDir, check_run_id
+from tailor.engine.runs.status import Status
 
 REMOTE_FILE = "remote.json"
 

@@ -12,11 +12,11 @@ import asyncio
 import contextlib
 from typing import TYPE_CHECKING
 
-from engine.errors import TailorError, one_line
+from tailor.engine.errors import TailorError, one_line
 
 if TYPE_CHECKING:
-    from engine.runs.status import Status
-    from engine.workspace import Workspace
+    from tailor.engine.runs.status import Status
+    from tailor.engine.workspace import Workspace
 
 REFRESH_TIMEOUT_S = 8.0
 
@@ -40,7 +40,7 @@ async def refresh_remote(ws: Workspace, statuses: list[Status], timeout: float =
 
 
 async def _ask(ws: Workspace, host: str, timeout: float) -> tuple[str, dict[str, Status] | str]:
-    from engine.executors.factory import executor_for
+    from tailor.engine.executors.factory import executor_for
 
     try:
         executor = executor_for(ws, host)

@@ -1,6 +1,6 @@
-"""The host side: ``python -m engine.remote OP --ws REMOTE_WORKSPACE ...``.
+"""The host side: ``python -m tailor.engine.remote OP --ws REMOTE_WORKSPACE ...``.
 
-Runs on the GPU box with the same ``engine.runs`` code as the client, so liveness (pid checks) is
+Runs on the GPU box with the same ``tailor.engine.runs`` code as the client, so liveness (pid checks) is
 decided on the machine where the worker lives. Answers are one JSON object on stdout; ``follow``
 streams JSON lines. Payloads (recipes, secrets) arrive on stdin, never in argv.
 """
@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-import engine
-from engine.errors import RunError, TailorError
-from engine.fsutil import atomic_write_json, private_dir
-from engine.runs.control import Control
-from engine.runs.liveness import this_host
-from engine.runs.rundir import RunDir, check_run_id
-from engine.runs.status import RunState, Status
-from engine.train.trackers import TRACKER_DIRS
+from tailor import engine
+from tailor.engine.errors import RunError, TailorError
+from tailor.engine.fsutil import atomic_write_json, private_dir
+from tailor.engine.runs.control import Control
+from tailor.engine.runs.liveness import this_host
+from tailor.engine.runs.rundir import RunDir, check_run_id
+from tailor.engine.runs.status import RunState, Status
+from tailor.engine.train.trackers import TRACKER_DIRS
 
 FOLLOW_POLL_S = 0.05
 PING_S = 5.0
@@ -51,8 +51,8 @@ class RemoteWorkspace:
     def control(self, slurm: dict[str, Any] | None = None) -> Control:
         """The same run control as on a laptop, on the machine where the workers live. Runs of a Slurm host
         (``slurm`` settings given, or a ``slurm.json`` in the run) are submitted with sbatch instead."""
-        from engine.remote.slurm import SlurmControl
-        from engine.workspace import Workspace
+        from tailor.engine.remote.slurm import SlurmControl
+        from tailor.engine.workspace import Workspace
 
         return SlurmControl(Workspace(self.root), python=sys.executable, spec=slurm)
 
@@ -97,8 +97,8 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
 
 def _check_space(ws: RemoteWorkspace, recipe_yaml: str) -> None:
     """Refuse a launch whose checkpoints cannot fit on this host's disk (engine/runs/diskspace.py)."""
-    from engine.recipes.load import parse_recipe
-    from engine.runs.diskspace import check_launch_space
+    from tailor.engine.recipes.load import parse_recipe
+    from tailor.engine.runs.diskspace import check_launch_space
 
     try:
         recipe = parse_recipe(recipe_yaml, check_files=False)
@@ -263,7 +263,7 @@ OPS = {
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in OPS or "--ws" not in args:
-        print(f"usage: python -m engine.remote {{{','.join(OPS)}}} --ws WORKSPACE [ARGS]", file=sys.stderr)
+        print(f"usage: python -m tailor.engine.remote {{{','.join(OPS)}}} --ws WORKSPACE [ARGS]", file=sys.stderr)
         return 2
     op = args.pop(0)
     ws = RemoteWorkspace(_flag(args, "--ws", ""))

@@ -1,6 +1,6 @@
 """The host side of ``type: slurm`` hosts: run control that submits workers with ``sbatch``.
 
-Runs on the cluster's login node (``python -m engine.remote`` over SSH, engine/remote/server.py). A Slurm
+Runs on the cluster's login node (``python -m tailor.engine.remote`` over SSH, engine/remote/server.py). A Slurm
 run directory holds ``slurm.json``: the submission settings and the job id of each attempt. Status is the
 run directory (written by the worker on its compute node, through the shared filesystem) corrected by the
 scheduler: a job still pending stays ``queued`` with Slurm's reason in ``status.scheduler`` ("PENDING:
@@ -24,11 +24,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.errors import HostError
-from engine.fsutil import atomic_write_json
-from engine.runs.control import Control, mark_cancelled
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.errors import HostError
+from tailor.engine.fsutil import atomic_write_json
+from tailor.engine.runs.control import Control, mark_cancelled
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
 
 SLURM_FILE = "slurm.json"
 SCRIPT_FILE = "slurm.sh"
@@ -68,7 +68,7 @@ def merged_spec(host_spec: dict[str, Any], run_path: Path) -> dict[str, Any]:
 
 def batch_script(run_path: Path, spec: dict[str, Any], *, python: str, resume: bool) -> str:
     """The sbatch script: #SBATCH lines from ``spec``, then the worker (one per node for several nodes)."""
-    from engine.worker.launch import worker_command
+    from tailor.engine.worker.launch import worker_command
 
     q = shlex.quote
     nodes = int(spec.get("nodes") or 1)
@@ -94,7 +94,7 @@ def batch_script(run_path: Path, spec: dict[str, Any], *, python: str, resume: b
         if "\n" in extra or "\r" in extra:
             raise HostError(f"sbatch line {extra!r}: one option per line")
         lines.append(extra if extra.startswith("#SBATCH") else f"#SBATCH {extra}")
-    worker = ["-m", "engine.worker", str(run_path)] + (["--resume"] if resume else [])
+    worker = ["-m", "tailor.engine.worker", str(run_path)] + (["--resume"] if resume else [])
     if nodes > 1:
         # One torchrun per node; the first node of the allocation hosts the c10d rendezvous.
         launcher = [python, "-m", "torch.distributed.run", f"--nnodes={nodes}",
@@ -138,7 +138,7 @@ class SlurmControl(Control):
             return super().spawn(run, resume=resume, env=env, lock_fd=lock_fd)
         # A batch job starts later on a compute node: the run's lock cannot pass to it. The caller releases
         # it once the job is queued; the job's worker takes it when it starts (engine/runs/lock.py).
-        from engine.worker.launch import worker_env
+        from tailor.engine.worker.launch import worker_env
 
         host_spec = self.spec if self.spec is not None else (info or {}).get("host_spec", {})
         spec = merged_spec(host_spec, run.path)
@@ -176,7 +176,7 @@ class SlurmControl(Control):
             return super().cancel(run_id)
         status = self.effective(run)
         if status.state.terminal:
-            from engine.errors import RunError
+            from tailor.engine.errors import RunError
 
             raise RunError(f"run {run.run_id} is already {status.state.value}; nothing to cancel")
         run.request_cancel()
@@ -226,7 +226,7 @@ class SlurmControl(Control):
 
     def _base(self, run: RunDir) -> Status:
         """The run directory's status judged without a queued timeout: Slurm may hold a job for hours."""
-        from engine.runs.control import with_via
+        from tailor.engine.runs.control import with_via
 
         return with_via(run, run.effective_status(self.heartbeat_timeout, None))
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.errors import DataError
-from engine.remote.connection import HostConnection
-from engine.remote.server import sha256_file
+from tailor.engine.errors import DataError
+from tailor.engine.remote.connection import HostConnection
+from tailor.engine.remote.server import sha256_file
 
 MAGIC = "*?["
 

@@ -16,14 +16,14 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RunError
-from engine.runs import lock
-from engine.runs.liveness import pid_alive, this_host
-from engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUED_TIMEOUT, RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.errors import RunError
+from tailor.engine.runs import lock
+from tailor.engine.runs.liveness import pid_alive, this_host
+from tailor.engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUED_TIMEOUT, RunDir
+from tailor.engine.runs.status import RunState, Status
 
 if TYPE_CHECKING:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
 
 #: How long a resume waits for a just-killed worker's lock to be released by the kernel.
@@ -62,10 +62,10 @@ class Control:
         links: dict[str, Any] | None = None,
     ) -> Status:
         """Validate the recipe, create its run directory here and start a detached worker."""
-        from engine.eval.judge_endpoint import check_key
-        from engine.executors.base import prepare_launch
-        from engine.recipes.load import dump_recipe
-        from engine.runs.diskspace import check_launch_space
+        from tailor.engine.eval.judge_endpoint import check_key
+        from tailor.engine.executors.base import prepare_launch
+        from tailor.engine.recipes.load import dump_recipe
+        from tailor.engine.runs.diskspace import check_launch_space
 
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
         check_launch_space(self.runs_dir, prepared.recipe)
@@ -82,7 +82,7 @@ class Control:
     def spawn(
         self, run: RunDir, *, resume: bool = False, env: dict[str, str] | None = None, lock_fd: int | None = None
     ) -> subprocess.Popen:
-        from engine.worker.launch import spawn_worker
+        from tailor.engine.worker.launch import spawn_worker
 
         proc = spawn_worker(
             run.path, resume=resume, python=self.python, env={**self.env, **(env or {})}, lock_fd=lock_fd
@@ -140,7 +140,7 @@ class Control:
     def resume(self, run_id: str, *, env: dict[str, str] | None = None) -> Status:
         """Requeue and start the worker under the run's lock: of N resumes at once, one starts a worker
         and the others are told "already resumed by pid N" (the lock passes to that worker)."""
-        from engine.runs.diskspace import wrap_disk_full
+        from tailor.engine.runs.diskspace import wrap_disk_full
 
         run = self.run(run_id)
         deadline = time.monotonic() + LOCK_RELEASE_S
@@ -188,7 +188,7 @@ class Control:
 def configured_heartbeat_timeout() -> float:
     """``heartbeat_timeout_s`` from the config (30 s by default): older heartbeats mean stalled or dead."""
     try:
-        from engine.config import settings
+        from tailor.engine.config import settings
 
         return float(settings().heartbeat_timeout_s)
     except Exception:
@@ -197,7 +197,7 @@ def configured_heartbeat_timeout() -> float:
 
 def with_via(run: RunDir, status: Status) -> Status:
     """The status with ``via`` set: the host alias of a mirrored remote run, else "local"."""
-    from engine.remote.mirror import host_of
+    from tailor.engine.remote.mirror import host_of
 
     try:
         alias = host_of(run)

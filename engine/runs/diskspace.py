@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from engine.errors import RunError
+from tailor.engine.errors import RunError
 
 RESERVE_NAME = ".reserve"
 RESERVE_BYTES = 1024 * 1024
@@ -83,7 +83,7 @@ def release_reserve(run_path: Path) -> None:
 def checkpoint_bytes(recipe: Any) -> int:
     """Rough bytes a training run writes: checkpoints kept (``save_total_limit``, else every save) of the
     trainable weights with Adam's two moments, plus the final adapter. 0 for a kind that does not train."""
-    from engine.memory_estimate import estimate_recipe
+    from tailor.engine.memory_estimate import estimate_recipe
 
     try:
         est = estimate_recipe(recipe)

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
 EXPORTS_FILE = "exports.jsonl"
 MODEL_KINDS = ("merged", "model")  # loadable with AutoModelForCausalLM on their own (not adapters, GGUF)

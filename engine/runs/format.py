@@ -6,11 +6,11 @@ import re
 import time
 from typing import TYPE_CHECKING, Any
 
-from engine import kinds
-from engine.runs.events import Event
+from tailor.engine import kinds
+from tailor.engine.runs.events import Event
 
 if TYPE_CHECKING:
-    from engine.runs.status import Status
+    from tailor.engine.runs.status import Status
 
 # C0 controls (but not tab and newline), DEL and C1 controls: an ESC or OSC sequence in a log line or a metric
 # name written by a worker (or a hostile host) must never reach the terminal as a command.

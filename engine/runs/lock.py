@@ -19,7 +19,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from engine.errors import RunError
+from tailor.engine.errors import RunError
 
 LOCK_NAME = "lock"
 FD_ENV = "TAILOR_RUN_LOCK_FD"

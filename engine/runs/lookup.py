@@ -1,7 +1,7 @@
 """Finding runs from the references recipes and commands use: id, unique prefix, folder, ``latest[:NAME]``.
 
-Light (stdlib + pydantic): shared by evaluation (``engine.eval.candidates``), chained training
-(``engine.train.chain``) and the CLI.
+Light (stdlib + pydantic): shared by evaluation (``tailor.engine.eval.candidates``), chained training
+(``tailor.engine.train.chain``) and the CLI.
 """
 
 from __future__ import annotations
@@ -9,13 +9,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import kinds
-from engine.errors import RunError
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
+from tailor.engine import kinds
+from tailor.engine.errors import RunError
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 
 if TYPE_CHECKING:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
 
 def is_latest(ref: str) -> bool:
@@ -23,7 +23,7 @@ def is_latest(ref: str) -> bool:
 
 
 def workspace_of(run: RunDir) -> Workspace:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
     return Workspace(run.path.parent.parent)
 
@@ -65,6 +65,6 @@ def model_folder(run: RunDir) -> Path:
 
 
 def run_recipe(run: RunDir) -> Any:
-    from engine.recipes.load import parse_recipe
+    from tailor.engine.recipes.load import parse_recipe
 
     return parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)

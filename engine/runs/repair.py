@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.runs.status import RunState, Status
+from tailor.engine.runs.status import RunState, Status
 
 if TYPE_CHECKING:
-    from engine.runs.rundir import RunDir
+    from tailor.engine.runs.rundir import RunDir
 
 
 def recipe_identity(run: RunDir) -> tuple[str, str | None]:
@@ -33,7 +33,7 @@ def rebuild_status(run: RunDir) -> Status:
     """The status the events describe. A run whose last state is active and whose worker is gone is
     written as failed (``resume`` then continues it); a live worker will overwrite it on its next write."""
     kind, name = recipe_identity(run)
-    from engine.runs.events import scan_events
+    from tailor.engine.runs.events import scan_events
 
     events = list(scan_events(run.events_file))
     fields: dict[str, Any] = {"run_id": run.run_id, "kind": kind, "name": name}
@@ -63,7 +63,7 @@ def rebuild_status(run: RunDir) -> Status:
     if events:
         fields["created_at"] = events[0]["time"]
     if state.active:
-        from engine.runs import lock
+        from tailor.engine.runs import lock
 
         if not lock.is_locked(run.path):
             fields["ended_at"] = events[-1]["time"] if events else None

@@ -22,11 +22,11 @@ import secrets
 import time
 from pathlib import Path
 
-from engine.errors import RunError
-from engine.fsutil import atomic_write_json, private_dir
-from engine.runs.events import EventCursor, EventWriter, last_seq, read_events
-from engine.runs.liveness import pid_alive, this_host
-from engine.runs.status import RunState, Status
+from tailor.engine.errors import RunError
+from tailor.engine.fsutil import atomic_write_json, private_dir
+from tailor.engine.runs.events import EventCursor, EventWriter, last_seq, read_events
+from tailor.engine.runs.liveness import pid_alive, this_host
+from tailor.engine.runs.status import RunState, Status
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 
@@ -83,7 +83,7 @@ class RunDir:
         run = cls(path)
         for sub in ("checkpoints", "eval"):
             (path / sub).mkdir(mode=0o700)
-        from engine.fsutil import atomic_write_text
+        from tailor.engine.fsutil import atomic_write_text
 
         atomic_write_text(run.recipe_file, recipe_yaml)
         run.write_status(status)
@@ -121,7 +121,7 @@ class RunDir:
             if not self.status_file.exists():
                 raise
             reason = str(exc)
-        from engine.runs.repair import recipe_identity
+        from tailor.engine.runs.repair import recipe_identity
 
         kind, name = recipe_identity(self)
         return Status(
@@ -135,7 +135,7 @@ class RunDir:
 
     def repair(self) -> Status:
         """Rebuild status.json from events.jsonl and the frozen recipe (engine/runs/repair.py)."""
-        from engine.runs.repair import rebuild_status
+        from tailor.engine.runs.repair import rebuild_status
 
         status = rebuild_status(self)
         self.write_status(status)

@@ -4,7 +4,7 @@ Light package: ``params`` and ``storage`` URL checks are imported by the recipe 
 needs Optuna imports it inside functions or lives in the worker-side modules (run, trial, study).
 """
 
-from engine.errors import TailorError
+from tailor.engine.errors import TailorError
 
 
 class SearchError(TailorError):

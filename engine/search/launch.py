@@ -11,16 +11,16 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RecipeError, RunError
-from engine.recipes.load import Recipe
-from engine.recipes.overrides import load_with_overrides
-from engine.runs.status import Status
-from engine.search import SearchError
+from tailor.engine.errors import RecipeError, RunError
+from tailor.engine.recipes.load import Recipe
+from tailor.engine.recipes.overrides import load_with_overrides
+from tailor.engine.runs.status import Status
+from tailor.engine.search import SearchError
 
 if TYPE_CHECKING:
-    from engine.executors.base import Executor
-    from engine.recipes.search import SearchRecipe
-    from engine.workspace import Workspace
+    from tailor.engine.executors.base import Executor
+    from tailor.engine.recipes.search import SearchRecipe
+    from tailor.engine.workspace import Workspace
 
 
 def load_search_recipe(path: str | Path, overrides: dict[str, Any] | None = None) -> Any:
@@ -32,7 +32,7 @@ def load_search_recipe(path: str | Path, overrides: dict[str, Any] | None = None
 
 def preflight(recipe: SearchRecipe, workspace_root: Path) -> str:
     """Open the storage and create or continue the study; returns the storage URL. Blocking."""
-    from engine.search.study import open_study
+    from tailor.engine.search.study import open_study
 
     _, url = open_study(recipe, workspace_root)
     return url
@@ -56,7 +56,7 @@ async def start_search(
     recipe = await asyncio.to_thread(load_search_recipe, path, overrides or None)
     links: dict[str, Any] = {"study": recipe.study_name}
     if getattr(executor, "host", "local") == "local":
-        from engine.search.storage import redact
+        from tailor.engine.search.storage import redact
 
         url = await asyncio.to_thread(preflight, recipe, workspace.root)
         links["storage"] = redact(url)
@@ -88,8 +88,8 @@ async def stop_search(executor: Executor, study: str, *, wait: float = 0.0) -> l
 
 def enqueue(study_name: str, url: str, params: dict[str, Any]) -> dict[str, Any]:
     """Queue a trial with hand-picked parameters (the rest are sampled); returns the checked params."""
-    from engine.search.space import check_enqueue
-    from engine.search.study import load_study, recipe_for_study
+    from tailor.engine.search.space import check_enqueue
+    from tailor.engine.search.study import load_study, recipe_for_study
 
     if not params:
         raise SearchError("give at least one parameter, e.g. -p r=16 -p learning_rate=2e-4")
@@ -102,8 +102,8 @@ def enqueue(study_name: str, url: str, params: dict[str, Any]) -> dict[str, Any]
 
 def promoted_recipe(study_name: str, url: str, trial_number: int | None = None) -> tuple[int, dict[str, Any]]:
     """(trial number, recipe mapping) of a full training run with the best (or given) trial's parameters."""
-    from engine.search.space import promoted_recipe_data
-    from engine.search.study import best_trial, load_study, recipe_for_study
+    from tailor.engine.search.space import promoted_recipe_data
+    from tailor.engine.search.study import best_trial, load_study, recipe_for_study
 
     study = load_study(study_name, url)
     recipe = recipe_for_study(study)
@@ -138,8 +138,8 @@ async def promote(
     launch: bool = True,
 ) -> tuple[Path, Status | None]:
     """Write the promoted recipe into the workspace's recipes/ and (by default) launch it."""
-    from engine.fsutil import atomic_write_text
-    from engine.recipes.load import dump_recipe, parse_recipe
+    from tailor.engine.fsutil import atomic_write_text
+    from tailor.engine.recipes.load import dump_recipe, parse_recipe
 
     number, data = await asyncio.to_thread(promoted_recipe, study_name, url, trial_number)
     filename = f"{data['name']}.yaml"

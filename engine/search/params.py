@@ -8,11 +8,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from engine.recipes.common import LoraSpec
-from engine.recipes.trl_fields import fields as trl_fields
+from tailor.engine.recipes.common import LoraSpec
+from tailor.engine.recipes.trl_fields import fields as trl_fields
 
 if TYPE_CHECKING:
-    from engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.recipes.trainable import TrainableRecipe
 
 # Short names from the issue and other tools -> the recipe field they set.
 ALIASES: dict[str, str] = {

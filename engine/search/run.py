@@ -16,13 +16,13 @@ import os
 import time
 from typing import Any
 
-from engine.errors import RunError
-from engine.recipes.search import SearchRecipe
-from engine.search import SearchError
-from engine.search.storage import redact
-from engine.search.study import counts, open_study, reap_dead_trials, requeue, trial_row
-from engine.search.trial import SearchCancelled, TrialFailed, TrialRunner, runner_for, workspace_root
-from engine.worker.context import WorkerContext
+from tailor.engine.errors import RunError
+from tailor.engine.recipes.search import SearchRecipe
+from tailor.engine.search import SearchError
+from tailor.engine.search.storage import redact
+from tailor.engine.search.study import counts, open_study, reap_dead_trials, requeue, trial_row
+from tailor.engine.search.trial import SearchCancelled, TrialFailed, TrialRunner, runner_for, workspace_root
+from tailor.engine.worker.context import WorkerContext
 
 MAX_FAILURES_IN_ROW = 3
 SIBLING_POLL_S = 1.0
@@ -44,7 +44,7 @@ def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
     jobs = None
     siblings: list[str] = []
     if recipe.workers > 1 and ctx.status.links.get("role") != "worker":
-        from engine.search.slurm_jobs import trial_jobs
+        from tailor.engine.search.slurm_jobs import trial_jobs
 
         jobs = trial_jobs(recipe, ctx, study)  # on a Slurm host: one job per trial
         siblings = jobs.ids if jobs is not None else _spawn_siblings(recipe, ctx)
@@ -162,9 +162,9 @@ def _free_memory() -> None:
 def _control(ctx: WorkerContext, env: dict[str, str]) -> Any:
     """Run control for sibling workers: Slurm jobs (one sbatch each) when this worker is a Slurm job,
     else processes on this machine."""
-    from engine.executors.local import LocalExecutor
-    from engine.remote.slurm import slurm_control_for
-    from engine.workspace import Workspace
+    from tailor.engine.executors.local import LocalExecutor
+    from tailor.engine.remote.slurm import slurm_control_for
+    from tailor.engine.workspace import Workspace
 
     workspace = Workspace(workspace_root(ctx))
     return slurm_control_for(ctx.run, workspace, env) or LocalExecutor(workspace, env=env).control

@@ -13,11 +13,11 @@ import contextlib
 import threading
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RunError, TailorError
+from tailor.engine.errors import RunError, TailorError
 
 if TYPE_CHECKING:
-    from engine.recipes.search import SearchRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.search import SearchRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 POLL_S = 2.0
 
@@ -51,7 +51,7 @@ class TrialJobs:
                 self.error = str(exc)
 
     def _top_up(self) -> None:
-        from engine.search.study import counts
+        from tailor.engine.search.study import counts
 
         active = 0
         for run_id in list(self.ids):
@@ -76,9 +76,9 @@ class TrialJobs:
 
 def trial_jobs(recipe: SearchRecipe, ctx: WorkerContext, study: Any) -> TrialJobs | None:
     """The job pool of a search worker that is a Slurm job; None elsewhere (siblings are processes)."""
-    from engine.remote.slurm import slurm_control_for
-    from engine.search.trial import workspace_root
-    from engine.workspace import Workspace
+    from tailor.engine.remote.slurm import slurm_control_for
+    from tailor.engine.search.trial import workspace_root
+    from tailor.engine.workspace import Workspace
 
     control = slurm_control_for(ctx.run, Workspace(workspace_root(ctx)))
     return TrialJobs(recipe, ctx, study, control).start() if control is not None else None

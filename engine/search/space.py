@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from engine.recipes.search import ParamSpec, SearchRecipe, base_model
-from engine.search import SearchError
-from engine.search import params as P
+from tailor.engine.recipes.search import ParamSpec, SearchRecipe, base_model
+from tailor.engine.search import SearchError
+from tailor.engine.search import params as P
 
 DEFAULT_EVAL_STEPS = 10
 
@@ -94,7 +94,7 @@ def validate_trial_recipe(recipe: SearchRecipe, data: dict[str, Any]) -> Any:
     """The trial recipe as a validated sft/dpo model (a combination that does not validate fails the trial)."""
     from pydantic import ValidationError
 
-    from engine.recipes.load import _describe
+    from tailor.engine.recipes.load import _describe
 
     model = base_model(recipe.base_recipe.kind)
     try:

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.search import SearchError
+from tailor.engine.search import SearchError
 
 RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql", "cockroachdb")
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")

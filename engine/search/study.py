@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.recipes.search import SearchRecipe
-from engine.runs.liveness import pid_alive, this_host
-from engine.search import SearchError
-from engine.search.storage import open_storage, redact, resolve_url
+from tailor.engine.recipes.search import SearchRecipe
+from tailor.engine.runs.liveness import pid_alive, this_host
+from tailor.engine.search import SearchError
+from tailor.engine.search.storage import open_storage, redact, resolve_url
 
 ATTR_BASE, ATTR_SPACE, ATTR_OBJECTIVE = "tailor:base", "tailor:space", "tailor:objective"
 ATTR_WORKER = "tailor:worker"  # trial system attribute: {trial, host, pid, pid_start} of the process running it
@@ -32,14 +32,14 @@ def make_sampler(recipe: SearchRecipe) -> Any:
     """The recipe's sampler, reseeded per trial (engine/search/sampler.py) so parallel workers differ."""
     import optuna
 
-    from engine.search.sampler import per_trial_seeded
+    from tailor.engine.search.sampler import per_trial_seeded
 
     s = recipe.sampler
     seed = s.seed if s.seed is not None else recipe.seed
     if s.type == "random":
         return per_trial_seeded(optuna.samplers.RandomSampler, seed=seed)
     if s.type == "grid":
-        from engine.search.space import grid_space
+        from tailor.engine.search.space import grid_space
 
         return per_trial_seeded(optuna.samplers.GridSampler, grid_space(recipe), seed=seed)
     liar = s.constant_liar if s.constant_liar is not None else recipe.workers > 1
@@ -347,8 +347,8 @@ def requeue(study: Any, trial_number: int) -> None:
 def _mark_run_failed(runs_dir: Path | None, run_id: Any, reason: str) -> None:
     if runs_dir is None or not isinstance(run_id, str):
         return
-    from engine.runs.rundir import RunDir
-    from engine.runs.status import RunState
+    from tailor.engine.runs.rundir import RunDir
+    from tailor.engine.runs.status import RunState
 
     run = RunDir(runs_dir / run_id)
     try:

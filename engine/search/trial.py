@@ -18,17 +18,17 @@ import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
-import engine
-from engine.errors import one_line
-from engine.recipes.load import dump_recipe
-from engine.recipes.search import SearchRecipe
-from engine.runs.liveness import process_start, this_host
-from engine.runs.rundir import RunDir, new_run_id
-from engine.runs.status import RunState, Status
-from engine.search import SearchError
-from engine.search.space import suggest, trial_recipe_data, validate_trial_recipe
-from engine.search.study import ATTR_WORKER
-from engine.worker.context import WorkerContext
+from tailor import engine
+from tailor.engine.errors import one_line
+from tailor.engine.recipes.load import dump_recipe
+from tailor.engine.recipes.search import SearchRecipe
+from tailor.engine.runs.liveness import process_start, this_host
+from tailor.engine.runs.rundir import RunDir, new_run_id
+from tailor.engine.runs.status import RunState, Status
+from tailor.engine.search import SearchError
+from tailor.engine.search.space import suggest, trial_recipe_data, validate_trial_recipe
+from tailor.engine.search.study import ATTR_WORKER
+from tailor.engine.worker.context import WorkerContext
 
 
 class SearchCancelled(Exception):  # a control-flow signal, not an error
@@ -223,7 +223,7 @@ def _fmt(value: Any) -> str:
 
 def runner_for(kind: str) -> Any:
     """The same training function a normal run of this kind uses (its engine.kinds runner)."""
-    from engine import kinds
+    from tailor.engine import kinds
 
     return kinds.get(kind).runner_function()
 

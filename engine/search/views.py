@@ -1,6 +1,6 @@
 """Plain-data views of a study snapshot for the Search screen: heatmap grid, curves, importance bars.
 
-Light module (no Optuna): it works on the rows of ``engine.search.study.snapshot``.
+Light module (no Optuna): it works on the rows of ``tailor.engine.search.study.snapshot``.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ def importance_bars(importances: dict[str, float], width: int = 20) -> list[tupl
 
 def sort_rows(rows: list[Row], key: str, direction: str = "minimize") -> list[Row]:
     """Rows sorted by a column; missing values last. ``value`` sorts best first."""
-    from engine.search import SearchError
+    from tailor.engine.search import SearchError
 
     columns = {"number", "value", "state", "steps", "duration"}
     params = {p for r in rows for p in (*r["params"], *r["derived"])}

@@ -9,11 +9,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.search import SearchError
-from engine.search.storage import open_storage, redact, resolve_url
+from tailor.engine.search import SearchError
+from tailor.engine.search.storage import open_storage, redact, resolve_url
 
 if TYPE_CHECKING:
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
 MAX_STUDIES = 50
 
@@ -69,7 +69,7 @@ class StudyWatcher:
     def snapshot(self, name: str, url: str, runs: list[Any] | None = None) -> dict[str, Any]:
         import optuna
 
-        from engine.search.study import importances, snapshot
+        from tailor.engine.search.study import importances, snapshot
 
         study = optuna.load_study(study_name=name, storage=self.storage(url))
         snap = snapshot(study)

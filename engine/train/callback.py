@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from transformers import TrainerCallback
 
 if TYPE_CHECKING:
-    from engine.worker.context import WorkerContext
+    from tailor.engine.worker.context import WorkerContext
 
 # Keys of the final trainer log (train_runtime, ...): reported once as a "summary" event, not as a metric.
 SUMMARY_KEYS = ("train_runtime", "train_samples_per_second", "train_steps_per_second", "train_loss", "total_flos")

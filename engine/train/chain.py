@@ -9,7 +9,7 @@ Two modes (``from_run_mode``):
 
 A run that saved a full model (``method: full`` or ``partial``) is simply the new base (``merge`` only).
 Adapters that earlier runs merged (a chain of chains) are found the same way evaluation finds them
-(``engine.eval.candidates``), so what trains here and what is evaluated later agree.
+(``tailor.engine.eval.candidates``), so what trains here and what is evaluated later agree.
 """
 
 from __future__ import annotations
@@ -18,16 +18,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine import kinds
-from engine.errors import RecipeError, RunError
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
+from tailor.engine import kinds
+from tailor.engine.errors import RecipeError, RunError
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 
 if TYPE_CHECKING:
-    from engine.recipes.dpo import DPORecipe
-    from engine.recipes.grpo import GRPORecipe
-    from engine.worker.context import WorkerContext
-    from engine.workspace import Workspace
+    from tailor.engine.recipes.dpo import DPORecipe
+    from tailor.engine.recipes.grpo import GRPORecipe
+    from tailor.engine.worker.context import WorkerContext
+    from tailor.engine.workspace import Workspace
 
 
 @dataclass
@@ -56,8 +56,8 @@ class Source:
 
 def resolve_source(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext) -> Source:
     """The finished sft/dpo run named by ``recipe.from_run`` (id, unique prefix or folder), checked."""
-    from engine.eval.candidates import run_candidate
-    from engine.runs.lookup import find_run, is_latest, latest_run, workspace_of
+    from tailor.engine.eval.candidates import run_candidate
+    from tailor.engine.runs.lookup import find_run, is_latest, latest_run, workspace_of
 
     assert recipe.from_run is not None, "only called for a recipe with from_run"
     where = f"{ctx.run.recipe_file}: from_run"
@@ -124,8 +124,8 @@ def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: So
     """
     from peft import PeftModel
 
-    from engine.models.loading import check_qlora_possible, load_model, load_tokenizer, spec_path
-    from engine.train.methods import build_peft_config, freeze_for_partial
+    from tailor.engine.models.loading import check_qlora_possible, load_model, load_tokenizer, spec_path
+    from tailor.engine.train.methods import build_peft_config, freeze_for_partial
 
     if recipe.method == "qlora":
         check_qlora_possible()
@@ -171,7 +171,7 @@ def model_for(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source
     if source is not None:
         ctx.link(**source.links())
         return chained_model(recipe, ctx, source)
-    from engine.train.methods import setup_model
+    from tailor.engine.train.methods import setup_model
 
     loaded = setup_model(recipe, ctx)
     return loaded.model, loaded.tokenizer, loaded.peft_config
@@ -179,7 +179,7 @@ def model_for(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source
 
 def write_lineage(ctx: WorkerContext, source: Source | None, recipe: DPORecipe | GRPORecipe) -> None:
     """``adapter/tailor_lineage.json``: what the saved adapter must be applied to, for export and sharing."""
-    from engine.fsutil import atomic_write_json
+    from tailor.engine.fsutil import atomic_write_json
 
     folder = ctx.run.adapter_dir
     if source is None or not folder.is_dir():

@@ -11,11 +11,11 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RecipeError
+from tailor.engine.errors import RecipeError
 
 if TYPE_CHECKING:
-    from engine.recipes.trainable import TrainableRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 
 def machine_defaults() -> dict[str, Any]:
@@ -59,7 +59,7 @@ def trl_values(recipe: TrainableRecipe, ctx: WorkerContext, *, has_eval: bool, d
     if "fp16" in recipe.train and recipe.train["fp16"] and "bf16" not in recipe.train:
         values["bf16"] = False
     # Owned by Tailor: the run directory is the only output.
-    from engine.train import trackers
+    from tailor.engine.train import trackers
 
     values.update(trackers.prepare(recipe, ctx))
     values.update(
@@ -110,7 +110,7 @@ def early_stopping_callback(recipe: TrainableRecipe) -> Any:
 
 def tracker_callbacks(recipe: TrainableRecipe, ctx: WorkerContext) -> list[Any]:
     """The callback that sends the recipe to the ``train.report_to`` trackers (none without trackers)."""
-    from engine.train import trackers
+    from tailor.engine.train import trackers
 
     if not trackers.normalise(recipe.train.get("report_to")):
         return []

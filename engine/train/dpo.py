@@ -18,23 +18,23 @@ import copy
 import os
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import DataError
-from engine.train.loop import quiet_libraries, train_and_save
+from tailor.engine.errors import DataError
+from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
-    from engine.recipes.dpo import DPORecipe
-    from engine.train.chain import Source
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.dpo import DPORecipe
+    from tailor.engine.train.chain import Source
+    from tailor.engine.worker.context import WorkerContext
 
 
 def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
     os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference-log-prob pass draws a bar into stderr.log
-    from engine.data.prepare import load_training_data
-    from engine.train.callback import TailorCallback
-    from engine.train.chain import model_for, resolve_source, write_lineage
-    from engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
-    from engine.train.sft import warn_truncation
+    from tailor.engine.data.prepare import load_training_data
+    from tailor.engine.train.callback import TailorCallback
+    from tailor.engine.train.chain import model_for, resolve_source, write_lineage
+    from tailor.engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
+    from tailor.engine.train.sft import warn_truncation
 
     train, evaluation = load_training_data(recipe.data, task=recipe.data_task, seed=recipe.seed, log=ctx.log)
     ctx.log(
@@ -46,7 +46,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
         check_kto_labels(train, ctx)
     source = resolve_source(recipe, ctx) if recipe.from_run else None
     model, tokenizer, peft_config = model_for(recipe, ctx, source)
-    from engine.data.fit import refuse_unrenderable_dataset
+    from tailor.engine.data.fit import refuse_unrenderable_dataset
 
     refuse_unrenderable_dataset(train, tokenizer, recipe.model.name_or_path)
 
@@ -87,7 +87,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     if train_and_save(trainer, recipe, ctx):
         write_lineage(ctx, source, recipe)
         if recipe.evaluate:
-            from engine.eval.run import evaluate_after_training  # the optional `evaluate:` block
+            from tailor.engine.eval.run import evaluate_after_training  # the optional `evaluate:` block
 
             evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
 
@@ -128,7 +128,7 @@ def reference_model(recipe: DPORecipe, ctx: WorkerContext, model: Any, peft_conf
     starting weights before the first step and keeps no copy.
     """
     if recipe.ref_model is not None:
-        from engine.models.loading import load_model
+        from tailor.engine.models.loading import load_model
 
         ctx.log(f"reference model: {recipe.ref_model.name_or_path}")
         ref = load_model(recipe.ref_model)

@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any
 
 from transformers import TrainerCallback
 
-from engine.errors import DataError
-from engine.train.loop import quiet_libraries, train_and_save
+from tailor.engine.errors import DataError
+from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
-    from engine.recipes.grpo import GRPORecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.grpo import GRPORecipe
+    from tailor.engine.worker.context import WorkerContext
 
 SAMPLE_CHARS = 400  # per prompt / completion in a samples event: enough to read, small enough for events.jsonl
 
@@ -33,12 +33,12 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
     os.environ.setdefault("TQDM_DISABLE", "1")
     from trl import GRPOConfig, GRPOTrainer
 
-    from engine.train.callback import TailorCallback
-    from engine.train.chain import model_for, resolve_source, write_lineage
-    from engine.train.config import build_trl_config, early_stopping_callback
-    from engine.train.dpo import drop_reference_adapter
-    from engine.train.grpo_data import load_prompt_data
-    from engine.train.rewards import build_rewards, probe
+    from tailor.engine.train.callback import TailorCallback
+    from tailor.engine.train.chain import model_for, resolve_source, write_lineage
+    from tailor.engine.train.config import build_trl_config, early_stopping_callback
+    from tailor.engine.train.dpo import drop_reference_adapter
+    from tailor.engine.train.grpo_data import load_prompt_data
+    from tailor.engine.train.rewards import build_rewards, probe
 
     source = resolve_source(recipe, ctx) if recipe.from_run else None  # a missing parent fails first: cheap
     train, evaluation = load_prompt_data(recipe)
@@ -75,7 +75,7 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
     if train_and_save(trainer, recipe, ctx):
         write_lineage(ctx, source, recipe)
         if recipe.evaluate:
-            from engine.eval.run import evaluate_after_training
+            from tailor.engine.eval.run import evaluate_after_training
 
             evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
 
@@ -93,7 +93,7 @@ def sample_rows(logs: dict[str, Any], count: int) -> list[dict[str, Any]]:
     One row per completion of the first prompts (their whole group), so the rewards can be compared
     within a group, as GRPO does.
     """
-    from engine.train.rewards import completion_text
+    from tailor.engine.train.rewards import completion_text
 
     prompts, completions = list(logs.get("prompt", ())), list(logs.get("completion", ()))
     rewards = {name: list(values) for name, values in logs.get("rewards", {}).items()}

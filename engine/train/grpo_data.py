@@ -15,16 +15,16 @@ from __future__ import annotations
 import random
 from typing import TYPE_CHECKING, Any
 
-from engine.data.formats import apply_columns, chat_field
-from engine.data.records import Loc
-from engine.data.turns import RowIssue
-from engine.errors import DataError
+from tailor.engine.data.formats import apply_columns, chat_field
+from tailor.engine.data.records import Loc
+from tailor.engine.data.turns import RowIssue
+from tailor.engine.errors import DataError
 
 if TYPE_CHECKING:
     import datasets
 
-    from engine.recipes.common import DataSource
-    from engine.recipes.grpo import GRPORecipe
+    from tailor.engine.recipes.common import DataSource
+    from tailor.engine.recipes.grpo import GRPORecipe
 
 DROPPED = ("completion", "messages", "chosen", "rejected", "label")
 
@@ -81,8 +81,8 @@ def prompt_row(row: dict[str, Any], system: str | None) -> dict[str, Any]:
 
 
 def read_source(src: DataSource, recipe: GRPORecipe, required: list[str]) -> list[dict[str, Any]]:
-    from engine.data.prepare import records_of
-    from engine.data.sources import resolve
+    from tailor.engine.data.prepare import records_of
+    from tailor.engine.data.sources import resolve
 
     resolved = resolve(src.path, split=src.split)
     rows: list[dict[str, Any]] = []

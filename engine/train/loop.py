@@ -12,11 +12,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.runs.rundir import RunDir
+from tailor.engine.runs.rundir import RunDir
 
 if TYPE_CHECKING:
-    from engine.recipes.trainable import TrainableRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 REFERENCE_FILE = "reference_logits.safetensors"
 REFERENCE_TEXT = "Tailor reference input: Reverse: abcd"
@@ -58,7 +58,7 @@ def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) ->
     """Train (resuming when asked), then save the final adapter or model. False when cancelled."""
     from transformers.trainer_callback import PrinterCallback
 
-    from engine.train.methods import count_parameters
+    from tailor.engine.train.methods import count_parameters
 
     trainer.remove_callback(PrinterCallback)  # logs go to events, not stdout.log
     trainable, total = count_parameters(trainer.model)
@@ -82,7 +82,7 @@ def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) ->
 
 
 def tailor_callback(trainer: Any) -> Any:
-    from engine.train.callback import TailorCallback
+    from tailor.engine.train.callback import TailorCallback
 
     return next((c for c in trainer.callback_handler.callbacks if isinstance(c, TailorCallback)), None)
 

@@ -14,19 +14,19 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RecipeError, RunError
+from tailor.engine.errors import RecipeError, RunError
 
 if TYPE_CHECKING:
-    from engine.eval.candidates import Candidate
-    from engine.recipes.merge import MergeRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.eval.candidates import Candidate
+    from tailor.engine.recipes.merge import MergeRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 
 def resolve_sources(recipe: MergeRecipe, ctx: WorkerContext) -> list[Candidate]:
     """The source runs as evaluation candidates, checked to be LoRA adapters of one base."""
-    from engine.eval.candidates import run_candidate
-    from engine.runs.lookup import find_run, workspace_of
-    from engine.runs.status import RunState
+    from tailor.engine.eval.candidates import run_candidate
+    from tailor.engine.runs.lookup import find_run, workspace_of
+    from tailor.engine.runs.status import RunState
 
     where = f"{ctx.run.recipe_file}: adapters"
     ws = workspace_of(ctx.run)
@@ -71,14 +71,14 @@ def resolve_sources(recipe: MergeRecipe, ctx: WorkerContext) -> list[Candidate]:
 
 
 def run_merge(recipe: MergeRecipe, ctx: WorkerContext) -> None:
-    from engine.train.loop import quiet_libraries
+    from tailor.engine.train.loop import quiet_libraries
 
     quiet_libraries()
     from peft import PeftModel
 
-    from engine.fsutil import atomic_write_json
-    from engine.models.loading import load_model, load_tokenizer, resolve_model_path
-    from engine.train.loop import REFERENCE_FILE, save_reference_logits
+    from tailor.engine.fsutil import atomic_write_json
+    from tailor.engine.models.loading import load_model, load_tokenizer, resolve_model_path
+    from tailor.engine.train.loop import REFERENCE_FILE, save_reference_logits
 
     cands = resolve_sources(recipe, ctx)
     ctx.link(merged_from=[c.run_id for c in cands])

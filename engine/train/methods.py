@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RecipeError
+from tailor.engine.errors import RecipeError
 
 if TYPE_CHECKING:
-    from engine.recipes.common import PartialSpec
-    from engine.recipes.trainable import TrainableRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.common import PartialSpec
+    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 
 @dataclass
@@ -37,7 +37,7 @@ class LoadedModel:
 
 def load_tokenizer_for(recipe: TrainableRecipe, ctx: WorkerContext | None = None) -> tuple[Any, str]:
     """(tokenizer, resolved model path); refuses QLoRA without CUDA before anything is loaded."""
-    from engine.models.loading import check_qlora_possible, load_tokenizer, spec_path
+    from tailor.engine.models.loading import check_qlora_possible, load_tokenizer, spec_path
 
     if recipe.method == "qlora":
         check_qlora_possible()  # before any download or load
@@ -53,7 +53,7 @@ def setup_model(recipe: TrainableRecipe, ctx: WorkerContext | None = None, token
     Trainers load the tokenizer first (``load_tokenizer_for``) so that a bad ``train:`` block fails
     before a large model is loaded.
     """
-    from engine.models.loading import load_model
+    from tailor.engine.models.loading import load_model
 
     if tokenizer is None or path is None:
         tokenizer, path = load_tokenizer_for(recipe, ctx)
@@ -61,7 +61,7 @@ def setup_model(recipe: TrainableRecipe, ctx: WorkerContext | None = None, token
     if recipe.method == "qlora":
         from peft import prepare_model_for_kbit_training
 
-        from engine.train.config import wants_checkpointing
+        from tailor.engine.train.config import wants_checkpointing
 
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=wants_checkpointing(recipe))
     if recipe.method == "partial":

@@ -20,8 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from engine.recipes.sft import SFTRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.sft import SFTRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 # Relative logit error allowed between packed and separate rows: float32 kernels agree to ~1e-6 of the
 # logits' scale; half precision takes other kernel paths (~1e-3). A row that sees its neighbours is off by
@@ -121,7 +121,7 @@ def enable(trainer: Any, recipe: SFTRecipe, ctx: WorkerContext) -> bool:
         vocab = int(getattr(trainer.processing_class, "vocab_size", 0) or 0) or 1000
         ok, error = packed_rows_stay_apart(trainer.model, vocab)
         if not ok and forced(recipe):
-            from engine.errors import RecipeError
+            from tailor.engine.errors import RecipeError
 
             raise RecipeError(
                 f"{ctx.run.recipe_file}: train.padding_free: this model's attention does not keep packed rows apart "

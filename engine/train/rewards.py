@@ -24,11 +24,11 @@ from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RecipeError
+from tailor.engine.errors import RecipeError
 
 if TYPE_CHECKING:
-    from engine.recipes.grpo import GRPORecipe, RewardSpec
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.grpo import GRPORecipe, RewardSpec
+    from tailor.engine.worker.context import WorkerContext
 
 FROZEN_DIR = "rewards"
 

@@ -11,22 +11,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from engine.train import padding_free
-from engine.train.loop import quiet_libraries, train_and_save
+from tailor.engine.train import padding_free
+from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
-    from engine.recipes.sft import SFTRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.sft import SFTRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 
 def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
     from trl import SFTConfig, SFTTrainer
 
-    from engine.data.prepare import load_training_data
-    from engine.train.callback import TailorCallback
-    from engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
-    from engine.train.methods import load_tokenizer_for, setup_model
+    from tailor.engine.data.prepare import load_training_data
+    from tailor.engine.train.callback import TailorCallback
+    from tailor.engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
+    from tailor.engine.train.methods import load_tokenizer_for, setup_model
 
     tokenizer, path = load_tokenizer_for(recipe, ctx)  # first: the data check needs its chat template
     train, evaluation = load_training_data(
@@ -60,14 +60,14 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     padding_free.enable(trainer, recipe, ctx)
     if train_and_save(trainer, recipe, ctx) and recipe.evaluate:
         # the optional `evaluate:` block (docs/evaluation.md)
-        from engine.eval.run import evaluate_after_training
+        from tailor.engine.eval.run import evaluate_after_training
 
         evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
 
 
 def warn_truncation(train: Any, tokenizer: Any, config: Any, ctx: WorkerContext) -> None:
     """Warn at launch when max_length cuts a large share of the rows (engine.data.render)."""
-    from engine.data.render import truncation_warning
+    from tailor.engine.data.render import truncation_warning
 
     try:
         text = truncation_warning(train, tokenizer, getattr(config, "max_length", None))

@@ -23,11 +23,11 @@ import json
 import os
 from typing import TYPE_CHECKING, Any
 
-from engine.errors import RecipeError
+from tailor.engine.errors import RecipeError
 
 if TYPE_CHECKING:
-    from engine.recipes.trainable import TrainableRecipe
-    from engine.worker.context import WorkerContext
+    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.worker.context import WorkerContext
 
 #: report_to name -> (module that must import, pip package to install).
 TRACKERS: dict[str, tuple[str, str]] = {

@@ -1,4 +1,4 @@
-"""``python -m engine.worker RUN_DIR [--resume]``: the worker process.
+"""``python -m tailor.engine.worker RUN_DIR [--resume]``: the worker process.
 
 Reads the frozen recipe from the run directory, runs it, and reports everything through the run
 directory. Any failure ends as ``failed`` with a one-line error; the traceback goes to stderr.log.
@@ -12,13 +12,13 @@ import sys
 import traceback
 from pathlib import Path
 
-from engine.errors import one_line
-from engine.runs import lock
-from engine.runs.diskspace import disk_message
-from engine.runs.lock import RunLocked
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
-from engine.worker import threads
+from tailor.engine.errors import one_line
+from tailor.engine.runs import lock
+from tailor.engine.runs.diskspace import disk_message
+from tailor.engine.runs.lock import RunLocked
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
+from tailor.engine.worker import threads
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     resume = "--resume" in args
     paths = [a for a in args if not a.startswith("--")]
     if len(paths) != 1:
-        print("usage: python -m engine.worker RUN_DIR [--resume]", file=sys.stderr)
+        print("usage: python -m tailor.engine.worker RUN_DIR [--resume]", file=sys.stderr)
         return 2
     # Everything the worker and its libraries write (checkpoints, adapters, studies.db, caches of the
     # run) is private: 0700 folders, 0600 files, as the run-directory contract says.
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _take_lock(run: RunDir) -> int | None:
     """The run's lock for this worker's whole life (engine/runs/lock.py); None for ranks 1..N-1."""
-    from engine.worker.context import is_primary_rank
+    from tailor.engine.worker.context import is_primary_rank
 
     fd, handed = lock.inherited()
     if fd is not None:
@@ -58,7 +58,7 @@ def _take_lock(run: RunDir) -> int | None:
 
 
 def _run(run: RunDir, resume: bool) -> int:
-    from engine.worker.context import WorkerContext
+    from tailor.engine.worker.context import WorkerContext
 
     try:
         ctx = WorkerContext(run, resume=resume)
@@ -71,11 +71,11 @@ def _run(run: RunDir, resume: bool) -> int:
     ctx.start()
     pidfile = None
     try:
-        from engine.recipes.load import parse_recipe
+        from tailor.engine.recipes.load import parse_recipe
 
         recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
         pidfile = _threads(recipe, ctx)
-        from engine import kinds
+        from tailor.engine import kinds
 
         kinds.run(recipe, ctx)  # the kind's runner (engine.kinds): it returns when done
     except BaseException as exc:  # every failure must end in a status
@@ -93,7 +93,7 @@ def _run(run: RunDir, resume: bool) -> int:
 
 def _threads(recipe: object, ctx: object) -> Path | None:
     """Choose, apply and log the CPU thread count (engine.worker.threads); returns this worker's pid file."""
-    from engine.config import settings
+    from tailor.engine.config import settings
 
     try:
         folder = threads.registry_dir()

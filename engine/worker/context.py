@@ -10,10 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from engine.runs.diskspace import make_reserve, release_reserve
-from engine.runs.liveness import process_start, this_host
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.runs.diskspace import make_reserve, release_reserve
+from tailor.engine.runs.liveness import process_start, this_host
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
 
 HEARTBEAT_S = 2.0
 STATUS_WRITE_S = 1.0  # status.json is rewritten at most this often for progress updates
@@ -185,7 +185,7 @@ class WorkerContext:
 
     def _logged_steps(self) -> dict[str, int]:
         """The highest step logged per kind of step event (read_events only yields valid events)."""
-        from engine.runs.events import scan_events
+        from tailor.engine.runs.events import scan_events
 
         top: dict[str, int] = {}
         for event in scan_events(self.run.events_file):

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import engine
+from tailor import engine
 
 REPO_ROOT = Path(engine.__file__).resolve().parent.parent
 
@@ -20,12 +20,12 @@ def worker_command(
     gpus: int | None = None,
     launcher: str | None = None,
 ) -> list[str]:
-    """``python -m engine.worker RUN_DIR``; with more than one GPU, under accelerate launch or torchrun.
+    """``python -m tailor.engine.worker RUN_DIR``; with more than one GPU, under accelerate launch or torchrun.
 
     ``gpus``/``launcher`` default to the frozen recipe's ``resources`` (one GPU: the plain command).
     """
     py = python or sys.executable
-    worker = ["-m", "engine.worker", str(run_path)] + (["--resume"] if resume else [])
+    worker = ["-m", "tailor.engine.worker", str(run_path)] + (["--resume"] if resume else [])
     if gpus is None:
         gpus, launcher = _resources(Path(run_path))
     if gpus <= 1:
@@ -50,7 +50,7 @@ def _resources(run_path: Path) -> tuple[int, str]:
 
 def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """The worker inherits our environment (secrets such as HF_TOKEN travel here, never in argv)."""
-    from engine.worker.threads import inherited_env
+    from tailor.engine.worker.threads import inherited_env
 
     env = inherited_env(dict(os.environ))
     env.update(
@@ -61,8 +61,6 @@ def worker_env(extra: dict[str, str] | None = None) -> dict[str, str]:
             "HF_HUB_DISABLE_PROGRESS_BARS": "1",
         }
     )
-    paths = [str(REPO_ROOT)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
-    env["PYTHONPATH"] = os.pathsep.join(paths)
     if extra:
         env.update(extra)
     return env
@@ -81,7 +79,7 @@ def spawn_worker(
 
     ``lock_fd``: the run's locked descriptor (engine/runs/lock.py), handed over so the worker holds the
     lock from its first instruction."""
-    from engine.runs.lock import FD_ENV
+    from tailor.engine.runs.lock import FD_ENV
 
     run_path = Path(run_path)
     env = dict(env or {})

@@ -19,8 +19,8 @@ from slurm.conftest import slurm_cluster  # noqa: F401
 # The OpenSSH server and the host entry pointing at it (tests/ssh/conftest.py), shared, not copied.
 from ssh.conftest import _no_real_secrets, sshd, write_ws_config  # noqa: F401
 
-from engine.executors.base import Executor
-from engine.workspace import Workspace
+from tailor.engine.executors.base import Executor
+from tailor.engine.workspace import Workspace
 
 # Workers share two busy cores with other test sessions: one thread each (SSH workers get the same
 # through the host's ``env``, tests/ssh/conftest.py FORWARD).
@@ -28,13 +28,13 @@ WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
 def make_local(ws: Workspace, request: pytest.FixtureRequest) -> Callable[[], Executor]:
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     return lambda: LocalExecutor(ws, env=WORKER_ENV)
 
 
 def make_ssh(ws: Workspace, request: pytest.FixtureRequest) -> Callable[[], Executor]:
-    from engine.executors.factory import executor_for
+    from tailor.engine.executors.factory import executor_for
 
     write_ws_config(ws, request.getfixturevalue("sshd"), ws.root.parent / "remote")  # host "box"
     return lambda: executor_for(ws, "box")
@@ -43,7 +43,7 @@ def make_ssh(ws: Workspace, request: pytest.FixtureRequest) -> Callable[[], Exec
 def make_slurm(ws: Workspace, request: pytest.FixtureRequest) -> Callable[[], Executor]:
     from slurm.conftest import write_slurm_config
 
-    from engine.executors.factory import executor_for
+    from tailor.engine.executors.factory import executor_for
 
     cluster = request.getfixturevalue("slurm_cluster")
     write_slurm_config(ws, request.getfixturevalue("sshd"), cluster, ws.root.parent / "remote")

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from engine.errors import RunError, TailorError
-from engine.executors.base import Executor, FetchReport
-from engine.executors.registry import executor_class
-from engine.runs.events import Event
-from engine.runs.status import RunState, Status
+from tailor.engine.errors import RunError, TailorError
+from tailor.engine.executors.base import Executor, FetchReport
+from tailor.engine.executors.registry import executor_class
+from tailor.engine.runs.events import Event
+from tailor.engine.runs.status import RunState, Status
 
 from .conftest import Site
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 def tailor(*args: str, cwd: Path | None = None, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", *args],
+        [sys.executable, "-m", "tailor", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
@@ -43,8 +43,8 @@ def test_bad_config_file_is_one_line(tmp_path: Path, workspace) -> None:
     config.write_text("[tui]\nlog_max_lines = -3\n")
     out = tailor("-w", str(workspace.root), "runs", env={"TAILOR_CONFIG": str(config)})
     # runs does not need settings when -w is given; the TUI does: check the loader directly too
-    from engine.config import load_settings
-    from engine.errors import TailorError
+    from tailor.engine.config import load_settings
+    from tailor.engine.errors import TailorError
 
     os.environ["TAILOR_CONFIG"], old = str(config), os.environ["TAILOR_CONFIG"]
     try:

@@ -10,7 +10,7 @@ import sys
 
 def tailor(ws, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", "-w", str(ws.root), *args],
+        [sys.executable, "-m", "tailor", "-w", str(ws.root), *args],
         capture_output=True, text=True, timeout=600, env=dict(os.environ),
     )
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import RecipeError
-from engine.recipes import dump_recipe, load_recipe, parse_recipe
-from engine.recipes.overrides import load_with_overrides, parse_assignment
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes import dump_recipe, load_recipe, parse_recipe
+from tailor.engine.recipes.overrides import load_with_overrides, parse_assignment
 
 
 @pytest.fixture
@@ -117,8 +117,8 @@ def test_overrides_are_validated_as_a_whole(recipe_dir: Path) -> None:
 
 
 def test_trl_field_snapshot_matches_installed_trl() -> None:
-    """trl_fields.json must be regenerated (python -m engine.recipes.trl_fields) when TRL changes."""
-    from engine.recipes.trl_fields import generate, snapshot
+    """trl_fields.json must be regenerated (python -m tailor.engine.recipes.trl_fields) when TRL changes."""
+    from tailor.engine.recipes.trl_fields import generate, snapshot
 
     fresh = generate()
     for name in ("SFTConfig", "DPOConfig", "KTOConfig", "ORPOConfig"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engine.runs.format import event_line
+from tailor.engine.runs.format import event_line
 
 DPO_VALUES = {  # the keys of a real DPO train metric event (TRL 1.x)
     "loss": 0.69, "grad_norm": 1.2, "learning_rate": 5e-4, "entropy": 1.1, "logits/chosen": -1.0, "logits/rejected": -1.1,
@@ -28,9 +28,9 @@ def test_sft_lines_stay_short() -> None:
 
 def test_key_metrics_come_from_the_kind_registry() -> None:
     """A kind's ``key_metrics`` (registry) are what metric lines keep; a plug-in kind adds its own."""
-    from engine import kinds
+    from tailor.engine import kinds
 
-    kinds.register(kinds.Kind("scoring", "engine.recipes.sft:SFTRecipe", "engine.train.sft:run_sft",
+    kinds.register(kinds.Kind("scoring", "tailor.engine.recipes.sft:SFTRecipe", "tailor.engine.train.sft:run_sft",
                               key_metrics=("zz/score",)))
     try:
         values = {f"aa_{i}": 0.1 for i in range(12)} | {"zz/score": 0.5, "loss": 1.0}

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.memory_estimate import GIB, checkpointing, estimate, estimate_recipe, model_shape
-from engine.recipes.load import load_recipe, parse_recipe
+from tailor.engine.memory_estimate import GIB, checkpointing, estimate, estimate_recipe, model_shape
+from tailor.engine.recipes.load import load_recipe, parse_recipe
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -59,7 +59,7 @@ def test_a_shape_from_the_name_alone_says_guessed() -> None:
 
 
 def test_a_gguf_file_uses_its_converted_config(tmp_path: Path) -> None:
-    from engine.models.gguf import converted_dir
+    from tailor.engine.models.gguf import converted_dir
 
     gguf = tmp_path / "m.Q4.gguf"
     gguf.write_bytes(b"GGUF" + b"\0" * 16)
@@ -82,8 +82,8 @@ LLAMA3_CONFIG = {  # meta-llama/Llama-3.1-8B's published config.json (the fields
 }
 ESTIMATE = """
 import json, sys, time
-from engine.memory_estimate import estimate_recipe, find_shape
-from engine.recipes.load import parse_recipe
+from tailor.engine.memory_estimate import estimate_recipe, find_shape
+from tailor.engine.recipes.load import parse_recipe
 model = sys.argv[1]
 recipe = parse_recipe({"kind": "sft", "model": model, "method": "qlora", "data": {"train": "x.jsonl"},
                        "train": {"per_device_train_batch_size": 1, "max_length": 2048}}, check_files=False)
@@ -201,7 +201,7 @@ def test_a_config_from_a_hub_endpoint_is_fetched_once_and_kept_in_the_cache(tmp_
 def test_llama3_vocab_costs_markedly_more_than_the_32000_guess() -> None:
     """The real vocabulary (128256, an untied head) against the name guess's 32000: the 16-bit embeddings
     and head QLoRA keeps, and the wider tile of TRL's fused loss."""
-    from engine.memory_estimate import ModelShape
+    from tailor.engine.memory_estimate import ModelShape
 
     real = ModelShape.from_config(LLAMA3_CONFIG)
     guess = ModelShape.from_config({**LLAMA3_CONFIG, "vocab_size": 32000, "tie_word_embeddings": True})

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ModelError
-from engine.models.gguf import converted_dir, gguf_source, is_current
-from engine.models.loading import resolve_model_path
+from tailor.engine.errors import ModelError
+from tailor.engine.models.gguf import converted_dir, gguf_source, is_current
+from tailor.engine.models.loading import resolve_model_path
 
 
 def _gguf(path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""The kind registry: every list of kinds derives from engine.kinds, and a kind registered from outside
+"""The kind registry: every list of kinds derives from tailor.engine.kinds, and a kind registered from outside
 the engine loads, validates, launches, runs in a real worker and lists in `tailor runs` — no other
 module edited."""
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from engine import kinds
+from tailor.engine import kinds
 
 PLUGIN = '''
 """A throwaway kind: counts to ``steps``, logging a metric per step."""
@@ -22,8 +22,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine import kinds
-from engine.recipes.common import Strict
+from tailor.engine import kinds
+from tailor.engine.recipes.common import Strict
 
 
 class CountRecipe(Strict):
@@ -69,17 +69,17 @@ def test_builtin_lists_derive_from_the_registry() -> None:
 
 
 def test_unknown_kind_lists_the_registry(tmp_path: Path) -> None:
-    from engine.errors import RecipeError
-    from engine.recipes.load import parse_recipe
+    from tailor.engine.errors import RecipeError
+    from tailor.engine.recipes.load import parse_recipe
 
     with pytest.raises(RecipeError, match=r"kind: unknown kind 'stf'; use one of sft, dpo, grpo, search, eval.*did you mean 'sft'"):
         parse_recipe("kind: stf\n", source="r.yaml")
 
 
 def test_a_kind_registered_outside_the_engine_loads_launches_runs_and_lists(count_kind, workspace) -> None:
-    from engine.errors import RecipeError
-    from engine.executors.local import LocalExecutor
-    from engine.recipes.load import load_recipe, parse_recipe
+    from tailor.engine.errors import RecipeError
+    from tailor.engine.executors.local import LocalExecutor
+    from tailor.engine.recipes.load import load_recipe, parse_recipe
 
     recipe = workspace.recipes_dir / "count.yaml"
     recipe.write_text("kind: count\nname: counter\nsteps: 4\n")
@@ -101,7 +101,7 @@ def test_a_kind_registered_outside_the_engine_loads_launches_runs_and_lists(coun
     assert [e["values"]["loss"] for e in run.events() if e["type"] == "metric"] == [1.0, 0.5, 1 / 3, 0.25]
 
     out = subprocess.run(
-        [sys.executable, "-m", "tui.cli", "-w", str(workspace.root), "runs", "--json"],
+        [sys.executable, "-m", "tailor", "-w", str(workspace.root), "runs", "--json"],
         capture_output=True, text=True, timeout=120, env=dict(os.environ),
     )
     assert out.returncode == 0, out.stderr

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import RunError
-from engine.fsutil import atomic_write_json
-from engine.runs import EventWriter, RunDir, RunState, Status, check_run_id, new_run_id, read_events
-from engine.runs.events import EventCursor, last_seq
-from engine.runs.liveness import process_start, this_host
+from tailor.engine.errors import RunError
+from tailor.engine.fsutil import atomic_write_json
+from tailor.engine.runs import EventWriter, RunDir, RunState, Status, check_run_id, new_run_id, read_events
+from tailor.engine.runs.events import EventCursor, last_seq
+from tailor.engine.runs.liveness import process_start, this_host
 
 
 def make_run(tmp_path: Path, **status: object) -> RunDir:

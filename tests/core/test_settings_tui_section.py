@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.config import load_settings, settings
+from tailor.engine.config import load_settings, settings
 
 
 @pytest.fixture
@@ -66,7 +66,7 @@ def test_new_key_wins_over_old_one_and_old_env_still_loads(config, monkeypatch):
 
 
 def test_bad_value_names_the_new_key(config):
-    from engine.errors import TailorError
+    from tailor.engine.errors import TailorError
 
     config.write_text("log_max_lines = -1\n")
     with pytest.raises(TailorError, match=r"tui\.log_max_lines: "):

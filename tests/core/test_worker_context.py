@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.runs import RunDir, RunState, Status
-from engine.runs.liveness import this_host
-from engine.worker.context import WorkerContext
+from tailor.engine.runs import RunDir, RunState, Status
+from tailor.engine.runs.liveness import this_host
+from tailor.engine.worker.context import WorkerContext
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.worker import threads
+from tailor.engine.worker import threads
 
 
 def test_the_cores_are_shared_among_live_workers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,7 +51,7 @@ def test_a_count_chosen_automatically_is_not_inherited_as_an_override() -> None:
 def test_the_worker_logs_its_choice(workspace) -> None:
     from run_helpers import queue_run, run_worker
 
-    from engine.recipes.load import parse_recipe
+    from tailor.engine.recipes.load import parse_recipe
 
     recipe = parse_recipe({"kind": "eval", "data": "../data/reverse/eval.jsonl", "max_examples": 1, "few_shot": 0,
                            "generation": {"max_new_tokens": 1}},

@@ -20,8 +20,8 @@ def write_jsonl(path: Path, rows: list[Any], *, raw_lines: dict[int, str] | None
 
 def make_app(workspace, **tui: Any):
     """A TailorApp over ``workspace`` with ``[tui]`` settings overridden."""
-    from engine.config import load_settings
-    from tui.app import TailorApp
+    from tailor.engine.config import load_settings
+    from tailor.tui.app import TailorApp
 
     return TailorApp(workspace, load_settings(workspace=workspace.root, tui=tui))
 

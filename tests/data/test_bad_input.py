@@ -9,11 +9,11 @@ import json
 import pytest
 from data_helpers import write_jsonl
 
-from engine.data.browse import open_rows
-from engine.data.prepare import load_training_data, validate_training_data
-from engine.data.quality import scan
-from engine.errors import DataError
-from engine.recipes.common import DataSpec
+from tailor.engine.data.browse import open_rows
+from tailor.engine.data.prepare import load_training_data, validate_training_data
+from tailor.engine.data.quality import scan
+from tailor.engine.errors import DataError
+from tailor.engine.recipes.common import DataSpec
 
 GOOD = [{"prompt": f"p{i}", "completion": f"c{i}"} for i in range(4)]
 

@@ -7,10 +7,10 @@ import re
 
 from data_helpers import write_jsonl
 
-from engine.data import lineindex
-from engine.data.browse import LineSource, open_rows
-from engine.data.lineindex import LineIndex
-from engine.data.view import RowView, cell_text, frequency
+from tailor.engine.data import lineindex
+from tailor.engine.data.browse import LineSource, open_rows
+from tailor.engine.data.lineindex import LineIndex
+from tailor.engine.data.view import RowView, cell_text, frequency
 
 
 def test_index_grows_with_progress_and_reads_any_row(tmp_path, monkeypatch):

@@ -8,7 +8,7 @@ import pytest
 from data_helpers import make_app, wait_until
 from pilot_helpers import settle_tables
 
-from tui.screens.datasets import BrowserScreen, DatasetsScreen
+from tailor.tui.screens.datasets import BrowserScreen, DatasetsScreen
 
 SIZES = [(80, 24), (120, 40)]
 DEMO = "data/reverse/train.jsonl"  # relative to the workspace root: the browser header shows it as given

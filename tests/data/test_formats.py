@@ -7,10 +7,10 @@ import json
 import pytest
 from data_helpers import write_jsonl
 
-from engine.data.formats import convert, detect
-from engine.data.prepare import read_source
-from engine.data.turns import RowIssue
-from engine.recipes.common import DataSource
+from tailor.engine.data.formats import convert, detect
+from tailor.engine.data.prepare import read_source
+from tailor.engine.data.turns import RowIssue
+from tailor.engine.recipes.common import DataSource
 
 SHARED = [
     # file, documented format, task, TRL columns after conversion

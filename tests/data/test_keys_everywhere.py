@@ -12,7 +12,7 @@ from tui_helpers import make_app, wait_until
 async def test_datasets_list_keys_q_closes_the_browser_and_a_failed_open_keeps_state(workspace) -> None:
     from textual.widgets import DataTable, Input
 
-    from tui.screens.datasets import BrowserScreen, DatasetsScreen
+    from tailor.tui.screens.datasets import BrowserScreen, DatasetsScreen
 
     app = make_app(workspace, start_screen="datasets")
     async with app.run_test(size=(100, 30)) as pilot:
@@ -46,8 +46,8 @@ async def test_row_detail_and_frequency_scroll_with_vim_keys(workspace) -> None:
     from textual.containers import VerticalScroll
     from textual.widgets import DataTable
 
-    from tui.screens.datasets import BrowserScreen
-    from tui.widgets.data_detail import FrequencyScreen, RowDetailScreen
+    from tailor.tui.screens.datasets import BrowserScreen
+    from tailor.tui.widgets.data_detail import FrequencyScreen, RowDetailScreen
 
     app = make_app(workspace, start_screen="datasets")
     async with app.run_test(size=(80, 24)) as pilot:
@@ -83,8 +83,8 @@ async def test_frequency_table_fits_80_columns(workspace, tmp_path) -> None:
 
     from textual.widgets import DataTable
 
-    from tui.screens.datasets import BrowserScreen
-    from tui.widgets.data_detail import FrequencyScreen
+    from tailor.tui.screens.datasets import BrowserScreen
+    from tailor.tui.widgets.data_detail import FrequencyScreen
 
     data = tmp_path / "long.jsonl"
     data.write_text("".join(json.dumps({"text": f"{i % 3} " + "a long value " * 12}) + "\n" for i in range(30)))

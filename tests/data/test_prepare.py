@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from data_helpers import write_jsonl
 
-from engine.data.checks import check_row
-from engine.data.prepare import load_training_data, validate_training_data
-from engine.errors import DataError
-from engine.recipes.common import DataSpec
+from tailor.engine.data.checks import check_row
+from tailor.engine.data.prepare import load_training_data, validate_training_data
+from tailor.engine.errors import DataError
+from tailor.engine.recipes.common import DataSpec
 
 
 def rows(prefix: str, n: int) -> list[dict]:

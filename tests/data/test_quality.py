@@ -7,9 +7,9 @@ import json
 from click.testing import CliRunner
 from data_helpers import write_jsonl
 
-from engine.data.browse import open_rows
-from engine.data.quality import add_overlap, add_token_lengths, scan
-from tui.cli import cli
+from tailor.engine.data.browse import open_rows
+from tailor.engine.data.quality import add_overlap, add_token_lengths, scan
+from tailor.tui.cli import cli
 
 TEXT = "the quick brown fox jumps over the lazy dog near the river bank at dawn"
 
@@ -62,8 +62,8 @@ def test_preference_chosen_equals_rejected_and_overlap(tmp_path):
 
 
 def test_token_lengths_with_the_model_tokenizer(lf):
-    from engine.models.loading import load_tokenizer
-    from engine.recipes.common import ModelSpec
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
 
     r = report_of(lf / "alpaca_en_demo.json")
     add_token_lengths(r, load_tokenizer(ModelSpec()), name="tailor/tiny", max_length=256)
@@ -124,7 +124,7 @@ def test_cli_convert_show_and_ls(lf, tmp_path, workspace):
         cli, ["-w", str(workspace.root), "data", "show", str(lf / "alpaca_en_demo.json"), "-n", "2"]
     )
     assert "999 rows, alpaca" in shown.output and "alpaca_en_demo.json row 2" in shown.output
-    from engine.data.newrecipe import new_recipe
+    from tailor.engine.data.newrecipe import new_recipe
 
     new_recipe(workspace, str(lf / "dpo_en_demo.json"), "preference")
     listed = runner.invoke(cli, ["-w", str(workspace.root), "data", "ls", "--json"])
@@ -137,8 +137,8 @@ def test_cli_convert_show_and_ls(lf, tmp_path, workspace):
 
 
 def test_new_recipe_from_a_dataset_loads(workspace, lf):
-    from engine.data.newrecipe import new_recipe
-    from engine.recipes.load import load_recipe
+    from tailor.engine.data.newrecipe import new_recipe
+    from tailor.engine.recipes.load import load_recipe
 
     for name, fmt, kind in [
         ("alpaca_en_demo.json", "alpaca", "sft"),

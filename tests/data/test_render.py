@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from engine.data.prepare import load_training_data
-from engine.data.render import sequences
-from engine.recipes.common import DataSpec
+from tailor.engine.data.prepare import load_training_data
+from tailor.engine.data.render import sequences
+from tailor.engine.recipes.common import DataSpec
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    from engine.models.loading import load_model, load_tokenizer
-    from engine.recipes.common import ModelSpec
+    from tailor.engine.models.loading import load_model, load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
 
     spec = ModelSpec(name_or_path="tailor/tiny")
     return load_model(spec, dtype="float32"), load_tokenizer(spec)

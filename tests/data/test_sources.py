@@ -10,11 +10,11 @@ import pyarrow.parquet as pq
 import pytest
 from data_helpers import write_jsonl
 
-from engine.data.browse import open_rows
-from engine.data.prepare import read_source
-from engine.data.sources import resolve, sibling_eval
-from engine.errors import DataError
-from engine.recipes.common import DataSource
+from tailor.engine.data.browse import open_rows
+from tailor.engine.data.prepare import read_source
+from tailor.engine.data.sources import resolve, sibling_eval
+from tailor.engine.errors import DataError
+from tailor.engine.recipes.common import DataSource
 
 ROWS = [{"prompt": f"p{i}", "completion": f"c{i}"} for i in range(5)]
 
@@ -117,7 +117,7 @@ def test_glob_and_folder_with_splits(tmp_path):
 def test_several_files_at_once_in_the_cli(tmp_path):
     from click.testing import CliRunner
 
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     a = write_jsonl(tmp_path / "a.jsonl", ROWS[:2])
     b = write_jsonl(tmp_path / "b.jsonl", ROWS[2:])

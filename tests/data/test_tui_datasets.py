@@ -17,7 +17,7 @@ def dataset(tmp_path, n: int = 3000):
 
 
 async def open_browser(pilot, path):
-    from tui.screens.datasets import BrowserScreen, DatasetsScreen
+    from tailor.tui.screens.datasets import BrowserScreen, DatasetsScreen
 
     app = pilot.app
     await pilot.press("1")
@@ -44,7 +44,7 @@ def cell(browser, column: str):
 
 
 async def test_list_shows_workspace_datasets_and_enter_opens_one(workspace):
-    from tui.screens.datasets import BrowserScreen, DatasetsScreen
+    from tailor.tui.screens.datasets import BrowserScreen, DatasetsScreen
 
     app = make_app(workspace)
     async with app.run_test(size=SIZE) as pilot:
@@ -64,13 +64,13 @@ async def test_list_shows_workspace_datasets_and_enter_opens_one(workspace):
         await pilot.press("escape")
         await wait_until(pilot, lambda: isinstance(app.screen, DatasetsScreen))
         # the opened path is now a recent one
-        from engine.data.catalog import recent
+        from tailor.engine.data.catalog import recent
 
         assert recent(workspace)[0] == keys[0]
 
 
 async def test_browser_keys(workspace, tmp_path):
-    from tui.widgets.data_detail import FrequencyScreen, QualityScreen, RowDetailScreen
+    from tailor.tui.widgets.data_detail import FrequencyScreen, QualityScreen, RowDetailScreen
 
     path, rows = dataset(tmp_path)
     app = make_app(workspace)
@@ -169,7 +169,7 @@ async def test_large_file_pages_lazily(workspace, tmp_path):
 
 
 async def test_open_a_bad_path_shows_one_line(workspace, tmp_path):
-    from tui.screens.datasets import BrowserScreen
+    from tailor.tui.screens.datasets import BrowserScreen
 
     empty = tmp_path / "empty.jsonl"
     empty.write_bytes(b"")

@@ -12,7 +12,7 @@ def _row_column(browser, y: int) -> str:
 
 
 async def test_json_rows_are_numbered_and_tools_are_refused(workspace, shared_data):
-    from tui.widgets.data_detail import RowDetailScreen
+    from tailor.tui.widgets.data_detail import RowDetailScreen
 
     app = make_app(workspace)
     async with app.run_test(size=SIZE) as pilot:

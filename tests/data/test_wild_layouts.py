@@ -11,16 +11,16 @@ import json
 import pytest
 from wild_helpers import TOOL_TEMPLATE, sft_prepared, tiny_tokenizer, trained_text
 
-from engine.data.prepare import load_training_data
-from engine.data.render import sequences
-from engine.errors import DataError
-from engine.recipes.common import DataSpec
+from tailor.engine.data.prepare import load_training_data
+from tailor.engine.data.render import sequences
+from tailor.engine.errors import DataError
+from tailor.engine.recipes.common import DataSpec
 
 
 @pytest.fixture(scope="module")
 def model():
-    from engine.models.loading import load_model
-    from engine.recipes.common import ModelSpec
+    from tailor.engine.models.loading import load_model
+    from tailor.engine.recipes.common import ModelSpec
 
     return load_model(ModelSpec(name_or_path="tailor/tiny"), dtype="float32")
 
@@ -285,7 +285,7 @@ def test_image_parts_are_refused(tmp_path):
 
 
 def test_weights_line_up_with_a_system_column():
-    from engine.data.formats import convert
+    from tailor.engine.data.formats import convert
 
     row = {"system": "S", **json.loads(json.dumps(OPENAI_WEIGHTED))}
     row["messages"] = row["messages"][1:]  # the system prompt given as a column instead
@@ -296,7 +296,7 @@ def test_weights_line_up_with_a_system_column():
 
 
 def test_openai_text_parts_are_joined_in_order():
-    from engine.data.formats import convert
+    from tailor.engine.data.formats import convert
 
     row = {
         "messages": [
@@ -314,7 +314,7 @@ def test_openai_text_parts_are_joined_in_order():
 
 
 def test_the_preference_launch_check_scans_only_rich_datasets(shared_data, tok):
-    from engine.data.fit import refuse_unrenderable_dataset
+    from tailor.engine.data.fit import refuse_unrenderable_dataset
 
     plain, _ = _load(shared_data / "llamafactory/dpo_en_demo.json", task="preference", max_rows=5)
     refuse_unrenderable_dataset(plain, tok, "tailor/tiny")  # role/content structs: nothing to render

@@ -10,13 +10,13 @@ import shutil
 import pytest
 from click.testing import CliRunner
 
-from engine.data.browse import open_rows
-from engine.data.prepare import load_training_data
-from engine.data.quality import add_token_lengths, scan
-from engine.data.verdict import verdict
-from engine.errors import DataError
-from engine.recipes.common import DataSpec
-from tui.cli import cli
+from tailor.engine.data.browse import open_rows
+from tailor.engine.data.prepare import load_training_data
+from tailor.engine.data.quality import add_token_lengths, scan
+from tailor.engine.data.verdict import verdict
+from tailor.engine.errors import DataError
+from tailor.engine.recipes.common import DataSpec
+from tailor.tui.cli import cli
 
 
 def _train(path, task="sft", **src):
@@ -35,8 +35,8 @@ def _report(path, tok=None, **kw):
 
 @pytest.fixture(scope="module")
 def tok():
-    from engine.models.loading import load_tokenizer
-    from engine.recipes.common import ModelSpec
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
 
     return load_tokenizer(ModelSpec(name_or_path="tailor/tiny"))
 
@@ -236,7 +236,7 @@ def test_every_shared_file_has_a_verdict(shared_data, tok):
 
 
 def test_a_recipe_names_a_registry_entry(registry, tmp_path):
-    from engine.recipes.load import parse_recipe
+    from tailor.engine.recipes.load import parse_recipe
 
     recipes = tmp_path / "recipes"
     recipes.mkdir()

@@ -30,8 +30,8 @@ TOOL_TEMPLATE = (
 
 
 def tiny_tokenizer(template: str | None = None) -> Any:
-    from engine.models.loading import load_tokenizer
-    from engine.recipes.common import ModelSpec
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
 
     tok = load_tokenizer(ModelSpec(name_or_path="tailor/tiny"))
     if template:

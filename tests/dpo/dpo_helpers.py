@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 from run_helpers import queue_run, run_worker  # run_worker is re-exported
 
-from engine.recipes.load import parse_recipe
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.recipes.load import parse_recipe
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
 
 
 def make_run(ws: Any, recipe: str | Path | dict[str, Any], overrides: dict[str, Any] | None = None) -> RunDir:

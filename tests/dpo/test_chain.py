@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 from dpo_helpers import logs, make_run, metrics, run_worker, succeeded
 
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
-from engine.workspace import Workspace
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
+from tailor.engine.workspace import Workspace
 
 SHORT: dict[str, Any] = {
     "train.max_steps": 2,
@@ -53,8 +53,8 @@ def dpo(ws: Workspace, **overrides: Any) -> RunDir:
 
 def loads_back(ws: Workspace, run: RunDir) -> None:
     """The run's result, loaded the way evaluation loads it, reproduces the logits recorded at the end."""
-    from engine.eval.candidates import load_candidate, run_candidate
-    from engine.train.loop import compare_logits, load_reference_logits
+    from tailor.engine.eval.candidates import load_candidate, run_candidate
+    from tailor.engine.train.loop import compare_logits, load_reference_logits
 
     reference = load_reference_logits(run)
     assert reference is not None
@@ -128,7 +128,7 @@ def test_stacked_run_resumes_from_its_checkpoint(ws: Workspace, sft: RunDir) -> 
     assert (run.checkpoints_dir / "checkpoint-2").is_dir()
     # Continue the same run for two more steps, as `tailor resume` would after a cancel.
     run.recipe_file.write_text(run.recipe_file.read_text().replace("max_steps: 2", "max_steps: 4"))
-    from engine.worker.__main__ import main
+    from tailor.engine.worker.__main__ import main
 
     main([str(run.path), "--resume"])
     status = run.read_status()
@@ -187,7 +187,7 @@ def test_chained_dpo_through_the_local_executor(ws: Workspace, sft: RunDir) -> N
     """The real path: `tailor run` freezes the recipe, a detached worker resolves from_run and trains."""
     import time
 
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     executor = LocalExecutor(ws)
     overrides = {**SHORT, **PREFS, "from_run": sft.run_id, "from_run_mode": "stack"}

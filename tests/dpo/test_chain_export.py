@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 from dpo_helpers import make_run, succeeded
 
-from engine.runs.rundir import RunDir
-from engine.workspace import Workspace
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.workspace import Workspace
 
 pytestmark = pytest.mark.slow
 SHORT = {"train.logging_steps": 1, "train.per_device_train_batch_size": 4, "train.save_steps": 100, "data.eval": None}
@@ -30,7 +30,7 @@ def chained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, RunDir
 
 
 def _export(ws: Workspace, run: RunDir, out: Path, *extra: str):
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     return CliRunner().invoke(cli, ["-w", str(ws.root), "export", run.run_id, "--merge", *extra, str(out)])
 
@@ -38,8 +38,8 @@ def _export(ws: Workspace, run: RunDir, out: Path, *extra: str):
 def test_merged_export_of_a_chained_run_reproduces_it(chained: tuple[Workspace, RunDir], tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 
-    from engine.export_check import compare
-    from engine.train.loop import load_reference_logits
+    from tailor.engine.export_check import compare
+    from tailor.engine.train.loop import load_reference_logits
 
     ws, dpo = chained
     result = _export(ws, dpo, tmp_path / "merged")
@@ -54,7 +54,7 @@ def test_merged_export_of_a_chained_run_reproduces_it(chained: tuple[Workspace, 
 
 def test_an_export_that_drops_the_chain_is_refused(chained: tuple[Workspace, RunDir], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    import engine.eval.candidates as candidates
+    import tailor.engine.eval.candidates as candidates
 
     ws, dpo = chained
     monkeypatch.setattr(candidates, "chain_start", lambda *a, **k: (None, []))  # the old export: base + DPO adapter only

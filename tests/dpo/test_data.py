@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from dpo_helpers import logs, make_run, metrics, run_worker, succeeded, write_jsonl
 
-from engine.runs.status import RunState
+from tailor.engine.runs.status import RunState
 
 ONE_STEP: dict[str, Any] = {
     "train.max_steps": 1,

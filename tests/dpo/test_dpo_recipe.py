@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import RecipeError
-from engine.recipes import dump_recipe, load_recipe, parse_recipe
-from engine.recipes.dpo import DPO_LOSSES, DPORecipe
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes import dump_recipe, load_recipe, parse_recipe
+from tailor.engine.recipes.dpo import DPO_LOSSES, DPORecipe
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from dpo_helpers import logs, make_run, metrics, succeeded
 
-from engine.runs.rundir import RunDir
+from tailor.engine.runs.rundir import RunDir
 
 # A few steps on a handful of rows: each run takes seconds once the libraries are imported.
 SHORT: dict[str, Any] = {

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.runs.rundir import RunDir
-from engine.workspace import Workspace
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.workspace import Workspace
 
 # The TUI tests' helpers (make_app, wait_until), importable as in tests/tui however pytest is started.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
@@ -32,7 +32,7 @@ class Trained:
 
 def wait_for(ws: Workspace, run_id: str, timeout: float = 1200.0):
     """Poll the run's status (a worker process) until it ends."""
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     executor = LocalExecutor(ws)
     deadline = time.monotonic() + timeout
@@ -48,7 +48,7 @@ def wait_for(ws: Workspace, run_id: str, timeout: float = 1200.0):
 
 @pytest.fixture(scope="session")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     ws = Workspace(tmp_path_factory.mktemp("eval-trained") / "ws").ensure()
     overrides = {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from engine.eval.results import EvalResults, ModelResult, write_results
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.eval.results import EvalResults, ModelResult, write_results
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
 
 METRICS = ["eval_loss", "exact_match", "token_f1", "chrf"]
 

@@ -7,7 +7,7 @@ import json
 from click.testing import CliRunner
 from eval_helpers import write_eval_run
 
-from tui.cli import cli
+from tailor.tui.cli import cli
 
 
 def _run(ws, *args: str):
@@ -75,8 +75,8 @@ def test_one_vocabulary_pruned_local_and_no_running_runs(workspace) -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tui"))
     from tui_helpers import write_run
 
-    from engine.runs.lookup import find_run
-    from tui.widgets.run_data import RunInfo
+    from tailor.engine.runs.lookup import find_run
+    from tailor.tui.widgets.run_data import RunInfo
 
     write_run(workspace, "trial-20260101-000000-aaaa", state="cancelled")
     run = find_run(workspace, "trial-20260101-000000-aaaa")

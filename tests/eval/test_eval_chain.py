@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from engine.eval.candidates import Candidate, load_candidate, run_candidate
-from engine.runs.rundir import RunDir
-from engine.runs.status import Status
-from engine.workspace import Workspace
+from tailor.engine.eval.candidates import Candidate, load_candidate, run_candidate
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import Status
+from tailor.engine.workspace import Workspace
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "dpo"))
 from dpo_helpers import make_run, succeeded  # tests/dpo is not a package
@@ -72,7 +72,7 @@ def full_chain(ws: Workspace) -> tuple[RunDir, RunDir]:
 def loaded(ws: Workspace, run: RunDir) -> tuple[Candidate, float]:
     """The candidate evaluation builds for ``run`` and the largest logit difference of the model it loads
     against the logits the training run recorded at its end."""
-    from engine.train.loop import compare_logits, load_reference_logits
+    from tailor.engine.train.loop import compare_logits, load_reference_logits
 
     reference = load_reference_logits(run)
     assert reference is not None, f"{run.run_id} recorded no reference logits"
@@ -152,7 +152,7 @@ def test_ambiguous_prefixes_load_through_the_recorded_paths(
     ws: Workspace, lora_chain: tuple[RunDir, RunDir, RunDir], full_chain: tuple[RunDir, RunDir]
 ) -> None:
     """Runs created after the chain trained share the prefixes its recipes name in ``from_run``."""
-    from engine.errors import RunError
+    from tailor.engine.errors import RunError
 
     sft, dpo, kto = lora_chain
     for parent in (sft, dpo, full_chain[0]):

@@ -14,19 +14,19 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine.errors import RunError
-from engine.eval.results import iter_predictions, load_results
-from engine.recipes.load import dump_recipe, load_recipe
-from engine.runs.rundir import RunDir, new_run_id
-from engine.runs.status import RunState, Status
+from tailor.engine.errors import RunError
+from tailor.engine.eval.results import iter_predictions, load_results
+from tailor.engine.recipes.load import dump_recipe, load_recipe
+from tailor.engine.runs.rundir import RunDir, new_run_id
+from tailor.engine.runs.status import RunState, Status
 
 pytestmark = pytest.mark.slow
 
 
 def eval_in_process(ws, recipe: dict, name: str = "t") -> RunDir:
     """Run an eval recipe through run_eval in this process (a real run directory and WorkerContext)."""
-    from engine.eval.run import run_eval
-    from engine.worker.context import WorkerContext
+    from tailor.engine.eval.run import run_eval
+    from tailor.engine.worker.context import WorkerContext
 
     path = ws.recipes_dir / f"{name}.yaml"
     path.write_text(yaml.safe_dump({"kind": "eval", **recipe}, sort_keys=False))
@@ -69,7 +69,7 @@ def test_end_of_training_evaluation_ranks_the_adapter_above_the_base(trained) ->
 
 
 def test_cli_eval_recipe_prints_the_table_and_the_adapter_beats_the_base(trained, tmp_path) -> None:
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     ws = trained.workspace
     recipe = ws.recipes_dir / "cmp.yaml"
@@ -94,11 +94,11 @@ def test_cli_eval_recipe_prints_the_table_and_the_adapter_beats_the_base(trained
 
 
 def test_batched_left_padded_generation_matches_one_at_a_time(trained) -> None:
-    from engine.eval.candidates import load_candidate, run_candidate
-    from engine.eval.data import read_examples
-    from engine.eval.generation import GenerationSettings, generate
-    from engine.eval.prompts import render_prompt
-    from engine.recipes.common import DataSource
+    from tailor.engine.eval.candidates import load_candidate, run_candidate
+    from tailor.engine.eval.data import read_examples
+    from tailor.engine.eval.generation import GenerationSettings, generate
+    from tailor.engine.eval.prompts import render_prompt
+    from tailor.engine.recipes.common import DataSource
 
     ws = trained.workspace
     cand = run_candidate(ws, trained.run.run_id)
@@ -153,7 +153,7 @@ def test_label_task_is_detected_and_scored(trained, tmp_path) -> None:
 
 
 def test_cli_evaluates_runs_without_results_against_their_base(trained) -> None:
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     ws = trained.workspace
     copy_id = "copy-" + trained.run.run_id

@@ -23,8 +23,8 @@ class _Log:
 def split_run(tmp_path_factory: pytest.TempPathFactory):
     from run_helpers import queue_run, run_worker
 
-    from engine.recipes.load import parse_recipe
-    from engine.workspace import Workspace
+    from tailor.engine.recipes.load import parse_recipe
+    from tailor.engine.workspace import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("evalsplit") / "ws").ensure()
     recipe = parse_recipe(
@@ -39,7 +39,7 @@ def split_run(tmp_path_factory: pytest.TempPathFactory):
 
 
 def test_the_few_shot_pool_is_the_training_split_without_held_out_prompts(split_run) -> None:
-    from engine.eval.run import _key, _run_split, _without_held_out
+    from tailor.engine.eval.run import _key, _run_split, _without_held_out
 
     ws, run = split_run
     split = _run_split(ws, run.run_id, _Log())  # type: ignore[arg-type]
@@ -53,7 +53,7 @@ def test_the_few_shot_pool_is_the_training_split_without_held_out_prompts(split_
 
 
 def test_tailor_eval_run_uses_the_held_out_rows_of_eval_split(split_run) -> None:
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     ws, run = split_run
     result = CliRunner().invoke(cli, ["-w", str(ws.root), "eval", run.run_id, "-q", "-s", "generation.max_new_tokens=4", "--json"])

@@ -19,8 +19,8 @@ generation: {max_new_tokens: 8}
 
 
 async def test_launch_from_evals_follows_progress_and_lists_the_results(trained) -> None:
-    from tui.screens.evals import EvalsScreen
-    from tui.screens.evals_launch import LaunchEval
+    from tailor.tui.screens.evals import EvalsScreen
+    from tailor.tui.screens.evals_launch import LaunchEval
 
     ws = trained.workspace
     (ws.recipes_dir / "a-quick-eval.yaml").write_text(RECIPE)  # "a-": listed first among eval recipes
@@ -48,7 +48,7 @@ async def test_launch_from_evals_follows_progress_and_lists_the_results(trained)
 
 
 async def test_empty_evals_screen_answers_keys_with_a_hint(workspace) -> None:
-    from tui.screens.evals import EvalsScreen
+    from tailor.tui.screens.evals import EvalsScreen
 
     app = make_app(workspace, start_screen="evals")
     async with app.run_test(size=(80, 24)) as pilot:

@@ -15,7 +15,7 @@ def _cell(table, row: str, col: str) -> str:
 
 
 async def _open_evals(pilot):
-    from tui.screens.evals import EvalsScreen
+    from tailor.tui.screens.evals import EvalsScreen
 
     def ready():
         screen = pilot.app.screen
@@ -67,8 +67,8 @@ async def test_table_sort_filter_mark_and_export(workspace) -> None:
 
 
 async def test_side_by_side_jumps_to_disagreements(workspace) -> None:
-    from tui.screens.eval_pair import EvalPairScreen
-    from tui.screens.evals import EvalsScreen
+    from tailor.tui.screens.eval_pair import EvalPairScreen
+    from tailor.tui.screens.evals import EvalsScreen
 
     write_eval_run(workspace.runs_dir)
     app = make_app(workspace, start_screen="evals")
@@ -110,11 +110,11 @@ async def test_side_by_side_jumps_to_disagreements(workspace) -> None:
 
 
 async def test_selected_model_against_base_and_empty_workspace(workspace) -> None:
-    from tui.screens.eval_pair import EvalPairScreen
+    from tailor.tui.screens.eval_pair import EvalPairScreen
 
     app = make_app(workspace, start_screen="evals")
     async with app.run_test(size=(80, 24)) as pilot:
-        from tui.screens.evals import EvalsScreen
+        from tailor.tui.screens.evals import EvalsScreen
 
         screen = await wait_until(pilot, lambda: isinstance(app.screen, EvalsScreen) and app.screen.scans >= 1 and app.screen)
         assert screen.has_class("-empty")

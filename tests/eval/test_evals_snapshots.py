@@ -14,11 +14,11 @@ from eval_helpers import sample_results
 from pilot_helpers import settle_tables
 from tui_helpers import T0, make_app, wait_until
 
-from engine.eval.results import EvalResults, ModelResult, write_results
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
-from tui.screens.eval_pair import EvalPairScreen
-from tui.screens.evals import EvalsScreen
+from tailor.engine.eval.results import EvalResults, ModelResult, write_results
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
+from tailor.tui.screens.eval_pair import EvalPairScreen
+from tailor.tui.screens.evals import EvalsScreen
 
 SIZES = [(80, 24), (120, 40)]
 NEWEST = "eval-fixed-20260101-020000-abcd"
@@ -149,7 +149,7 @@ def test_evals_pair(snap_compare, evals_workspace, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_evals_launch_form(snap_compare, evals_workspace, size):
     async def ready(pilot):
-        from tui.screens.evals_launch import LaunchEval
+        from tailor.tui.screens.evals_launch import LaunchEval
 
         await _evals_shown(pilot)
         await pilot.press("n")

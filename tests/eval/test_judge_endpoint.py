@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.errors import RecipeError
-from engine.eval.judge_endpoint import EndpointJudge, JudgeError, parse_verdict, summarise
-from engine.recipes.load import load_recipe
+from tailor.engine.errors import RecipeError
+from tailor.engine.eval.judge_endpoint import EndpointJudge, JudgeError, parse_verdict, summarise
+from tailor.engine.recipes.load import load_recipe
 
 KEY_ENV = "TAILOR_TEST_JUDGE_KEY"
 KEY = "sk-test-never-written-0123456789"
@@ -78,8 +78,8 @@ def _judged(ws, port: int, **extra) -> Path:
 def test_an_unset_key_variable_is_refused_before_anything_is_written(workspace, monkeypatch) -> None:
     from click.testing import CliRunner
 
-    from engine.eval.judge_endpoint import check_key
-    from tui.cli import cli
+    from tailor.engine.eval.judge_endpoint import check_key
+    from tailor.tui.cli import cli
 
     monkeypatch.delenv(KEY_ENV, raising=False)
     recipe = _judged(workspace, _free_port())
@@ -102,7 +102,7 @@ def test_an_unset_key_variable_is_refused_before_anything_is_written(workspace, 
 def test_the_key_stays_out_of_argv_logs_and_run_files(workspace, monkeypatch) -> None:
     """A real worker with the key in its environment judges against an endpoint that is down: it fails
     with one line, and the key is in no argv, log, event or other file of the run."""
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     monkeypatch.setenv(KEY_ENV, KEY)
     port = _free_port()
@@ -224,7 +224,7 @@ def test_real_server_refuses_a_missing_key(server: Server, monkeypatch: pytest.M
 def test_eval_run_with_an_endpoint_judge_keeps_the_key_out_of_the_run(server: str, trained, monkeypatch) -> None:
     from test_eval_runs import eval_in_process
 
-    from engine.eval.results import iter_predictions, load_results
+    from tailor.engine.eval.results import iter_predictions, load_results
 
     monkeypatch.setenv(KEY_ENV, KEY)
     run = eval_in_process(trained.workspace, {

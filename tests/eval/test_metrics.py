@@ -11,7 +11,7 @@ import pytest
 import sacrebleu
 from rouge_score import rouge_scorer
 
-from engine.eval import metrics as M
+from tailor.engine.eval import metrics as M
 
 # -- the official SQuAD v1.1 evaluation script (evaluate-v1.1.py), verbatim -----------------------
 

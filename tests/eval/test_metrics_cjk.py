@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.eval import metrics as M
+from tailor.engine.eval import metrics as M
 
 REF = "北京是中国的首都。"
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 from tui_helpers import T0, make_app, wait_until, write_run
 
-from engine.eval.choices import model_choices
-from engine.runs.exports import exported_models, record_export
-from tui.cli import cli
+from tailor.engine.eval.choices import model_choices
+from tailor.engine.runs.exports import exported_models, record_export
+from tailor.tui.cli import cli
 
 SFT = "demo-sft-20260101-000000-a1b2"
 MERGE = "both-merge-20260101-010000-c3d4"
@@ -46,7 +46,7 @@ def test_choices_list_runs_merge_runs_and_exported_merged_models(workspace, tmp_
 def test_evals_launch_of_a_merged_model_names_its_base(workspace, tmp_path) -> None:
     import yaml
 
-    from engine.eval.launch import EvalLaunch, prepare
+    from tailor.engine.eval.launch import EvalLaunch, prepare
 
     merged = _workspace(workspace, tmp_path)
     data = workspace.data_dir / "reverse" / "eval.jsonl"
@@ -60,8 +60,8 @@ def test_evals_launch_of_a_merged_model_names_its_base(workspace, tmp_path) -> N
 
 
 async def test_evals_form_and_playground_offer_the_same_models(workspace, tmp_path) -> None:
-    from tui.screens.evals import EvalsScreen
-    from tui.screens.evals_launch import LaunchEval
+    from tailor.tui.screens.evals import EvalsScreen
+    from tailor.tui.screens.evals_launch import LaunchEval
 
     merged = _workspace(workspace, tmp_path)
     app = make_app(workspace, start_screen="evals")

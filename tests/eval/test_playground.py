@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 from tui_helpers import make_app, wait_until
 
-from engine.data.demo import answer, demo_words, prompt_text
-from tui.cli import cli
+from tailor.engine.data.demo import answer, demo_words, prompt_text
+from tailor.tui.cli import cli
 
 pytestmark = pytest.mark.slow
 
@@ -48,8 +48,8 @@ def test_chat_cli_bad_input(trained) -> None:
 
 
 async def test_playground_base_beside_fine_tune(trained, tmp_path) -> None:
-    from tui.screens.playground import PlaygroundScreen
-    from tui.screens.playground_dialogs import PickModel
+    from tailor.tui.screens.playground import PlaygroundScreen
+    from tailor.tui.screens.playground_dialogs import PickModel
 
     ws, run = trained.workspace, trained.run.run_id
     out = (tmp_path / "merged-demo").resolve()  # a merged export is offered too (as model:PATH)

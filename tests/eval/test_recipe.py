@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from engine.errors import RecipeError
-from engine.recipes.load import load_recipe, parse_recipe
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.load import load_recipe, parse_recipe
 
 
 def _error(text: str) -> str:

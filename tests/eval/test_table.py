@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from eval_helpers import sample_results, write_eval_run
 
-from engine.errors import RunError
-from engine.eval import results as R
-from engine.eval.table import build_table, delta_is_good, merge, to_csv, to_markdown
+from tailor.engine.errors import RunError
+from tailor.engine.eval import results as R
+from tailor.engine.eval.table import build_table, delta_is_good, merge, to_csv, to_markdown
 
 
 def test_results_round_trip_and_predictions_stream(tmp_path) -> None:
@@ -90,7 +90,7 @@ def test_merge_prefixes_clashing_model_ids() -> None:
 
 
 def test_cli_prints_stored_table_and_exports(workspace, tmp_path) -> None:
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     run = write_eval_run(workspace.runs_dir)
     md = tmp_path / "t.md"

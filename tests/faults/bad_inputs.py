@@ -108,7 +108,7 @@ def try_case(case: Case, ws_root: Path, scratch: Path) -> tuple[str, str]:
         (scratch / name).symlink_to(target)
     before, inputs = snapshot(ws_root), snapshot(scratch)
     args = case.args if case.args[0] == "-w" else ["-w", str(ws_root), *case.args]
-    out = subprocess.run([sys.executable, "-m", "tui.cli", *args], capture_output=True, text=True, cwd=scratch,
+    out = subprocess.run([sys.executable, "-m", "tailor", *args], capture_output=True, text=True, cwd=scratch,
                          timeout=120, env={**os.environ, "PYTHONPATH": str(REPO)})
     err = out.stderr
     if "Traceback" in err or "Traceback" in out.stdout:

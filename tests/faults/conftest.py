@@ -13,7 +13,7 @@ import pytest
 # The OpenSSH server and the host entry pointing at it (tests/ssh/conftest.py), shared, not copied.
 from ssh.conftest import _no_real_secrets, remote_dir, ssh_ws, sshd  # noqa: F401
 
-from engine import kinds
+from tailor.engine import kinds
 
 HERE = Path(__file__).resolve().parent
 

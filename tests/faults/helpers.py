@@ -12,22 +12,22 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from engine.runs.liveness import pid_alive
-from engine.runs.rundir import RunDir
+from tailor.engine.runs.liveness import pid_alive
+from tailor.engine.runs.rundir import RunDir
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def tailor(ws: Any, *args: str, timeout: float = 120, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "tui.cli", "-w", str(ws.root), *args],
+        [sys.executable, "-m", "tailor", "-w", str(ws.root), *args],
         capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})}, cwd=REPO,
     )
 
 
 def tailor_bg(ws: Any, *args: str) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "tui.cli", "-w", str(ws.root), *args],
+        [sys.executable, "-m", "tailor", "-w", str(ws.root), *args],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=dict(os.environ), cwd=REPO,
     )
 
@@ -75,7 +75,7 @@ def lost_steps(run: RunDir, steps: int, eval_every: int) -> list[str]:
 
 
 def workers_of(run: RunDir) -> list[int]:
-    """Live ``engine.worker`` processes whose command line names this run directory."""
+    """Live ``tailor.engine.worker`` processes whose command line names this run directory."""
     pids = []
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
@@ -84,7 +84,7 @@ def workers_of(run: RunDir) -> list[int]:
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if b"engine.worker" in cmd and str(run.path).encode() in cmd and pid_alive(int(proc.name)):
+        if b"tailor.engine.worker" in cmd and str(run.path).encode() in cmd and pid_alive(int(proc.name)):
             pids.append(int(proc.name))
     return pids
 

@@ -14,10 +14,10 @@ def test_bad_input_is_refused_clearly(case: Case, workspace, tmp_path) -> None:
 
 
 def test_unmatched_target_modules_are_refused_with_the_model_names() -> None:
-    from engine.errors import RecipeError
-    from engine.models.loading import load_model, resolve_model_path
-    from engine.recipes.common import ModelSpec
-    from engine.train.methods import check_target_modules
+    from tailor.engine.errors import RecipeError
+    from tailor.engine.models.loading import load_model, resolve_model_path
+    from tailor.engine.recipes.common import ModelSpec
+    from tailor.engine.train.methods import check_target_modules
 
     model = load_model(ModelSpec(name_or_path="tailor/tiny", dtype="float32"), resolve_model_path("tailor/tiny"))
     check_target_modules(model, ["q_proj", "v_proj"])

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
-from engine.errors import RunError
-from engine.runs import EventWriter, RunDir, Status, check_run_id
-from engine.runs.events import EventCursor, read_events
-from engine.runs.liveness import this_host
 from faults.helpers import kill_worker, tailor, tick_recipe, wait_state, wait_step
+from tailor.engine.errors import RunError
+from tailor.engine.runs import EventWriter, RunDir, Status, check_run_id
+from tailor.engine.runs.events import EventCursor, read_events
+from tailor.engine.runs.liveness import this_host
 
 BAD_EVENTS = [
     {"seq": 2, "time": 1, "type": "metric", "step": 1, "split": "train", "values": {"loss": "abc"}},
@@ -156,7 +156,7 @@ def test_run_ids_match_in_full() -> None:
 
 
 def test_the_runs_screen_data_skips_malformed_events_and_shows_stalled() -> None:
-    from tui.widgets.run_data import RunInfo
+    from tailor.tui.widgets.run_data import RunInfo
 
     status = Status(run_id="r-1", kind="sft", state="running", started_at=time.time() - 60, step=5, total_steps=10)
     info = RunInfo("r-1", "local", status)

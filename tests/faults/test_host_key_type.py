@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from ssh.conftest import write_ws_config
 
-from engine.remote.sshd import LocalSSHD, sshd_available
 from faults.helpers import tailor
+from tailor.engine.remote.sshd import LocalSSHD, sshd_available
 
 
 @pytest.mark.ssh

@@ -5,8 +5,6 @@ from __future__ import annotations
 import signal
 import time
 
-from engine.runs import lock
-from engine.runs.rundir import RunDir
 from faults.helpers import (
     duplicates,
     kill_worker,
@@ -18,6 +16,8 @@ from faults.helpers import (
     wait_step,
     workers_of,
 )
+from tailor.engine.runs import lock
+from tailor.engine.runs.rundir import RunDir
 
 
 def launch(workspace, **fields) -> RunDir:
@@ -53,7 +53,7 @@ def test_a_second_worker_refuses_while_one_holds_the_lock(tick, workspace) -> No
 
     run = launch(workspace, steps=200, step_s=0.05)
     wait_step(run, 2)
-    extra = subprocess.run([sys.executable, "-m", "engine.worker", str(run.path), "--resume"],
+    extra = subprocess.run([sys.executable, "-m", "tailor.engine.worker", str(run.path), "--resume"],
                            capture_output=True, text=True, timeout=60)
     assert extra.returncode == 3
     assert f"already running by pid {run.read_status().pid}" in extra.stderr

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.remote.sshd import LocalSSHD, sshd_available
 from faults.helpers import tailor
+from tailor.engine.remote.sshd import LocalSSHD, sshd_available
 
 FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
 

@@ -10,9 +10,9 @@ import time
 import pytest
 from ssh.conftest import FORWARD, write_ws_config
 
-from engine.runs.rundir import RunDir
 from faults.conftest import HERE
 from faults.helpers import duplicates, lost_steps, tailor, tailor_bg, tick_recipe, wait_state
+from tailor.engine.runs.rundir import RunDir
 
 pytestmark = pytest.mark.ssh
 

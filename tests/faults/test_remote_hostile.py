@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.remote.fetch import fetchable
-from engine.runs import RunDir, Status
-from engine.runs.status import RunState
 from faults.helpers import tailor
+from tailor.engine.remote.fetch import fetchable
+from tailor.engine.runs import RunDir, Status
+from tailor.engine.runs.status import RunState
 
 
 def host_run(remote_dir: Path, run_id: str, **status) -> RunDir:
@@ -109,8 +109,8 @@ def test_tailor_runs_refreshes_remote_runs_and_marks_an_unreachable_host_stale(s
 
     import yaml
 
-    from engine.remote.sshd import free_port
-    from engine.runs.liveness import process_start, this_host
+    from tailor.engine.remote.sshd import free_port
+    from tailor.engine.runs.liveness import process_start, this_host
 
     sleeper = subprocess.Popen(["sleep", "60"])
     try:
@@ -138,8 +138,8 @@ def test_tailor_runs_refreshes_remote_runs_and_marks_an_unreachable_host_stale(s
         # The TUI's Runs screen lists through the same refresh: the last known state, marked stale.
         import asyncio
 
-        from engine.executors.local import LocalExecutor
-        from tui.widgets.run_settings import list_with_hosts
+        from tailor.engine.executors.local import LocalExecutor
+        from tailor.tui.widgets.run_settings import list_with_hosts
 
         statuses, hosts, _ = asyncio.run(list_with_hosts(LocalExecutor(ssh_ws)))
         (live,) = [s for s in statuses if s.run_id == "live-1"]

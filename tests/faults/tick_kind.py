@@ -14,8 +14,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from engine import kinds
-from engine.recipes.common import Strict
+from tailor.engine import kinds
+from tailor.engine.recipes.common import Strict
 
 
 class TickRecipe(Strict):

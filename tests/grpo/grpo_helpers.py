@@ -8,9 +8,9 @@ from typing import Any
 import yaml
 from run_helpers import queue_run, run_worker
 
-from engine.recipes.load import parse_recipe
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.recipes.load import parse_recipe
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
 
 #: A few fast GRPO steps from the base model: 2 prompts x 4 completions per step.
 SHORT: dict[str, Any] = {
@@ -55,10 +55,10 @@ def finished(run: RunDir, state: RunState = RunState.SUCCEEDED) -> Status:
 
 
 def resume_worker(run: RunDir) -> Status:
-    """``python -m engine.worker RUN --resume`` in this process (pytest's signal handlers given back)."""
+    """``python -m tailor.engine.worker RUN --resume`` in this process (pytest's signal handlers given back)."""
     import signal
 
-    from engine.worker.__main__ import main
+    from tailor.engine.worker.__main__ import main
 
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:

@@ -10,8 +10,8 @@ from grpo_helpers import SHORT, finished, make_run, metrics
 
 @pytest.mark.slow
 def test_stack_on_an_sft_adapter_with_kl_and_load_back(workspace) -> None:
-    from engine.eval.candidates import load_candidate, run_candidate
-    from engine.train.loop import compare_logits, load_reference_logits
+    from tailor.engine.eval.candidates import load_candidate, run_candidate
+    from tailor.engine.train.loop import compare_logits, load_reference_logits
 
     sft = make_run(workspace, "demo-sft.yaml", {"train.max_steps": 2, "lora.r": 8, "data.eval": None,
                                                  "train.save_steps": 100,
@@ -22,7 +22,7 @@ def test_stack_on_an_sft_adapter_with_kl_and_load_back(workspace) -> None:
     grpo = make_run(workspace, overrides={**SHORT, "from_run": sft.run_id, "from_run_mode": "stack", "beta": 0.04,
                                           "evaluate": evaluate})
     finished(grpo)
-    from engine.eval.results import load_results
+    from tailor.engine.eval.results import load_results
 
     (row,) = load_results(grpo.path).models  # the optional evaluate: block, on held-out prompt/completion rows
     assert row.run_id == grpo.run_id and row.error is None and row.metrics["exact_match"] is not None

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from engine.errors import DataError
-from engine.recipes.grpo import GRPORecipe
-from engine.train.grpo_data import load_prompt_data
+from tailor.engine.errors import DataError
+from tailor.engine.recipes.grpo import GRPORecipe
+from tailor.engine.train.grpo_data import load_prompt_data
 
 USER = [{"role": "user", "content": "Reverse: abcd"}]
 

@@ -16,7 +16,7 @@ import pytest
 from grpo_helpers import finished, make_run, metrics
 from run_helpers import queue_run
 
-from engine.recipes.load import parse_recipe
+from tailor.engine.recipes.load import parse_recipe
 
 
 @pytest.mark.slow
@@ -52,7 +52,7 @@ def test_grpo_raises_reward_and_held_out_exact_match(workspace) -> None:
     )
     evaluation = queue_run(workspace, recipe)
     finished(evaluation)
-    from engine.eval.results import load_results
+    from tailor.engine.eval.results import load_results
 
     rows = {m.run_id: m for m in load_results(evaluation.path).models}
     greedy_before, greedy_after = rows[sft.run_id].metrics["exact_match"], rows[grpo.run_id].metrics["exact_match"]

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from grpo_helpers import recipe_data, write
 
-from engine import kinds
-from engine.errors import RecipeError
-from engine.recipes.grpo import GRPORecipe
-from engine.recipes.load import parse_recipe
+from tailor.engine import kinds
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.grpo import GRPORecipe
+from tailor.engine.recipes.load import parse_recipe
 
 
 def parse(ws: Any, overrides: dict[str, Any]) -> GRPORecipe:
@@ -102,7 +102,7 @@ def test_search_tunes_beta_num_generations_learning_rate_and_r(workspace) -> Non
 
 
 def test_reward_files_travel_with_the_data_to_ssh_hosts(workspace) -> None:
-    from engine.remote.sync import data_paths
+    from tailor.engine.remote.sync import data_paths
 
     write(workspace.recipes_dir / "rw.py", "def score(prompts, completions, **kw):\n    return [0.0] * len(completions)\n")
     recipe = parse(workspace, {"rewards": ["exact_match", "rw.py:score"]})
@@ -115,7 +115,7 @@ def test_reward_files_travel_with_the_data_to_ssh_hosts(workspace) -> None:
 
 
 def test_samples_event_reads_in_the_log() -> None:
-    from engine.runs.format import event_line
+    from tailor.engine.runs.format import event_line
 
     line = event_line({"seq": 9, "time": 0, "type": "samples", "step": 5, "rows": [
         {"prompt": "Reverse: abcd", "completion": "dcba", "rewards": {"exact_match": 1.0}, "advantage": 0.9},

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from tui.cli import cli
+from tailor.tui.cli import cli
 
 BASE = {
     "kind": "grpo",

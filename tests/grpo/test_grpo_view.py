@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from engine.runs.status import RunState, Status
-from tui.widgets.run_data import RunInfo
+from tailor.engine.runs.status import RunState, Status
+from tailor.tui.widgets.run_data import RunInfo
 
 T0 = 1_800_000_000.0
 

@@ -7,8 +7,8 @@ import stat
 import pytest
 from grpo_helpers import SHORT, finished, make_run, metrics, resume_worker, write
 
-from engine.runs.status import RunState
-from engine.train import rewards as R
+from tailor.engine.runs.status import RunState
+from tailor.engine.train import rewards as R
 
 CHAT = [[{"role": "assistant", "content": " DCBA "}], [{"role": "assistant", "content": "dcb"}]]
 
@@ -40,9 +40,9 @@ def test_user_reward_trains_and_is_frozen_into_the_run(workspace) -> None:
     frozen = run.path / "rewards" / "1-mine.py"
     assert frozen.read_text() == GOOD and stat.S_IMODE(frozen.stat().st_mode) == 0o600
     source.write_text("def score(:\n")  # later edits never reach the run: a resume reads its frozen copy
-    from engine.recipes.grpo import GRPORecipe
-    from engine.runs.lookup import run_recipe
-    from engine.train.rewards import load_user
+    from tailor.engine.recipes.grpo import GRPORecipe
+    from tailor.engine.runs.lookup import run_recipe
+    from tailor.engine.train.rewards import load_user
 
     recipe = run_recipe(run)
     assert isinstance(recipe, GRPORecipe)

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 from train_helpers import SHORT, make_run, succeeded
 
-from engine.exporters import modelcard, ollama, vllm
-from engine.exporters.gguf import ExportError
+from tailor.engine.exporters import modelcard, ollama, vllm
+from tailor.engine.exporters.gguf import ExportError
 
 CONVERSATIONS = [
     [{"role": "system", "content": "You reverse words."}, {"role": "user", "content": "Reverse: abcd"}],
@@ -85,7 +85,7 @@ def test_unknown_chat_template_is_refused_with_the_reason() -> None:
 
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("tiny") / "ws").ensure()
     run = make_run(ws, "demo-sft.yaml", SHORT)
@@ -95,7 +95,7 @@ def tiny_run(tmp_path_factory):
 
 @pytest.mark.slow
 def test_export_writes_a_model_card_and_prints_the_vllm_command(tiny_run, tmp_path) -> None:
-    from engine.exporters.targets import export
+    from tailor.engine.exporters.targets import export
 
     report = export(tiny_run, tmp_path / "adapter")
     card = (report.path / "README.md").read_text()
@@ -113,7 +113,7 @@ def test_export_writes_a_model_card_and_prints_the_vllm_command(tiny_run, tmp_pa
 
 
 def test_push_to_hub_offline_fails_at_once(tiny_run, tmp_path, monkeypatch) -> None:
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     ws = tiny_run.path.parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from train_helpers import make_run, succeeded
 
-from engine.exporters.gguf import ExportError
+from tailor.engine.exporters.gguf import ExportError
 
 # Measured here (CPU, float32 merged model vs the GGUF dequantised by transformers), max |logit diff| over
 # the prompt's positions: f16 0.032, q8_0 1.34 (logits span ~40). The test converts f16 only (each
@@ -33,7 +33,7 @@ def smol_recipe(model: Path) -> dict:
 
 @pytest.fixture(scope="module")
 def smol_run(smollm2_hf, tmp_path_factory):
-    from engine.workspace import Workspace
+    from tailor.engine.workspace import Workspace
 
     ws = Workspace(tmp_path_factory.mktemp("smol") / "ws").ensure()
     data = smol_recipe(smollm2_hf)
@@ -55,7 +55,7 @@ def _logits(model, tokenizer):
 def test_gguf_round_trip_matches_the_merged_model(smol_run, smollm2_hf, tmp_path, monkeypatch) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from engine.exporters.targets import export
+    from tailor.engine.exporters.targets import export
 
     monkeypatch.setenv("TAILOR_LLAMA_CPP", str(_sdist()))
     from peft import PeftModel
@@ -93,7 +93,7 @@ def _sdist() -> Path:
 def test_tiny_model_is_refused_for_gguf(workspace, tmp_path, monkeypatch) -> None:
     from train_helpers import SHORT
 
-    from engine.exporters.targets import export
+    from tailor.engine.exporters.targets import export
 
     run = make_run(workspace, "demo-sft.yaml", SHORT)
     with pytest.raises(ExportError, match="character tokenizer"):
@@ -102,7 +102,7 @@ def test_tiny_model_is_refused_for_gguf(workspace, tmp_path, monkeypatch) -> Non
 
 
 def test_missing_converter_says_how_to_get_it(monkeypatch, tmp_path) -> None:
-    from engine.exporters import gguf
+    from tailor.engine.exporters import gguf
 
     monkeypatch.delenv("TAILOR_LLAMA_CPP", raising=False)
     monkeypatch.setenv("TAILOR_CACHE", str(tmp_path))
@@ -116,7 +116,7 @@ def test_missing_converter_says_how_to_get_it(monkeypatch, tmp_path) -> None:
 
 
 def test_other_quants_need_llama_quantize(monkeypatch) -> None:
-    from engine.exporters import gguf
+    from tailor.engine.exporters import gguf
 
     monkeypatch.setenv("TAILOR_LLAMA_CPP", str(_sdist()))
     monkeypatch.setenv("PATH", "/nonexistent")

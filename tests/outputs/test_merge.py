@@ -9,7 +9,7 @@ import yaml
 from click.testing import CliRunner
 from train_helpers import make_run, run_worker, succeeded, wait_terminal
 
-from engine.runs.status import RunState
+from tailor.engine.runs.status import RunState
 
 # LoRA on every linear layer and the embeddings, no modules_to_save (PEFT cannot merge full module copies).
 TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "embed_tokens"]
@@ -51,7 +51,7 @@ def merge_run(ws, runs, combination: str, weights=None, **extra):
 def logits(cand_ref: str, ws):
     import torch
 
-    from engine.eval.candidates import load_candidate, run_candidate
+    from tailor.engine.eval.candidates import load_candidate, run_candidate
 
     model, tok = load_candidate(run_candidate(ws, cand_ref))
     ids = tok("Reverse: abcd", return_tensors="pt").input_ids
@@ -71,7 +71,7 @@ def test_linear_merge_with_weights_one_zero_is_the_first_adapter(workspace) -> N
     diff = (logits(run.run_id, workspace) - logits(rev.run_id, workspace)).abs().max().item()
     assert diff < 1e-4, diff
     # the merged run is a model: an evaluation candidate and exportable
-    from engine.exporters.targets import export
+    from tailor.engine.exporters.targets import export
 
     report = export(run, workspace.root / "merged-out", merge=True)
     assert report.kind == "merged" and report.verified is True
@@ -84,8 +84,8 @@ def test_linear_merge_with_weights_one_zero_is_the_first_adapter(workspace) -> N
     succeeded(child)
     assert child.read_status().links["from_run_kind"] == "merge"
     # the CLI twin: writes recipes/NAME.yaml (the base filled in from the first run) and launches a worker
-    from engine.executors.local import LocalExecutor
-    from tui.cli import cli
+    from tailor.engine.executors.local import LocalExecutor
+    from tailor.tui.cli import cli
 
     result = CliRunner().invoke(cli, ["-w", str(workspace.root), "merge", rev.run_id, rep.run_id, "-o", "cli-both", "-c", "cat"])
     assert result.exit_code == 0, result.output
@@ -121,7 +121,7 @@ def test_adapters_that_cannot_merge_are_refused(workspace) -> None:
 
 @pytest.mark.slow
 def test_ties_merge_scores_on_both_tasks(workspace, capsys) -> None:
-    from engine.eval.results import load_results
+    from tailor.engine.eval.results import load_results
 
     rev = adapter_run(workspace, "../data/reverse", 80)
     up = adapter_run(workspace, task_data(workspace, "repeat", "Repeat", lambda w: w), 80)
@@ -152,7 +152,7 @@ def test_ties_merge_scores_on_both_tasks(workspace, capsys) -> None:
 
 
 def test_tailor_merge_writes_the_recipe_and_checks_weights(workspace) -> None:
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     result = CliRunner().invoke(cli, ["-w", str(workspace.root), "merge", "a", "b", "-o", "m", "--weights", "1"])
     assert result.exit_code == 2 and "--weights 1: 1 weights for 2 runs" in result.output

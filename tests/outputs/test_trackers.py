@@ -9,9 +9,9 @@ import time
 import pytest
 from train_helpers import SHORT, WORKER_ENV, make_run, tail, wait_terminal
 
-from engine.errors import RecipeError
-from engine.recipes.load import parse_recipe
-from engine.runs.status import RunState
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.load import parse_recipe
+from tailor.engine.runs.status import RunState
 
 
 def _losses(run) -> dict[int, float]:
@@ -32,7 +32,7 @@ def test_four_trackers_hold_the_event_losses(workspace, monkeypatch) -> None:
         monkeypatch.setenv(key, "")  # recorded, so the values the worker sets are undone after the test
         monkeypatch.delenv(key)
     # a real worker process, as in use: trackers read their settings when first imported, and flush on exit
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     executor = LocalExecutor(workspace, env={**WORKER_ENV, "WANDB_MODE": "offline", "WANDB_SILENT": "true"})
     overrides = {**SHORT, "train.report_to": ["tensorboard", "mlflow", "wandb", "trackio"]}
@@ -141,7 +141,7 @@ def test_report_to_is_checked_when_the_recipe_loads(workspace) -> None:
 def test_a_missing_tracker_fails_before_training_with_the_pip_line(workspace) -> None:
     from train_helpers import run_worker
 
-    from engine.runs.status import RunState
+    from tailor.engine.runs.status import RunState
 
     run = make_run(workspace, "demo-sft.yaml", {**SHORT, "train.report_to": "swanlab"})
     status = run_worker(run)
@@ -152,8 +152,8 @@ def test_a_missing_tracker_fails_before_training_with_the_pip_line(workspace) ->
 
 def test_fetch_manifest_lists_tracker_stores(tmp_path, capsys) -> None:
     """What `tailor fetch` / the mirror brings back from a host includes the trackers' folders."""
-    from engine.remote.server import RemoteWorkspace, op_manifest
-    from engine.runs import RunDir, Status
+    from tailor.engine.remote.server import RemoteWorkspace, op_manifest
+    from tailor.engine.runs import RunDir, Status
 
     ws = RemoteWorkspace(str(tmp_path)).ensure()
     run = RunDir.create(ws.runs_dir, "r-1", "kind: sft\n", Status(run_id="r-1", kind="sft"))
@@ -167,7 +167,7 @@ def test_fetch_manifest_lists_tracker_stores(tmp_path, capsys) -> None:
 
 def test_tracker_secrets_follow_the_secrets_path() -> None:
     """Tracker keys go to remote workers the way HF_TOKEN does (stdin), never as `env K=V` in argv."""
-    from engine.remote.quoting import secrets_from
+    from tailor.engine.remote.quoting import secrets_from
 
     environ = {"WANDB_API_KEY": "w", "MLFLOW_TRACKING_TOKEN": "m", "COMET_API_KEY": "c", "WANDB_PROJECT": "p"}
     assert secrets_from(environ) == {"WANDB_API_KEY": "w", "MLFLOW_TRACKING_TOKEN": "m", "COMET_API_KEY": "c"}

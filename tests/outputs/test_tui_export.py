@@ -5,7 +5,7 @@ from __future__ import annotations
 from textual.widgets import Input, Static
 from tui_helpers import make_app, wait_runs_loaded, wait_until
 
-from tui.screens.export import ExportScreen
+from tailor.tui.screens.export import ExportScreen
 
 
 async def test_export_dialog_runs_the_cli_and_keeps_the_form_on_error(workspace, tmp_path):

@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from run_helpers import queue_run, run_worker
 
-from engine.recipes.load import parse_recipe
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
-from engine.workspace import Workspace
+from tailor.engine.recipes.load import parse_recipe
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
+from tailor.engine.workspace import Workspace
 
 NAME, AUTHOR = "Tailorbot", "Acme Labs"
 MAX_NEW = 32

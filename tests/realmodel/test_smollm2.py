@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 from conftest import AUTHOR, MAX_NEW, NAME, Chain
 
-from engine.runs.rundir import RunDir
+from tailor.engine.runs.rundir import RunDir
 
 # The shared chain (SFT, DPO, evaluation) is built in the first test's setup: a few minutes on 2 idle cores,
 # several times that on a loaded machine.
@@ -44,11 +44,11 @@ def user_text(prompt: Any) -> str:
 
 
 def test_data_check_renders_the_real_template_with_the_answer_and_im_end_trained(chain: Chain) -> None:
-    from engine.data.formats import convert
-    from engine.data.render import sequences
-    from engine.models.loading import load_tokenizer
-    from engine.recipes.common import ModelSpec
-    from tui.cli import cli
+    from tailor.engine.data.formats import convert
+    from tailor.engine.data.render import sequences
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
+    from tailor.tui.cli import cli
 
     result = CliRunner().invoke(cli, ["-w", str(chain.ws.root), "data", "check", str(chain.identity), "-m", str(chain.gguf)])
     assert result.exit_code == 0, result.output
@@ -63,14 +63,14 @@ def test_data_check_renders_the_real_template_with_the_answer_and_im_end_trained
     assert "<|im_start|>system\nYou are a helpful AI assistant named SmolLM" in untrained  # the GGUF's template
     assert untrained.endswith("<|im_start|>assistant\n")
     # SmolLM2's template has no {% generation %} markers: the preview refuses assistant_only_loss, as TRL does
-    from engine.data.turns import RowIssue
+    from tailor.engine.data.turns import RowIssue
 
     with pytest.raises(RowIssue, match="no assistant tokens"):
         sequences({"messages": [*converted["prompt"], *converted["completion"]]}, tok, assistant_only_loss=True)
 
 
 def test_sft_from_the_gguf_file_learns_the_identity(chain: Chain) -> None:
-    from engine.models.gguf import converted_dir
+    from tailor.engine.models.gguf import converted_dir
 
     lineage_base = json.loads((chain.sft.adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]
     assert Path(lineage_base) == converted_dir(chain.gguf.resolve())  # the adapter names a base that loads
@@ -81,7 +81,7 @@ def test_sft_from_the_gguf_file_learns_the_identity(chain: Chain) -> None:
 
 
 def test_evaluation_puts_the_fine_tune_ahead_of_base_zero_and_few_shot(chain: Chain) -> None:
-    from engine.eval.results import load_results
+    from tailor.engine.eval.results import load_results
 
     res = load_results(chain.eval.path)
     by_id = {m.id: m for m in res.models}
@@ -117,8 +117,8 @@ def test_merged_export_answers_exactly_as_tailors_evaluation(chain: Chain, which
 
 def test_a_merged_model_that_does_not_reproduce_the_run_is_refused(chain: Chain, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Dropping the SFT parent from the DPO run's lineage (the old export) fails the check: exit 2, nothing written."""
-    import engine.eval.candidates as candidates
-    from tui.cli import cli
+    import tailor.engine.eval.candidates as candidates
+    from tailor.tui.cli import cli
 
     monkeypatch.setattr(candidates, "chain_start", lambda *a, **k: (None, []))
     out = tmp_path / "broken"
@@ -129,7 +129,7 @@ def test_a_merged_model_that_does_not_reproduce_the_run_is_refused(chain: Chain,
 
 
 def test_a_bfloat16_merge_passes_the_check(chain: Chain, tmp_path: Path) -> None:
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     out = tmp_path / "bf16"
     result = CliRunner().invoke(cli, ["-w", str(chain.ws.root), "export", chain.dpo.run_id, "--merge", "--dtype", "bfloat16", str(out)])
@@ -143,7 +143,7 @@ _EXPORTS: dict[str, Path] = {}
 
 def _export(chain: Chain, run: RunDir, name: str) -> Path:
     """``tailor export RUN --merge`` once per run (shared by the tests that read the result)."""
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     if name not in _EXPORTS:
         out = chain.ws.root / "exports" / name

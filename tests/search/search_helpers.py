@@ -84,7 +84,7 @@ def cli(*args: str, workspace=None) -> Any:
     """Run the `tailor` CLI in-process; returns click's Result."""
     from click.testing import CliRunner
 
-    from tui.cli import cli as app
+    from tailor.tui.cli import cli as app
 
     argv = (["-w", str(workspace.root)] if workspace is not None else []) + list(args)
     return CliRunner().invoke(app, argv, catch_exceptions=False)
@@ -95,8 +95,8 @@ def cli(*args: str, workspace=None) -> Any:
 
 def make_app(workspace, **tui: Any):
     """A TailorApp over ``workspace`` opening on the Search screen, polling fast (``[tui]`` overrides)."""
-    from engine.config import load_settings
-    from tui.app import TailorApp
+    from tailor.engine.config import load_settings
+    from tailor.tui.app import TailorApp
 
     tui.setdefault("rescan_s", 0.3)
     tui.setdefault("start_screen", "search")
@@ -107,8 +107,8 @@ def add_trials(workspace, recipe_path: Path) -> Any:
     """Create the recipe's study (as `tailor search` does) and add finished trials through Optuna's API."""
     import optuna
 
-    from engine.recipes import load_recipe
-    from engine.search.study import open_study
+    from tailor.engine.recipes import load_recipe
+    from tailor.engine.search.study import open_study
 
     study, _ = open_study(load_recipe(recipe_path), workspace.root)
     dists = {

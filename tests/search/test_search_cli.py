@@ -8,8 +8,8 @@ import optuna
 import pytest
 from search_helpers import cli, write_search
 
-from engine.recipes import load_recipe
-from engine.search.launch import preflight
+from tailor.engine.recipes import load_recipe
+from tailor.engine.search.launch import preflight
 
 
 def _no_runs(workspace) -> bool:
@@ -91,7 +91,7 @@ def test_direction_or_objective_change_needs_another_study(workspace) -> None:
     recipe = load_recipe(write_search(workspace))
     preflight(recipe, workspace.root)
     flipped = load_recipe(write_search(workspace, objective="eval_mean_token_accuracy"))
-    from engine.search import SearchError
+    from tailor.engine.search import SearchError
 
     with pytest.raises(SearchError, match="was created to minimize eval_loss.*set another study_name"):
         preflight(flipped, workspace.root)

@@ -15,9 +15,9 @@ import pytest
 import yaml
 from search_helpers import TINY_BASE, cli, wait_for, wait_run_done, write_search
 
-from engine.executors.ssh import SSHExecutor
-from engine.runs.rundir import RunDir
-from engine.search.launch import promoted_recipe
+from tailor.engine.executors.ssh import SSHExecutor
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.search.launch import promoted_recipe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the SSH fixtures
 from ssh.conftest import _no_real_secrets, sshd, write_ws_config  # noqa: F401
@@ -132,8 +132,8 @@ def test_local_and_ssh_workers_share_one_study(workspace, sshd, tmp_path: Path) 
 
 
 def test_which_storages_a_remote_search_refuses() -> None:
-    from engine.search import SearchError
-    from engine.search.storage import check_remote_storage, host_local_storage
+    from tailor.engine.search import SearchError
+    from tailor.engine.search.storage import check_remote_storage, host_local_storage
 
     for url in (None, "sqlite:///studies.db", "studies.db", "journal:studies.log", "runs/j.log"):
         assert host_local_storage(url), url

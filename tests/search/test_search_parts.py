@@ -7,11 +7,17 @@ import pytest
 import yaml
 from search_helpers import write_search
 
-from engine.recipes import load_recipe
-from engine.search import SearchError
-from engine.search.space import check_enqueue, grid_space, promoted_recipe_data, suggest, trial_recipe_data
-from engine.search.study import make_pruner, make_sampler
-from engine.search.views import compact, heatmap, importance_bars, sort_rows
+from tailor.engine.recipes import load_recipe
+from tailor.engine.search import SearchError
+from tailor.engine.search.space import (
+    check_enqueue,
+    grid_space,
+    promoted_recipe_data,
+    suggest,
+    trial_recipe_data,
+)
+from tailor.engine.search.study import make_pruner, make_sampler
+from tailor.engine.search.views import compact, heatmap, importance_bars, sort_rows
 
 
 def test_samplers_and_pruners(workspace) -> None:

@@ -18,7 +18,7 @@ import pytest
 from postgres import LocalPostgres, postgres_available
 from search_helpers import cli, wait_for, wait_run_done, write_search
 
-from engine.runs.rundir import RunDir
+from tailor.engine.runs.rundir import RunDir
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the SSH fixtures
 from ssh.conftest import FORWARD, _no_real_secrets, sshd, write_ws_config  # noqa: F401

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from search_helpers import TINY_BASE, search_data, write_search
 
-from engine.errors import RecipeError
-from engine.recipes import dump_recipe, load_recipe, parse_recipe
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes import dump_recipe, load_recipe, parse_recipe
 
 
 def _load(workspace, text: str):

@@ -11,9 +11,9 @@ import pytest
 import yaml
 from search_helpers import cli, wait_for, wait_run_done, write_search
 
-from engine.recipes import load_recipe
-from engine.runs.rundir import RunDir
-from engine.search.launch import preflight
+from tailor.engine.recipes import load_recipe
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.search.launch import preflight
 
 pytestmark = pytest.mark.slow
 COMPLETE, PRUNED, FAIL, WAITING = (

@@ -5,9 +5,9 @@ from __future__ import annotations
 import optuna
 from search_helpers import add_trials, make_app, wait_run_done, wait_until, write_search
 
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.search import SearchScreen
-from tui.screens.search_dialogs import EnqueueTrial, PickSearchRecipe
+from tailor.tui.screens.confirm import ConfirmScreen
+from tailor.tui.screens.search import SearchScreen
+from tailor.tui.screens.search_dialogs import EnqueueTrial, PickSearchRecipe
 
 SIZE = (140, 44)
 

@@ -7,8 +7,8 @@ import time
 import pytest
 from search_helpers import add_trials, make_app, wait_until, write_search
 
-from tui.screens.search import SearchScreen
-from tui.widgets.curves import Curves
+from tailor.tui.screens.search import SearchScreen
+from tailor.tui.widgets.curves import Curves
 
 SIZES = [(80, 24), (120, 40)]
 

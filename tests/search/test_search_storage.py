@@ -9,8 +9,8 @@ from pathlib import Path
 import optuna
 import pytest
 
-from engine.search import SearchError
-from engine.search.storage import (
+from tailor.engine.search import SearchError
+from tailor.engine.search.storage import (
     HEARTBEAT_ATTR,
     check_storage_url,
     open_storage,

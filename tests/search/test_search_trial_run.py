@@ -6,10 +6,10 @@ from __future__ import annotations
 import yaml
 from search_helpers import add_trials, make_app, wait_until, write_search
 
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
-from tui.screens.runs import RunsScreen
-from tui.screens.search import SearchScreen
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
+from tailor.tui.screens.runs import RunsScreen
+from tailor.tui.screens.search import SearchScreen
 
 
 def trial_run(workspace, run_id: str, trial: int) -> None:

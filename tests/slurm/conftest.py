@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from ssh.conftest import FORWARD, _no_real_secrets, sshd, write_ws_config  # noqa: F401
 
-from engine.remote.sshd import LocalSSHD
-from engine.workspace import Workspace
 from slurm.cluster import LocalSlurm, slurm_available
+from tailor.engine.remote.sshd import LocalSSHD
+from tailor.engine.workspace import Workspace
 
 
 @pytest.fixture(scope="session")

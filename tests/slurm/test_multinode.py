@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from engine.executors.factory import executor_for
-from engine.executors.local import LocalExecutor
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
 from slurm.cluster import LocalSlurm
 from slurm.conftest import write_slurm_config
+from tailor.engine.executors.factory import executor_for
+from tailor.engine.executors.local import LocalExecutor
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slurm, pytest.mark.slow]
 

@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.executors.base import Executor
-from engine.executors.factory import executor_for
-from engine.executors.slurm import SlurmExecutor
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
 from slurm.cluster import NODE_CPUS, LocalSlurm
 from slurm.conftest import write_slurm_config
-from tui.cli import cli
+from tailor.engine.executors.base import Executor
+from tailor.engine.executors.factory import executor_for
+from tailor.engine.executors.slurm import SlurmExecutor
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
+from tailor.tui.cli import cli
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slurm, pytest.mark.slow]
 

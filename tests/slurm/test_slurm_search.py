@@ -12,11 +12,11 @@ from pathlib import Path
 import optuna
 import pytest
 
-from engine.executors.factory import executor_for
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
 from slurm.cluster import LocalSlurm
 from slurm.conftest import write_slurm_config
+from tailor.engine.executors.factory import executor_for
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "search"))
 from search_helpers import write_search

@@ -6,13 +6,13 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from engine.errors import HostError
-from engine.executors.registry import executor_class
-from engine.executors.slurm import SlurmExecutor
-from engine.remote.hosts import get_host
-from engine.remote.slurm import batch_script, merged_spec, parse_sacct, parse_scontrol
-from engine.runs.format import state_label
-from engine.runs.status import RunState, Status
+from tailor.engine.errors import HostError
+from tailor.engine.executors.registry import executor_class
+from tailor.engine.executors.slurm import SlurmExecutor
+from tailor.engine.remote.hosts import get_host
+from tailor.engine.remote.slurm import batch_script, merged_spec, parse_sacct, parse_scontrol
+from tailor.engine.runs.format import state_label
+from tailor.engine.runs.status import RunState, Status
 
 # ``scontrol show job`` of a job killed at its time limit (Slurm 22.05, trimmed).
 SCONTROL_TIMEOUT = """JobId=7 JobName=tailor-x
@@ -51,7 +51,7 @@ def test_laptop_gpus_are_not_a_slurm_request(tmp_path) -> None:
     run = write_recipe(tmp_path, {"gpus": 1})
     script = batch_script(run, merged_spec({}, run), python="python3", resume=False)
     assert "--gpus-per-node" not in script
-    assert script.splitlines()[-1] == f"exec python3 -m engine.worker {run}"
+    assert script.splitlines()[-1] == f"exec python3 -m tailor.engine.worker {run}"
 
 
 def test_multi_node_script_runs_one_torchrun_per_node_with_rendezvous_on_the_first(tmp_path) -> None:
@@ -62,7 +62,7 @@ def test_multi_node_script_runs_one_torchrun_per_node_with_rendezvous_on_the_fir
     last = script.splitlines()[-1]
     assert last.startswith("exec srun --kill-on-bad-exit=1 --ntasks=2 python3 -m torch.distributed.run")
     for part in ("--nnodes=2", "--nproc_per_node=4", "--rdzv_backend=c10d", '--rdzv_id="tailor-$SLURM_JOB_ID"',
-                 '--rdzv_endpoint="$head:29500"', f"-m engine.worker {run}"):
+                 '--rdzv_endpoint="$head:29500"', f"-m tailor.engine.worker {run}"):
         assert part in last, part
 
 
@@ -107,7 +107,7 @@ def test_slurm_host_entry(workspace) -> None:
 def test_hosts_add_a_slurm_host_from_the_cli(workspace) -> None:
     from click.testing import CliRunner
 
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     def run(*args: str):
         return CliRunner().invoke(cli, ["-w", str(workspace.root), "hosts", *args])
@@ -126,8 +126,8 @@ def test_runs_of_plain_ssh_hosts_keep_the_queued_timeout(workspace) -> None:
     """The host side serves SSH and Slurm runs with one control: only Slurm runs may wait for ever."""
     import time
 
-    from engine.remote.slurm import SlurmControl
-    from engine.runs.rundir import RunDir
+    from tailor.engine.remote.slurm import SlurmControl
+    from tailor.engine.runs.rundir import RunDir
 
     old = Status(run_id="plain-1", kind="sft", created_at=time.time() - 3600)
     run = RunDir.create(workspace.runs_dir, "plain-1", "kind: sft\n", old)

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.remote.sshd import LocalSSHD, sshd_available
-from engine.workspace import Workspace
+from tailor.engine.remote.sshd import LocalSSHD, sshd_available
+from tailor.engine.workspace import Workspace
 
 ROWS = [
     {"instruction": f"Say the number {i} in words.", "input": "", "output": f"The number is {i}."}

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.errors import RunError
-from engine.executors.ssh import SSHExecutor
-from engine.runs.liveness import pid_alive
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
+from tailor.engine.errors import RunError
+from tailor.engine.executors.ssh import SSHExecutor
+from tailor.engine.runs.liveness import pid_alive
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 from tests.ssh.conftest import wait_for, write_recipe, write_ws_config
 
 pytestmark = [pytest.mark.ssh]

@@ -7,9 +7,9 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from engine.chat.client import ChatWorker
-from engine.chat.protocol import ChatSettings
-from tui.cli import cli
+from tailor.engine.chat.client import ChatWorker
+from tailor.engine.chat.protocol import ChatSettings
+from tailor.tui.cli import cli
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.executors.ssh import SSHExecutor
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
+from tailor.engine.executors.ssh import SSHExecutor
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
 

@@ -13,8 +13,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine.remote.hosts import all_hosts, get_host, resolve, ssh_settings
-from tui.cli import cli
+from tailor.engine.remote.hosts import all_hosts, get_host, resolve, ssh_settings
+from tailor.tui.cli import cli
 
 pytestmark = [pytest.mark.ssh]
 

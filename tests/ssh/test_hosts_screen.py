@@ -6,15 +6,15 @@ import time
 
 import pytest
 
-from engine.remote.hosts import get_host
+from tailor.engine.remote.hosts import get_host
 from tests.ssh.conftest import write_ws_config
 
 pytestmark = [pytest.mark.ssh]
 
 
 def make_app(ws):
-    from engine.config import load_settings
-    from tui.app import TailorApp
+    from tailor.engine.config import load_settings
+    from tailor.tui.app import TailorApp
 
     return TailorApp(ws, load_settings(workspace=ws.root))
 
@@ -29,7 +29,7 @@ async def wait_until(pilot, predicate, timeout: float = 30.0):
 
 
 async def test_hosts_screen_probe_trust_add(ssh_ws, sshd, remote_dir) -> None:
-    from tui.screens.hosts import HostsScreen
+    from tailor.tui.screens.hosts import HostsScreen
 
     write_ws_config(ssh_ws, sshd, remote_dir, trusted=False)
     app = make_app(ssh_ws)

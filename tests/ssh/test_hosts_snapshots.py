@@ -18,8 +18,8 @@ CLOSED_PORTS = {"gpu-box": 1, "lab": 9}  # nothing listens there: connection ref
 
 
 def make_app(ws):
-    from engine.config import load_settings
-    from tui.app import TailorApp
+    from tailor.engine.config import load_settings
+    from tailor.tui.app import TailorApp
 
     return TailorApp(ws, load_settings(workspace=ws.root, tui={"start_screen": "hosts"}))
 
@@ -72,7 +72,7 @@ def hosts_workspace(workspace, monkeypatch):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_hosts_screen(snap_compare, hosts_workspace, size):
     async def ready(pilot):
-        from tui.screens.hosts import HostsScreen
+        from tailor.tui.screens.hosts import HostsScreen
 
         def probed():
             screen = pilot.app.screen

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from engine.executors.factory import executor_for_run
-from engine.executors.ssh import SSHExecutor
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
-from tui.cli import cli
+from tailor.engine.executors.factory import executor_for_run
+from tailor.engine.executors.ssh import SSHExecutor
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
+from tailor.tui.cli import cli
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
 

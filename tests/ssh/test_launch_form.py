@@ -9,7 +9,7 @@ import time
 import pytest
 from textual.widgets import Select
 
-from engine.runs.rundir import RunDir
+from tailor.engine.runs.rundir import RunDir
 from tests.ssh.conftest import write_recipe
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
@@ -26,10 +26,10 @@ async def wait_until(pilot, predicate, timeout: float = 60.0, what: str = ""):
 
 
 async def test_launch_on_the_ssh_host_from_the_form(ssh_ws, remote_dir) -> None:
-    from engine.config import load_settings
-    from tui.app import TailorApp
-    from tui.screens.launch import LaunchScreen
-    from tui.screens.runs import RunsScreen
+    from tailor.engine.config import load_settings
+    from tailor.tui.app import TailorApp
+    from tailor.tui.screens.launch import LaunchScreen
+    from tailor.tui.screens.runs import RunsScreen
 
     write_recipe(ssh_ws, steps=4, name="aaa-remote")  # sorts first in the recipe list
     app = TailorApp(ssh_ws, load_settings(workspace=ssh_ws.root, tui={"rescan_s": 0.3}))

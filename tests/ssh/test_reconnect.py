@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from engine.executors.ssh import SSHExecutor
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
+from tailor.engine.executors.ssh import SSHExecutor
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
 from tests.ssh.conftest import write_recipe
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]

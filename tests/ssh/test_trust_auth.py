@@ -11,11 +11,11 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from engine.errors import HostError
-from engine.executors.ssh import SSHExecutor
-from engine.remote.sshd import LocalSSHD, write_key
+from tailor.engine.errors import HostError
+from tailor.engine.executors.ssh import SSHExecutor
+from tailor.engine.remote.sshd import LocalSSHD, write_key
+from tailor.tui.cli import cli
 from tests.ssh.conftest import write_ws_config
-from tui.cli import cli
 
 pytestmark = [pytest.mark.ssh]
 
@@ -97,7 +97,7 @@ async def test_wrong_user_or_key(ssh_ws, sshd, tmp_path: Path) -> None:
 
 
 async def test_unreachable_host(ssh_ws) -> None:
-    from engine.remote.sshd import free_port
+    from tailor.engine.remote.sshd import free_port
 
     set_host(ssh_ws, port=free_port(), connect_timeout=3)
     with pytest.raises(HostError, match="cannot connect to 127.0.0.1"):

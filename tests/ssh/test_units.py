@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from engine.errors import HostError
-from engine.memory_estimate import GIB, ModelShape, check_fit, estimate, estimate_recipe
-from engine.remote.gpus import GPU, parse_nvidia_smi
-from engine.remote.quoting import join, redact, secrets_from, with_env
-from engine.remote.sync import data_paths, tree_for
-from engine.worker.launch import worker_command
+from tailor.engine.errors import HostError
+from tailor.engine.memory_estimate import GIB, ModelShape, check_fit, estimate, estimate_recipe
+from tailor.engine.remote.gpus import GPU, parse_nvidia_smi
+from tailor.engine.remote.quoting import join, redact, secrets_from, with_env
+from tailor.engine.remote.sync import data_paths, tree_for
+from tailor.engine.worker.launch import worker_command
 
 SMI = """0, NVIDIA H100 80GB HBM3, 81559, 1024, 3
 1, NVIDIA GeForce RTX 4090, 24564, 20000, 97
@@ -80,7 +80,7 @@ def test_fit_estimates() -> None:
 
 
 def test_fit_for_demo_recipe(workspace) -> None:
-    from engine.recipes.load import load_recipe
+    from tailor.engine.recipes.load import load_recipe
 
     est = estimate_recipe(load_recipe(workspace.recipes_dir / "demo-sft.yaml"))
     assert est.total is not None and est.total < 2 * GIB
@@ -90,19 +90,19 @@ def test_fit_for_demo_recipe(workspace) -> None:
 def test_worker_command_gpus(tmp_path: Path) -> None:
     run = tmp_path / "run"
     run.mkdir()
-    assert worker_command(run, python="py") == ["py", "-m", "engine.worker", str(run)]  # no recipe: as before
+    assert worker_command(run, python="py") == ["py", "-m", "tailor.engine.worker", str(run)]  # no recipe: as before
     (run / "recipe.yaml").write_text(yaml.safe_dump({"resources": {"gpus": 1}}))
     assert worker_command(run, python="py", resume=True) == [
         "py",
         "-m",
-        "engine.worker",
+        "tailor.engine.worker",
         str(run),
         "--resume",
     ]
     (run / "recipe.yaml").write_text(yaml.safe_dump({"resources": {"gpus": 4, "launcher": "accelerate"}}))
     cmd = worker_command(run, python="py")
     assert cmd[:3] == ["py", "-m", "accelerate.commands.launch"] and "--num_processes=4" in cmd
-    assert cmd[-3:] == ["-m", "engine.worker", str(run)]
+    assert cmd[-3:] == ["-m", "tailor.engine.worker", str(run)]
     (run / "recipe.yaml").write_text(yaml.safe_dump({"resources": {"gpus": 2, "launcher": "torchrun"}}))
     assert worker_command(run, python="py") == [
         "py",
@@ -111,7 +111,7 @@ def test_worker_command_gpus(tmp_path: Path) -> None:
         "--standalone",
         "--nproc_per_node=2",
         "-m",
-        "engine.worker",
+        "tailor.engine.worker",
         str(run),
     ]
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from engine.data.demo import FORMATS, write_demo_data
+from tailor.engine.data.demo import FORMATS, write_demo_data
 
 
 def _rows(path: Path) -> list[dict]:
@@ -56,8 +56,8 @@ def test_preference_variants_for_dpo_and_kto(tmp_path: Path) -> None:
 
 
 def test_sft_formats_load_through_the_data_pipeline(tmp_path: Path) -> None:
-    from engine.data.prepare import load_training_data
-    from engine.recipes.common import DataSpec
+    from tailor.engine.data.prepare import load_training_data
+    from tailor.engine.recipes.common import DataSpec
 
     write_demo_data(tmp_path)
     expected = {"reverse": ["prompt", "completion"], "reverse-messages": ["messages"], "reverse-text": ["text"]}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from train_helpers import SHORT, logs, make_run, run_worker
 
-from engine.runs.status import RunState
+from tailor.engine.runs.status import RunState
 
 
 def _failed(run) -> str:

@@ -12,15 +12,15 @@ ROW = {"messages": [{"role": "user", "content": "Reverse: abcd"}, {"role": "assi
 
 
 def _tokenizer(template: str | None = None):
-    from engine.models.loading import load_tokenizer
-    from engine.recipes.common import ModelSpec
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
 
     return load_tokenizer(ModelSpec(chat_template=template))
 
 
 def test_assistant_only_preview_refuses_what_training_refuses() -> None:
-    from engine.data.render import sequences
-    from engine.data.turns import RowIssue
+    from tailor.engine.data.render import sequences
+    from tailor.engine.data.turns import RowIssue
 
     (seq,) = sequences(ROW, _tokenizer(), assistant_only_loss=True)  # the tiny model's template marks answers
     assert 0 < seq.trained < seq.tokens
@@ -31,7 +31,7 @@ def test_assistant_only_preview_refuses_what_training_refuses() -> None:
 
 
 def test_truncation_warning_names_the_share() -> None:
-    from engine.data.render import truncation_warning
+    from tailor.engine.data.render import truncation_warning
 
     rows = [ROW] * 10
     tok = _tokenizer()
@@ -44,7 +44,7 @@ def test_truncation_warning_names_the_share() -> None:
 def test_a_launch_with_a_short_max_length_warns(workspace) -> None:
     from run_helpers import queue_run, run_worker
 
-    from engine.recipes.load import parse_recipe
+    from tailor.engine.recipes.load import parse_recipe
 
     recipe = parse_recipe(
         {"kind": "sft", "model": {"dtype": "float32"}, "data": {"train": {"path": "../data/reverse/train.jsonl", "max_rows": 16}},

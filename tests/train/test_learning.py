@@ -10,9 +10,9 @@ import pytest
 from click.testing import CliRunner
 from train_helpers import WORKER_ENV, load_result, metrics, reference_logits_match, tail, wait_terminal
 
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
-from engine.workspace import Workspace
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
+from tailor.engine.workspace import Workspace
 
 STEPS = 60
 
@@ -25,7 +25,7 @@ class Trained:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     ws = Workspace(tmp_path_factory.mktemp("learn") / "ws").ensure()
     executor = LocalExecutor(ws, env=WORKER_ENV)
@@ -77,7 +77,7 @@ def test_saved_adapter_reloads_to_the_final_logits(trained: Trained) -> None:
 def test_export_merge_writes_a_plain_transformers_model(trained: Trained, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from tui.cli import cli
+    from tailor.tui.cli import cli
 
     out = tmp_path / "merged"
     result = CliRunner().invoke(cli, ["-w", str(trained.ws.root), "export", trained.run.run_id[:12], "--merge", str(out)])
@@ -97,7 +97,7 @@ def test_export_merge_writes_a_plain_transformers_model(trained: Trained, tmp_pa
 
 
 def test_export_without_merge_copies_the_adapter(trained: Trained, tmp_path: Path) -> None:
-    from engine.export import export_run
+    from tailor.engine.export import export_run
 
     result = export_run(trained.run, tmp_path / "adapter")
     assert result.kind == "adapter"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from train_helpers import SHORT, load_result, logs, make_run, metrics, reference_logits_match, succeeded
 
-from engine.errors import RunError
+from tailor.engine.errors import RunError
 
 MESSAGES = {
     "data.train": [{"path": "../data/reverse-messages/train.jsonl", "max_rows": 32}],
@@ -56,7 +56,7 @@ def test_method_trains_saves_and_reloads_to_the_same_logits(workspace, case: str
 def test_lora_changes_the_model_so_the_logit_check_can_fail(workspace) -> None:
     from transformers import AutoModelForCausalLM
 
-    from engine.models.tiny import tiny_path
+    from tailor.engine.models.tiny import tiny_path
 
     run = make_run(workspace, "demo-sft.yaml", SHORT)
     succeeded(run)
@@ -67,7 +67,7 @@ def test_lora_changes_the_model_so_the_logit_check_can_fail(workspace) -> None:
 def test_merge_refused_for_prompt_tuning_and_copy_for_partial(workspace, tmp_path) -> None:
     from transformers import AutoModelForCausalLM
 
-    from engine.export import export_run
+    from tailor.engine.export import export_run
 
     prompt = make_run(workspace, "demo-sft.yaml", {**SHORT, **CASES["prompt_tuning"], "train.max_steps": 1})
     succeeded(prompt)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from train_helpers import SHORT, logs, make_run, metrics, run_worker, succeeded
 
-from engine.runs.status import RunState
+from tailor.engine.runs.status import RunState
 
 
 def _uneven(workspace) -> dict:
@@ -33,7 +33,7 @@ def _opt_model(folder: Path) -> Path:
     import torch
     from transformers import AutoTokenizer, OPTConfig, OPTForCausalLM
 
-    from engine.models.tiny import tiny_path
+    from tailor.engine.models.tiny import tiny_path
 
     tokenizer = AutoTokenizer.from_pretrained(tiny_path())
     config = OPTConfig(
@@ -65,8 +65,8 @@ def test_padding_free_is_on_by_default_and_trains_the_same_losses(workspace) -> 
 def test_the_check_tells_a_model_that_mixes_packed_rows(tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 
-    from engine.models.tiny import tiny_path
-    from engine.train.padding_free import packed_rows_stay_apart
+    from tailor.engine.models.tiny import tiny_path
+    from tailor.engine.train.padding_free import packed_rows_stay_apart
 
     ok, error = packed_rows_stay_apart(AutoModelForCausalLM.from_pretrained(tiny_path()), 64)
     assert ok and error < 1e-5
@@ -90,7 +90,7 @@ def test_a_model_that_mixes_rows_trains_padded_and_a_forced_recipe_is_refused(wo
 
 
 def test_the_estimate_weighs_padding_saved_against_attention_spent() -> None:
-    from engine.train.padding_free import estimated_gain
+    from tailor.engine.train.padding_free import estimated_gain
 
     alike, uneven = [300] * 64, [30, 60, 900, 120] * 16
     assert estimated_gain(alike, 4, 576, "sdpa") < 1  # nothing padded, and the flattened attention costs more

@@ -7,7 +7,7 @@ from importlib import resources
 import pytest
 import yaml
 
-from engine.recipes.load import load_recipe
+from tailor.engine.recipes.load import load_recipe
 
 MINE = {"demo-sft.yaml": ("lora", "tailor/tiny"), "qwen2.5-0.5b-lora.yaml": ("lora", "Qwen/Qwen2.5-0.5B-Instruct"),
         "llama3.1-8b-qlora.yaml": ("qlora", "meta-llama/Llama-3.1-8B-Instruct")}

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from train_helpers import WORKER_ENV, metrics, tail, wait_terminal, wait_until, write_recipe
 
-from engine.errors import RunError
-from engine.runs.status import RunState
+from tailor.engine.errors import RunError
+from tailor.engine.runs.status import RunState
 
 FAST = {
     "train.logging_steps": 1,
@@ -23,7 +23,7 @@ FAST = {
 
 @pytest.fixture
 def executor(workspace):
-    from engine.executors.local import LocalExecutor
+    from tailor.engine.executors.local import LocalExecutor
 
     return LocalExecutor(workspace, env=WORKER_ENV)
 
@@ -64,7 +64,7 @@ def test_sigkill_mid_run_then_resume_completes_without_repeating_steps(workspace
 
 
 def test_cancel_saves_a_checkpoint_and_ends_cancelled(workspace, executor, tmp_path: Path) -> None:
-    from engine.export import export_run
+    from tailor.engine.export import export_run
 
     recipe = write_recipe(workspace, "cancelme.yaml", "demo-sft.yaml", {**FAST, "train.max_steps": 5000, "train.save_steps": 1000})
     status = executor.control.launch(recipe)

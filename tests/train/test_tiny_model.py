@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.errors import ModelError
+from tailor.engine.errors import ModelError
 
 
 def _digest(path: Path) -> str:
@@ -17,9 +17,9 @@ def _digest(path: Path) -> str:
 def test_tiny_builds_once_into_the_cache_and_loads_with_plain_auto_classes() -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from engine.config import cache_dir
-    from engine.models.loading import resolve_model_path
-    from engine.models.tiny import TINY_ID, tiny_model_path, tiny_path, version_hash
+    from tailor.engine.config import cache_dir
+    from tailor.engine.models.loading import resolve_model_path
+    from tailor.engine.models.tiny import TINY_ID, tiny_model_path, tiny_path, version_hash
 
     path = tiny_path()
     assert tiny_model_path() == path  # the light lookup finds it once built
@@ -41,7 +41,7 @@ def test_tiny_builds_once_into_the_cache_and_loads_with_plain_auto_classes() -> 
 
 
 def test_light_lookup_never_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.models.tiny import tiny_model_path
+    from tailor.engine.models.tiny import tiny_model_path
 
     monkeypatch.setenv("TAILOR_CACHE", str(tmp_path / "empty-cache"))
     with pytest.raises(FileNotFoundError, match="not built yet"):
@@ -50,7 +50,7 @@ def test_light_lookup_never_builds(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_tiny_build_is_deterministic(tmp_path: Path) -> None:
-    from engine.models.tiny import build_tiny
+    from tailor.engine.models.tiny import build_tiny
 
     build_tiny(tmp_path / "a")
     build_tiny(tmp_path / "b")
@@ -61,7 +61,7 @@ def test_tiny_build_is_deterministic(tmp_path: Path) -> None:
 def test_letters_are_single_tokens_and_decode_round_trips() -> None:
     from transformers import AutoTokenizer
 
-    from engine.models.tiny import tiny_path
+    from tailor.engine.models.tiny import tiny_path
 
     tok = AutoTokenizer.from_pretrained(tiny_path())
     assert tok.tokenize("Reverse: abcd") == list("Reverse: abcd")
@@ -74,7 +74,7 @@ def test_chat_template_marks_exactly_the_answer_and_its_stop_token() -> None:
     from transformers import AutoTokenizer
     from trl.chat_template_utils import has_generation_markers
 
-    from engine.models.tiny import tiny_path
+    from tailor.engine.models.tiny import tiny_path
 
     tok = AutoTokenizer.from_pretrained(tiny_path())
     assert has_generation_markers(tok.chat_template)
@@ -92,8 +92,8 @@ def test_chat_template_marks_exactly_the_answer_and_its_stop_token() -> None:
 
 
 def test_offline_hub_id_fails_with_a_one_line_model_error() -> None:
-    from engine.models.loading import load_tokenizer
-    from engine.recipes.common import ModelSpec
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
 
     name = "tailor-tests/not-in-any-cache-0.5B"
     with pytest.raises(ModelError) as err:
@@ -105,7 +105,7 @@ def test_offline_hub_id_fails_with_a_one_line_model_error() -> None:
 
 
 def test_missing_local_folder_is_a_model_error(tmp_path: Path) -> None:
-    from engine.models.loading import resolve_model_path
+    from tailor.engine.models.loading import resolve_model_path
 
     with pytest.raises(ModelError, match="does not exist"):
         resolve_model_path(str(tmp_path / "nope"))

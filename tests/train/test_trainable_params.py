@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from engine.recipes.common import LoraSpec, PartialSpec, PromptSpec
-from engine.trainable_params import trainable_params
+from tailor.engine.recipes.common import LoraSpec, PartialSpec, PromptSpec
+from tailor.engine.trainable_params import trainable_params
 
 torch = pytest.importorskip("torch")
 
@@ -34,7 +34,7 @@ LLAMA31_8B = {
 
 
 def tiny_config() -> dict:
-    from engine.models.tiny import ARCH
+    from tailor.engine.models.tiny import ARCH
 
     return {"model_type": "llama", **ARCH, "vocab_size": 105}  # the tiny tokenizer's 105 tokens
 
@@ -55,7 +55,7 @@ def recipe(method: str = "lora", **lora) -> SimpleNamespace:
 
 def peft_count(cfg: dict, rec: SimpleNamespace) -> int:
     """What the worker reports: trainable parameters after PEFT wraps (or the method freezes) the model."""
-    from engine.train.methods import build_peft_config, count_parameters, freeze_for_partial
+    from tailor.engine.train.methods import build_peft_config, count_parameters, freeze_for_partial
 
     model = meta_model(cfg)
     if rec.method == "partial":
@@ -119,8 +119,8 @@ def test_unknown_layout_is_none():
 
 def test_fit_estimate_uses_the_exact_count(workspace):
     """The launch form's estimate (engine.memory_estimate) shows the exact count for demo-sft."""
-    from engine.memory_estimate import estimate_recipe
-    from engine.recipes.load import load_recipe
+    from tailor.engine.memory_estimate import estimate_recipe
+    from tailor.engine.recipes.load import load_recipe
 
     est = estimate_recipe(load_recipe(workspace.recipes_dir / "demo-sft.yaml", check_files=False))
     assert est.trainable == 166_144

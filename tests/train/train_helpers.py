@@ -1,4 +1,4 @@
-"""Create SFT runs in a workspace and run them: in this process (``engine.worker`` main) or as real workers."""
+"""Create SFT runs in a workspace and run them: in this process (``tailor.engine.worker`` main) or as real workers."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 import yaml
 from run_helpers import queue_run, run_worker  # run_worker is re-exported
 
-from engine.recipes.load import parse_recipe
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.recipes.load import parse_recipe
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
 
 # A few real steps on a handful of rows: each run takes seconds once the libraries are imported.
 SHORT: dict[str, Any] = {
@@ -92,7 +92,7 @@ def wait_terminal(executor: Any, run_id: str, timeout: float = 300.0) -> Status:
 
 def reference_logits_match(run: RunDir, model: Any) -> float:
     """Max |difference| between ``model``'s logits and the ones the worker recorded at the end of training."""
-    from engine.train.loop import compare_logits, load_reference_logits
+    from tailor.engine.train.loop import compare_logits, load_reference_logits
 
     reference = load_reference_logits(run)
     assert reference is not None, "the worker recorded no reference logits"
@@ -105,7 +105,7 @@ def load_result(run: RunDir) -> Any:
 
     from transformers import AutoModelForCausalLM
 
-    from engine.models.tiny import tiny_path
+    from tailor.engine.models.tiny import tiny_path
 
     if (run.adapter_dir / "adapter_config.json").exists():
         from peft import PeftModel

@@ -12,7 +12,7 @@ SIZES = [(80, 24), (120, 40)]
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_playground(snap_compare, workspace, size):
     async def ready(pilot):
-        from tui.screens.playground import Pane, PlaygroundScreen
+        from tailor.tui.screens.playground import Pane, PlaygroundScreen
 
         screen = await wait_until(pilot, lambda: isinstance(pilot.app.screen, PlaygroundScreen) and pilot.app.screen,
                                   what="the playground")
@@ -33,7 +33,7 @@ def test_playground(snap_compare, workspace, size):
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_playground_empty(snap_compare, workspace, size):
     async def ready(pilot):
-        from tui.screens.playground import PlaygroundScreen
+        from tailor.tui.screens.playground import PlaygroundScreen
 
         screen = await wait_until(pilot, lambda: isinstance(pilot.app.screen, PlaygroundScreen) and pilot.app.screen,
                                   what="the playground")

@@ -8,11 +8,11 @@ import os
 import yaml
 from tui_helpers import T0, make_app, wait_runs_loaded, wait_until, write_run
 
-from engine.fsutil import atomic_write_text
-from engine.runs.liveness import process_start, this_host
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState
-from tui.screens.compare import CompareScreen, differing
+from tailor.engine.fsutil import atomic_write_text
+from tailor.engine.runs.liveness import process_start, this_host
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState
+from tailor.tui.screens.compare import CompareScreen, differing
 
 A = "sft-a-20260101-000000-aaaa"
 B = "sft-b-20260101-010000-bbbb"

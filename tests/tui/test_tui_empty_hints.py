@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from tui_helpers import make_app, wait_until
 
-from engine.workspace import Workspace
+from tailor.engine.workspace import Workspace
 
 SELECTION_KEYS = {
     "datasets": ["enter", "j", "k", "g", "G", "down"],
@@ -28,10 +28,10 @@ def bare(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("name", list(SELECTION_KEYS))
 async def test_empty_screen_answers_selection_keys_with_a_hint(bare, name) -> None:
-    from tui.screens import entry
-    from tui.screens.base import TailorScreen
+    from tailor.tui.screens import entry
+    from tailor.tui.screens.base import TailorScreen
 
-    assert {e.name for e in __import__("tui.screens", fromlist=["SCREENS"]).SCREENS} == set(SELECTION_KEYS)
+    assert {e.name for e in __import__("tailor.tui.screens", fromlist=["SCREENS"]).SCREENS} == set(SELECTION_KEYS)
     app = make_app(bare, start_screen=name)
     async with app.run_test(size=(80, 24)) as pilot:
         cls_name = entry(name).target.split(":")[1]

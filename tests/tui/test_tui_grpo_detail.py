@@ -6,7 +6,7 @@ import re
 
 from tui_helpers import T0, make_app, wait_runs_loaded, wait_until, write_run
 
-from tui.widgets.curves import Curves
+from tailor.tui.widgets.curves import Curves
 
 
 async def test_grpo_detail_shows_reward_curves_stats_and_samples(workspace):

@@ -12,7 +12,7 @@ from pathlib import Path
 from textual.widgets import Input
 from tui_helpers import make_app, wait_runs_loaded, wait_until
 
-from tui.screens.launch import (
+from tailor.tui.screens.launch import (
     GpuBudget,
     LaunchRequest,
     LaunchScreen,
@@ -21,7 +21,7 @@ from tui.screens.launch import (
     fit_estimate,
     local_gpu_budget,
 )
-from tui.screens.launch_checks import FitEstimated
+from tailor.tui.screens.launch_checks import FitEstimated
 
 SIZE = (80, 24)
 # A Llama-7B-like shape: a local model folder needs only its config.json for the estimate.
@@ -166,7 +166,7 @@ def test_estimate_imports_no_ml_library(workspace, tmp_path):
     """The TUI process stays light: the estimate reads config.json, never torch/transformers."""
     (tmp_path / "config.json").write_text(json.dumps(BIG_CONFIG))
     code = (
-        "import sys; from pathlib import Path; from tui.screens.launch import fit_estimate\n"
+        "import sys; from pathlib import Path; from tailor.tui.screens.launch import fit_estimate\n"
         f"kind, est, _ = fit_estimate(Path({str(workspace.recipes_dir / 'demo-sft.yaml')!r}),"
         f" {{'model.name_or_path': {str(tmp_path)!r}}})\n"
         "assert est.total > 0, est\n"

@@ -7,8 +7,8 @@ import yaml
 from textual.widgets import Input, Select
 from tui_helpers import make_app, wait_runs_loaded, wait_until, write_run
 
-from tui.screens.launch import LaunchRequest, LaunchScreen
-from tui.screens.launch_pickers import NO_RUN
+from tailor.tui.screens.launch import LaunchRequest, LaunchScreen
+from tailor.tui.screens.launch_pickers import NO_RUN
 
 SIZE = (80, 24)
 

@@ -6,10 +6,10 @@ import asyncio
 
 from tui_helpers import T0, write_run
 
-from engine.executors.local import LocalExecutor
-from engine.runs.status import RunState, Status
-from tui.bridge import EngineBridge, follow_batched
-from tui.widgets.run_data import RunInfo, RunStore, short_name
+from tailor.engine.executors.local import LocalExecutor
+from tailor.engine.runs.status import RunState, Status
+from tailor.tui.bridge import EngineBridge, follow_batched
+from tailor.tui.widgets.run_data import RunInfo, RunStore, short_name
 
 
 def running_status(**kw) -> Status:

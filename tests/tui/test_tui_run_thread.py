@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from textual.widgets import OptionList, TextArea
 from tui_helpers import T0, make_app, wait_runs_loaded, wait_until, write_run
 
-from engine.fsutil import atomic_write_text
-from tui.cli import cli
+from tailor.engine.fsutil import atomic_write_text
+from tailor.tui.cli import cli
 
 PARENT = "sft-p-20260101-000000-aaaa"
 CHILD = "dpo-c-20260101-010000-bbbb"

@@ -12,9 +12,9 @@ import time
 import pytest
 from tui_helpers import make_app, wait_runs_loaded, wait_until
 
-from engine.runs.liveness import process_start, this_host
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
+from tailor.engine.runs.liveness import process_start, this_host
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
 
 SIZE = (120, 40)
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from tui_helpers import make_app, wait_runs_loaded, wait_until, write_run
 
-from tui.screens.compare import CompareScreen
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.help import HelpScreen
-from tui.screens.launch import LaunchScreen
-from tui.screens.run_files import RunFilesScreen
+from tailor.tui.screens.compare import CompareScreen
+from tailor.tui.screens.confirm import ConfirmScreen
+from tailor.tui.screens.help import HelpScreen
+from tailor.tui.screens.launch import LaunchScreen
+from tailor.tui.screens.run_files import RunFilesScreen
 
 SIZE = (120, 40)
 

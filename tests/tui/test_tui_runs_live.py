@@ -10,8 +10,8 @@ import pytest
 from textual.widgets import Input
 from tui_helpers import make_app, runs_screen, shrink_recipe, wait_until
 
-from tui.screens.confirm import ConfirmScreen
-from tui.screens.launch import LaunchScreen
+from tailor.tui.screens.confirm import ConfirmScreen
+from tailor.tui.screens.launch import LaunchScreen
 
 pytestmark = pytest.mark.slow
 SIZE = (120, 40)

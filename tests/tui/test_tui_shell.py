@@ -8,10 +8,10 @@ import pytest
 from textual.widgets import Input
 from tui_helpers import make_app, runs_screen, wait_runs_loaded, wait_until
 
-from tui.app import TailorApp
-from tui.screens import SCREENS, entry, load_screen
-from tui.screens.launch import LaunchScreen, parse_overrides
-from tui.screens.placeholder import PlaceholderScreen
+from tailor.tui.app import TailorApp
+from tailor.tui.screens import SCREENS, entry, load_screen
+from tailor.tui.screens.launch import LaunchScreen, parse_overrides
+from tailor.tui.screens.placeholder import PlaceholderScreen
 
 SIZE = (120, 40)
 
@@ -23,7 +23,7 @@ def notes(app) -> list[str]:
 @pytest.fixture
 def config_file(tmp_path, monkeypatch):
     """A config file of this test's own, read through $TAILOR_CONFIG as `tailor` does."""
-    from engine.config import settings
+    from tailor.engine.config import settings
 
     path = tmp_path / "config.toml"
     monkeypatch.setenv("TAILOR_CONFIG", str(path))
@@ -137,11 +137,11 @@ def test_parse_overrides_types_and_paths():
 
 def test_registry_falls_back_to_placeholders(monkeypatch):
     assert [e.key for e in SCREENS] == ["1", "2", "3", "4", "5", "6"]
-    missing = entry("hosts").__class__("x", "X", "9", "tui.screens.no_such_module:Nope", "about")
+    missing = entry("hosts").__class__("x", "X", "9", "tailor.tui.screens.no_such_module:Nope", "about")
     assert isinstance(load_screen(missing), PlaceholderScreen)
-    no_class = missing.__class__("x", "X", "9", "tui.screens.placeholder:Nope", "about")
+    no_class = missing.__class__("x", "X", "9", "tailor.tui.screens.placeholder:Nope", "about")
     assert isinstance(load_screen(no_class), PlaceholderScreen)
-    broken = missing.__class__("x", "X", "9", "tui.screens.confirm:ConfirmScreen", "about")  # needs an argument
+    broken = missing.__class__("x", "X", "9", "tailor.tui.screens.confirm:ConfirmScreen", "about")  # needs an argument
     screen = load_screen(broken)
     assert isinstance(screen, PlaceholderScreen) and "TypeError" in screen.error
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from tui_helpers import make_app, plots_ready, wait_runs_loaded, wait_until
 
-from tui.screens.launch import GpuBudget
+from tailor.tui.screens.launch import GpuBudget
 
 SIZES = [(80, 24), (120, 40)]
 
@@ -167,7 +167,7 @@ def test_launch_form_host_picker_open(snap_compare, snap_workspace, size):
 def test_compare_parameter_diff(snap_compare, snap_workspace, size):
     import yaml
 
-    from engine.fsutil import atomic_write_text
+    from tailor.engine.fsutil import atomic_write_text
 
     a, b, c = snap_workspace.fixed_run_ids
     for run_id, r, lr in ((a, 16, 3e-3), (b, 8, 1e-3), (c, 8, 3e-3)):

@@ -24,8 +24,8 @@ def test_tailor_paints_in_a_terminal_and_quits(tmp_path):
     config.write_text("")
     env = dict(os.environ, TERM="xterm-256color", TAILOR_CONFIG=str(config), TAILOR_WORKSPACE=str(tmp_path / "ws"),
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    subprocess.run([sys.executable, "-m", "tui.cli", "init"], env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
-    seconds = bench.first_paint([sys.executable, "-m", "tui.cli"], b"3 Runs", b"q", env)
+    subprocess.run([sys.executable, "-m", "tailor", "init"], env=env, cwd=REPO, check=True, stdout=subprocess.DEVNULL)
+    seconds = bench.first_paint([sys.executable, "-m", "tailor"], b"3 Runs", b"q", env)
     assert 0 < seconds < bench.TIMEOUT_S
 
 
@@ -38,7 +38,7 @@ def test_bad_config_is_one_line_and_status_2(tmp_path):
     env = dict(os.environ, TERM="xterm-256color", TAILOR_CONFIG=str(config), TAILOR_WORKSPACE=str(tmp_path / "ws"),
                PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "tui.cli"], stdin=slave, stdout=slave, stderr=slave, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "tailor"], stdin=slave, stdout=slave, stderr=slave, env=env,
                             cwd=REPO, start_new_session=True)
     os.close(slave)
     out = b""

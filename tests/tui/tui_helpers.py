@@ -8,18 +8,18 @@ from typing import Any
 import yaml
 from pilot_helpers import wait_until  # re-exported for this area's tests
 
-from engine.fsutil import atomic_write_text
-from engine.runs.rundir import RunDir
-from engine.runs.status import RunState, Status
-from tui.widgets.run_table import COMPACT_WIDTH
+from tailor.engine.fsutil import atomic_write_text
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
+from tailor.tui.widgets.run_table import COMPACT_WIDTH
 
 T0 = 1_767_225_600.0  # 2026-01-01 00:00:00 UTC: fixed times keep snapshots stable
 
 
 def make_app(workspace, **tui: Any):
     """A TailorApp over ``workspace`` with ``[tui]`` settings overridden (fast re-scans by default)."""
-    from engine.config import load_settings
-    from tui.app import TailorApp
+    from tailor.engine.config import load_settings
+    from tailor.tui.app import TailorApp
 
     tui.setdefault("rescan_s", 0.3)
     return TailorApp(workspace, load_settings(workspace=workspace.root, tui=tui))
@@ -27,13 +27,13 @@ def make_app(workspace, **tui: Any):
 
 def plots_ready(screen) -> bool:
     """Every loss plot on ``screen`` is mounted (plotext loads in a worker after the first paint)."""
-    from tui.widgets.curves import Curves
+    from tailor.tui.widgets.curves import Curves
 
     return all(curves.ready for curves in screen.query(Curves))
 
 
 def runs_screen(app):
-    from tui.screens.runs import RunsScreen
+    from tailor.tui.screens.runs import RunsScreen
 
     screen = app.screen
     assert isinstance(screen, RunsScreen), f"expected the Runs screen, got {screen!r}"

@@ -9,24 +9,24 @@ import sys
 
 import click
 
-from tui.cli.common import CliState, handle_errors
+from tailor.tui.cli.common import CliState, handle_errors
 
 SUBCOMMANDS = {
-    "run": "tui.cli.runs:run_cmd",
-    "runs": "tui.cli.runs:runs_cmd",
-    "logs": "tui.cli.runs:logs_cmd",
-    "cancel": "tui.cli.runs:cancel_cmd",
-    "resume": "tui.cli.runs:resume_cmd",
-    "export": "tui.cli.export:export_cmd",
-    "merge": "tui.cli.merge:merge_cmd",
-    "data": "tui.cli.data:data_cmd",
-    "search": "tui.cli.search:search_cmd",
-    "eval": "tui.cli.eval:eval_cmd",
-    "chat": "tui.cli.chat:chat_cmd",
-    "compare": "tui.cli.views:compare_cmd",
-    "hosts": "tui.cli.hosts:hosts_cmd",
-    "init": "tui.cli.runs:init_cmd",
-    "rm": "tui.cli.run_rm:rm_cmd",
+    "run": "tailor.tui.cli.runs:run_cmd",
+    "runs": "tailor.tui.cli.runs:runs_cmd",
+    "logs": "tailor.tui.cli.runs:logs_cmd",
+    "cancel": "tailor.tui.cli.runs:cancel_cmd",
+    "resume": "tailor.tui.cli.runs:resume_cmd",
+    "export": "tailor.tui.cli.export:export_cmd",
+    "merge": "tailor.tui.cli.merge:merge_cmd",
+    "data": "tailor.tui.cli.data:data_cmd",
+    "search": "tailor.tui.cli.search:search_cmd",
+    "eval": "tailor.tui.cli.eval:eval_cmd",
+    "chat": "tailor.tui.cli.chat:chat_cmd",
+    "compare": "tailor.tui.cli.views:compare_cmd",
+    "hosts": "tailor.tui.cli.hosts:hosts_cmd",
+    "init": "tailor.tui.cli.runs:init_cmd",
+    "rm": "tailor.tui.cli.run_rm:rm_cmd",
 }
 
 
@@ -59,7 +59,7 @@ def cli(ctx: click.Context, workspace: str | None, debug: bool) -> None:
     ctx.obj = CliState(workspace=workspace, debug=debug)
     if ctx.invoked_subcommand is None:
         with handle_errors(ctx.obj):
-            from tui.app import run_app
+            from tailor.tui.app import run_app
 
             run_app(ctx.obj.workspace_obj)  # a loader: the TUI paints first, then opens the workspace
 

@@ -1,4 +1,4 @@
-from tui.cli import main
+from tailor.tui.cli import main
 
 if __name__ == "__main__":
     main()

@@ -1,6 +1,6 @@
 """``tailor chat RUN [--against base|RUN2]``: talk to a fine-tune (and its base) from the terminal.
 
-The CLI twin of the Playground: the same worker (``python -m engine.chat``, here or on the run's SSH
+The CLI twin of the Playground: the same worker (``python -m tailor.engine.chat``, here or on the run's SSH
 host), the same messages, so the same seed gives the same text. Prompts come from ``-p`` (one turn
 each), else from stdin (one per line), else interactively. Answers go to stdout, one block per model;
 the latency of each answer goes to stderr.
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, run_async, tailor_command
 
 
 @click.command("chat")
@@ -45,8 +45,8 @@ def chat_cmd(
         return
     if run is None:
         raise click.UsageError("give RUN (a run id, latest, base or model:PATH); `tailor chat --list` lists them")
-    from engine.chat.protocol import ChatSettings
-    from engine.chat.session import pair_for
+    from tailor.engine.chat.protocol import ChatSettings
+    from tailor.engine.chat.session import pair_for
 
     settings = ChatSettings(temperature, top_p, max_new_tokens, seed)
     try:
@@ -62,7 +62,7 @@ def chat_cmd(
 def _list(state: CliState, as_json: bool) -> None:
     import json
 
-    from engine.eval.choices import model_choices
+    from tailor.engine.eval.choices import model_choices
 
     found = model_choices(state.workspace_obj())
     if not found:
@@ -78,8 +78,8 @@ def _host_of(ws: Any, ref: str | None) -> str | None:
     """The host a run ran on (a fetched remote run's mirror says which), else local."""
     if not ref or ref.startswith("model:") or ref == "base":
         return None
-    from engine.errors import RunError
-    from engine.remote.mirror import host_of
+    from tailor.engine.errors import RunError
+    from tailor.engine.remote.mirror import host_of
 
     try:
         return host_of(ws.run(ref))
@@ -118,8 +118,8 @@ def _prompts(given: tuple[str, ...]):
 async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save_to: str | None, as_json: bool) -> None:
     import json
 
-    from engine.chat.protocol import messages_for
-    from engine.chat.session import latency_line
+    from tailor.engine.chat.protocol import messages_for
+    from tailor.engine.chat.session import latency_line
 
     messages = messages_for(system, sides[0].history, prompt)
     answers: dict[str, str] = {}
@@ -140,7 +140,7 @@ async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save_
             click.echo(f"   {side.label}: {latency_line(done)}", err=True)
         answers[side.label] = str(done.get("text", ""))
     if save_to:
-        from engine.chat.examples import append_example
+        from tailor.engine.chat.examples import append_example
 
         file = append_example(save_to, messages, answers, sides[0].label)
         click.echo(f"saved the exchange to {file}", err=True)

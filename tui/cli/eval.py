@@ -16,8 +16,8 @@ from typing import Any
 
 import click
 
-from engine.errors import RunError
-from tui.cli.common import CliState, run_async, tailor_command
+from tailor.engine.errors import RunError
+from tailor.tui.cli.common import CliState, run_async, tailor_command
 
 
 @click.command("eval")
@@ -50,8 +50,8 @@ def eval_cmd(
     n_examples: int,
 ) -> None:
     """Evaluate the base model against fine-tuned runs; print the models x metrics table."""
-    from engine.eval.results import has_results, load_results
-    from engine.eval.table import build_table, merge, to_csv, to_markdown
+    from tailor.engine.eval.results import has_results, load_results
+    from tailor.engine.eval.table import build_table, merge, to_csv, to_markdown
 
     recipes = [t for t in targets if _is_recipe(state, t)]
     if recipes and len(targets) > 1:
@@ -74,7 +74,7 @@ def eval_cmd(
             folders = runs
     results = merge([load_results(f) for f in folders])
     if pair:
-        from tui.cli.views import print_pair
+        from tailor.tui.cli.views import print_pair
 
         print_pair(results, pair[0], pair[1], n_examples, as_json)
         return
@@ -92,7 +92,7 @@ def eval_cmd(
         if path == "-":
             click.echo(text, nl=False)
         elif path:
-            from engine.fsutil import atomic_write_text
+            from tailor.engine.fsutil import atomic_write_text
 
             atomic_write_text(Path(path), text, mode=0o644)
             click.echo(f"wrote {path}", err=True)
@@ -104,7 +104,7 @@ def _is_recipe(state: CliState, target: str) -> bool:
 
 
 def _recipe_path(state: CliState, target: str) -> Path:
-    from tui.cli.runs import _recipe_path as find
+    from tailor.tui.cli.runs import _recipe_path as find
 
     return find(state, target)
 
@@ -125,8 +125,8 @@ def _run_folder(state: CliState, executor: Any, ref: str) -> Path:
 
 def _evaluate(state: CliState, executor: Any, recipe: Path, assignments: tuple[str, ...], quiet: bool, name: str | None = None) -> Path:
     """Launch an eval recipe, follow it to the end, return the run folder holding the results."""
-    from engine.recipes.load import load_recipe
-    from engine.recipes.overrides import parse_assignment
+    from tailor.engine.recipes.load import load_recipe
+    from tailor.engine.recipes.overrides import parse_assignment
 
     if load_recipe(recipe, check_files=False).kind != "eval":
         raise click.UsageError(f"{recipe} is not an eval recipe (kind: eval); `tailor run` trains")
@@ -155,15 +155,15 @@ def _adhoc_recipe(ws: Any, runs: list[Path], data: str | None) -> Path:
     """An eval recipe comparing ``runs`` (training runs without results) with their base model."""
     import yaml
 
-    from engine.runs.lookup import run_recipe
-    from engine.runs.rundir import RunDir
+    from tailor.engine.runs.lookup import run_recipe
+    from tailor.engine.runs.rundir import RunDir
 
     first = RunDir(runs[0])
     try:
         train = run_recipe(first)
     except Exception as exc:
         raise RunError(f"{first.run_id}: not a run with a recipe ({exc})") from None
-    from engine import kinds
+    from tailor.engine import kinds
 
     if getattr(train, "kind", None) not in kinds.evaluable():
         raise RunError(f"{first.run_id}: a {train.kind} run without evaluation results; nothing to show")
@@ -193,7 +193,7 @@ def _print_table(table: Any, results: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from engine.eval.table import delta_is_good, fmt_delta, fmt_value, title
+    from tailor.engine.eval.table import delta_is_good, fmt_delta, fmt_value, title
 
     console = Console(width=max(140, Console().width))
     out = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, run_async, tailor_command
 
 
 @click.command("export")
@@ -37,14 +37,14 @@ def export_cmd(
     tailor export RUN --gguf --quant q8_0 --modelfile ./gguf    for llama.cpp / Ollama
     tailor export RUN ./my-adapter --push-to-hub me/my-adapter --private
     """
-    from engine.exporters.targets import export
-    from engine.runs.rundir import RunDir
+    from tailor.engine.exporters.targets import export
+    from tailor.engine.runs.rundir import RunDir
 
     ws = state.workspace_obj()
     if host:
         executor = state.executor(host)
     else:
-        from engine.executors.factory import executor_for_run
+        from tailor.engine.executors.factory import executor_for_run
 
         executor = executor_for_run(ws, run_id)
     # A remote run: bring its adapter and checkpoints into the local mirror first.

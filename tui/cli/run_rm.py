@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, run_async, tailor_command
 
 
 @click.command("rm")
@@ -18,7 +18,7 @@ from tui.cli.common import CliState, run_async, tailor_command
 def rm_cmd(state: CliState, run_id: str, yes: bool, host: str | None) -> None:
     """Delete a finished run (refused while it is active). A remote run is deleted on its host; its local
     copy (the mirror, with anything fetched) stays."""
-    from engine.errors import RunError
+    from tailor.engine.errors import RunError
 
     executor = state.executor_for_run(run_id, host)
     where = f" on {executor.host}" if executor.remote else ""
@@ -36,8 +36,8 @@ def rm_cmd(state: CliState, run_id: str, yes: bool, host: str | None) -> None:
 
 def check_launch(path: Any, overrides: dict[str, Any], host: str | None) -> None:
     """Print each problem the launch form would show (``field: message``); exit 2 if there is one."""
-    from engine.errors import RecipeError
-    from engine.preflight import preflight
+    from tailor.engine.errors import RecipeError
+    from tailor.engine.preflight import preflight
 
     problems = preflight(path, overrides or None, host=host or "local")
     if problems:

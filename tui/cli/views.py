@@ -2,8 +2,8 @@
 ``tailor data new-recipe`` and ``tailor eval RUN --pair A B`` (the Evals side-by-side view).
 
 Each prints what its screen shows, computed by the same code (the Runs compare summary from
-``tui.widgets.run_data.RunInfo``, the rendered row from ``engine.data.render``, the frequency table from
-``engine.data.view``, the side-by-side from ``engine.eval.results.PredictionIndex``).
+``tailor.tui.widgets.run_data.RunInfo``, the rendered row from ``tailor.engine.data.render``, the frequency table from
+``tailor.engine.data.view``, the side-by-side from ``tailor.engine.eval.results.PredictionIndex``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, run_async, tailor_command
 
 
 # -- tailor compare A B ---------------------------------------------------------------------------
@@ -23,8 +23,8 @@ from tui.cli.common import CliState, run_async, tailor_command
 @tailor_command
 def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
     """Compare runs: state, steps, final train loss and best eval loss (the Runs screen's compare view)."""
-    from engine.runs.format import number
-    from tui.widgets.run_data import RunInfo
+    from tailor.engine.runs.format import number
+    from tailor.tui.widgets.run_data import RunInfo
 
     if len(runs) < 2:
         raise click.UsageError("give at least two runs to compare")
@@ -55,11 +55,11 @@ def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
 # -- tailor data show FILE --row N --model M ------------------------------------------------------
 def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_length: int, as_json: bool) -> None:
     """One row as the trainer tokenizes it, trained-on tokens marked (the Datasets row detail)."""
-    from engine.data.formats import apply_columns, convert, detect
-    from engine.data.render import sequences
-    from engine.data.turns import RowIssue
-    from engine.errors import DataError
-    from tui.widgets.data_detail import TASK_OF, tokenizer_for
+    from tailor.engine.data.formats import apply_columns, convert, detect
+    from tailor.engine.data.render import sequences
+    from tailor.engine.data.turns import RowIssue
+    from tailor.engine.errors import DataError
+    from tailor.tui.widgets.data_detail import TASK_OF, tokenizer_for
 
     if not 0 <= row < len(src):
         raise DataError(f"{src.label}: --row {row} is out of range (0..{len(src) - 1})")
@@ -98,9 +98,9 @@ def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_leng
 @tailor_command
 def freq_cmd(state: CliState, path: str, column: str, limit: int, as_json: bool) -> None:
     """Value counts of COLUMN over every row of PATH (the Datasets frequency table)."""
-    from engine.data.view import frequency
-    from engine.errors import DataError
-    from tui.cli.data import _open
+    from tailor.engine.data.view import frequency
+    from tailor.engine.errors import DataError
+    from tailor.tui.cli.data import _open
 
     src = _open((path,))
     if column not in src.columns():
@@ -127,9 +127,9 @@ def new_recipe_cmd(state: CliState, path: str, model: str, max_length: int) -> N
     """Write a training recipe for the dataset at PATH into the workspace's recipes/ (the Datasets `r` key)."""
     from pathlib import Path
 
-    from engine.data.formats import detect
-    from engine.data.newrecipe import new_recipe
-    from tui.cli.data import _open
+    from tailor.engine.data.formats import detect
+    from tailor.engine.data.newrecipe import new_recipe
+    from tailor.tui.cli.data import _open
 
     src = _open((path,))
     fmt = detect([r.data for r in src.records(0, 50) if r.ok])
@@ -142,9 +142,9 @@ def new_recipe_cmd(state: CliState, path: str, model: str, max_length: int) -> N
 # -- tailor eval RUN --pair A B -------------------------------------------------------------------------
 def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
     """Two models' outputs, most-disagreeing examples first, scores on the table's scale (Evals side-by-side)."""
-    from engine.eval.metrics import METRICS
-    from engine.eval.results import PredictionIndex
-    from engine.eval.table import fmt_value, score_metric, title
+    from tailor.engine.eval.metrics import METRICS
+    from tailor.engine.eval.results import PredictionIndex
+    from tailor.engine.eval.table import fmt_value, score_metric, title
 
     ids = [m.id for m in results.models]
     for model in (a, b):

@@ -24,17 +24,17 @@ class ScreenEntry:
 
 
 SCREENS: tuple[ScreenEntry, ...] = (
-    ScreenEntry("datasets", "Datasets", "1", "tui.screens.datasets:DatasetsScreen",
+    ScreenEntry("datasets", "Datasets", "1", "tailor.tui.screens.datasets:DatasetsScreen",
                 "Inspect, validate and preview training data."),
-    ScreenEntry("search", "Search", "2", "tui.screens.search:SearchScreen",
+    ScreenEntry("search", "Search", "2", "tailor.tui.screens.search:SearchScreen",
                 "Hyper-parameter searches (Optuna studies) and their trials."),
-    ScreenEntry("runs", "Runs", "3", "tui.screens.runs:RunsScreen",
+    ScreenEntry("runs", "Runs", "3", "tailor.tui.screens.runs:RunsScreen",
                 "Launch, follow, cancel, resume and compare training runs."),
-    ScreenEntry("evals", "Evals", "4", "tui.screens.evals:EvalsScreen",
+    ScreenEntry("evals", "Evals", "4", "tailor.tui.screens.evals:EvalsScreen",
                 "Evaluation results side by side."),
-    ScreenEntry("hosts", "Hosts", "5", "tui.screens.hosts:HostsScreen",
+    ScreenEntry("hosts", "Hosts", "5", "tailor.tui.screens.hosts:HostsScreen",
                 "SSH hosts that can run workers."),
-    ScreenEntry("playground", "Playground", "6", "tui.screens.playground:PlaygroundScreen",
+    ScreenEntry("playground", "Playground", "6", "tailor.tui.screens.playground:PlaygroundScreen",
                 "Chat with a fine-tune beside its base model."),
 )
 
@@ -47,7 +47,7 @@ def entry(name: str) -> ScreenEntry:
 
 def load_screen(item: ScreenEntry) -> Screen:
     """An instance of the registered screen, or a placeholder when it is missing or broken."""
-    from tui.screens.placeholder import PlaceholderScreen
+    from tailor.tui.screens.placeholder import PlaceholderScreen
 
     module_name, class_name = item.target.split(":")
     try:
@@ -68,6 +68,6 @@ def load_screen(item: ScreenEntry) -> Screen:
 
 
 def _one_line(exc: BaseException) -> str:
-    from engine.errors import one_line
+    from tailor.engine.errors import one_line
 
     return one_line(exc)

@@ -10,13 +10,13 @@ from textual.app import ComposeResult
 from textual.binding import BindingType
 from textual.screen import Screen
 
-from tui.errors import WorkerErrorsMixin
-from tui.keymap import bind
-from tui.widgets.footer import TailorFooter
-from tui.widgets.navbar import NavBar
+from tailor.tui.errors import WorkerErrorsMixin
+from tailor.tui.keymap import bind
+from tailor.tui.widgets.footer import TailorFooter
+from tailor.tui.widgets.navbar import NavBar
 
 if TYPE_CHECKING:
-    from tui.app import TailorApp
+    from tailor.tui.app import TailorApp
 
 F = TypeVar("F", bound=Callable[..., Any])
 

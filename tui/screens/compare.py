@@ -20,17 +20,17 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from engine.runs.format import number
-from tui.errors import WorkerErrorsMixin
-from tui.keymap import bind
-from tui.widgets.curves import Curves
-from tui.widgets.run_data import RunInfo, short_name
-from tui.widgets.table import Table
+from tailor.engine.runs.format import number
+from tailor.tui.errors import WorkerErrorsMixin
+from tailor.tui.keymap import bind
+from tailor.tui.widgets.curves import Curves
+from tailor.tui.widgets.run_data import RunInfo, short_name
+from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from engine.runs.events import Event
-    from engine.runs.status import Status
-    from tui.widgets.run_settings import RunSettings
+    from tailor.engine.runs.events import Event
+    from tailor.engine.runs.status import Status
+    from tailor.tui.widgets.run_settings import RunSettings
 
 POLL_S = 1.0
 #: Fields every run has its own value of: never a "difference" worth a row.
@@ -114,7 +114,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
 
     @work(group="compare.load", exclusive=True, exit_on_error=False)
     async def load(self) -> None:
-        from tui.widgets.run_settings import read_settings
+        from tailor.tui.widgets.run_settings import read_settings
 
         app = self.app
         runs_dir = app.workspace.runs_dir  # type: ignore[attr-defined]

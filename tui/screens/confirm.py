@@ -7,7 +7,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
-from tui.keymap import bind
+from tailor.tui.keymap import bind
 
 
 class ConfirmScreen(ModalScreen[bool]):

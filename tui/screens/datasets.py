@@ -18,14 +18,14 @@ from textual.binding import BindingType
 from textual.message import Message
 from textual.widgets import DataTable, Input, Static
 
-from tui.keymap import bind
-from tui.screens.base import TailorScreen
-from tui.widgets.data_rows import RowTable
-from tui.widgets.table import Table
+from tailor.tui.keymap import bind
+from tailor.tui.screens.base import TailorScreen
+from tailor.tui.widgets.data_rows import RowTable
+from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from engine.data.browse import RowSource
-    from engine.data.catalog import Entry
+    from tailor.engine.data.browse import RowSource
+    from tailor.engine.data.catalog import Entry
 
 DEFAULT_MODEL = "tailor/tiny"
 
@@ -72,17 +72,17 @@ class DatasetsScreen(TailorScreen):
     @work(thread=True, exclusive=True, group="datasets.prewarm", exit_on_error=False)
     def prewarm(self) -> None:
         """Import the browser's engine modules (numpy, pyarrow) now, so opening a dataset is quick."""
-        import engine.data.browse
-        import engine.data.formats
-        import engine.data.lineindex
-        import engine.data.view  # noqa: F401
+        import tailor.engine.data.browse
+        import tailor.engine.data.formats
+        import tailor.engine.data.lineindex
+        import tailor.engine.data.view  # noqa: F401
 
     def action_refresh(self) -> None:
         self.list_datasets()
 
     @work(thread=True, exclusive=True, group="datasets.list", exit_on_error=False)
     def list_datasets(self) -> None:
-        from engine.data.catalog import all_datasets
+        from tailor.engine.data.catalog import all_datasets
 
         self.post_message(self.Listed(all_datasets(self.tailor.workspace)))
 
@@ -218,10 +218,10 @@ class BrowserScreen(TailorScreen):
     # -- opening -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="datasets.open", exit_on_error=False)
     def open_source(self) -> None:
-        from engine.data.browse import open_rows
-        from engine.data.catalog import remember
-        from engine.data.formats import detect
-        from engine.errors import TailorError
+        from tailor.engine.data.browse import open_rows
+        from tailor.engine.data.catalog import remember
+        from tailor.engine.data.formats import detect
+        from tailor.engine.errors import TailorError
 
         try:
             source = open_rows(self.path)
@@ -241,7 +241,7 @@ class BrowserScreen(TailorScreen):
             remember(self.tailor.workspace, path)
 
     def on_browser_screen_opened(self, message: BrowserScreen.Opened) -> None:
-        from engine.data.view import RowView
+        from tailor.engine.data.view import RowView
 
         self.source, self.fmt = message.source, message.fmt
         self.view = RowView(self.source)
@@ -276,7 +276,7 @@ class BrowserScreen(TailorScreen):
         self.update_header()
 
     def update_header(self) -> None:
-        from engine.data.formats import DESCRIPTIONS
+        from tailor.engine.data.formats import DESCRIPTIONS
 
         src = self.source
         parts = [src.label, DESCRIPTIONS.get(self.fmt or "", "unknown format"), f"{len(src):,} rows"]
@@ -393,7 +393,7 @@ class BrowserScreen(TailorScreen):
 
     # -- modals and actions --------------------------------------------------------------------
     def action_frequency(self) -> None:
-        from tui.widgets.data_detail import FrequencyScreen
+        from tailor.tui.widgets.data_detail import FrequencyScreen
 
         if self._ready() and self.table.current_column:
             self.app.push_screen(
@@ -406,15 +406,15 @@ class BrowserScreen(TailorScreen):
             self.search(value, -1, False)
 
     def action_detail(self) -> None:
-        from tui.widgets.data_detail import RowDetailScreen
+        from tailor.tui.widgets.data_detail import RowDetailScreen
 
         current = self.table.current
         if current is not None:
             self.app.push_screen(RowDetailScreen(current[1], self.fmt, self.model))
 
     def action_check(self) -> None:
-        from engine.data.sources import sibling_eval
-        from tui.widgets.data_detail import QualityScreen
+        from tailor.engine.data.sources import sibling_eval
+        from tailor.tui.widgets.data_detail import QualityScreen
 
         if self._ready():
             self.app.push_screen(
@@ -427,7 +427,7 @@ class BrowserScreen(TailorScreen):
 
     @work(thread=True, exclusive=True, group="datasets.recipe", exit_on_error=False)
     def make_recipe(self) -> None:
-        from engine.data.newrecipe import new_recipe
+        from tailor.engine.data.newrecipe import new_recipe
 
         path = self.path
         if Path(path).expanduser().exists():

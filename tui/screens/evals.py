@@ -21,14 +21,14 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import DataTable, Input, Static
 
-from tui.keymap import bind
-from tui.screens.base import TailorScreen
-from tui.screens.evals_launch import EvalLaunchMixin
-from tui.widgets.styles import theme_style
-from tui.widgets.table import Table
+from tailor.tui.keymap import bind
+from tailor.tui.screens.base import TailorScreen
+from tailor.tui.screens.evals_launch import EvalLaunchMixin
+from tailor.tui.widgets.styles import theme_style
+from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from engine.eval.results import EvalResults
+    from tailor.engine.eval.results import EvalResults
 
 RESCAN_S = 3.0
 
@@ -117,8 +117,8 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
     # -- scanning (thread worker: directory listing + small JSON files) ----------------------------
     @work(thread=True, group="evals.scan", exclusive=True, exit_on_error=False)
     def scan(self) -> None:
-        from engine.errors import TailorError
-        from engine.eval.results import find_evaluations, load_results
+        from tailor.engine.errors import TailorError
+        from tailor.engine.eval.results import find_evaluations, load_results
 
         items, problems = [], []
         for folder, mtime in find_evaluations(self.tailor.workspace.runs_dir):
@@ -155,7 +155,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         self._scan_timer = self.set_timer(RESCAN_S, self.scan)
 
     def _fill_list(self) -> None:
-        from engine.eval.table import build_table, title
+        from tailor.engine.eval.table import build_table, title
 
         rows = []
         for folder, res in self.items:
@@ -186,7 +186,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
 
     # -- the models x metrics table ----------------------------------------------------------------
     def show_table(self) -> None:
-        from engine.eval.table import build_table, delta_is_good, fmt_delta, fmt_value, title
+        from tailor.engine.eval.table import build_table, delta_is_good, fmt_delta, fmt_value, title
 
         res = self.results
         table = self.models_table
@@ -369,7 +369,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         if len(pair) < 2:
             self.notify("Mark two models with space, then press enter to compare them.", severity="warning")
             return
-        from tui.screens.eval_pair import EvalPairScreen
+        from tailor.tui.screens.eval_pair import EvalPairScreen
 
         self.app.push_screen(EvalPairScreen(res, pair[0], pair[1]))
 
@@ -381,8 +381,8 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
 
     @work(thread=True, group="evals.export", exclusive=True, exit_on_error=False)
     def export(self, model: Any, folder: Path) -> None:
-        from engine.eval.table import to_csv, to_markdown
-        from engine.fsutil import atomic_write_text
+        from tailor.engine.eval.table import to_csv, to_markdown
+        from tailor.engine.fsutil import atomic_write_text
 
         csv_path, md_path = folder / "table.csv", folder / "table.md"
         atomic_write_text(csv_path, to_csv(model), mode=0o644)

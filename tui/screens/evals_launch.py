@@ -1,6 +1,6 @@
 """The Evals screen's launch form: an eval recipe or a dataset, the models to compare, few-shot, host.
 
-Dismisses with an :class:`engine.eval.launch.EvalLaunch` (or None); the Evals screen launches it and
+Dismisses with an :class:`tailor.engine.eval.launch.EvalLaunch` (or None); the Evals screen launches it and
 follows its progress. Bad input (no model, a negative k) is shown inline and what was typed is kept.
 """
 
@@ -17,13 +17,13 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
-from tui.keymap import bind
-from tui.widgets.lists import ListMoves
+from tailor.tui.keymap import bind
+from tailor.tui.widgets.lists import ListMoves
 
 BASE = "__base__"
 
 if TYPE_CHECKING:
-    from tui.screens.base import TailorScreen as _Screen
+    from tailor.tui.screens.base import TailorScreen as _Screen
 else:
     _Screen = object
 
@@ -92,7 +92,7 @@ class LaunchEval(ListMoves, ModalScreen[Any]):
         self.action_launch()
 
     def action_launch(self) -> None:
-        from engine.eval.launch import EvalLaunch
+        from tailor.engine.eval.launch import EvalLaunch
 
         error = self.query_one("#launch-error", Static)
         sources = self.query_one("#launch-source", OptionList)
@@ -139,9 +139,9 @@ class EvalLaunchMixin(_Screen):
 
     @work(thread=True, group="evals.launch_form", exclusive=True, exit_on_error=False)
     def open_launch_form(self) -> None:
-        from engine.eval.choices import model_choices
-        from engine.eval.launch import datasets, eval_recipes
-        from engine.remote.hosts import workspace_hosts
+        from tailor.engine.eval.choices import model_choices
+        from tailor.engine.eval.launch import datasets, eval_recipes
+        from tailor.engine.remote.hosts import workspace_hosts
 
         ws = self.tailor.workspace
         sources = [(p, f"recipe  {p.name}") for p in eval_recipes(ws)]
@@ -155,7 +155,7 @@ class EvalLaunchMixin(_Screen):
         self.app.call_from_thread(self._show_launch_form, sources, runs, hosts)
 
     def _show_launch_form(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
-        from tui.screens.evals_launch import LaunchEval
+        from tailor.tui.screens.evals_launch import LaunchEval
 
         def chosen(spec: Any) -> None:
             if spec is not None:
@@ -165,8 +165,8 @@ class EvalLaunchMixin(_Screen):
 
     @work(group="evals.launch", exit_on_error=False)
     async def launch(self, spec: Any) -> None:
-        from engine.errors import TailorError
-        from engine.eval.launch import prepare
+        from tailor.engine.errors import TailorError
+        from tailor.engine.eval.launch import prepare
 
         try:
             recipe, overrides = prepare(self.tailor.workspace, spec)
@@ -185,7 +185,7 @@ class EvalLaunchMixin(_Screen):
             try:
                 st = await self.tailor.engine(partial(_status_of, run_id=run_id), host)
             except Exception as exc:  # an unreachable host: say so, try again next scan
-                from engine.errors import one_line
+                from tailor.engine.errors import one_line
 
                 self.progress[run_id] = f"status unknown ({one_line(exc)})"
                 continue

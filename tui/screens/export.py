@@ -18,7 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
-from tui.keymap import bind
+from tailor.tui.keymap import bind
 
 TARGETS = [("adapter (as trained)", "adapter"), ("merged HF model", "merge"), ("GGUF", "gguf"),
            ("GGUF + Ollama Modelfile", "ollama")]
@@ -127,7 +127,7 @@ class ExportScreen(ModalScreen[None]):
     @work(group="export.cli", exclusive=True, exit_on_error=False)
     async def run_job(self, job: Job) -> None:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tui.cli", "-w", self.workspace, *job.argv,
+            sys.executable, "-m", "tailor", "-w", self.workspace, *job.argv,
             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
         )
         out, err = await proc.communicate()

@@ -9,8 +9,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
-from tui.keymap import bind
-from tui.widgets.table import Table
+from tailor.tui.keymap import bind
+from tailor.tui.widgets.table import Table
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,9 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
-from tui.keymap import bind
-from tui.screens.base import TailorScreen
-from tui.widgets.table import Table
+from tailor.tui.keymap import bind
+from tailor.tui.screens.base import TailorScreen
+from tailor.tui.widgets.table import Table
 
 FORM_FIELDS = (
     ("name", "name (alias)"),
@@ -259,7 +259,7 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.edit", exit_on_error=False)
     async def _edit(self, name: str) -> None:
-        from engine.remote.hosts import get_host
+        from tailor.engine.remote.hosts import get_host
 
         host = await self.tailor.bridge.call(lambda: get_host(self.tailor.workspace, name))
         self.app.push_screen(
@@ -283,10 +283,10 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.trust", exclusive=True, exit_on_error=False)
     async def action_trust(self) -> None:
-        from engine.errors import HostError
-        from engine.remote import hostops
-        from engine.remote import known_hosts as kh
-        from tui.screens.confirm import ConfirmScreen
+        from tailor.engine.errors import HostError
+        from tailor.engine.remote import hostops
+        from tailor.engine.remote import known_hosts as kh
+        from tailor.tui.screens.confirm import ConfirmScreen
 
         name = self.selected
         if not name:
@@ -315,7 +315,7 @@ class HostsScreen(TailorScreen):
         def say(text: str) -> None:
             self.app.call_from_thread(self.notify, f"{name}: {text}")
 
-        from engine.remote import hostops
+        from tailor.engine.remote import hostops
 
         self.notify(f"{name}: setting up (building and installing Tailor)...")
         await self.tailor.bridge.run(hostops.setup(self.tailor.workspace, name, say))
@@ -323,8 +323,8 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.remove", exclusive=True, exit_on_error=False)
     async def action_remove(self) -> None:
-        from engine.remote.hosts import remove_host
-        from tui.screens.confirm import ConfirmScreen
+        from tailor.engine.remote.hosts import remove_host
+        from tailor.tui.screens.confirm import ConfirmScreen
 
         name = self.selected
         if name and (await self.app.push_screen_wait(
@@ -337,20 +337,20 @@ class HostsScreen(TailorScreen):
 
 # -- engine-thread helpers ---------------------------------------------------------------------------
 async def _list_hosts(ws: Any) -> list[dict[str, Any]]:
-    from engine.remote import hostops
+    from tailor.engine.remote import hostops
 
     return [{**row, "state": "-"} for row in hostops.list_hosts(ws)]
 
 
 async def _probe(ws: Any, name: str) -> dict[str, Any]:
-    from engine.remote import hostops
+    from tailor.engine.remote import hostops
 
     return (await hostops.probe_host(ws, name)).to_dict()
 
 
 async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:
-    from engine.errors import HostError
-    from engine.remote.hosts import HostConfig, save_host, update_host, workspace_hosts
+    from tailor.engine.errors import HostError
+    from tailor.engine.remote.hosts import HostConfig, save_host, update_host, workspace_hosts
 
     name = values.pop("name") or ""
     if values.get("port"):

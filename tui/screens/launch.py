@@ -3,12 +3,12 @@ fields, preview the effective recipe, launch. The CLI twin is ``tailor run RECIP
 
 The form launches itself (``executor.launch`` for the chosen host, exactly what ``tailor run --host``
 does: data sync, the host's Python) and is dismissed with the queued ``Status`` only once the run exists.
-Before that, ``engine.preflight`` checks what is known to fail (model resolvable, data format versus kind,
+Before that, ``tailor.engine.preflight`` checks what is known to fail (model resolvable, data format versus kind,
 override types) and each problem shows under its field; a failed launch shows its reason; the form is
 never closed by an error and keeps what was typed. A field that is fixed clears its message (the checks
 run again after each change while a message is shown).
 
-Fit check: the estimate (``engine.memory_estimate``, a thread worker, config.json only) for the recipe with
+Fit check: the estimate (``tailor.engine.memory_estimate``, a thread worker, config.json only) for the recipe with
 the model and LoRA r overrides, compared with the chosen host's free GPU memory (``nvidia-smi`` here, a
 probe of each configured host through engine.remote.hostops). An estimate above it turns the line into a
 warning and ctrl+s must be pressed twice. The logic without widgets is in tui/screens/launch_checks.py.
@@ -29,10 +29,10 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from engine import kinds
-from tui.errors import WorkerErrorsMixin
-from tui.keymap import bind
-from tui.screens.launch_checks import (  # re-exported: tests and callers import them from here
+from tailor.engine import kinds
+from tailor.tui.errors import WorkerErrorsMixin
+from tailor.tui.keymap import bind
+from tailor.tui.screens.launch_checks import (  # re-exported: tests and callers import them from here
     FIELDS,
     FIT_FIELDS,
     FitEstimated,
@@ -46,9 +46,9 @@ from tui.screens.launch_checks import (  # re-exported: tests and callers import
     parse_overrides,
     read_recipe,
 )
-from tui.screens.launch_pickers import NO_RUN, LaunchPickersMixin
-from tui.screens.launch_submit import LaunchSubmitMixin
-from tui.widgets.lists import VimOptionList
+from tailor.tui.screens.launch_pickers import NO_RUN, LaunchPickersMixin
+from tailor.tui.screens.launch_submit import LaunchSubmitMixin
+from tailor.tui.widgets.lists import VimOptionList
 
 if TYPE_CHECKING:
     pass
@@ -270,7 +270,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
 
     @work(thread=True, exclusive=True, group="launch.fit", exit_on_error=False)
     def estimate_fit(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any]) -> None:
-        from engine.errors import one_line
+        from tailor.engine.errors import one_line
 
         try:
             kind, estimate, gpus = fit_estimate(path, overrides)
@@ -324,7 +324,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
             self.check(launch=True)
 
     def action_preview(self) -> None:
-        from tui.screens.launch_preview import RecipePreviewScreen
+        from tailor.tui.screens.launch_preview import RecipePreviewScreen
 
         try:
             request = self.request()

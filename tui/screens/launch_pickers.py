@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Select
 
-from tui.screens.launch_checks import (
+from tailor.tui.screens.launch_checks import (
     GpuBudget,
     budget_of,
     chain_candidates,
@@ -25,7 +25,7 @@ from tui.screens.launch_checks import (
 )
 
 if TYPE_CHECKING:
-    from tui.screens.launch_checks import FitEstimated, RecipeInfo
+    from tailor.tui.screens.launch_checks import FitEstimated, RecipeInfo
 
     _Screen = ModalScreen[object]
 else:  # at run time the mixin adds methods only; LaunchScreen brings the screen
@@ -69,7 +69,7 @@ class LaunchPickersMixin(_Screen):
     # -- hosts -----------------------------------------------------------------------------------
     @work(group="launch.hosts", exclusive=True, exit_on_error=False)
     async def list_hosts(self) -> None:
-        from engine.remote.hostops import list_hosts
+        from tailor.engine.remote.hostops import list_hosts
 
         workspace = self.app.workspace  # type: ignore[attr-defined]
         rows = await self.app.bridge.call(lambda: list_hosts(workspace))  # type: ignore[attr-defined]
@@ -83,7 +83,7 @@ class LaunchPickersMixin(_Screen):
 
     @work(group="launch.probe", exit_on_error=False)
     async def probe_host(self, name: str) -> None:
-        from engine.remote.hostops import probe_host
+        from tailor.engine.remote.hostops import probe_host
 
         workspace = self.app.workspace  # type: ignore[attr-defined]
         probe = await self.app.bridge.run(probe_host(workspace, name))  # type: ignore[attr-defined]

@@ -18,11 +18,11 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static, TextArea
 
-from tui.errors import WorkerErrorsMixin
-from tui.keymap import bind
+from tailor.tui.errors import WorkerErrorsMixin
+from tailor.tui.keymap import bind
 
 if TYPE_CHECKING:
-    from tui.screens.launch_checks import LaunchRequest
+    from tailor.tui.screens.launch_checks import LaunchRequest
 
 MAX_BYTES = 2_000_000  # show the end of bigger files (logs): the viewer is for reading, not archiving
 
@@ -124,7 +124,7 @@ class RecipePreviewScreen(TextViewerScreen):
     """The effective recipe of a launch request and its CLI twin."""
 
     def __init__(self, request: LaunchRequest) -> None:
-        from tui.screens.launch_checks import effective_recipe
+        from tailor.tui.screens.launch_checks import effective_recipe
 
         try:
             text = effective_recipe(request.recipe, request.overrides)

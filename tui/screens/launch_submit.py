@@ -1,4 +1,4 @@
-"""The launch form's checks and launch: type the overrides, run ``engine.preflight`` in a thread, show each
+"""The launch form's checks and launch: type the overrides, run ``tailor.engine.preflight`` in a thread, show each
 problem under its field (a fixed field clears its message), warn once when the estimate is over the
 chosen host's free memory, then launch on that host (``executor.launch``, what ``tailor run --host`` does)
 and keep the form, with what was typed, when the launch fails.
@@ -18,12 +18,12 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Select
 from textual.worker import get_current_worker
 
-from engine import kinds
-from tui.screens.launch_checks import FIELDS, LaunchRequest, parse_overrides
+from tailor.engine import kinds
+from tailor.tui.screens.launch_checks import FIELDS, LaunchRequest, parse_overrides
 
 if TYPE_CHECKING:
-    from engine.preflight import Problem
-    from tui.screens.launch_checks import RecipeInfo
+    from tailor.engine.preflight import Problem
+    from tailor.tui.screens.launch_checks import RecipeInfo
 
     _Screen = ModalScreen[object]
 else:  # at run time the mixin adds methods only; LaunchScreen brings the screen
@@ -109,7 +109,7 @@ class LaunchSubmitMixin(_Screen):
     @work(thread=True, exclusive=True, group="launch.check", exit_on_error=False)
     def preflight(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any], host: str, launch: bool,
                   typed: dict[str, str]) -> None:
-        from engine.preflight import Problem, preflight
+        from tailor.engine.preflight import Problem, preflight
 
         problems = [Problem(name, text) for name, text in typed.items()] + preflight(path, overrides, host=host)
         if not get_current_worker().is_cancelled:
@@ -144,7 +144,7 @@ class LaunchSubmitMixin(_Screen):
 
     @work(group="launch.go", exclusive=True, exit_on_error=False)
     async def launch(self, request: LaunchRequest) -> None:
-        from engine.errors import one_line
+        from tailor.engine.errors import one_line
 
         try:
             status = await self.app.engine(  # type: ignore[attr-defined]

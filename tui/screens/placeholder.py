@@ -6,8 +6,8 @@ from textual.app import ComposeResult
 from textual.containers import Center, Middle
 from textual.widgets import Static
 
-from tui.screens import ScreenEntry
-from tui.screens.base import TailorScreen
+from tailor.tui.screens import ScreenEntry
+from tailor.tui.screens.base import TailorScreen
 
 
 class PlaceholderScreen(TailorScreen):

@@ -1,6 +1,6 @@
 """The Playground: talk to one or two models side by side (base beside fine-tune), token by token.
 
-Each side (A, B) owns a chat worker process (``python -m engine.chat``, on the run's host for a remote
+Each side (A, B) owns a chat worker process (``python -m tailor.engine.chat``, on the run's host for a remote
 run) that keeps its model loaded between prompts; picking another model for a side unloads the old one.
 The TUI process only sends messages and shows the streamed tokens (no ML import here). Each side keeps
 its own history, so a multi-turn chat shows how each model follows up on *its own* answers.
@@ -24,11 +24,11 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Input, Static
 
-from tui.keymap import bind
-from tui.screens.base import TailorScreen
+from tailor.tui.keymap import bind
+from tailor.tui.screens.base import TailorScreen
 
 if TYPE_CHECKING:
-    from engine.chat.session import Side
+    from tailor.engine.chat.session import Side
 
 SIDES = ("A", "B")
 
@@ -90,7 +90,7 @@ class PlaygroundScreen(TailorScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        from engine.chat.protocol import ChatSettings
+        from tailor.engine.chat.protocol import ChatSettings
 
         self.settings = ChatSettings()
         self.system = ""
@@ -124,7 +124,7 @@ class PlaygroundScreen(TailorScreen):
     # -- what can be picked ------------------------------------------------------------------
     @work(thread=True, group="playground.choices", exclusive=True, exit_on_error=False)
     def list_choices(self) -> None:
-        from engine.eval.choices import model_choices
+        from tailor.engine.eval.choices import model_choices
 
         found = model_choices(self.tailor.workspace)  # runs, trials, merge runs, exported merged models
         runs = [c for c in found if not c.is_export]
@@ -162,8 +162,8 @@ class PlaygroundScreen(TailorScreen):
 
     @work(group="playground.load", exit_on_error=False)
     async def _load(self, side: str) -> None:
-        from engine.chat.session import Side
-        from engine.remote.mirror import host_of
+        from tailor.engine.chat.session import Side
+        from tailor.engine.remote.mirror import host_of
 
         target = self.targets[side]
         old = self.sides.pop(side, None)
@@ -188,7 +188,7 @@ class PlaygroundScreen(TailorScreen):
         try:
             loaded = await self.tailor.bridge.run(chat.open(ws, host))
         except Exception as exc:
-            from engine.errors import one_line
+            from tailor.engine.errors import one_line
 
             self.panes[side].note = f"cannot load: {one_line(exc)}"
             self.sides[side] = chat
@@ -216,7 +216,7 @@ class PlaygroundScreen(TailorScreen):
             self.notify("still answering: wait for both answers", severity="warning")
             return
         event.input.value = ""
-        from engine.chat.protocol import messages_for
+        from tailor.engine.chat.protocol import messages_for
 
         first = self.sides[ready[0]]
         self.last_prompt = (messages_for(self.system, first.history, prompt), prompt)
@@ -238,7 +238,7 @@ class PlaygroundScreen(TailorScreen):
         try:
             done = await self.tailor.bridge.run(chat.ask(self.system, prompt, self.settings, on_token))
         except Exception as exc:
-            from engine.errors import one_line
+            from tailor.engine.errors import one_line
 
             done = {"error": one_line(exc)}
         self.post_message(self.Answered(side, done))
@@ -249,7 +249,7 @@ class PlaygroundScreen(TailorScreen):
         self._draw(message.side)
 
     def on_playground_screen_answered(self, message: PlaygroundScreen.Answered) -> None:
-        from engine.chat.session import latency_line
+        from tailor.engine.chat.session import latency_line
 
         pane, done = self.panes[message.side], message.done
         self.busy.discard(message.side)
@@ -300,7 +300,7 @@ class PlaygroundScreen(TailorScreen):
 
     # -- actions -------------------------------------------------------------------------------
     def action_pick(self, side: str) -> None:
-        from tui.screens.playground_dialogs import PickModel
+        from tailor.tui.screens.playground_dialogs import PickModel
 
 
         def picked(target: str | None) -> None:
@@ -310,12 +310,12 @@ class PlaygroundScreen(TailorScreen):
         self.app.push_screen(PickModel(side, self.choices, self.targets[side]), picked)
 
     def action_settings(self) -> None:
-        from tui.screens.playground_dialogs import EditSettings
+        from tailor.tui.screens.playground_dialogs import EditSettings
 
         def edited(values: dict[str, Any] | None) -> None:
             if values is None:
                 return
-            from engine.chat.protocol import ChatSettings
+            from tailor.engine.chat.protocol import ChatSettings
 
             self.system = str(values.pop("system"))
             self.settings = ChatSettings.from_json(values)
@@ -333,7 +333,7 @@ class PlaygroundScreen(TailorScreen):
         self.notify("new conversation")
 
     def action_save(self) -> None:
-        from tui.screens.playground_dialogs import SaveExample
+        from tailor.tui.screens.playground_dialogs import SaveExample
 
         answered = {s: p for s, p in self.panes.items() if p.turns and p.turns[-1][0] == "assistant"}
         if self.last_prompt is None or not answered or self.busy:
@@ -347,8 +347,8 @@ class PlaygroundScreen(TailorScreen):
         self.app.push_screen(SaveExample(self.save_path), chosen)
 
     def save_to(self, path: str) -> None:
-        from engine.chat.examples import append_example
-        from engine.errors import TailorError
+        from tailor.engine.chat.examples import append_example
+        from tailor.engine.errors import TailorError
 
         assert self.last_prompt is not None
         messages, _prompt = self.last_prompt

@@ -11,8 +11,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.keymap import bind
-from tui.widgets.lists import ListMoves
+from tailor.tui.keymap import bind
+from tailor.tui.widgets.lists import ListMoves
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -100,7 +100,7 @@ class EditSettings(ModalScreen[dict[str, Any] | None]):
 
     @on(Input.Submitted)
     def _apply(self) -> None:
-        from engine.chat.protocol import ChatSettings
+        from tailor.engine.chat.protocol import ChatSettings
 
         raw = {key: self.query_one(f"#set-{key}", Input).value.strip() for key, _ in FIELDS}
         try:

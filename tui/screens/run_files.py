@@ -19,13 +19,13 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.errors import WorkerErrorsMixin
-from tui.keymap import bind
+from tailor.tui.errors import WorkerErrorsMixin
+from tailor.tui.keymap import bind
 
 
 def run_entries(path: Path) -> list[tuple[str, Path]]:
     """(label, path) for the parts of a run directory that exist (runs on the engine thread)."""
-    from engine.runs.rundir import RunDir
+    from tailor.engine.runs.rundir import RunDir
 
     run = RunDir(path)
     items = [("run folder", run.path), ("recipe.yaml", run.recipe_file), ("status.json", run.status_file),
@@ -117,7 +117,7 @@ class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
         if path is None or not path.is_file():
             self.action_copy()
             return
-        from tui.screens.launch_preview import TextViewerScreen
+        from tailor.tui.screens.launch_preview import TextViewerScreen
 
         self.app.push_screen(TextViewerScreen(f"{self.run_id} · {path.name}  ({path})", path=path))
 
@@ -140,7 +140,7 @@ class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
     def action_external(self) -> None:
         path = self._highlighted()
         if path is not None and path.is_file():
-            from tui.screens.launch_preview import TextViewerScreen
+            from tailor.tui.screens.launch_preview import TextViewerScreen
 
             TextViewerScreen.open_external(self.app, path)
 

@@ -16,10 +16,10 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
-from tui.keymap import bind
+from tailor.tui.keymap import bind
 
 if TYPE_CHECKING:
-    from engine.executors.base import Executor
+    from tailor.engine.executors.base import Executor
 
 
 class RunTaskScreen(ModalScreen[object]):
@@ -64,7 +64,7 @@ class RunTaskScreen(ModalScreen[object]):
 
     @work(group="task.run", exclusive=True, exit_on_error=False)
     async def run_task(self) -> None:
-        from engine.errors import one_line
+        from tailor.engine.errors import one_line
 
         try:
             result = await self.app.engine(self.call, self.host)  # type: ignore[attr-defined]

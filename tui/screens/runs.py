@@ -20,23 +20,23 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Static
 from textual.worker import Worker
 
-from tui.bridge import follow_batched, notifier
-from tui.errors import error_text, report_error
-from tui.keymap import bind
-from tui.screens.base import TailorScreen
-from tui.screens.runs_actions import RunActionsMixin
-from tui.widgets.run_data import RunInfo, RunStore
-from tui.widgets.run_settings import list_with_hosts
-from tui.widgets.run_table import RunTable
+from tailor.tui.bridge import follow_batched, notifier
+from tailor.tui.errors import error_text, report_error
+from tailor.tui.keymap import bind
+from tailor.tui.screens.base import TailorScreen
+from tailor.tui.screens.runs_actions import RunActionsMixin
+from tailor.tui.widgets.run_data import RunInfo, RunStore
+from tailor.tui.widgets.run_settings import list_with_hosts
+from tailor.tui.widgets.run_table import RunTable
 
 if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
     from textual.widgets import Input
 
-    from engine.runs.events import Event
-    from engine.runs.status import RunState, Status
-    from tui.widgets.log_pane import LogPane
-    from tui.widgets.run_detail import RunDetail
-    from tui.widgets.run_settings import RunSettings
+    from tailor.engine.runs.events import Event
+    from tailor.engine.runs.status import RunState, Status
+    from tailor.tui.widgets.log_pane import LogPane
+    from tailor.tui.widgets.run_detail import RunDetail
+    from tailor.tui.widgets.run_settings import RunSettings
 
 FLUSH_S = 0.1
 FOLLOW_RETRY_S = 30.0
@@ -166,7 +166,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         placeholder = "filter runs: words in id, kind, host or state (enter/esc)"
         from textual.widgets import Input
 
-        from tui.widgets.run_detail import RunDetail
+        from tailor.tui.widgets.run_detail import RunDetail
 
         self.mount(Input(placeholder=placeholder, id="runs-filter"), before="#runs-filters")
         self.mount(RunDetail(id="run-detail"), after="#runs-empty")
@@ -399,7 +399,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     # -- filters -----------------------------------------------------------------
     def action_export(self) -> None:
         """Export the selected run, or merge the marked ones (tui/screens/export.py)."""
-        from tui.screens.export import ExportScreen
+        from tailor.tui.screens.export import ExportScreen
 
         chosen = [i.run_id for i in self.store.ordered() if i.run_id in self.marked] or ([self.selected.run_id] if self.selected else [])
         if chosen:

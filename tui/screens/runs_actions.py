@@ -15,11 +15,11 @@ from textual import work
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from engine.executors.base import Executor, FetchReport
-    from engine.runs.status import Status
-    from tui.screens.base import TailorScreen
-    from tui.widgets.run_data import RunInfo, RunStore
-    from tui.widgets.run_table import RunTable
+    from tailor.engine.executors.base import Executor, FetchReport
+    from tailor.engine.runs.status import Status
+    from tailor.tui.screens.base import TailorScreen
+    from tailor.tui.widgets.run_data import RunInfo, RunStore
+    from tailor.tui.widgets.run_table import RunTable
 
     _Screen = TailorScreen
 else:  # at run time the mixin adds methods only; RunsScreen brings the screen
@@ -80,25 +80,25 @@ class RunActionsMixin(_Screen):
         if len(chosen) < 2:
             self.notify("Mark two or more runs with space, then press c to compare them.", severity="warning")
             return
-        from tui.screens.compare import CompareScreen
+        from tailor.tui.screens.compare import CompareScreen
 
         self.app.push_screen(CompareScreen([(info.run_id, "local") for info in chosen]))  # mirrors are local
 
     def action_files(self) -> None:
         info = self._need_selection()
         if info is not None:
-            from tui.screens.run_files import RunFilesScreen
+            from tailor.tui.screens.run_files import RunFilesScreen
 
             self.app.push_screen(RunFilesScreen(info.run_id, "local"))  # a remote run's mirror folder
 
     def action_launch(self) -> None:
-        from tui.screens.launch import LaunchScreen
+        from tailor.tui.screens.launch import LaunchScreen
 
         self.app.push_screen(LaunchScreen(), self._launch_chosen)
 
     def _launch_chosen(self, result: object) -> None:
         """The form launched the run itself (errors stay in the form); follow it from here."""
-        from engine.runs.status import Status
+        from tailor.engine.runs.status import Status
 
         if isinstance(result, Status):
             self.post_message(self.StatusChanged(result, "launched", result.via))
@@ -110,7 +110,7 @@ class RunActionsMixin(_Screen):
         if not info.state.active:
             self.notify(f"{info.run_id} is already {info.state.value}; nothing to cancel", severity="warning")
             return
-        from tui.screens.confirm import ConfirmScreen
+        from tailor.tui.screens.confirm import ConfirmScreen
 
         message = f"Cancel run {info.run_id}?\nThe worker saves a checkpoint and stops; r resumes it later."
         def answered(yes: bool | None) -> None:
@@ -155,7 +155,7 @@ class RunActionsMixin(_Screen):
         if info.state.active:
             self.notify(f"{info.run_id} is {info.state.value}: cancel it first (x)", severity="warning")
             return
-        from tui.screens.confirm import ConfirmScreen
+        from tailor.tui.screens.confirm import ConfirmScreen
 
         remote = info.host != "local"
         where = f" on {info.host}" if remote else ""
@@ -187,7 +187,7 @@ class RunActionsMixin(_Screen):
 
     def _run_task(self, title: str, call: Callable[[Executor], Awaitable[Any]], host: str,
                   describe: Callable[[Any], str]) -> None:
-        from tui.screens.run_task import RunTaskScreen
+        from tailor.tui.screens.run_task import RunTaskScreen
 
         self.app.push_screen(RunTaskScreen(title, call, host, describe), lambda _result: self.scan())
 

@@ -2,7 +2,7 @@
 and an r x learning-rate heatmap of the objective. Start, stop, enqueue, promote (docs/search.md).
 
 Data flow: one thread worker polls the study storage (every ``tui.rescan_s``, or at once after an
-action) through ``engine.search.watch.StudyWatcher`` and posts a ``SearchScreen.Polled`` snapshot; the screen
+action) through ``tailor.engine.search.watch.StudyWatcher`` and posts a ``SearchScreen.Polled`` snapshot; the screen
 redraws from it. Actions run on the engine thread (start, stop, promote) or a thread worker (enqueue).
 """
 
@@ -23,14 +23,14 @@ from textual.message import Message
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
-from tui.errors import error_text
-from tui.keymap import bind
-from tui.screens.base import TailorScreen
-from tui.widgets.curves import Curves
-from tui.widgets.search_columns import fit_columns
-from tui.widgets.search_columns import short as _short
-from tui.widgets.styles import theme_style
-from tui.widgets.table import Table
+from tailor.tui.errors import error_text
+from tailor.tui.keymap import bind
+from tailor.tui.screens.base import TailorScreen
+from tailor.tui.widgets.curves import Curves
+from tailor.tui.widgets.search_columns import fit_columns
+from tailor.tui.widgets.search_columns import short as _short
+from tailor.tui.widgets.styles import theme_style
+from tailor.tui.widgets.table import Table
 
 STATE_VARIABLE = {"complete": "success", "pruned": "warning", "failed": "error", "running": "accent", "waiting": "foreground-muted"}
 FIXED_SORTS = ("number", "value", "state", "steps", "duration")
@@ -128,7 +128,7 @@ class SearchScreen(TailorScreen):
     @work(thread=True, exclusive=True, group="search.poll", exit_on_error=False)
     def poll(self) -> None:
         """Read the studies and the selected study's snapshot, again and again (a thread: Optuna blocks)."""
-        from engine.search.watch import StudyWatcher
+        from tailor.engine.search.watch import StudyWatcher
 
         worker = get_current_worker()
         watcher = StudyWatcher(self.tailor.workspace)
@@ -194,8 +194,8 @@ class SearchScreen(TailorScreen):
         self._draw_charts(snap)
 
     def _draw_table(self, snap: dict[str, Any]) -> None:
-        from engine.runs.format import duration, number
-        from engine.search.views import sort_rows
+        from tailor.engine.runs.format import duration, number
+        from tailor.engine.search.views import sort_rows
 
         rows = snap["rows"]
         names: list[str] = []
@@ -256,7 +256,7 @@ class SearchScreen(TailorScreen):
             open_run(row["run_id"])
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
-        from engine.search.views import importance_bars, intermediate_series
+        from tailor.engine.search.views import importance_bars, intermediate_series
 
         history = [(float(n), v) for n, v in snap["history"]]
         complete = [(float(r["number"]), r["value"]) for r in snap["rows"] if r["state"] == "complete" and r["value"] is not None]
@@ -281,8 +281,8 @@ class SearchScreen(TailorScreen):
         self.query_one("#search-heatmap", Static).update(self._heatmap(snap))
 
     def _heatmap(self, snap: dict[str, Any]) -> Any:
-        from engine.runs.format import number
-        from engine.search.views import heatmap, quality
+        from tailor.engine.runs.format import number
+        from tailor.engine.search.views import heatmap, quality
 
         widget = self.query_one("#search-heatmap", Static)
         bins = max(3, min(6, (widget.size.width - 10) // 8)) if widget.size.width else 6
@@ -336,7 +336,7 @@ class SearchScreen(TailorScreen):
                 self._draw_table(self.snap)
 
     def action_new(self) -> None:
-        from tui.screens.search_dialogs import PickSearchRecipe
+        from tailor.tui.screens.search_dialogs import PickSearchRecipe
 
         def picked(path: Path | None) -> None:
             if path is not None:
@@ -353,7 +353,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def start(self, path: Path) -> None:
-        from engine.search.launch import start_search
+        from tailor.engine.search.launch import start_search
 
         ws = self.tailor.workspace
         status = await self.tailor.engine(lambda ex: start_search(ex, ws, path))
@@ -366,7 +366,7 @@ class SearchScreen(TailorScreen):
     def action_stop(self) -> None:
         if self.snap is None:
             return
-        from tui.screens.confirm import ConfirmScreen
+        from tailor.tui.screens.confirm import ConfirmScreen
 
         study = self.snap["study"]
         if not self.snap["workers"]:
@@ -382,7 +382,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def stop(self, study: str) -> None:
-        from engine.search.launch import stop_search
+        from tailor.engine.search.launch import stop_search
 
         stopped = await self.tailor.engine(lambda ex: stop_search(ex, study))
         self.notify(f"stopping {len(stopped)} worker(s) of {study}", title="search")
@@ -391,7 +391,7 @@ class SearchScreen(TailorScreen):
     def action_enqueue(self) -> None:
         if self.snap is None:
             return
-        from tui.screens.search_dialogs import EnqueueTrial
+        from tailor.tui.screens.search_dialogs import EnqueueTrial
 
         snap = self.snap
         best = {**snap["best"]["params"], **snap["best"]["derived"]} if snap["best"] else None
@@ -404,7 +404,7 @@ class SearchScreen(TailorScreen):
 
     @work(thread=True, group="search.action", exit_on_error=False)
     def enqueue(self, study: str, url: str, values: dict[str, str]) -> None:
-        from engine.search.launch import enqueue
+        from tailor.engine.search.launch import enqueue
 
         checked = enqueue(study, url, values)
         shown = ", ".join(f"{k}={v}" for k, v in checked.items())
@@ -416,7 +416,7 @@ class SearchScreen(TailorScreen):
         if snap is None or snap["best"] is None:
             self.notify("no complete trial to promote yet", severity="warning")
             return
-        from tui.screens.confirm import ConfirmScreen
+        from tailor.tui.screens.confirm import ConfirmScreen
 
         best = snap["best"]
 
@@ -432,7 +432,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def promote(self, study: str, url: str, number: int) -> None:
-        from engine.search.launch import promote
+        from tailor.engine.search.launch import promote
 
         ws = self.tailor.workspace
         path, status = await self.tailor.engine(lambda ex: promote(ex, ws, study, url, trial_number=number))

@@ -12,8 +12,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from tui.errors import WorkerErrorsMixin
-from tui.keymap import bind
+from tailor.tui.errors import WorkerErrorsMixin
+from tailor.tui.keymap import bind
 
 DIALOG_CSS = """
 {name} {{ align: center middle; }}
@@ -27,7 +27,7 @@ DIALOG_CSS = """
 
 def search_recipes(recipes_dir: Path) -> list[tuple[Path, str]]:
     """(path, name) of the workspace's kind: search recipes (a quick look at `kind`, no validation)."""
-    from engine.recipes.yamlio import load_yaml
+    from tailor.engine.recipes.yamlio import load_yaml
 
     out = []
     for path in sorted(Path(recipes_dir).glob("*.y*ml")):

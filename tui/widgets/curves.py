@@ -14,8 +14,8 @@ from textual import work
 from textual.content import Content
 from textual.widget import Widget
 
-from tui.errors import WorkerErrorsMixin
-from tui.widgets.styles import theme_rgb
+from tailor.tui.errors import WorkerErrorsMixin
+from tailor.tui.widgets.styles import theme_rgb
 
 Point = tuple[float, float]
 #: Theme variables that colour successive series (no hard-coded colours).

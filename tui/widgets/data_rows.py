@@ -19,12 +19,12 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from tui.keymap import bind
-from tui.widgets.styles import theme_style
+from tailor.tui.keymap import bind
+from tailor.tui.widgets.styles import theme_style
 
 if TYPE_CHECKING:
-    from engine.data.records import Record
-    from engine.data.view import RowView
+    from tailor.engine.data.records import Record
+    from tailor.engine.data.view import RowView
 
 SEP = 2
 LOC_WIDTH = 8
@@ -79,7 +79,7 @@ class RowTable(ScrollView, can_focus=True):
         self.reload()
 
     def _width(self, column: str, sample: list[Record]) -> int:
-        from engine.data.view import cell_text
+        from tailor.engine.data.view import cell_text
 
         widest = max(
             (cell_len(cell_text((r.data or {}).get(column), MAX_WIDTH)) for r in sample if r.data), default=0
@@ -205,7 +205,7 @@ class RowTable(ScrollView, can_focus=True):
         return Strip(segs)
 
     def _line(self, pos: int, rec: Record) -> Strip:
-        from engine.data.view import cell_text
+        from tailor.engine.data.view import cell_text
 
         current = pos == self.cursor_row
         cursor = (
@@ -226,7 +226,7 @@ class RowTable(ScrollView, can_focus=True):
             return Strip(segs)
         data = rec.data or {}
         for i, (name, w) in enumerate(zip(self.columns, self.widths, strict=True)):
-            from engine.data.view import MISSING
+            from tailor.engine.data.view import MISSING
 
             style = self._style("text")
             if current and i == self.cursor_col:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from textual.widgets import OptionList
 
-from tui.keymap import bind
+from tailor.tui.keymap import bind
 
 
 class VimOptionList(OptionList):

@@ -25,7 +25,7 @@ class NavBar(Static):
         return self.render_bar()
 
     def render_bar(self) -> Content:
-        from tui.screens import SCREENS
+        from tailor.tui.screens import SCREENS
 
         parts: list[Content | str | tuple[str, str]] = [("Tailor", "bold $accent"), "  "]
         for item in SCREENS:

@@ -10,10 +10,10 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import ProgressBar, Static
 
-from tui.widgets.curves import Curves
-from tui.widgets.log_pane import LogPane
-from tui.widgets.run_data import RunInfo
-from tui.widgets.styles import STATE_VARIABLE, theme_style
+from tailor.tui.widgets.curves import Curves
+from tailor.tui.widgets.log_pane import LogPane
+from tailor.tui.widgets.run_data import RunInfo
+from tailor.tui.widgets.styles import STATE_VARIABLE, theme_style
 
 
 class RunDetail(Vertical):
@@ -74,7 +74,7 @@ class RunDetail(Vertical):
             self.query_one(ProgressBar).update(total=100, progress=0)
             self.query_one(Curves).show([])
             return
-        from engine.runs.format import duration
+        from tailor.engine.runs.format import duration
 
         status = info.status
         text = Text()
@@ -107,7 +107,7 @@ class RunDetail(Vertical):
             curves.show([("train loss", info.loss), ("eval loss", info.eval_loss)])
 
     def _stats(self, info: RunInfo) -> Text:
-        from engine.runs.format import number
+        from tailor.engine.runs.format import number
 
         status = info.status
         items = []

@@ -13,10 +13,10 @@ from collections.abc import Iterable
 from rich.text import Text
 from textual.coordinate import Coordinate
 
-from tui.keymap import bind
-from tui.widgets.run_data import RunInfo
-from tui.widgets.styles import state_text, theme_style
-from tui.widgets.table import Table
+from tailor.tui.keymap import bind
+from tailor.tui.widgets.run_data import RunInfo
+from tailor.tui.widgets.styles import state_text, theme_style
+from tailor.tui.widgets.table import Table
 
 COMPACT_WIDTH = 110
 WIDEST_WIDTH = 160
