@@ -1,4 +1,4 @@
-"""Runs workers as detached processes on this machine (run control: engine/runs/control.py)."""
+"""Runs workers as detached processes on this machine (run control: engine/control.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, ClassVar
 
+from tailor.engine.control import Control
 from tailor.engine.executors.base import Executor, FetchReport, FitPolicy
-from tailor.engine.runs.control import Control
 from tailor.engine.runs.events import Event
 from tailor.engine.runs.liveness import this_host
 from tailor.engine.runs.status import Status

@@ -17,9 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from tailor import engine
+from tailor.engine.control import Control
 from tailor.engine.errors import RunError, TailorError
 from tailor.engine.fsutil import atomic_write_json, private_dir
-from tailor.engine.runs.control import Control
 from tailor.engine.runs.liveness import this_host
 from tailor.engine.runs.rundir import RunDir, check_run_id
 from tailor.engine.runs.status import RunState, Status

@@ -24,9 +24,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tailor.engine.control import Control, mark_cancelled
 from tailor.engine.errors import HostError
 from tailor.engine.fsutil import atomic_write_json
-from tailor.engine.runs.control import Control, mark_cancelled
 from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState, Status
 
@@ -226,7 +226,7 @@ class SlurmControl(Control):
 
     def _base(self, run: RunDir) -> Status:
         """The run directory's status judged without a queued timeout: Slurm may hold a job for hours."""
-        from tailor.engine.runs.control import with_via
+        from tailor.engine.control import with_via
 
         return with_via(run, run.effective_status(self.heartbeat_timeout, None))
 

@@ -65,7 +65,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     from tailor.engine.runs.format import duration, number, safe, state_word
 
     if repair:
-        from tailor.engine.runs.control import Control
+        from tailor.engine.control import Control
 
         fixed = Control(state.workspace_obj()).repair(repair)
         click.echo(f"{fixed.run_id}: status rebuilt from events.jsonl: {fixed.state.value}, step {fixed.step}")
