@@ -145,7 +145,7 @@ def test_a_hub_that_does_not_answer_is_given_up_on_after_the_timeout() -> None:
     with socket.socket() as silent:  # accepts connections (the kernel's backlog) but never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)
-        code = ("import engine.model_config as m, sys, time; m.HUB_TIMEOUT_S = 1.0; t = time.monotonic(); "
+        code = ("import tailor.engine.model_config as m, sys, time; m.HUB_TIMEOUT_S = 1.0; t = time.monotonic(); "
                 "f = m.hub_config('someone/Mystery-7B'); print(f.source, round(time.monotonic() - t, 1))")
         out = subprocess.run([sys.executable, "-c", code], cwd=RECIPES.parent, capture_output=True, text=True,
                              timeout=30, check=True, env={**_clean_env(), "HF_ENDPOINT": f"http://127.0.0.1:{silent.getsockname()[1]}"})

@@ -117,7 +117,7 @@ async def test_setup_builds_wheel_and_venv(ssh_ws, sshd, remote_dir: Path) -> No
     row = json.loads(out.output)
     assert row["error"] is None and row["python"].startswith(str(venv))
     where = subprocess.run(
-        [str(venv / "bin" / "python"), "-c", "import engine; print(engine.__file__)"],
+        [str(venv / "bin" / "python"), "-c", "from tailor import engine; print(engine.__file__)"],
         cwd=remote_dir,
         capture_output=True,
         text=True,
