@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from transformers import TrainerCallback
 
 if TYPE_CHECKING:
+    from transformers import TrainerControl, TrainerState, TrainingArguments
+
     from tailor.engine.worker.context import WorkerContext
 
 # Keys of the final trainer log (train_runtime, ...): reported once as a "summary" event, not as a metric.
@@ -32,12 +34,12 @@ class TailorCallback(TrainerCallback):
         self.summary: dict[str, float] | None = None  # the Trainer's end-of-training figures
 
     # -- progress and speed ----------------------------------------------------
-    def on_train_begin(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: object) -> None:
         self.ctx.progress(state.global_step, state.max_steps, force=True)
         self._last_end = time.perf_counter()
         self._clean = True
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: object) -> None:
         now = time.perf_counter()
         if self._clean and self._last_end is not None:
             self._busy += now - self._last_end
@@ -51,7 +53,7 @@ class TailorCallback(TrainerCallback):
             control.should_save = True
             control.should_training_stop = True
 
-    def _cancel_everywhere(self, args: Any) -> bool:
+    def _cancel_everywhere(self, args: TrainingArguments) -> bool:
         """Whether to stop now. With several ranks they must agree, or the others would hang in a collective."""
         wanted = self.ctx.cancel_requested
         if getattr(args, "world_size", 1) > 1:
@@ -64,17 +66,21 @@ class TailorCallback(TrainerCallback):
                 wanted = bool(flag.item())
         return wanted
 
-    def on_evaluate(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    def on_evaluate(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: object) -> None:
         self._clean = False  # evaluation time is not training time
 
-    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    # `args` stays Any: transformers annotates output_dir `str | None`, though __post_init__ always sets it.
+    def on_save(self, args: Any, state: TrainerState, control: TrainerControl, **kw: object) -> None:
         self._clean = False
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if path.is_dir():
             self.ctx.checkpoint(state.global_step, path)
 
     # -- metrics ---------------------------------------------------------------
-    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any) -> None:
+    def on_log(
+        self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+        logs: dict[str, Any] | None = None, **kw: object,
+    ) -> None:
         if not logs:
             return
         step = state.global_step
@@ -94,5 +100,5 @@ class TailorCallback(TrainerCallback):
         self.ctx.metric(step, logs, split="train", epoch=epoch)
 
 
-def _finite(value: Any) -> bool:
+def _finite(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -24,10 +24,16 @@ from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState
 
 if TYPE_CHECKING:
+    from peft import PeftConfig, PeftModel
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
     from tailor.engine.recipes.dpo import DPORecipe
     from tailor.engine.recipes.grpo import GRPORecipe
     from tailor.engine.worker.context import WorkerContext
     from tailor.engine.workspace import Workspace
+
+    # (model, tokenizer, peft_config) to hand to a TRL trainer; the model may already be a PeftModel.
+    Policy = tuple[PreTrainedModel | PeftModel, PreTrainedTokenizerBase, PeftConfig | None]
 
 
 @dataclass
@@ -116,7 +122,7 @@ def _full_model_of_a_run(folder: str, ws: Workspace) -> bool:
     return path.is_dir() and (path / "config.json").exists() and ws.runs_dir.resolve() in path.resolve().parents
 
 
-def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source) -> tuple[Any, Any, Any]:
+def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source) -> Policy:
     """(model, tokenizer, peft_config) for a recipe that starts from ``source``.
 
     ``peft_config`` is None when the returned model already is the trainable PeftModel (``stack``) or the
@@ -165,7 +171,7 @@ def chained_model(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: So
     return model, tokenizer, build_peft_config(recipe, path)
 
 
-def model_for(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source | None) -> tuple[Any, Any, Any]:
+def model_for(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext, source: Source | None) -> Policy:
     """(model, tokenizer, peft_config) to train: the parent run's result, linked, when the recipe chains
     (``source`` from :func:`resolve_source`), else the recipe's own model and method."""
     if source is not None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from tailor.engine.errors import RecipeError
 
 if TYPE_CHECKING:
+    from transformers import EarlyStoppingCallback, TrainerCallback
+
     from tailor.engine.recipes.trainable import TrainableRecipe
     from tailor.engine.worker.context import WorkerContext
 
@@ -96,7 +98,7 @@ def build_trl_config(config_cls: type, recipe: TrainableRecipe, ctx: WorkerConte
         raise RecipeError(f"{ctx.run.recipe_file}: train: {text}") from None
 
 
-def early_stopping_callback(recipe: TrainableRecipe) -> Any:
+def early_stopping_callback(recipe: TrainableRecipe) -> EarlyStoppingCallback | None:
     """A transformers EarlyStoppingCallback for ``recipe.early_stopping`` (None when not set)."""
     if not recipe.early_stopping:
         return None
@@ -108,7 +110,7 @@ def early_stopping_callback(recipe: TrainableRecipe) -> Any:
     )
 
 
-def tracker_callbacks(recipe: TrainableRecipe, ctx: WorkerContext) -> list[Any]:
+def tracker_callbacks(recipe: TrainableRecipe, ctx: WorkerContext) -> list[TrainerCallback]:
     """The callback that sends the recipe to the ``train.report_to`` trackers (none without trackers)."""
     from tailor.engine.train import trackers
 

@@ -22,6 +22,17 @@ from tailor.engine.errors import DataError
 from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
+    import datasets
+    import torch
+    from peft import PeftConfig, PeftModel
+    from transformers import (
+        PreTrainedTokenizerBase,
+        TrainerCallback,
+        TrainerControl,
+        TrainerState,
+        TrainingArguments,
+    )
+
     from tailor.engine.recipes.dpo import DPORecipe
     from tailor.engine.train.chain import Source
     from tailor.engine.worker.context import WorkerContext
@@ -59,7 +70,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
         defaults={**preference_defaults(recipe, tokenizer), **recipe.trl_args()},
     )
     warn_truncation(train, tokenizer, config, ctx)
-    callbacks: list[Any] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
+    callbacks: list[TrainerCallback] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
     stopper = early_stopping_callback(recipe)
     if stopper is not None:
         callbacks.append(stopper)
@@ -107,7 +118,7 @@ def trl_classes(trainer: str) -> tuple[type, type]:
     return DPOConfig, DPOTrainer
 
 
-def preference_defaults(recipe: DPORecipe, tokenizer: Any) -> dict[str, Any]:
+def preference_defaults(recipe: DPORecipe, tokenizer: PreTrainedTokenizerBase) -> dict[str, Any]:
     """Defaults for this machine and model (the recipe's ``train:`` still wins)."""
     out: dict[str, Any] = {}
     limit = getattr(tokenizer, "model_max_length", None)
@@ -118,7 +129,9 @@ def preference_defaults(recipe: DPORecipe, tokenizer: Any) -> dict[str, Any]:
     return out
 
 
-def reference_model(recipe: DPORecipe, ctx: WorkerContext, model: Any, peft_config: Any) -> Any:
+def reference_model(
+    recipe: DPORecipe, ctx: WorkerContext, model: torch.nn.Module, peft_config: PeftConfig | None
+) -> torch.nn.Module | None:
     """The reference policy to hand to TRL, or None when TRL needs none in memory.
 
     PEFT (a new adapter, or a stacked one): None — the adapter is switched off (or a frozen copy of the
@@ -141,13 +154,13 @@ def reference_model(recipe: DPORecipe, ctx: WorkerContext, model: Any, peft_conf
     return ref.eval()
 
 
-def _is_peft(model: Any) -> bool:
+def _is_peft(model: torch.nn.Module) -> bool:
     from peft import PeftModel
 
     return isinstance(model, PeftModel)
 
 
-def check_kto_labels(train: Any, ctx: WorkerContext) -> None:
+def check_kto_labels(train: datasets.Dataset, ctx: WorkerContext) -> None:
     """KTO learns from both kinds of feedback: say so when one kind is missing (it still trains)."""
     labels = train["label"]
     good = sum(bool(x) for x in labels)
@@ -171,15 +184,18 @@ def describe(recipe: DPORecipe, source: Source | None) -> str:
     return f"{what}, method {recipe.method}{origin}"
 
 
-def drop_reference_adapter() -> Any:
+def drop_reference_adapter() -> TrainerCallback:
     """Stacked runs: TRL adds a frozen "ref" copy of the adapter as the reference; drop it when training
     ends so ``adapter/`` holds just the trained adapter."""
     from transformers import TrainerCallback
 
     class DropReference(TrainerCallback):
-        def on_train_end(self, args: Any, state: Any, control: Any, model: Any = None, **kw: Any) -> None:
+        def on_train_end(
+            self, args: TrainingArguments, state: TrainerState, control: TrainerControl,
+            model: PeftModel | None = None, **kw: object,
+        ) -> None:
             peft_config = getattr(model, "peft_config", None)
-            if peft_config and "ref" in peft_config:
+            if model is not None and peft_config and "ref" in peft_config:
                 model.delete_adapter("ref")
 
     return DropReference()

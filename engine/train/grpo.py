@@ -22,6 +22,8 @@ from tailor.engine.errors import DataError
 from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
+    from transformers import Trainer, TrainerControl, TrainerState, TrainingArguments
+
     from tailor.engine.recipes.grpo import GRPORecipe
     from tailor.engine.worker.context import WorkerContext
 
@@ -49,7 +51,7 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
     config = build_trl_config(GRPOConfig, recipe, ctx, has_eval=evaluation is not None,
                               defaults={"logging_steps": 5, **recipe.trl_args()})
     samples = SamplesCallback(ctx, recipe.samples.every, recipe.samples.count)
-    callbacks: list[Any] = [TailorCallback(ctx), samples]
+    callbacks: list[TrainerCallback] = [TailorCallback(ctx), samples]
     stopper = early_stopping_callback(recipe)
     if stopper is not None:
         callbacks.append(stopper)
@@ -80,7 +82,7 @@ def run_grpo(recipe: GRPORecipe, ctx: WorkerContext) -> None:
             evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
 
 
-def _prompt_text(prompt: Any) -> str:
+def _prompt_text(prompt: object) -> str:
     if isinstance(prompt, list):  # chat turns: the user's last message is what was asked
         users = [m for m in prompt if isinstance(m, dict) and m.get("role") == "user"]
         return str((users or prompt)[-1].get("content", ""))
@@ -130,9 +132,9 @@ class SamplesCallback(TrainerCallback):
 
     def __init__(self, ctx: WorkerContext, every: int, count: int) -> None:
         self.ctx, self.every, self.count = ctx, every, count
-        self.trainer: Any = None
+        self.trainer: Trainer | None = None  # a GRPOTrainer, set once built
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: object) -> None:
         step = state.global_step
         if not self.every or self.trainer is None or step % self.every or not getattr(self.ctx, "primary", True):
             return

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 DROPPED = ("completion", "messages", "chosen", "rejected", "label")
 
 
-def _text(value: Any) -> str:
+def _text(value: object) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, list):

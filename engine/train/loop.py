@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Any
 from tailor.engine.runs.rundir import RunDir
 
 if TYPE_CHECKING:
+    import torch
+    from transformers import PreTrainedTokenizerBase, Trainer
+
     from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.train.callback import TailorCallback
     from tailor.engine.worker.context import WorkerContext
 
 REFERENCE_FILE = "reference_logits.safetensors"
@@ -81,13 +85,13 @@ def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) ->
     return True
 
 
-def tailor_callback(trainer: Any) -> Any:
+def tailor_callback(trainer: Trainer) -> TailorCallback | None:
     from tailor.engine.train.callback import TailorCallback
 
     return next((c for c in trainer.callback_handler.callbacks if isinstance(c, TailorCallback)), None)
 
 
-def emit_summary(trainer: Any, ctx: WorkerContext, cpu_seconds: float) -> None:
+def emit_summary(trainer: Trainer, ctx: WorkerContext, cpu_seconds: float) -> None:
     """One ``summary`` event: the Trainer's whole-run figures plus the process CPU time of ``train()``."""
     callback = tailor_callback(trainer)
     if callback is not None and callback.summary is not None:
@@ -121,14 +125,14 @@ def save_final(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) -> Pat
     return final
 
 
-def reference_inputs(tokenizer: Any) -> Any:
+def reference_inputs(tokenizer: PreTrainedTokenizerBase) -> torch.Tensor:
     import torch
 
     ids = tokenizer(REFERENCE_TEXT, add_special_tokens=False)["input_ids"]
     return torch.tensor([ids], dtype=torch.long)
 
 
-def model_logits(model: Any, input_ids: Any) -> Any:
+def model_logits(model: torch.nn.Module, input_ids: torch.Tensor) -> torch.Tensor:
     """Float32 logits of ``model`` for ``input_ids`` in eval mode (dropout off), on the model's device."""
     import torch
 
@@ -143,7 +147,7 @@ def model_logits(model: Any, input_ids: Any) -> Any:
         model.train(was_training)
 
 
-def save_reference_logits(model: Any, tokenizer: Any, path: Path) -> None:
+def save_reference_logits(model: torch.nn.Module, tokenizer: PreTrainedTokenizerBase, path: Path) -> None:
     """The final model's logits on a fixed input: export (and tests) check a reload reproduces them."""
     from safetensors.torch import save_file
 
@@ -160,7 +164,7 @@ def save_reference_logits(model: Any, tokenizer: Any, path: Path) -> None:
     )
 
 
-def load_reference_logits(run: RunDir) -> dict[str, Any] | None:
+def load_reference_logits(run: RunDir) -> dict[str, torch.Tensor] | None:
     path = run.eval_dir / REFERENCE_FILE
     if not path.exists():
         return None
@@ -169,7 +173,7 @@ def load_reference_logits(run: RunDir) -> dict[str, Any] | None:
     return load_file(str(path))
 
 
-def compare_logits(reference: dict[str, Any], model: Any) -> float:
+def compare_logits(reference: dict[str, torch.Tensor], model: torch.nn.Module) -> float:
     """Largest absolute difference between ``model``'s logits and the recorded ones (inf if shapes differ)."""
     logits = model_logits(model, reference["input_ids"][None, :])
     sliced = logits[:, : reference["logits"].shape[1]]

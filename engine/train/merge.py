@@ -93,7 +93,7 @@ def run_merge(recipe: MergeRecipe, ctx: WorkerContext) -> None:
     for parent in first.merge_first:
         model = PeftModel.from_pretrained(model, str(parent)).merge_and_unload()
     names = [f"source{i}" for i in range(len(cands))]
-    peft_model: Any = PeftModel.from_pretrained(model, str(first.path), adapter_name=names[0])
+    peft_model: PeftModel = PeftModel.from_pretrained(model, str(first.path), adapter_name=names[0])
     for name, cand in zip(names[1:], cands[1:], strict=True):
         peft_model.load_adapter(str(cand.path), adapter_name=name)
     kwargs: dict[str, Any] = {"combination_type": recipe.combination_type, "majority_sign_method": recipe.majority_sign_method}

@@ -17,11 +17,15 @@ adapter initialisation is reproducible.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tailor.engine.errors import RecipeError
 
 if TYPE_CHECKING:
+    import torch
+    from peft import PeftConfig
+    from transformers import PreTrainedModel, PreTrainedTokenizerBase
+
     from tailor.engine.recipes.common import PartialSpec
     from tailor.engine.recipes.trainable import TrainableRecipe
     from tailor.engine.worker.context import WorkerContext
@@ -29,13 +33,13 @@ if TYPE_CHECKING:
 
 @dataclass
 class LoadedModel:
-    model: Any
-    tokenizer: Any
-    peft_config: Any
+    model: PreTrainedModel  # not yet wrapped: the TRL trainer applies ``peft_config``
+    tokenizer: PreTrainedTokenizerBase
+    peft_config: PeftConfig | None
     path: str  # what from_pretrained was given: the tiny model's folder, a local folder or a hub id
 
 
-def load_tokenizer_for(recipe: TrainableRecipe, ctx: WorkerContext | None = None) -> tuple[Any, str]:
+def load_tokenizer_for(recipe: TrainableRecipe, ctx: WorkerContext | None = None) -> tuple[PreTrainedTokenizerBase, str]:
     """(tokenizer, resolved model path); refuses QLoRA without CUDA before anything is loaded."""
     from tailor.engine.models.loading import check_qlora_possible, load_tokenizer, spec_path
 
@@ -47,7 +51,7 @@ def load_tokenizer_for(recipe: TrainableRecipe, ctx: WorkerContext | None = None
     return load_tokenizer(recipe.model, path), path
 
 
-def setup_model(recipe: TrainableRecipe, ctx: WorkerContext | None = None, tokenizer: Any = None, path: str | None = None) -> LoadedModel:
+def setup_model(recipe: TrainableRecipe, ctx: WorkerContext | None = None, tokenizer: PreTrainedTokenizerBase | None = None, path: str | None = None) -> LoadedModel:
     """Load the recipe's model (and tokenizer, unless given) and prepare them for its tuning method.
 
     Trainers load the tokenizer first (``load_tokenizer_for``) so that a bad ``train:`` block fails
@@ -71,7 +75,7 @@ def setup_model(recipe: TrainableRecipe, ctx: WorkerContext | None = None, token
     return LoadedModel(model, tokenizer, build_peft_config(recipe, path), path)
 
 
-def check_target_modules(model: Any, targets: list[str] | str) -> None:
+def check_target_modules(model: torch.nn.Module, targets: list[str] | str) -> None:
     """Refuse ``lora.target_modules`` entries that match no module: PEFT ignores them silently as long
     as another entry matches, and the adapter then trains less than the recipe says."""
     if isinstance(targets, str):
@@ -88,7 +92,7 @@ def check_target_modules(model: Any, targets: list[str] | str) -> None:
         )
 
 
-def build_peft_config(recipe: TrainableRecipe, path: str) -> Any:
+def build_peft_config(recipe: TrainableRecipe, path: str) -> PeftConfig | None:
     """The PEFT config for the recipe's method, or None for ``full`` and ``partial``."""
     method = recipe.method
     if method in ("lora", "qlora"):
@@ -131,7 +135,7 @@ def build_peft_config(recipe: TrainableRecipe, path: str) -> Any:
     return None
 
 
-def decoder_layers(model: Any) -> Any:
+def decoder_layers(model: PreTrainedModel) -> torch.nn.ModuleList:
     """The model's stack of decoder layers (an ``nn.ModuleList``), found without knowing the architecture."""
     import torch.nn as nn
 
@@ -147,7 +151,7 @@ def decoder_layers(model: Any) -> Any:
     return max(lists, key=len)
 
 
-def freeze_for_partial(model: Any, spec: PartialSpec, ctx: WorkerContext | None = None) -> None:
+def freeze_for_partial(model: PreTrainedModel, spec: PartialSpec, ctx: WorkerContext | None = None) -> None:
     """Freeze all weights, then unfreeze the top decoder layers, the final norm and the head."""
     layers = decoder_layers(model)
     n = len(layers)
@@ -174,7 +178,7 @@ def freeze_for_partial(model: Any, spec: PartialSpec, ctx: WorkerContext | None 
     _log(ctx, f"partial: training the top {spec.trainable_layers} of {n} decoder layers + head")
 
 
-def count_parameters(model: Any) -> tuple[int, int]:
+def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
     """(trainable, total) parameter counts."""
     trainable = total = 0
     for p in model.parameters():

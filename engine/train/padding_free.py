@@ -20,6 +20,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import torch
+
     from tailor.engine.recipes.sft import SFTRecipe
     from tailor.engine.worker.context import WorkerContext
 
@@ -76,7 +78,7 @@ def estimated_gain(lengths: list[int], batch: int, hidden: int, attention: str, 
     return padded / free if free else 1.0
 
 
-def packed_rows_stay_apart(model: Any, vocab_size: int) -> tuple[bool, float]:
+def packed_rows_stay_apart(model: torch.nn.Module, vocab_size: int) -> tuple[bool, float]:
     """(ok, relative error): the model's logits for three short rows packed into one sequence with restarting
     ``position_ids`` match the logits of each row run alone."""
     import torch

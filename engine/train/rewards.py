@@ -21,6 +21,7 @@ import shutil
 import sys
 import traceback
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,8 +33,11 @@ if TYPE_CHECKING:
 
 FROZEN_DIR = "rewards"
 
+#: TRL's reward signature (keyword arguments only, as TRL calls it): one float, or None, per completion.
+RewardFunc = Callable[..., list[float | None]]
 
-def completion_text(completion: Any) -> str:
+
+def completion_text(completion: object) -> str:
     """The text of a completion: a string, or the content of a conversational completion's messages."""
     if isinstance(completion, str):
         return completion
@@ -42,22 +46,22 @@ def completion_text(completion: Any) -> str:
     return str(completion)
 
 
-def _normal(text: Any) -> str:
+def _normal(text: object) -> str:
     return " ".join(completion_text(text).split()).lower()
 
 
 class Reward:
     """A named reward callable (TRL names its metrics ``rewards/<__name__>/mean``)."""
 
-    def __init__(self, name: str, func: Any) -> None:
+    def __init__(self, name: str, func: RewardFunc) -> None:
         self.__name__ = name
         self.func = func
 
-    def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: Any) -> list[float | None]:
+    def __call__(self, prompts: list[Any], completions: list[Any], **kwargs: object) -> list[float | None]:
         return self.func(prompts=prompts, completions=completions, **kwargs)
 
 
-def exact_match(column: str) -> Any:
+def exact_match(column: str) -> RewardFunc:
     def reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
         refs = kwargs[column]
         return [None if ref is None else float(_normal(c) == _normal(ref)) for c, ref in zip(completions, refs, strict=True)]
@@ -65,7 +69,7 @@ def exact_match(column: str) -> Any:
     return reward
 
 
-def token_f1(column: str) -> Any:
+def token_f1(column: str) -> RewardFunc:
     def reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
         out: list[float | None] = []
         for c, ref in zip(completions, kwargs[column], strict=True):
@@ -80,25 +84,25 @@ def token_f1(column: str) -> Any:
     return reward
 
 
-def format_check(pattern: str) -> Any:
+def format_check(pattern: str) -> RewardFunc:
     compiled = re.compile(pattern, re.DOTALL)
 
-    def reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
+    def reward(completions: list[Any], **kwargs: object) -> list[float | None]:
         return [float(compiled.search(completion_text(c)) is not None) for c in completions]
 
     return reward
 
 
-def length_penalty(max_chars: int) -> Any:
+def length_penalty(max_chars: int) -> RewardFunc:
     """0 up to ``max_chars`` characters, then falling linearly to -1 at twice that."""
 
-    def reward(completions: list[Any], **kwargs: Any) -> list[float | None]:
+    def reward(completions: list[Any], **kwargs: object) -> list[float | None]:
         return [-min(1.0, max(0, len(completion_text(c)) - max_chars) / max_chars) for c in completions]
 
     return reward
 
 
-def builtin(spec: RewardSpec) -> Any:
+def builtin(spec: RewardSpec) -> RewardFunc:
     if spec.name == "exact_match":
         return exact_match(spec.column)
     if spec.name == "token_f1":
@@ -129,7 +133,7 @@ def freeze(spec: RewardSpec, index: int, run_path: Path) -> Path:
     return frozen
 
 
-def load_user(spec: RewardSpec, frozen: Path) -> Any:
+def load_user(spec: RewardSpec, frozen: Path) -> RewardFunc:
     """Import ``spec.function`` from the frozen file; one line naming the file and the fix otherwise."""
     original = spec.path
     name = f"tailor_reward_{hashlib.sha256(str(frozen).encode()).hexdigest()[:12]}"

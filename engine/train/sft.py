@@ -15,6 +15,9 @@ from tailor.engine.train import padding_free
 from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
+    import datasets
+    from transformers import PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
+
     from tailor.engine.recipes.sft import SFTRecipe
     from tailor.engine.worker.context import WorkerContext
 
@@ -44,7 +47,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         config.padding_free = False  # TRL refuses it with max_length; switched on below, after the check
     warn_truncation(train, tokenizer, config, ctx)
     loaded = setup_model(recipe, ctx, tokenizer, path)
-    callbacks: list[Any] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
+    callbacks: list[TrainerCallback] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]
     stopper = early_stopping_callback(recipe)
     if stopper is not None:
         callbacks.append(stopper)
@@ -65,7 +68,9 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         evaluate_after_training(recipe, ctx, trainer.model, trainer.processing_class)
 
 
-def warn_truncation(train: Any, tokenizer: Any, config: Any, ctx: WorkerContext) -> None:
+def warn_truncation(
+    train: datasets.Dataset, tokenizer: PreTrainedTokenizerBase, config: TrainingArguments, ctx: WorkerContext
+) -> None:
     """Warn at launch when max_length cuts a large share of the rows (engine.data.render)."""
     from tailor.engine.data.render import truncation_warning
 
@@ -78,7 +83,7 @@ def warn_truncation(train: Any, tokenizer: Any, config: Any, ctx: WorkerContext)
         ctx.log(text, "warning")
 
 
-def sft_defaults(recipe: SFTRecipe, tokenizer: Any, columns: list[str], ctx: WorkerContext) -> dict[str, Any]:
+def sft_defaults(recipe: SFTRecipe, tokenizer: PreTrainedTokenizerBase, columns: list[str], ctx: WorkerContext) -> dict[str, Any]:
     """SFT-specific defaults (the recipe's ``train:`` still wins)."""
     out: dict[str, Any] = {}
     limit = getattr(tokenizer, "model_max_length", None)
@@ -97,7 +102,7 @@ def sft_defaults(recipe: SFTRecipe, tokenizer: Any, columns: list[str], ctx: Wor
     return out
 
 
-def can_mask_assistant(tokenizer: Any) -> bool:
+def can_mask_assistant(tokenizer: PreTrainedTokenizerBase) -> bool:
     """Whether TRL can compute an assistant-only loss with this tokenizer's chat template."""
     from trl.chat_template_utils import get_training_chat_template, has_generation_markers
 
