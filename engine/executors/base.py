@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import BaseModel
+
 from tailor import engine
 from tailor.engine.runs.events import Event
 from tailor.engine.runs.rundir import DEFAULT_QUEUED_TIMEOUT, new_run_id
@@ -35,7 +37,6 @@ from tailor.engine.runs.status import Status
 
 if TYPE_CHECKING:
     from tailor.engine.recipes.load import Recipe
-    from tailor.engine.remote.hosts import SSHHost
     from tailor.engine.workspace import Workspace
 
 #: ``fit`` policy of ``launch``: warn (recorded in ``status.warnings``), refuse (raise), skip (no check).
@@ -96,8 +97,8 @@ class Executor(ABC):
     type: ClassVar[str] = "local"
     #: The model of a ``type`` host's entry in workspace.yaml (engine/remote/hosts.py ``parse_host``); None
     #: for an executor that serves no configured hosts. Configured hosts are reached over SSH: ``SSHHost``
-    #: or a subclass adding this type's own section.
-    host_settings: ClassVar[builtins.type[SSHHost] | None] = None
+    #: or a subclass adding this type's own section (checked when an entry is read).
+    host_settings: ClassVar[builtins.type[BaseModel] | None] = None
     #: Runs live on another machine: ``fetch`` copies their files here, ``delete`` removes them there.
     remote: ClassVar[bool] = False
     #: ``kill`` can SIGKILL a worker that ignores a cancel.
