@@ -92,26 +92,11 @@ class SSHExecutor(Executor):
     def _secrets(self) -> dict[str, str]:
         return secrets_from(os.environ, self.config.forward_env)
 
-    # -- hooks a subclass may override -------------------------------------------------------
+    # -- hooks a subclass may override: control_settings here, fit_warnings and gpus below ---
     def control_settings(self) -> dict[str, Any] | None:
         """Settings the host side's run control gets with a launch or a resume (its ``Control.on_host``
         ``settings``): a Slurm host's ``slurm:`` block. None: nothing beyond the host type."""
         return None
-
-    async def fit_warnings(self, recipe: Any, mode: FitPolicy) -> list[str]:
-        """The launch's fit check (``fit`` policy ``mode``): a warning per problem, or raise to refuse.
-        This one compares the recipe's GPU memory estimate with ``gpus()``; a host whose scheduler decides
-        where jobs fit returns []."""
-        if mode == "skip":
-            return []
-        from tailor.engine.memory_estimate import check_fit, estimate_recipe
-        estimate = await asyncio.to_thread(estimate_recipe, recipe)  # may ask the hub (engine.model_config)
-        verdict = check_fit(estimate, await self.gpus(), gpus_wanted=_gpus_wanted(recipe))
-        if verdict.fits or verdict.message is None:
-            return []
-        if mode == "refuse":
-            raise HostError(f"{self.host}: {verdict.message}")
-        return [verdict.message]
 
     def mirror(self, run_id: str) -> Mirror:
         return Mirror(self.workspace.runs_dir, run_id)
@@ -177,6 +162,21 @@ class SSHExecutor(Executor):
         _update_json(mirror.path / REMOTE_FILE, extra)
         local = mirror.write_status(remote, self.host)
         return local.model_copy(update={"warnings": warnings})  # (a dump would drop ``via``)
+
+    async def fit_warnings(self, recipe: Any, mode: FitPolicy) -> list[str]:
+        """The launch's fit check (``fit`` policy ``mode``): a warning per problem, or raise to refuse.
+        This one compares the recipe's GPU memory estimate with ``gpus()``; a host whose scheduler decides
+        where jobs fit returns []."""
+        if mode == "skip":
+            return []
+        from tailor.engine.memory_estimate import check_fit, estimate_recipe
+        estimate = await asyncio.to_thread(estimate_recipe, recipe)  # may ask the hub (engine.model_config)
+        verdict = check_fit(estimate, await self.gpus(), gpus_wanted=_gpus_wanted(recipe))
+        if verdict.fits or verdict.message is None:
+            return []
+        if mode == "refuse":
+            raise HostError(f"{self.host}: {verdict.message}")
+        return [verdict.message]
 
     # -- reading ---------------------------------------------------------------------------
     async def status(self, run_id: str) -> Status:
