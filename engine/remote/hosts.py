@@ -221,12 +221,14 @@ def parse_host(name: str, body: dict[str, Any]) -> SSHHost:
 
 
 def _settings_model(type_: Any) -> type[SSHHost]:
-    from tailor.engine.executors.registry import executor_class
+    from tailor.engine.executors.registry import executor_class, host_types
 
     try:
         model = executor_class(str(type_)).host_settings
     except HostError as exc:
         raise _Invalid("type", str(exc)) from None
+    if str(type_) not in host_types():  # ``local`` is this machine, never a host entry
+        raise _Invalid("type", f"unknown host type {type_!r}; use one of {', '.join(host_types())}")
     if model is None or not issubclass(model, SSHHost):
         raise _Invalid("type", f"host type {type_!r} has no host settings model (an SSHHost subclass)")
     return model
