@@ -23,4 +23,4 @@ class NiceControl(Control):
         return ["nice", "-n", str(NICENESS), *super().worker_command(run, resume=resume)]
 
 
-register_type("nice", None, control=NiceControl, replace=True)
+register_type("nice", None, control=NiceControl)
