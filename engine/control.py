@@ -49,6 +49,13 @@ class Control:
         self.heartbeat_timeout = heartbeat_timeout or configured_heartbeat_timeout()
         self.queued_timeout = queued_timeout
 
+    @classmethod
+    def on_host(cls, workspace: Workspace, *, python: str, settings: dict[str, Any] | None = None) -> Control:
+        """The control the host side of a remote executor builds (engine/remote/server.py), per host type
+        (engine/executors/registry.py). ``settings``: what the executor's ``control_settings()`` sent with
+        a launch or resume (None for the other ops). A subclass that needs them overrides this."""
+        return cls(workspace, python=python)
+
     def run(self, run_id: str) -> RunDir:
         return self.workspace.run(run_id)
 
@@ -85,11 +92,21 @@ class Control:
         from tailor.engine.worker.launch import spawn_worker
 
         proc = spawn_worker(
-            run.path, resume=resume, python=self.python, env={**self.env, **(env or {})}, lock_fd=lock_fd
+            run.path,
+            command=self.worker_command(run, resume=resume),
+            env={**self.env, **(env or {})},
+            lock_fd=lock_fd,
         )
         # Reap the child when it exits so it never lingers as a zombie that looks alive.
         threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
         return proc
+
+    def worker_command(self, run: RunDir, *, resume: bool = False) -> list[str]:
+        """The worker's command line (engine/worker/launch.py). A subclass may wrap it (``nice``, a
+        container runtime); the worker must stay the process that the command starts or execs."""
+        from tailor.engine.worker.launch import worker_command
+
+        return worker_command(run.path, resume=resume, python=self.python)
 
     # -- reading -------------------------------------------------------------------------
     def status(self, run_id: str) -> Status:

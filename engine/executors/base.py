@@ -1,21 +1,34 @@
 """The executor contract: everything the TUI and the CLI ask of a place where workers run.
 
-``LocalExecutor`` runs workers on this machine, ``SSHExecutor`` on a remote host; a third (a cluster
-scheduler, a cloud launcher) subclasses ``Executor``, registers its host ``type`` in
-engine/executors/registry.py, and runs the contract tests (tests/contract/) by adding one line.
+``LocalExecutor`` runs workers on this machine, ``SSHExecutor`` on a remote host, ``SlurmExecutor`` on a
+cluster's compute nodes through its login node. Another registers its host ``type`` with its executor and
+its host-side run control (engine/executors/registry.py) and joins the contract tests (tests/contract/);
+docs/architecture.md "Adding an executor" walks through it.
 
 Optional capabilities are class flags, checked by callers (``if executor.can_kill: ...``) instead of
 ``isinstance`` tests. Launch preparation (load the recipe with overrides, name the run, write its first
 status) is ``prepare_launch`` below, shared by every executor.
+
+**Remote executors keep a local mirror.** The TUI and the CLI list runs by reading the local workspace's
+``runs/`` only (``tailor runs``, the Runs screen, ``executor_for_run``), never by asking every host: an
+executor whose runs live elsewhere (``remote``) must keep, for each run it launches, lists or is asked
+about, a folder ``<workspace>/runs/<run_id>/`` holding ``remote.json`` (host alias and remote path: it
+routes the run back to this executor, and makes liveness the host's business), ``status.json`` (last seen,
+``via`` = the host), ``recipe.yaml`` and ``events.jsonl`` (exactly the host's events, in seq order), and
+what ``fetch`` brought. Then a run is listed, followed from ``last_seq()`` and shown while its host is away
+(engine/remote/mirror.py ``Mirror`` does all of this; ``SSHExecutor`` and its subclasses use it).
 """
 
 from __future__ import annotations
 
+import builtins
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from pydantic import BaseModel
 
 from tailor import engine
 from tailor.engine.runs.events import Event
@@ -82,6 +95,10 @@ class Executor(ABC):
 
     #: The host ``type`` this executor serves (engine/executors/registry.py).
     type: ClassVar[str] = "local"
+    #: The model of a ``type`` host's entry in workspace.yaml (engine/remote/hosts.py ``parse_host``); None
+    #: for an executor that serves no configured hosts. Configured hosts are reached over SSH: ``SSHHost``
+    #: or a subclass adding this type's own section (checked when an entry is read).
+    host_settings: ClassVar[builtins.type[BaseModel] | None] = None
     #: Runs live on another machine: ``fetch`` copies their files here, ``delete`` removes them there.
     remote: ClassVar[bool] = False
     #: ``kill`` can SIGKILL a worker that ignores a cancel.

@@ -4,11 +4,17 @@ The host runs the same worker (``python -m tailor.engine.worker RUN_DIR``) in it
 ``<workdir>/workspace/runs/<run_id>`` (0700), started by ``python -m tailor.engine.remote launch``. This side
 keeps a mirror of each remote run in the local workspace (see engine/remote/mirror.py), so the TUI and
 CLI read remote runs like local ones and a reopened TUI reattaches from the last seq it holds.
+
+A subclass (another host type reached over SSH, such as ``SlurmExecutor``) sets ``type`` and
+``host_settings`` and overrides only the public hooks below: ``control_settings`` (what its host-side
+control gets with a launch or resume), ``fit_warnings`` (the launch's fit check) and ``gpus``. How the host
+starts workers is its control's business (engine/executors/registry.py), not the executor's.
 """
 
 from __future__ import annotations
 
 import asyncio
+import builtins
 import contextlib
 import json
 import os
@@ -26,7 +32,7 @@ from tailor.engine.errors import HostError, RunError
 from tailor.engine.executors.base import Executor, FetchReport, FitPolicy, prepare_launch
 from tailor.engine.recipes.load import dump_recipe
 from tailor.engine.remote.connection import HostConnection, HostUnreachable, backoff_delays
-from tailor.engine.remote.hosts import HostConfig, all_hosts, get_host, ssh_settings
+from tailor.engine.remote.hosts import SSHHost, all_hosts, get_host, ssh_settings
 from tailor.engine.remote.mirror import REMOTE_FILE, Mirror, as_local
 from tailor.engine.remote.quoting import join, secrets_from, with_env
 from tailor.engine.remote.sync import sync_data
@@ -40,13 +46,14 @@ CANCEL_POLL_S = 0.5
 
 class SSHExecutor(Executor):
     type: ClassVar[str] = "ssh"
+    host_settings: ClassVar[builtins.type[SSHHost]] = SSHHost
     remote: ClassVar[bool] = True
     has_gpu_inventory: ClassVar[bool] = True
 
     def __init__(
         self,
         workspace: Workspace,
-        host: HostConfig,
+        host: SSHHost,
         conn: HostConnection,
         *,
         reconnect_timeout: float = 600.0,
@@ -85,9 +92,11 @@ class SSHExecutor(Executor):
     def _secrets(self) -> dict[str, str]:
         return secrets_from(os.environ, self.config.forward_env)
 
-    def _host_payload(self) -> dict[str, Any]:
-        """More for the host's launch and resume ops (a Slurm host's sbatch settings)."""
-        return {}
+    # -- hooks a subclass may override: control_settings here, fit_warnings and gpus below ---
+    def control_settings(self) -> dict[str, Any] | None:
+        """Settings the host side's run control gets with a launch or a resume (its ``Control.on_host``
+        ``settings``): a Slurm host's ``slurm:`` block. None: nothing beyond the host type."""
+        return None
 
     def mirror(self, run_id: str) -> Mirror:
         return Mirror(self.workspace.runs_dir, run_id)
@@ -130,7 +139,7 @@ class SSHExecutor(Executor):
                 f"{self.host}: has Tailor {info.get('tailor_version')} but this is {engine.__version__}; "
                 f"run `tailor hosts setup {self.host}` to install the same version there"
             )
-        warnings = await self._fit_warnings(parsed, fit)
+        warnings = await self.fit_warnings(parsed, fit)
         data = parsed.model_dump(mode="json")
         report = await sync_data(self.conn, data, info["store"])
         status = prepared.status
@@ -142,7 +151,7 @@ class SSHExecutor(Executor):
             "recipe": yaml.safe_dump(data, sort_keys=False, allow_unicode=True),
             "status": status.model_dump(mode="json"),
             "env": self._secrets(),
-            **self._host_payload(),
+            "settings": self.control_settings(),
         }
         try:
             remote = await self.conn.op("launch", payload=payload, retry=False)
@@ -154,7 +163,10 @@ class SSHExecutor(Executor):
         local = mirror.write_status(remote, self.host)
         return local.model_copy(update={"warnings": warnings})  # (a dump would drop ``via``)
 
-    async def _fit_warnings(self, recipe: Any, mode: FitPolicy) -> list[str]:
+    async def fit_warnings(self, recipe: Any, mode: FitPolicy) -> list[str]:
+        """The launch's fit check (``fit`` policy ``mode``): a warning per problem, or raise to refuse.
+        This one compares the recipe's GPU memory estimate with ``gpus()``; a host whose scheduler decides
+        where jobs fit returns []."""
         if mode == "skip":
             return []
         from tailor.engine.memory_estimate import check_fit, estimate_recipe
@@ -278,11 +290,12 @@ class SSHExecutor(Executor):
 
     async def resume(self, run_id: str) -> Status:
         mirror = await self._ensure_mirror(run_id)
-        payload = {"env": self._secrets(), **self._host_payload()}
+        payload = {"env": self._secrets(), "settings": self.control_settings()}
         remote = await self.conn.op("resume", run_id, payload=payload, retry=False)
         return mirror.write_status(remote, self.host)
 
     async def gpus(self) -> list[Any]:
+        """The host's GPUs (nvidia-smi over SSH); a subclass without an inventory returns []."""
         from tailor.engine.remote.gpus import gpu_inventory
 
         return await gpu_inventory(self.conn)

@@ -16,7 +16,7 @@ import asyncssh
 
 from tailor.engine.errors import HostError, RunError
 from tailor.engine.remote import known_hosts as kh
-from tailor.engine.remote.hosts import HostConfig, Resolved, SSHSettings, all_hosts, resolve
+from tailor.engine.remote.hosts import Resolved, SSHHost, SSHSettings, all_hosts, resolve
 from tailor.engine.remote.quoting import join, with_env
 
 BACKOFF_START = 0.5
@@ -38,7 +38,7 @@ def backoff_delays(start: float = BACKOFF_START, cap: float = BACKOFF_MAX):
 
 class HostConnection:
     def __init__(
-        self, host: HostConfig, settings: SSHSettings, hosts: dict[str, HostConfig] | None = None
+        self, host: SSHHost, settings: SSHSettings, hosts: dict[str, SSHHost] | None = None
     ) -> None:
         self.host = host
         self.settings = settings
@@ -58,7 +58,7 @@ class HostConnection:
         return self._lock
 
     @classmethod
-    def for_workspace(cls, ws: Any, host: HostConfig) -> HostConnection:
+    def for_workspace(cls, ws: Any, host: SSHHost) -> HostConnection:
         from tailor.engine.remote.hosts import ssh_settings
 
         return cls(host, ssh_settings(ws), all_hosts(ws))
@@ -211,7 +211,8 @@ class HostConnection:
             raise HostUnreachable(f"{self.name}: connection lost: {kh.why(exc)}") from None
 
     def op_argv(self, op: str, *args: str) -> list[str]:
-        return [self.python, "-m", "tailor.engine.remote", op, "--ws", self.workspace, *args]
+        """``python -m tailor.engine.remote OP``; ``--type`` tells the host which run control to build."""
+        return [self.python, "-m", "tailor.engine.remote", op, "--ws", self.workspace, "--type", self.host.type, *args]
 
     async def op(
         self, op: str, *args: str, payload: Any = None, timeout: float | None = 120, retry: bool = True
@@ -260,11 +261,11 @@ class HostConnection:
         return answer
 
 
-def _adhoc_host(spec: str) -> HostConfig:
+def _adhoc_host(spec: str) -> SSHHost:
     """A ProxyJump given as ``[user@]host[:port]`` rather than as a host alias."""
     user, _, rest = spec.rpartition("@")
     hostname, _, port = rest.partition(":")
-    return HostConfig(
+    return SSHHost(
         name=hostname.replace("[", "").replace("]", "") or "jump",
         hostname=hostname,
         user=user or None,

@@ -17,6 +17,10 @@ Example workspace.yaml::
         env: {HF_HOME: /scratch/hf}    # non-secret environment for remote commands and workers
 
 A host only in ~/.ssh/config works too: ``tailor run --host box`` with ``Host box`` there.
+
+An entry's ``type:`` (default ``ssh``) picks its executor (engine/executors/registry.py), and that
+executor's ``host_settings`` model validates the entry: ``SSHHost`` here, ``SlurmHost`` (adding ``slurm:``)
+in engine/remote/slurm_spec.py.
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tailor.engine.errors import HostError
+from tailor.engine.executors.registry import DEFAULT_HOST_TYPE
 from tailor.engine.fsutil import atomic_write_text
-from tailor.engine.remote.slurm_spec import SlurmSpec
 from tailor.engine.workspace import Workspace
 
 ALIAS_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
@@ -50,12 +54,19 @@ class SetupSpec(BaseModel):
     )
 
 
-class HostConfig(BaseModel):
+class SSHHost(BaseModel):
+    """A ``type: ssh`` host entry: how to reach the host and where Tailor lives there.
+
+    Every configured host is reached over SSH, so another type's settings model subclasses this one and
+    adds its own section (``SlurmHost`` in engine/remote/slurm_spec.py adds ``slurm:``); the executor of a
+    type names its model (``Executor.host_settings``) and ``parse_host`` validates an entry with it.
+    """
+
     model_config = ConfigDict(extra="forbid")
 
     name: str
     #: Which executor serves this host (engine/executors/registry.py); older files without it are ssh.
-    type: str = "ssh"
+    type: str = DEFAULT_HOST_TYPE
     hostname: str | None = None
     user: str | None = None
     port: int | None = Field(None, gt=0, lt=65536)
@@ -68,8 +79,6 @@ class HostConfig(BaseModel):
     forward_env: list[str] = Field(default_factory=list, description="More secret variable names to forward.")
     setup: SetupSpec = Field(default_factory=SetupSpec)
     connect_timeout: float = Field(15.0, gt=0)
-    #: sbatch settings of a ``type: slurm`` host (engine/remote/slurm_spec.py).
-    slurm: SlurmSpec = Field(default_factory=SlurmSpec)
     #: Where this host came from: "workspace" or "ssh_config" (not saved).
     source: str = Field("workspace", exclude=True)
 
@@ -78,15 +87,6 @@ class HostConfig(BaseModel):
     def _alias(cls, v: str) -> str:
         if not ALIAS_RE.match(v) or v in RESERVED:
             raise ValueError("a host name uses letters, digits, '.', '_' and '-' (and is not 'local')")
-        return v
-
-    @field_validator("type")
-    @classmethod
-    def _known_type(cls, v: str) -> str:
-        from tailor.engine.executors.registry import host_types
-
-        if v not in host_types():
-            raise ValueError(f"unknown host type {v!r}; use one of {', '.join(host_types())}")
         return v
 
     @field_validator("env")
@@ -123,8 +123,9 @@ class HostConfig(BaseModel):
         return self.python or self.venv_python
 
     def to_yaml_dict(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", exclude={"name"}, exclude_defaults=True)
-        return data
+        data = self.model_dump(mode="json", exclude={"name", "type"}, exclude_defaults=True)
+        # ``type`` is written whenever it is not ssh, even where it is the model's default.
+        return data if self.type == DEFAULT_HOST_TYPE else {"type": self.type, **data}
 
 
 class SSHSettings(BaseModel):
@@ -172,26 +173,81 @@ def ssh_settings(ws: Workspace) -> SSHSettings:
         raise HostError(f"{ws.config_file}: ssh.{'.'.join(map(str, err['loc']))}: {err['msg']}") from None
 
 
-def workspace_hosts(ws: Workspace) -> dict[str, HostConfig]:
+def workspace_hosts(ws: Workspace) -> dict[str, SSHHost]:
     raw = read_config(ws).get("hosts") or {}
     if not isinstance(raw, dict):
         raise HostError(f"{ws.config_file}: hosts: must be a mapping of host name -> settings")
-    out: dict[str, HostConfig] = {}
+    out: dict[str, SSHHost] = {}
     for name, body in raw.items():
         out[str(name)] = _parse_host(ws, str(name), body or {})
     return out
 
 
-def _parse_host(ws: Workspace, name: str, body: Any) -> HostConfig:
+def _parse_host(ws: Workspace, name: str, body: Any) -> SSHHost:
     if not isinstance(body, dict):
         raise HostError(f"{ws.config_file}: hosts.{name}: must be a mapping")
     try:
-        return HostConfig.model_validate({**body, "name": name})
+        return parse_host(name, body)
+    except _Invalid as exc:
+        raise HostError(f"{ws.config_file}: hosts.{name}.{exc.loc}: {exc.msg}") from None
+
+
+def new_host(name: str, body: dict[str, Any]) -> SSHHost:
+    """A host entry from ``tailor hosts add`` or the TUI's Hosts screen, validated by its type's model."""
+    try:
+        return parse_host(name, body)
+    except _Invalid as exc:
+        raise HostError(f"host {name!r}: {exc.loc}: {exc.msg}") from None
+
+
+class _Invalid(ValueError):
+    def __init__(self, loc: str, msg: str) -> None:
+        super().__init__(f"{loc}: {msg}")
+        self.loc, self.msg = loc, msg
+
+
+def parse_host(name: str, body: dict[str, Any]) -> SSHHost:
+    """Validate a host entry with the settings model its ``type`` names (no ``type``: ssh)."""
+    type_ = body.get("type", DEFAULT_HOST_TYPE)
+    model = _settings_model(type_)
+    try:
+        return model.model_validate({**body, "name": name})
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
-        msg = err["msg"].removeprefix("Value error, ")
-        raise HostError(f"{ws.config_file}: hosts.{name}.{loc}: {msg}") from None
+        if err["type"] == "extra_forbidden" and len(err["loc"]) == 1:
+            raise _Invalid(loc, _foreign_field(type_, loc)) from None
+        raise _Invalid(loc, err["msg"].removeprefix("Value error, ")) from None
+
+
+def _settings_model(type_: Any) -> type[SSHHost]:
+    from tailor.engine.executors.registry import executor_class, host_types
+
+    try:
+        model = executor_class(str(type_)).host_settings
+    except HostError as exc:
+        raise _Invalid("type", str(exc)) from None
+    if str(type_) not in host_types():  # ``local`` is this machine, never a host entry
+        raise _Invalid("type", f"unknown host type {type_!r}; use one of {', '.join(host_types())}")
+    if model is None or not issubclass(model, SSHHost):
+        raise _Invalid("type", f"host type {type_!r} has no host settings model (an SSHHost subclass)")
+    return model
+
+
+def _foreign_field(type_: str, field: str) -> str:
+    """Why ``field`` is refused on a ``type_`` host, and the fix when another type has that setting."""
+    from tailor.engine.executors.registry import host_types
+
+    owners = []
+    for other in host_types():
+        try:
+            if field in _settings_model(other).model_fields:
+                owners.append(other)
+        except _Invalid:  # a plug-in type that cannot load here says nothing about this field
+            continue
+    if not owners:
+        return f"a `type: {type_}` host has no {field!r} setting"
+    return f"a `type: {type_}` host has no {field}: section; add `type: {owners[0]}` to this host, or remove {field}:"
 
 
 def ssh_config_aliases(path: Path) -> list[str]:
@@ -223,16 +279,16 @@ def _config_files(path: Path, seen: set[Path]) -> list[Path]:
     return files
 
 
-def all_hosts(ws: Workspace) -> dict[str, HostConfig]:
+def all_hosts(ws: Workspace) -> dict[str, SSHHost]:
     """Workspace hosts first, then ~/.ssh/config aliases not defined in the workspace."""
     hosts = workspace_hosts(ws)
     for alias in ssh_config_aliases(ssh_settings(ws).config_path):
         if alias not in hosts and alias not in RESERVED:
-            hosts[alias] = HostConfig(name=alias, source="ssh_config")
+            hosts[alias] = SSHHost(name=alias, source="ssh_config")
     return hosts
 
 
-def get_host(ws: Workspace, name: str) -> HostConfig:
+def get_host(ws: Workspace, name: str) -> SSHHost:
     hosts = all_hosts(ws)
     if name in hosts:
         return hosts[name]
@@ -242,7 +298,7 @@ def get_host(ws: Workspace, name: str) -> HostConfig:
     )
 
 
-def save_host(ws: Workspace, host: HostConfig) -> None:
+def save_host(ws: Workspace, host: SSHHost) -> None:
     data = read_config(ws)
     hosts = data.get("hosts") or {}
     hosts[host.name] = host.to_yaml_dict()
@@ -262,7 +318,7 @@ def remove_host(ws: Workspace, name: str) -> None:
     write_config(ws, data)
 
 
-def update_host(ws: Workspace, name: str, changes: dict[str, Any]) -> HostConfig:
+def update_host(ws: Workspace, name: str, changes: dict[str, Any]) -> SSHHost:
     """Apply field changes (None removes a field) to a host and save it into the workspace."""
     base = get_host(ws, name).to_yaml_dict()
     for key, value in changes.items():
@@ -286,7 +342,7 @@ class Resolved(BaseModel):
     proxy_jump: str | None
 
 
-def resolve(host: HostConfig, settings: SSHSettings) -> Resolved:
+def resolve(host: SSHHost, settings: SSHSettings) -> Resolved:
     from asyncssh.config import SSHClientConfig  # asyncssh only when needed
 
     cfg_path = settings.config_path

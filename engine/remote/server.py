@@ -1,8 +1,12 @@
-"""The host side: ``python -m tailor.engine.remote OP --ws REMOTE_WORKSPACE ...``.
+"""The host side: ``python -m tailor.engine.remote OP --ws REMOTE_WORKSPACE --type TYPE ...``.
 
 Runs on the GPU box with the same ``tailor.engine.runs`` code as the client, so liveness (pid checks) is
 decided on the machine where the worker lives. Answers are one JSON object on stdout; ``follow``
 streams JSON lines. Payloads (recipes, secrets) arrive on stdin, never in argv.
+
+The run control that starts and judges workers is the host type's (``--type``, default ssh):
+``control_class(TYPE)`` of engine/executors/registry.py, e.g. plain ``Control`` for ssh, ``SlurmControl``
+for slurm. A plug-in type is known here when the host's ``env:`` names its module in TAILOR_PLUGINS.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from typing import Any
 from tailor import engine
 from tailor.engine.control import Control
 from tailor.engine.errors import RunError, TailorError
+from tailor.engine.executors.registry import DEFAULT_HOST_TYPE
 from tailor.engine.fsutil import atomic_write_json, private_dir
 from tailor.engine.runs.liveness import this_host
 from tailor.engine.runs.rundir import RunDir, check_run_id
@@ -32,8 +37,10 @@ CHUNK = 1024 * 1024
 
 
 class RemoteWorkspace:
-    def __init__(self, root: str) -> None:
+    def __init__(self, root: str, host_type: str = DEFAULT_HOST_TYPE) -> None:
         self.root = Path(root).expanduser()
+        #: The type of the host this workspace serves: it picks the run control.
+        self.host_type = host_type
         self.runs_dir = self.root / "runs"
         self.store_dir = self.root / "store"
 
@@ -48,13 +55,13 @@ class RemoteWorkspace:
             raise RunError(f"no run {run_id} in {self.runs_dir}")
         return run
 
-    def control(self, slurm: dict[str, Any] | None = None) -> Control:
-        """The same run control as on a laptop, on the machine where the workers live. Runs of a Slurm host
-        (``slurm`` settings given, or a ``slurm.json`` in the run) are submitted with sbatch instead."""
-        from tailor.engine.remote.slurm import SlurmControl
+    def control(self, settings: dict[str, Any] | None = None) -> Control:
+        """The host type's run control on the machine where the workers live, with the host settings a
+        launch or resume sends (``SSHExecutor.control_settings``)."""
+        from tailor.engine.executors.registry import control_class
         from tailor.engine.workspace import Workspace
 
-        return SlurmControl(Workspace(self.root), python=sys.executable, spec=slurm)
+        return control_class(self.host_type).on_host(Workspace(self.root), python=sys.executable, settings=settings)
 
 
 def out(obj: Any) -> None:
@@ -90,7 +97,7 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
     status = Status.model_validate(p["status"])
     status.host = this_host()
     _check_space(ws, p["recipe"])
-    control = ws.control(p.get("slurm"))
+    control = ws.control(p.get("settings"))
     control.env = p.get("env") or {}
     out(control.create_and_spawn(check_run_id(p["run_id"]), p["recipe"], status).model_dump(mode="json"))
 
@@ -111,7 +118,7 @@ def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     ws.run(args[0])
     # The worker starts in its own session, so it outlives this SSH session (no tmux needed).
-    out(ws.control(p.get("slurm")).resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
+    out(ws.control(p.get("settings")).resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
 
 
 def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -263,10 +270,11 @@ OPS = {
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in OPS or "--ws" not in args:
-        print(f"usage: python -m tailor.engine.remote {{{','.join(OPS)}}} --ws WORKSPACE [ARGS]", file=sys.stderr)
+        print(f"usage: python -m tailor.engine.remote {{{','.join(OPS)}}} --ws WORKSPACE [--type TYPE] [ARGS]",
+              file=sys.stderr)
         return 2
     op = args.pop(0)
-    ws = RemoteWorkspace(_flag(args, "--ws", ""))
+    ws = RemoteWorkspace(_flag(args, "--ws", ""), _flag(args, "--type", DEFAULT_HOST_TYPE))
     os.umask(0o077)  # everything Tailor creates on the host is private
     try:
         OPS[op](ws, args)

@@ -120,6 +120,12 @@ class SlurmControl(Control):
         self.spec = spec
         self._cache: dict[str, tuple[float, dict[str, str] | None]] = {}
 
+    @classmethod
+    def on_host(cls, workspace: Any, *, python: str, settings: dict[str, Any] | None = None) -> SlurmControl:
+        """On the login node: ``settings`` is the host's ``slurm:`` block, sent with a launch or resume
+        (``SlurmExecutor.control_settings``); other ops judge a run by its ``slurm.json``."""
+        return cls(workspace, python=python, spec=settings)
+
     # -- submitting --------------------------------------------------------------------
     def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:
         run = RunDir.create(self.runs_dir, run_id, recipe_yaml, status)

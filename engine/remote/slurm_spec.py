@@ -1,4 +1,5 @@
-"""The ``slurm:`` block of a ``type: slurm`` host in workspace.yaml (a recipe's ``resources:`` overrides it).
+"""The settings of a ``type: slurm`` host: an SSH host (its login node) plus a ``slurm:`` block of sbatch
+settings (a recipe's ``resources:`` overrides them).
 
 Example::
 
@@ -19,6 +20,8 @@ Example::
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tailor.engine.remote.hosts import SSHHost
 
 
 class SlurmSpec(BaseModel):
@@ -48,3 +51,10 @@ class SlurmSpec(BaseModel):
             if "\n" in line or "\r" in line or not line.strip():
                 raise ValueError(f"{line!r}: one sbatch option per item, e.g. --constraint=a100")
         return v
+
+
+class SlurmHost(SSHHost):
+    """A ``type: slurm`` host entry: the login node's SSH settings and the sbatch settings of its jobs."""
+
+    type: str = "slurm"
+    slurm: SlurmSpec = Field(default_factory=SlurmSpec)

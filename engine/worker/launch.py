@@ -73,12 +73,14 @@ def spawn_worker(
     python: str | None = None,
     env: dict[str, str] | None = None,
     lock_fd: int | None = None,
+    command: list[str] | None = None,
 ) -> subprocess.Popen:
     """Start the worker detached: its own session (it outlives the terminal or SSH session that started
     it, no tmux needed), stdin closed, stdout/stderr appended to the run's private log files.
 
     ``lock_fd``: the run's locked descriptor (engine/runs/lock.py), handed over so the worker holds the
-    lock from its first instruction."""
+    lock from its first instruction. ``command``: the command line when not ``worker_command``'s
+    (``Control.worker_command`` of a control that wraps it)."""
     from tailor.engine.runs.lock import FD_ENV
 
     run_path = Path(run_path)
@@ -90,7 +92,7 @@ def spawn_worker(
         os.chmod(stdout, 0o600)
         os.chmod(stderr, 0o600)
         return subprocess.Popen(
-            worker_command(run_path, resume=resume, python=python),
+            command or worker_command(run_path, resume=resume, python=python),
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,

@@ -10,7 +10,6 @@ import time
 import pytest
 from ssh.conftest import FORWARD, write_ws_config
 
-from faults.conftest import HERE
 from faults.helpers import duplicates, lost_steps, tailor, tailor_bg, tick_recipe, wait_state
 from tailor.engine.runs.rundir import RunDir
 
@@ -21,7 +20,7 @@ pytestmark = pytest.mark.ssh
 def tick_host(tick, workspace, sshd, remote_dir):
     """Host ``box`` = the test sshd, whose workers also know the ``tick`` kind."""
     env = {k: os.environ[k] for k in FORWARD if k in os.environ}
-    env.update(PYTHONPATH=str(HERE), TAILOR_PLUGINS="tick_kind")
+    env.update(TAILOR_PLUGINS="tick_kind")  # (PYTHONPATH, forwarded, holds HERE: the ``tick`` fixture)
     write_ws_config(workspace, sshd, remote_dir, env=env)
     return workspace
 
@@ -74,7 +73,7 @@ def test_a_stopped_remote_worker_shows_stalled(tick, workspace, sshd, remote_dir
     config = tmp_path / "host-config.toml"
     config.write_text("heartbeat_timeout_s = 3\n")
     env = {k: os.environ[k] for k in FORWARD if k in os.environ}
-    env.update(PYTHONPATH=str(HERE), TAILOR_PLUGINS="tick_kind", TAILOR_CONFIG=str(config))
+    env.update(TAILOR_PLUGINS="tick_kind", TAILOR_CONFIG=str(config))
     write_ws_config(workspace, sshd, remote_dir, env=env)
     run_id = tailor(workspace, "run", str(tick_recipe(workspace, steps=400, step_s=0.05)), "--host", "box").stdout.strip()
     remote = remote_run(remote_dir, run_id)

@@ -104,6 +104,37 @@ def test_slurm_host_entry(workspace) -> None:
     assert "hosts.cluster.slurm.partiton" in str(err.value) and "\n" not in str(err.value)
 
 
+def test_each_host_type_has_its_own_settings(workspace) -> None:
+    """No Slurm field on an SSH host: a ``slurm:`` block there is refused in one line naming the fix."""
+    from tailor.engine.remote.hosts import SSHHost
+    from tailor.engine.remote.slurm_spec import SlurmHost
+
+    assert "slurm" not in SSHHost.model_fields and "slurm" in SlurmHost.model_fields
+    assert executor_class("ssh").host_settings is SSHHost and SlurmExecutor.host_settings is SlurmHost
+    workspace.config_file.write_text(yaml.safe_dump({"hosts": {"box": {"hostname": "gpu1",
+                                                                       "slurm": {"partition": "gpu"}}}}))
+    with pytest.raises(HostError) as err:
+        get_host(workspace, "box")
+    text = str(err.value)
+    assert "\n" not in text and "hosts.box.slurm" in text and "add `type: slurm`" in text, text
+    # a slurm host written to workspace.yaml keeps its type and its block
+    workspace.config_file.write_text(yaml.safe_dump({"hosts": {"hpc": {"type": "slurm", "slurm": {"qos": "x"}}}}))
+    host = get_host(workspace, "hpc")
+    assert isinstance(host, SlurmHost)
+    assert host.to_yaml_dict() == {"type": "slurm", "slurm": {"qos": "x"}}
+
+
+def test_the_host_side_control_is_the_types() -> None:
+    from tailor.engine.control import Control
+    from tailor.engine.executors.registry import control_class
+    from tailor.engine.remote.slurm import SlurmControl
+
+    assert control_class("ssh") is Control and control_class("slurm") is SlurmControl
+    with pytest.raises(HostError) as err:
+        control_class("pbs")
+    assert "unknown host type 'pbs'" in str(err.value) and "TAILOR_PLUGINS" in str(err.value)
+
+
 def test_hosts_add_a_slurm_host_from_the_cli(workspace) -> None:
     from click.testing import CliRunner
 
@@ -123,7 +154,8 @@ def test_hosts_add_a_slurm_host_from_the_cli(workspace) -> None:
 
 
 def test_runs_of_plain_ssh_hosts_keep_the_queued_timeout(workspace) -> None:
-    """The host side serves SSH and Slurm runs with one control: only Slurm runs may wait for ever."""
+    """A Slurm host's control judges a run that is not a Slurm job as ``Control`` does: only Slurm jobs may
+    wait for ever."""
     import time
 
     from tailor.engine.remote.slurm import SlurmControl

@@ -31,8 +31,11 @@ def sshd(tmp_path_factory: pytest.TempPathFactory):
 
 
 # sshd starts remote commands with a bare environment: hand the test session's isolation through the
-# host's non-secret env, so remote workers use the session's model cache, never the user's ~/.cache.
-FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
+# host's non-secret env, so remote workers use the session's model cache, never the user's ~/.cache, and
+# the host side imports the Tailor under test (PYTHONPATH, where the session has one).
+FORWARD = (
+    "TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "PYTHONPATH",
+)
 
 
 def host_entry(sshd: LocalSSHD, workdir: Path, **extra) -> dict:

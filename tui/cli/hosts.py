@@ -130,16 +130,12 @@ def _versions(row: dict[str, Any]) -> str:
 def add_cmd(state: CliState, name: str, **values: Any) -> None:
     """Add host NAME to the workspace (workspace.yaml hosts:)."""
     from tailor.engine.errors import HostError
-    from tailor.engine.remote.hosts import HostConfig, save_host, workspace_hosts
+    from tailor.engine.remote.hosts import new_host, save_host, workspace_hosts
 
     ws = state.workspace_obj()
     if name in workspace_hosts(ws):
         raise HostError(f"host {name!r} exists already: `tailor hosts edit {name}` changes it")
-    try:
-        host = HostConfig.model_validate({"name": name, **_changes(values)})
-    except ValueError as exc:
-        raise HostError(f"host {name!r}: {' '.join(str(exc).split())}") from None
-    save_host(ws, host)
+    save_host(ws, new_host(name, _changes(values)))
     click.echo(f"added {name}; next: `tailor hosts trust {name}` then `tailor hosts setup {name}`")
 
 

@@ -350,7 +350,7 @@ async def _probe(ws: Any, name: str) -> dict[str, Any]:
 
 async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:
     from tailor.engine.errors import HostError
-    from tailor.engine.remote.hosts import HostConfig, save_host, update_host, workspace_hosts
+    from tailor.engine.remote.hosts import new_host, save_host, update_host, workspace_hosts
 
     name = values.pop("name") or ""
     if values.get("port"):
@@ -362,13 +362,7 @@ async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:
     if new:
         if name in workspace_hosts(ws):
             raise HostError(f"host {name!r} exists already: press e to edit it")
-        try:
-            host = HostConfig.model_validate(
-                {"name": name, **{k: v for k, v in values.items() if v is not None}}
-            )
-        except ValueError as exc:
-            raise HostError(f"host {name!r}: {' '.join(str(exc).split())}") from None
-        save_host(ws, host)
+        save_host(ws, new_host(name, {k: v for k, v in values.items() if v is not None}))
     else:
         update_host(ws, name, values)
     return name
