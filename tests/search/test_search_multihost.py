@@ -20,13 +20,10 @@ from tailor.engine.runs.rundir import RunDir
 from tailor.engine.search.launch import promoted_recipe
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: the SSH fixtures
-from ssh.conftest import _no_real_secrets, sshd, write_ws_config  # noqa: F401
+from ssh.conftest import FORWARD, _no_real_secrets, sshd, write_ws_config  # noqa: F401
 
 pytestmark = [pytest.mark.ssh, pytest.mark.slow]
 N_TRIALS = 3
-# The remote worker starts from sshd's bare environment: give it this session's cache (the tiny model)
-# and one torch thread (two busy cores).
-FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
 
 
 def _journal_study(journal: Path, name: str) -> optuna.Study | None:
