@@ -21,7 +21,7 @@ top level only (one place to set them, so a search can tune them as ``beta``, ``
 from __future__ import annotations
 
 import contextvars
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -99,8 +99,6 @@ class DPORecipe(TrainableRecipe):
         "merge",
         description="merge: fold the run's adapter into the base and train a new one; stack: keep training that adapter.",
     )
-
-    config_class: ClassVar[str] = "DPOConfig"
 
     @model_validator(mode="wrap")
     @classmethod

@@ -28,7 +28,7 @@ import ast
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -124,8 +124,6 @@ class GRPORecipe(TrainableRecipe):
         "merge", description="merge: fold the run's adapter into the base and train a new one; stack: keep training it."
     )
 
-    config_class: ClassVar[str] = "GRPOConfig"
-
     @field_validator("train")
     @classmethod
     def _train_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +131,7 @@ class GRPORecipe(TrainableRecipe):
             if key in TOP_LEVEL:
                 where = "each reward's `weight:`" if key == "reward_weights" else f"the top-level `{key}:`"
                 raise _FieldError(key, f"set it as {where} of the recipe, not under train:")
-        return check_train_block(v, cls.config_class)
+        return check_train_block(v, cls.kind_trl_config())
 
     @field_validator("from_run")
     @classmethod

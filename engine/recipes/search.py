@@ -16,10 +16,10 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from tailor.engine import kinds
 from tailor.engine.errors import RecipeError
-from tailor.engine.recipes.common import Strict, check_train_block, suggest
+from tailor.engine.recipes import search_params as P
+from tailor.engine.recipes.common import Recipe, Strict, check_train_block, suggest
+from tailor.engine.recipes.storage_url import check_storage_url
 from tailor.engine.recipes.trainable import NAME_RE, TrainableRecipe
-from tailor.engine.search import params as P
-from tailor.engine.search.storage import check_storage_url
 
 
 def base_model(kind: str) -> type[TrainableRecipe]:
@@ -186,7 +186,7 @@ def parse_duration(value: Any) -> float | None:
     return h * 3600 + mnt * 60 + s
 
 
-class SearchRecipe(Strict):
+class SearchRecipe(Recipe):
     kind: Literal["search"] = "search"
     name: str | None = Field(None, description="Also the default study name.")
     description: str | None = None

@@ -20,10 +20,10 @@ from tailor import engine
 from tailor.engine.control import Control
 from tailor.engine.errors import RunError, TailorError
 from tailor.engine.fsutil import atomic_write_json, private_dir
+from tailor.engine.recipes.trackers import TRACKER_DIRS
 from tailor.engine.runs.liveness import this_host
 from tailor.engine.runs.rundir import RunDir, check_run_id
 from tailor.engine.runs.status import RunState, Status
-from tailor.engine.train.trackers import TRACKER_DIRS
 
 FOLLOW_POLL_S = 0.05
 PING_S = 5.0
