@@ -64,8 +64,8 @@ class Control:
     ) -> Status:
         """Validate the recipe, create its run directory here and start a detached worker."""
         from tailor.engine.executors.base import prepare_launch
+        from tailor.engine.memory_estimate import check_launch_space
         from tailor.engine.recipes.load import dump_recipe
-        from tailor.engine.runs.diskspace import check_launch_space
 
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
         check_launch_space(self.runs_dir, prepared.recipe)

@@ -153,7 +153,7 @@ def load_for_export(run: RunDir, recipe: TrainableRecipe | MergeRecipe, src: Pat
     """
     from tailor.engine.eval.candidates import Candidate, chain_start, load_adapted
     from tailor.engine.models.loading import load_tokenizer
-    from tailor.engine.runs.lookup import workspace_of
+    from tailor.engine.workspace import workspace_of
 
     src = src or run.adapter_dir
     base, merge_first = chain_start(workspace_of(run), run, recipe)

@@ -97,8 +97,8 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
 
 def _check_space(ws: RemoteWorkspace, recipe_yaml: str) -> None:
     """Refuse a launch whose checkpoints cannot fit on this host's disk (engine/runs/diskspace.py)."""
+    from tailor.engine.memory_estimate import check_launch_space
     from tailor.engine.recipes.load import parse_recipe
-    from tailor.engine.runs.diskspace import check_launch_space
 
     try:
         recipe = parse_recipe(recipe_yaml, check_files=False)

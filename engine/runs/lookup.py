@@ -22,12 +22,6 @@ def is_latest(ref: str) -> bool:
     return ref == "latest" or ref.startswith("latest:")
 
 
-def workspace_of(run: RunDir) -> Workspace:
-    from tailor.engine.workspace import Workspace
-
-    return Workspace(run.path.parent.parent)
-
-
 def find_run(ws: Workspace, ref: str, base_dir: Path | None = None) -> RunDir:
     """A run by id, unique prefix, or folder (absolute, or relative to the recipe's folder)."""
     path = Path(ref).expanduser()
