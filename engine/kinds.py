@@ -13,8 +13,9 @@ up) may ask the registry for their kind's facts, and importing it loads neither 
 
 Kinds from outside the engine register themselves when their module is imported. The worker, the CLI
 and the TUI are separate processes, so such modules are named where every process finds them: the
-``TAILOR_PLUGINS`` environment variable (comma-separated module names, imported with this module; a
-worker inherits it) or the ``tailor.kinds`` entry-point group of an installed package (loaded the first
+``TAILOR_PLUGINS`` environment variable (comma-separated module names, imported at the first lookup, not
+with this module, since a plug-in imports the recipe models, which import this module; a worker inherits
+it) or the ``tailor.kinds`` entry-point group of an installed package (loaded the first
 time a kind name is not found, so start-up pays nothing for it).
 """
 
@@ -111,23 +112,23 @@ def unregister(name: str) -> None:
 
 def get(name: str) -> Kind:
     """The kind named ``name`` (KeyError when there is none: callers check ``known`` first)."""
-    if name not in _KINDS:
+    if name not in _registry():
         _load_entry_points()
     return _KINDS[name]
 
 
 def known(name: object) -> TypeGuard[str]:
-    if isinstance(name, str) and name not in _KINDS:
+    if isinstance(name, str) and name not in _registry():
         _load_entry_points()
     return isinstance(name, str) and name in _KINDS
 
 
 def names() -> list[str]:
-    return list(_KINDS)
+    return list(_registry())
 
 
 def all_kinds() -> list[Kind]:
-    return list(_KINDS.values())
+    return list(_registry().values())
 
 
 def key_metrics() -> list[str]:
@@ -139,7 +140,7 @@ def key_metrics() -> list[str]:
 
 
 def _with(flag: str) -> list[str]:
-    return [k.name for k in _KINDS.values() if getattr(k, flag)]
+    return [k.name for k in all_kinds() if getattr(k, flag)]
 
 
 def trainable() -> list[str]:
@@ -165,7 +166,7 @@ def evaluable() -> list[str]:
 
 def data_tasks() -> list[str]:
     """The data tasks some registered kind trains on, in the registry's order."""
-    return list(dict.fromkeys(t for k in _KINDS.values() for t in k.data_tasks))
+    return list(dict.fromkeys(t for k in all_kinds() for t in k.data_tasks))
 
 
 def data_task_of(recipe: Any) -> str | None:
@@ -248,6 +249,16 @@ register(Kind(
 
 # -- kinds from outside the engine ------------------------------------------------------------------
 _entry_points_loaded = False
+_plugins_loaded = False
+
+
+def _registry() -> dict[str, Kind]:
+    """The registered kinds, once the ``TAILOR_PLUGINS`` modules are imported (at the first lookup)."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True  # first: a plug-in that looks a kind up while it imports finds the built-ins
+        load_plugins()
+    return _KINDS
 
 
 def _load_entry_points() -> None:
@@ -268,6 +279,3 @@ def load_plugins(spec: str | None = None) -> list[str]:
     for module in filter(None, names):
         importlib.import_module(module)
     return [m for m in names if m]
-
-
-load_plugins()

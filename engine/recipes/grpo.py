@@ -34,6 +34,7 @@ from pydantic import Field, field_validator, model_validator
 
 from tailor.engine.errors import RecipeError
 from tailor.engine.recipes.common import Strict, _FieldError, check_train_block, run_reference
+from tailor.engine.recipes.load import resolve_data_paths
 from tailor.engine.recipes.trainable import TrainableRecipe
 
 BUILTIN_REWARDS = ("exact_match", "token_f1", "format", "length")
@@ -176,8 +177,6 @@ class GRPORecipe(TrainableRecipe):
 
     def resolve_files(self, base_dir: Path, source: str) -> None:
         """Data paths as for every kind, then the reward files: absolute, present, defining the function."""
-        from tailor.engine.recipes.load import resolve_data_paths
-
         resolve_data_paths(self, base_dir, source)
         for i, spec in enumerate(self.rewards):
             if spec.path is not None:
