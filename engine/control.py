@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tailor.engine import kinds
 from tailor.engine.errors import RunError
 from tailor.engine.runs import lock
 from tailor.engine.runs.liveness import pid_alive, this_host
@@ -69,14 +70,13 @@ class Control:
         links: dict[str, Any] | None = None,
     ) -> Status:
         """Validate the recipe, create its run directory here and start a detached worker."""
-        from tailor.engine.eval.judge_endpoint import check_key
         from tailor.engine.executors.base import prepare_launch
+        from tailor.engine.memory_estimate import check_launch_space
         from tailor.engine.recipes.load import dump_recipe
-        from tailor.engine.runs.diskspace import check_launch_space
 
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
         check_launch_space(self.runs_dir, prepared.recipe)
-        check_key(prepared.recipe)  # an endpoint judge's key variable: set here, where the worker starts
+        kinds.get(prepared.recipe.kind).check_launch(prepared.recipe)  # e.g. an endpoint judge's key variable
         return self.create_and_spawn(prepared.run_id, dump_recipe(prepared.recipe), prepared.status)
 
     def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:

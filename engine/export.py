@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from typing import Any
 
     from tailor.engine.export_check import LogitCheck
+    from tailor.engine.recipes.merge import MergeRecipe
     from tailor.engine.recipes.trainable import TrainableRecipe
 
 NOT_MERGEABLE = {"prompt_tuning", "prefix_tuning"}
@@ -94,13 +95,14 @@ def export_run(
 ) -> ExportResult:
     """Write the run's adapter (or, with ``merge``, a merged model) into ``out`` atomically."""
     from tailor.engine.recipes.load import parse_recipe
+    from tailor.engine.recipes.merge import MergeRecipe
     from tailor.engine.recipes.trainable import TrainableRecipe
 
     out = Path(out).expanduser().resolve()
     if not run.exists():
         raise RunError(f"{run.path}: not a run directory")
     recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file), check_files=False)
-    if not isinstance(recipe, TrainableRecipe) and recipe.kind != "merge":  # a merge run holds a LoRA adapter
+    if not isinstance(recipe, TrainableRecipe | MergeRecipe):  # a merge run holds a LoRA adapter
         raise RunError(f"run {run.run_id} is a {recipe.kind} run; only sft and dpo runs train weights to export")
     method = recipe.method
     if merge and method in NOT_MERGEABLE:
@@ -131,16 +133,19 @@ def _copy_result(src: Path, dest: Path) -> None:
     shutil.copytree(src, dest, ignore=lambda _dir, names: [n for n in names if n in TRAINING_ONLY or n.startswith("rng_state")])
 
 
-def merge_dtype(recipe: TrainableRecipe, dtype: str | None) -> str:
+def merge_dtype(recipe: TrainableRecipe | MergeRecipe, dtype: str | None) -> str:
     """The dtype a merged model is written in: ``--dtype``, else the recipe's (a QLoRA run merges into its
     compute dtype, never into 4-bit weights)."""
     if dtype is not None:
         return dtype
     spec = recipe.model
-    return recipe.quantization.bnb_4bit_compute_dtype if recipe.method == "qlora" and spec.dtype == "auto" else spec.dtype
+    quantization = getattr(recipe, "quantization", None)  # a merge run has none (its method is lora)
+    if recipe.method == "qlora" and quantization is not None and spec.dtype == "auto":
+        return str(quantization.bnb_4bit_compute_dtype)
+    return spec.dtype
 
 
-def load_for_export(run: RunDir, recipe: TrainableRecipe, src: Path | None = None, dtype: str | None = None) -> tuple[Any, Any]:
+def load_for_export(run: RunDir, recipe: TrainableRecipe | MergeRecipe, src: Path | None = None, dtype: str | None = None) -> tuple[Any, Any]:
     """(merged model, tokenizer) of a LoRA run, along its lineage exactly as evaluation loads it.
 
     ``src`` is the adapter folder (the run's final adapter, or a checkpoint); ``dtype`` as ``merge_dtype``.
@@ -148,7 +153,7 @@ def load_for_export(run: RunDir, recipe: TrainableRecipe, src: Path | None = Non
     """
     from tailor.engine.eval.candidates import Candidate, chain_start, load_adapted
     from tailor.engine.models.loading import load_tokenizer
-    from tailor.engine.runs.lookup import workspace_of
+    from tailor.engine.workspace import workspace_of
 
     src = src or run.adapter_dir
     base, merge_first = chain_start(workspace_of(run), run, recipe)
@@ -161,7 +166,7 @@ def load_for_export(run: RunDir, recipe: TrainableRecipe, src: Path | None = Non
     return merged, tokenizer
 
 
-def _merge_lora(run: RunDir, recipe: TrainableRecipe, src: Path, dest: Path, dtype: str | None, *, checked: bool) -> LogitCheck | None:
+def _merge_lora(run: RunDir, recipe: TrainableRecipe | MergeRecipe, src: Path, dest: Path, dtype: str | None, *, checked: bool) -> LogitCheck | None:
     """Merge the adapter along the run's lineage, check it against the run's reference logits, save."""
     from tailor.engine.train.loop import quiet_libraries
 

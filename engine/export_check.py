@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from tailor.engine.recipes.merge import MergeRecipe
     from tailor.engine.recipes.trainable import TrainableRecipe
     from tailor.engine.runs.rundir import RunDir
 
@@ -75,7 +76,7 @@ def compare(reference: dict[str, Any], model: Any, dtype: str) -> LogitCheck:
     return LogitCheck(rel, agreement, float(diff.abs().max()), dtype, int(ref.shape[0]))
 
 
-def check_merged(run: RunDir, recipe: TrainableRecipe, model: Any) -> LogitCheck | None:
+def check_merged(run: RunDir, recipe: TrainableRecipe | MergeRecipe, model: Any) -> LogitCheck | None:
     """The merged ``model`` against ``run``'s reference logits; None when the run recorded none."""
     from tailor.engine.train.loop import load_reference_logits
 

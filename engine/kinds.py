@@ -1,18 +1,21 @@
 """The registry of recipe kinds: one entry per kind, and every list of kinds derives from it.
 
-A kind is what a recipe's ``kind:`` names. Its entry says which pydantic model validates the recipe,
-which function the worker calls to run it, which data task its rows are checked against, which TRL
-config class its ``train:`` block is checked against, and what it can do (train, start from a run,
-be searched, be evaluated). Adding a kind is its recipe model, its runner and one ``register`` line
-here (see docs/architecture.md, "Adding a kind").
+A kind is what a recipe's ``kind:`` names. Its entry is the one place for the kind's facts: which
+pydantic model validates the recipe, which function the worker calls to run it, which data task its rows
+are checked against, which TRL config class its ``train:`` block is checked against, its default search
+ranges, the checks a launch makes, its key metrics, and what it can do (train, start from a run, be
+searched, be evaluated). Adding a kind is its recipe model, its runner and one ``register`` line here
+(see docs/architecture.md, "Adding a kind").
 
-Models and runners are named as ``"module:attr"`` strings so this module stays light: importing it
-loads neither the recipe models (pydantic only, but they import each other) nor torch.
+This module is the bottom floor of the engine: it imports nothing from Tailor. Models, runners and
+checks are named as ``"module:attr"`` strings, imported on first use, so the recipe models (one floor
+up) may ask the registry for their kind's facts, and importing it loads neither them nor torch.
 
 Kinds from outside the engine register themselves when their module is imported. The worker, the CLI
 and the TUI are separate processes, so such modules are named where every process finds them: the
-``TAILOR_PLUGINS`` environment variable (comma-separated module names, imported with this module; a
-worker inherits it) or the ``tailor.kinds`` entry-point group of an installed package (loaded the first
+``TAILOR_PLUGINS`` environment variable (comma-separated module names, imported at the first lookup, not
+with this module, since a plug-in imports the recipe models, which import this module; a worker inherits
+it) or the ``tailor.kinds`` entry-point group of an installed package (loaded the first
 time a kind name is not found, so start-up pays nothing for it).
 """
 
@@ -20,14 +23,12 @@ from __future__ import annotations
 
 import importlib
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeGuard
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
-
-    from tailor.engine.worker.context import WorkerContext
 
 #: The data tasks rows are checked against (engine.data.formats.Task).
 DATA_TASKS = ("sft", "preference", "unpaired_preference")
@@ -46,8 +47,8 @@ class Kind:
     #: training rows). A recipe may pick another through its own ``data_task`` (DPO with ``trainer: kto``).
     data_tasks: tuple[str, ...] = ()
     #: The TRL config class its ``train:`` block is checked against: a name in engine/recipes/trl_fields.json
-    #: or ``"module:Class"`` (read from TRL until the snapshot is regenerated); None: no block. The recipe
-    #: model may choose another per recipe (``trl_config_class``: DPO with ``trainer: kto``).
+    #: or ``"module:Class"`` (read from TRL until the snapshot is regenerated); None: no block. Stated here
+    #: only; a recipe may choose another per recipe (``trl_config_class``: DPO with ``trainer: kto``).
     trl_config: str | None = None
     #: It trains a model (the launch form offers overrides, the fit estimate applies).
     trainable: bool = False
@@ -64,12 +65,31 @@ class Kind:
     #: The metrics that say how its training goes, shown in every metric line (``tailor run -f``, ``tailor
     #: logs``, the run view) before the rest, which are cut to fit (loss and eval_loss are always first).
     key_metrics: tuple[str, ...] = ()
+    #: Default search ranges of its own parameters, by recipe path (``"beta"``, ``"train.learning_rate"``),
+    #: in a search ``space:`` entry's form; they win over the shared ones (engine/recipes/search_params.py).
+    search_ranges: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    #: ``check(recipe)`` before a worker starts on this machine (raises RecipeError): a function or
+    #: ``"module:function"``. The eval kind checks its endpoint judge's key variable here.
+    launch_check: Callable[[Any], None] | str | None = None
+    #: ``check(recipe, host, source)`` before a launch on an SSH host (raises RecipeError): search refuses
+    #: a workspace-relative study, which would exist on that host alone.
+    host_check: Callable[[Any, str, str], None] | str | None = None
 
     def recipe_model(self) -> type[BaseModel]:
         return _resolve(self.recipe)
 
     def runner_function(self) -> Callable[..., Any]:
         return _resolve(self.runner)
+
+    def check_launch(self, recipe: Any) -> None:
+        """Run the kind's launch check, if it has one."""
+        if self.launch_check is not None:
+            _resolve(self.launch_check)(recipe)
+
+    def check_host(self, recipe: Any, host: str, source: str) -> None:
+        """Run the kind's check for a launch on ``host``, if it has one."""
+        if self.host_check is not None:
+            _resolve(self.host_check)(recipe, host, source)
 
 
 _KINDS: dict[str, Kind] = {}
@@ -92,23 +112,23 @@ def unregister(name: str) -> None:
 
 def get(name: str) -> Kind:
     """The kind named ``name`` (KeyError when there is none: callers check ``known`` first)."""
-    if name not in _KINDS:
+    if name not in _registry():
         _load_entry_points()
     return _KINDS[name]
 
 
 def known(name: object) -> TypeGuard[str]:
-    if isinstance(name, str) and name not in _KINDS:
+    if isinstance(name, str) and name not in _registry():
         _load_entry_points()
     return isinstance(name, str) and name in _KINDS
 
 
 def names() -> list[str]:
-    return list(_KINDS)
+    return list(_registry())
 
 
 def all_kinds() -> list[Kind]:
-    return list(_KINDS.values())
+    return list(_registry().values())
 
 
 def key_metrics() -> list[str]:
@@ -120,7 +140,7 @@ def key_metrics() -> list[str]:
 
 
 def _with(flag: str) -> list[str]:
-    return [k.name for k in _KINDS.values() if getattr(k, flag)]
+    return [k.name for k in all_kinds() if getattr(k, flag)]
 
 
 def trainable() -> list[str]:
@@ -146,7 +166,7 @@ def evaluable() -> list[str]:
 
 def data_tasks() -> list[str]:
     """The data tasks some registered kind trains on, in the registry's order."""
-    return list(dict.fromkeys(t for k in _KINDS.values() for t in k.data_tasks))
+    return list(dict.fromkeys(t for k in all_kinds() for t in k.data_tasks))
 
 
 def data_task_of(recipe: Any) -> str | None:
@@ -171,18 +191,20 @@ def _resolve(ref: Any) -> Any:
     return getattr(importlib.import_module(module), attr)
 
 
-def run(recipe: Any, ctx: WorkerContext) -> None:
-    """Run a parsed recipe in the worker: its kind's runner."""
-    get(recipe.kind).runner_function()(recipe, ctx)
-
-
 # -- the built-in kinds ------------------------------------------------------------------------------
+# An endpoint judge's key variable (``judge:`` of an eval recipe, ``evaluate.judge`` of a training run) is
+# checked where the worker starts, before a run directory is written.
+_JUDGE_KEY = "tailor.engine.eval.judge_endpoint:check_key"
+
 register(Kind(
     "sft", "tailor.engine.recipes.sft:SFTRecipe", "tailor.engine.train.sft:run_sft",
     data_tasks=("sft",), trl_config="SFTConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="supervised fine-tuning (TRL SFTTrainer) with LoRA, DoRA, QLoRA, full or partial tuning",
     key_metrics=("mean_token_accuracy", "eval_mean_token_accuracy"),
+    # LoRA SFT: 1e-5..1e-3, around the usual 2e-4
+    search_ranges={"train.learning_rate": {"low": 1e-5, "high": 1e-3, "log": True}},
+    launch_check=_JUDGE_KEY,
 ))
 register(Kind(
     "dpo", "tailor.engine.recipes.dpo:DPORecipe", "tailor.engine.train.dpo:run_dpo",
@@ -191,19 +213,32 @@ register(Kind(
     summary="preference alignment: DPO and its losses, KTO, ORPO",
     key_metrics=("rewards/margins", "rewards/accuracies", "rewards/chosen", "rewards/rejected",
                  "eval_rewards/margins", "eval_rewards/accuracies"),
+    # DPO wants far lower learning rates than SFT
+    search_ranges={"train.learning_rate": {"low": 5e-7, "high": 5e-5, "log": True},
+                   "beta": {"low": 0.01, "high": 0.5, "log": True}},
+    launch_check=_JUDGE_KEY,
 ))
 register(Kind(
     "grpo", "tailor.engine.recipes.grpo:GRPORecipe", "tailor.engine.train.grpo:run_grpo", trl_config="GRPOConfig",
     trainable=True, chainable=True, produces_model=True, searchable=True, evaluable=True,
     summary="reinforcement learning with verifiable rewards (TRL GRPOTrainer): built-in and your own rewards",
     key_metrics=("reward", "reward_std", "kl", "completions/mean_length", "completions/clipped_ratio"),
+    search_ranges={
+        "train.learning_rate": {"low": 1e-6, "high": 1e-4, "log": True},  # GRPO with LoRA
+        # the KL coefficient is far smaller than DPO's beta (DeepSeek-R1: 0.001; TRL's default 0: no KL)
+        "beta": {"low": 0.001, "high": 0.1, "log": True},
+        "num_generations": {"choices": [4, 8, 16]},  # the group size; must divide the batch of completions
+    },
+    launch_check=_JUDGE_KEY,
 ))
 register(Kind(
     "search", "tailor.engine.recipes.search:SearchRecipe", "tailor.engine.search.run:run_search",
+    host_check="tailor.engine.search.storage:check_host_launch",
     summary="an Optuna study whose trials are runs of a wrapped recipe",
 ))
 register(Kind(
     "eval", "tailor.engine.recipes.eval:EvalRecipe", "tailor.engine.eval.run:run_eval",
+    launch_check=_JUDGE_KEY,
     summary="evaluate the base model and fine-tunes on held-out data",
 ))
 register(Kind(
@@ -214,6 +249,16 @@ register(Kind(
 
 # -- kinds from outside the engine ------------------------------------------------------------------
 _entry_points_loaded = False
+_plugins_loaded = False
+
+
+def _registry() -> dict[str, Kind]:
+    """The registered kinds, once the ``TAILOR_PLUGINS`` modules are imported (at the first lookup)."""
+    global _plugins_loaded
+    if not _plugins_loaded:
+        _plugins_loaded = True  # first: a plug-in that looks a kind up while it imports finds the built-ins
+        load_plugins()
+    return _KINDS
 
 
 def _load_entry_points() -> None:
@@ -234,6 +279,3 @@ def load_plugins(spec: str | None = None) -> list[str]:
     for module in filter(None, names):
         importlib.import_module(module)
     return [m for m in names if m]
-
-
-load_plugins()

@@ -15,17 +15,21 @@ the hub's config.json (``tailor.engine.model_config``: a few seconds at most, ne
 only failing those is it guessed from a size in the name, and the estimate then says "guessed" and why
 ("not in the cache, offline", "... hub unreachable"). It never loads weights. The training arguments are read as the worker will apply them:
 ``activation_checkpointing`` (or the older ``gradient_checkpointing``), on by default on a GPU, which is
-where a fit estimate is asked for. Light: no torch/transformers import.
+where a fit estimate is asked for. The same estimate sizes a run's checkpoints for the disk-space check
+before a launch (``check_launch_space``). Light: no torch/transformers import.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tailor.engine.runs.diskspace import MIN_FREE, check_free
+
 if TYPE_CHECKING:
-    from tailor.engine.recipes.load import Recipe
+    from tailor.engine.recipes.common import Recipe
 
 GIB = 1024**3
 DTYPE_BYTES = {"float32": 4.0, "bfloat16": 2.0, "float16": 2.0, "auto": 2.0}
@@ -269,3 +273,27 @@ def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -
             f"enable gradient_checkpointing, or use qlora",
         )
     return FitVerdict(True, f"fits: ~{need / GIB:.1f} GiB of {worst / GIB:.1f} GiB free")
+
+
+# -- disk: a run's checkpoints ----------------------------------------------------------------------
+def checkpoint_bytes(recipe: Any) -> int:
+    """Rough bytes a training run writes: checkpoints kept (``save_total_limit``, else every save) of the
+    trainable weights with Adam's two moments, plus the final adapter. 0 for a kind that does not train."""
+    try:
+        est = estimate_recipe(recipe)
+    except Exception:
+        return 0
+    trainable = est.trainable or (est.params if est.method in ("full", "partial") else None)
+    if not trainable:
+        return 0
+    train = dict(getattr(recipe, "train", {}) or {})
+    limit = train.get("save_total_limit")
+    steps, every = train.get("max_steps") or 0, train.get("save_steps") or 500
+    saves = int(limit) if isinstance(limit, int) and limit > 0 else max(1, int(steps) // int(every) if steps > 0 else 3)
+    per_checkpoint = trainable * 4 * 3  # fp32 weights + two Adam moments
+    return int(per_checkpoint * saves + trainable * 4)
+
+
+def check_launch_space(runs_dir: Path, recipe: Any) -> None:
+    """Refuse a launch whose checkpoints cannot fit in the free space of ``runs_dir``."""
+    check_free(runs_dir, MIN_FREE + checkpoint_bytes(recipe), "its checkpoints, adapter and logs")

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tailor.engine.recipes.load import Recipe
+    from tailor.engine.recipes.common import Recipe
 
 HUB_TIMEOUT_S = 5.0
 HEAD_ROWS = 20

@@ -82,6 +82,11 @@ class Workspace:
         raise RunError(f"no run {ref!r} in {self.runs_dir}; `tailor runs` lists them")
 
 
+def workspace_of(run: RunDir) -> Workspace:
+    """The workspace a run directory lives in (``<workspace>/runs/<id>``)."""
+    return Workspace(run.path.parent.parent)
+
+
 def open_workspace(path: str | Path | None = None, *, ensure: bool = True, create: bool = False) -> Workspace:
     """The workspace at ``path`` (default: the configured one), created and seeded if needed.
 

@@ -23,6 +23,7 @@ from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState
 
 if TYPE_CHECKING:
+    from tailor.engine.recipes.merge import MergeRecipe
     from tailor.engine.recipes.trainable import TrainableRecipe
     from tailor.engine.runs.status import Status
     from tailor.engine.workspace import Workspace
@@ -59,7 +60,7 @@ def _relocated(ws: Workspace, recorded: str, depth: int) -> Path | None:
     return None
 
 
-def _lineage(ws: Workspace, run: RunDir, recipe: TrainableRecipe) -> tuple[str | None, list[Path]] | None:
+def _lineage(ws: Workspace, run: RunDir, recipe: TrainableRecipe | MergeRecipe) -> tuple[str | None, list[Path]] | None:
     """(base, merge_first) from the run's ``adapter/tailor_lineage.json``: what the trainer applied its
     adapter to, exactly; None when the run has no (readable) lineage file."""
     file = run.adapter_dir / LINEAGE_FILE
@@ -86,7 +87,7 @@ def _lineage(ws: Workspace, run: RunDir, recipe: TrainableRecipe) -> tuple[str |
     return (str(found) if found else base), merge_first
 
 
-def _parent(ws: Workspace, run: RunDir, recipe: TrainableRecipe, links: dict[str, Any]) -> RunDir | None:
+def _parent(ws: Workspace, run: RunDir, recipe: TrainableRecipe | MergeRecipe, links: dict[str, Any]) -> RunDir | None:
     """The run ``run`` started from: as the trainer recorded it (links), else the recipe's ``from_run``.
 
     The recipe may name a prefix that later runs made ambiguous, so it is only the last resort.
@@ -108,7 +109,7 @@ def _parent(ws: Workspace, run: RunDir, recipe: TrainableRecipe, links: dict[str
         raise RunError(f"run {run.run_id}: from_run: {exc}") from None
 
 
-def chain_start(ws: Workspace, run: RunDir, recipe: TrainableRecipe, seen: frozenset[str] = frozenset()) -> tuple[str | None, list[Path]]:
+def chain_start(ws: Workspace, run: RunDir, recipe: TrainableRecipe | MergeRecipe, seen: frozenset[str] = frozenset()) -> tuple[str | None, list[Path]]:
     """What the run's adapter was trained on top of: (base, merge_first).
 
     ``base`` is a full model's folder that replaces ``recipe.model`` (None: ``recipe.model`` itself) and

@@ -9,6 +9,7 @@ from typing import Any
 from tailor.engine.eval import metrics as M
 from tailor.engine.eval.generation import GenerationSettings, completion_logprobs, generate
 from tailor.engine.eval.prompts import Example, render_completion, render_prompt
+from tailor.engine.recipes import eval_metrics as C
 from tailor.engine.recipes.eval import EvalSettings
 
 Progress = Callable[[int, int], None]
@@ -33,7 +34,7 @@ def choose_task(examples: list[Example], requested: str) -> str:
 
 
 def choose_metrics(task: str, requested: list[str] | None, has_judge: bool) -> list[str]:
-    out = list(requested) if requested else list(M.TASK_METRICS[task])
+    out = list(requested) if requested else list(C.TASK_METRICS[task])
     if has_judge and requested is None and task in ("generation", "preference"):
         out.append("win_rate")
     return out
@@ -41,8 +42,8 @@ def choose_metrics(task: str, requested: list[str] | None, has_judge: bool) -> l
 
 def primary_score(task: str, metrics: list[str]) -> str:
     """The per-example score used to rank disagreements between two models."""
-    per_example = {pe for m in metrics if (pe := M.METRICS[m].per_example)}
-    for key in (M.PRIMARY[task], "exact_match", "chrf", "rouge_l", "loss", "win"):
+    per_example = {pe for m in metrics if (pe := C.METRICS[m].per_example)}
+    for key in (C.PRIMARY[task], "exact_match", "chrf", "rouge_l", "loss", "win"):
         if key in per_example:
             return key
     return next(iter(sorted(per_example)), "loss")
@@ -61,7 +62,7 @@ class Evaluator:
 
     @property
     def generates(self) -> bool:
-        return any(m in M.GENERATIVE or m == "win_rate" for m in self.metrics)
+        return any(m in C.GENERATIVE or m == "win_rate" for m in self.metrics)
 
     def gen_settings(self) -> GenerationSettings:
         g = self.settings.generation
@@ -104,7 +105,7 @@ class Evaluator:
 
         if outputs is not None and self.task == "generation":
             refs = [ex.reference or "" for ex in exs]
-            text_metrics = [m for m in self.metrics if m in M.GENERATIVE]
+            text_metrics = [m for m in self.metrics if m in C.GENERATIVE]
             for sc, out, ref in zip(scores, outputs, refs, strict=True):
                 sc.update(M.text_scores(out, ref, text_metrics))
             values.update(M.generation_metrics(outputs, refs, text_metrics))

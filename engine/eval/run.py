@@ -31,8 +31,10 @@ from tailor.engine.eval.data import read_examples, resolve_sources, training_set
 from tailor.engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_task, primary_score
 from tailor.engine.eval.prompts import Example, draw_shots
 from tailor.engine.eval.results import EvalResults, ModelResult, write_results
+from tailor.engine.recipes import eval_metrics as C
 from tailor.engine.recipes.eval import EvalRecipe, EvalSettings, EvaluateSpec
-from tailor.engine.runs.lookup import is_latest, latest_run, run_recipe, workspace_of
+from tailor.engine.runs.lookup import is_latest, latest_run, run_recipe
+from tailor.engine.workspace import workspace_of
 
 if TYPE_CHECKING:
     from tailor.engine.recipes.common import ModelSpec
@@ -66,7 +68,7 @@ class Session:
         self.results = EvalResults(
             task=self.task,
             metrics=self.metrics,
-            higher_is_better={m: M.METRICS[m].higher_is_better for m in self.metrics},
+            higher_is_better={m: C.METRICS[m].higher_is_better for m in self.metrics},
             primary=primary_score(self.task, self.metrics),
             examples=len(examples),
             data=data_label,

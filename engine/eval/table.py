@@ -11,8 +11,8 @@ import io
 import math
 from dataclasses import dataclass, field
 
-from tailor.engine.eval.metrics import METRICS
 from tailor.engine.eval.results import EvalResults, ModelResult
+from tailor.engine.recipes.eval_metrics import METRICS
 
 # One display scale for every score: fractions (EM, F1, accuracy, win rate...) and sacrebleu's 0-100
 # scores (BLEU, chrF) are all shown as 0-100 with a "%" in the column name, so EM 0.9 beside chrF 90 no

@@ -36,7 +36,7 @@ from tailor.engine.runs.rundir import DEFAULT_QUEUED_TIMEOUT, new_run_id
 from tailor.engine.runs.status import Status
 
 if TYPE_CHECKING:
-    from tailor.engine.recipes.load import Recipe
+    from tailor.engine.recipes.common import Recipe
     from tailor.engine.workspace import Workspace
 
 #: ``fit`` policy of ``launch``: warn (recorded in ``status.warnings``), refuse (raise), skip (no check).

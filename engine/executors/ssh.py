@@ -28,6 +28,7 @@ import asyncssh
 import yaml
 
 from tailor import engine
+from tailor.engine import kinds
 from tailor.engine.errors import HostError, RunError
 from tailor.engine.executors.base import Executor, FetchReport, FitPolicy, prepare_launch
 from tailor.engine.recipes.load import dump_recipe
@@ -129,10 +130,7 @@ class SSHExecutor(Executor):
         """
         prepared = prepare_launch(recipe, host=self.host, name=name, overrides=overrides, links=links)
         path, parsed, run_id = prepared.path, prepared.recipe, prepared.run_id
-        if parsed.kind == "search":  # a workspace-relative study would exist on that host alone
-            from tailor.engine.search.storage import check_remote_storage
-
-            check_remote_storage(parsed.storage.url, self.host, str(path))
+        kinds.get(parsed.kind).check_host(parsed, self.host, str(path))  # search: a study on that host alone
         info = await self.info()
         if info.get("tailor_version") != engine.__version__:
             raise HostError(

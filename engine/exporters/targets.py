@@ -37,7 +37,7 @@ class ExportReport:
 def _record(run: RunDir, out: Path, kind: str, base: str) -> None:
     """Note the export in the workspace (engine/runs/exports.py) so the model pickers offer it."""
     from tailor.engine.runs.exports import record_export
-    from tailor.engine.runs.lookup import workspace_of
+    from tailor.engine.workspace import workspace_of
 
     if run.path.parent.name != "runs":  # a run folder outside any workspace
         return

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.trackers import normalise
 from tailor.engine.recipes.trl_fields import fields as trl_fields
 
 # Names users bring from other tools, mapped to ours, for did-you-mean hints.
@@ -38,6 +40,15 @@ class Strict(BaseModel):
     """Unknown keys are errors (with a did-you-mean), so typos never pass silently."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Recipe(Strict):
+    """The base of every kind's recipe model. ``kind`` names its entry in the registry (engine/kinds.py),
+    which says which model validates it: loading dispatches through the registry, and code that takes any
+    recipe takes this type."""
+
+    kind: str
+    name: str | None = None
 
 
 class ModelSpec(Strict):
@@ -233,9 +244,6 @@ def check_train_block(block: dict[str, Any], config_class: str) -> dict[str, Any
 
 
 def _check_report_to(value: Any) -> None:
-    from tailor.engine.errors import RecipeError
-    from tailor.engine.train.trackers import normalise
-
     try:
         normalise(value)
     except RecipeError as exc:

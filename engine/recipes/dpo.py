@@ -21,7 +21,7 @@ top level only (one place to set them, so a search can tune them as ``beta``, ``
 from __future__ import annotations
 
 import contextvars
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
@@ -31,7 +31,8 @@ from tailor.engine.recipes.trl_fields import fields as trl_fields
 
 Trainer = Literal["dpo", "kto", "orpo"]
 
-CONFIG_CLASSES: dict[str, str] = {"dpo": "DPOConfig", "kto": "KTOConfig", "orpo": "ORPOConfig"}
+#: The TRL config class of the trainers other than the kind's own (``dpo``: the registry's ``trl_config``).
+OTHER_CONFIG_CLASSES: dict[str, str] = {"kto": "KTOConfig", "orpo": "ORPOConfig"}
 
 # The losses DPOTrainer implements (trl 1.16, DPOConfig.loss_type); KTOTrainer's (KTOConfig.loss_type).
 DPO_LOSSES = (
@@ -100,8 +101,6 @@ class DPORecipe(TrainableRecipe):
         description="merge: fold the run's adapter into the base and train a new one; stack: keep training that adapter.",
     )
 
-    config_class: ClassVar[str] = "DPOConfig"
-
     @model_validator(mode="wrap")
     @classmethod
     def _note_trainer(cls, data: Any, handler: Any) -> Any:
@@ -115,18 +114,19 @@ class DPORecipe(TrainableRecipe):
     @classmethod
     def _train_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
         raw = _RAW.get() or {}
+        config_classes = cls.config_classes()
         trainer = raw.get("trainer", "dpo")
-        if trainer not in CONFIG_CLASSES:
+        if trainer not in config_classes:
             trainer = "dpo"  # a bad trainer is reported on its own field
         for key in v:
             if key in TOP_LEVEL:
                 raise _FieldError(key, f"set it as the top-level `{key}:` of the recipe, not under train:")
-        known = trl_fields(CONFIG_CLASSES[trainer])
+        known = trl_fields(config_classes[trainer])
         for key in v:
-            other = [t for t, c in CONFIG_CLASSES.items() if t != trainer and key in trl_fields(c)]
+            other = [t for t, c in config_classes.items() if t != trainer and key in trl_fields(c)]
             if key not in known and other:
-                raise _FieldError(key, f"is a {CONFIG_CLASSES[other[0]]} field; it needs trainer: {other[0]}")
-        check_train_block(v, CONFIG_CLASSES[trainer])
+                raise _FieldError(key, f"is a {config_classes[other[0]]} field; it needs trainer: {other[0]}")
+        check_train_block(v, config_classes[trainer])
         if trainer == "kto" and raw.get("loss_type") in (None, "kto", ["kto"]):
             # KTO estimates its KL term from the other completions of the same batch (TRL's requirements).
             batch = v.get("per_device_train_batch_size", 8)
@@ -216,9 +216,14 @@ class DPORecipe(TrainableRecipe):
             return [default] if default else []
         return [self.loss_type] if isinstance(self.loss_type, str) else list(self.loss_type)
 
+    @classmethod
+    def config_classes(cls) -> dict[str, str]:
+        """The TRL config class of each trainer: the kind's own (engine/kinds.py) for ``dpo``."""
+        return {"dpo": cls.kind_trl_config(), **OTHER_CONFIG_CLASSES}
+
     @property
     def trl_config_class(self) -> str:
-        return CONFIG_CLASSES[self.trainer]
+        return self.config_classes()[self.trainer]
 
     @property
     def data_task(self) -> Literal["preference", "unpaired_preference"]:

@@ -11,8 +11,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from tailor.engine.eval.metrics import METRICS, TASK_METRICS
-from tailor.engine.recipes.common import DataSource, ModelSpec, Strict, suggest
+from tailor.engine.recipes.common import DataSource, ModelSpec, Recipe, Strict, suggest
+from tailor.engine.recipes.eval_metrics import METRICS, TASK_METRICS
 
 Task = Literal["auto", "generation", "label", "preference"]
 
@@ -165,7 +165,7 @@ class EvalSettings(Strict):
         return self
 
 
-class EvalRecipe(EvalSettings):
+class EvalRecipe(EvalSettings, Recipe):
     kind: Literal["eval"] = "eval"
     name: str | None = None
     description: str | None = None

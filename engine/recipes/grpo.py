@@ -28,12 +28,13 @@ import ast
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from tailor.engine.errors import RecipeError
 from tailor.engine.recipes.common import Strict, _FieldError, check_train_block, run_reference
+from tailor.engine.recipes.load import resolve_data_paths
 from tailor.engine.recipes.trainable import TrainableRecipe
 
 BUILTIN_REWARDS = ("exact_match", "token_f1", "format", "length")
@@ -124,8 +125,6 @@ class GRPORecipe(TrainableRecipe):
         "merge", description="merge: fold the run's adapter into the base and train a new one; stack: keep training it."
     )
 
-    config_class: ClassVar[str] = "GRPOConfig"
-
     @field_validator("train")
     @classmethod
     def _train_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
@@ -133,7 +132,7 @@ class GRPORecipe(TrainableRecipe):
             if key in TOP_LEVEL:
                 where = "each reward's `weight:`" if key == "reward_weights" else f"the top-level `{key}:`"
                 raise _FieldError(key, f"set it as {where} of the recipe, not under train:")
-        return check_train_block(v, cls.config_class)
+        return check_train_block(v, cls.kind_trl_config())
 
     @field_validator("from_run")
     @classmethod
@@ -178,8 +177,6 @@ class GRPORecipe(TrainableRecipe):
 
     def resolve_files(self, base_dir: Path, source: str) -> None:
         """Data paths as for every kind, then the reward files: absolute, present, defining the function."""
-        from tailor.engine.recipes.load import resolve_data_paths
-
         resolve_data_paths(self, base_dir, source)
         for i, spec in enumerate(self.rewards):
             if spec.path is not None:

@@ -11,16 +11,8 @@ from pydantic import BaseModel, ValidationError
 
 from tailor.engine import kinds
 from tailor.engine.errors import RecipeError
-from tailor.engine.recipes.common import suggest
-from tailor.engine.recipes.dpo import DPORecipe
-from tailor.engine.recipes.eval import EvalRecipe
-from tailor.engine.recipes.grpo import GRPORecipe
-from tailor.engine.recipes.search import SearchRecipe
-from tailor.engine.recipes.sft import SFTRecipe
+from tailor.engine.recipes.common import Recipe, suggest
 from tailor.engine.recipes.yamlio import compose_yaml, load_yaml
-
-#: The built-in recipe models, for type annotations; the registry (engine.kinds) decides what loads.
-Recipe = SFTRecipe | DPORecipe | GRPORecipe | SearchRecipe | EvalRecipe
 
 
 def load_recipe(path: str | Path, *, check_files: bool = True) -> Recipe:
@@ -69,9 +61,11 @@ def parse_recipe(
         recipe = model.model_validate(data)
     except ValidationError as exc:
         raise RecipeError(_describe(exc, model, source, lines)) from None
+    if not isinstance(recipe, Recipe):
+        raise RecipeError(f"{source}: kind {kind}: its model {model.__name__} must subclass {Recipe.__module__}.Recipe")
     if check_files and base_dir is not None:
         resolve_paths(recipe, base_dir, source)
-    return recipe  # type: ignore[return-value]
+    return recipe
 
 
 def resolve_paths(recipe: BaseModel, base_dir: Path, source: str = "<recipe>") -> None:

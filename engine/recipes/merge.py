@@ -26,7 +26,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tailor.engine.recipes.common import ModelSpec, Strict
+from tailor.engine.recipes.common import ModelSpec, Recipe, Strict
 
 #: PEFT's LoraModel.add_weighted_adapter combination types (peft 0.13+).
 COMBINATIONS = (
@@ -47,7 +47,7 @@ class MergeSource(Strict):
         return {"run": value} if isinstance(value, str) else value
 
 
-class MergeRecipe(Strict):
+class MergeRecipe(Recipe):
     kind: Literal["merge"] = "merge"
     name: str | None = None
     description: str | None = None

@@ -8,7 +8,8 @@ from typing import Any
 import yaml
 
 from tailor.engine.errors import RecipeError
-from tailor.engine.recipes.load import Recipe, load_recipe, parse_recipe
+from tailor.engine.recipes.common import Recipe
+from tailor.engine.recipes.load import load_recipe, parse_recipe
 from tailor.engine.recipes.yamlio import load_yaml
 
 

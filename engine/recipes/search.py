@@ -16,10 +16,11 @@ from pydantic import Field, PrivateAttr, ValidationError, field_validator, model
 
 from tailor.engine import kinds
 from tailor.engine.errors import RecipeError
-from tailor.engine.recipes.common import Strict, check_train_block, suggest
+from tailor.engine.recipes import search_params as P
+from tailor.engine.recipes.common import Recipe, Strict, check_train_block, suggest
+from tailor.engine.recipes.load import _describe, _line_index, load_recipe, resolve_paths
+from tailor.engine.recipes.storage_url import check_storage_url
 from tailor.engine.recipes.trainable import NAME_RE, TrainableRecipe
-from tailor.engine.search import params as P
-from tailor.engine.search.storage import check_storage_url
 
 
 def base_model(kind: str) -> type[TrainableRecipe]:
@@ -186,7 +187,7 @@ def parse_duration(value: Any) -> float | None:
     return h * 3600 + mnt * 60 + s
 
 
-class SearchRecipe(Strict):
+class SearchRecipe(Recipe):
     kind: Literal["search"] = "search"
     name: str | None = Field(None, description="Also the default study name.")
     description: str | None = None
@@ -347,8 +348,6 @@ class SearchRecipe(Strict):
     # -- file references (called by load.resolve_paths) -------------------------------------------
     def resolve_files(self, base_dir: Path, source: str) -> None:
         """Inline a base recipe given as a path, make its data paths absolute, default the study name."""
-        from tailor.engine.recipes.load import _describe, _line_index, load_recipe, resolve_paths
-
         if self.study_name is None:
             stem = Path(source.split(" (")[0]).stem
             self.study_name = stem if NAME_RE.match(stem) else "search"
@@ -407,8 +406,6 @@ def _validate_base(data: dict[str, Any]) -> TrainableRecipe:
 
 def _nested_problem(exc: ValidationError, model: type) -> tuple[tuple[str, ...], str]:
     """(path parts, message) of a nested recipe's first error, worded by load.py."""
-    from tailor.engine.recipes.load import _describe
-
     text = _describe(exc, model, "", {})  # ": path: problem" (no source, no lines)
     text = text.removeprefix(": ")
     path, sep, problem = text.partition(": ")

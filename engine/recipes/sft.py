@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Literal
 
 from tailor.engine.recipes.trainable import TrainableRecipe
 
 
 class SFTRecipe(TrainableRecipe):
     kind: Literal["sft"] = "sft"
-
-    config_class: ClassVar[str] = "SFTConfig"

@@ -1,12 +1,13 @@
-"""The base of every recipe that trains weights (``sft``, ``dpo``)."""
+"""The base of every recipe that trains weights (``sft``, ``dpo``, ``grpo``)."""
 
 from __future__ import annotations
 
 import re
-from typing import Any, ClassVar, Literal
+from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from tailor.engine import kinds
 from tailor.engine.recipes.common import (
     DataSpec,
     EarlyStoppingSpec,
@@ -15,17 +16,17 @@ from tailor.engine.recipes.common import (
     PartialSpec,
     PromptSpec,
     QuantizationSpec,
+    Recipe,
     ResourcesSpec,
-    Strict,
     check_train_block,
 )
+from tailor.engine.recipes.eval import check_evaluate_block  # the schema lives with the eval kind
 
 Method = Literal["lora", "qlora", "full", "partial", "prompt_tuning", "prefix_tuning"]
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
-class TrainableRecipe(Strict):
-    kind: str
+class TrainableRecipe(Recipe):
     name: str | None = Field(None, description="Run-name prefix: letters, digits, '.', '_' and '-'.")
     description: str | None = None
     seed: int = 42
@@ -43,8 +44,6 @@ class TrainableRecipe(Strict):
         None, description="Optional evaluation at the end of training (same fields as an eval recipe's)."
     )
 
-    config_class: ClassVar[str] = "SFTConfig"
-
     @field_validator("name")
     @classmethod
     def _safe_name(cls, v: str | None) -> str | None:
@@ -55,14 +54,26 @@ class TrainableRecipe(Strict):
     @field_validator("train")
     @classmethod
     def _train_fields(cls, v: dict[str, Any]) -> dict[str, Any]:
-        return check_train_block(v, cls.config_class)
+        return check_train_block(v, cls.kind_trl_config())
 
     @field_validator("evaluate")
     @classmethod
     def _evaluate_block(cls, v: dict[str, Any] | None) -> dict[str, Any] | None:
-        from tailor.engine.recipes.eval import check_evaluate_block  # the schema lives with the eval kind
-
         return check_evaluate_block(v)
+
+    @classmethod
+    def kind_trl_config(cls) -> str:
+        """The TRL config class of this model's kind: its registry entry says it (engine/kinds.py)."""
+        kind = cls.model_fields["kind"].default
+        config = kinds.get(kind).trl_config if kinds.known(kind) else None
+        if config is None:
+            raise ValueError(f"kind {kind!r} names no trl_config in its registry entry (engine/kinds.py); add one")
+        return config
+
+    @property
+    def trl_config_class(self) -> str:
+        """The TRL config class its ``train:`` block takes (a kind may choose per recipe: DPO's trainer)."""
+        return self.kind_trl_config()
 
     @model_validator(mode="after")
     def _early_stopping_needs_eval(self) -> TrainableRecipe:

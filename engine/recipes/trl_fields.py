@@ -12,6 +12,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from tailor.engine import kinds
+
 CONFIG_CLASSES = {
     "SFTConfig": "trl:SFTConfig",
     "DPOConfig": "trl:DPOConfig",
@@ -46,8 +48,6 @@ def _live(config_class: str) -> dict[str, dict[str, Any]]:
 
 def _targets() -> dict[str, str]:
     """The built-in classes plus every registered kind's ``trl_config`` given as ``module:Class``."""
-    from tailor.engine import kinds
-
     extra = {k.trl_config.rpartition(":")[2]: k.trl_config for k in kinds.all_kinds() if k.trl_config and ":" in k.trl_config}
     return {**CONFIG_CLASSES, **extra}
 

@@ -25,10 +25,10 @@ from tailor.engine.control import Control
 from tailor.engine.errors import RunError, TailorError
 from tailor.engine.executors.registry import DEFAULT_HOST_TYPE
 from tailor.engine.fsutil import atomic_write_json, private_dir
+from tailor.engine.recipes.trackers import TRACKER_DIRS
 from tailor.engine.runs.liveness import this_host
 from tailor.engine.runs.rundir import RunDir, check_run_id
 from tailor.engine.runs.status import RunState, Status
-from tailor.engine.train.trackers import TRACKER_DIRS
 
 FOLLOW_POLL_S = 0.05
 PING_S = 5.0
@@ -104,8 +104,8 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
 
 def _check_space(ws: RemoteWorkspace, recipe_yaml: str) -> None:
     """Refuse a launch whose checkpoints cannot fit on this host's disk (engine/runs/diskspace.py)."""
+    from tailor.engine.memory_estimate import check_launch_space
     from tailor.engine.recipes.load import parse_recipe
-    from tailor.engine.runs.diskspace import check_launch_space
 
     try:
         recipe = parse_recipe(recipe_yaml, check_files=False)

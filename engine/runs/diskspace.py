@@ -2,7 +2,8 @@
 
 A worker keeps a small reserve file in its run directory; when a write fails for lack of space it
 deletes the reserve, which leaves room for the traceback, the last event and the final status. Before
-a launch, ``check_free`` refuses a run whose checkpoints cannot fit.
+a launch, ``check_free`` refuses a run whose checkpoints cannot fit (their size is estimated one floor up,
+engine/memory_estimate.py ``check_launch_space``).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import errno
 import os
 import shutil
 from pathlib import Path
-from typing import Any
 
 from tailor.engine.errors import RunError
 
@@ -78,31 +78,6 @@ def make_reserve(run_path: Path) -> None:
 
 def release_reserve(run_path: Path) -> None:
     (Path(run_path) / RESERVE_NAME).unlink(missing_ok=True)
-
-
-def checkpoint_bytes(recipe: Any) -> int:
-    """Rough bytes a training run writes: checkpoints kept (``save_total_limit``, else every save) of the
-    trainable weights with Adam's two moments, plus the final adapter. 0 for a kind that does not train."""
-    from tailor.engine.memory_estimate import estimate_recipe
-
-    try:
-        est = estimate_recipe(recipe)
-    except Exception:
-        return 0
-    trainable = est.trainable or (est.params if est.method in ("full", "partial") else None)
-    if not trainable:
-        return 0
-    train = dict(getattr(recipe, "train", {}) or {})
-    limit = train.get("save_total_limit")
-    steps, every = train.get("max_steps") or 0, train.get("save_steps") or 500
-    saves = int(limit) if isinstance(limit, int) and limit > 0 else max(1, int(steps) // int(every) if steps > 0 else 3)
-    per_checkpoint = trainable * 4 * 3  # fp32 weights + two Adam moments
-    return int(per_checkpoint * saves + trainable * 4)
-
-
-def check_launch_space(runs_dir: Path, recipe: Any) -> None:
-    """Refuse a launch whose checkpoints cannot fit in the free space of ``runs_dir``."""
-    check_free(runs_dir, MIN_FREE + checkpoint_bytes(recipe), "its checkpoints, adapter and logs")
 
 
 def check_free(path: Path, need: int, what: str) -> None:

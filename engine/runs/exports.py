@@ -12,16 +12,20 @@ import json
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from tailor.engine.workspace import Workspace
+
+class WorkspaceRoot(Protocol):
+    """The workspace whose record this is (engine/workspace.py, a floor above the run-directory contract)."""
+
+    @property
+    def root(self) -> Path: ...
 
 EXPORTS_FILE = "exports.jsonl"
 MODEL_KINDS = ("merged", "model")  # loadable with AutoModelForCausalLM on their own (not adapters, GGUF)
 
 
-def record_export(ws: Workspace, path: Path, kind: str, run_id: str, base_model: str) -> None:
+def record_export(ws: WorkspaceRoot, path: Path, kind: str, run_id: str, base_model: str) -> None:
     """Append one export to the record (0600; one short line, so appends do not interleave)."""
     line = json.dumps({"path": str(Path(path).resolve()), "kind": kind, "run_id": run_id,
                        "base_model": base_model, "time": time.time()})
@@ -32,7 +36,7 @@ def record_export(ws: Workspace, path: Path, kind: str, run_id: str, base_model:
         os.close(fd)
 
 
-def exported_models(ws: Workspace) -> list[dict[str, Any]]:
+def exported_models(ws: WorkspaceRoot) -> list[dict[str, Any]]:
     """The recorded merged/full model folders that still hold a model, newest first, one per path."""
     try:
         lines = (ws.root / EXPORTS_FILE).read_text(encoding="utf-8").splitlines()

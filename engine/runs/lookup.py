@@ -7,28 +7,26 @@ Light (stdlib + pydantic): shared by evaluation (``tailor.engine.eval.candidates
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from tailor.engine import kinds
 from tailor.engine.errors import RunError
 from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState
 
-if TYPE_CHECKING:
-    from tailor.engine.workspace import Workspace
+
+class RunStore(Protocol):
+    """Where lookups find runs: a workspace (engine/workspace.py, a floor above the run-directory contract)."""
+
+    def run(self, ref: str) -> RunDir: ...
+    def run_dirs(self) -> list[RunDir]: ...
 
 
 def is_latest(ref: str) -> bool:
     return ref == "latest" or ref.startswith("latest:")
 
 
-def workspace_of(run: RunDir) -> Workspace:
-    from tailor.engine.workspace import Workspace
-
-    return Workspace(run.path.parent.parent)
-
-
-def find_run(ws: Workspace, ref: str, base_dir: Path | None = None) -> RunDir:
+def find_run(ws: RunStore, ref: str, base_dir: Path | None = None) -> RunDir:
     """A run by id, unique prefix, or folder (absolute, or relative to the recipe's folder)."""
     path = Path(ref).expanduser()
     for cand in (path, (base_dir / path) if base_dir and not path.is_absolute() else None):
@@ -37,7 +35,7 @@ def find_run(ws: Workspace, ref: str, base_dir: Path | None = None) -> RunDir:
     return ws.run(ref)
 
 
-def latest_run(ws: Workspace, ref: str) -> RunDir | None:
+def latest_run(ws: RunStore, ref: str) -> RunDir | None:
     """``latest`` / ``latest:NAME``: the newest succeeded sft/dpo run (named NAME), or None."""
     name = ref.partition(":")[2].strip() or None
     for run in reversed(ws.run_dirs()):

@@ -7,15 +7,26 @@ hidden: ``tailor runs --repair RUN``, and ``resume`` does it first when needed.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import Any, Protocol
 
 from tailor.engine.runs.status import RunState, Status
 
-if TYPE_CHECKING:
-    from tailor.engine.runs.rundir import RunDir
+
+class RunFiles(Protocol):
+    """What repair reads of a run directory (engine/runs/rundir.py's RunDir, which calls it)."""
+
+    @property
+    def run_id(self) -> str: ...
+    @property
+    def path(self) -> Path: ...
+    @property
+    def recipe_file(self) -> Path: ...
+    @property
+    def events_file(self) -> Path: ...
 
 
-def recipe_identity(run: RunDir) -> tuple[str, str | None]:
+def recipe_identity(run: RunFiles) -> tuple[str, str | None]:
     """``(kind, name)`` from the frozen recipe; ``("?", None)`` where it is unreadable."""
     import yaml
 
@@ -29,7 +40,7 @@ def recipe_identity(run: RunDir) -> tuple[str, str | None]:
     return (kind if isinstance(kind, str) else "?"), (name if isinstance(name, str) else None)
 
 
-def rebuild_status(run: RunDir) -> Status:
+def rebuild_status(run: RunFiles) -> Status:
     """The status the events describe. A run whose last state is active and whose worker is gone is
     written as failed (``resume`` then continues it); a live worker will overwrite it on its next write."""
     kind, name = recipe_identity(run)

@@ -26,6 +26,7 @@ from tailor.engine.errors import RunError
 from tailor.engine.fsutil import atomic_write_json, private_dir
 from tailor.engine.runs.events import EventCursor, EventWriter, last_seq, read_events
 from tailor.engine.runs.liveness import pid_alive, this_host
+from tailor.engine.runs.repair import rebuild_status, recipe_identity
 from tailor.engine.runs.status import RunState, Status
 
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -121,8 +122,6 @@ class RunDir:
             if not self.status_file.exists():
                 raise
             reason = str(exc)
-        from tailor.engine.runs.repair import recipe_identity
-
         kind, name = recipe_identity(self)
         return Status(
             run_id=self.run_id,
@@ -135,8 +134,6 @@ class RunDir:
 
     def repair(self) -> Status:
         """Rebuild status.json from events.jsonl and the frozen recipe (engine/runs/repair.py)."""
-        from tailor.engine.runs.repair import rebuild_status
-
         status = rebuild_status(self)
         self.write_status(status)
         return status

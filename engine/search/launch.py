@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tailor.engine.errors import RecipeError, RunError
-from tailor.engine.recipes.load import Recipe
+from tailor.engine.recipes.common import Recipe
 from tailor.engine.recipes.overrides import load_with_overrides
 from tailor.engine.runs.status import Status
 from tailor.engine.search import SearchError

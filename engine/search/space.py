@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from tailor.engine.recipes import search_params as P
 from tailor.engine.recipes.search import ParamSpec, SearchRecipe, base_model
 from tailor.engine.search import SearchError
-from tailor.engine.search import params as P
 
 DEFAULT_EVAL_STEPS = 10
 

@@ -63,7 +63,8 @@ class Source:
 def resolve_source(recipe: DPORecipe | GRPORecipe, ctx: WorkerContext) -> Source:
     """The finished sft/dpo run named by ``recipe.from_run`` (id, unique prefix or folder), checked."""
     from tailor.engine.eval.candidates import run_candidate
-    from tailor.engine.runs.lookup import find_run, is_latest, latest_run, workspace_of
+    from tailor.engine.runs.lookup import find_run, is_latest, latest_run
+    from tailor.engine.workspace import workspace_of
 
     assert recipe.from_run is not None, "only called for a recipe with from_run"
     where = f"{ctx.run.recipe_file}: from_run"

@@ -112,8 +112,9 @@ def early_stopping_callback(recipe: TrainableRecipe) -> EarlyStoppingCallback | 
 
 def tracker_callbacks(recipe: TrainableRecipe, ctx: WorkerContext) -> list[TrainerCallback]:
     """The callback that sends the recipe to the ``train.report_to`` trackers (none without trackers)."""
+    from tailor.engine.recipes.trackers import normalise
     from tailor.engine.train import trackers
 
-    if not trackers.normalise(recipe.train.get("report_to")):
+    if not normalise(recipe.train.get("report_to")):
         return []
     return [trackers.recipe_callback(recipe, ctx)]

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 def resolve_sources(recipe: MergeRecipe, ctx: WorkerContext) -> list[Candidate]:
     """The source runs as evaluation candidates, checked to be LoRA adapters of one base."""
     from tailor.engine.eval.candidates import run_candidate
-    from tailor.engine.runs.lookup import find_run, workspace_of
+    from tailor.engine.runs.lookup import find_run
     from tailor.engine.runs.status import RunState
+    from tailor.engine.workspace import workspace_of
 
     where = f"{ctx.run.recipe_file}: adapters"
     ws = workspace_of(ctx.run)

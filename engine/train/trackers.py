@@ -24,49 +24,13 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from tailor.engine.errors import RecipeError
+from tailor.engine.recipes.trackers import TRACKERS, normalise
 
 if TYPE_CHECKING:
     from tailor.engine.recipes.trainable import TrainableRecipe
     from tailor.engine.worker.context import WorkerContext
 
-#: report_to name -> (module that must import, pip package to install).
-TRACKERS: dict[str, tuple[str, str]] = {
-    "tensorboard": ("tensorboard", "tensorboard"),
-    "mlflow": ("mlflow", "mlflow"),
-    "wandb": ("wandb", "wandb"),
-    "trackio": ("trackio", "trackio"),
-    "comet_ml": ("comet_ml", "comet_ml"),
-    "clearml": ("clearml", "clearml"),
-    "neptune": ("neptune", "neptune"),
-    "dvclive": ("dvclive", "dvclive"),
-    "swanlab": ("swanlab", "swanlab"),
-    "azure_ml": ("azureml", "azureml-core"),
-    "codecarbon": ("codecarbon", "codecarbon"),
-    "flyte": ("flytekit", "flytekit"),
-    "dagshub": ("dagshub", "dagshub"),
-}
-ALIASES = {"comet": "comet_ml"}
 _SET_BY_TAILOR: dict[str, str] = {}  # environment defaults this process set (runs trained in-process, tests)
-#: Folders of the run directory a tracker writes into (fetched with the run; see engine/remote/server.py).
-TRACKER_DIRS = ("tensorboard", "mlflow", "wandb", "trackio", "comet")
-
-
-def normalise(value: Any) -> list[str]:
-    """``report_to`` as a list of integration names (``none`` / empty: no tracker)."""
-    if value is None:
-        return []
-    items = [value] if isinstance(value, str) else list(value)
-    out = []
-    for item in items:
-        name = ALIASES.get(str(item), str(item))
-        if name in ("none", ""):
-            continue
-        if name == "all":
-            raise RecipeError("train.report_to: 'all' reports to whatever happens to be installed; name the trackers")
-        if name not in TRACKERS:
-            raise RecipeError(f"train.report_to: unknown tracker {item!r}; use one of {', '.join(TRACKERS)} (or a list)")
-        out.append(name)
-    return list(dict.fromkeys(out))
 
 
 def missing(names: list[str]) -> list[str]:

@@ -77,7 +77,7 @@ def _run(run: RunDir, resume: bool) -> int:
         pidfile = _threads(recipe, ctx)
         from tailor.engine import kinds
 
-        kinds.run(recipe, ctx)  # the kind's runner (engine.kinds): it returns when done
+        kinds.get(recipe.kind).runner_function()(recipe, ctx)  # the kind's runner: it returns when done
     except BaseException as exc:  # every failure must end in a status
         ctx.release_reserve()  # on a full disk: room for the traceback, the last event and status
         with contextlib.suppress(OSError):

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tailor.engine import kinds
 from tailor.engine.errors import RecipeError
 from tailor.engine.recipes import dump_recipe, load_recipe, parse_recipe
 from tailor.engine.recipes.overrides import load_with_overrides, parse_assignment
@@ -61,7 +62,7 @@ def test_minimal_recipe_gets_defaults_and_absolute_paths(recipe_dir: Path) -> No
         ("kind: sft\ndata:\n  train: nowhere.jsonl\n", "data.train[0].path: no such dataset file 'nowhere.jsonl'"),
         ("kind: sft\ndata:\n  train: [train.jsonl, missing/*.jsonl]\n", "data.train[1].path: the pattern 'missing/*.jsonl' matches no file"),
         ("kind: sft\n", "data: required field is missing"),
-        ("kind: sfft\ndata: {train: train.jsonl}\n", "r.yaml:1: kind: unknown kind 'sfft'; use one of sft, dpo, grpo, search, eval, merge; did you mean 'sft'?"),
+        ("kind: sfft\ndata: {train: train.jsonl}\n", f"r.yaml:1: kind: unknown kind 'sfft'; use one of {', '.join(kinds.names())}; did you mean 'sft'?"),
         ("data: {train: train.jsonl}\n", "kind: missing"),
         ("kind: sft\nmethod: lorax\ndata: {train: train.jsonl}\n", "r.yaml:2: method: Input should be 'lora', 'qlora'"),
         ("kind: sft\nname: 'bad name; rm -rf'\ndata: {train: train.jsonl}\n", "name: use letters, digits"),

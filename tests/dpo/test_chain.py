@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from dpo_helpers import logs, make_run, metrics, run_worker, succeeded
 
+from tailor.engine import kinds
 from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState
 from tailor.engine.workspace import Workspace
@@ -160,7 +161,7 @@ def test_full_model_source_is_the_new_base(ws: Workspace) -> None:
     ("from_run", "extra", "expected"),
     [
         ("no-such-run", {}, "from_run: no run 'no-such-run'"),
-        ("queued", {}, "is queued; start from a succeeded sft, dpo, grpo or merge run"),
+        ("queued", {}, f"is queued; start from a succeeded {kinds.either(kinds.model_producing())} run"),
         (
             "sft",
             {"model": "some-org/other-model"},

@@ -15,10 +15,10 @@ from typing import Literal
 from pydantic import Field
 
 from tailor.engine import kinds
-from tailor.engine.recipes.common import Strict
+from tailor.engine.recipes.common import Recipe
 
 
-class TickRecipe(Strict):
+class TickRecipe(Recipe):
     kind: Literal["tick"]
     name: str | None = None
     steps: int = Field(20, gt=0)

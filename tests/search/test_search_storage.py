@@ -9,15 +9,9 @@ from pathlib import Path
 import optuna
 import pytest
 
+from tailor.engine.recipes.storage_url import check_storage_url, storage_kind
 from tailor.engine.search import SearchError
-from tailor.engine.search.storage import (
-    HEARTBEAT_ATTR,
-    check_storage_url,
-    open_storage,
-    redact,
-    resolve_url,
-    storage_kind,
-)
+from tailor.engine.search.storage import HEARTBEAT_ATTR, open_storage, redact, resolve_url
 
 
 def test_url_forms(tmp_path: Path) -> None:

@@ -212,7 +212,7 @@ def check_cmd(
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print_report(report)
-    from tailor.engine.data.verdict import refusal
+    from tailor.engine.data.quality import refusal
 
     if strict and refusal(report):
         sys.exit(1)

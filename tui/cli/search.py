@@ -99,8 +99,9 @@ def trial_line(event: dict[str, Any]) -> str:
 
 
 def _url(state: CliState, storage: str | None) -> str:
+    from tailor.engine.recipes.storage_url import check_storage_url
     from tailor.engine.search import SearchError
-    from tailor.engine.search.storage import check_storage_url, resolve_url
+    from tailor.engine.search.storage import resolve_url
 
     if storage:
         try:

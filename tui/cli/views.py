@@ -142,9 +142,9 @@ def new_recipe_cmd(state: CliState, path: str, model: str, max_length: int) -> N
 # -- tailor eval RUN --pair A B -------------------------------------------------------------------------
 def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
     """Two models' outputs, most-disagreeing examples first, scores on the table's scale (Evals side-by-side)."""
-    from tailor.engine.eval.metrics import METRICS
     from tailor.engine.eval.results import PredictionIndex
     from tailor.engine.eval.table import fmt_value, score_metric, title
+    from tailor.engine.recipes.eval_metrics import METRICS
 
     ids = [m.id for m in results.models]
     for model in (a, b):

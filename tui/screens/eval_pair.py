@@ -114,8 +114,8 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
             return
         rows = self.index.by_disagreement() if self.by_disagreement else self.index.by_index()
         self.rows = rows[:MAX_ROWS]
-        from tailor.engine.eval.metrics import METRICS
         from tailor.engine.eval.table import score_metric, title
+        from tailor.engine.recipes.eval_metrics import METRICS
 
         score = self.results.primary or "score"
         metric = score_metric(score)
@@ -202,8 +202,8 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         table = RichTable(box=None, pad_edge=False, header_style=theme_style(self.app, "accent", bold=True))
         for col in ("score", "A", "B", "B - A"):
             table.add_column(col, justify="left" if col == "score" else "right")
-        from tailor.engine.eval.metrics import METRICS
         from tailor.engine.eval.table import fmt_delta, score_metric, title
+        from tailor.engine.recipes.eval_metrics import METRICS
 
         lower_better = {"loss"}
         for key in sorted(set(sa) | set(sb)):

@@ -1,6 +1,9 @@
 """What a search parameter name means: the recipe field it sets, its type, and its literature default.
 
-Light module (no Optuna): the recipe schema uses it to validate a ``space:`` before anything starts.
+Light module (no Optuna), on the recipe floor: the search recipe's schema uses it to validate a ``space:``
+before anything starts, and engine/search/space.py to turn a space into trials. The defaults of the fields
+every trainable kind shares are here; a kind's own (its learning rates, DPO's and GRPO's ``beta``) are its
+registry entry's ``search_ranges`` (engine/kinds.py).
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from tailor.engine import kinds
 from tailor.engine.recipes.common import LoraSpec
 from tailor.engine.recipes.trl_fields import fields as trl_fields
 
@@ -36,7 +40,7 @@ RANKS = [8, 16, 32, 64, 128, 256]
 
 def config_class_of(base: TrainableRecipe) -> str:
     """The TRL config class whose fields the base recipe's ``train:`` takes (KTO/ORPO differ from DPO)."""
-    return getattr(base, "trl_config_class", None) or base.config_class
+    return base.trl_config_class
 
 
 def _top_level(base: TrainableRecipe) -> list[str]:
@@ -87,27 +91,24 @@ def value_type(target: str, base: TrainableRecipe) -> type | None:
     return None
 
 
+# The literature defaults of the fields every trainable kind shares; a kind's ``search_ranges`` win.
+SHARED_RANGES: dict[str, dict[str, Any]] = {
+    "lora.r": {"choices": list(RANKS)},
+    "train.learning_rate": {"low": 1e-5, "high": 1e-3, "log": True},
+    "lora.lora_alpha": {"tie": "r", "scale": 2.0},
+    "lora.lora_dropout": {"low": 0.0, "high": 0.1},
+    "train.num_train_epochs": {"choices": [1, 2, 3]},
+    "train.per_device_train_batch_size": {"choices": [2, 4, 8, 16]},
+    "train.weight_decay": {"low": 0.0, "high": 0.1},
+    "train.warmup_ratio": {"low": 0.0, "high": 0.1},
+}
+
+
 def default_spec(target: str, kind: str) -> dict[str, Any] | None:
-    """The literature default for a parameter given without a range, or None if there is none."""
-    dpo = kind == "dpo"
-    grpo = kind == "grpo"
-    lr = {"low": 5e-7, "high": 5e-5} if dpo else {"low": 1e-6, "high": 1e-4} if grpo else {"low": 1e-5, "high": 1e-3}
-    table: dict[str, dict[str, Any]] = {
-        "lora.r": {"choices": list(RANKS)},
-        # LoRA SFT: 1e-5..1e-3 (around the usual 2e-4); DPO wants far lower rates, GRPO (LoRA) 1e-6..1e-4.
-        "train.learning_rate": {**lr, "log": True},
-        "lora.lora_alpha": {"tie": "r", "scale": 2.0},
-        "lora.lora_dropout": {"low": 0.0, "high": 0.1},
-        "train.num_train_epochs": {"choices": [1, 2, 3]},
-        "train.per_device_train_batch_size": {"choices": [2, 4, 8, 16]},
-        "train.weight_decay": {"low": 0.0, "high": 0.1},
-        "train.warmup_ratio": {"low": 0.0, "high": 0.1},
-        # GRPO's KL coefficient is far smaller than DPO's beta (DeepSeek-R1: 0.001; TRL's default 0: no KL).
-        "beta": {"low": 0.001, "high": 0.1, "log": True} if grpo else {"low": 0.01, "high": 0.5, "log": True},
-        "num_generations": {"choices": [4, 8, 16]},  # the group size; must divide the batch of completions
-    }
-    spec = table.get(target)
-    return dict(spec) if spec else None
+    """The default for a parameter given without a range: the kind's own, else the shared one, else None."""
+    own = kinds.get(kind).search_ranges if kinds.known(kind) else {}
+    spec = own.get(target, SHARED_RANGES.get(target))
+    return {k: list(v) if isinstance(v, list) else v for k, v in spec.items()} if spec else None
 
 
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
