@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tailor.engine import stack
 from tailor.engine.errors import RunError
 from tailor.engine.runs import lock
 from tailor.engine.runs.liveness import pid_alive, this_host
@@ -63,6 +64,8 @@ class Control:
     ) -> Status:
         """Validate the recipe, create its run directory here and start a detached worker."""
         from tailor.engine.eval.judge_endpoint import check_key
+
+        self.require_stack("a local run")
         from tailor.engine.executors.base import prepare_launch
         from tailor.engine.recipes.load import dump_recipe
         from tailor.engine.runs.diskspace import check_launch_space
@@ -71,6 +74,12 @@ class Control:
         check_launch_space(self.runs_dir, prepared.recipe)
         check_key(prepared.recipe)  # an endpoint judge's key variable: set here, where the worker starts
         return self.create_and_spawn(prepared.run_id, dump_recipe(prepared.recipe), prepared.status)
+
+    def require_stack(self, what: str) -> None:
+        """Refuse, before any run directory exists, to start a worker in this interpreter without the
+        training stack (a light install). A worker in another interpreter (``python``) is its own check."""
+        if self.python is None:
+            stack.require(what, launch=True)
 
     def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:
         """Create the run directory (frozen recipe, first status) and start its worker."""
@@ -142,6 +151,7 @@ class Control:
         and the others are told "already resumed by pid N" (the lock passes to that worker)."""
         from tailor.engine.runs.diskspace import wrap_disk_full
 
+        self.require_stack("resuming a run here")
         run = self.run(run_id)
         deadline = time.monotonic() + LOCK_RELEASE_S
         while True:

@@ -12,6 +12,7 @@ is not switched off (``HF_HUB_OFFLINE``), with a short timeout.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,9 +46,13 @@ def field_of(message: str) -> str:
 
 def preflight(path: Path, overrides: dict[str, Any] | None = None, *, host: str = "local") -> list[Problem]:
     """Every problem found, in form order; empty when the launch may go ahead."""
-    from tailor.engine import kinds
+    from tailor.engine import kinds, stack
     from tailor.engine.errors import TailorError, one_line
     from tailor.engine.recipes.overrides import load_with_overrides
+
+    refused = stack.refusal("a local run", launch=True) if host == "local" else None
+    if refused:  # a light install: the worker could not start here
+        return [Problem("recipe", refused)]
 
     try:
         recipe = load_with_overrides(path, overrides or None)
@@ -87,6 +92,8 @@ def model_problem(name: str, revision: str | None = None, *, local: bool = True)
 
 
 def _hub_problem(name: str, revision: str | None) -> str | None:
+    if importlib.util.find_spec("huggingface_hub") is None:
+        return None  # a light install launching on a host: the host resolves the model
     try:
         from huggingface_hub import try_to_load_from_cache
 

@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tailor.engine import stack
 from tailor.engine.errors import RecipeError, RunError
 from tailor.engine.recipes.load import Recipe
 from tailor.engine.recipes.overrides import load_with_overrides
@@ -57,6 +58,8 @@ async def start_search(
     links: dict[str, Any] = {"study": recipe.study_name}
     if getattr(executor, "host", "local") == "local":
         from tailor.engine.search.storage import redact
+
+        stack.require("a local search", launch=True)  # before its storage is opened (Optuna) or a run directory exists
 
         url = await asyncio.to_thread(preflight, recipe, workspace.root)
         links["storage"] = redact(url)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tailor.engine import stack
 from tailor.engine.search import SearchError
 
 RDB_SCHEMES = ("sqlite", "postgresql", "postgres", "mysql", "mariadb", "oracle", "mssql", "cockroachdb")
@@ -132,6 +133,11 @@ def expand(url: str) -> str:
     return os.path.expandvars(url)
 
 
+def require_optuna() -> None:
+    """On a light install (no Optuna), one line naming the extra, before anything imports Optuna."""
+    stack.require("a search study (the Search screen, tailor search ls/status)", ("optuna",))
+
+
 def open_storage(
     url: str,
     *,
@@ -144,6 +150,8 @@ def open_storage(
     Every failure (missing driver, unreachable server, unwritable folder) is a one-line SearchError.
     """
     import warnings
+
+    require_optuna()
 
     import optuna
     from optuna.exceptions import ExperimentalWarning
