@@ -33,7 +33,7 @@ LOCK = Path(tempfile.gettempdir()) / f"tailor-tests-install-{os.getuid()}.lock"
 class Server:
     what: str  # as the skip line names it
     packages: str  # what apt-get installs
-    script: str  # in .ci/
+    script: str  # in .ci/ (or an absolute path)
     root_only: bool = False  # its test fixture starts daemons as root
 
 
@@ -68,10 +68,13 @@ def may_install() -> bool:
     return subprocess.run(["sudo", "-n", "true"], capture_output=True, timeout=30).returncode == 0
 
 
+def has_apt() -> bool:
+    return shutil.which("apt-get") is not None
+
+
 def need(server: Server, present: Callable[[], bool]) -> None:
     """Make ``server`` usable here (installing it if this user may), or skip the calling test in one line."""
-    decision = plan(server, present=present(), root=os.geteuid() == 0, may_install=may_install(),
-                    apt=shutil.which("apt-get") is not None)
+    decision = plan(server, present=present(), root=os.geteuid() == 0, may_install=may_install(), apt=has_apt())
     if decision == READY:
         return
     if decision != INSTALL:
@@ -80,7 +83,7 @@ def need(server: Server, present: Callable[[], bool]) -> None:
         if not present():  # another worker may have installed it while this one waited
             _install(server)
     if not present():
-        pytest.fail(f"{server.what}: .ci/{server.script} ran but the server is still missing")
+        pytest.fail(f"{server.what}: {server.script} ran but the server is still missing")
 
 
 def _install(server: Server) -> None:
@@ -88,7 +91,7 @@ def _install(server: Server) -> None:
                           stdin=subprocess.DEVNULL)
     if proc.returncode != 0:
         tail = " ".join((proc.stderr or proc.stdout).strip().splitlines()[-2:])
-        pytest.fail(f"{server.what}: .ci/{server.script} failed (exit {proc.returncode}): {tail}")
+        pytest.fail(f"{server.what}: {server.script} failed (exit {proc.returncode}): {tail}")
 
 
 @contextlib.contextmanager

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from servers import INSTALL, POSTGRES, READY, SLURM, SSHD, plan
+import servers
+from servers import INSTALL, POSTGRES, READY, SLURM, SSHD, Server, need, plan
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -36,6 +37,27 @@ REPO = Path(__file__).resolve().parents[2]
 )
 def test_install_or_skip_decision(server, present, root, may_install, apt, expected) -> None:
     assert plan(server, present=present, root=root, may_install=may_install, apt=apt) == expected
+
+
+def test_a_missing_server_is_installed_once_by_its_script(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    marker, log = tmp_path / "installed", tmp_path / "runs.log"
+    script = tmp_path / "install-fake.sh"
+    script.write_text(f"echo ran >> {log}\ntouch {marker}\n")
+    fake = Server("Fake server", "fake-server", str(script))
+    monkeypatch.setattr(servers, "has_apt", lambda: True)
+    monkeypatch.setattr(servers, "may_install", lambda: True)
+    need(fake, marker.exists)
+    need(fake, marker.exists)  # installed now: ready
+    assert log.read_text() == "ran\n"
+
+    script.write_text("echo 'E: Unable to locate package fake-server' >&2\nexit 100\n")
+    broken = Server("Broken server", "fake-server", str(script))
+    with pytest.raises(pytest.fail.Exception, match=r"^Broken server: .* failed \(exit 100\): E: Unable to locate"):
+        need(broken, lambda: False)
+
+    monkeypatch.setattr(servers, "may_install", lambda: False)  # no root, no sudo
+    with pytest.raises(pytest.skip.Exception, match=r"^needs Broken server: run as root or `sudo apt-get install fake-server`$"):
+        need(broken, lambda: False)
 
 
 def test_the_ci_script_runs_the_readme_test_command() -> None:
