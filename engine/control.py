@@ -64,12 +64,11 @@ class Control:
     ) -> Status:
         """Validate the recipe, create its run directory here and start a detached worker."""
         from tailor.engine.eval.judge_endpoint import check_key
-
-        self.require_stack("a local run")
         from tailor.engine.executors.base import prepare_launch
         from tailor.engine.recipes.load import dump_recipe
         from tailor.engine.runs.diskspace import check_launch_space
 
+        self.require_stack("a local run")
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
         check_launch_space(self.runs_dir, prepared.recipe)
         check_key(prepared.recipe)  # an endpoint judge's key variable: set here, where the worker starts

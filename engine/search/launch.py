@@ -59,8 +59,7 @@ async def start_search(
     if getattr(executor, "host", "local") == "local":
         from tailor.engine.search.storage import redact
 
-        stack.require("a local search", launch=True)  # before its storage is opened (Optuna) or a run directory exists
-
+        stack.require("a local search", launch=True)  # before Optuna opens its storage or a run directory exists
         url = await asyncio.to_thread(preflight, recipe, workspace.root)
         links["storage"] = redact(url)
     return await executor.launch(Path(path), name=name or recipe.study_name, overrides=overrides or None, links=links)

@@ -91,7 +91,7 @@ def test_tokenizer_views_and_studies_say_which_extra(light, workspace) -> None:
     # The quality report needs no tokenizer but for its token lengths: they are left out, in one line.
     out = run_cli(workspace, "data", "check", str(data))
     assert out.exit_code == 0, out.output
-    assert f"note: token lengths needs the training stack (transformers, tokenizers not installed here): {TRAIN_EXTRA}" in out.output
+    assert f"note: counting tokens needs the training stack (transformers, tokenizers not installed here): {TRAIN_EXTRA}" in out.output
     assert "verdict" in out.output
 
 

@@ -53,7 +53,7 @@ def test_the_light_install_drives_everything_but_a_local_run(light_bin: Path, tm
     assert out.returncode == 0 and "Reverse:" in out.stdout, out.stderr
     out = tailor("data", "check", str(data))  # the report without token lengths, which say why in one line
     assert out.returncode == 0 and "verdict" in out.stdout, out.stderr
-    assert out.stderr.strip().startswith("note: token lengths needs the training stack")
+    assert out.stderr.strip().startswith("note: counting tokens needs the training stack")
 
     out = tailor("run", "demo-sft.yaml")
     assert out.returncode == 2, out.stdout + out.stderr

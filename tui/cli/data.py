@@ -205,7 +205,7 @@ def check_cmd(
     from tailor.engine import stack
     from tailor.engine.models.loading import TOKENIZER
 
-    skipped = None if no_tokens else stack.refusal("token lengths", TOKENIZER)
+    skipped = None if no_tokens else stack.refusal("counting tokens", TOKENIZER)
     if skipped:  # a light install: the rest of the report needs no tokenizer
         click.echo(f"note: {skipped}", err=True)
     if not no_tokens and not skipped and report.converted:
