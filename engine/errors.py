@@ -40,8 +40,8 @@ TRAIN_EXTRA = "pip install 'tailor-tui[train]'"
 #: The import names of the ``train`` extra's distributions (pyproject.toml); engine/stack.py checks them.
 TRAINING_STACK = ("torch", "transformers", "tokenizers", "peft", "trl", "datasets", "accelerate", "optuna",
                   "sacrebleu", "rouge_score", "gguf")
-#: Libraries that only the extra brings along (dependencies of transformers), reported the same way.
-_BROUGHT_ALONG = ("huggingface_hub", "safetensors")
+#: A library that only the extra brings along (a dependency of transformers), reported the same way.
+_BROUGHT_ALONG = ("safetensors",)
 
 
 class MissingExtra(TailorError):

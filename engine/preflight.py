@@ -12,7 +12,6 @@ is not switched off (``HF_HUB_OFFLINE``), with a short timeout.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,8 +91,6 @@ def model_problem(name: str, revision: str | None = None, *, local: bool = True)
 
 
 def _hub_problem(name: str, revision: str | None) -> str | None:
-    if importlib.util.find_spec("huggingface_hub") is None:
-        return None  # a light install launching on a host: the host resolves the model
     try:
         from huggingface_hub import try_to_load_from_cache
 
