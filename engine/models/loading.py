@@ -120,6 +120,11 @@ def check_qlora_possible() -> None:
         raise ModelError("QLoRA needs the bitsandbytes package on the worker: pip install bitsandbytes") from None
 
 
+def tokenizer_refusal(what: str) -> str | None:
+    """Why ``what`` cannot load a tokenizer here (a light install), in one line naming the extra; or None."""
+    return stack.refusal(what, TOKENIZER)
+
+
 def load_tokenizer(spec: Any, path: str | None = None) -> Any:
     """The tokenizer for a ``ModelSpec``, with a pad token and the recipe's chat template if any."""
     stack.require("a tokenizer view (token counts, a row as the trainer tokenizes it)", TOKENIZER)

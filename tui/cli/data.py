@@ -202,10 +202,9 @@ def check_cmd(
     if eval_path:
         ev = _open((eval_path,))
         add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))
-    from tailor.engine import stack
-    from tailor.engine.models.loading import TOKENIZER
+    from tailor.engine.models.loading import tokenizer_refusal
 
-    skipped = None if no_tokens else stack.refusal("counting tokens", TOKENIZER)
+    skipped = None if no_tokens else tokenizer_refusal("counting tokens")
     if skipped:  # a light install: the rest of the report needs no tokenizer
         click.echo(f"note: {skipped}", err=True)
     if not no_tokens and not skipped and report.converted:
