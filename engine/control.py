@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from tailor.engine import kinds
+from tailor.engine import kinds, stack
 from tailor.engine.errors import RunError
 from tailor.engine.runs import lock
 from tailor.engine.runs.liveness import pid_alive, this_host
@@ -74,10 +74,17 @@ class Control:
         from tailor.engine.memory_estimate import check_launch_space
         from tailor.engine.recipes.load import dump_recipe
 
+        self.require_stack("a local run")
         prepared = prepare_launch(recipe, host=this_host(), name=name, overrides=overrides, links=links)
         check_launch_space(self.runs_dir, prepared.recipe)
         kinds.get(prepared.recipe.kind).check_launch(prepared.recipe)  # e.g. an endpoint judge's key variable
         return self.create_and_spawn(prepared.run_id, dump_recipe(prepared.recipe), prepared.status)
+
+    def require_stack(self, what: str) -> None:
+        """Refuse, before any run directory exists, to start a worker in this interpreter without the
+        training stack (a light install). A worker in another interpreter (``python``) is its own check."""
+        if self.python is None:
+            stack.require(what, launch=True)
 
     def create_and_spawn(self, run_id: str, recipe_yaml: str, status: Status) -> Status:
         """Create the run directory (frozen recipe, first status) and start its worker."""
@@ -159,6 +166,7 @@ class Control:
         and the others are told "already resumed by pid N" (the lock passes to that worker)."""
         from tailor.engine.runs.diskspace import wrap_disk_full
 
+        self.require_stack("resuming a run here")
         run = self.run(run_id)
         deadline = time.monotonic() + LOCK_RELEASE_S
         while True:

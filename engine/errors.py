@@ -34,9 +34,34 @@ class HostError(TailorError):
     """A remote host cannot be reached, authenticated or trusted."""
 
 
+#: The command that adds the training stack to a light install (engine/stack.py lists what it holds).
+TRAIN_EXTRA = "pip install 'tailor-tui[train]'"
+
+#: The import names of the ``train`` extra's distributions (pyproject.toml); engine/stack.py checks them.
+TRAINING_STACK = ("torch", "transformers", "tokenizers", "peft", "trl", "datasets", "accelerate", "optuna",
+                  "sacrebleu", "rouge_score", "gguf")
+#: A library that only the extra brings along (a dependency of transformers), reported the same way.
+_BROUGHT_ALONG = ("safetensors",)
+
+
+class MissingExtra(TailorError):
+    """A feature needs a library of the ``train`` extra that this (light) install does not have."""
+
+
+def missing_extra(exc: BaseException) -> MissingExtra | None:
+    """``exc`` as one line naming the extra, when it is the import of a training-stack library that failed."""
+    name = (getattr(exc, "name", None) or "").split(".")[0]
+    if isinstance(exc, ModuleNotFoundError) and name in TRAINING_STACK + _BROUGHT_ALONG:
+        return MissingExtra(f"this needs {name}, which is not installed here: {TRAIN_EXTRA}")
+    return None
+
+
 def one_line(exc: BaseException) -> str:
     """A one-line description of any exception, for notifications and status files."""
     if isinstance(exc, TailorError):
         return str(exc)
+    extra = missing_extra(exc)
+    if extra is not None:
+        return str(extra)
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}"

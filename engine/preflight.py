@@ -45,9 +45,13 @@ def field_of(message: str) -> str:
 
 def preflight(path: Path, overrides: dict[str, Any] | None = None, *, host: str = "local") -> list[Problem]:
     """Every problem found, in form order; empty when the launch may go ahead."""
-    from tailor.engine import kinds
+    from tailor.engine import kinds, stack
     from tailor.engine.errors import TailorError, one_line
     from tailor.engine.recipes.overrides import load_with_overrides
+
+    refused = stack.refusal("a local run", launch=True) if host == "local" else None
+    if refused:  # a light install: the worker could not start here
+        return [Problem("recipe", refused)]
 
     try:
         recipe = load_with_overrides(path, overrides or None)

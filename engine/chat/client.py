@@ -19,6 +19,7 @@ import sys
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from tailor.engine import stack
 from tailor.engine.chat.protocol import TERMINAL, ChatSettings
 from tailor.engine.errors import TailorError
 
@@ -45,6 +46,7 @@ class ChatWorker:
     @classmethod
     async def start(cls, ws: Workspace, host: str | None = None) -> ChatWorker:
         if host in (None, "", "local", "localhost"):
+            stack.require("a local chat", launch=True)
             env = dict(os.environ, PYTHONUNBUFFERED="1")
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "tailor.engine.chat", "--ws", str(ws.root),

@@ -6,7 +6,7 @@ import os
 from collections.abc import Iterator
 
 from tailor.engine.data.records import Loc, Record
-from tailor.engine.errors import DataError
+from tailor.engine.errors import TRAIN_EXTRA, DataError
 
 
 def offline() -> bool:
@@ -26,8 +26,8 @@ def load_hub(hub_id: str, *, subset: str | None = None, split: str | None = None
     """A hub dataset's split as a ``datasets.Dataset``; one-line DataError when offline or missing."""
     try:
         import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency of the worker side
-        raise DataError(f"{hub_id}: the `datasets` package is needed for hub datasets") from None
+    except ImportError:  # a light install (datasets comes with the training stack)
+        raise DataError(f"{hub_id}: hub datasets need the `datasets` package: {TRAIN_EXTRA}") from None
     split = split or "train"
     try:
         ds = datasets.load_dataset(hub_id, subset, split=split)

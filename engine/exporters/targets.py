@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from tailor.engine import stack
 from tailor.engine.exporters.gguf import ExportError
 from tailor.engine.runs.rundir import RunDir
 
@@ -72,6 +73,8 @@ def export(
     out = Path(out).expanduser().resolve()
     recipe = _recipe(run)
     base = recipe.model.name_or_path
+    if merge or gguf:  # they load the model here; copying the adapter needs no training stack
+        stack.require("a merged or GGUF export")
     if modelfile and not gguf:
         raise ExportError("--modelfile goes with --gguf (Ollama imports the GGUF file the Modelfile names)")
     if gguf:

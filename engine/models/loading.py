@@ -14,8 +14,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tailor.engine import stack
 from tailor.engine.errors import ModelError
 from tailor.engine.models.tiny import TINY_ID
+
+#: What loading a tokenizer imports (a light install, the TUI's token views, has none of it).
+TOKENIZER = ("transformers", "tokenizers")
 
 
 def resolve_model_path(name_or_path: str, gguf_file: str | None = None, log: Any = None) -> str:
@@ -116,8 +120,14 @@ def check_qlora_possible() -> None:
         raise ModelError("QLoRA needs the bitsandbytes package on the worker: pip install bitsandbytes") from None
 
 
+def tokenizer_refusal(what: str) -> str | None:
+    """Why ``what`` cannot load a tokenizer here (a light install), in one line naming the extra; or None."""
+    return stack.refusal(what, TOKENIZER)
+
+
 def load_tokenizer(spec: Any, path: str | None = None) -> Any:
     """The tokenizer for a ``ModelSpec``, with a pad token and the recipe's chat template if any."""
+    stack.require("a tokenizer view (token counts, a row as the trainer tokenizes it)", TOKENIZER)
     from transformers import AutoTokenizer
 
     path = path or spec_path(spec)

@@ -4,8 +4,10 @@
    builds never share a build/ folder). A Tailor installed from a wheel installs ``tailor-tui==V`` there.
 2. Create ``<workdir>/venv`` with ``setup.python`` (``--system-site-packages`` when asked: hosts whose
    torch/CUDA come with the system), unless ``python:`` names an existing interpreter.
-3. Upload the wheel over SFTP and ``pip install`` it; dependencies come from the host's package index
-   (``setup.pip_args`` can point elsewhere), then verify with ``python -m tailor.engine.remote info``.
+3. Upload the wheel over SFTP and ``pip install`` it with the ``train`` extra (the training stack the
+   workers import; a light install, ``pip install tailor-tui``, only drives hosts); dependencies come from
+   the host's package index (``setup.pip_args`` can point elsewhere), then verify with
+   ``python -m tailor.engine.remote info``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from tailor.engine.errors import HostError
 from tailor.engine.remote.connection import HostConnection
 from tailor.engine.worker.launch import REPO_ROOT
 
+#: The extra a host installs: the workers train, search, evaluate and chat there.
+EXTRA = "[train]"
 SOURCES = ("pyproject.toml", "README.md", "LICENSE", "tailor")  # tailor/ links to engine/, tui/, recipes/
 
 
@@ -99,13 +103,13 @@ async def setup_host(conn: HostConnection, *, say: Callable[[str], Any] = lambda
                 await sftp.put(str(wheel), remote_wheel)
             finally:
                 sftp.exit()
-        say("installing it and its dependencies (from the host's package index)")
-        await _ok(conn, [*pip, remote_wheel, *host.setup.pip_args], timeout=None)
+        say(f"installing {wheel.name}{EXTRA} and its dependencies (from the host's package index)")
+        await _ok(conn, [*pip, remote_wheel + EXTRA, *host.setup.pip_args], timeout=None)
         # Same version number, newer code: replace Tailor itself without touching the dependencies.
         await _ok(conn, [*pip, "--force-reinstall", "--no-deps", remote_wheel], timeout=None)
     else:
-        say(f"installing tailor-tui=={engine.__version__} from the host's package index")
-        await _ok(conn, [*pip, f"tailor-tui=={engine.__version__}", *host.setup.pip_args], timeout=None)
+        say(f"installing tailor-tui{EXTRA}=={engine.__version__} from the host's package index")
+        await _ok(conn, [*pip, f"tailor-tui{EXTRA}=={engine.__version__}", *host.setup.pip_args], timeout=None)
     info = await conn.op("info")
     if info.get("tailor_version") != engine.__version__:
         raise HostError(

@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from tailor.engine import stack
 from tailor.engine.errors import RecipeError, RunError
 from tailor.engine.recipes.common import Recipe
 from tailor.engine.recipes.overrides import load_with_overrides
@@ -58,6 +59,7 @@ async def start_search(
     if getattr(executor, "host", "local") == "local":
         from tailor.engine.search.storage import redact
 
+        stack.require("a local search", launch=True)  # before Optuna opens its storage or a run directory exists
         url = await asyncio.to_thread(preflight, recipe, workspace.root)
         links["storage"] = redact(url)
     return await executor.launch(Path(path), name=name or recipe.study_name, overrides=overrides or None, links=links)

@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from tailor.engine import stack
 from tailor.engine.recipes.storage_url import storage_kind
 from tailor.engine.search import SearchError
 
@@ -103,6 +104,11 @@ def expand(url: str) -> str:
     return os.path.expandvars(url)
 
 
+def require_optuna() -> None:
+    """On a light install (no Optuna), one line naming the extra, before anything imports Optuna."""
+    stack.require("a search study (the Search screen, tailor search ls/status)", ("optuna",))
+
+
 def open_storage(
     url: str,
     *,
@@ -115,6 +121,8 @@ def open_storage(
     Every failure (missing driver, unreachable server, unwritable folder) is a one-line SearchError.
     """
     import warnings
+
+    require_optuna()
 
     import optuna
     from optuna.exceptions import ExperimentalWarning

@@ -18,7 +18,7 @@ from typing import Any
 from tailor.engine.recipes.search import SearchRecipe
 from tailor.engine.runs.liveness import pid_alive, this_host
 from tailor.engine.search import SearchError
-from tailor.engine.search.storage import open_storage, redact, resolve_url
+from tailor.engine.search.storage import open_storage, redact, require_optuna, resolve_url
 
 ATTR_BASE, ATTR_SPACE, ATTR_OBJECTIVE = "tailor:base", "tailor:space", "tailor:objective"
 ATTR_WORKER = "tailor:worker"  # trial system attribute: {trial, host, pid, pid_start} of the process running it
@@ -117,6 +117,7 @@ def _as_list(value: Any) -> list[Any]:
 
 def load_study(name: str, url: str) -> Any:
     """An existing study (for status, enqueue, promote); a one-line error when it is not there."""
+    require_optuna()
     import optuna
 
     storage = open_storage(url, heartbeat_interval=None)
@@ -129,6 +130,7 @@ def load_study(name: str, url: str) -> Any:
 
 
 def list_studies(url: str) -> list[Any]:
+    require_optuna()
     import optuna
 
     storage = open_storage(url, heartbeat_interval=None)

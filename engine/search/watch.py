@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tailor.engine.search import SearchError
-from tailor.engine.search.storage import open_storage, redact, resolve_url
+from tailor.engine.search.storage import open_storage, redact, require_optuna, resolve_url
 
 if TYPE_CHECKING:
     from tailor.engine.workspace import Workspace
@@ -53,6 +53,7 @@ class StudyWatcher:
 
     def studies(self, runs: list[Any] | None = None) -> list[tuple[str, str]]:
         """(study name, storage url) for every study found, newest activity last."""
+        require_optuna()  # a light install: one line naming the extra, shown once by the Search screen
         import optuna
 
         runs = self.search_runs() if runs is None else runs

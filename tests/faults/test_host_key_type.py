@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
+from servers import SSHD, need
 from ssh.conftest import write_ws_config
 
 from faults.helpers import tailor
@@ -14,8 +15,7 @@ from tailor.engine.remote.sshd import LocalSSHD, sshd_available
 
 @pytest.mark.ssh
 def test_key_type_change_is_reported_as_a_changed_key(workspace, tmp_path: Path) -> None:
-    if not sshd_available():
-        pytest.skip("OpenSSH server missing")
+    need(SSHD, sshd_available)
     server = LocalSSHD(tmp_path / "sshd").setup().start()
     try:
         write_ws_config(workspace, server, tmp_path / "remote")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers import SSHD, need
 
 from faults.helpers import tailor
 from tailor.engine.remote.sshd import LocalSSHD, sshd_available
@@ -20,8 +21,7 @@ FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE",
 
 @pytest.fixture
 def home_sshd(tmp_path: Path):
-    if not sshd_available():
-        pytest.skip("OpenSSH server missing (.ci/install-sshd.sh)")
+    need(SSHD, sshd_available)
     home = tmp_path / "remote-home"
     home.mkdir(mode=0o700)
     server = LocalSSHD(tmp_path / "sshd", home=home).setup().start()

@@ -31,9 +31,13 @@ def pg_bin(name: str) -> str | None:
     return None
 
 
+def postgres_installed() -> bool:
+    return bool(pg_bin("initdb") and pg_bin("pg_ctl") and pg_bin("psql"))
+
+
 def postgres_available() -> str | None:
     """None when a test server can start here, else why not (one line)."""
-    if not (pg_bin("initdb") and pg_bin("pg_ctl") and pg_bin("psql")):
+    if not postgres_installed():
         return "PostgreSQL missing: run .ci/install-postgres.sh (apt-get install postgresql)"
     if os.geteuid() == 0:
         try:

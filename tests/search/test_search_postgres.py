@@ -15,8 +15,9 @@ from pathlib import Path
 
 import optuna
 import pytest
-from postgres import LocalPostgres, postgres_available
+from postgres import LocalPostgres, postgres_available, postgres_installed
 from search_helpers import cli, wait_for, wait_run_done, write_search
+from servers import POSTGRES, need
 
 from tailor.engine.runs.rundir import RunDir
 
@@ -30,6 +31,7 @@ SECRET_ENV = "TAILOR_PG_PASSWORD"
 
 @pytest.fixture(scope="module")
 def pg():
+    need(POSTGRES, postgres_installed)
     why = postgres_available()
     if why:
         pytest.fail(why)

@@ -22,9 +22,17 @@ NODE_CPUS = 4
 PARTITION = "debug"
 
 
+def _missing() -> list[str]:
+    return [b for b in ("munged", "slurmctld", "slurmd", "sbatch") if not shutil.which(b) and not Path(f"/usr/sbin/{b}").exists()]
+
+
+def slurm_installed() -> bool:
+    return not _missing()
+
+
 def slurm_available() -> str | None:
     """None when a test cluster can start here, else why not (one line)."""
-    missing = [b for b in ("munged", "slurmctld", "slurmd", "sbatch") if not shutil.which(b) and not Path(f"/usr/sbin/{b}").exists()]
+    missing = _missing()
     if missing:
         return f"Slurm missing ({', '.join(missing)}): run .ci/install-slurm.sh (apt-get install slurm-wlm munge)"
     if os.geteuid() != 0:

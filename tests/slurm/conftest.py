@@ -8,15 +8,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from servers import SLURM, need
 from ssh.conftest import FORWARD, _no_real_secrets, sshd, write_ws_config  # noqa: F401
 
-from slurm.cluster import LocalSlurm, slurm_available
+from slurm.cluster import LocalSlurm, slurm_available, slurm_installed
 from tailor.engine.remote.sshd import LocalSSHD
 from tailor.engine.workspace import Workspace
 
 
 @pytest.fixture(scope="session")
 def slurm_cluster(tmp_path_factory: pytest.TempPathFactory):
+    need(SLURM, slurm_installed)
     why = slurm_available()
     if why:
         pytest.fail(why)

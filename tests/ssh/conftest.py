@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from servers import SSHD, need
 
 from tailor.engine.remote.sshd import LocalSSHD, sshd_available
 from tailor.engine.workspace import Workspace
@@ -23,8 +24,7 @@ ROWS = [
 
 @pytest.fixture(scope="session")
 def sshd(tmp_path_factory: pytest.TempPathFactory):
-    if not sshd_available():
-        pytest.fail("OpenSSH server missing: run .ci/install-sshd.sh (apt-get install openssh-server)")
+    need(SSHD, sshd_available)
     server = LocalSSHD(tmp_path_factory.mktemp("sshd")).setup().start()
     yield server
     server.stop()

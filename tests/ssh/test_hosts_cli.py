@@ -13,6 +13,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from tailor import __version__
 from tailor.engine.remote.hosts import all_hosts, get_host, resolve, ssh_settings
 from tailor.tui.cli import cli
 
@@ -111,6 +112,7 @@ async def test_setup_builds_wheel_and_venv(ssh_ws, sshd, remote_dir: Path) -> No
     out = await run_cli(ssh_ws, "setup", "box")
     assert out.exit_code == 0, out.output
     assert "ready: Tailor" in out.output
+    assert f"tailor_tui-{__version__}-py3-none-any.whl[train] and its dependencies" in out.output  # training stack
     venv = remote_dir / "venv"
     assert (venv / "bin" / "python").exists() and list((remote_dir / "wheels").glob("tailor_tui-*.whl"))
     out = await run_cli(ssh_ws, "test", "box", "--json")

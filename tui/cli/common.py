@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from tailor.engine.errors import TailorError, one_line
+from tailor.engine.errors import TailorError, missing_extra, one_line
 
 
 @dataclass
@@ -56,6 +56,9 @@ def handle_errors(state: CliState | None) -> Iterator[None]:
     except Exception as exc:  # never a traceback unless asked
         if state and state.debug:
             raise
+        if missing_extra(exc):  # a light install: the line names the extra to install
+            click.secho(f"error: {one_line(exc)}", fg="red", err=True)
+            sys.exit(2)
         click.secho(f"error: {one_line(exc)} (run with --debug for the traceback)", fg="red", err=True)
         sys.exit(1)
 

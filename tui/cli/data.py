@@ -202,7 +202,12 @@ def check_cmd(
     if eval_path:
         ev = _open((eval_path,))
         add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))
-    if not no_tokens and report.converted:
+    from tailor.engine.models.loading import tokenizer_refusal
+
+    skipped = None if no_tokens else tokenizer_refusal("counting tokens")
+    if skipped:  # a light install: the rest of the report needs no tokenizer
+        click.echo(f"note: {skipped}", err=True)
+    if not no_tokens and not skipped and report.converted:
         from tailor.engine.models.loading import load_tokenizer
         from tailor.engine.recipes.common import ModelSpec
 
