@@ -27,9 +27,8 @@ from tailor.tui.keymap import bind, clean_keymap, keymap_problems
 from tailor.tui.screens import SCREENS, load_screen
 
 if TYPE_CHECKING:
-    from tailor.engine.config import Settings
-    from tailor.engine.executors.base import Executor
-    from tailor.engine.workspace import Workspace
+    from tailor.engine.api.executors import Executor
+    from tailor.engine.api.workspace import Settings, Workspace
 
 T = TypeVar("T")
 FIRST_PAINT_FALLBACK_S = 0.3
@@ -105,7 +104,7 @@ class TailorApp(App[None]):
     def settings(self) -> Settings:
         with self._env_lock:
             if self._settings is None:
-                from tailor.engine.config import settings as load
+                from tailor.engine.api.workspace import settings as load
 
                 self._settings = load()
             return self._settings
@@ -214,7 +213,7 @@ class TailorApp(App[None]):
     async def _with_executor(self, fn: Callable[[Executor], Awaitable[T]], host: str) -> T:
         executor = self._executors.get(host)
         if executor is None:
-            from tailor.engine.executors.factory import executor_for
+            from tailor.engine.api.executors import executor_for
 
             executor = self._executors[host] = executor_for(self.workspace, host)
         return await fn(executor)

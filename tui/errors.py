@@ -11,7 +11,7 @@ import traceback
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
-from tailor.engine.errors import TailorError, one_line
+from tailor.engine.api.errors import TailorError, one_line
 
 
 def error_text(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from tailor.engine.errors import TailorError, one_line
+from tailor.engine.api.errors import TailorError, one_line
 
 
 @dataclass
@@ -22,13 +22,13 @@ class CliState:
 
     def workspace_obj(self):  # -> engine.workspace.Workspace
         if self._ws is None:
-            from tailor.engine.workspace import open_workspace
+            from tailor.engine.api.workspace import open_workspace
 
             self._ws = open_workspace(self.workspace)
         return self._ws
 
     def executor(self, host: str | None = None):  # -> engine.executors.base.Executor
-        from tailor.engine.executors.factory import executor_for
+        from tailor.engine.api.executors import executor_for
 
         return executor_for(self.workspace_obj(), host)
 
@@ -36,7 +36,7 @@ class CliState:
         """The executor that owns ``run_id``: ``--host`` if given, else the run's own host (remote mirror)."""
         if host:
             return self.executor(host)
-        from tailor.engine.executors.factory import executor_for_run
+        from tailor.engine.api.executors import executor_for_run
 
         return executor_for_run(self.workspace_obj(), run_id)
 

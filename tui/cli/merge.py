@@ -27,8 +27,8 @@ def merge_cmd(state: CliState, runs: tuple[str, ...], name: str, combination: st
     """Merge the LoRA adapters of RUNS (ids, prefixes or folders; two or more) into the run NAME."""
     import yaml
 
-    from tailor.engine.errors import RecipeError
-    from tailor.engine.runs.lookup import find_run, run_recipe
+    from tailor.engine.api.errors import RecipeError
+    from tailor.engine.api.runs import find_run, run_recipe
 
     if len(runs) < 2:
         raise RecipeError("tailor merge: name two or more runs to merge")

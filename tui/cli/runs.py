@@ -21,7 +21,7 @@ from tailor.tui.cli.common import CliState, run_async, tailor_command
 def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: str | None, host: str | None, follow: bool,
             check: bool) -> None:
     """Launch RECIPE as a detached worker and return at once (or follow it with -f)."""
-    from tailor.engine.recipes.overrides import parse_assignment
+    from tailor.engine.api.recipes import parse_assignment
 
     overrides = dict(parse_assignment(a) for a in assignments)
     path = _recipe_path(state, recipe)
@@ -62,10 +62,10 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     from rich.table import Table
     from rich.text import Text
 
-    from tailor.engine.runs.format import duration, number, safe, state_word
+    from tailor.engine.api.runs import duration, number, safe, state_word
 
     if repair:
-        from tailor.engine.control import Control
+        from tailor.engine.api.executors import Control
 
         fixed = Control(state.workspace_obj()).repair(repair)
         click.echo(f"{fixed.run_id}: status rebuilt from events.jsonl: {fixed.state.value}, step {fixed.step}")
@@ -103,7 +103,7 @@ async def _listing(state: CliState, host: str | None) -> list:
     finally:
         await executor.close()
     if host is None:
-        from tailor.engine.remote.refresh import refresh_remote
+        from tailor.engine.api.runs import refresh_remote
 
         statuses = await refresh_remote(state.workspace_obj(), statuses)
     return statuses
@@ -124,7 +124,7 @@ def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bo
     if stream:
         ws = state.workspace_obj()
         path = getattr(ws.run(run_id), f"{stream}_file")
-        from tailor.engine.runs.format import safe
+        from tailor.engine.api.runs import safe
 
         click.echo(safe(path.read_text(errors="replace")) if path.exists() else "", nl=False)
         return
@@ -142,7 +142,7 @@ async def _follow(executor, run_id: str, after: int, *, as_json: bool) -> int:
         _print_event(event, as_json)
     status = await executor.status(run_id)
     if not as_json:
-        from tailor.engine.runs.format import safe
+        from tailor.engine.api.runs import safe
 
         line = f"{status.run_id}: {status.state_label}" + (f" ({safe(status.error)})" if status.error else "")
         click.secho(line, fg="green" if status.state.value == "succeeded" else "red", err=True)
@@ -150,7 +150,7 @@ async def _follow(executor, run_id: str, after: int, *, as_json: bool) -> int:
 
 
 def _print_event(event, as_json: bool) -> None:
-    from tailor.engine.runs.format import event_line
+    from tailor.engine.api.runs import event_line
 
     click.echo(json.dumps(event) if as_json else event_line(event))
 
@@ -186,7 +186,7 @@ def resume_cmd(state: CliState, run_id: str, follow: bool, host: str | None) -> 
 @tailor_command
 def init_cmd(state: CliState, path: str | None) -> None:
     """Create a workspace (default: the configured one) with example recipes and demo data."""
-    from tailor.engine.workspace import Workspace, open_workspace
+    from tailor.engine.api.workspace import Workspace, open_workspace
 
     ws = Workspace(path).ensure() if path else open_workspace(state.workspace, create=True)
     click.echo(str(ws.root))

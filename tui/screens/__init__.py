@@ -68,6 +68,6 @@ def load_screen(item: ScreenEntry) -> Screen:
 
 
 def _one_line(exc: BaseException) -> str:
-    from tailor.engine.errors import one_line
+    from tailor.engine.api.errors import one_line
 
     return one_line(exc)

@@ -20,7 +20,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tailor.engine.runs.format import number
+from tailor.engine.api.runs import number
 from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.curves import Curves
@@ -28,8 +28,7 @@ from tailor.tui.widgets.run_data import RunInfo, short_name
 from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from tailor.engine.runs.events import Event
-    from tailor.engine.runs.status import Status
+    from tailor.engine.api.runs import Event, Status
     from tailor.tui.widgets.run_settings import RunSettings
 
 POLL_S = 1.0

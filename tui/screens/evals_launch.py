@@ -92,7 +92,7 @@ class LaunchEval(ListMoves, ModalScreen[Any]):
         self.action_launch()
 
     def action_launch(self) -> None:
-        from tailor.engine.eval.launch import EvalLaunch
+        from tailor.engine.api.evals import EvalLaunch
 
         error = self.query_one("#launch-error", Static)
         sources = self.query_one("#launch-source", OptionList)
@@ -139,9 +139,8 @@ class EvalLaunchMixin(_Screen):
 
     @work(thread=True, group="evals.launch_form", exclusive=True, exit_on_error=False)
     def open_launch_form(self) -> None:
-        from tailor.engine.eval.choices import model_choices
-        from tailor.engine.eval.launch import datasets, eval_recipes
-        from tailor.engine.remote.hosts import workspace_hosts
+        from tailor.engine.api.evals import datasets, eval_recipes, model_choices
+        from tailor.engine.api.hosts import workspace_hosts
 
         ws = self.tailor.workspace
         sources = [(p, f"recipe  {p.name}") for p in eval_recipes(ws)]
@@ -165,8 +164,8 @@ class EvalLaunchMixin(_Screen):
 
     @work(group="evals.launch", exit_on_error=False)
     async def launch(self, spec: Any) -> None:
-        from tailor.engine.errors import TailorError
-        from tailor.engine.eval.launch import prepare
+        from tailor.engine.api.errors import TailorError
+        from tailor.engine.api.evals import prepare
 
         try:
             recipe, overrides = prepare(self.tailor.workspace, spec)
@@ -185,7 +184,7 @@ class EvalLaunchMixin(_Screen):
             try:
                 st = await self.tailor.engine(partial(_status_of, run_id=run_id), host)
             except Exception as exc:  # an unreachable host: say so, try again next scan
-                from tailor.engine.errors import one_line
+                from tailor.engine.api.errors import one_line
 
                 self.progress[run_id] = f"status unknown ({one_line(exc)})"
                 continue

@@ -259,7 +259,7 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.edit", exit_on_error=False)
     async def _edit(self, name: str) -> None:
-        from tailor.engine.remote.hosts import get_host
+        from tailor.engine.api.hosts import get_host
 
         host = await self.tailor.bridge.call(lambda: get_host(self.tailor.workspace, name))
         self.app.push_screen(
@@ -283,9 +283,8 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.trust", exclusive=True, exit_on_error=False)
     async def action_trust(self) -> None:
-        from tailor.engine.errors import HostError
-        from tailor.engine.remote import hostops
-        from tailor.engine.remote import known_hosts as kh
+        from tailor.engine.api import hosts as hostops
+        from tailor.engine.api.errors import HostError
         from tailor.tui.screens.confirm import ConfirmScreen
 
         name = self.selected
@@ -296,7 +295,7 @@ class HostsScreen(TailorScreen):
             self.notify(f"{name}: host key already trusted ({check.fingerprint})")
             return
         if check.state == "changed":
-            raise HostError(kh.changed_message(path, check))
+            raise HostError(hostops.changed_message(path, check))
         message = (
             f"{name} ({check.pattern}) offers a {check.key_type} host key\n\n  {check.fingerprint}\n\n"
             f"Check it with the host's owner. Trust it and add it to {path}?"
@@ -315,7 +314,7 @@ class HostsScreen(TailorScreen):
         def say(text: str) -> None:
             self.app.call_from_thread(self.notify, f"{name}: {text}")
 
-        from tailor.engine.remote import hostops
+        from tailor.engine.api import hosts as hostops
 
         self.notify(f"{name}: setting up (building and installing Tailor)...")
         await self.tailor.bridge.run(hostops.setup(self.tailor.workspace, name, say))
@@ -323,7 +322,7 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.remove", exclusive=True, exit_on_error=False)
     async def action_remove(self) -> None:
-        from tailor.engine.remote.hosts import remove_host
+        from tailor.engine.api.hosts import remove_host
         from tailor.tui.screens.confirm import ConfirmScreen
 
         name = self.selected
@@ -337,20 +336,20 @@ class HostsScreen(TailorScreen):
 
 # -- engine-thread helpers ---------------------------------------------------------------------------
 async def _list_hosts(ws: Any) -> list[dict[str, Any]]:
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts as hostops
 
     return [{**row, "state": "-"} for row in hostops.list_hosts(ws)]
 
 
 async def _probe(ws: Any, name: str) -> dict[str, Any]:
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts as hostops
 
     return (await hostops.probe_host(ws, name)).to_dict()
 
 
 async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:
-    from tailor.engine.errors import HostError
-    from tailor.engine.remote.hosts import HostConfig, save_host, update_host, workspace_hosts
+    from tailor.engine.api.errors import HostError
+    from tailor.engine.api.hosts import HostConfig, save_host, update_host, workspace_hosts
 
     name = values.pop("name") or ""
     if values.get("port"):

@@ -29,7 +29,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from tailor.engine import kinds
+from tailor.engine.api import kinds
 from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 from tailor.tui.screens.launch_checks import (  # re-exported: tests and callers import them from here
@@ -270,7 +270,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
 
     @work(thread=True, exclusive=True, group="launch.fit", exit_on_error=False)
     def estimate_fit(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any]) -> None:
-        from tailor.engine.errors import one_line
+        from tailor.engine.api.errors import one_line
 
         try:
             kind, estimate, gpus = fit_estimate(path, overrides)

@@ -69,7 +69,7 @@ class LaunchPickersMixin(_Screen):
     # -- hosts -----------------------------------------------------------------------------------
     @work(group="launch.hosts", exclusive=True, exit_on_error=False)
     async def list_hosts(self) -> None:
-        from tailor.engine.remote.hostops import list_hosts
+        from tailor.engine.api.hosts import list_hosts
 
         workspace = self.app.workspace  # type: ignore[attr-defined]
         rows = await self.app.bridge.call(lambda: list_hosts(workspace))  # type: ignore[attr-defined]
@@ -83,7 +83,7 @@ class LaunchPickersMixin(_Screen):
 
     @work(group="launch.probe", exit_on_error=False)
     async def probe_host(self, name: str) -> None:
-        from tailor.engine.remote.hostops import probe_host
+        from tailor.engine.api.hosts import probe_host
 
         workspace = self.app.workspace  # type: ignore[attr-defined]
         probe = await self.app.bridge.run(probe_host(workspace, name))  # type: ignore[attr-defined]

@@ -100,7 +100,7 @@ class EditSettings(ModalScreen[dict[str, Any] | None]):
 
     @on(Input.Submitted)
     def _apply(self) -> None:
-        from tailor.engine.chat.protocol import ChatSettings
+        from tailor.engine.api.chat import ChatSettings
 
         raw = {key: self.query_one(f"#set-{key}", Input).value.strip() for key, _ in FIELDS}
         try:

@@ -25,7 +25,7 @@ from tailor.tui.keymap import bind
 
 def run_entries(path: Path) -> list[tuple[str, Path]]:
     """(label, path) for the parts of a run directory that exist (runs on the engine thread)."""
-    from tailor.engine.runs.rundir import RunDir
+    from tailor.engine.api.runs import RunDir
 
     run = RunDir(path)
     items = [("run folder", run.path), ("recipe.yaml", run.recipe_file), ("status.json", run.status_file),

@@ -19,7 +19,7 @@ from textual.widgets import ProgressBar, Static
 from tailor.tui.keymap import bind
 
 if TYPE_CHECKING:
-    from tailor.engine.executors.base import Executor
+    from tailor.engine.api.executors import Executor
 
 
 class RunTaskScreen(ModalScreen[object]):
@@ -64,7 +64,7 @@ class RunTaskScreen(ModalScreen[object]):
 
     @work(group="task.run", exclusive=True, exit_on_error=False)
     async def run_task(self) -> None:
-        from tailor.engine.errors import one_line
+        from tailor.engine.api.errors import one_line
 
         try:
             result = await self.app.engine(self.call, self.host)  # type: ignore[attr-defined]

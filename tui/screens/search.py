@@ -128,7 +128,7 @@ class SearchScreen(TailorScreen):
     @work(thread=True, exclusive=True, group="search.poll", exit_on_error=False)
     def poll(self) -> None:
         """Read the studies and the selected study's snapshot, again and again (a thread: Optuna blocks)."""
-        from tailor.engine.search.watch import StudyWatcher
+        from tailor.engine.api.search import StudyWatcher
 
         worker = get_current_worker()
         watcher = StudyWatcher(self.tailor.workspace)
@@ -194,8 +194,8 @@ class SearchScreen(TailorScreen):
         self._draw_charts(snap)
 
     def _draw_table(self, snap: dict[str, Any]) -> None:
-        from tailor.engine.runs.format import duration, number
-        from tailor.engine.search.views import sort_rows
+        from tailor.engine.api.runs import duration, number
+        from tailor.engine.api.search import sort_rows
 
         rows = snap["rows"]
         names: list[str] = []
@@ -256,7 +256,7 @@ class SearchScreen(TailorScreen):
             open_run(row["run_id"])
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
-        from tailor.engine.search.views import importance_bars, intermediate_series
+        from tailor.engine.api.search import importance_bars, intermediate_series
 
         history = [(float(n), v) for n, v in snap["history"]]
         complete = [(float(r["number"]), r["value"]) for r in snap["rows"] if r["state"] == "complete" and r["value"] is not None]
@@ -281,8 +281,8 @@ class SearchScreen(TailorScreen):
         self.query_one("#search-heatmap", Static).update(self._heatmap(snap))
 
     def _heatmap(self, snap: dict[str, Any]) -> Any:
-        from tailor.engine.runs.format import number
-        from tailor.engine.search.views import heatmap, quality
+        from tailor.engine.api.runs import number
+        from tailor.engine.api.search import heatmap, quality
 
         widget = self.query_one("#search-heatmap", Static)
         bins = max(3, min(6, (widget.size.width - 10) // 8)) if widget.size.width else 6
@@ -353,7 +353,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def start(self, path: Path) -> None:
-        from tailor.engine.search.launch import start_search
+        from tailor.engine.api.search import start_search
 
         ws = self.tailor.workspace
         status = await self.tailor.engine(lambda ex: start_search(ex, ws, path))
@@ -382,7 +382,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def stop(self, study: str) -> None:
-        from tailor.engine.search.launch import stop_search
+        from tailor.engine.api.search import stop_search
 
         stopped = await self.tailor.engine(lambda ex: stop_search(ex, study))
         self.notify(f"stopping {len(stopped)} worker(s) of {study}", title="search")
@@ -404,7 +404,7 @@ class SearchScreen(TailorScreen):
 
     @work(thread=True, group="search.action", exit_on_error=False)
     def enqueue(self, study: str, url: str, values: dict[str, str]) -> None:
-        from tailor.engine.search.launch import enqueue
+        from tailor.engine.api.search import enqueue
 
         checked = enqueue(study, url, values)
         shown = ", ".join(f"{k}={v}" for k, v in checked.items())
@@ -432,7 +432,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def promote(self, study: str, url: str, number: int) -> None:
-        from tailor.engine.search.launch import promote
+        from tailor.engine.api.search import promote
 
         ws = self.tailor.workspace
         path, status = await self.tailor.engine(lambda ex: promote(ex, ws, study, url, trial_number=number))

@@ -27,7 +27,7 @@ DIALOG_CSS = """
 
 def search_recipes(recipes_dir: Path) -> list[tuple[Path, str]]:
     """(path, name) of the workspace's kind: search recipes (a quick look at `kind`, no validation)."""
-    from tailor.engine.recipes.yamlio import load_yaml
+    from tailor.engine.api.recipes import load_yaml
 
     out = []
     for path in sorted(Path(recipes_dir).glob("*.y*ml")):

@@ -1,0 +1,42 @@
+"""Hosts that run workers: their settings (``HostConfig``) in the workspace, and the operations on
+them (list, probe GPUs, check and trust the SSH host key, set up, what fits on them)."""
+
+from tailor.engine.remote.gpus import Probe
+from tailor.engine.remote.hostops import (
+    check_key,
+    fit_on,
+    gpus,
+    list_hosts,
+    probe_host,
+    probe_hosts,
+    setup,
+    trust_key,
+)
+from tailor.engine.remote.hosts import (
+    HostConfig,
+    get_host,
+    remove_host,
+    save_host,
+    update_host,
+    workspace_hosts,
+)
+from tailor.engine.remote.known_hosts import changed_message
+
+__all__ = [
+    "HostConfig",
+    "Probe",
+    "changed_message",
+    "check_key",
+    "fit_on",
+    "get_host",
+    "gpus",
+    "list_hosts",
+    "probe_host",
+    "probe_hosts",
+    "remove_host",
+    "save_host",
+    "setup",
+    "trust_key",
+    "update_host",
+    "workspace_hosts",
+]
