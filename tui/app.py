@@ -24,11 +24,13 @@ from textual.signal import Signal
 
 from tailor.tui.bridge import EngineBridge
 from tailor.tui.keymap import bind, clean_keymap, keymap_problems
-from tailor.tui.screens import SCREENS, load_screen
+from tailor.tui.screens import SCREENS
+from tailor.tui.screens.placeholder import load_screen
 
 if TYPE_CHECKING:
     from tailor.engine.api.executors import Executor
     from tailor.engine.api.workspace import Settings, Workspace
+    from tailor.tui.context import TailorContext
 
 T = TypeVar("T")
 FIRST_PAINT_FALLBACK_S = 0.3
@@ -241,6 +243,10 @@ class TailorApp(App[None]):
             self._warned_clash = True
             names = ", ".join(sorted(b.id or b.action for b in clashed_bindings))
             self.notify(f"config: keymap gives one key to several actions ({names})", severity="warning")
+
+
+if TYPE_CHECKING:  # screens see the app as TailorContext (tui/context.py): mypy checks TailorApp provides it
+    _provides_context: type[TailorContext] = TailorApp
 
 
 async def _close_all(executors: list[Executor]) -> None:

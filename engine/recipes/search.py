@@ -347,7 +347,7 @@ class SearchRecipe(Strict):
     # -- file references (called by load.resolve_paths) -------------------------------------------
     def resolve_files(self, base_dir: Path, source: str) -> None:
         """Inline a base recipe given as a path, make its data paths absolute, default the study name."""
-        from tailor.engine.recipes.load import _describe, _line_index, load_recipe, resolve_paths
+        from tailor.engine.recipes.load import describe_error, line_index, load_recipe, resolve_paths
 
         if self.study_name is None:
             stem = Path(source.split(" (")[0]).stem
@@ -365,10 +365,10 @@ class SearchRecipe(Strict):
                 checked = SearchRecipe.model_validate(data)
             except ValidationError as exc:
                 try:
-                    lines = _line_index(Path(source).read_text(encoding="utf-8-sig"))
+                    lines = line_index(Path(source).read_text(encoding="utf-8-sig"))
                 except OSError:
                     lines = {}
-                raise RecipeError(_describe(exc, SearchRecipe, source, lines)) from None
+                raise RecipeError(describe_error(exc, SearchRecipe, source, lines)) from None
             for field in type(self).model_fields:
                 setattr(self, field, getattr(checked, field))
             self._base = checked._base
@@ -407,9 +407,9 @@ def _validate_base(data: dict[str, Any]) -> TrainableRecipe:
 
 def _nested_problem(exc: ValidationError, model: type) -> tuple[tuple[str, ...], str]:
     """(path parts, message) of a nested recipe's first error, worded by load.py."""
-    from tailor.engine.recipes.load import _describe
+    from tailor.engine.recipes.load import describe_error
 
-    text = _describe(exc, model, "", {})  # ": path: problem" (no source, no lines)
+    text = describe_error(exc, model, "", {})  # ": path: problem" (no source, no lines)
     text = text.removeprefix(": ")
     path, sep, problem = text.partition(": ")
     if not sep:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from tailor.engine.api import kinds
-from tailor.tui.cli.common import CliState, tailor_command
+from tailor.tui.cli.common import CliState, open_dataset, tailor_command
 
 
 def _formats() -> list[str]:
@@ -26,19 +26,6 @@ _FORMATS = _formats()
 @click.group("data")
 def data_cmd() -> None:
     """Open, check and convert datasets (JSONL, JSON, CSV/TSV, Parquet, Arrow, text, folders, globs, hub ids)."""
-
-
-def _open(paths: tuple[str, ...]):  # -> engine.data.browse.RowSource
-    from tailor.engine.api.data import MultiSource, open_rows
-
-    sources = [open_rows(p) for p in paths]
-    src = sources[0] if len(sources) == 1 else MultiSource(sources, " + ".join(paths)).start()
-    src.wait()
-    if src.error:
-        from tailor.engine.api.errors import DataError
-
-        raise DataError(src.error)
-    return src
 
 
 def _registry(paths: tuple[str, ...]) -> bool:
@@ -132,7 +119,7 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 
     if _registry(paths):
         return
-    src = _open(paths)
+    src = open_dataset(paths)
     _remember(state, paths)
     if row is not None:
         from tailor.tui.cli.views import show_rendered
@@ -148,7 +135,7 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
                 else json.dumps({"error": str(rec.loc) + ": " + (rec.error or "")})
             )
         return
-    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     click.echo(f"{src.label}: {len(src)} rows, {DESCRIPTIONS.get(fmt or '', 'unknown format')}")
     cols = src.columns()
     for rec in records:
@@ -195,11 +182,11 @@ def check_cmd(
 
     if _registry(paths):
         return
-    src = _open(paths)
+    src = open_dataset(paths)
     _remember(state, paths)
     report = scan(src.iter_records(), src.label, fmt=fmt)
     if eval_path:
-        ev = _open((eval_path,))
+        ev = open_dataset((eval_path,))
         add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))
     if not no_tokens and report.converted:
         from tailor.engine.api.data import load_tokenizer

@@ -57,7 +57,7 @@ def eval_cmd(
         raise click.UsageError("give one eval recipe, or one or more runs")
     executor = state.executor(host)
     if recipes:
-        folders = [_evaluate(state, executor, _recipe_path(state, recipes[0]), assignments, quiet)]
+        folders = [_evaluate(state, executor, state.recipe_path(recipes[0]), assignments, quiet)]
     else:
         ws = state.workspace_obj()
         runs = [_run_folder(state, executor, t) for t in targets]
@@ -98,14 +98,8 @@ def eval_cmd(
 
 
 def _is_recipe(state: CliState, target: str) -> bool:
-    path = _recipe_path(state, target)
+    path = state.recipe_path(target)
     return path.is_file() and path.suffix in (".yaml", ".yml")
-
-
-def _recipe_path(state: CliState, target: str) -> Path:
-    from tailor.tui.cli.runs import _recipe_path as find
-
-    return find(state, target)
 
 
 def _run_folder(state: CliState, executor: Any, ref: str) -> Path:

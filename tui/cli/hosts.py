@@ -261,10 +261,9 @@ def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...
     from tailor.engine.api import hosts as hostops
     from tailor.engine.api.launch import estimate_recipe
     from tailor.engine.api.recipes import load_with_overrides, parse_assignment
-    from tailor.tui.cli.runs import _recipe_path
 
     parsed = load_with_overrides(
-        _recipe_path(state, recipe), dict(parse_assignment(a) for a in assignments) or None
+        state.recipe_path(recipe), dict(parse_assignment(a) for a in assignments) or None
     )
     estimate = estimate_recipe(parsed)
     click.echo(estimate.describe())

@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from tailor.tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, follow_run, run_async, tailor_command
 
 SUBS = ("start", "status", "ls", "enqueue", "promote", "stop")
 STORAGE_HELP = "Study storage: sqlite:///PATH.db, an RDB URL or journal:PATH (default: the workspace's studies.db)."
@@ -52,11 +52,10 @@ def start_cmd(
     """Start (or continue) the study of a kind: search RECIPE in a detached worker."""
     from tailor.engine.api.recipes import parse_assignment
     from tailor.engine.api.search import start_search
-    from tailor.tui.cli.runs import _recipe_path
 
     overrides = dict(parse_assignment(a) for a in assignments)
     executor = state.executor(host)
-    path = _recipe_path(state, recipe)
+    path = state.recipe_path(recipe)
     status = run_async(
         start_search(executor, state.workspace_obj(), path, overrides=overrides, workers=workers, name=name)
     )
@@ -247,8 +246,6 @@ def promote_cmd(
         return
     click.echo(status.run_id)
     if follow:
-        from tailor.tui.cli.runs import _follow as follow_run
-
         raise SystemExit(run_async(follow_run(executor, status.run_id, 0, as_json=False)))
 
 

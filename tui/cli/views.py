@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tailor.tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, open_dataset, run_async, tailor_command
 
 
 # -- tailor compare A B ---------------------------------------------------------------------------
@@ -64,7 +64,7 @@ def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_leng
     record = src.records(row, 1)[0]
     if not record.ok:
         raise DataError(f"{record.loc.short}: {record.error}")
-    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     if fmt is None:
         raise DataError(f"{src.label}: unknown format; convert it first (tailor data convert)")
     try:
@@ -98,9 +98,8 @@ def freq_cmd(state: CliState, path: str, column: str, limit: int, as_json: bool)
     """Value counts of COLUMN over every row of PATH (the Datasets frequency table)."""
     from tailor.engine.api.data import frequency
     from tailor.engine.api.errors import DataError
-    from tailor.tui.cli.data import _open
 
-    src = _open((path,))
+    src = open_dataset((path,))
     if column not in src.columns():
         raise DataError(f"{src.label}: no column {column!r}; columns: {', '.join(src.columns())}")
     freq = frequency(src, column, limit=max(limit, 1))
@@ -126,10 +125,9 @@ def new_recipe_cmd(state: CliState, path: str, model: str, max_length: int) -> N
     from pathlib import Path
 
     from tailor.engine.api.data import detect, new_recipe
-    from tailor.tui.cli.data import _open
 
-    src = _open((path,))
-    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    src = open_dataset((path,))
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     if Path(path).expanduser().exists():  # as the Datasets screen: an absolute path, valid from recipes/
         path = str(Path(path).expanduser().resolve())
     target = new_recipe(state.workspace_obj(), path, fmt or "", model=model, max_length=max_length)

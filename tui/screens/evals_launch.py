@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.lists import ListMoves
 
@@ -28,7 +29,7 @@ else:
     _Screen = object
 
 
-class LaunchEval(ListMoves, ModalScreen[Any]):
+class LaunchEval(ListMoves, AppAccess, ModalScreen[Any]):
     DEFAULT_CSS = """
     LaunchEval { align: center middle; }
     LaunchEval > Vertical { width: 95%; max-width: 110; height: 95%; max-height: 34; border: thick $primary;
@@ -154,8 +155,6 @@ class EvalLaunchMixin(_Screen):
         self.app.call_from_thread(self._show_launch_form, sources, runs, hosts)
 
     def _show_launch_form(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
-        from tailor.tui.screens.evals_launch import LaunchEval
-
         def chosen(spec: Any) -> None:
             if spec is not None:
                 self.launch(spec)

@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 from tailor.tui.screens.base import TailorScreen
 from tailor.tui.widgets.table import Table
@@ -35,7 +36,7 @@ FORM_FIELDS = (
 )
 
 
-class HostFormScreen(ModalScreen[dict[str, Any] | None]):
+class HostFormScreen(AppAccess, ModalScreen[dict[str, Any] | None]):
     """Add or edit a host: one input per field; enter or ctrl+s saves, escape cancels."""
 
     DEFAULT_CSS = """

@@ -166,8 +166,8 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
     # -- recipes -----------------------------------------------------------------------------------
     @work(group="launch.recipes", exclusive=True, exit_on_error=False)
     async def list_recipes(self) -> None:
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        recipes = await self.app.bridge.call(workspace.recipes)  # type: ignore[attr-defined]
+        workspace = self.tailor.workspace
+        recipes = await self.tailor.bridge.call(workspace.recipes)
         self.post_message(self.RecipesListed(recipes))
 
     def on_launch_screen_recipes_listed(self, message: LaunchScreen.RecipesListed) -> None:
@@ -193,7 +193,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
 
     @work(group="launch.recipe", exclusive=True, exit_on_error=False)
     async def read_selected(self, path: Path) -> None:
-        info = await self.app.bridge.call(lambda: read_recipe(path))  # type: ignore[attr-defined]
+        info = await self.tailor.bridge.call(lambda: read_recipe(path))
         self.post_message(self.RecipeRead(info))
 
     def on_launch_screen_recipe_read(self, message: LaunchScreen.RecipeRead) -> None:

@@ -19,15 +19,16 @@ from textual.widgets import Button, Select
 from textual.worker import get_current_worker
 
 from tailor.engine.api import kinds
+from tailor.tui.context import AppAccess
 from tailor.tui.screens.launch_checks import FIELDS, LaunchRequest, parse_overrides
 
 if TYPE_CHECKING:
     from tailor.engine.api.launch import Problem
     from tailor.tui.screens.launch_checks import RecipeInfo
 
-    _Screen = ModalScreen[object]
-else:  # at run time the mixin adds methods only; LaunchScreen brings the screen
-    _Screen = object
+    class _Screen(AppAccess, ModalScreen[object]): ...
+else:  # at run time the mixin adds methods (and the typed app) only; LaunchScreen brings the screen
+    _Screen = AppAccess
 
 ERROR_FIELDS = ("host", "from_run", *FIELDS)
 
@@ -147,7 +148,7 @@ class LaunchSubmitMixin(_Screen):
         from tailor.engine.api.errors import one_line
 
         try:
-            status = await self.app.engine(  # type: ignore[attr-defined]
+            status = await self.tailor.engine(
                 lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
             )
         except Exception as exc:  # shown in the form, which stays open with what was typed

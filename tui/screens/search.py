@@ -27,8 +27,7 @@ from tailor.tui.errors import error_text
 from tailor.tui.keymap import bind
 from tailor.tui.screens.base import TailorScreen
 from tailor.tui.widgets.curves import Curves
-from tailor.tui.widgets.search_columns import fit_columns
-from tailor.tui.widgets.search_columns import short as _short
+from tailor.tui.widgets.search_columns import fit_columns, short
 from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
@@ -208,7 +207,7 @@ class SearchScreen(TailorScreen):
         visible = fit_columns(rows, names, snap["objective"], room)
         columns = ("#", "state", *[n for n in names if n in visible], snap["objective"],
                    *[c for c in ("steps", "duration") if c in visible])
-        labels = ("#", "state", *[_short(n) for n in names if n in visible], snap["objective"],
+        labels = ("#", "state", *[short(n) for n in names if n in visible], snap["objective"],
                   *[{"steps": "steps", "duration": "time"}[c] for c in ("steps", "duration") if c in visible])
         table = self.table
         keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
@@ -250,7 +249,7 @@ class SearchScreen(TailorScreen):
         if row is None or not row.get("run_id"):
             self.notify(f"trial {event.row_key.value} has no run yet", severity="warning")
             return
-        self.app.action_goto("runs")  # type: ignore[attr-defined]
+        self.tailor.action_goto("runs")
         open_run = getattr(self.app.screen, "open_run", None)
         if open_run is not None:
             open_run(row["run_id"])
@@ -292,7 +291,7 @@ class SearchScreen(TailorScreen):
             return Text("needs two searched parameters", style=theme_style(self.app, "foreground-muted"))
         widget.border_title = f"{snap['objective']}: {grid['y']} x {grid['x']} (best per cell)"
         table = RichTable(box=None, padding=(0, 1), show_header=True, header_style="bold")
-        table.add_column(f"{_short(grid['y'])}\\{_short(grid['x'])}", justify="right")
+        table.add_column(f"{short(grid['y'])}\\{short(grid['x'])}", justify="right")
         for label in grid["x_labels"]:
             table.add_column(label, justify="right")
         for label, line in zip(grid["y_labels"], grid["cells"], strict=True):

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tailor.tui.context import AppAccess
 from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 
@@ -83,7 +84,7 @@ class PickSearchRecipe(WorkerErrorsMixin, ModalScreen[Path | None]):
         self.dismiss(None)
 
 
-class EnqueueTrial(ModalScreen[dict[str, str] | None]):
+class EnqueueTrial(AppAccess, ModalScreen[dict[str, str] | None]):
     """One input per searched parameter (prefilled from the best trial); empty ones are sampled."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="EnqueueTrial") + """

@@ -83,7 +83,7 @@ class Curves(WorkerErrorsMixin, Widget):
     @work(thread=True, group="curves.plot", exit_on_error=False)
     def _load_plot(self) -> None:
         cls = plot_class()
-        self.app.call_from_thread(self._mount_plot, cls)  # type: ignore[arg-type]  # Textual infers Never for an async callback with arguments
+        self.app.call_from_thread(self.call_later, self._mount_plot, cls)  # mount on the widget's own queue
 
     async def _mount_plot(self, cls: type) -> None:
         plot = cls()
