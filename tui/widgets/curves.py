@@ -1,11 +1,12 @@
 """Loss curves with textual-plotext: one run (train + eval loss) or several runs overlaid.
 
 plotext takes ~0.2 s to import, a third of Tailor's start-up: ``Curves`` paints its frame at once and
-imports the plot library in a thread worker, then mounts the plot inside itself.
+imports the plot library in a thread, then mounts the plot inside itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -80,10 +81,10 @@ class Curves(WorkerErrorsMixin, Widget):
         else:
             after_paint(self._load_plot)  # the import must not slow the first frame down
 
-    @work(thread=True, group="curves.plot", exit_on_error=False)
-    def _load_plot(self) -> None:
-        cls = plot_class()
-        self.app.call_from_thread(self.call_later, self._mount_plot, cls)  # mount on the widget's own queue
+    @work(group="curves.plot", exit_on_error=False)
+    async def _load_plot(self) -> None:
+        cls = await asyncio.to_thread(plot_class)  # the import in a thread, the mount on the widget's loop
+        await self._mount_plot(cls)
 
     async def _mount_plot(self, cls: type) -> None:
         plot = cls()
