@@ -80,12 +80,12 @@ def hosts_cmd() -> None:
 @tailor_command
 def ls_cmd(state: CliState, probe: bool, as_json: bool) -> None:
     """List hosts (workspace and ~/.ssh/config) with reachability, GPUs and versions."""
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
 
     ws = state.workspace_obj()
-    rows = hostops.list_hosts(ws)
+    rows = hosts.list_hosts(ws)
     names = [row["name"] for row in rows]
-    probes = run_async(hostops.probe_hosts(ws, names)) if probe and rows else {}
+    probes = run_async(hosts.probe_hosts(ws, names)) if probe and rows else {}
     for row in rows:
         if row["name"] in probes:
             row.update(probes[row["name"]].to_dict())
@@ -175,9 +175,9 @@ def rm_cmd(state: CliState, name: str) -> None:
 @tailor_command
 def test_cmd(state: CliState, name: str, as_json: bool) -> None:
     """Connect to NAME: reachability, Python and Tailor versions, GPUs."""
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
 
-    row = run_async(hostops.probe_host(state.workspace_obj(), name)).to_dict()
+    row = run_async(hosts.probe_host(state.workspace_obj(), name)).to_dict()
     if as_json:
         click.echo(json.dumps(row, default=str))
     elif row["reachable"]:
@@ -196,19 +196,19 @@ def test_cmd(state: CliState, name: str, as_json: bool) -> None:
 @tailor_command
 def trust_cmd(state: CliState, name: str, yes: bool) -> None:
     """Show NAME's host key fingerprint and add it to known_hosts once you confirm."""
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
     from tailor.engine.api.errors import HostError
 
-    result, path = run_async(hostops.check_key(state.workspace_obj(), name))
+    result, path = run_async(hosts.check_key(state.workspace_obj(), name))
     if result.state == "trusted":
         click.echo(f"{name}: {result.pattern} already trusted ({result.key_type} {result.fingerprint})")
         return
     if result.state == "changed":
-        raise HostError(hostops.changed_message(path, result))
+        raise HostError(hosts.changed_message(path, result))
     click.echo(f"{name}: {result.pattern} offers {result.key_type} key {result.fingerprint}")
     if not yes and not click.confirm(f"Trust it and add it to {path}?", default=False):
         raise HostError(f"{name}: not trusted; nothing written")
-    hostops.trust_key(path, result)
+    hosts.trust_key(path, result)
     click.echo(f"trusted: {result.pattern} added to {path}")
 
 
@@ -217,9 +217,9 @@ def trust_cmd(state: CliState, name: str, yes: bool) -> None:
 @tailor_command
 def setup_cmd(state: CliState, name: str) -> None:
     """Install this Tailor version on NAME (a venv under its workdir, or the configured python)."""
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
 
-    run_async(hostops.setup(state.workspace_obj(), name, say=lambda m: click.echo(f"{name}: {m}")))
+    run_async(hosts.setup(state.workspace_obj(), name, say=lambda m: click.echo(f"{name}: {m}")))
 
 
 @hosts_cmd.command("gpus")
@@ -246,9 +246,9 @@ def gpus_cmd(state: CliState, name: str, as_json: bool) -> None:
 
 def _gpu_inventory(state: CliState, name: str) -> list[Any]:
     """NAME's GPUs from nvidia-smi over one short-lived connection."""
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
 
-    return run_async(hostops.gpus(state.workspace_obj(), name))
+    return run_async(hosts.gpus(state.workspace_obj(), name))
 
 
 @hosts_cmd.command("fit")
@@ -258,7 +258,7 @@ def _gpu_inventory(state: CliState, name: str) -> list[Any]:
 @tailor_command
 def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...]) -> None:
     """Estimate RECIPE's GPU memory and compare it with NAME's free GPU memory."""
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
     from tailor.engine.api.launch import estimate_recipe
     from tailor.engine.api.recipes import load_with_overrides, parse_assignment
 
@@ -270,7 +270,7 @@ def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...
     click.echo(estimate.shape_line())  # a config.json (path, HF cache, hub), the table, or guessed and why
     resources = getattr(parsed, "resources", None)
     wanted = getattr(resources, "gpus", 1)
-    verdict = run_async(hostops.fit_on(state.workspace_obj(), name, estimate, gpus_wanted=wanted))
+    verdict = run_async(hosts.fit_on(state.workspace_obj(), name, estimate, gpus_wanted=wanted))
     if verdict.message:
         click.secho(f"{name}: {verdict.message}", fg="green" if verdict.fits else "yellow")
 

@@ -284,25 +284,25 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.trust", exclusive=True, exit_on_error=False)
     async def action_trust(self) -> None:
-        from tailor.engine.api import hosts as hostops
+        from tailor.engine.api import hosts
         from tailor.engine.api.errors import HostError
         from tailor.tui.screens.confirm import ConfirmScreen
 
         name = self.selected
         if not name:
             return
-        check, path = await self.tailor.bridge.run(hostops.check_key(self.tailor.workspace, name))
+        check, path = await self.tailor.bridge.run(hosts.check_key(self.tailor.workspace, name))
         if check.state == "trusted":
             self.notify(f"{name}: host key already trusted ({check.fingerprint})")
             return
         if check.state == "changed":
-            raise HostError(hostops.changed_message(path, check))
+            raise HostError(hosts.changed_message(path, check))
         message = (
             f"{name} ({check.pattern}) offers a {check.key_type} host key\n\n  {check.fingerprint}\n\n"
             f"Check it with the host's owner. Trust it and add it to {path}?"
         )
         if await self.app.push_screen_wait(ConfirmScreen(message, yes="Trust")):
-            await self.tailor.bridge.call(lambda: hostops.trust_key(path, check))
+            await self.tailor.bridge.call(lambda: hosts.trust_key(path, check))
             self.notify(f"trusted {check.pattern}")
             self.probe(name)
 
@@ -315,10 +315,10 @@ class HostsScreen(TailorScreen):
         def say(text: str) -> None:
             self.app.call_from_thread(self.notify, f"{name}: {text}")
 
-        from tailor.engine.api import hosts as hostops
+        from tailor.engine.api import hosts
 
         self.notify(f"{name}: setting up (building and installing Tailor)...")
-        await self.tailor.bridge.run(hostops.setup(self.tailor.workspace, name, say))
+        await self.tailor.bridge.run(hosts.setup(self.tailor.workspace, name, say))
         self.probe(name)
 
     @work(group="hosts.remove", exclusive=True, exit_on_error=False)
@@ -337,15 +337,15 @@ class HostsScreen(TailorScreen):
 
 # -- engine-thread helpers ---------------------------------------------------------------------------
 async def _list_hosts(ws: Any) -> list[dict[str, Any]]:
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
 
-    return [{**row, "state": "-"} for row in hostops.list_hosts(ws)]
+    return [{**row, "state": "-"} for row in hosts.list_hosts(ws)]
 
 
 async def _probe(ws: Any, name: str) -> dict[str, Any]:
-    from tailor.engine.api import hosts as hostops
+    from tailor.engine.api import hosts
 
-    return (await hostops.probe_host(ws, name)).to_dict()
+    return (await hosts.probe_host(ws, name)).to_dict()
 
 
 async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:

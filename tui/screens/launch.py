@@ -10,7 +10,7 @@ run again after each change while a message is shown).
 
 Fit check: the estimate (``tailor.engine.memory_estimate``, a thread worker, config.json only) for the recipe with
 the model and LoRA r overrides, compared with the chosen host's free GPU memory (``nvidia-smi`` here, a
-probe of each configured host through engine.remote.hostops). An estimate above it turns the line into a
+probe of each configured host through tailor.engine.api.hosts). An estimate above it turns the line into a
 warning and ctrl+s must be pressed twice. The logic without widgets is in tui/screens/launch_checks.py.
 """
 

@@ -1,7 +1,7 @@
 """The launch form's pickers: the host (local and every configured host, probed for reachability and free
 GPU memory, labelled with whether this recipe fits there) and the run a chained recipe starts from.
 
-A mixin of LaunchScreen (tui/screens/launch.py); host probes go through engine.remote.hostops.
+A mixin of LaunchScreen (tui/screens/launch.py); host probes go through tailor.engine.api.hosts.
 """
 
 from __future__ import annotations
