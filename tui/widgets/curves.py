@@ -75,11 +75,7 @@ class Curves(WorkerErrorsMixin, Widget):
     def on_mount(self) -> None:
         self.border_title = self._legend()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._draw())
-        after_paint = getattr(self.app, "after_first_paint", None)
-        if after_paint is None:
-            self._load_plot()
-        else:
-            after_paint(self._load_plot)  # the import must not slow the first frame down
+        self.tailor.after_first_paint(self._load_plot)  # the import must not slow the first frame down
 
     @work(group="curves.plot", exit_on_error=False)
     async def _load_plot(self) -> None:
