@@ -122,7 +122,7 @@ def export_run(
         else:
             _copy_result(src, tmp)
             result = ExportResult(out, "adapter" if recipe.uses_peft else "model", method)
-        _replace(tmp, out)
+        replace_path(tmp, out)
     finally:
         with contextlib.suppress(FileNotFoundError):
             shutil.rmtree(tmp)
@@ -186,7 +186,7 @@ def _merge_lora(run: RunDir, recipe: TrainableRecipe | MergeRecipe, src: Path, d
     return check
 
 
-def _replace(tmp: Path, out: Path) -> None:
+def replace_path(tmp: Path, out: Path) -> None:
     """Rename ``tmp`` to ``out``; an existing ``out`` (``--force``) is moved aside first, then removed."""
     old = None
     if out.exists():

@@ -24,12 +24,13 @@ from textual.signal import Signal
 
 from tailor.tui.bridge import EngineBridge
 from tailor.tui.keymap import bind, clean_keymap, keymap_problems
-from tailor.tui.screens import SCREENS, load_screen
+from tailor.tui.screens import SCREENS
+from tailor.tui.screens.placeholder import load_screen
 
 if TYPE_CHECKING:
-    from tailor.engine.config import Settings
-    from tailor.engine.executors.base import Executor
-    from tailor.engine.workspace import Workspace
+    from tailor.engine.api.executors import Executor
+    from tailor.engine.api.workspace import Settings, Workspace
+    from tailor.tui.context import TailorContext
 
 T = TypeVar("T")
 FIRST_PAINT_FALLBACK_S = 0.3
@@ -105,7 +106,7 @@ class TailorApp(App[None]):
     def settings(self) -> Settings:
         with self._env_lock:
             if self._settings is None:
-                from tailor.engine.config import settings as load
+                from tailor.engine.api.workspace import settings as load
 
                 self._settings = load()
             return self._settings
@@ -214,7 +215,7 @@ class TailorApp(App[None]):
     async def _with_executor(self, fn: Callable[[Executor], Awaitable[T]], host: str) -> T:
         executor = self._executors.get(host)
         if executor is None:
-            from tailor.engine.executors.factory import executor_for
+            from tailor.engine.api.executors import executor_for
 
             executor = self._executors[host] = executor_for(self.workspace, host)
         return await fn(executor)
@@ -242,6 +243,10 @@ class TailorApp(App[None]):
             self._warned_clash = True
             names = ", ".join(sorted(b.id or b.action for b in clashed_bindings))
             self.notify(f"config: keymap gives one key to several actions ({names})", severity="warning")
+
+
+if TYPE_CHECKING:  # screens see the app as TailorContext (tui/context.py): mypy checks TailorApp provides it
+    _provides_context: type[TailorContext] = TailorApp
 
 
 async def _close_all(executors: list[Executor]) -> None:

@@ -11,7 +11,8 @@ import traceback
 from textual.app import App
 from textual.worker import Worker, WorkerState
 
-from tailor.engine.errors import TailorError, one_line
+from tailor.engine.api.errors import TailorError, one_line
+from tailor.tui.context import AppAccess
 
 
 def error_text(exc: BaseException) -> str:
@@ -30,9 +31,9 @@ def report_worker(app: App, worker: Worker) -> None:
         report_error(app, worker.error)
 
 
-class WorkerErrorsMixin:
+class WorkerErrorsMixin(AppAccess):
     """Reports every failed worker started by this node. Mix into Screens and Widgets."""
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR:
-            report_worker(self.app, event.worker)  # type: ignore[attr-defined]
+            report_worker(self.app, event.worker)

@@ -66,7 +66,7 @@ def export(
     force: bool = False,
     dtype: str | None = None,
 ) -> ExportReport:
-    from tailor.engine.export import _replace, export_run
+    from tailor.engine.export import export_run, replace_path
     from tailor.engine.exporters import gguf as gguf_mod
     from tailor.engine.exporters import hub, modelcard, ollama, vllm
 
@@ -113,7 +113,7 @@ def export(
         else:
             folder = hf_dir
         modelcard.write(run, folder, kind=report.kind, base_model=base)
-        _replace(folder, out)
+        replace_path(folder, out)
         _record(run, out, report.kind, base)
         report.files = sorted(p for p in out.iterdir() if p.is_file())
         if report.kind == "adapter" and (out / "adapter_config.json").is_file():

@@ -226,20 +226,20 @@ def check_train_block(block: dict[str, Any], config_class: str) -> dict[str, Any
     known = trl_fields(config_class)
     for key, value in block.items():
         if key in TAILOR_OWNED:
-            raise _FieldError(key, f"is set by Tailor ({TAILOR_OWNED[key]}); remove it")
+            raise FieldError(key, f"is set by Tailor ({TAILOR_OWNED[key]}); remove it")
         if key not in known:
             hint = suggest(key, list(known))
             tip = f"; did you mean '{hint}'?" if hint else f"; see the fields of trl.{config_class}"
-            raise _FieldError(key, f"unknown {config_class} field{tip}")
+            raise FieldError(key, f"unknown {config_class} field{tip}")
         _check_type(key, value, known[key]["type"])
         if key in _POSITIVE and isinstance(value, int | float) and value <= 0:
-            raise _FieldError(key, f"must be > 0 (got {value})")
+            raise FieldError(key, f"must be > 0 (got {value})")
         if key in _NON_NEGATIVE and isinstance(value, int | float) and value < 0:
-            raise _FieldError(key, f"must be >= 0 (got {value})")
+            raise FieldError(key, f"must be >= 0 (got {value})")
         if key == "report_to":
             _check_report_to(value)
         if key == "max_steps" and isinstance(value, int) and (value == 0 or value < -1):
-            raise _FieldError(key, f"must be > 0, or -1 to train for num_train_epochs (got {value})")
+            raise FieldError(key, f"must be > 0, or -1 to train for num_train_epochs (got {value})")
     return block
 
 
@@ -247,10 +247,12 @@ def _check_report_to(value: Any) -> None:
     try:
         normalise(value)
     except RecipeError as exc:
-        raise _FieldError("report_to", str(exc).removeprefix("train.report_to: ")) from None
+        raise FieldError("report_to", str(exc).removeprefix("train.report_to: ")) from None
 
 
-class _FieldError(ValueError):
+class FieldError(ValueError):
+    """A recipe field's problem, raised inside a validator: ``key`` names the field under the block being checked."""
+
     def __init__(self, key: str, message: str) -> None:
         super().__init__(message)
         self.key = key
@@ -259,7 +261,7 @@ class _FieldError(ValueError):
 def _check_type(key: str, value: Any, type_text: str) -> None:
     if value is None:
         if "None" not in type_text and "Optional" not in type_text:
-            raise _FieldError(key, "must not be null")
+            raise FieldError(key, "must not be null")
         return
     allowed: list[type] = []
     if "bool" in type_text:
@@ -275,9 +277,9 @@ def _check_type(key: str, value: Any, type_text: str) -> None:
     if not allowed:
         return
     if isinstance(value, bool) and bool not in allowed:
-        raise _FieldError(key, f"must be {_type_name(type_text)}, not a boolean")
+        raise FieldError(key, f"must be {_type_name(type_text)}, not a boolean")
     if not isinstance(value, tuple(allowed)):
-        raise _FieldError(key, f"must be {_type_name(type_text)} (got {type(value).__name__} {value!r})")
+        raise FieldError(key, f"must be {_type_name(type_text)} (got {type(value).__name__} {value!r})")
 
 
 def _type_name(type_text: str) -> str:

@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from tailor.engine.recipes.common import ModelSpec, _FieldError, check_train_block, run_reference
+from tailor.engine.recipes.common import FieldError, ModelSpec, check_train_block, run_reference
 from tailor.engine.recipes.trainable import TrainableRecipe
 from tailor.engine.recipes.trl_fields import fields as trl_fields
 
@@ -120,23 +120,23 @@ class DPORecipe(TrainableRecipe):
             trainer = "dpo"  # a bad trainer is reported on its own field
         for key in v:
             if key in TOP_LEVEL:
-                raise _FieldError(key, f"set it as the top-level `{key}:` of the recipe, not under train:")
+                raise FieldError(key, f"set it as the top-level `{key}:` of the recipe, not under train:")
         known = trl_fields(config_classes[trainer])
         for key in v:
             other = [t for t, c in config_classes.items() if t != trainer and key in trl_fields(c)]
             if key not in known and other:
-                raise _FieldError(key, f"is a {config_classes[other[0]]} field; it needs trainer: {other[0]}")
+                raise FieldError(key, f"is a {config_classes[other[0]]} field; it needs trainer: {other[0]}")
         check_train_block(v, config_classes[trainer])
         if trainer == "kto" and raw.get("loss_type") in (None, "kto", ["kto"]):
             # KTO estimates its KL term from the other completions of the same batch (TRL's requirements).
             batch = v.get("per_device_train_batch_size", 8)
             if isinstance(batch, int) and batch < 2:
-                raise _FieldError("per_device_train_batch_size", "the kto loss needs a batch of 2 or more")
+                raise FieldError("per_device_train_batch_size", "the kto loss needs a batch of 2 or more")
             if v.get("train_sampling_strategy", "sequential") != "sequential":
-                raise _FieldError("train_sampling_strategy", "the kto loss needs 'sequential' (the default)")
+                raise FieldError("train_sampling_strategy", "the kto loss needs 'sequential' (the default)")
         method = raw.get("method", "lora")
         if v.get("sync_ref_model") and method not in ("full", "partial"):
-            raise _FieldError(
+            raise FieldError(
                 "sync_ref_model", f"not supported with method {method} (no separate reference to sync)"
             )
         return v
@@ -164,44 +164,44 @@ class DPORecipe(TrainableRecipe):
         }
         for key, allowed in _APPLIES.items():
             if trainer not in allowed and getattr(self, key) != defaults[key]:
-                raise _FieldError(
+                raise FieldError(
                     key, f"applies to trainer {' / '.join(allowed)} only, not {trainer}; remove it"
                 )
         losses = self.losses
         if trainer == "dpo":
             for name in losses:
                 if name not in DPO_LOSSES:
-                    raise _FieldError(
+                    raise FieldError(
                         "loss_type", f"unknown DPO loss {name!r}; use one of {', '.join(DPO_LOSSES)}"
                     )
             if len(set(losses)) != len(losses):
-                raise _FieldError("loss_type", "a loss is listed twice; give each loss once with its weight")
+                raise FieldError("loss_type", "a loss is listed twice; give each loss once with its weight")
             if self.loss_weights is not None and len(self.loss_weights) != len(losses):
-                raise _FieldError(
+                raise FieldError(
                     "loss_weights",
                     f"has {len(self.loss_weights)} weights for {len(losses)} loss_type entries; give one each",
                 )
             if "robust" in losses and self.label_smoothing >= 0.5:
-                raise _FieldError(
+                raise FieldError(
                     "label_smoothing", "the robust loss needs a flip probability below 0.5 (0.1 is typical)"
                 )
             if "exo_pair" in losses and self.label_smoothing == 0:
-                raise _FieldError(
+                raise FieldError(
                     "label_smoothing", "the exo_pair loss needs label_smoothing > 0 (1e-3 is typical)"
                 )
         elif trainer == "kto":
             if isinstance(self.loss_type, list) and len(self.loss_type) > 1:
-                raise _FieldError("loss_type", "KTO takes a single loss: kto or apo_zero_unpaired")
+                raise FieldError("loss_type", "KTO takes a single loss: kto or apo_zero_unpaired")
             if losses[0] not in KTO_LOSSES:
-                raise _FieldError(
+                raise FieldError(
                     "loss_type", f"unknown KTO loss {losses[0]!r}; use one of {', '.join(KTO_LOSSES)}"
                 )
         elif self.loss_type is not None:
-            raise _FieldError(
+            raise FieldError(
                 "loss_type", "ORPO has a single built-in loss; remove loss_type (beta sets its λ)"
             )
         if self.from_run and self.from_run_mode == "stack" and not self.uses_peft:
-            raise _FieldError(
+            raise FieldError(
                 "from_run_mode",
                 f"stack keeps training the run's adapter, which needs a PEFT method, not {self.method}; "
                 "use from_run_mode: merge",

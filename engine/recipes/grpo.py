@@ -33,7 +33,7 @@ from typing import Any, Literal
 from pydantic import Field, field_validator, model_validator
 
 from tailor.engine.errors import RecipeError
-from tailor.engine.recipes.common import Strict, _FieldError, check_train_block, run_reference
+from tailor.engine.recipes.common import FieldError, Strict, check_train_block, run_reference
 from tailor.engine.recipes.load import resolve_data_paths
 from tailor.engine.recipes.trainable import TrainableRecipe
 
@@ -73,26 +73,26 @@ class RewardSpec(Strict):
     def _consistent(self) -> RewardSpec:
         if (self.name is None) == (self.path is None):
             if self.name is None and self.function:
-                raise _FieldError("function", "write it as path/to/file.py:function_name")
+                raise FieldError("function", "write it as path/to/file.py:function_name")
             raise ValueError("give either a built-in `name` (exact_match, token_f1, format, length) or "
                              "`function: path/to/file.py:function_name`")
         if self.path is not None and not (self.function and _IDENT.match(self.function)):
-            raise _FieldError("function", f"{self.function!r} is not a Python function name; use file.py:function_name")
+            raise FieldError("function", f"{self.function!r} is not a Python function name; use file.py:function_name")
         if self.name == "format":
             if not self.pattern:
-                raise _FieldError("pattern", "the format reward needs a regular expression, e.g. '<answer>.*?</answer>'")
+                raise FieldError("pattern", "the format reward needs a regular expression, e.g. '<answer>.*?</answer>'")
             try:
                 re.compile(self.pattern)
             except re.error as exc:
-                raise _FieldError("pattern", f"not a regular expression: {exc}") from None
+                raise FieldError("pattern", f"not a regular expression: {exc}") from None
         elif self.pattern is not None:
-            raise _FieldError("pattern", "applies to the format reward only; remove it")
+            raise FieldError("pattern", "applies to the format reward only; remove it")
         if self.name == "length" and self.max_chars is None:
-            raise _FieldError("max_chars", "the length reward needs max_chars (completions longer than it lose reward)")
+            raise FieldError("max_chars", "the length reward needs max_chars (completions longer than it lose reward)")
         if self.name != "length" and self.max_chars is not None:
-            raise _FieldError("max_chars", "applies to the length reward only; remove it")
+            raise FieldError("max_chars", "applies to the length reward only; remove it")
         if self.label is not None and not _IDENT.match(self.label):
-            raise _FieldError("label", "use letters, digits and '_' only")
+            raise FieldError("label", "use letters, digits and '_' only")
         return self
 
     @property
@@ -131,7 +131,7 @@ class GRPORecipe(TrainableRecipe):
         for key in v:
             if key in TOP_LEVEL:
                 where = "each reward's `weight:`" if key == "reward_weights" else f"the top-level `{key}:`"
-                raise _FieldError(key, f"set it as {where} of the recipe, not under train:")
+                raise FieldError(key, f"set it as {where} of the recipe, not under train:")
         return check_train_block(v, cls.kind_trl_config())
 
     @field_validator("from_run")
@@ -143,22 +143,22 @@ class GRPORecipe(TrainableRecipe):
     def _consistent(self) -> GRPORecipe:
         labels = self.reward_labels()
         if len(set(labels)) != len(labels):
-            raise _FieldError("rewards", "two rewards share a name; give one a `label:`")
+            raise FieldError("rewards", "two rewards share a name; give one a `label:`")
         batch = self.train.get("per_device_train_batch_size", 8)
         accumulation = self.train.get("gradient_accumulation_steps", 1)
         if "generation_batch_size" not in self.train and "steps_per_generation" not in self.train:
             total = batch * accumulation  # per device; several devices only multiply it
             if isinstance(total, int) and total % self.num_generations:
-                raise _FieldError(
+                raise FieldError(
                     "num_generations",
                     f"{self.num_generations} does not divide the batch of {total} completions "
                     "(per_device_train_batch_size x gradient_accumulation_steps); each prompt's group must fit in it",
                 )
         if self.evaluate is not None and not self.evaluate.get("data"):
-            raise _FieldError("evaluate", "GRPO's prompt rows hold no completions to compare with; set evaluate.data "
+            raise FieldError("evaluate", "GRPO's prompt rows hold no completions to compare with; set evaluate.data "
                               "to a held-out prompt/completion set (the demo's: ../data/reverse/eval.jsonl)")
         if self.from_run and self.from_run_mode == "stack" and not self.uses_peft:
-            raise _FieldError("from_run_mode", f"stack keeps training the run's adapter, which needs a PEFT method, "
+            raise FieldError("from_run_mode", f"stack keeps training the run's adapter, which needs a PEFT method, "
                               f"not {self.method}; use from_run_mode: merge")
         return self
 

@@ -39,7 +39,7 @@ def parse_recipe(
     if isinstance(text, str):
         try:
             data = load_yaml(text)
-            lines = _line_index(text)
+            lines = line_index(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f"{source}:{mark.line + 1}" if mark else source
@@ -60,7 +60,7 @@ def parse_recipe(
     try:
         recipe = model.model_validate(data)
     except ValidationError as exc:
-        raise RecipeError(_describe(exc, model, source, lines)) from None
+        raise RecipeError(describe_error(exc, model, source, lines)) from None
     if not isinstance(recipe, Recipe):
         raise RecipeError(f"{source}: kind {kind}: its model {model.__name__} must subclass {Recipe.__module__}.Recipe")
     if check_files and base_dir is not None:
@@ -132,7 +132,9 @@ def dump_recipe(recipe: BaseModel) -> str:
     return yaml.safe_dump(recipe.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
 
 
-def _describe(exc: ValidationError, model: type[BaseModel], source: str, lines: dict) -> str:
+def describe_error(exc: ValidationError, model: type[BaseModel], source: str, lines: dict) -> str:
+    """The first problem of ``exc`` as one line: ``source:line: dotted.path: what is wrong`` (``lines``
+    from :func:`line_index`; search recipes and trial recipes describe their errors the same way)."""
     err = exc.errors()[0]
     loc = tuple(str(p) for p in err["loc"])
     cause = (err.get("ctx") or {}).get("error")
@@ -197,7 +199,7 @@ def _where(source: str, lines: dict[tuple[str, ...], int], loc: tuple[str, ...])
     return source
 
 
-def _line_index(text: str) -> dict[tuple[str, ...], int]:
+def line_index(text: str) -> dict[tuple[str, ...], int]:
     """Map each key path in the YAML document to its 1-based line number."""
     out: dict[tuple[str, ...], int] = {}
     try:

@@ -18,7 +18,7 @@ from tailor.engine import kinds
 from tailor.engine.errors import RecipeError
 from tailor.engine.recipes import search_params as P
 from tailor.engine.recipes.common import Recipe, Strict, check_train_block, suggest
-from tailor.engine.recipes.load import _describe, _line_index, load_recipe, resolve_paths
+from tailor.engine.recipes.load import describe_error, line_index, load_recipe, resolve_paths
 from tailor.engine.recipes.storage_url import check_storage_url
 from tailor.engine.recipes.trainable import NAME_RE, TrainableRecipe
 
@@ -364,10 +364,10 @@ class SearchRecipe(Recipe):
                 checked = SearchRecipe.model_validate(data)
             except ValidationError as exc:
                 try:
-                    lines = _line_index(Path(source).read_text(encoding="utf-8-sig"))
+                    lines = line_index(Path(source).read_text(encoding="utf-8-sig"))
                 except OSError:
                     lines = {}
-                raise RecipeError(_describe(exc, SearchRecipe, source, lines)) from None
+                raise RecipeError(describe_error(exc, SearchRecipe, source, lines)) from None
             for field in type(self).model_fields:
                 setattr(self, field, getattr(checked, field))
             self._base = checked._base
@@ -406,7 +406,7 @@ def _validate_base(data: dict[str, Any]) -> TrainableRecipe:
 
 def _nested_problem(exc: ValidationError, model: type) -> tuple[tuple[str, ...], str]:
     """(path parts, message) of a nested recipe's first error, worded by load.py."""
-    text = _describe(exc, model, "", {})  # ": path: problem" (no source, no lines)
+    text = describe_error(exc, model, "", {})  # ": path: problem" (no source, no lines)
     text = text.removeprefix(": ")
     path, sep, problem = text.partition(": ")
     if not sep:

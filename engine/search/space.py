@@ -94,13 +94,13 @@ def validate_trial_recipe(recipe: SearchRecipe, data: dict[str, Any]) -> Any:
     """The trial recipe as a validated sft/dpo model (a combination that does not validate fails the trial)."""
     from pydantic import ValidationError
 
-    from tailor.engine.recipes.load import _describe
+    from tailor.engine.recipes.load import describe_error
 
     model = base_model(recipe.base_recipe.kind)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise SearchError(f"trial recipe does not validate: {_describe(exc, model, '', {}).removeprefix(': ')}") from None
+        raise SearchError(f"trial recipe does not validate: {describe_error(exc, model, '', {}).removeprefix(': ')}") from None
 
 
 def grid_space(recipe: SearchRecipe) -> dict[str, list[Any]]:

@@ -9,9 +9,9 @@ from textual.widgets import Input
 from tui_helpers import make_app, runs_screen, wait_runs_loaded, wait_until
 
 from tailor.tui.app import TailorApp
-from tailor.tui.screens import SCREENS, entry, load_screen
+from tailor.tui.screens import SCREENS, entry
 from tailor.tui.screens.launch import LaunchScreen, parse_overrides
-from tailor.tui.screens.placeholder import PlaceholderScreen
+from tailor.tui.screens.placeholder import PlaceholderScreen, load_screen
 
 SIZE = (120, 40)
 

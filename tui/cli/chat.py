@@ -45,8 +45,7 @@ def chat_cmd(
         return
     if run is None:
         raise click.UsageError("give RUN (a run id, latest, base or model:PATH); `tailor chat --list` lists them")
-    from tailor.engine.chat.protocol import ChatSettings
-    from tailor.engine.chat.session import pair_for
+    from tailor.engine.api.chat import ChatSettings, pair_for
 
     settings = ChatSettings(temperature, top_p, max_new_tokens, seed)
     try:
@@ -62,7 +61,7 @@ def chat_cmd(
 def _list(state: CliState, as_json: bool) -> None:
     import json
 
-    from tailor.engine.eval.choices import model_choices
+    from tailor.engine.api.evals import model_choices
 
     found = model_choices(state.workspace_obj())
     if not found:
@@ -78,8 +77,8 @@ def _host_of(ws: Any, ref: str | None) -> str | None:
     """The host a run ran on (a fetched remote run's mirror says which), else local."""
     if not ref or ref.startswith("model:") or ref == "base":
         return None
-    from tailor.engine.errors import RunError
-    from tailor.engine.remote.mirror import host_of
+    from tailor.engine.api.errors import RunError
+    from tailor.engine.api.runs import host_of
 
     try:
         return host_of(ws.run(ref))
@@ -118,8 +117,7 @@ def _prompts(given: tuple[str, ...]):
 async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save_to: str | None, as_json: bool) -> None:
     import json
 
-    from tailor.engine.chat.protocol import messages_for
-    from tailor.engine.chat.session import latency_line
+    from tailor.engine.api.chat import latency_line, messages_for
 
     messages = messages_for(system, sides[0].history, prompt)
     answers: dict[str, str] = {}
@@ -140,7 +138,7 @@ async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save_
             click.echo(f"   {side.label}: {latency_line(done)}", err=True)
         answers[side.label] = str(done.get("text", ""))
     if save_to:
-        from tailor.engine.chat.examples import append_example
+        from tailor.engine.api.chat import append_example
 
         file = append_example(save_to, messages, answers, sides[0].label)
         click.echo(f"saved the exchange to {file}", err=True)

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from tailor.engine.errors import TailorError, missing_extra, one_line
+from tailor.engine.api.errors import TailorError, missing_extra, one_line
+
+if TYPE_CHECKING:
+    from tailor.engine.api.data import RowSource
 
 
 @dataclass
@@ -22,13 +27,13 @@ class CliState:
 
     def workspace_obj(self):  # -> engine.workspace.Workspace
         if self._ws is None:
-            from tailor.engine.workspace import open_workspace
+            from tailor.engine.api.workspace import open_workspace
 
             self._ws = open_workspace(self.workspace)
         return self._ws
 
     def executor(self, host: str | None = None):  # -> engine.executors.base.Executor
-        from tailor.engine.executors.factory import executor_for
+        from tailor.engine.api.executors import executor_for
 
         return executor_for(self.workspace_obj(), host)
 
@@ -36,9 +41,20 @@ class CliState:
         """The executor that owns ``run_id``: ``--host`` if given, else the run's own host (remote mirror)."""
         if host:
             return self.executor(host)
-        from tailor.engine.executors.factory import executor_for_run
+        from tailor.engine.api.executors import executor_for_run
 
         return executor_for_run(self.workspace_obj(), run_id)
+
+    def recipe_path(self, recipe: str) -> Path:
+        """A recipe path as given, or the name of a recipe in the workspace's recipes/ folder."""
+        path = Path(recipe)
+        if path.exists() or path.is_absolute() or path.parent != Path("."):
+            return path
+        ws = self.workspace_obj()
+        for candidate in (ws.recipes_dir / recipe, ws.recipes_dir / f"{recipe}.yaml"):
+            if candidate.exists():
+                return candidate
+        return path
 
 
 @contextmanager
@@ -83,3 +99,39 @@ def tailor_command(fn):  # decorator: pass CliState and wrap errors
             return fn(state, *args, **kwargs)
 
     return wrapper
+
+
+async def follow_run(executor: Any, run_id: str, after: int, *, as_json: bool) -> int:
+    """Print a run's events until it ends, then its final state on stderr; the exit status (0: succeeded)."""
+    if hasattr(executor, "on_notice"):  # remote executors say when the link drops and comes back
+        executor.on_notice = lambda line: click.secho(line, fg="yellow", err=True)
+    async for event in executor.follow(run_id, after):
+        print_event(event, as_json)
+    status = await executor.status(run_id)
+    if not as_json:
+        from tailor.engine.api.runs import safe
+
+        line = f"{status.run_id}: {status.state_label}" + (f" ({safe(status.error)})" if status.error else "")
+        click.secho(line, fg="green" if status.state.value == "succeeded" else "red", err=True)
+    return 0 if status.state.value == "succeeded" else 1
+
+
+def print_event(event: Any, as_json: bool) -> None:
+    """One event: its JSON line, or the readable line ``tailor logs`` prints."""
+    from tailor.engine.api.runs import event_line
+
+    click.echo(json.dumps(event) if as_json else event_line(event))
+
+
+def open_dataset(paths: tuple[str, ...]) -> RowSource:
+    """PATHS opened as one source of rows (several are read one after another), loaded; a DataError if not."""
+    from tailor.engine.api.data import MultiSource, open_rows
+
+    sources = [open_rows(p) for p in paths]
+    src = sources[0] if len(sources) == 1 else MultiSource(sources, " + ".join(paths)).start()
+    src.wait()
+    if src.error:
+        from tailor.engine.api.errors import DataError
+
+        raise DataError(src.error)
+    return src

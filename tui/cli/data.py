@@ -8,14 +8,14 @@ from pathlib import Path
 
 import click
 
-from tailor.engine import kinds
-from tailor.tui.cli.common import CliState, tailor_command
+from tailor.engine.api import kinds
+from tailor.tui.cli.common import CliState, open_dataset, tailor_command
 
 
 def _formats() -> list[str]:
     from typing import get_args
 
-    from tailor.engine.recipes.common import DataFormat
+    from tailor.engine.api.recipes import DataFormat
 
     return list(get_args(DataFormat))
 
@@ -28,26 +28,13 @@ def data_cmd() -> None:
     """Open, check and convert datasets (JSONL, JSON, CSV/TSV, Parquet, Arrow, text, folders, globs, hub ids)."""
 
 
-def _open(paths: tuple[str, ...]):  # -> engine.data.browse.RowSource
-    from tailor.engine.data.browse import MultiSource, open_rows
-
-    sources = [open_rows(p) for p in paths]
-    src = sources[0] if len(sources) == 1 else MultiSource(sources, " + ".join(paths)).start()
-    src.wait()
-    if src.error:
-        from tailor.engine.errors import DataError
-
-        raise DataError(src.error)
-    return src
-
-
 def _registry(paths: tuple[str, ...]) -> bool:
     """Print a LLaMA-Factory dataset_info.json's datasets (True when PATHS is one)."""
-    from tailor.engine.data.registry import is_registry, load
+    from tailor.engine.api.data import is_registry, registry_entries
 
     if len(paths) != 1 or not is_registry(paths[0]):
         return False
-    entries = load(Path(paths[0]).expanduser())
+    entries = registry_entries(Path(paths[0]).expanduser())
     usable = [e for e in entries if not e.unsupported]
     why: dict[str, int] = {}
     for e in entries:
@@ -68,7 +55,7 @@ def _registry(paths: tuple[str, ...]) -> bool:
 
 
 def _remember(state: CliState, paths: tuple[str, ...]) -> None:
-    from tailor.engine.data.catalog import remember
+    from tailor.engine.api.data import remember
 
     try:
         ws = state.workspace_obj()
@@ -93,7 +80,7 @@ def _size(n: int | None) -> str:
 @tailor_command
 def ls_cmd(state: CliState, as_json: bool) -> None:
     """List the workspace's datasets, the paths its recipes use, and recently used paths."""
-    from tailor.engine.data.catalog import all_datasets
+    from tailor.engine.api.data import all_datasets
 
     entries = all_datasets(state.workspace_obj())
     if as_json:
@@ -128,12 +115,11 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 
     With --row N: that row rendered through the model's chat template, trained-on tokens marked.
     """
-    from tailor.engine.data.formats import DESCRIPTIONS, detect
-    from tailor.engine.data.view import cell_text
+    from tailor.engine.api.data import DESCRIPTIONS, cell_text, detect
 
     if _registry(paths):
         return
-    src = _open(paths)
+    src = open_dataset(paths)
     _remember(state, paths)
     if row is not None:
         from tailor.tui.cli.views import show_rendered
@@ -149,7 +135,7 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
                 else json.dumps({"error": str(rec.loc) + ": " + (rec.error or "")})
             )
         return
-    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     click.echo(f"{src.label}: {len(src)} rows, {DESCRIPTIONS.get(fmt or '', 'unknown format')}")
     cols = src.columns()
     for rec in records:
@@ -192,24 +178,24 @@ def check_cmd(
     strict: bool,
 ) -> None:
     """Quality report: rows, empty/missing fields, duplicates, token lengths, overlap, bad rows."""
-    from tailor.engine.data.quality import add_overlap, add_token_lengths, scan
+    from tailor.engine.api.data import add_overlap, add_token_lengths, scan
 
     if _registry(paths):
         return
-    src = _open(paths)
+    src = open_dataset(paths)
     _remember(state, paths)
     report = scan(src.iter_records(), src.label, fmt=fmt)
     if eval_path:
-        ev = _open((eval_path,))
+        ev = open_dataset((eval_path,))
         add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))
-    from tailor.engine.models.loading import tokenizer_refusal
+    from tailor.engine.api.data import tokenizer_refusal
 
     skipped = None if no_tokens else tokenizer_refusal("counting tokens")
     if skipped:  # a light install: the rest of the report needs no tokenizer
         click.echo(f"note: {skipped}", err=True)
     if not no_tokens and not skipped and report.converted:
-        from tailor.engine.models.loading import load_tokenizer
-        from tailor.engine.recipes.common import ModelSpec
+        from tailor.engine.api.data import load_tokenizer
+        from tailor.engine.api.recipes import ModelSpec
 
         tok = load_tokenizer(ModelSpec(name_or_path=model))
         add_token_lengths(report, tok, name=model, max_length=max_length)
@@ -217,7 +203,7 @@ def check_cmd(
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
         print_report(report)
-    from tailor.engine.data.quality import refusal
+    from tailor.engine.api.data import refusal
 
     if strict and refusal(report):
         sys.exit(1)
@@ -254,10 +240,10 @@ def convert_cmd(
     output: str | None,
 ) -> None:
     """Convert PATHS to TRL's standard format for TASK as JSONL (refuses bad rows, naming file and line)."""
-    from tailor.engine.data.prepare import validate_training_data
-    from tailor.engine.errors import DataError
-    from tailor.engine.fsutil import atomic_write_text
-    from tailor.engine.recipes.common import DataSource, DataSpec
+    from tailor.engine.api.data import validate_training_data
+    from tailor.engine.api.errors import DataError
+    from tailor.engine.api.recipes import DataSource, DataSpec
+    from tailor.engine.api.workspace import atomic_write_text
 
     columns = {}
     for item in mapping:
@@ -305,7 +291,7 @@ def histogram_lines(report, width: int = BAR) -> list[str]:
 
 
 def print_report(report) -> None:
-    from tailor.engine.data.quality import summary
+    from tailor.engine.api.data import summary
 
     click.secho(report.label, bold=True)
     for label, value, bad in summary(report):

@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from tailor.engine.errors import RunError
+from tailor.engine.api.errors import RunError
 from tailor.tui.cli.common import CliState, run_async, tailor_command
 
 
@@ -50,15 +50,14 @@ def eval_cmd(
     n_examples: int,
 ) -> None:
     """Evaluate the base model against fine-tuned runs; print the models x metrics table."""
-    from tailor.engine.eval.results import has_results, load_results
-    from tailor.engine.eval.table import build_table, merge, to_csv, to_markdown
+    from tailor.engine.api.evals import build_table, has_results, load_results, merge, to_csv, to_markdown
 
     recipes = [t for t in targets if _is_recipe(state, t)]
     if recipes and len(targets) > 1:
         raise click.UsageError("give one eval recipe, or one or more runs")
     executor = state.executor(host)
     if recipes:
-        folders = [_evaluate(state, executor, _recipe_path(state, recipes[0]), assignments, quiet)]
+        folders = [_evaluate(state, executor, state.recipe_path(recipes[0]), assignments, quiet)]
     else:
         ws = state.workspace_obj()
         runs = [_run_folder(state, executor, t) for t in targets]
@@ -92,21 +91,15 @@ def eval_cmd(
         if path == "-":
             click.echo(text, nl=False)
         elif path:
-            from tailor.engine.fsutil import atomic_write_text
+            from tailor.engine.api.workspace import atomic_write_text
 
             atomic_write_text(Path(path), text, mode=0o644)
             click.echo(f"wrote {path}", err=True)
 
 
 def _is_recipe(state: CliState, target: str) -> bool:
-    path = _recipe_path(state, target)
+    path = state.recipe_path(target)
     return path.is_file() and path.suffix in (".yaml", ".yml")
-
-
-def _recipe_path(state: CliState, target: str) -> Path:
-    from tailor.tui.cli.runs import _recipe_path as find
-
-    return find(state, target)
 
 
 def _run_folder(state: CliState, executor: Any, ref: str) -> Path:
@@ -125,8 +118,7 @@ def _run_folder(state: CliState, executor: Any, ref: str) -> Path:
 
 def _evaluate(state: CliState, executor: Any, recipe: Path, assignments: tuple[str, ...], quiet: bool, name: str | None = None) -> Path:
     """Launch an eval recipe, follow it to the end, return the run folder holding the results."""
-    from tailor.engine.recipes.load import load_recipe
-    from tailor.engine.recipes.overrides import parse_assignment
+    from tailor.engine.api.recipes import load_recipe, parse_assignment
 
     if load_recipe(recipe, check_files=False).kind != "eval":
         raise click.UsageError(f"{recipe} is not an eval recipe (kind: eval); `tailor run` trains")
@@ -155,15 +147,14 @@ def _adhoc_recipe(ws: Any, runs: list[Path], data: str | None) -> Path:
     """An eval recipe comparing ``runs`` (training runs without results) with their base model."""
     import yaml
 
-    from tailor.engine.runs.lookup import run_recipe
-    from tailor.engine.runs.rundir import RunDir
+    from tailor.engine.api.runs import RunDir, run_recipe
 
     first = RunDir(runs[0])
     try:
         train = run_recipe(first)
     except Exception as exc:
         raise RunError(f"{first.run_id}: not a run with a recipe ({exc})") from None
-    from tailor.engine import kinds
+    from tailor.engine.api import kinds
 
     if getattr(train, "kind", None) not in kinds.evaluable():
         raise RunError(f"{first.run_id}: a {train.kind} run without evaluation results; nothing to show")
@@ -193,7 +184,7 @@ def _print_table(table: Any, results: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from tailor.engine.eval.table import delta_is_good, fmt_delta, fmt_value, title
+    from tailor.engine.api.evals import delta_is_good, fmt_delta, fmt_value, title
 
     console = Console(width=max(140, Console().width))
     out = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",

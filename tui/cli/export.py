@@ -37,14 +37,14 @@ def export_cmd(
     tailor export RUN --gguf --quant q8_0 --modelfile ./gguf    for llama.cpp / Ollama
     tailor export RUN ./my-adapter --push-to-hub me/my-adapter --private
     """
-    from tailor.engine.exporters.targets import export
-    from tailor.engine.runs.rundir import RunDir
+    from tailor.engine.api.export import export
+    from tailor.engine.api.runs import RunDir
 
     ws = state.workspace_obj()
     if host:
         executor = state.executor(host)
     else:
-        from tailor.engine.executors.factory import executor_for_run
+        from tailor.engine.api.executors import executor_for_run
 
         executor = executor_for_run(ws, run_id)
     # A remote run: bring its adapter and checkpoints into the local mirror first.

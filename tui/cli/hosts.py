@@ -80,12 +80,12 @@ def hosts_cmd() -> None:
 @tailor_command
 def ls_cmd(state: CliState, probe: bool, as_json: bool) -> None:
     """List hosts (workspace and ~/.ssh/config) with reachability, GPUs and versions."""
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts
 
     ws = state.workspace_obj()
-    rows = hostops.list_hosts(ws)
+    rows = hosts.list_hosts(ws)
     names = [row["name"] for row in rows]
-    probes = run_async(hostops.probe_hosts(ws, names)) if probe and rows else {}
+    probes = run_async(hosts.probe_hosts(ws, names)) if probe and rows else {}
     for row in rows:
         if row["name"] in probes:
             row.update(probes[row["name"]].to_dict())
@@ -129,8 +129,8 @@ def _versions(row: dict[str, Any]) -> str:
 @tailor_command
 def add_cmd(state: CliState, name: str, **values: Any) -> None:
     """Add host NAME to the workspace (workspace.yaml hosts:)."""
-    from tailor.engine.errors import HostError
-    from tailor.engine.remote.hosts import new_host, save_host, workspace_hosts
+    from tailor.engine.api.errors import HostError
+    from tailor.engine.api.hosts import new_host, save_host, workspace_hosts
 
     ws = state.workspace_obj()
     if name in workspace_hosts(ws):
@@ -146,7 +146,7 @@ def add_cmd(state: CliState, name: str, **values: Any) -> None:
 @tailor_command
 def edit_cmd(state: CliState, name: str, unset: tuple[str, ...], **values: Any) -> None:
     """Change fields of host NAME (a ~/.ssh/config host is copied into the workspace)."""
-    from tailor.engine.remote.hosts import update_host
+    from tailor.engine.api.hosts import update_host
 
     changes: dict[str, Any] = {key: None for key in unset}
     changes.update(_changes(values))
@@ -159,7 +159,7 @@ def edit_cmd(state: CliState, name: str, unset: tuple[str, ...], **values: Any) 
 @tailor_command
 def rm_cmd(state: CliState, name: str) -> None:
     """Remove host NAME from the workspace (its runs and files on the host are left alone)."""
-    from tailor.engine.remote.hosts import remove_host
+    from tailor.engine.api.hosts import remove_host
 
     remove_host(state.workspace_obj(), name)
     click.echo(f"removed {name}")
@@ -171,9 +171,9 @@ def rm_cmd(state: CliState, name: str) -> None:
 @tailor_command
 def test_cmd(state: CliState, name: str, as_json: bool) -> None:
     """Connect to NAME: reachability, Python and Tailor versions, GPUs."""
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts
 
-    row = run_async(hostops.probe_host(state.workspace_obj(), name)).to_dict()
+    row = run_async(hosts.probe_host(state.workspace_obj(), name)).to_dict()
     if as_json:
         click.echo(json.dumps(row, default=str))
     elif row["reachable"]:
@@ -181,7 +181,7 @@ def test_cmd(state: CliState, name: str, as_json: bool) -> None:
         click.echo(f"  {_versions(row)}" + (f"  ({row['error']})" if row.get("error") else ""))
         click.echo(f"  GPUs: {_gpu_text(row['gpus'])}")
     if not row["reachable"]:
-        from tailor.engine.errors import HostError
+        from tailor.engine.api.errors import HostError
 
         raise HostError(row["error"])
 
@@ -192,20 +192,19 @@ def test_cmd(state: CliState, name: str, as_json: bool) -> None:
 @tailor_command
 def trust_cmd(state: CliState, name: str, yes: bool) -> None:
     """Show NAME's host key fingerprint and add it to known_hosts once you confirm."""
-    from tailor.engine.errors import HostError
-    from tailor.engine.remote import hostops
-    from tailor.engine.remote import known_hosts as kh
+    from tailor.engine.api import hosts
+    from tailor.engine.api.errors import HostError
 
-    result, path = run_async(hostops.check_key(state.workspace_obj(), name))
+    result, path = run_async(hosts.check_key(state.workspace_obj(), name))
     if result.state == "trusted":
         click.echo(f"{name}: {result.pattern} already trusted ({result.key_type} {result.fingerprint})")
         return
     if result.state == "changed":
-        raise HostError(kh.changed_message(path, result))
+        raise HostError(hosts.changed_message(path, result))
     click.echo(f"{name}: {result.pattern} offers {result.key_type} key {result.fingerprint}")
     if not yes and not click.confirm(f"Trust it and add it to {path}?", default=False):
         raise HostError(f"{name}: not trusted; nothing written")
-    hostops.trust_key(path, result)
+    hosts.trust_key(path, result)
     click.echo(f"trusted: {result.pattern} added to {path}")
 
 
@@ -214,9 +213,9 @@ def trust_cmd(state: CliState, name: str, yes: bool) -> None:
 @tailor_command
 def setup_cmd(state: CliState, name: str) -> None:
     """Install this Tailor version on NAME (a venv under its workdir, or the configured python)."""
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts
 
-    run_async(hostops.setup(state.workspace_obj(), name, say=lambda m: click.echo(f"{name}: {m}")))
+    run_async(hosts.setup(state.workspace_obj(), name, say=lambda m: click.echo(f"{name}: {m}")))
 
 
 @hosts_cmd.command("gpus")
@@ -243,9 +242,9 @@ def gpus_cmd(state: CliState, name: str, as_json: bool) -> None:
 
 def _gpu_inventory(state: CliState, name: str) -> list[Any]:
     """NAME's GPUs from nvidia-smi over one short-lived connection."""
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts
 
-    return run_async(hostops.gpus(state.workspace_obj(), name))
+    return run_async(hosts.gpus(state.workspace_obj(), name))
 
 
 @hosts_cmd.command("fit")
@@ -255,27 +254,26 @@ def _gpu_inventory(state: CliState, name: str) -> list[Any]:
 @tailor_command
 def fit_cmd(state: CliState, name: str, recipe: str, assignments: tuple[str, ...]) -> None:
     """Estimate RECIPE's GPU memory and compare it with NAME's free GPU memory."""
-    from tailor.engine.memory_estimate import estimate_recipe
-    from tailor.engine.recipes.overrides import load_with_overrides, parse_assignment
-    from tailor.engine.remote import hostops
-    from tailor.tui.cli.runs import _recipe_path
+    from tailor.engine.api import hosts
+    from tailor.engine.api.launch import estimate_recipe
+    from tailor.engine.api.recipes import load_with_overrides, parse_assignment
 
     parsed = load_with_overrides(
-        _recipe_path(state, recipe), dict(parse_assignment(a) for a in assignments) or None
+        state.recipe_path(recipe), dict(parse_assignment(a) for a in assignments) or None
     )
     estimate = estimate_recipe(parsed)
     click.echo(estimate.describe())
     click.echo(estimate.shape_line())  # a config.json (path, HF cache, hub), the table, or guessed and why
     resources = getattr(parsed, "resources", None)
     wanted = getattr(resources, "gpus", 1)
-    verdict = run_async(hostops.fit_on(state.workspace_obj(), name, estimate, gpus_wanted=wanted))
+    verdict = run_async(hosts.fit_on(state.workspace_obj(), name, estimate, gpus_wanted=wanted))
     if verdict.message:
         click.secho(f"{name}: {verdict.message}", fg="green" if verdict.fits else "yellow")
 
 
 def _remote_executor(state: CliState, run_id: str) -> Any:
-    from tailor.engine.errors import RunError
-    from tailor.engine.executors.factory import executor_for_run
+    from tailor.engine.api.errors import RunError
+    from tailor.engine.api.executors import executor_for_run
 
     run = state.workspace_obj().run(run_id)
     executor = executor_for_run(state.workspace_obj(), run.run_id)
@@ -310,7 +308,7 @@ def fetch_cmd(state: CliState, run_id: str) -> None:
 @tailor_command
 def clean_cmd(state: CliState, run_id: str, yes: bool) -> None:
     """Delete a finished run's directory on its host (the local copy stays)."""
-    from tailor.engine.errors import RunError
+    from tailor.engine.api.errors import RunError
 
     rid, ex = _remote_executor(state, run_id)
     if not yes and not click.confirm(f"Delete {rid} on {ex.host}? Fetched files stay here.", default=False):

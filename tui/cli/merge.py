@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from tailor.tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, follow_run, run_async, tailor_command
 
 COMBINATIONS = ("linear", "cat", "svd", "ties", "ties_svd", "dare_linear", "dare_ties", "dare_linear_svd",
                 "dare_ties_svd", "magnitude_prune", "magnitude_prune_svd")
@@ -27,8 +27,8 @@ def merge_cmd(state: CliState, runs: tuple[str, ...], name: str, combination: st
     """Merge the LoRA adapters of RUNS (ids, prefixes or folders; two or more) into the run NAME."""
     import yaml
 
-    from tailor.engine.errors import RecipeError
-    from tailor.engine.runs.lookup import find_run, run_recipe
+    from tailor.engine.api.errors import RecipeError
+    from tailor.engine.api.runs import find_run, run_recipe
 
     if len(runs) < 2:
         raise RecipeError("tailor merge: name two or more runs to merge")
@@ -61,6 +61,4 @@ def merge_cmd(state: CliState, runs: tuple[str, ...], name: str, combination: st
     status = run_async(executor.launch(path, name=name))
     click.echo(status.run_id)
     if follow:
-        from tailor.tui.cli.runs import _follow
-
-        raise SystemExit(run_async(_follow(executor, status.run_id, 0, as_json=False)))
+        raise SystemExit(run_async(follow_run(executor, status.run_id, 0, as_json=False)))

@@ -18,7 +18,7 @@ from tailor.tui.cli.common import CliState, run_async, tailor_command
 def rm_cmd(state: CliState, run_id: str, yes: bool, host: str | None) -> None:
     """Delete a finished run (refused while it is active). A remote run is deleted on its host; its local
     copy (the mirror, with anything fetched) stays."""
-    from tailor.engine.errors import RunError
+    from tailor.engine.api.errors import RunError
 
     executor = state.executor_for_run(run_id, host)
     where = f" on {executor.host}" if executor.remote else ""
@@ -36,8 +36,8 @@ def rm_cmd(state: CliState, run_id: str, yes: bool, host: str | None) -> None:
 
 def check_launch(path: Any, overrides: dict[str, Any], host: str | None) -> None:
     """Print each problem the launch form would show (``field: message``); exit 2 if there is one."""
-    from tailor.engine.errors import RecipeError
-    from tailor.engine.preflight import preflight
+    from tailor.engine.api.errors import RecipeError
+    from tailor.engine.api.launch import preflight
 
     problems = preflight(path, overrides or None, host=host or "local")
     if problems:

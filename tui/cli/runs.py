@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import click
 
-from tailor.tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, follow_run, print_event, run_async, tailor_command
 
 
 @click.command("run")
@@ -21,10 +18,10 @@ from tailor.tui.cli.common import CliState, run_async, tailor_command
 def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: str | None, host: str | None, follow: bool,
             check: bool) -> None:
     """Launch RECIPE as a detached worker and return at once (or follow it with -f)."""
-    from tailor.engine.recipes.overrides import parse_assignment
+    from tailor.engine.api.recipes import parse_assignment
 
     overrides = dict(parse_assignment(a) for a in assignments)
-    path = _recipe_path(state, recipe)
+    path = state.recipe_path(recipe)
     if check:
         from tailor.tui.cli.run_rm import check_launch
 
@@ -34,20 +31,8 @@ def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: st
     status = run_async(executor.launch(path, name=name, overrides=overrides or None))
     click.echo(status.run_id)
     if follow:
-        code = run_async(_follow(executor, status.run_id, 0, as_json=False))
+        code = run_async(follow_run(executor, status.run_id, 0, as_json=False))
         raise SystemExit(code)
-
-
-def _recipe_path(state: CliState, recipe: str) -> Path:
-    """A recipe path as given, or the name of a recipe in the workspace's recipes/ folder."""
-    path = Path(recipe)
-    if path.exists() or path.is_absolute() or path.parent != Path("."):
-        return path
-    ws = state.workspace_obj()
-    for candidate in (ws.recipes_dir / recipe, ws.recipes_dir / f"{recipe}.yaml"):
-        if candidate.exists():
-            return candidate
-    return path
 
 
 @click.command("runs")
@@ -62,10 +47,10 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     from rich.table import Table
     from rich.text import Text
 
-    from tailor.engine.runs.format import duration, number, safe, state_word
+    from tailor.engine.api.runs import duration, number, safe, state_word
 
     if repair:
-        from tailor.engine.control import Control
+        from tailor.engine.api.executors import Control
 
         fixed = Control(state.workspace_obj()).repair(repair)
         click.echo(f"{fixed.run_id}: status rebuilt from events.jsonl: {fixed.state.value}, step {fixed.step}")
@@ -103,7 +88,7 @@ async def _listing(state: CliState, host: str | None) -> list:
     finally:
         await executor.close()
     if host is None:
-        from tailor.engine.remote.refresh import refresh_remote
+        from tailor.engine.api.runs import refresh_remote
 
         statuses = await refresh_remote(state.workspace_obj(), statuses)
     return statuses
@@ -124,35 +109,15 @@ def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bo
     if stream:
         ws = state.workspace_obj()
         path = getattr(ws.run(run_id), f"{stream}_file")
-        from tailor.engine.runs.format import safe
+        from tailor.engine.api.runs import safe
 
         click.echo(safe(path.read_text(errors="replace")) if path.exists() else "", nl=False)
         return
     if follow:
-        raise SystemExit(run_async(_follow(executor, run_id, after, as_json=as_json)))
+        raise SystemExit(run_async(follow_run(executor, run_id, after, as_json=as_json)))
 
     for event in run_async(executor.events(run_id, after)):
-        _print_event(event, as_json)
-
-
-async def _follow(executor, run_id: str, after: int, *, as_json: bool) -> int:
-    if hasattr(executor, "on_notice"):  # remote executors say when the link drops and comes back
-        executor.on_notice = lambda line: click.secho(line, fg="yellow", err=True)
-    async for event in executor.follow(run_id, after):
-        _print_event(event, as_json)
-    status = await executor.status(run_id)
-    if not as_json:
-        from tailor.engine.runs.format import safe
-
-        line = f"{status.run_id}: {status.state_label}" + (f" ({safe(status.error)})" if status.error else "")
-        click.secho(line, fg="green" if status.state.value == "succeeded" else "red", err=True)
-    return 0 if status.state.value == "succeeded" else 1
-
-
-def _print_event(event, as_json: bool) -> None:
-    from tailor.engine.runs.format import event_line
-
-    click.echo(json.dumps(event) if as_json else event_line(event))
+        print_event(event, as_json)
 
 
 @click.command("cancel")
@@ -178,7 +143,7 @@ def resume_cmd(state: CliState, run_id: str, follow: bool, host: str | None) -> 
     click.echo(f"{status.run_id}: resumed (attempt {status.attempt})")
     if follow:
         after = 0
-        raise SystemExit(run_async(_follow(executor, status.run_id, after, as_json=False)))
+        raise SystemExit(run_async(follow_run(executor, status.run_id, after, as_json=False)))
 
 
 @click.command("init")
@@ -186,7 +151,7 @@ def resume_cmd(state: CliState, run_id: str, follow: bool, host: str | None) -> 
 @tailor_command
 def init_cmd(state: CliState, path: str | None) -> None:
     """Create a workspace (default: the configured one) with example recipes and demo data."""
-    from tailor.engine.workspace import Workspace, open_workspace
+    from tailor.engine.api.workspace import Workspace, open_workspace
 
     ws = Workspace(path).ensure() if path else open_workspace(state.workspace, create=True)
     click.echo(str(ws.root))

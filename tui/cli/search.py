@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from tailor.tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, follow_run, run_async, tailor_command
 
 SUBS = ("start", "status", "ls", "enqueue", "promote", "stop")
 STORAGE_HELP = "Study storage: sqlite:///PATH.db, an RDB URL or journal:PATH (default: the workspace's studies.db)."
@@ -50,13 +50,12 @@ def start_cmd(
     state: CliState, recipe: str, assignments: tuple[str, ...], workers: int | None, name: str | None, host: str | None, follow: bool
 ) -> None:
     """Start (or continue) the study of a kind: search RECIPE in a detached worker."""
-    from tailor.engine.recipes.overrides import parse_assignment
-    from tailor.engine.search.launch import start_search
-    from tailor.tui.cli.runs import _recipe_path
+    from tailor.engine.api.recipes import parse_assignment
+    from tailor.engine.api.search import start_search
 
     overrides = dict(parse_assignment(a) for a in assignments)
     executor = state.executor(host)
-    path = _recipe_path(state, recipe)
+    path = state.recipe_path(recipe)
     status = run_async(
         start_search(executor, state.workspace_obj(), path, overrides=overrides, workers=workers, name=name)
     )
@@ -66,7 +65,7 @@ def start_cmd(
 
 
 async def _follow(executor: Any, run_id: str) -> int:
-    from tailor.engine.runs.format import event_line
+    from tailor.engine.api.runs import event_line
 
     async for event in executor.follow(run_id, 0):
         kind = event.get("type")
@@ -84,7 +83,7 @@ async def _follow(executor: Any, run_id: str) -> int:
 
 
 def trial_line(event: dict[str, Any]) -> str:
-    from tailor.engine.runs.format import duration, number
+    from tailor.engine.api.runs import duration, number
 
     params = {**(event.get("params") or {}), **(event.get("derived") or {})}
     shown = " ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in params.items())
@@ -99,9 +98,7 @@ def trial_line(event: dict[str, Any]) -> str:
 
 
 def _url(state: CliState, storage: str | None) -> str:
-    from tailor.engine.recipes.storage_url import check_storage_url
-    from tailor.engine.search import SearchError
-    from tailor.engine.search.storage import resolve_url
+    from tailor.engine.api.search import SearchError, check_storage_url, resolve_url
 
     if storage:
         try:
@@ -119,9 +116,7 @@ def _url(state: CliState, storage: str | None) -> str:
 @tailor_command
 def status_cmd(state: CliState, study: str, storage: str | None, sort_by: str, as_json: bool) -> None:
     """A study's trials (state, parameters, objective, steps, duration) and its best trial."""
-    from tailor.engine.search.storage import redact
-    from tailor.engine.search.study import load_study, snapshot
-    from tailor.engine.search.views import sort_rows
+    from tailor.engine.api.search import load_study, redact, snapshot, sort_rows
 
     url = _url(state, storage)
     snap = snapshot(load_study(study, url))
@@ -141,7 +136,7 @@ def status_cmd(state: CliState, study: str, storage: str | None, sort_by: str, a
 
 
 def _params_text(row: dict[str, Any]) -> str:
-    from tailor.engine.runs.format import number
+    from tailor.engine.api.runs import number
 
     params = {**row["params"], **row["derived"]}
     return " ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in params.items())
@@ -151,7 +146,7 @@ def _print_trials(rows: list[dict[str, Any]], objective: str) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from tailor.engine.runs.format import duration, number
+    from tailor.engine.api.runs import duration, number
 
     names: list[str] = []
     for row in rows:
@@ -184,8 +179,8 @@ def _print_trials(rows: list[dict[str, Any]], objective: str) -> None:
 @tailor_command
 def ls_cmd(state: CliState, storage: str | None, as_json: bool) -> None:
     """The studies in a storage, with trial counts and best values."""
-    from tailor.engine.runs.format import number
-    from tailor.engine.search.study import list_studies
+    from tailor.engine.api.runs import number
+    from tailor.engine.api.search import list_studies
 
     url = _url(state, storage)
     summaries = list_studies(url)
@@ -219,8 +214,8 @@ def ls_cmd(state: CliState, storage: str | None, as_json: bool) -> None:
 @tailor_command
 def enqueue_cmd(state: CliState, study: str, params: tuple[str, ...], storage: str | None) -> None:
     """Queue a trial with chosen parameters; the next worker that asks runs it first."""
-    from tailor.engine.recipes.overrides import parse_assignment
-    from tailor.engine.search.launch import enqueue
+    from tailor.engine.api.recipes import parse_assignment
+    from tailor.engine.api.search import enqueue
 
     pairs = dict(parse_assignment(p) for p in params)
     checked = enqueue(study, _url(state, storage), pairs)
@@ -240,7 +235,7 @@ def promote_cmd(
     state: CliState, study: str, trial_number: int | None, storage: str | None, no_launch: bool, host: str | None, follow: bool
 ) -> None:
     """Write the best trial's recipe (its parameters filled in, the full training budget) and train it."""
-    from tailor.engine.search.launch import promote
+    from tailor.engine.api.search import promote
 
     executor = state.executor(host)
     path, status = run_async(
@@ -251,8 +246,6 @@ def promote_cmd(
         return
     click.echo(status.run_id)
     if follow:
-        from tailor.tui.cli.runs import _follow as follow_run
-
         raise SystemExit(run_async(follow_run(executor, status.run_id, 0, as_json=False)))
 
 
@@ -263,7 +256,7 @@ def promote_cmd(
 @tailor_command
 def stop_cmd(state: CliState, study: str, wait: float, host: str | None) -> None:
     """Stop every running worker of a study; the interrupted trials run again first on the next start."""
-    from tailor.engine.search.launch import stop_search
+    from tailor.engine.api.search import stop_search
 
     for status in run_async(stop_search(state.executor(host), study, wait=wait)):
         click.echo(f"{status.run_id}: {status.state.value}")

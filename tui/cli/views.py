@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from tailor.tui.cli.common import CliState, run_async, tailor_command
+from tailor.tui.cli.common import CliState, open_dataset, run_async, tailor_command
 
 
 # -- tailor compare A B ---------------------------------------------------------------------------
@@ -23,7 +23,7 @@ from tailor.tui.cli.common import CliState, run_async, tailor_command
 @tailor_command
 def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
     """Compare runs: state, steps, final train loss and best eval loss (the Runs screen's compare view)."""
-    from tailor.engine.runs.format import number
+    from tailor.engine.api.runs import number
     from tailor.tui.widgets.run_data import RunInfo
 
     if len(runs) < 2:
@@ -55,10 +55,8 @@ def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
 # -- tailor data show FILE --row N --model M ------------------------------------------------------
 def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_length: int, as_json: bool) -> None:
     """One row as the trainer tokenizes it, trained-on tokens marked (the Datasets row detail)."""
-    from tailor.engine.data.formats import apply_columns, convert, detect
-    from tailor.engine.data.render import sequences
-    from tailor.engine.data.turns import RowIssue
-    from tailor.engine.errors import DataError
+    from tailor.engine.api.data import RowIssue, apply_columns, convert, detect, sequences
+    from tailor.engine.api.errors import DataError
     from tailor.tui.widgets.data_detail import TASK_OF, tokenizer_for
 
     if not 0 <= row < len(src):
@@ -66,7 +64,7 @@ def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_leng
     record = src.records(row, 1)[0]
     if not record.ok:
         raise DataError(f"{record.loc.short}: {record.error}")
-    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     if fmt is None:
         raise DataError(f"{src.label}: unknown format; convert it first (tailor data convert)")
     try:
@@ -98,11 +96,10 @@ def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_leng
 @tailor_command
 def freq_cmd(state: CliState, path: str, column: str, limit: int, as_json: bool) -> None:
     """Value counts of COLUMN over every row of PATH (the Datasets frequency table)."""
-    from tailor.engine.data.view import frequency
-    from tailor.engine.errors import DataError
-    from tailor.tui.cli.data import _open
+    from tailor.engine.api.data import frequency
+    from tailor.engine.api.errors import DataError
 
-    src = _open((path,))
+    src = open_dataset((path,))
     if column not in src.columns():
         raise DataError(f"{src.label}: no column {column!r}; columns: {', '.join(src.columns())}")
     freq = frequency(src, column, limit=max(limit, 1))
@@ -127,12 +124,10 @@ def new_recipe_cmd(state: CliState, path: str, model: str, max_length: int) -> N
     """Write a training recipe for the dataset at PATH into the workspace's recipes/ (the Datasets `r` key)."""
     from pathlib import Path
 
-    from tailor.engine.data.formats import detect
-    from tailor.engine.data.newrecipe import new_recipe
-    from tailor.tui.cli.data import _open
+    from tailor.engine.api.data import detect, new_recipe
 
-    src = _open((path,))
-    fmt = detect([r.data for r in src.records(0, 50) if r.ok])
+    src = open_dataset((path,))
+    fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     if Path(path).expanduser().exists():  # as the Datasets screen: an absolute path, valid from recipes/
         path = str(Path(path).expanduser().resolve())
     target = new_recipe(state.workspace_obj(), path, fmt or "", model=model, max_length=max_length)
@@ -142,9 +137,7 @@ def new_recipe_cmd(state: CliState, path: str, model: str, max_length: int) -> N
 # -- tailor eval RUN --pair A B -------------------------------------------------------------------------
 def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
     """Two models' outputs, most-disagreeing examples first, scores on the table's scale (Evals side-by-side)."""
-    from tailor.engine.eval.results import PredictionIndex
-    from tailor.engine.eval.table import fmt_value, score_metric, title
-    from tailor.engine.recipes.eval_metrics import METRICS
+    from tailor.engine.api.evals import METRICS, PredictionIndex, fmt_value, score_metric, title
 
     ids = [m.id for m in results.models]
     for model in (a, b):

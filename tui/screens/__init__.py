@@ -1,17 +1,13 @@
-"""The screen registry: name -> "module:Class", loaded on first visit, with a placeholder fallback.
+"""The screen registry: name -> "module:Class", loaded on first visit (``load_screen`` in placeholder.py).
 
 Adding a screen needs no edit of tui/app.py: put the class at its target path. A module that is not
 there yet shows the PlaceholderScreen; one that fails to import shows the placeholder with the error.
+Data only: the nav bar, the placeholder and the app read it, and it imports none of them.
 """
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from textual.screen import Screen
 
 
 @dataclass(frozen=True)
@@ -43,31 +39,3 @@ BY_NAME = {entry.name: entry for entry in SCREENS}
 
 def entry(name: str) -> ScreenEntry:
     return BY_NAME[name]
-
-
-def load_screen(item: ScreenEntry) -> Screen:
-    """An instance of the registered screen, or a placeholder when it is missing or broken."""
-    from tailor.tui.screens.placeholder import PlaceholderScreen
-
-    module_name, class_name = item.target.split(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name == module_name:
-            return PlaceholderScreen(item)
-        return PlaceholderScreen(item, error=_one_line(exc))
-    except Exception as exc:  # a broken screen must not take the app down
-        return PlaceholderScreen(item, error=_one_line(exc))
-    cls = getattr(module, class_name, None)
-    if cls is None:
-        return PlaceholderScreen(item)
-    try:
-        return cls()
-    except Exception as exc:
-        return PlaceholderScreen(item, error=_one_line(exc))
-
-
-def _one_line(exc: BaseException) -> str:
-    from tailor.engine.errors import one_line
-
-    return one_line(exc)

@@ -1,10 +1,10 @@
-"""TailorScreen: the base of every top-level screen (nav bar, body, footer; typed app; worker errors)."""
+"""TailorScreen: the base of every top-level screen (nav bar, body, footer; typed app (``self.tailor``); worker errors)."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from textual.app import ComposeResult
 from textual.binding import BindingType
@@ -14,9 +14,6 @@ from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.footer import TailorFooter
 from tailor.tui.widgets.navbar import NavBar
-
-if TYPE_CHECKING:
-    from tailor.tui.app import TailorApp
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,10 +34,6 @@ def needs_items(method: F) -> F:
 class TailorScreen(WorkerErrorsMixin, Screen):
     #: The registry name of this screen (tui/screens/__init__.py); highlights the nav bar entry.
     SCREEN_NAME: ClassVar[str] = ""
-
-    @property
-    def tailor(self) -> TailorApp:
-        return self.app  # type: ignore[return-value]
 
     # enter or an arrow with nothing focused to take it (an empty screen hides its list): the hint.
     BINDINGS: ClassVar[list[BindingType]] = [

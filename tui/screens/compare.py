@@ -10,6 +10,7 @@ Runs screen keeps following underneath). CLI twin of the diff: ``diff`` of two r
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -20,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tailor.engine.runs.format import number
+from tailor.engine.api.runs import number
 from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.curves import Curves
@@ -28,8 +29,8 @@ from tailor.tui.widgets.run_data import RunInfo, short_name
 from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from tailor.engine.runs.events import Event
-    from tailor.engine.runs.status import Status
+    from tailor.engine.api.executors import Executor
+    from tailor.engine.api.runs import Event, Status
     from tailor.tui.widgets.run_settings import RunSettings
 
 POLL_S = 1.0
@@ -116,12 +117,12 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
     async def load(self) -> None:
         from tailor.tui.widgets.run_settings import read_settings
 
-        app = self.app
-        runs_dir = app.workspace.runs_dir  # type: ignore[attr-defined]
+        app = self.tailor
+        runs_dir = app.workspace.runs_dir
         for run_id, host in self.runs:
-            status = await app.engine(lambda ex, rid=run_id: ex.status(rid), host)  # type: ignore[attr-defined]
-            events = await app.engine(lambda ex, rid=run_id: ex.events(rid), host)  # type: ignore[attr-defined]
-            settings = await app.bridge.call(lambda rid=run_id, st=status: read_settings(runs_dir / rid, st))  # type: ignore[attr-defined]
+            status = await app.engine(partial(_status, run_id=run_id), host)
+            events = await app.engine(partial(_events, run_id=run_id), host)
+            settings = await app.bridge.call(partial(read_settings, runs_dir / run_id, status))
             self.post_message(self.RunLoaded(run_id, status, events, settings, first=True))
         self.post_message(self.Polled())
 
@@ -132,11 +133,11 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
 
     @work(group="compare.poll", exclusive=True, exit_on_error=False)
     async def poll(self, active: list[tuple[str, str]]) -> None:
-        app = self.app
+        app = self.tailor
         for run_id, host in active:
             after = self.infos[run_id].last_seq
-            status = await app.engine(lambda ex, rid=run_id: ex.status(rid), host)  # type: ignore[attr-defined]
-            events = await app.engine(lambda ex, rid=run_id, a=after: ex.events(rid, a), host)  # type: ignore[attr-defined]
+            status = await app.engine(partial(_status, run_id=run_id), host)
+            events = await app.engine(partial(_events, run_id=run_id, after=after), host)
             self.post_message(self.RunLoaded(run_id, status, events))
         self.post_message(self.Polled([rid for rid, _ in active]))
 
@@ -211,3 +212,11 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
 
     def action_close(self) -> None:
         self.app.pop_screen()
+
+
+async def _status(ex: Executor, run_id: str) -> Status:
+    return await ex.status(run_id)
+
+
+async def _events(ex: Executor, run_id: str, after: int = 0) -> list[Event]:
+    return await ex.events(run_id, after)

@@ -7,10 +7,11 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(AppAccess, ModalScreen[bool]):
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
     ConfirmScreen > Vertical {

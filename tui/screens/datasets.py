@@ -24,8 +24,7 @@ from tailor.tui.widgets.data_rows import RowTable
 from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from tailor.engine.data.browse import RowSource
-    from tailor.engine.data.catalog import Entry
+    from tailor.engine.api.data import Entry, RowSource
 
 DEFAULT_MODEL = "tailor/tiny"
 
@@ -72,17 +71,14 @@ class DatasetsScreen(TailorScreen):
     @work(thread=True, exclusive=True, group="datasets.prewarm", exit_on_error=False)
     def prewarm(self) -> None:
         """Import the browser's engine modules (numpy, pyarrow) now, so opening a dataset is quick."""
-        import tailor.engine.data.browse
-        import tailor.engine.data.formats
-        import tailor.engine.data.lineindex
-        import tailor.engine.data.view  # noqa: F401
+        import tailor.engine.api.data  # noqa: F401
 
     def action_refresh(self) -> None:
         self.list_datasets()
 
     @work(thread=True, exclusive=True, group="datasets.list", exit_on_error=False)
     def list_datasets(self) -> None:
-        from tailor.engine.data.catalog import all_datasets
+        from tailor.engine.api.data import all_datasets
 
         self.post_message(self.Listed(all_datasets(self.tailor.workspace)))
 
@@ -218,10 +214,8 @@ class BrowserScreen(TailorScreen):
     # -- opening -------------------------------------------------------------------------------
     @work(thread=True, exclusive=True, group="datasets.open", exit_on_error=False)
     def open_source(self) -> None:
-        from tailor.engine.data.browse import open_rows
-        from tailor.engine.data.catalog import remember
-        from tailor.engine.data.formats import detect
-        from tailor.engine.errors import TailorError
+        from tailor.engine.api.data import detect, open_rows, remember
+        from tailor.engine.api.errors import TailorError
 
         try:
             source = open_rows(self.path)
@@ -241,7 +235,7 @@ class BrowserScreen(TailorScreen):
             remember(self.tailor.workspace, path)
 
     def on_browser_screen_opened(self, message: BrowserScreen.Opened) -> None:
-        from tailor.engine.data.view import RowView
+        from tailor.engine.api.data import RowView
 
         self.source, self.fmt = message.source, message.fmt
         self.view = RowView(self.source)
@@ -276,7 +270,7 @@ class BrowserScreen(TailorScreen):
         self.update_header()
 
     def update_header(self) -> None:
-        from tailor.engine.data.formats import DESCRIPTIONS
+        from tailor.engine.api.data import DESCRIPTIONS
 
         src = self.source
         parts = [src.label, DESCRIPTIONS.get(self.fmt or "", "unknown format"), f"{len(src):,} rows"]
@@ -413,7 +407,7 @@ class BrowserScreen(TailorScreen):
             self.app.push_screen(RowDetailScreen(current[1], self.fmt, self.model))
 
     def action_check(self) -> None:
-        from tailor.engine.data.sources import sibling_eval
+        from tailor.engine.api.data import sibling_eval
         from tailor.tui.widgets.data_detail import QualityScreen
 
         if self._ready():
@@ -427,7 +421,7 @@ class BrowserScreen(TailorScreen):
 
     @work(thread=True, exclusive=True, group="datasets.recipe", exit_on_error=False)
     def make_recipe(self) -> None:
-        from tailor.engine.data.newrecipe import new_recipe
+        from tailor.engine.api.data import new_recipe
 
         path = self.path
         if Path(path).expanduser().exists():

@@ -30,7 +30,7 @@ from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from tailor.engine.eval.results import PredictionIndex
+    from tailor.engine.api.evals import PredictionIndex
 
 MAX_ROWS = 2000  # rows listed at most (the rest are reachable through a smaller eval set or the CLI)
 
@@ -101,7 +101,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
 
     @work(thread=True, group="eval_pair.index", exclusive=True, exit_on_error=False)
     def build_index(self) -> None:
-        from tailor.engine.eval.results import PredictionIndex
+        from tailor.engine.api.evals import PredictionIndex
 
         self.post_message(self.Indexed(PredictionIndex(self.results.path, self.a, self.b, self.results.primary)))
 
@@ -114,8 +114,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
             return
         rows = self.index.by_disagreement() if self.by_disagreement else self.index.by_index()
         self.rows = rows[:MAX_ROWS]
-        from tailor.engine.eval.table import score_metric, title
-        from tailor.engine.recipes.eval_metrics import METRICS
+        from tailor.engine.api.evals import METRICS, score_metric, title
 
         score = self.results.primary or "score"
         metric = score_metric(score)
@@ -202,8 +201,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         table = RichTable(box=None, pad_edge=False, header_style=theme_style(self.app, "accent", bold=True))
         for col in ("score", "A", "B", "B - A"):
             table.add_column(col, justify="left" if col == "score" else "right")
-        from tailor.engine.eval.table import fmt_delta, score_metric, title
-        from tailor.engine.recipes.eval_metrics import METRICS
+        from tailor.engine.api.evals import METRICS, fmt_delta, score_metric, title
 
         lower_better = {"loss"}
         for key in sorted(set(sa) | set(sb)):
@@ -305,7 +303,7 @@ def diff_texts(a: str, b: str, style: Any) -> tuple[Text, Text]:
 
 def _fmt(value: Any, metric: str | None = None) -> str:
     if isinstance(value, int | float) and metric is not None:
-        from tailor.engine.eval.table import fmt_value
+        from tailor.engine.api.evals import fmt_value
 
         return fmt_value(metric, float(value))
     if isinstance(value, int | float):

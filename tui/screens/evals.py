@@ -28,7 +28,7 @@ from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from tailor.engine.eval.results import EvalResults
+    from tailor.engine.api.evals import EvalResults
 
 RESCAN_S = 3.0
 
@@ -117,8 +117,8 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
     # -- scanning (thread worker: directory listing + small JSON files) ----------------------------
     @work(thread=True, group="evals.scan", exclusive=True, exit_on_error=False)
     def scan(self) -> None:
-        from tailor.engine.errors import TailorError
-        from tailor.engine.eval.results import find_evaluations, load_results
+        from tailor.engine.api.errors import TailorError
+        from tailor.engine.api.evals import find_evaluations, load_results
 
         items, problems = [], []
         for folder, mtime in find_evaluations(self.tailor.workspace.runs_dir):
@@ -155,7 +155,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         self._scan_timer = self.set_timer(RESCAN_S, self.scan)
 
     def _fill_list(self) -> None:
-        from tailor.engine.eval.table import build_table, title
+        from tailor.engine.api.evals import build_table, title
 
         rows = []
         for folder, res in self.items:
@@ -186,7 +186,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
 
     # -- the models x metrics table ----------------------------------------------------------------
     def show_table(self) -> None:
-        from tailor.engine.eval.table import build_table, delta_is_good, fmt_delta, fmt_value, title
+        from tailor.engine.api.evals import build_table, delta_is_good, fmt_delta, fmt_value, title
 
         res = self.results
         table = self.models_table
@@ -381,8 +381,8 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
 
     @work(thread=True, group="evals.export", exclusive=True, exit_on_error=False)
     def export(self, model: Any, folder: Path) -> None:
-        from tailor.engine.eval.table import to_csv, to_markdown
-        from tailor.engine.fsutil import atomic_write_text
+        from tailor.engine.api.evals import to_csv, to_markdown
+        from tailor.engine.api.workspace import atomic_write_text
 
         csv_path, md_path = folder / "table.csv", folder / "table.md"
         atomic_write_text(csv_path, to_csv(model), mode=0o644)

@@ -17,6 +17,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, SelectionList, Static
 from textual.widgets.option_list import Option
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.lists import ListMoves
 
@@ -28,7 +29,7 @@ else:
     _Screen = object
 
 
-class LaunchEval(ListMoves, ModalScreen[Any]):
+class LaunchEval(ListMoves, AppAccess, ModalScreen[Any]):
     DEFAULT_CSS = """
     LaunchEval { align: center middle; }
     LaunchEval > Vertical { width: 95%; max-width: 110; height: 95%; max-height: 34; border: thick $primary;
@@ -92,7 +93,7 @@ class LaunchEval(ListMoves, ModalScreen[Any]):
         self.action_launch()
 
     def action_launch(self) -> None:
-        from tailor.engine.eval.launch import EvalLaunch
+        from tailor.engine.api.evals import EvalLaunch
 
         error = self.query_one("#launch-error", Static)
         sources = self.query_one("#launch-source", OptionList)
@@ -139,9 +140,8 @@ class EvalLaunchMixin(_Screen):
 
     @work(thread=True, group="evals.launch_form", exclusive=True, exit_on_error=False)
     def open_launch_form(self) -> None:
-        from tailor.engine.eval.choices import model_choices
-        from tailor.engine.eval.launch import datasets, eval_recipes
-        from tailor.engine.remote.hosts import workspace_hosts
+        from tailor.engine.api.evals import datasets, eval_recipes, model_choices
+        from tailor.engine.api.hosts import workspace_hosts
 
         ws = self.tailor.workspace
         sources = [(p, f"recipe  {p.name}") for p in eval_recipes(ws)]
@@ -155,8 +155,6 @@ class EvalLaunchMixin(_Screen):
         self.app.call_from_thread(self._show_launch_form, sources, runs, hosts)
 
     def _show_launch_form(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
-        from tailor.tui.screens.evals_launch import LaunchEval
-
         def chosen(spec: Any) -> None:
             if spec is not None:
                 self.launch(spec)
@@ -165,8 +163,8 @@ class EvalLaunchMixin(_Screen):
 
     @work(group="evals.launch", exit_on_error=False)
     async def launch(self, spec: Any) -> None:
-        from tailor.engine.errors import TailorError
-        from tailor.engine.eval.launch import prepare
+        from tailor.engine.api.errors import TailorError
+        from tailor.engine.api.evals import prepare
 
         try:
             recipe, overrides = prepare(self.tailor.workspace, spec)
@@ -185,7 +183,7 @@ class EvalLaunchMixin(_Screen):
             try:
                 st = await self.tailor.engine(partial(_status_of, run_id=run_id), host)
             except Exception as exc:  # an unreachable host: say so, try again next scan
-                from tailor.engine.errors import one_line
+                from tailor.engine.api.errors import one_line
 
                 self.progress[run_id] = f"status unknown ({one_line(exc)})"
                 continue

@@ -18,6 +18,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Select, Static
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 
 TARGETS = [("adapter (as trained)", "adapter"), ("merged HF model", "merge"), ("GGUF", "gguf"),
@@ -31,7 +32,7 @@ class Job:
     label: str
 
 
-class ExportScreen(ModalScreen[None]):
+class ExportScreen(AppAccess, ModalScreen[None]):
     DEFAULT_CSS = """
     ExportScreen { align: center middle; }
     ExportScreen > Vertical { width: 76; max-width: 100%; height: auto; border: thick $accent; background: $surface; padding: 0 1; }

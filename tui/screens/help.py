@@ -9,6 +9,7 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.table import Table
 
@@ -37,7 +38,7 @@ def bindings_of(screen: Screen) -> list[HelpRow]:
     return sorted(rows, key=lambda r: (r.binding_id.startswith("("), r.binding_id.startswith("app."), r.binding_id))
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(AppAccess, ModalScreen[None]):
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
     HelpScreen > Vertical {

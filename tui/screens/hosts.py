@@ -19,6 +19,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Button, DataTable, Input, Label, Static
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 from tailor.tui.screens.base import TailorScreen
 from tailor.tui.widgets.table import Table
@@ -35,7 +36,7 @@ FORM_FIELDS = (
 )
 
 
-class HostFormScreen(ModalScreen[dict[str, Any] | None]):
+class HostFormScreen(AppAccess, ModalScreen[dict[str, Any] | None]):
     """Add or edit a host: one input per field; enter or ctrl+s saves, escape cancels."""
 
     DEFAULT_CSS = """
@@ -259,7 +260,7 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.edit", exit_on_error=False)
     async def _edit(self, name: str) -> None:
-        from tailor.engine.remote.hosts import get_host
+        from tailor.engine.api.hosts import get_host
 
         host = await self.tailor.bridge.call(lambda: get_host(self.tailor.workspace, name))
         self.app.push_screen(
@@ -283,26 +284,25 @@ class HostsScreen(TailorScreen):
 
     @work(group="hosts.trust", exclusive=True, exit_on_error=False)
     async def action_trust(self) -> None:
-        from tailor.engine.errors import HostError
-        from tailor.engine.remote import hostops
-        from tailor.engine.remote import known_hosts as kh
+        from tailor.engine.api import hosts
+        from tailor.engine.api.errors import HostError
         from tailor.tui.screens.confirm import ConfirmScreen
 
         name = self.selected
         if not name:
             return
-        check, path = await self.tailor.bridge.run(hostops.check_key(self.tailor.workspace, name))
+        check, path = await self.tailor.bridge.run(hosts.check_key(self.tailor.workspace, name))
         if check.state == "trusted":
             self.notify(f"{name}: host key already trusted ({check.fingerprint})")
             return
         if check.state == "changed":
-            raise HostError(kh.changed_message(path, check))
+            raise HostError(hosts.changed_message(path, check))
         message = (
             f"{name} ({check.pattern}) offers a {check.key_type} host key\n\n  {check.fingerprint}\n\n"
             f"Check it with the host's owner. Trust it and add it to {path}?"
         )
         if await self.app.push_screen_wait(ConfirmScreen(message, yes="Trust")):
-            await self.tailor.bridge.call(lambda: hostops.trust_key(path, check))
+            await self.tailor.bridge.call(lambda: hosts.trust_key(path, check))
             self.notify(f"trusted {check.pattern}")
             self.probe(name)
 
@@ -315,15 +315,15 @@ class HostsScreen(TailorScreen):
         def say(text: str) -> None:
             self.app.call_from_thread(self.notify, f"{name}: {text}")
 
-        from tailor.engine.remote import hostops
+        from tailor.engine.api import hosts
 
         self.notify(f"{name}: setting up (building and installing Tailor)...")
-        await self.tailor.bridge.run(hostops.setup(self.tailor.workspace, name, say))
+        await self.tailor.bridge.run(hosts.setup(self.tailor.workspace, name, say))
         self.probe(name)
 
     @work(group="hosts.remove", exclusive=True, exit_on_error=False)
     async def action_remove(self) -> None:
-        from tailor.engine.remote.hosts import remove_host
+        from tailor.engine.api.hosts import remove_host
         from tailor.tui.screens.confirm import ConfirmScreen
 
         name = self.selected
@@ -337,20 +337,20 @@ class HostsScreen(TailorScreen):
 
 # -- engine-thread helpers ---------------------------------------------------------------------------
 async def _list_hosts(ws: Any) -> list[dict[str, Any]]:
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts
 
-    return [{**row, "state": "-"} for row in hostops.list_hosts(ws)]
+    return [{**row, "state": "-"} for row in hosts.list_hosts(ws)]
 
 
 async def _probe(ws: Any, name: str) -> dict[str, Any]:
-    from tailor.engine.remote import hostops
+    from tailor.engine.api import hosts
 
-    return (await hostops.probe_host(ws, name)).to_dict()
+    return (await hosts.probe_host(ws, name)).to_dict()
 
 
 async def _save_host(ws: Any, values: dict[str, Any], new: bool) -> str:
-    from tailor.engine.errors import HostError
-    from tailor.engine.remote.hosts import new_host, save_host, update_host, workspace_hosts
+    from tailor.engine.api.errors import HostError
+    from tailor.engine.api.hosts import new_host, save_host, update_host, workspace_hosts
 
     name = values.pop("name") or ""
     if values.get("port"):

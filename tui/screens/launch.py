@@ -10,7 +10,7 @@ run again after each change while a message is shown).
 
 Fit check: the estimate (``tailor.engine.memory_estimate``, a thread worker, config.json only) for the recipe with
 the model and LoRA r overrides, compared with the chosen host's free GPU memory (``nvidia-smi`` here, a
-probe of each configured host through engine.remote.hostops). An estimate above it turns the line into a
+probe of each configured host through tailor.engine.api.hosts). An estimate above it turns the line into a
 warning and ctrl+s must be pressed twice. The logic without widgets is in tui/screens/launch_checks.py.
 """
 
@@ -29,7 +29,7 @@ from textual.widgets import Button, Input, Label, OptionList, Select, Static
 from textual.widgets.option_list import Option
 from textual.worker import get_current_worker
 
-from tailor.engine import kinds
+from tailor.engine.api import kinds
 from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 from tailor.tui.screens.launch_checks import (  # re-exported: tests and callers import them from here
@@ -166,8 +166,8 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
     # -- recipes -----------------------------------------------------------------------------------
     @work(group="launch.recipes", exclusive=True, exit_on_error=False)
     async def list_recipes(self) -> None:
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        recipes = await self.app.bridge.call(workspace.recipes)  # type: ignore[attr-defined]
+        workspace = self.tailor.workspace
+        recipes = await self.tailor.bridge.call(workspace.recipes)
         self.post_message(self.RecipesListed(recipes))
 
     def on_launch_screen_recipes_listed(self, message: LaunchScreen.RecipesListed) -> None:
@@ -193,7 +193,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
 
     @work(group="launch.recipe", exclusive=True, exit_on_error=False)
     async def read_selected(self, path: Path) -> None:
-        info = await self.app.bridge.call(lambda: read_recipe(path))  # type: ignore[attr-defined]
+        info = await self.tailor.bridge.call(lambda: read_recipe(path))
         self.post_message(self.RecipeRead(info))
 
     def on_launch_screen_recipe_read(self, message: LaunchScreen.RecipeRead) -> None:
@@ -270,7 +270,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
 
     @work(thread=True, exclusive=True, group="launch.fit", exit_on_error=False)
     def estimate_fit(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any]) -> None:
-        from tailor.engine.errors import one_line
+        from tailor.engine.api.errors import one_line
 
         try:
             kind, estimate, gpus = fit_estimate(path, overrides)

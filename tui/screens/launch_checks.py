@@ -14,12 +14,12 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from tailor.engine import kinds
+from tailor.engine.api import kinds
 
 if TYPE_CHECKING:
-    from tailor.engine.memory_estimate import FitEstimate
-    from tailor.engine.remote.gpus import Probe
-    from tailor.engine.runs.status import Status
+    from tailor.engine.api.hosts import Probe
+    from tailor.engine.api.launch import FitEstimate
+    from tailor.engine.api.runs import Status
 
 #: form field -> (recipe override path, label, type)
 FIELDS: dict[str, tuple[str, str, type]] = {
@@ -67,7 +67,7 @@ class RecipeInfo:
 
 def raw_data_paths(path: Path) -> list[str]:
     """``data.train`` as the recipe file writes it (relative paths stay relative to the recipe)."""
-    from tailor.engine.recipes.yamlio import load_yaml
+    from tailor.engine.api.recipes import load_yaml
 
     data = load_yaml(path.read_text(encoding="utf-8-sig"))
     train = (data.get("data") or {}).get("train") if isinstance(data, dict) else None
@@ -79,8 +79,7 @@ def effective_recipe(path: Path, overrides: dict[str, Any]) -> str:
     """The recipe the run will get: the base file with the overrides applied, as YAML."""
     import yaml
 
-    from tailor.engine.recipes.overrides import apply_overrides
-    from tailor.engine.recipes.yamlio import load_yaml
+    from tailor.engine.api.recipes import apply_overrides, load_yaml
 
     data = apply_overrides(load_yaml(path.read_text(encoding="utf-8-sig")), dict(overrides))
     head = f"# {path}" + ("".join(f"\n#   override {k} = {v!r}" for k, v in overrides.items()) or "\n#   no overrides")
@@ -89,9 +88,8 @@ def effective_recipe(path: Path, overrides: dict[str, Any]) -> str:
 
 def read_recipe(path: Path) -> RecipeInfo:
     """The form's view of a recipe (runs on the engine thread: it validates the file)."""
-    from tailor.engine.errors import TailorError
-    from tailor.engine.recipes.load import load_recipe
-    from tailor.engine.recipes.trainable import TrainableRecipe
+    from tailor.engine.api.errors import TailorError
+    from tailor.engine.api.recipes import TrainableRecipe, load_recipe
 
     try:
         recipe = load_recipe(path, check_files=False)
@@ -144,10 +142,8 @@ class GpuBudget:
 
 def fit_estimate(path: Path, overrides: dict[str, Any]) -> tuple[str, FitEstimate | None, int]:
     """(kind, FitEstimate, GPUs wanted) for a recipe file with overrides; light: no ML imports."""
-    from tailor.engine.memory_estimate import estimate_recipe
-    from tailor.engine.recipes.load import load_recipe, parse_recipe
-    from tailor.engine.recipes.overrides import apply_overrides
-    from tailor.engine.recipes.yamlio import load_yaml
+    from tailor.engine.api.launch import estimate_recipe
+    from tailor.engine.api.recipes import apply_overrides, load_recipe, load_yaml, parse_recipe
 
     recipe = load_recipe(path, check_files=False)
     if not hasattr(recipe, "method") and not hasattr(recipe, "base"):  # eval: nothing is trained
@@ -214,7 +210,7 @@ def fit_check(result: FitEstimated | None, budget: GpuBudget | None) -> tuple[st
         return "CPU: no GPU memory check", ""
     if not budget.free_mib:
         return f"free GPU memory on {budget.where} unknown", ""
-    from tailor.engine.memory_estimate import check_fit  # light; already imported by the estimate's worker
+    from tailor.engine.api.launch import check_fit  # light; already imported by the estimate's worker
 
     free = sorted(budget.free_mib, reverse=True)
     verdict = check_fit(est, [SimpleNamespace(memory_free_mib=m) for m in free], gpus_wanted=result.gpus_wanted)
@@ -271,7 +267,7 @@ def short_fit(text: str, state: str) -> str:
 
 def chain_label(status: Status, method: str | None) -> str:
     """A from_run picker line: the run, its kind and method, its final losses."""
-    from tailor.engine.runs.format import number
+    from tailor.engine.api.runs import number
 
     parts = [status.run_id, f"{status.kind} {method or ''}".strip()]
     if "loss" in status.latest:
@@ -283,7 +279,7 @@ def chain_label(status: Status, method: str | None) -> str:
 
 def chain_candidates(runs_dir: Path, statuses: list[Status]) -> list[tuple[str, str]]:
     """(label, run id) of the succeeded runs a chained recipe may start from, newest first."""
-    from tailor.engine.recipes.yamlio import load_yaml
+    from tailor.engine.api.recipes import load_yaml
 
     out = []
     for status in reversed(statuses):

@@ -1,7 +1,7 @@
 """The launch form's pickers: the host (local and every configured host, probed for reachability and free
 GPU memory, labelled with whether this recipe fits there) and the run a chained recipe starts from.
 
-A mixin of LaunchScreen (tui/screens/launch.py); host probes go through engine.remote.hostops.
+A mixin of LaunchScreen (tui/screens/launch.py); host probes go through tailor.engine.api.hosts.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import Select
 
+from tailor.tui.context import AppAccess
 from tailor.tui.screens.launch_checks import (
     GpuBudget,
     budget_of,
@@ -27,9 +28,9 @@ from tailor.tui.screens.launch_checks import (
 if TYPE_CHECKING:
     from tailor.tui.screens.launch_checks import FitEstimated, RecipeInfo
 
-    _Screen = ModalScreen[object]
-else:  # at run time the mixin adds methods only; LaunchScreen brings the screen
-    _Screen = object
+    class _Screen(AppAccess, ModalScreen[object]): ...
+else:  # at run time the mixin adds methods (and the typed app) only; LaunchScreen brings the screen
+    _Screen = AppAccess
 
 NO_RUN = "-"  # the from_run picker's "the recipe's own" entry
 
@@ -69,10 +70,10 @@ class LaunchPickersMixin(_Screen):
     # -- hosts -----------------------------------------------------------------------------------
     @work(group="launch.hosts", exclusive=True, exit_on_error=False)
     async def list_hosts(self) -> None:
-        from tailor.engine.remote.hostops import list_hosts
+        from tailor.engine.api.hosts import list_hosts
 
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        rows = await self.app.bridge.call(lambda: list_hosts(workspace))  # type: ignore[attr-defined]
+        workspace = self.tailor.workspace
+        rows = await self.tailor.bridge.call(lambda: list_hosts(workspace))
         self.post_message(self.HostsListed([r["name"] for r in rows]))
 
     def on_launch_pickers_mixin_hosts_listed(self, message: LaunchPickersMixin.HostsListed) -> None:
@@ -83,10 +84,10 @@ class LaunchPickersMixin(_Screen):
 
     @work(group="launch.probe", exit_on_error=False)
     async def probe_host(self, name: str) -> None:
-        from tailor.engine.remote.hostops import probe_host
+        from tailor.engine.api.hosts import probe_host
 
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        probe = await self.app.bridge.run(probe_host(workspace, name))  # type: ignore[attr-defined]
+        workspace = self.tailor.workspace
+        probe = await self.tailor.bridge.run(probe_host(workspace, name))
         self.post_message(self.GpuBudgetFound(name, budget_of(probe), "" if probe.reachable else probe.error or "?"))
 
     @work(thread=True, exclusive=True, group="launch.gpus", exit_on_error=False)
@@ -137,9 +138,9 @@ class LaunchPickersMixin(_Screen):
 
     @work(group="launch.runs", exclusive=True, exit_on_error=False)
     async def list_runs(self) -> None:
-        workspace = self.app.workspace  # type: ignore[attr-defined]
-        statuses = await self.app.engine(lambda ex: ex.list_runs())  # type: ignore[attr-defined]
-        runs = await self.app.bridge.call(lambda: chain_candidates(workspace.runs_dir, statuses))  # type: ignore[attr-defined]
+        workspace = self.tailor.workspace
+        statuses = await self.tailor.engine(lambda ex: ex.list_runs())
+        runs = await self.tailor.bridge.call(lambda: chain_candidates(workspace.runs_dir, statuses))
         self.post_message(self.RunsListed(runs))
 
     def on_launch_pickers_mixin_runs_listed(self, message: LaunchPickersMixin.RunsListed) -> None:

@@ -78,7 +78,7 @@ class TextViewerScreen(WorkerErrorsMixin, ModalScreen[None]):
 
     @work(group="viewer.load", exclusive=True, exit_on_error=False)
     async def load(self, path: Path) -> None:
-        text = await self.app.bridge.call(lambda: read_tail(path))  # type: ignore[attr-defined]
+        text = await self.tailor.bridge.call(lambda: read_tail(path))
         self.query_one(TextArea).load_text(text)
 
     @property

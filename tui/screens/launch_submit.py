@@ -18,16 +18,17 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Select
 from textual.worker import get_current_worker
 
-from tailor.engine import kinds
+from tailor.engine.api import kinds
+from tailor.tui.context import AppAccess
 from tailor.tui.screens.launch_checks import FIELDS, LaunchRequest, parse_overrides
 
 if TYPE_CHECKING:
-    from tailor.engine.preflight import Problem
+    from tailor.engine.api.launch import Problem
     from tailor.tui.screens.launch_checks import RecipeInfo
 
-    _Screen = ModalScreen[object]
-else:  # at run time the mixin adds methods only; LaunchScreen brings the screen
-    _Screen = object
+    class _Screen(AppAccess, ModalScreen[object]): ...
+else:  # at run time the mixin adds methods (and the typed app) only; LaunchScreen brings the screen
+    _Screen = AppAccess
 
 ERROR_FIELDS = ("host", "from_run", *FIELDS)
 
@@ -109,7 +110,7 @@ class LaunchSubmitMixin(_Screen):
     @work(thread=True, exclusive=True, group="launch.check", exit_on_error=False)
     def preflight(self, key: tuple[Any, ...], path: Path, overrides: dict[str, Any], host: str, launch: bool,
                   typed: dict[str, str]) -> None:
-        from tailor.engine.preflight import Problem, preflight
+        from tailor.engine.api.launch import Problem, preflight
 
         problems = [Problem(name, text) for name, text in typed.items()] + preflight(path, overrides, host=host)
         if not get_current_worker().is_cancelled:
@@ -144,10 +145,10 @@ class LaunchSubmitMixin(_Screen):
 
     @work(group="launch.go", exclusive=True, exit_on_error=False)
     async def launch(self, request: LaunchRequest) -> None:
-        from tailor.engine.errors import one_line
+        from tailor.engine.api.errors import one_line
 
         try:
-            status = await self.app.engine(  # type: ignore[attr-defined]
+            status = await self.tailor.engine(
                 lambda ex: ex.launch(request.recipe, overrides=request.overrides or None), request.host
             )
         except Exception as exc:  # shown in the form, which stays open with what was typed

@@ -1,11 +1,16 @@
-"""An honest placeholder for a screen whose issue is still open (or whose module failed to import)."""
+"""An honest placeholder for a screen whose issue is still open (or whose module failed to import), and
+``load_screen``, which falls back to it."""
 
 from __future__ import annotations
 
+import importlib
+
 from textual.app import ComposeResult
 from textual.containers import Center, Middle
+from textual.screen import Screen
 from textual.widgets import Static
 
+from tailor.engine.api.errors import one_line
 from tailor.tui.screens import ScreenEntry
 from tailor.tui.screens.base import TailorScreen
 
@@ -42,3 +47,23 @@ class PlaceholderScreen(TailorScreen):
     def on_mount(self) -> None:
         if self.error:
             self.notify(f"{self.item.title}: {self.error}", severity="error")
+
+
+def load_screen(item: ScreenEntry) -> Screen:
+    """An instance of the registered screen, or a placeholder when it is missing or broken."""
+    module_name, class_name = item.target.split(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name == module_name:
+            return PlaceholderScreen(item)
+        return PlaceholderScreen(item, error=one_line(exc))
+    except Exception as exc:  # a broken screen must not take the app down
+        return PlaceholderScreen(item, error=one_line(exc))
+    cls = getattr(module, class_name, None)
+    if cls is None:
+        return PlaceholderScreen(item)
+    try:
+        return cls()
+    except Exception as exc:
+        return PlaceholderScreen(item, error=one_line(exc))

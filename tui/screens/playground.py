@@ -28,7 +28,7 @@ from tailor.tui.keymap import bind
 from tailor.tui.screens.base import TailorScreen
 
 if TYPE_CHECKING:
-    from tailor.engine.chat.session import Side
+    from tailor.engine.api.chat import Side
 
 SIDES = ("A", "B")
 
@@ -90,7 +90,7 @@ class PlaygroundScreen(TailorScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        from tailor.engine.chat.protocol import ChatSettings
+        from tailor.engine.api.chat import ChatSettings
 
         self.settings = ChatSettings()
         self.system = ""
@@ -124,7 +124,7 @@ class PlaygroundScreen(TailorScreen):
     # -- what can be picked ------------------------------------------------------------------
     @work(thread=True, group="playground.choices", exclusive=True, exit_on_error=False)
     def list_choices(self) -> None:
-        from tailor.engine.eval.choices import model_choices
+        from tailor.engine.api.evals import model_choices
 
         found = model_choices(self.tailor.workspace)  # runs, trials, merge runs, exported merged models
         runs = [c for c in found if not c.is_export]
@@ -162,8 +162,8 @@ class PlaygroundScreen(TailorScreen):
 
     @work(group="playground.load", exit_on_error=False)
     async def _load(self, side: str) -> None:
-        from tailor.engine.chat.session import Side
-        from tailor.engine.remote.mirror import host_of
+        from tailor.engine.api.chat import Side
+        from tailor.engine.api.runs import host_of
 
         target = self.targets[side]
         old = self.sides.pop(side, None)
@@ -188,7 +188,7 @@ class PlaygroundScreen(TailorScreen):
         try:
             loaded = await self.tailor.bridge.run(chat.open(ws, host))
         except Exception as exc:
-            from tailor.engine.errors import one_line
+            from tailor.engine.api.errors import one_line
 
             self.panes[side].note = f"cannot load: {one_line(exc)}"
             self.sides[side] = chat
@@ -216,7 +216,7 @@ class PlaygroundScreen(TailorScreen):
             self.notify("still answering: wait for both answers", severity="warning")
             return
         event.input.value = ""
-        from tailor.engine.chat.protocol import messages_for
+        from tailor.engine.api.chat import messages_for
 
         first = self.sides[ready[0]]
         self.last_prompt = (messages_for(self.system, first.history, prompt), prompt)
@@ -238,7 +238,7 @@ class PlaygroundScreen(TailorScreen):
         try:
             done = await self.tailor.bridge.run(chat.ask(self.system, prompt, self.settings, on_token))
         except Exception as exc:
-            from tailor.engine.errors import one_line
+            from tailor.engine.api.errors import one_line
 
             done = {"error": one_line(exc)}
         self.post_message(self.Answered(side, done))
@@ -249,7 +249,7 @@ class PlaygroundScreen(TailorScreen):
         self._draw(message.side)
 
     def on_playground_screen_answered(self, message: PlaygroundScreen.Answered) -> None:
-        from tailor.engine.chat.session import latency_line
+        from tailor.engine.api.chat import latency_line
 
         pane, done = self.panes[message.side], message.done
         self.busy.discard(message.side)
@@ -315,7 +315,7 @@ class PlaygroundScreen(TailorScreen):
         def edited(values: dict[str, Any] | None) -> None:
             if values is None:
                 return
-            from tailor.engine.chat.protocol import ChatSettings
+            from tailor.engine.api.chat import ChatSettings
 
             self.system = str(values.pop("system"))
             self.settings = ChatSettings.from_json(values)
@@ -347,8 +347,8 @@ class PlaygroundScreen(TailorScreen):
         self.app.push_screen(SaveExample(self.save_path), chosen)
 
     def save_to(self, path: str) -> None:
-        from tailor.engine.chat.examples import append_example
-        from tailor.engine.errors import TailorError
+        from tailor.engine.api.chat import append_example
+        from tailor.engine.api.errors import TailorError
 
         assert self.last_prompt is not None
         messages, _prompt = self.last_prompt

@@ -11,6 +11,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.lists import ListMoves
 
@@ -29,7 +30,7 @@ DIALOG_CSS = """
 NONE = "-"
 
 
-class PickModel(ListMoves, ModalScreen[str | None]):
+class PickModel(ListMoves, AppAccess, ModalScreen[str | None]):
     """Choose what a side talks to: nothing, the base model, a run or trial. Dismisses with the target."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="PickModel")
@@ -75,7 +76,7 @@ FIELDS = (("system", "System prompt"), ("temperature", "Temperature"), ("top_p",
           ("max_new_tokens", "Max new tokens"), ("seed", "Seed"))
 
 
-class EditSettings(ModalScreen[dict[str, Any] | None]):
+class EditSettings(AppAccess, ModalScreen[dict[str, Any] | None]):
     """The generation settings and the system prompt; enter applies (checked), esc cancels."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="EditSettings") + "EditSettings #settings-error { color: $error; }"
@@ -100,7 +101,7 @@ class EditSettings(ModalScreen[dict[str, Any] | None]):
 
     @on(Input.Submitted)
     def _apply(self) -> None:
-        from tailor.engine.chat.protocol import ChatSettings
+        from tailor.engine.api.chat import ChatSettings
 
         raw = {key: self.query_one(f"#set-{key}", Input).value.strip() for key, _ in FIELDS}
         try:
@@ -114,7 +115,7 @@ class EditSettings(ModalScreen[dict[str, Any] | None]):
         self.dismiss(None)
 
 
-class SaveExample(ModalScreen[str | None]):
+class SaveExample(AppAccess, ModalScreen[str | None]):
     """Name the JSONL eval set the exchange is appended to."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="SaveExample")

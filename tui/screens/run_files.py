@@ -25,7 +25,7 @@ from tailor.tui.keymap import bind
 
 def run_entries(path: Path) -> list[tuple[str, Path]]:
     """(label, path) for the parts of a run directory that exist (runs on the engine thread)."""
-    from tailor.engine.runs.rundir import RunDir
+    from tailor.engine.api.runs import RunDir
 
     run = RunDir(path)
     items = [("run folder", run.path), ("recipe.yaml", run.recipe_file), ("status.json", run.status_file),
@@ -98,10 +98,10 @@ class RunFilesScreen(WorkerErrorsMixin, ModalScreen[None]):
 
     @work(group="files.list", exclusive=True, exit_on_error=False)
     async def find(self) -> None:
-        app = self.app
-        report = await app.engine(lambda ex: ex.fetch(self.run_id), self.host)  # type: ignore[attr-defined]
+        app = self.tailor
+        report = await app.engine(lambda ex: ex.fetch(self.run_id), self.host)
         path = report.path
-        entries = await app.bridge.call(lambda: run_entries(Path(path)))  # type: ignore[attr-defined]
+        entries = await app.bridge.call(lambda: run_entries(Path(path)))
         self.post_message(self.Found(self.run_id, Path(path), entries))
 
     def on_run_files_screen_found(self, message: RunFilesScreen.Found) -> None:

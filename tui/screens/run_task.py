@@ -16,13 +16,14 @@ from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import ProgressBar, Static
 
+from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
 
 if TYPE_CHECKING:
-    from tailor.engine.executors.base import Executor
+    from tailor.engine.api.executors import Executor
 
 
-class RunTaskScreen(ModalScreen[object]):
+class RunTaskScreen(AppAccess, ModalScreen[object]):
     @dataclass
     class Finished(Message):
         result: Any = None
@@ -64,10 +65,10 @@ class RunTaskScreen(ModalScreen[object]):
 
     @work(group="task.run", exclusive=True, exit_on_error=False)
     async def run_task(self) -> None:
-        from tailor.engine.errors import one_line
+        from tailor.engine.api.errors import one_line
 
         try:
-            result = await self.app.engine(self.call, self.host)  # type: ignore[attr-defined]
+            result = await self.tailor.engine(self.call, self.host)
         except Exception as exc:  # shown in the modal: the one-line reason
             self.post_message(self.Finished(error=one_line(exc)))
             return

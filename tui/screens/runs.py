@@ -32,8 +32,7 @@ from tailor.tui.widgets.run_table import RunTable
 if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
     from textual.widgets import Input
 
-    from tailor.engine.runs.events import Event
-    from tailor.engine.runs.status import RunState, Status
+    from tailor.engine.api.runs import Event, RunState, Status
     from tailor.tui.widgets.log_pane import LogPane
     from tailor.tui.widgets.run_detail import RunDetail
     from tailor.tui.widgets.run_settings import RunSettings

@@ -15,8 +15,8 @@ from textual import work
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from tailor.engine.executors.base import Executor, FetchReport
-    from tailor.engine.runs.status import Status
+    from tailor.engine.api.executors import Executor, FetchReport
+    from tailor.engine.api.runs import Status
     from tailor.tui.screens.base import TailorScreen
     from tailor.tui.widgets.run_data import RunInfo, RunStore
     from tailor.tui.widgets.run_table import RunTable
@@ -98,7 +98,7 @@ class RunActionsMixin(_Screen):
 
     def _launch_chosen(self, result: object) -> None:
         """The form launched the run itself (errors stay in the form); follow it from here."""
-        from tailor.engine.runs.status import Status
+        from tailor.engine.api.runs import Status
 
         if isinstance(result, Status):
             self.post_message(self.StatusChanged(result, "launched", result.via))

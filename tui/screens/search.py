@@ -27,8 +27,7 @@ from tailor.tui.errors import error_text
 from tailor.tui.keymap import bind
 from tailor.tui.screens.base import TailorScreen
 from tailor.tui.widgets.curves import Curves
-from tailor.tui.widgets.search_columns import fit_columns
-from tailor.tui.widgets.search_columns import short as _short
+from tailor.tui.widgets.search_columns import fit_columns, short
 from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
@@ -128,7 +127,7 @@ class SearchScreen(TailorScreen):
     @work(thread=True, exclusive=True, group="search.poll", exit_on_error=False)
     def poll(self) -> None:
         """Read the studies and the selected study's snapshot, again and again (a thread: Optuna blocks)."""
-        from tailor.engine.search.watch import StudyWatcher
+        from tailor.engine.api.search import StudyWatcher
 
         worker = get_current_worker()
         watcher = StudyWatcher(self.tailor.workspace)
@@ -194,8 +193,8 @@ class SearchScreen(TailorScreen):
         self._draw_charts(snap)
 
     def _draw_table(self, snap: dict[str, Any]) -> None:
-        from tailor.engine.runs.format import duration, number
-        from tailor.engine.search.views import sort_rows
+        from tailor.engine.api.runs import duration, number
+        from tailor.engine.api.search import sort_rows
 
         rows = snap["rows"]
         names: list[str] = []
@@ -208,7 +207,7 @@ class SearchScreen(TailorScreen):
         visible = fit_columns(rows, names, snap["objective"], room)
         columns = ("#", "state", *[n for n in names if n in visible], snap["objective"],
                    *[c for c in ("steps", "duration") if c in visible])
-        labels = ("#", "state", *[_short(n) for n in names if n in visible], snap["objective"],
+        labels = ("#", "state", *[short(n) for n in names if n in visible], snap["objective"],
                   *[{"steps": "steps", "duration": "time"}[c] for c in ("steps", "duration") if c in visible])
         table = self.table
         keep = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value if table.row_count else None
@@ -250,13 +249,13 @@ class SearchScreen(TailorScreen):
         if row is None or not row.get("run_id"):
             self.notify(f"trial {event.row_key.value} has no run yet", severity="warning")
             return
-        self.app.action_goto("runs")  # type: ignore[attr-defined]
+        self.tailor.action_goto("runs")
         open_run = getattr(self.app.screen, "open_run", None)
         if open_run is not None:
             open_run(row["run_id"])
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
-        from tailor.engine.search.views import importance_bars, intermediate_series
+        from tailor.engine.api.search import importance_bars, intermediate_series
 
         history = [(float(n), v) for n, v in snap["history"]]
         complete = [(float(r["number"]), r["value"]) for r in snap["rows"] if r["state"] == "complete" and r["value"] is not None]
@@ -281,8 +280,8 @@ class SearchScreen(TailorScreen):
         self.query_one("#search-heatmap", Static).update(self._heatmap(snap))
 
     def _heatmap(self, snap: dict[str, Any]) -> Any:
-        from tailor.engine.runs.format import number
-        from tailor.engine.search.views import heatmap, quality
+        from tailor.engine.api.runs import number
+        from tailor.engine.api.search import heatmap, quality
 
         widget = self.query_one("#search-heatmap", Static)
         bins = max(3, min(6, (widget.size.width - 10) // 8)) if widget.size.width else 6
@@ -292,7 +291,7 @@ class SearchScreen(TailorScreen):
             return Text("needs two searched parameters", style=theme_style(self.app, "foreground-muted"))
         widget.border_title = f"{snap['objective']}: {grid['y']} x {grid['x']} (best per cell)"
         table = RichTable(box=None, padding=(0, 1), show_header=True, header_style="bold")
-        table.add_column(f"{_short(grid['y'])}\\{_short(grid['x'])}", justify="right")
+        table.add_column(f"{short(grid['y'])}\\{short(grid['x'])}", justify="right")
         for label in grid["x_labels"]:
             table.add_column(label, justify="right")
         for label, line in zip(grid["y_labels"], grid["cells"], strict=True):
@@ -353,7 +352,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def start(self, path: Path) -> None:
-        from tailor.engine.search.launch import start_search
+        from tailor.engine.api.search import start_search
 
         ws = self.tailor.workspace
         status = await self.tailor.engine(lambda ex: start_search(ex, ws, path))
@@ -382,7 +381,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def stop(self, study: str) -> None:
-        from tailor.engine.search.launch import stop_search
+        from tailor.engine.api.search import stop_search
 
         stopped = await self.tailor.engine(lambda ex: stop_search(ex, study))
         self.notify(f"stopping {len(stopped)} worker(s) of {study}", title="search")
@@ -404,7 +403,7 @@ class SearchScreen(TailorScreen):
 
     @work(thread=True, group="search.action", exit_on_error=False)
     def enqueue(self, study: str, url: str, values: dict[str, str]) -> None:
-        from tailor.engine.search.launch import enqueue
+        from tailor.engine.api.search import enqueue
 
         checked = enqueue(study, url, values)
         shown = ", ".join(f"{k}={v}" for k, v in checked.items())
@@ -432,7 +431,7 @@ class SearchScreen(TailorScreen):
 
     @work(group="search.action", exit_on_error=False)
     async def promote(self, study: str, url: str, number: int) -> None:
-        from tailor.engine.search.launch import promote
+        from tailor.engine.api.search import promote
 
         ws = self.tailor.workspace
         path, status = await self.tailor.engine(lambda ex: promote(ex, ws, study, url, trial_number=number))

@@ -12,6 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
+from tailor.tui.context import AppAccess
 from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 
@@ -27,7 +28,7 @@ DIALOG_CSS = """
 
 def search_recipes(recipes_dir: Path) -> list[tuple[Path, str]]:
     """(path, name) of the workspace's kind: search recipes (a quick look at `kind`, no validation)."""
-    from tailor.engine.recipes.yamlio import load_yaml
+    from tailor.engine.api.recipes import load_yaml
 
     out = []
     for path in sorted(Path(recipes_dir).glob("*.y*ml")):
@@ -83,7 +84,7 @@ class PickSearchRecipe(WorkerErrorsMixin, ModalScreen[Path | None]):
         self.dismiss(None)
 
 
-class EnqueueTrial(ModalScreen[dict[str, str] | None]):
+class EnqueueTrial(AppAccess, ModalScreen[dict[str, str] | None]):
     """One input per searched parameter (prefilled from the best trial); empty ones are sampled."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="EnqueueTrial") + """

@@ -1,11 +1,12 @@
 """Loss curves with textual-plotext: one run (train + eval loss) or several runs overlaid.
 
 plotext takes ~0.2 s to import, a third of Tailor's start-up: ``Curves`` paints its frame at once and
-imports the plot library in a thread worker, then mounts the plot inside itself.
+imports the plot library in a thread, then mounts the plot inside itself.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -74,16 +75,12 @@ class Curves(WorkerErrorsMixin, Widget):
     def on_mount(self) -> None:
         self.border_title = self._legend()
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._draw())
-        after_paint = getattr(self.app, "after_first_paint", None)
-        if after_paint is None:
-            self._load_plot()
-        else:
-            after_paint(self._load_plot)  # the import must not slow the first frame down
+        self.tailor.after_first_paint(self._load_plot)  # the import must not slow the first frame down
 
-    @work(thread=True, group="curves.plot", exit_on_error=False)
-    def _load_plot(self) -> None:
-        cls = plot_class()
-        self.app.call_from_thread(self._mount_plot, cls)  # type: ignore[arg-type]  # Textual infers Never for an async callback with arguments
+    @work(group="curves.plot", exit_on_error=False)
+    async def _load_plot(self) -> None:
+        cls = await asyncio.to_thread(plot_class)  # the import in a thread, the mount on the widget's loop
+        await self._mount_plot(cls)
 
     async def _mount_plot(self, cls: type) -> None:
         plot = cls()

@@ -28,11 +28,7 @@ from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
-    from tailor.engine.data.browse import RowSource
-    from tailor.engine.data.quality import QualityReport
-    from tailor.engine.data.records import Record
-    from tailor.engine.data.render import Rendered
-    from tailor.engine.data.view import Frequency
+    from tailor.engine.api.data import Frequency, QualityReport, Record, Rendered, RowSource
 
 _TOKENIZERS: dict[str, Any] = {}
 _TOK_LOCK = threading.Lock()
@@ -57,8 +53,8 @@ def tokenizer_for(model: str) -> Any:
     """The tokenizer of ``model`` (cached; loads transformers on first use; call from a worker thread)."""
     with _TOK_LOCK:
         if model not in _TOKENIZERS:
-            from tailor.engine.models.loading import load_tokenizer
-            from tailor.engine.recipes.common import ModelSpec
+            from tailor.engine.api.data import load_tokenizer
+            from tailor.engine.api.recipes import ModelSpec
 
             _TOKENIZERS[model] = load_tokenizer(ModelSpec(name_or_path=model))
         return _TOKENIZERS[model]
@@ -99,7 +95,7 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
             yield Static("a assistant_only_loss on/off · esc close", classes="hint")
 
     def _title(self) -> str:
-        from tailor.engine.data.formats import DESCRIPTIONS
+        from tailor.engine.api.data import DESCRIPTIONS
 
         return f"Row {self.record.loc} · {DESCRIPTIONS.get(self.fmt or '', 'unknown format')} · model {self.model}"
 
@@ -121,9 +117,7 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="datasets.detail", exit_on_error=False)
     def render_row(self) -> None:
-        from tailor.engine.data.formats import apply_columns, convert
-        from tailor.engine.data.render import sequences
-        from tailor.engine.data.turns import RowIssue
+        from tailor.engine.api.data import RowIssue, apply_columns, convert, sequences
 
         if not self.record.ok or self.fmt is None:
             why = self.record.error if not self.record.ok else "the dataset's format is unknown"
@@ -135,7 +129,7 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
             self.post_message(self.Tokenized([], [], f"this row cannot be trained on: {exc}"))
             return
         tok = tokenizer_for(self.model)
-        from tailor.engine.data.fit import first_unrenderable, unrenderable_message
+        from tailor.engine.api.data import first_unrenderable, unrenderable_message
 
         hit = first_unrenderable([(row, self.record.loc) for row in rows], tok)
         if hit:  # rendering it would show (and train) an empty assistant turn
@@ -220,7 +214,7 @@ class FrequencyScreen(WorkerErrorsMixin, ModalScreen[str | None]):
 
     @work(thread=True, exclusive=True, group="datasets.frequency", exit_on_error=False)
     def count(self) -> None:
-        from tailor.engine.data.view import frequency
+        from tailor.engine.api.data import frequency
 
         result = frequency(self.source, self.column, progress=lambda f: self.post_message(self.Progressed(f)))
         self.post_message(self.Ready(result))
@@ -321,8 +315,7 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
 
     @work(thread=True, exclusive=True, group="datasets.report", exit_on_error=False)
     def build(self) -> None:
-        from tailor.engine.data.browse import open_rows
-        from tailor.engine.data.quality import add_overlap, add_token_lengths, scan
+        from tailor.engine.api.data import add_overlap, add_token_lengths, open_rows, scan
 
         total = max(1, len(self.source))
         report = scan(
@@ -357,7 +350,7 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
             self.query_one("#report-stage", Static).update(message.text)
 
     def on_quality_screen_ready(self, message: QualityScreen.Ready) -> None:
-        from tailor.engine.data.quality import summary
+        from tailor.engine.api.data import summary
 
         bad = theme_style(self.app, "warning")
         good = theme_style(self.app, "success")

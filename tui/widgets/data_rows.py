@@ -23,8 +23,7 @@ from tailor.tui.keymap import bind
 from tailor.tui.widgets.styles import theme_style
 
 if TYPE_CHECKING:
-    from tailor.engine.data.records import Record
-    from tailor.engine.data.view import RowView
+    from tailor.engine.api.data import Record, RowView
 
 SEP = 2
 LOC_WIDTH = 8
@@ -79,7 +78,7 @@ class RowTable(ScrollView, can_focus=True):
         self.reload()
 
     def _width(self, column: str, sample: list[Record]) -> int:
-        from tailor.engine.data.view import cell_text
+        from tailor.engine.api.data import cell_text
 
         widest = max(
             (cell_len(cell_text((r.data or {}).get(column), MAX_WIDTH)) for r in sample if r.data), default=0
@@ -205,7 +204,7 @@ class RowTable(ScrollView, can_focus=True):
         return Strip(segs)
 
     def _line(self, pos: int, rec: Record) -> Strip:
-        from tailor.engine.data.view import cell_text
+        from tailor.engine.api.data import cell_text
 
         current = pos == self.cursor_row
         cursor = (
@@ -226,7 +225,7 @@ class RowTable(ScrollView, can_focus=True):
             return Strip(segs)
         data = rec.data or {}
         for i, (name, w) in enumerate(zip(self.columns, self.widths, strict=True)):
-            from tailor.engine.data.view import MISSING
+            from tailor.engine.api.data import MISSING
 
             style = self._style("text")
             if current and i == self.cursor_col:

@@ -5,8 +5,11 @@ from __future__ import annotations
 from textual.content import Content
 from textual.widgets import Static
 
+from tailor.tui.context import AppAccess
+from tailor.tui.screens import SCREENS
 
-class NavBar(Static):
+
+class NavBar(AppAccess, Static):
     DEFAULT_CSS = """
     NavBar {
         height: 1;
@@ -25,8 +28,6 @@ class NavBar(Static):
         return self.render_bar()
 
     def render_bar(self) -> Content:
-        from tailor.tui.screens import SCREENS
-
         parts: list[Content | str | tuple[str, str]] = [("Tailor", "bold $accent"), "  "]
         for item in SCREENS:
             label = f" {item.key} {item.title} "
@@ -35,7 +36,7 @@ class NavBar(Static):
             else:
                 parts.append(Content.from_markup(f"[@click=app.goto('{item.name}')]$label[/]", label=label))
             parts.append(" ")
-        workspace = getattr(self.app, "loaded_workspace", None)
+        workspace = self.tailor.loaded_workspace
         if workspace is not None:
             parts.append((f"  {workspace.root.name}", "$foreground-muted"))
         return Content.assemble(*parts)

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tailor.tui.widgets.run_settings import RunSettings
 
 if TYPE_CHECKING:  # engine.runs imports pydantic: loaded after the first paint, not with this module
-    from tailor.engine.runs.status import RunState, Status
+    from tailor.engine.api.runs import RunState, Status
 
 Point = tuple[float, float]
 _RUN_STAMP = re.compile(r"-(\d{8}-\d{6})-[0-9a-f]{4}$")
@@ -80,7 +80,7 @@ class RunInfo:
         return max(0.0, end - s.started_at)
 
     def eta(self, now: float | None = None) -> float | None:
-        from tailor.engine.runs.format import eta
+        from tailor.engine.api.runs import eta
 
         if not self.state.active or self.status.stalled_s is not None:
             return None  # a stalled worker has no ETA
@@ -94,7 +94,7 @@ class RunInfo:
 
     def cells(self, now: float | None = None) -> dict[str, str]:
         """Plain-text table cells by column key (the table styles the state cell)."""
-        from tailor.engine.runs.format import duration, number, state_word
+        from tailor.engine.api.runs import duration, number, state_word
 
         step, total = self.progress()
         return {
@@ -142,12 +142,12 @@ class RunInfo:
         ``live=False`` (a finished run's history read once) leaves the state alone: the listing's
         status knows better, e.g. a worker that died without writing a final event.
         """
-        from tailor.engine.runs.format import event_line
+        from tailor.engine.api.runs import event_line
 
         lines = []
         updates: dict[str, Any] = {}
         latest = dict(self.status.latest)
-        from tailor.engine.runs.events import check_event
+        from tailor.engine.api.runs import check_event
 
         for raw in events:
             event = check_event(raw)  # a malformed event is skipped, never a crash of the screen
@@ -194,7 +194,7 @@ class RunInfo:
         self._speed(event, numeric)
 
     def _speed(self, event: dict[str, Any], values: dict[str, float]) -> None:
-        from tailor.engine.runs.format import number
+        from tailor.engine.api.runs import number
 
         for key, unit in _SPEED_KEYS:
             if key in values:
@@ -212,7 +212,7 @@ class RunInfo:
             self.speed = f"{number((s1 - s0) / (t1 - t0))} steps/s"
 
     def _status(self, event: dict[str, Any], updates: dict[str, Any]) -> None:
-        from tailor.engine.runs.status import RunState
+        from tailor.engine.api.runs import RunState
 
         try:
             state = RunState(str(event.get("state")))

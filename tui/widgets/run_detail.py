@@ -74,7 +74,7 @@ class RunDetail(Vertical):
             self.query_one(ProgressBar).update(total=100, progress=0)
             self.query_one(Curves).show([])
             return
-        from tailor.engine.runs.format import duration
+        from tailor.engine.api.runs import duration
 
         status = info.status
         text = Text()
@@ -107,7 +107,7 @@ class RunDetail(Vertical):
             curves.show([("train loss", info.loss), ("eval loss", info.eval_loss)])
 
     def _stats(self, info: RunInfo) -> Text:
-        from tailor.engine.runs.format import number
+        from tailor.engine.api.runs import number
 
         status = info.status
         items = []

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from tailor.engine.executors.base import Executor
-    from tailor.engine.runs.status import Status
+    from tailor.engine.api.executors import Executor
+    from tailor.engine.api.runs import Status
 
 _CACHE: dict[Path, RunSettings] = {}
 _CACHE_MAX = 5000
@@ -62,7 +62,7 @@ def read_settings(run_dir: Path, status: Status | None = None) -> RunSettings | 
     recipe_file = run_dir / "recipe.yaml"
     if not recipe_file.is_file():
         return None
-    from tailor.engine.recipes.yamlio import load_yaml
+    from tailor.engine.api.recipes import load_yaml
 
     try:
         data = load_yaml(recipe_file.read_text(encoding="utf-8"))
@@ -125,6 +125,6 @@ async def _refresh_remote(executor: Executor, statuses: list[Status]) -> list[St
     if now - _last_refresh.get(key, 0.0) < REMOTE_REFRESH_S:
         return statuses
     _last_refresh[key] = now
-    from tailor.engine.remote.refresh import refresh_remote
+    from tailor.engine.api.runs import refresh_remote
 
     return await refresh_remote(executor.workspace, statuses)

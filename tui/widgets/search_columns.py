@@ -13,7 +13,7 @@ def short(name: str) -> str:
 def fit_columns(rows: list[dict[str, Any]], names: list[str], objective: str, room: int) -> set[str]:
     """The optional columns that fit in ``room`` cells, by priority: the searched parameters first, then
     steps, derived values (e.g. alpha = 2r), duration; number, state and objective are always shown."""
-    from tailor.engine.runs.format import duration, number
+    from tailor.engine.api.runs import duration, number
 
     def width(label: str, values: list[str]) -> int:
         return max([len(label), *map(len, values)]) + 2  # cell padding
