@@ -17,3 +17,19 @@ def test_the_engine_has_no_import_circle() -> None:
                 back = graph.find_shortest_chain(importer=imported, imported=importer) or ()
                 circles.append(" -> ".join((importer, *back)))
     assert circles == []
+
+
+def test_every_engine_module_has_a_floor() -> None:
+    """The layers contract names every top-level engine module and package, so a new one gets a floor."""
+    import tomllib
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    config = tomllib.loads((repo / "pyproject.toml").read_text())
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    named = {part.strip() for layer in contract["layers"] for part in layer.replace(":", "|").split("|")}
+    engine = {
+        p.stem for p in (repo / "engine").iterdir()
+        if (p.suffix == ".py" or (p / "__init__.py").exists()) and not p.name.startswith("__")
+    }
+    assert sorted(engine - named) == [], "give them a floor in pyproject.toml's layers contract"
