@@ -30,11 +30,24 @@ def warnings(report: QualityReport) -> list[str]:
         )
     if lens and lens.over:
         where = lens.longest_at.short if lens.longest_at else "?"
+        after = " after the chat template" if report.chat else ""
         out.append(
-            f"{len(lens.over)} rows exceed max_length {lens.max_length} after the chat template and will be "
+            f"{len(lens.over)} rows exceed max_length {lens.max_length}{after} and will be "
             f"truncated (longest: {where}, {lens.longest} tokens)"
         )
+    if report.user_trained:
+        out.append(
+            f"the system and user turns of {report.user_trained} rows are trained too (train_on: all); "
+            "train_on: assistant trains only the assistant's turns"
+        )
     return out
+
+
+def trained_text(report: QualityReport) -> str | None:
+    """What the loss covers for the checked model, e.g. "assistant turns" (None before token lengths)."""
+    if not report.trained:
+        return None
+    return ", ".join(sorted(report.trained))
 
 
 def refusal(report: QualityReport) -> str | None:
@@ -65,7 +78,9 @@ def verdict(report: QualityReport) -> str:
     if why:
         return f"refused: {why}"
     notes = warnings(report)
-    return "ok, with warnings: " + "; ".join(notes) if notes else "ok"
+    what = trained_text(report)
+    ok = f"ok (trains {what})" if what else "ok"
+    return f"{ok}, with warnings: " + "; ".join(notes) if notes else ok
 
 
 def lines(report: QualityReport) -> list[tuple[str, str, bool]]:
@@ -77,9 +92,12 @@ def lines(report: QualityReport) -> list[tuple[str, str, bool]]:
         out.append(("mixed layouts", report.mixed, True))
     if report.template:
         out.append(("chat template", report.template, True))
+    what = trained_text(report)
+    if what and report.lengths:
+        out.append(("trained", f"{what} ({report.lengths.tokenizer})", report.user_trained > 0))
     if report.lengths and report.lengths.total:
         share = unknown_share(report)
         out.append(("unknown tokens", f"{share:.1%}", share > UNKNOWN_SHARE))
     text = verdict(report)
-    out.append(("verdict", text, text != "ok"))
+    out.append(("verdict", text, not text.startswith("ok") or ", with warnings" in text))
     return out

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -88,6 +90,55 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
+def _plan_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--recipe / --model / --train-on / --prompt-completion / --max-length: what the SFT trainer would use."""
+    options = [
+        click.option("--recipe", "recipe_path", default=None, type=click.Path(dir_okay=False),
+                     help="An SFT recipe: its model, train_on, prompt_completion and max_length (options below win)."),
+        click.option("-m", "--model", default=None, help="Whose chat template and tokenizer [recipe's, else tailor/tiny]."),
+        click.option("--train-on", type=click.Choice(["assistant", "all"]), default=None,
+                     help="Tokens in the loss [recipe's train_on, else assistant]."),
+        click.option("--prompt-completion", type=click.Choice(["chat", "raw"]), default=None,
+                     help="Plain prompt/completion strings: through the chat template or concatenated [chat]."),
+        click.option("--max-length", type=click.IntRange(min=1), default=None,
+                     help="Where sequences are cut [recipe's train.max_length, else the trainer's default for the model]."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def plan_from_options(recipe_path: str | None, model: str | None, train_on: str | None,
+                      prompt_completion: str | None, max_length: int | None) -> tuple[str, Any, Any]:
+    """(model name, tokenizer, LossPlan) exactly as the SFT trainer would build them (engine.data.render)."""
+    from tailor.engine.data.render import loss_plan
+    from tailor.engine.models.loading import load_tokenizer
+    from tailor.engine.recipes.common import ModelSpec
+
+    spec, fields, train = ModelSpec(), {"train_on": "assistant", "prompt_completion": "chat"}, {}
+    if recipe_path:
+        from tailor.engine.errors import RecipeError
+        from tailor.engine.recipes.load import load_recipe
+        from tailor.engine.recipes.sft import SFTRecipe
+
+        recipe = load_recipe(recipe_path, check_files=False)
+        if not isinstance(recipe, SFTRecipe):
+            raise RecipeError(f"--recipe {recipe_path}: a {recipe.kind} recipe; the loss preview follows SFT recipes")
+        spec, train = recipe.model, recipe.train
+        fields = {"train_on": recipe.train_on, "prompt_completion": recipe.prompt_completion}
+    if model:
+        spec = ModelSpec(name_or_path=model)
+    tok = load_tokenizer(spec)
+    plan = loss_plan(
+        tok,
+        train_on=train_on or fields["train_on"],  # type: ignore[arg-type]
+        prompt_completion=prompt_completion or fields["prompt_completion"],  # type: ignore[arg-type]
+        train=train,
+        max_length=max_length if max_length is not None else "default",
+    )
+    return spec.name_or_path, tok, plan
+
+
 @data_cmd.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @tailor_command
@@ -118,15 +169,14 @@ def ls_cmd(state: CliState, as_json: bool) -> None:
 @click.option("--start", type=int, default=0, help="First row (0-based).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
 @click.option("--row", type=int, default=None, help="Show this row (0-based) as the trainer tokenizes it.")
-@click.option("--model", default="tailor/tiny", show_default=True, help="With --row: whose chat template and tokenizer.")
-@click.option("--assistant-only", is_flag=True, help="With --row: assistant_only_loss (only assistant turns trained).")
-@click.option("--max-length", type=int, default=1024, show_default=True, help="With --row: the recipe's max_length.")
+@_plan_options
 @tailor_command
 def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as_json: bool, row: int | None,
-             model: str, assistant_only: bool, max_length: int) -> None:
+             **plan_options: Any) -> None:
     """Print rows of PATHS (files, globs, folders or a hub id) with the detected format.
 
-    With --row N: that row rendered through the model's chat template, trained-on tokens marked.
+    With --row N: that row rendered through the model's chat template exactly as the SFT trainer would for
+    that model and recipe (loss, max_length, template), trained-on tokens marked.
     """
     from tailor.engine.data.formats import DESCRIPTIONS, detect
     from tailor.engine.data.view import cell_text
@@ -138,7 +188,8 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
     if row is not None:
         from tailor.tui.cli.views import show_rendered
 
-        show_rendered(src, row, model, assistant_only, max_length, as_json)
+        model, tok, plan = plan_from_options(**plan_options)
+        show_rendered(src, row, model, tok, plan, as_json)
         return
     records = src.records(start, count)
     if as_json:
@@ -164,16 +215,7 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 
 @data_cmd.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "-m", "--model", default="tailor/tiny", show_default=True, help="Model whose tokenizer counts tokens."
-)
-@click.option(
-    "--max-length",
-    type=click.IntRange(min=1),
-    default=1024,
-    show_default=True,
-    help="Training max_length (rows over it are truncated).",
-)
+@_plan_options
 @click.option("--eval", "eval_path", default=None, help="An eval set to check for overlap with PATHS.")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", help="Override format detection.")
 @click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
@@ -183,13 +225,12 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 def check_cmd(
     state: CliState,
     paths: tuple[str, ...],
-    model: str,
-    max_length: int,
     eval_path: str | None,
     fmt: str,
     no_tokens: bool,
     as_json: bool,
     strict: bool,
+    **plan_options: Any,
 ) -> None:
     """Quality report: rows, empty/missing fields, duplicates, token lengths, overlap, bad rows."""
     from tailor.engine.data.quality import add_overlap, add_token_lengths, scan
@@ -203,11 +244,8 @@ def check_cmd(
         ev = _open((eval_path,))
         add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))
     if not no_tokens and report.converted:
-        from tailor.engine.models.loading import load_tokenizer
-        from tailor.engine.recipes.common import ModelSpec
-
-        tok = load_tokenizer(ModelSpec(name_or_path=model))
-        add_token_lengths(report, tok, name=model, max_length=max_length)
+        model, tok, plan = plan_from_options(**plan_options)
+        add_token_lengths(report, tok, name=model, plan=plan)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
