@@ -116,13 +116,15 @@ CHAT_TRAINED = {"assistant turns", "whole conversation", "completion"}  # rows r
 
 def what_is_trained(row: dict[str, Any], tok: Any, plan: LossPlan) -> str:
     """For an SFT row under ``plan``: "assistant turns", "whole conversation" or "completion" (through the
-    chat template), "completion (raw)" / "whole text (raw)" (plain strings concatenated) or "text"."""
+    chat template), "completion, no chat template" / "whole text, no chat template" (plain strings
+    concatenated: prompt_completion: raw, or a model without a template) or "text"."""
     if "messages" in row or isinstance(row.get("prompt"), list) or _as_chat(row, tok, plan):
         if plan.train_on == "all":
             return "whole conversation"
         return "assistant turns" if "messages" in row else "completion"
     if "completion" in row:
-        return "completion (raw)" if plan.train_on == "assistant" else "whole text (raw)"
+        what = "completion" if plan.train_on == "assistant" else "whole text"
+        return f"{what}, no chat template"
     return "text"
 
 

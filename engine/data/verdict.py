@@ -47,7 +47,7 @@ def trained_text(report: QualityReport) -> str | None:
     """What the loss covers for the checked model, e.g. "assistant turns" (None before token lengths)."""
     if not report.trained:
         return None
-    return ", ".join(sorted(report.trained))
+    return " and ".join(sorted(report.trained))
 
 
 def refusal(report: QualityReport) -> str | None:

@@ -172,3 +172,11 @@ def test_the_plan_follows_the_recipe():
     with pytest.raises(Exception, match="train.assistant_only_loss: Tailor decides the loss with train_on"):
         parse_recipe({"kind": "sft", "data": {"train": "x.jsonl"}, "train": {"assistant_only_loss": True}},
                      source="r.yaml", base_dir=".")
+
+
+def test_check_says_whether_prompt_completion_goes_through_the_chat_template(tmp_path):
+    path = _write(tmp_path, [{"prompt": "Who threw the ball?", "completion": "Patrick."}] * 2)
+    out = json.loads(CliRunner().invoke(cli, ["data", "check", str(path), "--json"]).output)
+    assert out["trained"] == ["completion"] and out["verdict"] == "ok (trains completion)"
+    raw = CliRunner().invoke(cli, ["data", "check", str(path), "--json", "--prompt-completion", "raw"]).output
+    assert json.loads(raw)["trained"] == ["completion, no chat template"]
