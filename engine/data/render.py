@@ -11,6 +11,7 @@ Imports transformers/trl lazily (call it from a worker thread).
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -139,15 +140,52 @@ def _as_chat(row: dict[str, Any], tok: Any, plan: LossPlan) -> bool:
     )
 
 
+def training_template(tok: Any) -> str | None:
+    """TRL's prefix-preserving training version of the tokenizer's chat template (Qwen3, DeepSeek, Gemma, GLM,
+    Cohere... render earlier turns differently from later ones), or None when TRL has none (cached)."""
+    if hasattr(tok, "_tailor_training_template"):
+        return tok._tailor_training_template
+    try:
+        from trl.chat_template_utils import get_training_chat_template
+
+        found = get_training_chat_template(tok)
+    except Exception:  # an unknown template: TRL cannot patch it
+        found = None
+    with contextlib.suppress(AttributeError):  # a tokenizer with __slots__ is asked each time
+        tok._tailor_training_template = found
+    return found
+
+
+def split_turns(
+    tok: Any, messages: list[dict[str, Any]], trained: list[int], tools: Any
+) -> tuple[str, list[tuple[int, int]]]:
+    """(text, character spans of the trained assistant turns) under the model's chat template, or, when it
+    cannot be split, under TRL's prefix-preserving training version of it (what TRL itself trains with);
+    Unsplittable (the model's own reason) when neither splits."""
+    first: Unsplittable | None = None
+    for template in (None, training_template(tok)):
+        if first is not None and template is None:
+            break
+
+        def render(msgs: list[dict[str, Any]], prompt: bool, template: str | None = template) -> str:
+            return tok.apply_chat_template(
+                msgs, tools=tools, tokenize=False, add_generation_prompt=prompt, chat_template=template
+            )
+
+        try:
+            spans = assistant_spans(messages, render, trained)
+        except Unsplittable as exc:
+            first = first or exc
+            continue
+        return render(messages, False), spans
+    assert first is not None
+    raise first
+
+
 def conversation(tok: Any, messages: list[dict[str, Any]], trained: list[int], tools: Any) -> tuple[list[int], list[int]]:
     """(ids, mask) of a conversation whose assistant turns at ``trained`` are in the loss; Unsplittable when the
     template cannot be split turn by turn."""
-
-    def render(msgs: list[dict[str, Any]], prompt: bool) -> str:
-        return tok.apply_chat_template(msgs, tools=tools, tokenize=False, add_generation_prompt=prompt)
-
-    spans = assistant_spans(messages, render, trained)
-    text = render(messages, False)
+    text, spans = split_turns(tok, messages, trained, tools)
     if getattr(tok, "is_fast", False):
         enc = tok(text, add_special_tokens=False, return_offsets_mapping=True)
         return list(enc["input_ids"]), char_mask_to_tokens(enc["offset_mapping"], spans)

@@ -89,11 +89,12 @@ class TemplateTokenizer:
         self.chat_template = template
 
     def apply_chat_template(self, messages: list[dict[str, Any]], tools: Any = None, tokenize: bool = False,
-                            add_generation_prompt: bool = False, **_: Any) -> str:
+                            add_generation_prompt: bool = False, chat_template: str | None = None,
+                            **_: Any) -> str:
         from transformers.utils.chat_template_utils import render_jinja_template
 
         rendered, _ = render_jinja_template(
-            conversations=[messages], tools=tools, chat_template=self.chat_template,
+            conversations=[messages], tools=tools, chat_template=chat_template or self.chat_template,
             add_generation_prompt=add_generation_prompt, **SPECIAL,
         )
         return rendered[0]
@@ -108,7 +109,8 @@ def cell(template: str, case: str) -> str:
     """✓, "refused: why" or "✗ what went wrong" for one template and one conversation."""
     from tailor.engine.data.fit import FEATURES, needs, support
     from tailor.engine.data.formats import convert
-    from tailor.engine.data.masks import Unsplittable, assistant_spans, char_mask_to_tokens
+    from tailor.engine.data.masks import Unsplittable, char_mask_to_tokens
+    from tailor.engine.data.render import split_turns
 
     raw, tools, trained = CASES[case]
     (row,) = convert({"messages": raw, **({"tools": TOOLS} if tools else {})}, "messages", "sft")
@@ -119,14 +121,10 @@ def cell(template: str, case: str) -> str:
     if dropped:
         return f"refused: drops {FEATURES[dropped[0]].split(' (')[0]}"
 
-    def render(msgs: list[dict[str, Any]], prompt: bool) -> str:
-        return tok.apply_chat_template(msgs, tools=tools, add_generation_prompt=prompt)
-
-    try:
-        spans = assistant_spans(messages, render, trained)
+    try:  # the model's template, or TRL's prefix-preserving training version of it, as the trainer does
+        full, spans = split_turns(tok, messages, trained, tools)
     except Unsplittable as exc:
         return f"refused: {exc.why}"
-    full = render(messages, False)
     offsets = _offsets(full)
     mask = char_mask_to_tokens(offsets, spans)
     by_tokens = "".join(full[a:b] for (a, b), m in zip(offsets, mask, strict=True) if m)
