@@ -354,7 +354,7 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
         text = Text()
         for label, value, problem in summary(message.report):
             text.append(f"{label:<24} ", style="bold")
-            text.append(value + "\n", style=bad if problem else good if value == "ok" else "")
+            text.append(value + "\n", style=bad if problem else good if value == "ok" or value.startswith("ok (") else "")
         self.query_one("#report-body", Static).update(text)
         self.query_one("#report-histogram", Static).update(self._histogram(message.report))
         if message.final:
