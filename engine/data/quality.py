@@ -37,7 +37,7 @@ NUM_PERM, BANDS = 32, 8  # MinHash: 8 bands of 4 rows -> pairs with Jaccard >= ~
 @dataclass
 class LengthStats:
     tokenizer: str
-    max_length: int
+    max_length: int  # 0: the recipe sets none (nothing is truncated)
     lengths: list[int]
     sampled: bool = False
     over: list[Loc] = field(default_factory=list)
@@ -435,7 +435,7 @@ def summary(report: QualityReport) -> list[tuple[str, str, bool]]:
             if over
             else "ok"
         )
-        out.append((f"over max_length {lens.max_length}", text, bool(over)))
+        out.append((f"over max_length {lens.max_length}", text, bool(over)) if lens.max_length else ("max_length", "none (no truncation)", False))
     from tailor.engine.data.verdict import lines
 
     return out + lines(report)

@@ -332,7 +332,7 @@ def histogram_lines(report, width: int = BAR) -> list[str]:
     out = []
     for low, high, count in buckets:
         bar = "█" * round(count / top * width)
-        over = " !" if high > lens.max_length else ""
+        over = " !" if lens.max_length and high > lens.max_length else ""
         out.append(f"  {low:>6}-{high:<6} {bar:<{width}} {count}{over}")
     return out
 

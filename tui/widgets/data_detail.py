@@ -376,7 +376,7 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
             text.append(f"{low:>6}-{high:<6} ")
             text.append(
                 "█" * max(0, round(count / top * 40)),
-                style=over_style if high > lens.max_length else bar_style,
+                style=over_style if lens.max_length and high > lens.max_length else bar_style,
             )
             text.append(f" {count}\n")
         return text
