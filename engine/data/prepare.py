@@ -299,7 +299,7 @@ def load_training_data(
         from tailor.engine.data.render import encode_sft
 
         for part in train_parts + eval_parts:
-            part.rows = encode_sft(part.rows, part.locs, tokenizer, plan)
+            part.rows = encode_sft(part.rows, part.locs, tokenizer, plan, model)
     features = build_features([r for p in train_parts + eval_parts for r in p.rows])
     train_sets = [to_dataset(p.rows, features) for p in train_parts]
     if len(train_sets) == 1:

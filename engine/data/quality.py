@@ -337,7 +337,7 @@ def add_token_lengths(
             if report.task == "sft":
                 report.trained.add(what_is_trained(row, tokenizer, plan))
             try:
-                seqs = sequences(row, tokenizer, plan, spans=False)
+                seqs = sequences(row, tokenizer, plan, spans=False, model=name)
             except RowIssue as exc:  # the template cannot be split into turns: training refuses the data
                 split_refusal = split_refusal or f"{loc}: {exc}"
                 continue

@@ -213,11 +213,12 @@ def sequences(
     plan: LossPlan | None = None,
     *,
     spans: bool = True,
+    model: str | None = None,
 ) -> list[Rendered]:
     """The sequences a trainer builds from ``row`` (one for SFT/KTO, chosen and rejected for DPO).
 
     SFT rows follow ``plan`` (default: ``LossPlan()``); a conversation whose assistant turns cannot be found
-    raises RowIssue with ``refusal``'s line.
+    raises RowIssue with ``refusal``'s line, naming ``model`` (default: the tokenizer's path).
     """
     plan = plan or LossPlan()
     kw: dict[str, Any] = {"tools": _tools(row)}
@@ -268,7 +269,7 @@ def sequences(
             except Unsplittable as exc:
                 from tailor.engine.data.turns import RowIssue
 
-                raise RowIssue(refusal(exc, getattr(tok, "name_or_path", None) or "the model")) from None
+                raise RowIssue(refusal(exc, model or getattr(tok, "name_or_path", None) or "the model")) from None
         out.append((title, ids, mask))
     elif "completion" in row:  # plain strings, concatenated (base models, or prompt_completion: raw)
         completion = row["completion"] if row["completion"].endswith(eos) else row["completion"] + eos
@@ -302,7 +303,9 @@ def token_lengths(row: dict[str, Any], tok: Any) -> int:
     return max(r.tokens for r in sequences(row, tok, spans=False))
 
 
-def encode_sft(rows: list[dict[str, Any]], locs: list[Any], tok: Any, plan: LossPlan) -> list[dict[str, list[int]]]:
+def encode_sft(
+    rows: list[dict[str, Any]], locs: list[Any], tok: Any, plan: LossPlan, model: str
+) -> list[dict[str, list[int]]]:
     """The SFT trainer's pre-tokenized rows (``input_ids`` and the ``assistant_masks`` TRL folds into its
     labels), built by ``sequences``; DataError naming the file and line of a row that cannot be split."""
     from tailor.engine.data.turns import RowIssue
@@ -311,7 +314,7 @@ def encode_sft(rows: list[dict[str, Any]], locs: list[Any], tok: Any, plan: Loss
     out = []
     for row, loc in zip(rows, locs, strict=True):
         try:
-            (seq,) = sequences(row, tok, plan, spans=False)
+            (seq,) = sequences(row, tok, plan, spans=False, model=model)
         except RowIssue as exc:
             raise DataError(f"{loc}: {exc}") from None
         out.append({"input_ids": seq.ids, "assistant_masks": seq.mask})
@@ -351,4 +354,4 @@ def render_record(data: dict[str, Any], fmt: str, tok: Any, plan: LossPlan, mode
     hit = first_unrenderable([(row, loc or Loc("row")) for row in rows], tok)
     if hit:  # rendering it would show (and train) an empty assistant turn
         raise RowIssue(unrenderable_message(*hit, model))
-    return [s for row in rows for s in sequences(row, tok, plan)]
+    return [s for row in rows for s in sequences(row, tok, plan, model=model)]
