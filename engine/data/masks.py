@@ -115,16 +115,16 @@ def _end(through: str, start: int, msg: dict[str, Any]) -> int:
 
 
 def char_mask_to_tokens(offsets: Sequence[tuple[int, int]], spans: list[tuple[int, int]]) -> list[int]:
-    """1 for each token that starts inside a span (a token straddling a span's start belongs to the prompt)."""
+    """1 for each token that overlaps a span, as transformers marks ``{% generation %}`` spans: a token that
+    straddles the start of an answer ("Assistant: " + "Hi" tokenized as " Hi") is trained, so the answer's
+    first word is never lost."""
     mask = [0] * len(offsets)
     k = 0
     for t, (start, end) in enumerate(offsets):
-        if end <= start and start == 0 and t:  # some tokenizers give (0, 0) to added tokens: use the previous end
-            start = offsets[t - 1][1]
         while k < len(spans) and start >= spans[k][1]:
             k += 1
         if k == len(spans):
             break
-        if spans[k][0] <= start < spans[k][1]:
+        if end > spans[k][0]:
             mask[t] = 1
     return mask
