@@ -180,3 +180,46 @@ def test_check_says_whether_prompt_completion_goes_through_the_chat_template(tmp
     assert out["trained"] == ["completion"] and out["verdict"] == "ok (trains completion)"
     raw = CliRunner().invoke(cli, ["data", "check", str(path), "--json", "--prompt-completion", "raw"]).output
     assert json.loads(raw)["trained"] == ["completion, no chat template"]
+
+
+def _spans(template: str, messages, trained):
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    from tailor.engine.data.masks import assistant_spans
+
+    def render(msgs, prompt):
+        return render_jinja_template([msgs], chat_template=template, add_generation_prompt=prompt)[0][0]
+
+    full = render(messages, False)
+    return [full[a:b] for a, b in assistant_spans(messages, render, trained)]
+
+
+def test_a_generation_prompt_that_opens_a_thinking_block_still_splits():
+    # DeepSeek-R1-Distill / QwQ: the prompt ends "<think>\n", the finished turn does not carry it
+    template = (
+        "{% for m in messages %}{% if m['role'] == 'user' %}<U>{{ m['content'] }}{% else %}<A>{{ m['content'] }}<E>"
+        "{% endif %}{% endfor %}{% if add_generation_prompt %}<A><think>\n{% endif %}"
+    )
+    assert _spans(template, CHAT[1:], [1, 3]) == ["Strawberry.<E>", "Banana.<E>"]
+
+
+def test_a_template_without_an_end_of_turn_marker_is_refused():
+    from tailor.engine.data.masks import Unsplittable
+
+    template = (  # the answer is followed by nothing: the model would never learn to stop
+        "{% for m in messages %}{% if m['role'] == 'user' %}<U>{{ m['content'] }}{% else %}<A>{{ m['content'] }}"
+        "{% endif %}{% endfor %}{% if add_generation_prompt %}<A>{% endif %}"
+    )
+    with pytest.raises(Unsplittable, match="no end-of-turn marker after the assistant's text") as exc:
+        _spans(template, CHAT[1:], [1, 3])
+    assert exc.value.why == "no end-of-turn marker"
+    plain = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}\n\n{% endfor %}" \
+            "{% if add_generation_prompt %}assistant: {% endif %}"  # a blank line ends each turn: kept
+    assert _spans(plain, CHAT[1:], [1]) == ["Strawberry.\n\n"]
+
+
+def test_a_token_straddling_the_answers_start_is_trained():
+    from tailor.engine.data.masks import char_mask_to_tokens
+
+    # "Assistant:" | " Hi" | "<E>" with the span starting after the space: " Hi" still trains
+    assert char_mask_to_tokens([(0, 10), (10, 13), (13, 16)], [(11, 16)]) == [0, 1, 1]
