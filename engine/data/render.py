@@ -162,24 +162,26 @@ def split_turns(
     """(text, character spans of the trained assistant turns) under the model's chat template, or, when it
     cannot be split, under TRL's prefix-preserving training version of it (what TRL itself trains with);
     Unsplittable (the model's own reason) when neither splits."""
-    first: Unsplittable | None = None
-    for template in (None, training_template(tok)):
-        if first is not None and template is None:
-            break
 
-        def render(msgs: list[dict[str, Any]], prompt: bool, template: str | None = template) -> str:
+    def split(template: str | None) -> tuple[str, list[tuple[int, int]]]:
+        def render(msgs: list[dict[str, Any]], prompt: bool) -> str:
             return tok.apply_chat_template(
                 msgs, tools=tools, tokenize=False, add_generation_prompt=prompt, chat_template=template
             )
 
-        try:
-            spans = assistant_spans(messages, render, trained)
-        except Unsplittable as exc:
-            first = first or exc
-            continue
+        spans = assistant_spans(messages, render, trained)  # first: it turns template errors into refusals
         return render(messages, False), spans
-    assert first is not None
-    raise first
+
+    try:
+        return split(None)
+    except Unsplittable as exc:
+        patched = training_template(tok)
+        if patched is None:
+            raise
+        try:
+            return split(patched)
+        except Unsplittable:
+            raise exc from None
 
 
 def conversation(tok: Any, messages: list[dict[str, Any]], trained: list[int], tools: Any) -> tuple[list[int], list[int]]:
