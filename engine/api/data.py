@@ -11,7 +11,7 @@ from tailor.engine.data.quality import QualityReport, add_overlap, add_token_len
 from tailor.engine.data.records import Record
 from tailor.engine.data.registry import is_registry
 from tailor.engine.data.registry import load as registry_entries
-from tailor.engine.data.render import Rendered, sequences
+from tailor.engine.data.render import LossPlan, Rendered, loss_plan, render_record, sequences
 from tailor.engine.data.sources import sibling_eval
 from tailor.engine.data.turns import RowIssue
 from tailor.engine.data.view import MISSING, Frequency, RowView, cell_text, frequency
@@ -25,6 +25,7 @@ __all__ = [
     "MultiSource",
     "QualityReport",
     "Record",
+    "LossPlan",
     "Rendered",
     "RowIssue",
     "RowSource",
@@ -47,6 +48,8 @@ __all__ = [
     "registry_entries",
     "remember",
     "scan",
+    "loss_plan",
+    "render_record",
     "sequences",
     "sibling_eval",
     "summary",

@@ -4,6 +4,7 @@ are made of (model, data, the trainable recipe)."""
 from tailor.engine.recipes.common import DataFormat, DataSource, DataSpec, ModelSpec
 from tailor.engine.recipes.load import load_recipe, parse_recipe
 from tailor.engine.recipes.overrides import apply_overrides, load_with_overrides, parse_assignment
+from tailor.engine.recipes.sft import SFTRecipe
 from tailor.engine.recipes.trainable import TrainableRecipe
 from tailor.engine.recipes.yamlio import load_yaml
 
@@ -12,6 +13,7 @@ __all__ = [
     "DataSource",
     "DataSpec",
     "ModelSpec",
+    "SFTRecipe",
     "TrainableRecipe",
     "apply_overrides",
     "load_recipe",

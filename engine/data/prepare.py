@@ -33,6 +33,8 @@ from tailor.engine.recipes.common import DataSource, DataSpec
 if TYPE_CHECKING:
     import datasets
 
+    from tailor.engine.data.render import LossPlan
+
 SAMPLE = 50  # rows used to detect the format
 
 
@@ -257,12 +259,20 @@ def validate_training_data(data: DataSpec, *, task: Task) -> list[SourceData]:
 
 
 def load_training_data(
-    data: DataSpec, *, task: Task, seed: int, tokenizer: Any = None, model: str = "the model", log=None
+    data: DataSpec,
+    *,
+    task: Task,
+    seed: int,
+    tokenizer: Any = None,
+    model: str = "the model",
+    log=None,
+    plan: LossPlan | None = None,
 ) -> tuple[datasets.Dataset, datasets.Dataset | None]:
     """TRL-ready (train, eval) datasets for ``task``; DataError before any training for bad data.
 
     The seed for mixing and splitting is ``data.seed`` when the recipe sets it, else ``seed`` (the recipe's).
     With ``tokenizer``, rows the chat template cannot render (tools, tool calls, reasoning) are refused;
+    with ``plan`` too (SFT), the rows come back pre-tokenized with their loss masks (engine.data.render);
     ``log(text, level)`` hears about skipped rows.
     """
     import datasets
@@ -285,6 +295,11 @@ def load_training_data(
             f"{eval_parts[0].label} (eval) is {eval_parts[0].shape} but {train_parts[0].label} (train) is "
             f"{train_parts[0].shape}"
         )
+    if tokenizer is not None and plan is not None:
+        from tailor.engine.data.render import encode_sft
+
+        for part in train_parts + eval_parts:
+            part.rows = encode_sft(part.rows, part.locs, tokenizer, plan, model)
     features = build_features([r for p in train_parts + eval_parts for r in p.rows])
     train_sets = [to_dataset(p.rows, features) for p in train_parts]
     if len(train_sets) == 1:
@@ -323,6 +338,8 @@ def build_features(rows: list[dict[str, Any]]) -> datasets.Features:
     objects when some message carries more (tool calls), so no key is padded with nulls."""
     from datasets import Features, Json, List, Value
 
+    if rows and "input_ids" in rows[0]:  # pre-tokenized SFT rows (load_training_data with a plan)
+        return Features({"input_ids": List(Value("int32")), "assistant_masks": List(Value("int8"))})
     feats: dict[str, Any] = {}
     for row in rows:
         for key, value in row.items():

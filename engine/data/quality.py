@@ -14,7 +14,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -23,6 +23,9 @@ from tailor.engine.data.formats import DESCRIPTIONS, apply_columns, convert, det
 from tailor.engine.data.layouts import mixed_layouts
 from tailor.engine.data.records import Loc, Problem, Record
 from tailor.engine.data.turns import MultimodalRow, RowIssue, is_blank, type_name
+
+if TYPE_CHECKING:
+    from tailor.engine.data.render import LossPlan
 
 Progress = Callable[[float], object]  # any return value is ignored
 TASK_OF = {"preference": "preference", "unpaired_preference": "unpaired_preference"}
@@ -34,7 +37,7 @@ NUM_PERM, BANDS = 32, 8  # MinHash: 8 bands of 4 rows -> pairs with Jaccard >= ~
 @dataclass
 class LengthStats:
     tokenizer: str
-    max_length: int
+    max_length: int  # 0: the recipe sets none (nothing is truncated)
     lengths: list[int]
     sampled: bool = False
     over: list[Loc] = field(default_factory=list)
@@ -85,7 +88,10 @@ class QualityReport:
     lengths: LengthStats | None = None
     multimodal: str | None = None  # "images at row 3"
     mixed: str | None = None  # "rows 1–2 alpaca, row 3 preference"
-    template: str | None = None  # the chat template drops tools / tool calls / reasoning
+    template: str | None = None  # the chat template drops tools / tool calls / reasoning, or cannot be split
+    trained: set[str] = field(default_factory=set)  # what the loss covers: "assistant turns", "completion"...
+    user_trained: int = 0  # rows whose system and user turns are trained too (train_on: all)
+    chat: bool = False  # the rows go through the chat template
     converted: list[tuple[dict[str, Any], Loc]] = field(default_factory=list, repr=False)
 
     @property
@@ -113,6 +119,8 @@ class QualityReport:
             "multimodal": self.multimodal,
             "mixed_layouts": self.mixed,
             "template": self.template,
+            "trained": sorted(self.trained),
+            "user_turns_trained": self.user_trained,
         }
         out["verdict"] = verdict(self)
         if self.eval_label:
@@ -302,46 +310,65 @@ def add_token_lengths(
     tokenizer: Any,
     *,
     name: str,
-    max_length: int = 1024,
+    plan: LossPlan | None = None,
     limit: int = 20000,
     progress: Progress | None = None,
 ) -> None:
-    """Token lengths of the training sequences (as the trainer renders them), sampled evenly past ``limit``."""
-    from tailor.engine.data.render import sequences
+    """Token lengths and loss masks of the training sequences, exactly as the trainer builds them under
+    ``plan`` (engine.data.render; default: the SFT trainer's plan for this tokenizer), sampled evenly past
+    ``limit``. Also records what is trained and whether the template can be split into turns."""
+    from tailor.engine.data.render import CHAT_TRAINED, loss_plan, sequences, what_is_trained
 
-    # we count lengths on purpose; silence transformers' "longer than the maximum" warning
-    tokenizer.model_max_length = max(int(getattr(tokenizer, "model_max_length", 0) or 0), 1 << 40)
+    plan = plan or loss_plan(tokenizer)
+    max_length = plan.max_length or 0
+    # we count lengths on purpose; silence transformers' "longer than the maximum" warning (restored below)
+    kept_limit = getattr(tokenizer, "model_max_length", None)
+    tokenizer.model_max_length = max(int(kept_limit or 0), 1 << 40)
     rows = report.converted
     step = max(1, len(rows) // limit) if len(rows) > limit else 1
     picked = rows[::step]
     stats = LengthStats(name, max_length, [], sampled=step > 1)
     unk = getattr(tokenizer, "unk_token_id", None)
-    for i, (row, loc) in enumerate(picked):
-        try:
-            seqs = sequences(row, tokenizer, spans=False)
-        except Exception as exc:  # a template that rejects a row is itself a finding
-            report.invalid.append(
-                Problem(loc, f"the chat template fails on this row: {exc}", kind="template")
-            )
-            continue
-        n = max(r.tokens for r in seqs)
-        if n > stats.longest:
-            stats.longest_at = loc
-        stats.lengths.append(n)
-        if n > max_length:
-            stats.over.append(loc)
-        if unk is not None:
-            count = max(r.ids.count(unk) for r in seqs)
-            stats.unknown += count
-            if count and stats.unknown_first is None:
-                stats.unknown_first = loc
-        if progress and i % 200 == 0:
-            progress(i / max(1, len(picked)))
+    split_refusal: str | None = None
+    try:
+        for i, (row, loc) in enumerate(picked):
+            if report.task == "sft":
+                report.trained.add(what_is_trained(row, tokenizer, plan))
+            try:
+                seqs = sequences(row, tokenizer, plan, spans=False, model=name)
+            except RowIssue as exc:  # the template cannot be split into turns: training refuses the data
+                split_refusal = split_refusal or f"{loc}: {exc}"
+                continue
+            except Exception as exc:  # a template that rejects a row is itself a finding
+                report.invalid.append(
+                    Problem(loc, f"the chat template fails on this row: {exc}", kind="template")
+                )
+                continue
+            if report.task == "sft" and what_is_trained(row, tokenizer, plan) == "whole conversation":
+                report.user_trained += 1
+            n = max(r.tokens for r in seqs)
+            if n > stats.longest:
+                stats.longest_at = loc
+            stats.lengths.append(n)
+            if max_length and n > max_length:
+                stats.over.append(loc)
+            if unk is not None:
+                count = max(r.ids.count(unk) for r in seqs)
+                stats.unknown += count
+                if count and stats.unknown_first is None:
+                    stats.unknown_first = loc
+            if progress and i % 200 == 0:
+                progress(i / max(1, len(picked)))
+    finally:
+        tokenizer.model_max_length = kept_limit
     report.lengths = stats
+    report.chat = bool(report.trained & CHAT_TRAINED) or (
+        report.task != "sft" and any(isinstance(row.get("prompt"), list) for row, _ in picked[:50])
+    )
     from tailor.engine.data.fit import first_unrenderable, unrenderable_message
 
     hit = first_unrenderable(report.converted, tokenizer)
-    report.template = unrenderable_message(*hit, name) if hit else None
+    report.template = unrenderable_message(*hit, name) if hit else split_refusal
 
 
 def _where(locs: list[Loc], limit: int = 5) -> str:
@@ -406,7 +433,7 @@ def summary(report: QualityReport) -> list[tuple[str, str, bool]]:
             if over
             else "ok"
         )
-        out.append((f"over max_length {lens.max_length}", text, bool(over)))
+        out.append((f"over max_length {lens.max_length}", text, bool(over)) if lens.max_length else ("max_length", "none (no truncation)", False))
     return out + verdict_lines(report)
 
 
@@ -433,11 +460,24 @@ def warnings(report: QualityReport) -> list[str]:
         )
     if lens and lens.over:
         where = lens.longest_at.short if lens.longest_at else "?"
+        after = " after the chat template" if report.chat else ""
         out.append(
-            f"{len(lens.over)} rows exceed max_length {lens.max_length} after the chat template and will be "
+            f"{len(lens.over)} rows exceed max_length {lens.max_length}{after} and will be "
             f"truncated (longest: {where}, {lens.longest} tokens)"
         )
+    if report.user_trained:
+        out.append(
+            f"the system and user turns of {report.user_trained} rows are trained too (train_on: all); "
+            "train_on: assistant trains only the assistant's turns"
+        )
     return out
+
+
+def trained_text(report: QualityReport) -> str | None:
+    """What the loss covers for the checked model, e.g. "assistant turns" (None before token lengths)."""
+    if not report.trained:
+        return None
+    return " and ".join(sorted(report.trained))
 
 
 def refusal(report: QualityReport) -> str | None:
@@ -468,7 +508,9 @@ def verdict(report: QualityReport) -> str:
     if why:
         return f"refused: {why}"
     notes = warnings(report)
-    return "ok, with warnings: " + "; ".join(notes) if notes else "ok"
+    what = trained_text(report)
+    ok = f"ok (trains {what})" if what else "ok"
+    return f"{ok}, with warnings: " + "; ".join(notes) if notes else ok
 
 
 def verdict_lines(report: QualityReport) -> list[tuple[str, str, bool]]:
@@ -480,9 +522,12 @@ def verdict_lines(report: QualityReport) -> list[tuple[str, str, bool]]:
         out.append(("mixed layouts", report.mixed, True))
     if report.template:
         out.append(("chat template", report.template, True))
+    what = trained_text(report)
+    if what and report.lengths:
+        out.append(("trained", f"{what} ({report.lengths.tokenizer})", report.user_trained > 0))
     if report.lengths and report.lengths.total:
         share = unknown_share(report)
         out.append(("unknown tokens", f"{share:.1%}", share > UNKNOWN_SHARE))
     text = verdict(report)
-    out.append(("verdict", text, text != "ok"))
+    out.append(("verdict", text, not text.startswith("ok") or ", with warnings" in text))
     return out

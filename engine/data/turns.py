@@ -94,6 +94,28 @@ def tool_calls(value: Any, where: str) -> list[dict[str, Any]]:
     return out
 
 
+def openai_calls(calls: Any, where: str) -> list[Any]:
+    """OpenAI ``tool_calls`` with each ``function.arguments`` JSON string parsed to an object: templates that
+    write ``arguments | tojson`` would otherwise train the JSON double-encoded."""
+    if not isinstance(calls, list):
+        raise RowIssue(f"{where}: 'tool_calls' must be a list, got {type_name(calls)}")
+    out = []
+    for j, call in enumerate(calls, 1):
+        fn = call.get("function") if isinstance(call, dict) else None
+        args = fn.get("arguments") if isinstance(fn, dict) else None
+        if isinstance(fn, dict) and isinstance(args, str):
+            try:
+                parsed = json.loads(args) if args.strip() else {}
+            except json.JSONDecodeError as exc:
+                raise RowIssue(
+                    f"{where}: tool call {j} ({fn.get('name', '?')}): 'arguments' is not valid JSON ({exc.msg}); "
+                    "fix the JSON text or give the arguments as an object"
+                ) from None
+            call = {**call, "function": {**fn, "arguments": parsed}}
+        out.append(call)
+    return out
+
+
 def from_sharegpt(turns: Any, field: str = "conversations") -> list[dict[str, Any]]:
     """ShareGPT turns -> role/content messages; tool calls and observations become tool_calls / tool turns."""
     if isinstance(turns, dict):
@@ -144,8 +166,10 @@ def from_chatml(messages: Any, field: str = "messages") -> list[dict[str, Any]]:
         # per-turn training weights are read by formats.weights(); templates never see them
         clean = {k: v for k, v in msg.items() if v is not None and k not in WEIGHT_KEYS}
         clean["role"] = role
+        if msg.get("tool_calls"):
+            clean["tool_calls"] = openai_calls(msg["tool_calls"], where)
         if isinstance(content, list):
-            given = list(msg.get("tool_calls") or [])
+            given = list(clean.get("tool_calls") or [])
             clean.update(content_parts(content, where))
             if given:
                 clean["tool_calls"] = given + clean.get("tool_calls", [])
@@ -250,14 +274,16 @@ def type_name(value: Any) -> str:
 
 
 def is_blank(value: Any) -> bool:
-    """Empty text, an empty list, or a message list whose every content is empty."""
+    """Empty text, an empty list, or a list of turns whose every content is empty (and calls no tool)."""
     if value is None:
         return True
     if isinstance(value, str):
         return not value.strip()
     if isinstance(value, list):
+        # only turns can be blank: a list of other objects (tool schemas) has content of its own
         return not value or all(
             isinstance(m, dict)
+            and bool(m.keys() & {"role", "from", "content", "value"})
             and not str(m.get("content", m.get("value")) or "").strip()
             and not m.get("tool_calls")
             for m in value

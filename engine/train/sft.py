@@ -1,15 +1,16 @@
 """``kind: sft``: supervised fine-tuning with TRL's SFTTrainer, inside a worker.
 
 Data arrives in TRL's standard formats (language modelling ``text``, prompt-completion, conversational
-``messages``); TRL applies the chat template, and trains on completions only for prompt-completion data.
-For ``messages`` data Tailor turns on ``assistant_only_loss`` when the chat template can mark the
-assistant's tokens (the recipe can set it either way). Batches are padding-free when the model passes
-the check in engine/train/padding_free.py.
+``messages``) and reaches TRL pre-tokenized: ``input_ids`` and ``assistant_masks`` built by
+engine/data/render.py, the same function behind ``tailor data show`` and ``data check``. With ``train_on:
+assistant`` (the default) the loss covers the assistant's turns (or the completion) for any chat template;
+a template that cannot be split turn by turn is refused before training. Batches are padding-free when
+the model passes the check in engine/train/padding_free.py.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from tailor.engine.train import padding_free
 from tailor.engine.train.loop import quiet_libraries, train_and_save
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
     import datasets
     from transformers import PreTrainedTokenizerBase, TrainerCallback, TrainingArguments
 
+    from tailor.engine.data.render import LossPlan
     from tailor.engine.recipes.sft import SFTRecipe
     from tailor.engine.worker.context import WorkerContext
 
@@ -27,13 +29,22 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     from trl import SFTConfig, SFTTrainer
 
     from tailor.engine.data.prepare import load_training_data
+    from tailor.engine.data.render import recipe_plan
     from tailor.engine.train.callback import TailorCallback
     from tailor.engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
     from tailor.engine.train.methods import load_tokenizer_for, setup_model
 
     tokenizer, path = load_tokenizer_for(recipe, ctx)  # first: the data check needs its chat template
+    plan = recipe_plan(recipe, tokenizer)
+    log_loss(recipe, tokenizer, plan, ctx)
     train, evaluation = load_training_data(
-        recipe.data, task="sft", seed=recipe.seed, tokenizer=tokenizer, model=recipe.model.name_or_path, log=ctx.log
+        recipe.data,
+        task="sft",
+        seed=recipe.seed,
+        tokenizer=tokenizer,
+        model=recipe.model.name_or_path,
+        log=ctx.log,
+        plan=plan,
     )
     ctx.log(f"data: {len(train)} train rows" + (f", {len(evaluation)} eval rows" if evaluation is not None else ""))
     config = build_trl_config(
@@ -41,7 +52,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         recipe,
         ctx,
         has_eval=evaluation is not None,
-        defaults=sft_defaults(recipe, tokenizer, train.column_names, ctx),
+        defaults={"max_length": plan.max_length} if "max_length" not in recipe.train else {},
     )
     if padding_free.forced(recipe):
         config.padding_free = False  # TRL refuses it with max_length; switched on below, after the check
@@ -83,35 +94,10 @@ def warn_truncation(
         ctx.log(text, "warning")
 
 
-def sft_defaults(recipe: SFTRecipe, tokenizer: PreTrainedTokenizerBase, columns: list[str], ctx: WorkerContext) -> dict[str, Any]:
-    """SFT-specific defaults (the recipe's ``train:`` still wins)."""
-    out: dict[str, Any] = {}
-    limit = getattr(tokenizer, "model_max_length", None)
-    if isinstance(limit, int) and 0 < limit < 1024:
-        out["max_length"] = limit  # TRL's default 1024 would overrun a small model's context
-    if "messages" in columns and "assistant_only_loss" not in recipe.train:
-        if can_mask_assistant(tokenizer):
-            out["assistant_only_loss"] = True
-            ctx.log("conversational data: loss on the assistant's tokens only (assistant_only_loss)")
-        else:
-            ctx.log(
-                "conversational data: the chat template cannot mark assistant tokens, so the loss covers the whole "
-                "conversation (add {% generation %} markers to model.chat_template for assistant-only loss)",
-                "warning",
-            )
-    return out
+def log_loss(recipe: SFTRecipe, tokenizer: PreTrainedTokenizerBase, plan: LossPlan, ctx: WorkerContext) -> None:
+    """The run's first events say which tokens the loss covers and where sequences are cut."""
+    from tailor.engine.data.render import LOSS_TEXT
 
-
-def can_mask_assistant(tokenizer: PreTrainedTokenizerBase) -> bool:
-    """Whether TRL can compute an assistant-only loss with this tokenizer's chat template."""
-    from trl.chat_template_utils import get_training_chat_template, has_generation_markers
-
-    template = getattr(tokenizer, "chat_template", None)
-    if not template:
-        return False
-    if has_generation_markers(template):
-        return True
-    try:
-        return get_training_chat_template(tokenizer) is not None
-    except Exception:  # an unknown template: TRL cannot patch it
-        return False
+    ctx.log(LOSS_TEXT[plan.train_on] + f"; max_length {plan.max_length}")
+    if recipe.prompt_completion == "raw" or not getattr(tokenizer, "chat_template", None):
+        ctx.log("plain prompt/completion rows (if any) are concatenated without a chat template")

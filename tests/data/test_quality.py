@@ -9,6 +9,7 @@ from data_helpers import write_jsonl
 
 from tailor.engine.data.browse import open_rows
 from tailor.engine.data.quality import add_overlap, add_token_lengths, scan
+from tailor.engine.data.render import LossPlan
 from tailor.tui.cli import cli
 
 TEXT = "the quick brown fox jumps over the lazy dog near the river bank at dawn"
@@ -66,7 +67,7 @@ def test_token_lengths_with_the_model_tokenizer(lf):
     from tailor.engine.recipes.common import ModelSpec
 
     r = report_of(lf / "alpaca_en_demo.json")
-    add_token_lengths(r, load_tokenizer(ModelSpec()), name="tailor/tiny", max_length=256)
+    add_token_lengths(r, load_tokenizer(ModelSpec()), name="tailor/tiny", plan=LossPlan(max_length=256))
     lens = r.lengths
     assert len(lens.lengths) == 999 and not lens.sampled
     assert lens.percentile(50) <= lens.percentile(95) <= lens.longest

@@ -12,7 +12,7 @@ import pytest
 from wild_helpers import TOOL_TEMPLATE, sft_prepared, tiny_tokenizer, trained_text
 
 from tailor.engine.data.prepare import load_training_data
-from tailor.engine.data.render import sequences
+from tailor.engine.data.render import LossPlan, sequences
 from tailor.engine.errors import DataError
 from tailor.engine.recipes.common import DataSpec
 
@@ -38,7 +38,7 @@ def tool_tok():
 def _load(path, task="sft", **kw):
     spec = {k: v for k, v in kw.items() if k in ("on_invalid",)}
     src = {"path": str(path), **{k: v for k, v in kw.items() if k in ("max_rows", "format")}}
-    extra = {k: v for k, v in kw.items() if k in ("tokenizer", "log", "model")}
+    extra = {k: v for k, v in kw.items() if k in ("tokenizer", "log", "model", "plan")}
     return load_training_data(DataSpec(train=[src], **spec), task=task, seed=0, **extra)
 
 
@@ -110,7 +110,10 @@ def test_reasoning_and_tool_calls_with_a_template_that_renders_them(shared_data,
         {"type": "function", "function": {"name": "circle_area", "arguments": {"radius": 3}}},
     ]
     assert row["messages"][3]["role"] == "tool"
-    prepared = sft_prepared(model, tool_tok, train, tmp_path, assistant_only_loss=True)
+    encoded, _ = _load(
+        shared_data / "llamafactory/v1/reason_tool_use_demo_50.jsonl", max_rows=3, tokenizer=tool_tok, plan=LossPlan()
+    )
+    prepared = sft_prepared(model, tool_tok, encoded, tmp_path)  # what the SFT trainer trains
     trained = trained_text(tool_tok, prepared[2])
     assert (
         '<tool_call>circle_area {"radius": 1.5}</tool_call><tool_call>circle_area {"radius": 3}</tool_call>'
@@ -118,7 +121,7 @@ def test_reasoning_and_tool_calls_with_a_template_that_renders_them(shared_data,
     )
     assert "Calculate the area of a circle" not in trained  # the user turn is context
     # the row view shows the schema and the calls exactly as tokenized, and marks the same tokens
-    (seq,) = sequences(row, tool_tok, assistant_only_loss=True)
+    (seq,) = sequences(row, tool_tok)
     shown = "".join(text for text, _ in seq.spans)
     assert '"name": "circle_area"' in shown and '<tool_call>circle_area {"radius": 3}</tool_call>' in shown
     assert seq.ids == prepared[2]["input_ids"]

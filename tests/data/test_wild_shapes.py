@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from tailor.engine.data.browse import open_rows
 from tailor.engine.data.prepare import load_training_data
 from tailor.engine.data.quality import add_token_lengths, scan, verdict
+from tailor.engine.data.render import LossPlan
 from tailor.engine.errors import DataError
 from tailor.engine.recipes.common import DataSpec
 from tailor.tui.cli import cli
@@ -28,7 +29,7 @@ def _report(path, tok=None, **kw):
     report = scan(src.iter_records(), str(path), **kw)
     src.close()
     if tok is not None:
-        add_token_lengths(report, tok, name="tailor/tiny", max_length=1024)
+        add_token_lengths(report, tok, name="tailor/tiny", plan=LossPlan(max_length=1024))
     return report
 
 
@@ -110,7 +111,7 @@ def test_unknown_tokens_and_long_rows_are_reported(shared_data, tok):
     report = _report(shared_data / "llamafactory/identity.json", tok)  # half its rows are Chinese
     text = verdict(report)
     assert (
-        text.startswith("ok, with warnings: ") and "of tokens are unknown to tailor/tiny's tokenizer" in text
+        text.startswith("ok (trains completion), with warnings: ") and "of tokens are unknown to tailor/tiny's tokenizer" in text
     )
     long = _report(shared_data / "llamafactory/v1/v1_dpo_demo.jsonl", tok)
     assert long.lengths.over and long.lengths.longest_at is not None
@@ -196,7 +197,7 @@ VERDICTS = {
     "llamafactory/c4_demo.jsonl": ("text", 300, "ok"),
     "llamafactory/dpo_en_demo.json": ("preference", 300, "ok"),
     "llamafactory/glaive_toolcall_en_demo.json": ("sharegpt", 300, "refused: "),
-    "llamafactory/identity.json": ("alpaca", 91, "ok, with warnings"),
+    "llamafactory/identity.json": ("alpaca", 91, "ok (trains completion), with warnings"),
     "llamafactory/kto_en_demo.json": ("unpaired_preference", 300, "ok"),
     "llamafactory/v1/mllm_audio_demo.json": (
         "messages",

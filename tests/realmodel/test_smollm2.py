@@ -62,11 +62,9 @@ def test_data_check_renders_the_real_template_with_the_answer_and_im_end_trained
     untrained = "".join(text for text, on in seq.spans if not on)
     assert "<|im_start|>system\nYou are a helpful AI assistant named SmolLM" in untrained  # the GGUF's template
     assert untrained.endswith("<|im_start|>assistant\n")
-    # SmolLM2's template has no {% generation %} markers: the preview refuses assistant_only_loss, as TRL does
-    from tailor.engine.data.turns import RowIssue
-
-    with pytest.raises(RowIssue, match="no assistant tokens"):
-        sequences({"messages": [*converted["prompt"], *converted["completion"]]}, tok, assistant_only_loss=True)
+    # SmolLM2's template has no {% generation %} markers: the assistant turns are found turn by turn
+    (multi,) = sequences({"messages": [*converted["prompt"], *converted["completion"]]}, tok)
+    assert "".join(text for text, on in multi.spans if on) == row["output"] + "<|im_end|>"
 
 
 def test_sft_from_the_gguf_file_learns_the_identity(chain: Chain) -> None:

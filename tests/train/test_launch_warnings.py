@@ -18,15 +18,14 @@ def _tokenizer(template: str | None = None):
     return load_tokenizer(ModelSpec(chat_template=template))
 
 
-def test_assistant_only_preview_refuses_what_training_refuses() -> None:
-    from tailor.engine.data.render import sequences
-    from tailor.engine.data.turns import RowIssue
+def test_assistant_turns_found_without_generation_markers() -> None:
+    from tailor.engine.data.render import LossPlan, sequences
 
-    (seq,) = sequences(ROW, _tokenizer(), assistant_only_loss=True)  # the tiny model's template marks answers
-    assert 0 < seq.trained < seq.tokens
-    with pytest.raises(RowIssue, match=r"no assistant tokens: the chat template has no \{% generation %\} markers"):
-        sequences(ROW, _tokenizer(PLAIN_TEMPLATE), assistant_only_loss=True)
-    (whole,) = sequences(ROW, _tokenizer(PLAIN_TEMPLATE))  # without assistant_only_loss: the whole conversation
+    (marked,) = sequences(ROW, _tokenizer())  # the tiny model's template carries {% generation %} markers
+    (plain,) = sequences(ROW, _tokenizer(PLAIN_TEMPLATE))  # this one does not: found turn by turn
+    for seq in (marked, plain):
+        assert "".join(text for text, on in seq.spans if on) == "dcba<|im_end|>"
+    (whole,) = sequences(ROW, _tokenizer(PLAIN_TEMPLATE), LossPlan(train_on="all"))
     assert whole.trained == whole.tokens
 
 

@@ -24,7 +24,9 @@ def _uneven(workspace) -> dict:
         words = ["".join(rnd.choice("abcdefgh") for _ in range(rnd.choice([1, 2, 3, 40, 60]))) for _ in range(n)]
         rows = [{"prompt": f"Reverse: {w}", "completion": w[::-1]} for w in words]
         (folder / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    return {"data.train": [{"path": "../data/uneven/train.jsonl"}], "data.eval": [{"path": "../data/uneven/eval.jsonl"}]}
+    # raw: concatenated as written, so the 40- and 60-letter rows fit max_length 64 with part of their answer
+    return {"data.train": [{"path": "../data/uneven/train.jsonl"}], "data.eval": [{"path": "../data/uneven/eval.jsonl"}],
+            "prompt_completion": "raw"}
 
 
 def _opt_model(folder: Path) -> Path:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -75,6 +77,53 @@ def _size(n: int | None) -> str:
     return str(n)
 
 
+def _plan_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """--recipe / --model / --train-on / --prompt-completion / --max-length: what the SFT trainer would use."""
+    options = [
+        click.option("--recipe", "recipe_path", default=None, type=click.Path(dir_okay=False),
+                     help="An SFT recipe: its model, train_on, prompt_completion and max_length (options below win)."),
+        click.option("-m", "--model", default=None, help="Whose chat template and tokenizer [recipe's, else tailor/tiny]."),
+        click.option("--train-on", type=click.Choice(["assistant", "all"]), default=None,
+                     help="Tokens in the loss [recipe's train_on, else assistant]."),
+        click.option("--prompt-completion", type=click.Choice(["chat", "raw"]), default=None,
+                     help="Plain prompt/completion strings: through the chat template or concatenated [chat]."),
+        click.option("--max-length", type=click.IntRange(min=1), default=None,
+                     help="Where sequences are cut [recipe's train.max_length, else the trainer's default for the model]."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def plan_from_options(recipe_path: str | None, model: str | None, train_on: str | None,
+                      prompt_completion: str | None, max_length: int | None) -> tuple[str, Any, Any]:
+    """(model name, tokenizer, LossPlan) exactly as the SFT trainer would build them (engine.data.render)."""
+    from tailor.engine.api.data import load_tokenizer, loss_plan
+    from tailor.engine.api.recipes import ModelSpec
+
+    spec, fields, train = ModelSpec(), {"train_on": "assistant", "prompt_completion": "chat"}, {}
+    if recipe_path:
+        from tailor.engine.api.errors import RecipeError
+        from tailor.engine.api.recipes import SFTRecipe, load_recipe
+
+        recipe = load_recipe(recipe_path, check_files=False)
+        if not isinstance(recipe, SFTRecipe):
+            raise RecipeError(f"--recipe {recipe_path}: a {recipe.kind} recipe; the loss preview follows SFT recipes")
+        spec, train = recipe.model, recipe.train
+        fields = {"train_on": recipe.train_on, "prompt_completion": recipe.prompt_completion}
+    if model:
+        spec = ModelSpec(name_or_path=model)
+    tok = load_tokenizer(spec)
+    plan = loss_plan(
+        tok,
+        train_on=train_on or fields["train_on"],
+        prompt_completion=prompt_completion or fields["prompt_completion"],
+        train=train,
+        max_length=max_length if max_length is not None else "default",
+    )
+    return spec.name_or_path, tok, plan
+
+
 @data_cmd.command("ls")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @tailor_command
@@ -105,15 +154,14 @@ def ls_cmd(state: CliState, as_json: bool) -> None:
 @click.option("--start", type=int, default=0, help="First row (0-based).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
 @click.option("--row", type=int, default=None, help="Show this row (0-based) as the trainer tokenizes it.")
-@click.option("--model", default="tailor/tiny", show_default=True, help="With --row: whose chat template and tokenizer.")
-@click.option("--assistant-only", is_flag=True, help="With --row: assistant_only_loss (only assistant turns trained).")
-@click.option("--max-length", type=int, default=1024, show_default=True, help="With --row: the recipe's max_length.")
+@_plan_options
 @tailor_command
 def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as_json: bool, row: int | None,
-             model: str, assistant_only: bool, max_length: int) -> None:
+             **plan_options: Any) -> None:
     """Print rows of PATHS (files, globs, folders or a hub id) with the detected format.
 
-    With --row N: that row rendered through the model's chat template, trained-on tokens marked.
+    With --row N: that row rendered through the model's chat template exactly as the SFT trainer would for
+    that model and recipe (loss, max_length, template), trained-on tokens marked.
     """
     from tailor.engine.api.data import DESCRIPTIONS, cell_text, detect
 
@@ -124,7 +172,8 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
     if row is not None:
         from tailor.tui.cli.views import show_rendered
 
-        show_rendered(src, row, model, assistant_only, max_length, as_json)
+        model, tok, plan = plan_from_options(**plan_options)
+        show_rendered(src, row, model, tok, plan, as_json)
         return
     records = src.records(start, count)
     if as_json:
@@ -150,16 +199,7 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 
 @data_cmd.command("check")
 @click.argument("paths", nargs=-1, required=True)
-@click.option(
-    "-m", "--model", default="tailor/tiny", show_default=True, help="Model whose tokenizer counts tokens."
-)
-@click.option(
-    "--max-length",
-    type=click.IntRange(min=1),
-    default=1024,
-    show_default=True,
-    help="Training max_length (rows over it are truncated).",
-)
+@_plan_options
 @click.option("--eval", "eval_path", default=None, help="An eval set to check for overlap with PATHS.")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", help="Override format detection.")
 @click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
@@ -169,13 +209,12 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 def check_cmd(
     state: CliState,
     paths: tuple[str, ...],
-    model: str,
-    max_length: int,
     eval_path: str | None,
     fmt: str,
     no_tokens: bool,
     as_json: bool,
     strict: bool,
+    **plan_options: Any,
 ) -> None:
     """Quality report: rows, empty/missing fields, duplicates, token lengths, overlap, bad rows."""
     from tailor.engine.api.data import add_overlap, add_token_lengths, scan
@@ -194,11 +233,8 @@ def check_cmd(
     if skipped:  # a light install: the rest of the report needs no tokenizer
         click.echo(f"note: {skipped}", err=True)
     if not no_tokens and not skipped and report.converted:
-        from tailor.engine.api.data import load_tokenizer
-        from tailor.engine.api.recipes import ModelSpec
-
-        tok = load_tokenizer(ModelSpec(name_or_path=model))
-        add_token_lengths(report, tok, name=model, max_length=max_length)
+        model, tok, plan = plan_from_options(**plan_options)
+        add_token_lengths(report, tok, name=model, plan=plan)
     if as_json:
         click.echo(json.dumps(report.to_json(), indent=2, ensure_ascii=False))
     else:
@@ -285,7 +321,7 @@ def histogram_lines(report, width: int = BAR) -> list[str]:
     out = []
     for low, high, count in buckets:
         bar = "█" * round(count / top * width)
-        over = " !" if high > lens.max_length else ""
+        over = " !" if lens.max_length and high > lens.max_length else ""
         out.append(f"  {low:>6}-{high:<6} {bar:<{width}} {count}{over}")
     return out
 

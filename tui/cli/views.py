@@ -53,11 +53,11 @@ def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
 
 
 # -- tailor data show FILE --row N --model M ------------------------------------------------------
-def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_length: int, as_json: bool) -> None:
-    """One row as the trainer tokenizes it, trained-on tokens marked (the Datasets row detail)."""
-    from tailor.engine.api.data import RowIssue, apply_columns, convert, detect, sequences
+def show_rendered(src: Any, row: int, model: str, tok: Any, plan: Any, as_json: bool) -> None:
+    """One row as the SFT trainer tokenizes it under ``plan``, trained-on tokens marked (the Datasets row
+    detail); refuses what training and the row detail refuse."""
+    from tailor.engine.api.data import RowIssue, apply_columns, detect, render_record
     from tailor.engine.api.errors import DataError
-    from tailor.tui.widgets.data_detail import TASK_OF, tokenizer_for
 
     if not 0 <= row < len(src):
         raise DataError(f"{src.label}: --row {row} is out of range (0..{len(src) - 1})")
@@ -68,21 +68,20 @@ def show_rendered(src: Any, row: int, model: str, assistant_only: bool, max_leng
     if fmt is None:
         raise DataError(f"{src.label}: unknown format; convert it first (tailor data convert)")
     try:
-        rows = convert(apply_columns(record.data or {}, {}), fmt, TASK_OF.get(fmt, "sft"))  # type: ignore[arg-type]
+        seqs = render_record(apply_columns(record.data or {}, {}), fmt, tok, plan, model, record.loc)
     except RowIssue as exc:
         raise DataError(f"{record.loc.short}: this row cannot be trained on: {exc}") from None
-    tok = tokenizer_for(model)
-    seqs = [s for r in rows for s in sequences(r, tok, assistant_only_loss=assistant_only, max_length=max_length)]
     if as_json:
         for s in seqs:
             click.echo(json.dumps({"title": s.title, "tokens": s.tokens, "trained": s.trained, "truncated": s.truncated,
+                                   "max_length": s.max_length, "train_on": plan.train_on,
                                    "spans": [{"text": t, "trained": on} for t, on in s.spans]}, ensure_ascii=False))
         return
-    loss = "assistant_only_loss on" if assistant_only else "default loss"
-    click.echo(f"{record.loc.short} · {fmt} · {model} chat template · trained-on tokens in bold green (underlined)")
+    click.echo(f"{record.loc.short} · {fmt} · {model} chat template · train_on: {plan.train_on} · max_length "
+               f"{plan.max_length} · trained-on tokens in bold green (underlined)")
     for s in seqs:
-        cut = " · TRUNCATED at max_length" if s.truncated else ""
-        click.secho(f"{s.title}: {s.tokens} tokens, {s.trained} trained on ({loss}){cut}", bold=True)
+        cut = f" · TRUNCATED at max_length {s.max_length}" if s.truncated else ""
+        click.secho(f"{s.title}: {s.tokens} tokens, {s.trained} trained on{cut}", bold=True)
         click.echo("".join(click.style(t, fg="green", bold=True, underline=True) if on else click.style(t, dim=True)
                            for t, on in s.spans))
 

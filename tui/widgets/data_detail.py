@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 
 _TOKENIZERS: dict[str, Any] = {}
 _TOK_LOCK = threading.Lock()
-TASK_OF = {"preference": "preference", "unpaired_preference": "unpaired_preference"}
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -72,17 +71,18 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     DEFAULT_CSS = MODAL_CSS.format(name="RowDetailScreen")
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("datasets.detail_close", "escape,q", "close", "Close"),
-        bind("datasets.detail_assistant_only", "a", "assistant_only", "Toggle assistant_only_loss"),
+        bind("datasets.detail_assistant_only", "a", "train_on", "Toggle train_on: assistant / all"),
         bind("datasets.detail_down", "j", "scroll_detail('down')", "Down", show=False),
         bind("datasets.detail_up", "k", "scroll_detail('up')", "Up", show=False),
         bind("datasets.detail_top", "g", "scroll_detail('home')", "Top", show=False),
         bind("datasets.detail_bottom", "G", "scroll_detail('end')", "Bottom", show=False),
     ]
 
-    def __init__(self, record: Record, fmt: str | None, model: str, *, max_length: int = 1024) -> None:
+    def __init__(self, record: Record, fmt: str | None, model: str, *, max_length: int | None = None) -> None:
         super().__init__()
+        # max_length None: the trainer's default for the model (engine.data.render.loss_plan)
         self.record, self.fmt, self.model, self.max_length = record, fmt, model, max_length
-        self.assistant_only = False
+        self.train_on = "assistant"  # the SFT recipe's default
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -92,7 +92,7 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
                 yield Static(self._source_text(), id="detail-source", markup=False)
                 yield Static("as the trainer tokenizes it", classes="section", id="detail-rendered-title")
                 yield Static("rendering with the model's chat template…", id="detail-rendered", markup=False)
-            yield Static("a assistant_only_loss on/off · esc close", classes="hint")
+            yield Static("a train_on: assistant / all · esc close", classes="hint")
 
     def _title(self) -> str:
         from tailor.engine.api.data import DESCRIPTIONS
@@ -111,38 +111,26 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     def action_scroll_detail(self, where: str) -> None:
         getattr(self.query_one(VerticalScroll), f"action_scroll_{where}")()
 
-    def action_assistant_only(self) -> None:
-        self.assistant_only = not self.assistant_only
+    def action_train_on(self) -> None:
+        self.train_on = "all" if self.train_on == "assistant" else "assistant"
         self.render_row()
 
     @work(thread=True, exclusive=True, group="datasets.detail", exit_on_error=False)
     def render_row(self) -> None:
-        from tailor.engine.api.data import RowIssue, apply_columns, convert, sequences
+        from tailor.engine.api.data import RowIssue, apply_columns, loss_plan, render_record
 
         if not self.record.ok or self.fmt is None:
             why = self.record.error if not self.record.ok else "the dataset's format is unknown"
             self.post_message(self.Tokenized([], [], f"nothing to render: {why}"))
             return
-        try:
-            rows = convert(apply_columns(self.record.data or {}, {}), self.fmt, TASK_OF.get(self.fmt, "sft"))  # type: ignore[arg-type]
-        except RowIssue as exc:
-            self.post_message(self.Tokenized([], [], f"this row cannot be trained on: {exc}"))
-            return
         tok = tokenizer_for(self.model)
-        from tailor.engine.api.data import first_unrenderable, unrenderable_message
-
-        hit = first_unrenderable([(row, self.record.loc) for row in rows], tok)
-        if hit:  # rendering it would show (and train) an empty assistant turn
-            self.post_message(self.Tokenized([], [], "refused: " + unrenderable_message(*hit, self.model)))
+        plan = loss_plan(tok, train_on=self.train_on, max_length=self.max_length or "default")
+        try:  # the same function as `tailor data show --row` and the trainer's dataset
+            seqs = render_record(apply_columns(self.record.data or {}, {}), self.fmt, tok, plan, self.model, self.record.loc)
+        except RowIssue as exc:  # what training would refuse
+            self.post_message(self.Tokenized([], [], f"refused: {exc}"))
             return
-        seqs = []
-        try:
-            for row in rows:
-                seqs += sequences(row, tok, assistant_only_loss=self.assistant_only, max_length=self.max_length)
-        except RowIssue as exc:  # what training would refuse, e.g. assistant_only_loss without generation markers
-            self.post_message(self.Tokenized([], rows, f"this row cannot be trained on: {exc}"))
-            return
-        self.post_message(self.Tokenized(seqs, rows))
+        self.post_message(self.Tokenized(seqs, []))
 
     def on_row_detail_screen_tokenized(self, message: RowDetailScreen.Tokenized) -> None:
         target = self.query_one("#detail-rendered", Static)
@@ -153,10 +141,10 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
         muted = theme_style(self.app, "foreground-muted")
         out = Text()
         for seq in message.sequences:
-            cut = " · TRUNCATED at max_length" if seq.truncated else ""
-            loss = "assistant_only_loss on" if self.assistant_only else "default loss"
+            cut = f" · TRUNCATED at max_length {seq.max_length}" if seq.truncated else ""
             out.append(
-                f"{seq.title}: {seq.tokens} tokens, {seq.trained} trained on ({loss}){cut}\n", style="bold"
+                f"{seq.title}: {seq.tokens} tokens, {seq.trained} trained on (train_on: {self.train_on}){cut}\n",
+                style="bold",
             )
             for text, on in seq.spans:
                 out.append(text, style=trained if on else muted)
@@ -294,11 +282,11 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
         model: str,
         *,
         eval_path: str | None = None,
-        max_length: int = 1024,
+        max_length: int | None = None,
     ) -> None:
         super().__init__()
         self.source, self.fmt, self.model = source, fmt, model
-        self.eval_path, self.max_length = eval_path, max_length
+        self.eval_path, self.max_length = eval_path, max_length  # None: the trainer's default for the model
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -332,12 +320,14 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
         self.post_message(self.Ready(report, final=False))
         if report.converted:
             self.post_message(self.Progressed(0.5, f"counting tokens with {self.model}…"))
+            from tailor.engine.api.data import loss_plan
+
             tok = tokenizer_for(self.model)
             add_token_lengths(
                 report,
                 tok,
                 name=self.model,
-                max_length=self.max_length,
+                plan=loss_plan(tok, max_length=self.max_length if self.max_length else "default"),
                 progress=lambda f: self.post_message(
                     self.Progressed(0.5 + f / 2, f"counting tokens with {self.model}…")
                 ),
@@ -357,7 +347,7 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
         text = Text()
         for label, value, problem in summary(message.report):
             text.append(f"{label:<24} ", style="bold")
-            text.append(value + "\n", style=bad if problem else good if value == "ok" else "")
+            text.append(value + "\n", style=bad if problem else good if value == "ok" or value.startswith("ok (") else "")
         self.query_one("#report-body", Static).update(text)
         self.query_one("#report-histogram", Static).update(self._histogram(message.report))
         if message.final:
@@ -379,7 +369,7 @@ class QualityScreen(WorkerErrorsMixin, ModalScreen[None]):
             text.append(f"{low:>6}-{high:<6} ")
             text.append(
                 "█" * max(0, round(count / top * 40)),
-                style=over_style if high > lens.max_length else bar_style,
+                style=over_style if lens.max_length and high > lens.max_length else bar_style,
             )
             text.append(f" {count}\n")
         return text
