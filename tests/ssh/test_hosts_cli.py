@@ -127,3 +127,23 @@ async def test_setup_builds_wheel_and_venv(ssh_ws, sshd, remote_dir: Path) -> No
         check=True,
     ).stdout
     assert where.startswith(str(venv))  # Tailor runs from the installed wheel, not this tree
+
+
+async def test_a_host_set_up_before_the_tailor_namespace_is_told_to_run_setup_again(
+    ssh_ws, sshd, remote_dir: Path
+) -> None:
+    """A host whose interpreter has an install from before the one `tailor` namespace (top-level `engine`
+    and `tui` packages only) gets one line: run `tailor hosts setup` again."""
+    old = remote_dir / "old-site"
+    (old / "engine").mkdir(parents=True)
+    (old / "engine" / "__init__.py").write_text('__version__ = "0.0.9"\n')
+    venv = remote_dir / "old-venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    data = yaml.safe_load(ssh_ws.config_file.read_text())
+    data["hosts"]["box"]["python"] = str(venv / "bin" / "python")
+    data["hosts"]["box"]["env"] = {"PYTHONPATH": str(old)}
+    ssh_ws.config_file.write_text(yaml.safe_dump(data))
+    out = await run_cli(ssh_ws, "test", "box", "--json")
+    error = json.loads(out.output)["error"]
+    assert "has no `tailor` package" in error and "run `tailor hosts setup box` again" in error
+    assert "\n" not in error and "Traceback" not in out.output
