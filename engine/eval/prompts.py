@@ -9,9 +9,12 @@ are used as they are and the completion ends with the EOS token.
 
 from __future__ import annotations
 
+import contextlib
 import random
 from dataclasses import dataclass
 from typing import Any
+
+from tailor.engine.data.masks import Unsplittable, assistant_spans
 
 Messages = list[dict[str, Any]]
 
@@ -128,13 +131,18 @@ def _plain(prompt: str | Messages) -> str:
 def render_completion(tokenizer: Any, example: Example, prompt_text: str, answer: str, shots: list[Example] | None = None) -> str:
     """The completion text of ``answer`` after ``prompt_text``, as the trainer tokenises it."""
     if example.conversational:
-        full = _template(
-            tokenizer,
-            [*_chat_messages(example, shots or []), {"role": "assistant", "content": answer}],
-            example.tools,
-            generation_prompt=False,
-        )
+        messages = [*_chat_messages(example, shots or []), {"role": "assistant", "content": answer}]
+        full = _template(tokenizer, messages, example.tools, generation_prompt=False)
         if full.startswith(prompt_text):
+            # Score exactly what SFT trains (engine/data/masks.py): the answer and its end-of-turn marker, not
+            # the line break a template writes after the marker, which the trained model never learns.
+            with contextlib.suppress(Unsplittable, ValueError):
+                ((_start, end),) = assistant_spans(
+                    messages,
+                    lambda msgs, prompt: _template(tokenizer, msgs, example.tools, generation_prompt=prompt),
+                    [len(messages) - 1],
+                )
+                return full[len(prompt_text) : end]
             return full[len(prompt_text) :]
         return answer + (tokenizer.eos_token or "")  # a template that re-renders earlier turns differently
     return answer + (tokenizer.eos_token or "")

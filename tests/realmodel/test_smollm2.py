@@ -59,9 +59,10 @@ def test_data_check_renders_the_real_template_with_the_answer_and_im_end_trained
     (seq,) = sequences(converted, tok)
     trained = "".join(text for text, on in seq.spans if on)
     assert trained == row["output"] + "<|im_end|>\n" or trained == row["output"] + "<|im_end|>"
-    untrained = "".join(text for text, on in seq.spans if not on)
-    assert "<|im_start|>system\nYou are a helpful AI assistant named SmolLM" in untrained  # the GGUF's template
-    assert untrained.endswith("<|im_start|>assistant\n")
+    first = next(i for i, (_text, on) in enumerate(seq.spans) if on)
+    prompt = "".join(text for text, _on in seq.spans[:first])  # untrained, up to the answer
+    assert "<|im_start|>system\nYou are a helpful AI assistant named SmolLM" in prompt  # the GGUF's template
+    assert prompt.endswith("<|im_start|>assistant\n")
     # SmolLM2's template has no {% generation %} markers: the assistant turns are found turn by turn
     (multi,) = sequences({"messages": [*converted["prompt"], *converted["completion"]]}, tok)
     assert "".join(text for text, on in multi.spans if on) == row["output"] + "<|im_end|>"
