@@ -11,8 +11,8 @@ It is then trained for a few steps four times, each in a fresh process:
   and LoRA (QLoRA: the same ``BitsAndBytesConfig`` Tailor uses).
 
 One table: tokens/s of the training loop (``bench/real_model.py``'s ``rates``: from the end of step 1 to the
-last step), the peak GPU memory of the run (``nvidia-smi``'s per-process ``used_memory``, sampled while it
-runs: the CUDA context included, as the estimate counts it), Tailor's fit estimate for the recipe
+last step), the peak GPU memory of the run (the GPU's ``memory.used`` above its idle level, from nvidia-smi
+while it runs: the CUDA context included, as the estimate counts it), Tailor's fit estimate for the recipe
 (``tailor.engine.memory_estimate``; the target is within 10%) and the process's peak RSS.
 
 The data are conversational prompt/completion rows of random letters, 300 to 1700 characters (the tokenizer
@@ -23,7 +23,7 @@ has one token per character), so about half the rows are cut at max_length and b
 (tests/train/test_bench_gpu.py). Run it through ``bench/gpu.sh``; it needs torch, transformers, trl, peft
 and, on the GPU, bitsandbytes.
 
-    bench/gpu.sh [--steps 10] [--batch 4] [--max-length 1024]
+    bench/gpu.sh [--steps 8] [--batch 4] [--max-length 1024]
     bench/gpu.sh --cpu
 """
 
@@ -89,8 +89,7 @@ trainer = SFTTrainer(model=args["model"], args=config, train_dataset=train, quan
                      peft_config=LoraConfig(task_type="CAUSAL_LM", **args["lora"]), callbacks=[Steps()])
 trainer.train()
 print("RESULT " + json.dumps({"steps": steps, "batch": args["batch"],
-      "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
-      "torch_peak": torch.cuda.max_memory_reserved() if cuda else None}))
+      "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 """
 
 
@@ -137,26 +136,33 @@ def write_data(path: Path, rows: int, seed: int = 0) -> None:
 
 
 class GpuPeak:
-    """Peak GPU memory of all compute processes (nvidia-smi's per-process used_memory, summed), sampled in a
-    thread while a run goes on; None where there is no nvidia-smi (the --cpu bench)."""
+    """Peak GPU memory of a run: the GPU's ``memory.used`` (nvidia-smi) above its level before the run, sampled
+    in a thread while the run goes on. The whole GPU, not per process: containers often hide the processes
+    from nvidia-smi, and nothing else runs on the bench's GPU. None where there is no nvidia-smi (--cpu)."""
 
-    QUERY = ["nvidia-smi", "--query-compute-apps=used_memory", "--format=csv,noheader,nounits"]
+    QUERY = ["nvidia-smi", "--query-gpu=memory.used", "--format=csv,noheader,nounits", "--id=0"]
 
     def __init__(self, interval: float = 0.2) -> None:
         self.interval = interval
-        self.peak: float | None = 0.0 if shutil.which("nvidia-smi") else None
+        self.peak: float | None = None
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._idle = 0.0
+
+    @classmethod
+    def used(cls) -> float:
+        out = subprocess.run(cls.QUERY, capture_output=True, text=True, check=True).stdout
+        return float(out.split()[0]) * 1024**2
 
     def _sample(self) -> None:
         while not self._stop.is_set():
-            out = subprocess.run(self.QUERY, capture_output=True, text=True).stdout
-            used = sum(float(x) for x in out.split() if x.replace(".", "", 1).isdigit()) * 1024**2
-            self.peak = max(self.peak or 0.0, used)
+            self.peak = max(self.peak or 0.0, self.used() - self._idle)
             self._stop.wait(self.interval)
 
     def __enter__(self) -> GpuPeak:
-        if self.peak is not None:
+        if shutil.which("nvidia-smi"):
+            self._idle = self.used()
+            self.peak = 0.0
             self._thread.start()
         return self
 
@@ -202,12 +208,12 @@ def _gib(value: float | None) -> str:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cpu", action="store_true", help="a tiny Llama, LoRA only, 3 steps: the suite's variant")
-    parser.add_argument("--steps", type=int, help="optimizer steps per run (default 10; --cpu: 3)")
+    parser.add_argument("--steps", type=int, help="optimizer steps per run (default 8; --cpu: 3)")
     parser.add_argument("--batch", type=int, default=4)
     parser.add_argument("--max-length", type=int, help="default 1024; --cpu: 256")
     parser.add_argument("--build", type=Path, help=argparse.SUPPRESS)  # internal: build the model, in a subprocess
     opts = parser.parse_args(argv)
-    opts.steps = opts.steps or (3 if opts.cpu else 10)
+    opts.steps = opts.steps or (3 if opts.cpu else 8)
     opts.max_length = opts.max_length or (256 if opts.cpu else 1024)
     if opts.build:
         build_model(opts.build, cpu=opts.cpu)
