@@ -208,7 +208,7 @@ def test_chained_dpo_through_the_local_executor(ws: Workspace, sft: RunDir) -> N
 
 
 def test_orpo_stacked_on_an_sft_run(ws: Workspace, sft: RunDir) -> None:
-    run = dpo(ws, trainer="orpo", from_run=sft.run_id, from_run_mode="stack")
+    run = dpo(ws, trainer="orpo", loss_type=None, from_run=sft.run_id, from_run_mode="stack")
     assert "ORPO (λ=0.1, no reference model), method lora from run " + sft.run_id + " (stack)" in logs(run)
     assert json.loads((run.adapter_dir / "adapter_config.json").read_text())["r"] == 8
     loads_back(ws, run)

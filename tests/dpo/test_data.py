@@ -75,6 +75,7 @@ def test_orpo_on_conversational_pairs(workspace) -> None:
         "demo-dpo.yaml",
         {"path": "../data/reverse-preference/train.jsonl", "max_rows": 4},
         trainer="orpo",
+        loss_type=None,  # the demo recipe's [sigmoid, sft] is DPO's
     )
 
 

@@ -61,7 +61,7 @@ def test_dpo_step_reports_reward_metrics_in_events_and_status(workspace) -> None
     status = run.read_status()
     assert set(status.latest) >= PAIRED and "eval_rewards/accuracies" in status.latest
     assert (status.step, status.total_steps) == (2, 2)
-    assert "DPO loss sigmoid, beta 0.1, method lora" in logs(run)
+    assert "DPO loss sigmoid + sft, beta 0.1, method lora" in logs(run)  # the demo recipe's RPO-style pair
     assert not any("reference model" in line for line in logs(run))  # LoRA: the base is the reference
     assert_adapter(run)
 
