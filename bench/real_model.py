@@ -322,13 +322,13 @@ def compare(bench: Bench, ws: Any, gguf: str, hf: str, tmp: Path, env: dict[str,
         return
     # Which setting gives what: one change at a time from TRL's defaults, on the plain side.
     settings: list[tuple[str, dict, dict[str, str]]] = [
+        ("group_by_length", {"train_sampling_strategy": "group_by_length"}, free_env),
         ("one thread per process", {}, env),
         ("activation checkpointing off", {"activation_checkpointing": False}, free_env),
-        ("group_by_length", {"train_sampling_strategy": "group_by_length"}, free_env),
     ]
     if bench.kind == "sft":
-        settings[2:2] = [("padding_free (max_length None)", {"padding_free": True, "max_length": None}, free_env)]
-        settings.append(("packing (BFD)", {"packing": True}, free_env))
+        settings[1:1] = [("packing (BFD)", {"packing": True}, free_env),
+                         ("padding_free (max_length None)", {"padding_free": True, "max_length": None}, free_env)]
     elif opts.settings == "all":
         print("TRL defaults + padding_free / packing: not run (DPOTrainer 1.x falls back to padding; no packing)")
     if opts.settings == "all":
