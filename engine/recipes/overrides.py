@@ -10,6 +10,7 @@ import yaml
 from tailor.engine.errors import RecipeError
 from tailor.engine.recipes.common import Recipe
 from tailor.engine.recipes.load import load_recipe, parse_recipe
+from tailor.engine.recipes.search_params import set_path
 from tailor.engine.recipes.yamlio import load_yaml
 
 
@@ -27,17 +28,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
 
 def apply_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     for dotted, value in overrides.items():
-        parts = dotted.split(".")
-        node = data
-        for part in parts[:-1]:
-            child = node.get(part)
-            if isinstance(child, str) and part in ("model",):
-                child = {"name_or_path": child}
-            if not isinstance(child, dict):
-                child = {}
-            node[part] = child
-            node = child
-        node[parts[-1]] = value
+        set_path(data, dotted, value)
     return data
 
 

@@ -10,6 +10,7 @@ seeds); the old settings (sigmoid alone, lr 3e-3 constant, 64 pairs) ended at 0.
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -30,11 +31,16 @@ def test_chained_demo_dpo_keeps_or_raises_the_parents_exact_match(trained) -> No
         "few_shot": None, "metrics": ["exact_match"], "generation": {"max_new_tokens": 8, "batch_size": 50},
     }
     run = make_run(ws, "demo-dpo.yaml", {"from_run": parent.run_id, "evaluate": evaluate, "train.save_steps": 1000})
-    succeeded(run)
-    assert f"from_run {parent.run_id}: merged its adapter into the base; training a new lora" in logs(run)
-    em = {m.id: m.metrics["exact_match"] for m in load_results(run).models}
-    before, after = em["base"], em[run.run_id]  # "base": the merged parent, this run's starting point
-    print(f"\nheld-out exact match: demo-sft {before:.2f} -> chained demo-dpo {after:.2f}")
-    assert before >= 0.5, em  # the parent learnt the task, so there is something to keep
-    assert after >= before, em
-    assert metrics(run, "eval")[-1]["eval_rewards/accuracies"] > 0.7  # it learnt to rank held-out pairs too
+    try:
+        succeeded(run)
+        assert f"from_run {parent.run_id}: merged its adapter into the base; training a new lora" in logs(run)
+        em = {m.id: m.metrics["exact_match"] for m in load_results(run).models}
+        before, after = em["base"], em[run.run_id]  # "base": the merged parent, this run's starting point
+        print(f"\nheld-out exact match: demo-sft {before:.2f} -> chained demo-dpo {after:.2f}")
+        assert before >= 0.5, em  # the parent learnt the task, so there is something to keep
+        assert after >= before, em
+        assert metrics(run, "eval")[-1]["eval_rewards/accuracies"] > 0.7  # it learnt to rank held-out pairs too
+    finally:
+        # The workspace is the session's: the other eval tests pick "the newest run" and must keep finding
+        # the SFT run there.
+        shutil.rmtree(run.path, ignore_errors=True)
