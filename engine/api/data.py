@@ -7,11 +7,12 @@ from tailor.engine.data.fit import first_unrenderable, unrenderable_message
 from tailor.engine.data.formats import DESCRIPTIONS, apply_columns, convert, detect
 from tailor.engine.data.newrecipe import new_recipe
 from tailor.engine.data.prepare import validate_training_data
-from tailor.engine.data.quality import QualityReport, add_overlap, add_token_lengths, refusal, scan, summary
+from tailor.engine.data.quality import add_overlap, add_token_lengths, scan, summary
 from tailor.engine.data.records import Record
 from tailor.engine.data.registry import is_registry
 from tailor.engine.data.registry import load as registry_entries
 from tailor.engine.data.render import LossPlan, Rendered, loss_plan, render_record, sequences
+from tailor.engine.data.report import QualityReport, refusal
 from tailor.engine.data.sources import sibling_eval
 from tailor.engine.data.turns import RowIssue
 from tailor.engine.data.view import MISSING, Frequency, RowView, cell_text, frequency

@@ -12,8 +12,9 @@ from click.testing import CliRunner
 
 from tailor.engine.data.browse import open_rows
 from tailor.engine.data.prepare import load_training_data
-from tailor.engine.data.quality import add_token_lengths, scan, verdict
+from tailor.engine.data.quality import add_token_lengths, scan
 from tailor.engine.data.render import LossPlan
+from tailor.engine.data.report import verdict
 from tailor.engine.errors import DataError
 from tailor.engine.recipes.common import DataSpec
 from tailor.tui.cli import cli
