@@ -103,7 +103,30 @@ def test_dpo_stacked_on_an_sft_run_keeps_training_its_adapter(ws: Workspace, sft
     )  # the SFT run's adapter
     assert not (run.adapter_dir / "ref").exists()
     assert json.loads((run.adapter_dir / "tailor_lineage.json").read_text())["merge_first"] == []
+    # Every tensor of the parent's adapter kept training (LoRA A and B, the full copies of lm_head and
+    # embed_tokens): none was left frozen, dropped or added.
+    parent, child = adapter_tensors(sft), adapter_tensors(run)
+    assert parent.keys() == child.keys() and {"base_model.model.lm_head.weight", "base_model.model.model.embed_tokens.weight"} < set(parent)
+    assert [k for k in parent if parent[k].shape != child[k].shape or parent[k].equal(child[k])] == []
     loads_back(ws, run)
+
+
+def test_stacked_run_starts_exactly_where_its_parent_ended(ws: Workspace, sft: RunDir) -> None:
+    """At a learning rate of ~0 a stacked chain is its parent: the adapter is loaded once, on the right base, with
+    nothing merged under it (a wrong base, a missing or twice-applied adapter would change these logits)."""
+    from tailor.engine.train.loop import load_reference_logits
+
+    run = dpo(ws, from_run=sft.run_id, from_run_mode="stack", **{"train.learning_rate": 1e-12})
+    parent, child = load_reference_logits(sft), load_reference_logits(run)
+    assert parent is not None and child is not None
+    assert float((parent["logits"] - child["logits"]).abs().max()) < 1e-5
+    loads_back(ws, run)
+
+
+def adapter_tensors(run: RunDir) -> dict[str, Any]:
+    from safetensors.torch import load_file
+
+    return load_file(str(run.adapter_dir / "adapter_model.safetensors"))
 
 
 def test_chain_of_chains_and_kto_from_a_dpo_run(ws: Workspace, sft: RunDir) -> None:
