@@ -19,6 +19,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from tailor.engine.errors import DataError
+from tailor.engine.train.cpu import score_trained_positions_only
 from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
@@ -40,11 +41,18 @@ if TYPE_CHECKING:
 
 def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
+    score_trained_positions_only()  # CPU: the LM head skips prompt and pad positions, as on CUDA
     os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference-log-prob pass draws a bar into stderr.log
     from tailor.engine.data.prepare import load_training_data
     from tailor.engine.train.callback import TailorCallback
     from tailor.engine.train.chain import model_for, resolve_source, write_lineage
-    from tailor.engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
+    from tailor.engine.train.config import (
+        build_trl_config,
+        cpu_mixed_precision,
+        early_stopping_callback,
+        model_width,
+        tracker_callbacks,
+    )
     from tailor.engine.train.sft import warn_truncation
 
     train, evaluation = load_training_data(recipe.data, task=recipe.data_task, seed=recipe.seed, log=ctx.log)
@@ -67,7 +75,11 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
         recipe,
         ctx,
         has_eval=evaluation is not None,
-        defaults={**preference_defaults(recipe, tokenizer), **recipe.trl_args()},
+        defaults={
+            **cpu_mixed_precision(model_width(model), recipe.train, ctx),
+            **preference_defaults(recipe, tokenizer),
+            **recipe.trl_args(),
+        },
     )
     warn_truncation(train, tokenizer, config, ctx)
     callbacks: list[TrainerCallback] = [TailorCallback(ctx), *tracker_callbacks(recipe, ctx)]

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tailor.engine.train import padding_free
+from tailor.engine.train.cpu import score_trained_positions_only
 from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
@@ -26,12 +27,19 @@ if TYPE_CHECKING:
 
 def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
+    score_trained_positions_only()  # CPU: the LM head skips prompt and pad positions, as on CUDA
     from trl import SFTConfig, SFTTrainer
 
     from tailor.engine.data.prepare import load_training_data
     from tailor.engine.data.render import recipe_plan
     from tailor.engine.train.callback import TailorCallback
-    from tailor.engine.train.config import build_trl_config, early_stopping_callback, tracker_callbacks
+    from tailor.engine.train.config import (
+        build_trl_config,
+        cpu_mixed_precision,
+        early_stopping_callback,
+        model_width,
+        tracker_callbacks,
+    )
     from tailor.engine.train.methods import load_tokenizer_for, setup_model
 
     tokenizer, path = load_tokenizer_for(recipe, ctx)  # first: the data check needs its chat template
@@ -52,7 +60,10 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         recipe,
         ctx,
         has_eval=evaluation is not None,
-        defaults={"max_length": plan.max_length} if "max_length" not in recipe.train else {},
+        defaults={
+            **cpu_mixed_precision(model_width(path), recipe.train, ctx),
+            **({"max_length": plan.max_length} if "max_length" not in recipe.train else {}),
+        },
     )
     if padding_free.forced(recipe):
         config.padding_free = False  # TRL refuses it with max_length; switched on below, after the check
