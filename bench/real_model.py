@@ -372,18 +372,19 @@ def compare(bench: Bench, ws: Any, gguf: str, hf: str, tmp: Path, env: dict[str,
     settings: list[tuple[str, dict, dict[str, str]]] = [
         ("one thread per process", {}, env),
         ("activation checkpointing off", {"activation_checkpointing": False}, free_env),
-        ("group_by_length", {"train_sampling_strategy": "group_by_length"}, free_env),
     ]
     if bench.kind == "sft":
-        settings[2:2] = [("padding_free (max_length None)", {"padding_free": True, "max_length": None}, free_env),
-                         ("packing (BFD)", {"packing": True}, free_env)]
+        settings += [("padding_free (max_length None)", {"padding_free": True, "max_length": None}, free_env),
+                     ("packing (BFD)", {"packing": True}, free_env),
+                     ("group_by_length", {"train_sampling_strategy": "group_by_length"}, free_env)]
     if not _cuda():
         settings.append(("use_cpu: bf16 autocast on the CPU", {"use_cpu": True, "bf16": True}, free_env))
     if opts.settings == "all":
         for label, extra, run_env in settings:
             plain(f"TRL defaults + {label}", {**trl_defaults, **extra}, run_env)
         if bench.kind == "dpo":
-            print("TRL defaults + padding_free / packing: not run (DPOTrainer 1.x falls back to padding; no packing)")
+            print("TRL defaults + padding_free / packing / group_by_length: not run (DPOTrainer 1.x falls back to "
+                  "padding, has no packing, and its rows have no input_ids for the Trainer to group by)")
         print("TRL defaults + Liger kernels: not run (liger-kernel needs triton, which has no CPU backend)")
     from tailor.engine.train.config import cpu_mixed_precision, machine_defaults, model_width
 
