@@ -38,7 +38,7 @@ def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
         step, total = info.progress()
         final = info.loss[-1][1] if info.loss else info.latest("loss")
         best = min((v for _, v in info.eval_loss), default=None)
-        rows.append({"run": info.run_id, "state": info.state.value, "step": step, "total_steps": total,
+        rows.append({"run": info.run_id, "state": info.word, "step": step, "total_steps": total,
                      "final_loss": final, "best_eval_loss": best, "host": status.via})
     if as_json:
         for row in rows:

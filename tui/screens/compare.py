@@ -169,7 +169,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
             # A finished run's last loss is its final one; a running run's is only the latest so far.
             loss = number(last) if info.state.terminal or last is None else f"{number(last)} (step {info.progress()[0]})"
             step, total = info.progress()
-            table.add_row(info.run_id, info.state.value, f"{step}/{total}" if total else str(step),
+            table.add_row(info.run_id, info.word, f"{step}/{total}" if total else str(step),
                           loss, number(best), key=info.run_id)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
