@@ -54,3 +54,47 @@ def test_a_pruned_trial_is_pruned_in_tailor_compare(workspace) -> None:
     write_run(workspace, "demo-sft-20260101-010000-c3d4", start=1_767_229_200.0)
     out = CliRunner().invoke(cli, ["-w", str(workspace.root), "compare", TRIAL, "demo-sft-20260101-010000-c3d4"])
     assert out.exit_code == 0 and "pruned" in out.output and "cancelled" not in out.output, out.output
+
+
+async def test_saving_a_playground_probe_checks_its_reference(workspace) -> None:
+    """The reference starts as side A's answer, says so, follows up/down to side B and can be corrected."""
+    import json
+
+    from tailor.tui.screens.playground import Pane, PlaygroundScreen
+    from tailor.tui.screens.playground_dialogs import SaveExample
+
+    app = make_app(workspace, start_screen="playground")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_until(pilot, lambda: isinstance(app.screen, PlaygroundScreen) and app.screen,
+                                  what="the playground")
+        await wait_until(pilot, lambda: screen.listed, what="the model choices")
+        screen.targets = {"A": "demo-sft-20260101-000000-abcd", "B": "base"}  # drawn, not loaded
+        screen.labels = {"A": "demo-sft-20260101-000000-abcd", "B": "base (tailor/tiny)"}
+        prompt = [{"role": "user", "content": "Reverse: word"}]
+        screen.last_prompt = (prompt, "Reverse: word")
+        screen.panes["A"] = Pane([("user", "Reverse: word"), ("assistant", "dloow")])
+        screen.panes["B"] = Pane([("user", "Reverse: word"), ("assistant", "word word")])
+        await pilot.press("escape", "s")  # leave the prompt, save
+        dialog = await wait_until(pilot, lambda: isinstance(app.screen, SaveExample) and app.screen, what="the dialog")
+        reference = dialog.query_one("#save-reference")
+        assert reference.value == "dloow" and "side A's answer (edit" in str(dialog.query_one("#save-from").render())
+        await pilot.press("down")
+        assert reference.value == "word word" and "side B's answer" in str(dialog.query_one("#save-from").render())
+        await pilot.press("up")
+        reference.value = ""
+        await pilot.press("enter")  # an empty reference is refused inline
+        assert app.screen is dialog and "reference is empty" in str(dialog.query_one("#save-error").render())
+        reference.value = "drow"  # the right answer
+        await pilot.press("enter")
+        target = workspace.root / "data" / "probes.jsonl"
+        await wait_until(pilot, target.exists, what="the saved probe")
+        row = json.loads(target.read_text())
+        assert row["completion"] == [{"role": "assistant", "content": "drow"}] and row["prompt"] == prompt
+        assert row["reference_from"] == "demo-sft-20260101-000000-abcd (edited)"
+        assert row["answers"]["base (tailor/tiny)"] == "word word"
+        assert any("edited" in str(n.message) for n in app._notifications)
+
+
+def test_chat_reference_goes_with_save_to(workspace) -> None:
+    out = CliRunner().invoke(cli, ["-w", str(workspace.root), "chat", "latest", "-p", "x", "--reference", "drow"])
+    assert out.exit_code == 2 and "--save-to" in out.output and "Traceback" not in out.output

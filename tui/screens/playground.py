@@ -340,13 +340,16 @@ class PlaygroundScreen(TailorScreen):
             self.notify("nothing to save yet: ask something first (i to type a prompt)", severity="warning")
             return
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self.save_to(path)
+        answers = [(s, self.labels.get(s, s), p.turns[-1][1]) for s, p in sorted(answered.items())]
 
-        self.app.push_screen(SaveExample(self.save_path), chosen)
+        def chosen(picked: tuple[str, str, str] | None) -> None:
+            if picked:
+                self.save_to(*picked)
 
-    def save_to(self, path: str) -> None:
+        self.app.push_screen(SaveExample(self.save_path, answers), chosen)
+
+    def save_to(self, path: str, reference: str, text: str) -> None:
+        """Append the last prompt, every side's answer and ``text`` (from ``reference``'s answer) to ``path``."""
         from tailor.engine.api.chat import append_example
         from tailor.engine.api.errors import TailorError
 
@@ -354,15 +357,15 @@ class PlaygroundScreen(TailorScreen):
         messages, _prompt = self.last_prompt
         answers = {self.labels.get(s, s): p.turns[-1][1] for s, p in self.panes.items()
                    if p.turns and p.turns[-1][0] == "assistant"}
-        reference = self.labels.get("A", "A") if self.labels.get("A", "A") in answers else next(iter(answers))
         file = path if path.startswith(("/", "~")) else str(self.tailor.workspace.root / "data" / path)
         try:
-            saved = append_example(file, messages, answers, reference)
+            saved = append_example(file, messages, answers, reference, text)
         except TailorError as exc:
             self.notify(str(exc), severity="error")
             return
         self.save_path = path
-        self.notify(f"saved to {saved}")
+        edited = "" if text == answers.get(reference) else ", edited"
+        self.notify(f"saved to {saved} (reference: {reference}'s answer{edited})")
 
     def action_prompt(self) -> None:
         self.query_one("#pg-prompt", Input).focus()
