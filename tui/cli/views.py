@@ -22,16 +22,19 @@ from tailor.tui.cli.common import CliState, open_dataset, run_async, tailor_comm
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @tailor_command
 def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
-    """Compare runs: state, steps, final train loss and best eval loss (the Runs screen's compare view)."""
+    """Compare runs: state, steps, final train loss and best eval loss, then the recipe fields that differ
+    (the Runs screen's compare view)."""
     from tailor.engine.api.runs import number
-    from tailor.tui.widgets.run_data import RunInfo
+    from tailor.tui.widgets.run_data import RunInfo, short_name
+    from tailor.tui.widgets.run_settings import differing, read_settings
 
     if len(runs) < 2:
         raise click.UsageError("give at least two runs to compare")
-    rows = []
+    rows, fields = [], []
+    ws = state.workspace_obj()
     for ref in runs:
         executor = state.executor_for_run(ref)
-        run_id = state.workspace_obj().run(ref).run_id if not executor.remote else ref
+        run_id = ws.run(ref).run_id if not executor.remote else ref
         status = run_async(executor.status(run_id))
         info = RunInfo(status.run_id, status.via, status)
         info.apply(run_async(executor.events(status.run_id)), live=False)
@@ -40,13 +43,26 @@ def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
         best = min((v for _, v in info.eval_loss), default=None)
         rows.append({"run": info.run_id, "state": info.word, "step": step, "total_steps": total,
                      "final_loss": final, "best_eval_loss": best, "host": status.via})
+        settings = read_settings(ws.runs_dir / status.run_id, status)  # a remote run's mirror holds it too
+        fields.append(settings.fields if settings is not None else {})
+    diff = differing(fields)
     if as_json:
-        for row in rows:
-            click.echo(json.dumps(row))
+        for i, row in enumerate(rows):
+            click.echo(json.dumps({**row, "differs": {key: values[i] for key, values in diff}}))
         return
     head = ("RUN", "STATE", "STEPS", "FINAL LOSS", "BEST EVAL LOSS")
     table = [(r["run"], r["state"], f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"]),
               number(r["final_loss"]), number(r["best_eval_loss"])) for r in rows]
+    _columns(head, table)
+    click.echo("")
+    if not diff:
+        click.echo("The recipes are identical (apart from name and description)")
+        return
+    click.echo("Recipe fields that differ")
+    _columns(("FIELD", *(short_name(r["run"]) for r in rows)), [(key, *values) for key, values in diff])
+
+
+def _columns(head: tuple[str, ...], table: list[tuple[Any, ...]]) -> None:
     widths = [max(len(h), *(len(str(t[i])) for t in table)) for i, h in enumerate(head)]
     for line in (head, *table):
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
