@@ -200,7 +200,8 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
 @data_cmd.command("check")
 @click.argument("paths", nargs=-1, required=True)
 @_plan_options
-@click.option("--eval", "eval_path", default=None, help="An eval set to check for overlap with PATHS.")
+@click.option("--eval", "eval_path", default=None,
+              help="An eval set to check for overlap with PATHS (default: the eval file beside a train file, as the TUI).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", help="Override format detection.")
 @click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -224,6 +225,10 @@ def check_cmd(
     src = open_dataset(paths)
     _remember(state, paths)
     report = scan(src.iter_records(), src.label, fmt=fmt)
+    if eval_path is None and len(paths) == 1:  # the Datasets screen's report checks the same file
+        from tailor.engine.api.data import sibling_eval
+
+        eval_path = sibling_eval(paths[0])
     if eval_path:
         ev = open_dataset((eval_path,))
         add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))
