@@ -27,7 +27,7 @@ def test_eval_pair_prints_the_side_by_side_on_the_table_scale(workspace) -> None
 
 def test_data_show_row_renders_the_trained_tokens(workspace) -> None:
     data = workspace.data_dir / "reverse" / "train.jsonl"
-    out = _run(workspace, "data", "show", str(data), "--row", "0", "--json")
+    out = _run(workspace, "data", "show", str(data), "--row", "1", "--json")
     assert out.exit_code == 0, out.output
     seq = json.loads(out.stdout.splitlines()[0])
     trained = "".join(s["text"] for s in seq["spans"] if s["trained"])

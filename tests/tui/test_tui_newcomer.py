@@ -5,6 +5,8 @@ Fixed, finished runs written to disk; no training.
 
 from __future__ import annotations
 
+import json
+
 from click.testing import CliRunner
 from tui_helpers import make_app, wait_runs_loaded, wait_until, write_run
 
@@ -98,3 +100,35 @@ async def test_saving_a_playground_probe_checks_its_reference(workspace) -> None
 def test_chat_reference_goes_with_save_to(workspace) -> None:
     out = CliRunner().invoke(cli, ["-w", str(workspace.root), "chat", "latest", "-p", "x", "--reference", "drow"])
     assert out.exit_code == 2 and "--save-to" in out.output and "Traceback" not in out.output
+
+
+async def test_rows_are_numbered_from_1_in_the_row_detail_and_in_data_show(workspace) -> None:
+    """One numbering: the browser's row 3 is `Row 3` in its detail and `--row 3` / `row 3` in the CLI."""
+    from tailor.tui.screens.datasets import BrowserScreen, DatasetsScreen
+    from tailor.tui.widgets.data_detail import RowDetailScreen
+
+    data = workspace.data_dir / "reverse" / "train.jsonl"
+    app = make_app(workspace, start_screen="datasets")
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await wait_until(pilot, lambda: isinstance(app.screen, DatasetsScreen) and app.screen)
+        screen.open(str(data))
+        browser = await wait_until(pilot, lambda: isinstance(app.screen, BrowserScreen) and app.screen.source
+                                   and app.screen.source.done and app.screen, what="the browser")
+        await pilot.press("colon", "3", "enter")
+        await wait_until(pilot, lambda: browser.table.cursor_row == 2, what="row 3")
+        assert "row 3/1,000" in str(browser.query_one("#data-status").render())
+        await pilot.press("enter")
+        detail = await wait_until(pilot, lambda: isinstance(app.screen, RowDetailScreen) and app.screen)
+        title = str(detail.query_one("#detail-title").render())
+        assert title.startswith("Row 3 · ") and title.split(" · ")[1].endswith("train.jsonl:3")
+
+
+def test_data_show_numbers_rows_from_1(workspace) -> None:
+    data = workspace.data_dir / "reverse" / "train.jsonl"
+    third = data.read_text().splitlines()[2]
+    out = CliRunner().invoke(cli, ["-w", str(workspace.root), "data", "show", str(data), "--start", "3", "-n", "1"])
+    assert out.exit_code == 0 and out.output.splitlines()[1].startswith("row 3  train.jsonl:3  "), out.output
+    assert json.loads(CliRunner().invoke(cli, ["data", "show", str(data), "--start", "3", "-n", "1", "--json"]).output) == json.loads(third)
+    for bad in (["--row", "0"], ["--start", "0"]):
+        out = CliRunner().invoke(cli, ["data", "show", str(data), *bad])
+        assert out.exit_code == 2 and "numbered" in out.output and "Traceback" not in out.output, out.output

@@ -151,9 +151,10 @@ def ls_cmd(state: CliState, as_json: bool) -> None:
 @data_cmd.command("show")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-n", "--rows", "count", type=int, default=10, show_default=True, help="Rows to print.")
-@click.option("--start", type=int, default=0, help="First row (0-based).")
+@click.option("--start", type=int, default=1, show_default=True, help="First row (numbered from 1, as the TUI).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
-@click.option("--row", type=int, default=None, help="Show this row (0-based) as the trainer tokenizes it.")
+@click.option("--row", type=int, default=None,
+              help="Show row N (numbered from 1, as the TUI's row N/M) as the trainer tokenizes it.")
 @_plan_options
 @tailor_command
 def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as_json: bool, row: int | None,
@@ -175,7 +176,9 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
         model, tok, plan = plan_from_options(**plan_options)
         show_rendered(src, row, model, tok, plan, as_json)
         return
-    records = src.records(start, count)
+    if start < 1:
+        raise click.BadParameter(f"{start}: rows are numbered from 1 (as the TUI shows them)", param_hint="--start")
+    records = src.records(start - 1, count)
     if as_json:
         for rec in records:
             click.echo(
@@ -187,14 +190,14 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
     fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     click.echo(f"{src.label}: {len(src)} rows, {DESCRIPTIONS.get(fmt or '', 'unknown format')}")
     cols = src.columns()
-    for rec in records:
+    for number, rec in enumerate(records, start):
         if not rec.ok:
-            click.secho(f"{rec.loc.short}  ! {rec.error}", fg="red")
+            click.secho(f"row {number}  {rec.loc.short}  ! {rec.error}", fg="red")
             continue
         cells = "  ".join(
             f"{c}={cell_text((rec.data or {}).get(c), 40)}" for c in cols if c in (rec.data or {})
         )
-        click.echo(f"{rec.loc.short}  {cells}")
+        click.echo(f"row {number}  {rec.loc.short}  {cells}")
 
 
 @data_cmd.command("check")

@@ -75,9 +75,9 @@ def show_rendered(src: Any, row: int, model: str, tok: Any, plan: Any, as_json: 
     from tailor.engine.api.data import RowIssue, apply_columns, detect, render_record
     from tailor.engine.api.errors import DataError
 
-    if not 0 <= row < len(src):
-        raise DataError(f"{src.label}: --row {row} is out of range (0..{len(src) - 1})")
-    record = src.records(row, 1)[0]
+    if not 1 <= row <= len(src):
+        raise DataError(f"{src.label}: --row {row} is out of range (rows are numbered 1..{len(src)}, as the TUI shows them)")
+    record = src.records(row - 1, 1)[0]
     if not record.ok:
         raise DataError(f"{record.loc.short}: {record.error}")
     fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
@@ -89,11 +89,11 @@ def show_rendered(src: Any, row: int, model: str, tok: Any, plan: Any, as_json: 
         raise DataError(f"{record.loc.short}: this row cannot be trained on: {exc}") from None
     if as_json:
         for s in seqs:
-            click.echo(json.dumps({"title": s.title, "tokens": s.tokens, "trained": s.trained, "truncated": s.truncated,
+            click.echo(json.dumps({"row": row, "title": s.title, "tokens": s.tokens, "trained": s.trained, "truncated": s.truncated,
                                    "max_length": s.max_length, "train_on": plan.train_on,
                                    "spans": [{"text": t, "trained": on} for t, on in s.spans]}, ensure_ascii=False))
         return
-    click.echo(f"{record.loc.short} · {fmt} · {model} chat template · train_on: {plan.train_on} · max_length "
+    click.echo(f"row {row}/{len(src)} · {record.loc.short} · {fmt} · {model} chat template · train_on: {plan.train_on} · max_length "
                f"{plan.max_length} · trained-on tokens in bold green (underlined)")
     for s in seqs:
         cut = f" · TRUNCATED at max_length {s.max_length}" if s.truncated else ""
