@@ -132,3 +132,20 @@ def test_data_show_numbers_rows_from_1(workspace) -> None:
     for bad in (["--row", "0"], ["--start", "0"]):
         out = CliRunner().invoke(cli, ["data", "show", str(data), *bad])
         assert out.exit_code == 2 and "numbered" in out.output and "Traceback" not in out.output, out.output
+
+
+async def test_enter_while_playground_models_load_queues_the_prompt(workspace) -> None:
+    from tailor.tui.screens.playground import PlaygroundScreen
+
+    app = make_app(workspace, start_screen="playground")
+    async with app.run_test(size=(80, 24)) as pilot:
+        screen = await wait_until(pilot, lambda: isinstance(app.screen, PlaygroundScreen) and app.screen,
+                                  what="the playground")
+        await wait_until(pilot, lambda: screen.listed, what="the model choices")
+        screen.targets = {"A": "demo-sft-20260101-000000-abcd", "B": None}  # picked, its worker not answered yet
+        await pilot.press(*"Reverse: word", "enter")
+        assert screen.pending == "Reverse: word" and screen.query_one("#pg-prompt").value == ""
+        assert any("sent when ready" in str(n.message) for n in app._notifications)
+        assert "your prompt is sent when this model is ready" in str(screen.query_one("#pg-text-A").render())
+        await pilot.press(*"again", "enter")  # one prompt waits at a time: the second stays in the box
+        assert screen.pending == "Reverse: word" and screen.query_one("#pg-prompt").value == "again"
