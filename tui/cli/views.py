@@ -161,6 +161,8 @@ def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
     if results.path is None:
         raise click.UsageError("--pair needs one evaluation run (its predictions.jsonl)")
     index = PredictionIndex(results.path, a, b, results.primary)
+    primary = results.primary or "score"
+    metric = score_metric(primary)  # the gap is |A−B| of this per-example score, shown as the table shows it
     rows = index.by_disagreement()[: max(limit, 0)]
     for row in rows:
         ex = index.get(row["index"]) or {"outputs": {}}
@@ -169,7 +171,8 @@ def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
                                    "reference": ex.get("reference"), a: ex["outputs"].get(a), b: ex["outputs"].get(b),
                                    "scores": {m: (ex.get("scores") or {}).get(m, {}) for m in (a, b)}}, ensure_ascii=False))
             continue
-        click.secho(f"#{row['index']} · gap {row['gap']:.3g}", bold=True)
+        gap = fmt_value(metric, row["gap"]) if metric in METRICS else f"{row['gap']:.3g}"
+        click.secho(f"#{row['index']} · |A−B| {title(metric) if metric in METRICS else primary} {gap}", bold=True)
         click.echo(f"  prompt:    {ex.get('prompt', '')}")
         click.echo(f"  reference: {ex.get('reference', '')}")
         scores = ex.get("scores") or {}
