@@ -149,3 +149,20 @@ async def test_enter_while_playground_models_load_queues_the_prompt(workspace) -
         assert "your prompt is sent when this model is ready" in str(screen.query_one("#pg-text-A").render())
         await pilot.press(*"again", "enter")  # one prompt waits at a time: the second stays in the box
         assert screen.pending == "Reverse: word" and screen.query_one("#pg-prompt").value == "again"
+
+
+async def test_help_moves_with_vim_keys_and_its_example_names_this_screens_binding(workspace) -> None:
+    from tailor.tui.screens.evals import EvalsScreen
+    from tailor.tui.screens.help import HelpScreen
+
+    app = make_app(workspace, start_screen="evals")
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_until(pilot, lambda: isinstance(app.screen, EvalsScreen) and app.screen.scans, what="Evals")
+        await pilot.press("question_mark")
+        help_screen = await wait_until(pilot, lambda: isinstance(app.screen, HelpScreen) and app.screen)
+        hint = str(help_screen.query_one("#help-hint").render())
+        assert '[tui.keymap] "evals.' in hint and "runs." not in hint, hint
+        table = help_screen.query_one("#help-table")
+        for key, row in (("G", table.row_count - 1), ("g", 0), ("j", 1), ("k", 0)):
+            await pilot.press(key)
+            assert table.cursor_row == row, key
