@@ -166,3 +166,11 @@ async def test_help_moves_with_vim_keys_and_its_example_names_this_screens_bindi
         for key, row in (("G", table.row_count - 1), ("g", 0), ("j", 1), ("k", 0)):
             await pilot.press(key)
             assert table.cursor_row == row, key
+
+
+def test_the_loss_panel_is_blank_not_its_css_id_before_the_plot_loads() -> None:
+    """The frame paints at once and the plot mounts later: in between, nothing, never `Curves#detail-curves`."""
+    from tailor.tui.widgets.curves import Curves
+
+    curves = Curves("Loss", id="detail-curves")
+    assert curves.plot is None and str(curves.render()) == ""
