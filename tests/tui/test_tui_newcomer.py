@@ -121,6 +121,8 @@ async def test_rows_are_numbered_from_1_in_the_row_detail_and_in_data_show(works
         detail = await wait_until(pilot, lambda: isinstance(app.screen, RowDetailScreen) and app.screen)
         title = str(detail.query_one("#detail-title").render())
         assert title.startswith("Row 3 · ") and title.split(" · ")[1].endswith("train.jsonl:3")
+        # opaque: no table column or scrollbar of the browser shows beside it
+        assert detail.styles.background.a == 1.0
 
 
 def test_data_show_numbers_rows_from_1(workspace) -> None:
