@@ -176,3 +176,14 @@ def test_the_loss_panel_is_blank_not_its_css_id_before_the_plot_loads() -> None:
 
     curves = Curves("Loss", id="detail-curves")
     assert curves.plot is None and str(curves.render()) == ""
+
+
+def test_recent_registry_entries_are_stored_absolute(workspace, tmp_path, monkeypatch) -> None:
+    """`dataset_info.json#name` opened from some folder is found again from any other."""
+    from tailor.engine.data.catalog import recent, remember
+
+    (tmp_path / "dataset_info.json").write_text("{}")
+    monkeypatch.chdir(tmp_path)
+    remember(workspace, "dataset_info.json#identity")
+    remember(workspace, "hf://datasets/org/name")  # not a path here: kept as written
+    assert recent(workspace) == ["hf://datasets/org/name", f"{tmp_path.resolve()}/dataset_info.json#identity"]

@@ -62,7 +62,7 @@ def _remember(state: CliState, paths: tuple[str, ...]) -> None:
     try:
         ws = state.workspace_obj()
         for p in reversed(paths):
-            remember(ws, str(Path(p).expanduser().resolve()) if Path(p).expanduser().exists() else p)
+            remember(ws, p)  # stored absolute (engine/data/catalog.py)
     except Exception:  # the recent list is a convenience, never a failure
         pass
 
