@@ -2,7 +2,14 @@
 reading results and predictions, and the comparison table (text, CSV, Markdown)."""
 
 from tailor.engine.eval.choices import model_choices
-from tailor.engine.eval.launch import EvalLaunch, datasets, eval_recipes, prepare
+from tailor.engine.eval.launch import (
+    EvalLaunch,
+    RecipeDefaults,
+    datasets,
+    eval_recipes,
+    prepare,
+    recipe_defaults,
+)
 from tailor.engine.eval.results import (
     EvalResults,
     PredictionIndex,
@@ -28,6 +35,7 @@ __all__ = [
     "EvalLaunch",
     "EvalResults",
     "PredictionIndex",
+    "RecipeDefaults",
     "build_table",
     "datasets",
     "delta_is_good",
@@ -40,6 +48,7 @@ __all__ = [
     "merge",
     "model_choices",
     "prepare",
+    "recipe_defaults",
     "score_metric",
     "title",
     "to_csv",

@@ -99,9 +99,21 @@ def recent(ws) -> list[str]:
 
 
 def remember(ws, path: str) -> None:
-    """Put ``path`` first in the recently used list."""
+    """Put ``path`` first in the recently used list, absolute when it names something here (a
+    ``dataset_info.json#name`` entry too): the list is read from whatever folder Tailor starts in next."""
+    path = absolute(path)
     paths = [p for p in recent(ws) if p != path]
     atomic_write_json(ws.root / RECENT_FILE, {"paths": [path, *paths][:RECENT_MAX], "updated": time.time()})
+
+
+def absolute(path: str) -> str:
+    """``path`` resolved against the current folder when its file exists (``FILE#entry``: the file part);
+    a hub id or a path that does not exist stays as written."""
+    if Path(path).expanduser().exists():  # a file whose name has a "#" in it
+        return str(Path(path).expanduser().resolve())
+    file, sep, entry = path.partition("#")
+    where = Path(file).expanduser()
+    return f"{where.resolve()}{sep}{entry}" if sep and where.is_file() else path
 
 
 def all_datasets(ws) -> list[Entry]:

@@ -23,13 +23,23 @@ class EvalLaunch:
     source: Path  # an eval recipe (.yaml) or a dataset (.jsonl)
     runs: list[str] = field(default_factory=list)  # run ids (trials are runs too)
     base: bool = True  # the base model zero-shot
-    shots: int = 0  # few-shot k for the base model (0: none)
+    shots: int | None = 0  # few-shot k for the base model (0: none; None: the recipe's own)
     host: str | None = None
     models: list[str] = field(default_factory=list)  # merged/full model folders (tailor export --merge)
+    recipe_models: bool = False  # a recipe's models kept as written (runs, adapters, trials, zero_shot)
 
     @property
     def is_recipe(self) -> bool:
         return self.source.suffix in (".yaml", ".yml")
+
+
+@dataclass(frozen=True)
+class RecipeDefaults:
+    """What an eval recipe evaluates when nothing is overridden, as the launch form shows it."""
+
+    shots: int | None  # few_shot.k (None: the recipe does not parse)
+    base: bool  # zero_shot
+    refs: list[str]  # the models it names, as model_choices refs (runs resolved to ids, adapters as model:PATH)
 
 
 def eval_recipes(ws: Workspace) -> list[Path]:
@@ -47,6 +57,32 @@ def eval_recipes(ws: Workspace) -> list[Path]:
     return out
 
 
+def recipe_defaults(ws: Workspace, path: Path) -> RecipeDefaults:
+    """The few-shot k, zero-shot and models ``path`` (an eval recipe) evaluates as written.
+
+    ``latest:NAME`` resolves to the run it names today; a reference that finds no run is left out.
+    """
+    from tailor.engine.recipes.load import parse_recipe
+    from tailor.engine.runs.lookup import find_run, is_latest, latest_run
+
+    try:
+        recipe = parse_recipe(path.read_text(encoding="utf-8-sig"), source=str(path), check_files=False)
+    except Exception:  # a broken recipe: the form shows no defaults, the launch reports the error
+        return RecipeDefaults(None, True, [])
+    refs: list[str] = []
+    for ref in getattr(recipe, "runs", []):
+        try:
+            run = latest_run(ws, ref) if is_latest(ref) else find_run(ws, ref, path.parent)
+        except Exception:  # a run deleted since: nothing to tick
+            run = None
+        if run is not None:
+            refs.append(run.run_id)
+    for folder in getattr(recipe, "adapters", []):
+        refs.append(f"model:{(path.parent / Path(folder).expanduser()).resolve()}")
+    few_shot = getattr(recipe, "few_shot", None)
+    return RecipeDefaults(few_shot.k if few_shot is not None else 0, bool(getattr(recipe, "zero_shot", True)), refs)
+
+
 def datasets(ws: Workspace) -> list[Path]:
     """JSONL files under the workspace's data folder, held-out sets (``eval``/``test``) first."""
     found = sorted(ws.data_dir.rglob("*.jsonl")) if ws.data_dir.exists() else []
@@ -56,17 +92,18 @@ def datasets(ws: Workspace) -> list[Path]:
 
 def prepare(ws: Workspace, spec: EvalLaunch) -> tuple[Path, dict[str, Any]]:
     """(recipe path, overrides) to hand to ``Executor.launch``."""
-    if spec.shots < 0:
+    if spec.shots is not None and spec.shots < 0:
         raise ValueError("few-shot k must be >= 0")
-    if not spec.base and not spec.runs and not spec.models:
+    if not spec.recipe_models and not spec.base and not spec.runs and not spec.models:
         raise ValueError("pick at least one model: the base model, a run or a merged model")
-    overrides: dict[str, Any] = {"zero_shot": spec.base}
     if spec.is_recipe:
-        if spec.runs:
-            overrides["runs"] = list(spec.runs)
-        if spec.models:
+        # Only what the user changed is overridden: the frozen recipe keeps every other value as written.
+        overrides: dict[str, Any] = {}
+        if not spec.recipe_models:  # exactly the ticked models
+            overrides.update(zero_shot=spec.base, runs=list(spec.runs), trials=[])
             overrides["adapters"] = list(spec.models)  # an adapters: entry may be a full model folder
-        overrides["few_shot.k"] = spec.shots
+        if spec.shots is not None:
+            overrides["few_shot.k"] = spec.shots
         return spec.source, overrides
     return _dataset_recipe(ws, spec), {}
 
@@ -92,7 +129,7 @@ def _dataset_recipe(ws: Workspace, spec: EvalLaunch) -> Path:
         "runs": [str((ws.runs_dir / r).resolve()) for r in spec.runs],
         "adapters": list(spec.models),
         "zero_shot": spec.base,
-        "few_shot": spec.shots,
+        "few_shot": spec.shots or 0,
     }
     folder = Path(tempfile.mkdtemp(prefix="tailor-eval-"))
     path = folder / f"{recipe['name']}.yaml"

@@ -32,13 +32,14 @@ def safe(value: Any) -> str:
     return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(value))
 
 
-def state_word(status: object) -> str:
+def state_word(status: object, *, detail: bool = True) -> str:
     """The state as every list says it: a trial stopped by the pruner is ``pruned`` (not ``cancelled``);
-    otherwise the status's own label (``stalled (...)``, ``queued (PENDING: Resources)``, ...)."""
+    otherwise the status's own label (``stalled (...)``, ``queued (PENDING: Resources)``, ...), or with
+    ``detail=False`` the bare state (for a header that shows the scheduler's word beside it)."""
     if getattr(status, "trial_state", None) == "pruned":
         return "pruned"
     label = getattr(status, "state_label", None)
-    if isinstance(label, str):
+    if detail and isinstance(label, str):
         return label
     state = getattr(status, "state", "")
     return str(getattr(state, "value", state))

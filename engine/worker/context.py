@@ -107,6 +107,8 @@ class WorkerContext:
         fields: dict[str, Any] = {"state": state.value}
         if error:
             fields["error"] = error
+        if getattr(self.status, "trial_state", None):  # a pruned trial: followers say "pruned", not "cancelled"
+            fields["trial_state"] = self.status.trial_state  # type: ignore[attr-defined]  # an extra field
         try:
             self._finish(state, error, fields)
         except OSError:

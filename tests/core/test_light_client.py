@@ -84,7 +84,7 @@ def test_tokenizer_views_and_studies_say_which_extra(light, workspace) -> None:
     with pytest.raises(MissingExtra, match=r"a search study .* \(optuna not installed here\)"):
         StudyWatcher(workspace).studies()
     data = workspace.data_dir / "reverse" / "train.jsonl"
-    out = run_cli(workspace, "data", "show", str(data), "--row", "1")
+    out = run_cli(workspace, "data", "show", str(data), "--row", "2")
     assert out.exit_code == 2 and out.output.count("\n") == 1 and TRAIN_EXTRA in out.output, out.output
     out = run_cli(workspace, "search", "status", "demo")
     assert out.exit_code == 2 and out.output.count("\n") == 1 and TRAIN_EXTRA in out.output, out.output

@@ -124,16 +124,16 @@ def test_tool_schemas_are_not_blank():
 
 def test_show_row_uses_the_trainers_loss_and_max_length(tmp_path):
     path = _write(tmp_path, [{"messages": CHAT}])
-    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "0", "--json"])
+    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "1", "--json"])
     assert result.exit_code == 0, result.output
     (seq,) = [json.loads(line) for line in result.output.splitlines()]
     assert seq["train_on"] == "assistant" and seq["max_length"] == 512  # tailor/tiny's context, as the trainer
     assert [s["text"] for s in seq["spans"] if s["trained"]] == ["Strawberry.<|im_end|>", "Banana.<|im_end|>"]
-    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "0", "--json", "--train-on", "all"])
+    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "1", "--json", "--train-on", "all"])
     assert json.loads(result.output)["trained"] == json.loads(result.output)["tokens"]
     recipe = tmp_path / "r.yaml"
     recipe.write_text("kind: sft\ntrain_on: all\ndata: {train: data.jsonl}\ntrain: {max_length: 64}\n")
-    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "0", "--json", "--recipe", str(recipe)])
+    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "1", "--json", "--recipe", str(recipe)])
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert (shown["train_on"], shown["max_length"]) == ("all", 64)
@@ -141,7 +141,7 @@ def test_show_row_uses_the_trainers_loss_and_max_length(tmp_path):
 
 def test_show_row_refuses_a_tool_row_the_template_drops(tmp_path):
     path = _write(tmp_path, [OPENAI_CALL])
-    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "0"])
+    result = CliRunner().invoke(cli, ["data", "show", str(path), "--row", "1"])
     assert result.exit_code != 0
     assert "does not render the tool schemas" in result.output
 

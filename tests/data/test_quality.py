@@ -153,3 +153,16 @@ def test_new_recipe_from_a_dataset_loads(workspace, lf):
     assert (
         new_recipe(workspace, str(lf / "alpaca_en_demo.json"), "alpaca").name == "alpaca_en_demo-sft-2.yaml"
     )
+
+
+def test_cli_check_reports_overlap_with_the_eval_file_beside_train(tmp_path):
+    """As the Datasets screen's report (c): train.jsonl is checked against eval.jsonl beside it."""
+    rows = [{"prompt": f"Reverse: w{i}", "completion": f"{i}w"} for i in range(6)]
+    train = write_jsonl(tmp_path / "train.jsonl", rows)
+    write_jsonl(tmp_path / "eval.jsonl", [rows[2], {"prompt": "Reverse: new", "completion": "wen"}])
+    out = CliRunner().invoke(cli, ["data", "check", str(train), "--no-tokens"])
+    assert out.exit_code == 0, out.output
+    line = next(x for x in out.output.splitlines() if "train/eval overlap" in x)
+    assert "1 of 2 eval rows" in line and "eval.jsonl:1" in line
+    report = json.loads(CliRunner().invoke(cli, ["data", "check", str(train), "--no-tokens", "--json"]).output)
+    assert report["eval"]["overlap"] == 1

@@ -19,6 +19,7 @@ def test_eval_pair_prints_the_side_by_side_on_the_table_scale(workspace) -> None
     out = _run(workspace, "eval", run.run_id, "--pair", "base", "sft-a", "--examples", "3")
     assert out.exit_code == 0, out.output
     assert out.output.count("prompt:") == 3 and "EM % 100.0" in out.output and "EM % 0.0" in out.output
+    assert out.output.startswith("#0 · |A−B| tok F1 % 100.0")  # the gap says what it is, on the table's scale
     rows = [json.loads(x) for x in _run(workspace, "eval", run.run_id, "--pair", "base", "sft-a", "--json").stdout.splitlines()]
     assert rows[0]["gap"] >= rows[-1]["gap"] and {"base", "sft-a"} <= set(rows[0])
     bad = _run(workspace, "eval", run.run_id, "--pair", "base", "nope")
@@ -27,7 +28,7 @@ def test_eval_pair_prints_the_side_by_side_on_the_table_scale(workspace) -> None
 
 def test_data_show_row_renders_the_trained_tokens(workspace) -> None:
     data = workspace.data_dir / "reverse" / "train.jsonl"
-    out = _run(workspace, "data", "show", str(data), "--row", "0", "--json")
+    out = _run(workspace, "data", "show", str(data), "--row", "1", "--json")
     assert out.exit_code == 0, out.output
     seq = json.loads(out.stdout.splitlines()[0])
     trained = "".join(s["text"] for s in seq["spans"] if s["trained"])

@@ -126,3 +126,35 @@ async def test_selected_model_against_base_and_empty_workspace(workspace) -> Non
         await pilot.press("enter")
         pair = await wait_until(pilot, lambda: isinstance(app.screen, EvalPairScreen) and app.screen, what="side by side")
         assert (pair.a, pair.b) == ("base", "sft-a")
+        await wait_until(pilot, lambda: pair.table.row_count, what="the examples")
+        assert [str(c.label) for c in pair.table.columns.values()][:2] == ["#", "|A−B|"]
+        assert str(pair.table.get_row_at(0)[1]) == "100.0"  # the gap on the score columns' scale (tok F1 %)
+        assert "· |A−B| > 0: 5 ·" in str(pair.query_one("#pair-status").render())
+
+
+async def test_the_list_follows_an_evaluation_that_fills_in(workspace) -> None:
+    """A running evaluation writes results.json model by model: its list row follows without a restart."""
+    import os
+
+    from eval_helpers import sample_results
+
+    from tailor.engine.eval.results import EvalResults, write_results
+
+    run = write_eval_run(workspace.runs_dir)
+    res, preds = sample_results(run.run_id)
+    partial = res.to_json()
+    partial["models"] = partial["models"][:1]
+    write_results(run.eval_dir, EvalResults.from_json(partial))
+    app = make_app(workspace, start_screen="evals")
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await _open_evals(pilot)
+        key = str(run.eval_dir)
+
+        def listed() -> list[str]:  # run, task, examples, models, best
+            return [str(c) for c in screen.list_table.get_row(key)]
+
+        assert listed()[3] == "1"
+        write_results(run.eval_dir, res, preds)  # the rest landed
+        os.utime(run.eval_dir / "results.json", (1e10, 1e10))  # a new mtime, however coarse the clock
+        await wait_until(pilot, lambda: listed()[3] == "4", what="4 models listed")
+        assert listed()[4].startswith("sft-a")

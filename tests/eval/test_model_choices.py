@@ -60,6 +60,7 @@ def test_evals_launch_of_a_merged_model_names_its_base(workspace, tmp_path) -> N
 
 
 async def test_evals_form_and_playground_offer_the_same_models(workspace, tmp_path) -> None:
+    from tailor.engine.eval.launch import prepare
     from tailor.tui.screens.evals import EvalsScreen
     from tailor.tui.screens.evals_launch import LaunchEval
 
@@ -71,8 +72,31 @@ async def test_evals_form_and_playground_offer_the_same_models(workspace, tmp_pa
         form = await wait_until(pilot, lambda: isinstance(app.screen, LaunchEval) and app.screen, what="the form")
         assert [ref for ref, _ in form.runs] == [c.ref for c in model_choices(workspace)]
         models = form.query_one("#launch-models")
-        assert models.selected == ["__base__", MERGE]  # preselected: the base and the newest run (not an export)
+        # demo-eval.yaml (zero_shot, runs: [latest:demo-sft], few_shot k 3): its own models, nothing more
+        assert form.sources[0][0].name == "demo-eval.yaml"
+        assert set(models.selected) == {"__base__", SFT}
+        shots = form.query_one("#launch-shots")
+        assert shots.value == "" and shots.placeholder == "3 (the recipe's)"
+        # ticked and unticked rows read differently without colour
+        lines = [models.render_line(y).text for y in range(len(form.runs) + 1)]
+        assert [line[:3] for line in lines] == ["▐X▌", "▐ ▌", "▐ ▌", "▐X▌"], lines
+        # a dataset: the base model and the newest run (not an export); k has no recipe value
+        form.query_one("#launch-source").highlighted = 1
+        await pilot.pause()
+        assert set(models.selected) == {"__base__", MERGE} and shots.placeholder == "0"
         await pilot.press("escape")
+        # untouched, the recipe runs as written: nothing is overridden and the frozen recipe keeps k: 3
+        kept: list = []
+        await app.push_screen(LaunchEval(form.sources, form.runs, form.hosts, form.defaults), kept.append)
+        await pilot.press("ctrl+s")
+        assert kept[0].recipe_models and kept[0].shots is None
+        assert prepare(workspace, kept[0])[1] == {}
+        await app.push_screen(LaunchEval(form.sources, form.runs, form.hosts, form.defaults), kept.append)
+        app.screen.query_one("#launch-shots").value = "1"
+        app.screen.query_one("#launch-models").deselect("__base__")
+        await pilot.press("ctrl+s")
+        assert prepare(workspace, kept[1])[1] == {"zero_shot": False, "runs": [SFT], "trials": [], "adapters": [],
+                                                  "few_shot.k": 1}
         launched: list = []  # the same list in a form of our own, to see what it hands back (nothing runs)
         await app.push_screen(LaunchEval(form.sources, form.runs, form.hosts), launched.append)
         models = app.screen.query_one("#launch-models")

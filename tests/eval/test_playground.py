@@ -64,10 +64,11 @@ async def test_playground_base_beside_fine_tune(trained, tmp_path) -> None:
             screen = pilot.app.screen
             return isinstance(screen, PlaygroundScreen) and len(screen.labels) == 2 and screen
 
+        await wait_until(pilot, lambda: isinstance(app.screen, PlaygroundScreen) and app.screen.listed, what="choices")
+        await pilot.press(*prompt_text(WORD), "enter")  # typed while the models load: queued, sent once ready
         screen = await wait_until(pilot, loaded, timeout=120, what="both models loaded")
         assert screen.labels == {"A": trained.run.run_id, "B": "base (tailor/tiny)"}  # newest run beside its base
 
-        await pilot.press(*prompt_text(WORD), "enter")
         await wait_until(pilot, lambda: not screen.busy and screen.panes["A"].latency, timeout=60, what="answers")
         assert screen.panes["A"].turns[-1] == ("assistant", answer(WORD))
         assert screen.panes["B"].turns[-1][1] != answer(WORD)

@@ -19,8 +19,10 @@ async def test_export_dialog_runs_the_cli_and_keeps_the_form_on_error(workspace,
         await wait_until(pilot, lambda: isinstance(app.screen, ExportScreen), what="export dialog")
         dialog = app.screen
         assert dialog.run_ids == [screen.selected.run_id] and not dialog.merging
+        # the grey placeholder is no value: it says to type one, and so does Export with nothing typed
+        assert dialog.query_one("#out", Input).placeholder.startswith("type a folder")
         await pilot.press("enter")  # no folder yet: said inline
-        assert "choose the folder" in str(dialog.query_one("#export-error", Static).render())
+        assert "type a folder" in str(dialog.query_one("#export-error", Static).render())
         out = str(tmp_path / "out")
         dialog.query_one("#out", Input).value = out
         await pilot.press("enter")

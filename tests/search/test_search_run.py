@@ -65,6 +65,8 @@ def test_trials_are_runs_pruning_and_promote(workspace) -> None:
         assert [e["values"]["eval_loss"] for e in evals] == pytest.approx(list(trial.intermediate_values.values()))
     pruned = workspace.run(trials[1].user_attrs["run_id"]).read_status()
     assert pruned.state.value == "cancelled" and pruned.model_extra["trial_state"] == "pruned" and pruned.step == 2
+    final = [e for e in workspace.run(pruned.run_id).events() if e["type"] == "status"][-1]
+    assert final["state"] == "cancelled" and final["trial_state"] == "pruned"  # followers say "pruned" too
     assert workspace.run(trials[0].user_attrs["run_id"]).adapter_dir.is_dir()
 
     snap = json.loads(cli("search", "status", "tiny-search", "--json", workspace=workspace).output)

@@ -134,3 +134,25 @@ async def test_start_and_stop_a_live_search(workspace):
         )
         states = [r["state"] for r in screen.snap["rows"]]
         assert states == ["failed", "waiting"]
+
+
+async def test_enter_on_a_trial_whose_run_was_deleted_says_so(workspace):
+    from tailor.engine.runs.rundir import RunDir
+    from tailor.engine.runs.status import RunState, Status
+    from tailor.tui.screens.runs import RunsScreen
+
+    add_trials(workspace, write_search(workspace))  # trial runs tiny-search-t{N}-x: none on disk
+    kept = "tiny-search-t3-x"
+    RunDir.create(workspace.runs_dir, kept, "kind: sft\n", Status(run_id=kept, kind="sft", state=RunState.SUCCEEDED))
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await loaded(pilot, 5)
+        screen.table.focus()
+        screen.table.move_cursor(row=screen.table.get_row_index("2"))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("tiny-search-t2-x was deleted" in n for n in notes(app)), what="the warning")
+        assert app.screen is screen
+        screen.table.move_cursor(row=screen.table.get_row_index("3"))
+        await pilot.press("enter")  # a run that exists: opened in Runs
+        runs = await wait_until(pilot, lambda: isinstance(app.screen, RunsScreen) and app.screen, what="Runs")
+        await wait_until(pilot, lambda: runs.table.selected_run == kept, what="the trial's run selected")

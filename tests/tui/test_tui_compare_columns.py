@@ -12,7 +12,8 @@ from tailor.engine.fsutil import atomic_write_text
 from tailor.engine.runs.liveness import process_start, this_host
 from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState
-from tailor.tui.screens.compare import CompareScreen, differing
+from tailor.tui.screens.compare import CompareScreen
+from tailor.tui.widgets.run_settings import differing
 
 A = "sft-a-20260101-000000-aaaa"
 B = "sft-b-20260101-010000-bbbb"
@@ -93,3 +94,26 @@ async def test_compare_diff_and_live_curves(workspace):
         assert "(step 11)" in loss_b()
         await pilot.press("q")
         await wait_until(pilot, lambda: app.screen is screen)
+
+
+def test_tailor_compare_lists_the_same_differing_fields(workspace):
+    """The CLI twin of Compare's diff: the same rows, in the same order, as the screen's table."""
+    import json
+
+    from click.testing import CliRunner
+
+    from tailor.tui.cli import cli
+    from tailor.tui.widgets.run_settings import read_settings
+
+    a, b = two_runs(workspace)
+    expected = differing([read_settings(run.path, run.read_status()).fields for run in (a, b)])
+    assert [key for key, _ in expected] == ["lora.r", "model.name_or_path", "train.learning_rate"]
+    out = CliRunner().invoke(cli, ["-w", str(workspace.root), "compare", A, B])
+    assert out.exit_code == 0, out.output
+    text = out.output.split("Recipe fields that differ\n", 1)[1].splitlines()
+    assert text[0].split() == ["FIELD", "sft-a-aaaa", "sft-b-bbbb"]
+    assert [line.split() for line in text[1:]] == [[key, *values] for key, values in expected]
+    rows = [json.loads(line) for line in CliRunner().invoke(cli, ["-w", str(workspace.root), "compare", A, B, "--json"]).stdout.splitlines()]
+    assert rows[1]["differs"] == {"model.name_or_path": "/models/llama-3b", "lora.r": "8", "train.learning_rate": "0.001"}
+    same = CliRunner().invoke(cli, ["-w", str(workspace.root), "compare", A, A])
+    assert "The recipes are identical" in same.output

@@ -94,6 +94,11 @@ async def test_chained_recipe_offers_succeeded_runs(runs_workspace):
         await wait_until(pilot, lambda: len(options()) == 3, what="the runs to start from")
         values = [value for _, value in options()]
         assert values == [NO_RUN, "sft-ok-20260101-030000-beef", ids[0]]  # succeeded only, newest first
+        # "no override" listed once, saying what it means for demo-dpo (no from_run of its own)
+        assert [label for label, _ in picker._options].count("none: the base model") == 1
+        assert options()[0][0] == "none: the base model" and not picker._allow_blank
+        mode = form.query_one("#launch-from_run_mode", Select)
+        assert mode.value == "merge" and [v for _, v in mode._options if v != Select.NULL] == ["merge", "stack"]
         label = options()[2][0]
         assert label.startswith(f"{ids[0]} · sft") and "loss " in label and "eval " in label
         picker.value = ids[0]
@@ -108,6 +113,21 @@ async def test_chained_recipe_offers_succeeded_runs(runs_workspace):
         await wait_until(pilot, lambda: app.results, what="the checked request")
         request = app.results[0]
         assert isinstance(request, LaunchRequest) and request.overrides == {"from_run": ids[0]}
+
+    app = make_app(runs_workspace)
+    app.results = []
+    async with app.run_test(size=SIZE) as pilot:  # a recipe's own from_run, stacked on instead of merged
+        (runs_workspace.recipes_dir / "demo-dpo.yaml").write_text(
+            (runs_workspace.recipes_dir / "demo-dpo.yaml").read_text() + f"from_run: {ids[0]}\n")
+        form = await open_form(pilot, "demo-dpo", 4, launch=False)
+        picker = form.query_one("#launch-from_run", Select)
+        await wait_until(pilot, lambda: len(options()) == 3, what="the runs to start from")
+        assert options()[0][0] == f"the recipe's own: {ids[0]}"
+        form.query_one("#launch-from_run_mode", Select).value = "stack"
+        await pilot.pause()
+        await pilot.press("ctrl+s")
+        await wait_until(pilot, lambda: app.results, what="the checked request")
+        assert app.results[0].overrides == {"from_run_mode": "stack"}  # only what was changed
 
     async with make_app(runs_workspace).run_test(size=SIZE) as pilot:  # sft has no from_run: no picker
         form = await open_form(pilot, "demo-sft", 4, launch=False)

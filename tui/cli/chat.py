@@ -27,13 +27,15 @@ from tailor.tui.cli.common import CliState, run_async, tailor_command
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--host", default=None, help="Run the chat worker on this host (default: where RUN ran).")
 @click.option("--save-to", default=None, metavar="FILE.jsonl", help="Append each exchange as an eval example.")
+@click.option("--reference", default=None, metavar="TEXT",
+              help="With --save-to: the reference completion to save (default: RUN's answer, unchecked).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per answer.")
 @click.option("--list", "list_models", is_flag=True, help="List what can be chatted with (the Playground's a/b picker) and exit.")
 @tailor_command
 def chat_cmd(
     state: CliState, run: str, against: str | None, prompts: tuple[str, ...], system: str,
     temperature: float, top_p: float, max_new_tokens: int, seed: int, host: str | None,
-    save_to: str | None, as_json: bool, list_models: bool,
+    save_to: str | None, reference: str | None, as_json: bool, list_models: bool,
 ) -> None:
     """Chat with RUN (a run id/prefix, `latest`, `base` or model:NAME), optionally beside another model.
 
@@ -45,6 +47,8 @@ def chat_cmd(
         return
     if run is None:
         raise click.UsageError("give RUN (a run id, latest, base or model:PATH); `tailor chat --list` lists them")
+    if reference is not None and not save_to:
+        raise click.UsageError("--reference is the completion saved with --save-to FILE.jsonl; add --save-to")
     from tailor.engine.api.chat import ChatSettings, pair_for
 
     settings = ChatSettings(temperature, top_p, max_new_tokens, seed)
@@ -55,7 +59,7 @@ def chat_cmd(
         raise click.UsageError(str(exc)) from None
     ws = state.workspace_obj()
     where = host or _host_of(ws, run if run != "base" else against)
-    run_async(_chat(ws, where, sides, prompts, system, settings, save_to, as_json))
+    run_async(_chat(ws, where, sides, prompts, system, settings, (save_to, reference), as_json))
 
 
 def _list(state: CliState, as_json: bool) -> None:
@@ -87,13 +91,13 @@ def _host_of(ws: Any, ref: str | None) -> str | None:
 
 
 async def _chat(ws: Any, host: str | None, sides: list[Any], prompts: tuple[str, ...], system: str,
-                settings: Any, save_to: str | None, as_json: bool) -> None:
+                settings: Any, save: tuple[str | None, str | None], as_json: bool) -> None:
     try:
         for side in sides:
             loaded = await side.open(ws, host)
             click.echo(f"loaded {side.label} in {loaded.get('seconds', 0):.1f} s", err=True)
         for prompt in _prompts(prompts):
-            await _turn(sides, prompt, system, settings, save_to, as_json)
+            await _turn(sides, prompt, system, settings, save, as_json)
     finally:
         for side in sides:
             await side.close()
@@ -114,7 +118,9 @@ def _prompts(given: tuple[str, ...]):
             yield line.rstrip("\n")
 
 
-async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save_to: str | None, as_json: bool) -> None:
+async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save: tuple[str | None, str | None],
+                as_json: bool) -> None:
+    """One prompt to every side; ``save`` = (FILE.jsonl, the reference completion or None: the first side's)."""
     import json
 
     from tailor.engine.api.chat import latency_line, messages_for
@@ -137,8 +143,9 @@ async def _turn(sides: list[Any], prompt: str, system: str, settings: Any, save_
             click.echo("")
             click.echo(f"   {side.label}: {latency_line(done)}", err=True)
         answers[side.label] = str(done.get("text", ""))
+    save_to, reference = save
     if save_to:
         from tailor.engine.api.chat import append_example
 
-        file = append_example(save_to, messages, answers, sides[0].label)
+        file = append_example(save_to, messages, answers, sides[0].label, reference)
         click.echo(f"saved the exchange to {file}", err=True)

@@ -62,7 +62,7 @@ def _remember(state: CliState, paths: tuple[str, ...]) -> None:
     try:
         ws = state.workspace_obj()
         for p in reversed(paths):
-            remember(ws, str(Path(p).expanduser().resolve()) if Path(p).expanduser().exists() else p)
+            remember(ws, p)  # stored absolute (engine/data/catalog.py)
     except Exception:  # the recent list is a convenience, never a failure
         pass
 
@@ -151,9 +151,10 @@ def ls_cmd(state: CliState, as_json: bool) -> None:
 @data_cmd.command("show")
 @click.argument("paths", nargs=-1, required=True)
 @click.option("-n", "--rows", "count", type=int, default=10, show_default=True, help="Rows to print.")
-@click.option("--start", type=int, default=0, help="First row (0-based).")
+@click.option("--start", type=int, default=1, show_default=True, help="First row (numbered from 1, as the TUI).")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON lines.")
-@click.option("--row", type=int, default=None, help="Show this row (0-based) as the trainer tokenizes it.")
+@click.option("--row", type=int, default=None,
+              help="Show row N (numbered from 1, as the TUI's row N/M) as the trainer tokenizes it.")
 @_plan_options
 @tailor_command
 def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as_json: bool, row: int | None,
@@ -175,7 +176,9 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
         model, tok, plan = plan_from_options(**plan_options)
         show_rendered(src, row, model, tok, plan, as_json)
         return
-    records = src.records(start, count)
+    if start < 1:
+        raise click.BadParameter(f"{start}: rows are numbered from 1 (as the TUI shows them)", param_hint="--start")
+    records = src.records(start - 1, count)
     if as_json:
         for rec in records:
             click.echo(
@@ -187,20 +190,21 @@ def show_cmd(state: CliState, paths: tuple[str, ...], count: int, start: int, as
     fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
     click.echo(f"{src.label}: {len(src)} rows, {DESCRIPTIONS.get(fmt or '', 'unknown format')}")
     cols = src.columns()
-    for rec in records:
+    for number, rec in enumerate(records, start):
         if not rec.ok:
-            click.secho(f"{rec.loc.short}  ! {rec.error}", fg="red")
+            click.secho(f"row {number}  {rec.loc.short}  ! {rec.error}", fg="red")
             continue
         cells = "  ".join(
             f"{c}={cell_text((rec.data or {}).get(c), 40)}" for c in cols if c in (rec.data or {})
         )
-        click.echo(f"{rec.loc.short}  {cells}")
+        click.echo(f"row {number}  {rec.loc.short}  {cells}")
 
 
 @data_cmd.command("check")
 @click.argument("paths", nargs=-1, required=True)
 @_plan_options
-@click.option("--eval", "eval_path", default=None, help="An eval set to check for overlap with PATHS.")
+@click.option("--eval", "eval_path", default=None,
+              help="An eval set to check for overlap with PATHS (default: the eval file beside a train file, as the TUI).")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default="auto", help="Override format detection.")
 @click.option("--no-tokens", is_flag=True, help="Skip token lengths (no tokenizer load).")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
@@ -224,6 +228,10 @@ def check_cmd(
     src = open_dataset(paths)
     _remember(state, paths)
     report = scan(src.iter_records(), src.label, fmt=fmt)
+    if eval_path is None and len(paths) == 1:  # the Datasets screen's report checks the same file
+        from tailor.engine.api.data import sibling_eval
+
+        eval_path = sibling_eval(paths[0])
     if eval_path:
         ev = open_dataset((eval_path,))
         add_overlap(report, scan(ev.iter_records(), ev.label, fmt=fmt, near=False))

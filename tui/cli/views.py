@@ -22,31 +22,47 @@ from tailor.tui.cli.common import CliState, open_dataset, run_async, tailor_comm
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @tailor_command
 def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
-    """Compare runs: state, steps, final train loss and best eval loss (the Runs screen's compare view)."""
+    """Compare runs: state, steps, final train loss and best eval loss, then the recipe fields that differ
+    (the Runs screen's compare view)."""
     from tailor.engine.api.runs import number
-    from tailor.tui.widgets.run_data import RunInfo
+    from tailor.tui.widgets.run_data import RunInfo, short_name
+    from tailor.tui.widgets.run_settings import differing, read_settings
 
     if len(runs) < 2:
         raise click.UsageError("give at least two runs to compare")
-    rows = []
+    rows, fields = [], []
+    ws = state.workspace_obj()
     for ref in runs:
         executor = state.executor_for_run(ref)
-        run_id = state.workspace_obj().run(ref).run_id if not executor.remote else ref
+        run_id = ws.run(ref).run_id if not executor.remote else ref
         status = run_async(executor.status(run_id))
         info = RunInfo(status.run_id, status.via, status)
         info.apply(run_async(executor.events(status.run_id)), live=False)
         step, total = info.progress()
         final = info.loss[-1][1] if info.loss else info.latest("loss")
         best = min((v for _, v in info.eval_loss), default=None)
-        rows.append({"run": info.run_id, "state": info.state.value, "step": step, "total_steps": total,
+        rows.append({"run": info.run_id, "state": info.word, "step": step, "total_steps": total,
                      "final_loss": final, "best_eval_loss": best, "host": status.via})
+        settings = read_settings(ws.runs_dir / status.run_id, status)  # a remote run's mirror holds it too
+        fields.append(settings.fields if settings is not None else {})
+    diff = differing(fields)
     if as_json:
-        for row in rows:
-            click.echo(json.dumps(row))
+        for i, row in enumerate(rows):
+            click.echo(json.dumps({**row, "differs": {key: values[i] for key, values in diff}}))
         return
     head = ("RUN", "STATE", "STEPS", "FINAL LOSS", "BEST EVAL LOSS")
     table = [(r["run"], r["state"], f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"]),
               number(r["final_loss"]), number(r["best_eval_loss"])) for r in rows]
+    _columns(head, table)
+    click.echo("")
+    if not diff:
+        click.echo("The recipes are identical (apart from name and description)")
+        return
+    click.echo("Recipe fields that differ")
+    _columns(("FIELD", *(short_name(r["run"]) for r in rows)), [(key, *values) for key, values in diff])
+
+
+def _columns(head: tuple[str, ...], table: list[tuple[Any, ...]]) -> None:
     widths = [max(len(h), *(len(str(t[i])) for t in table)) for i, h in enumerate(head)]
     for line in (head, *table):
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
@@ -59,9 +75,9 @@ def show_rendered(src: Any, row: int, model: str, tok: Any, plan: Any, as_json: 
     from tailor.engine.api.data import RowIssue, apply_columns, detect, render_record
     from tailor.engine.api.errors import DataError
 
-    if not 0 <= row < len(src):
-        raise DataError(f"{src.label}: --row {row} is out of range (0..{len(src) - 1})")
-    record = src.records(row, 1)[0]
+    if not 1 <= row <= len(src):
+        raise DataError(f"{src.label}: --row {row} is out of range (rows are numbered 1..{len(src)}, as the TUI shows them)")
+    record = src.records(row - 1, 1)[0]
     if not record.ok:
         raise DataError(f"{record.loc.short}: {record.error}")
     fmt = detect([r.data for r in src.records(0, 50) if r.ok and r.data is not None])
@@ -73,11 +89,11 @@ def show_rendered(src: Any, row: int, model: str, tok: Any, plan: Any, as_json: 
         raise DataError(f"{record.loc.short}: this row cannot be trained on: {exc}") from None
     if as_json:
         for s in seqs:
-            click.echo(json.dumps({"title": s.title, "tokens": s.tokens, "trained": s.trained, "truncated": s.truncated,
+            click.echo(json.dumps({"row": row, "title": s.title, "tokens": s.tokens, "trained": s.trained, "truncated": s.truncated,
                                    "max_length": s.max_length, "train_on": plan.train_on,
                                    "spans": [{"text": t, "trained": on} for t, on in s.spans]}, ensure_ascii=False))
         return
-    click.echo(f"{record.loc.short} · {fmt} · {model} chat template · train_on: {plan.train_on} · max_length "
+    click.echo(f"row {row}/{len(src)} · {record.loc.short} · {fmt} · {model} chat template · train_on: {plan.train_on} · max_length "
                f"{plan.max_length} · trained-on tokens in bold green (underlined)")
     for s in seqs:
         cut = f" · TRUNCATED at max_length {s.max_length}" if s.truncated else ""
@@ -145,6 +161,8 @@ def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
     if results.path is None:
         raise click.UsageError("--pair needs one evaluation run (its predictions.jsonl)")
     index = PredictionIndex(results.path, a, b, results.primary)
+    primary = results.primary or "score"
+    metric = score_metric(primary)  # the gap is |A−B| of this per-example score, shown as the table shows it
     rows = index.by_disagreement()[: max(limit, 0)]
     for row in rows:
         ex = index.get(row["index"]) or {"outputs": {}}
@@ -153,7 +171,8 @@ def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
                                    "reference": ex.get("reference"), a: ex["outputs"].get(a), b: ex["outputs"].get(b),
                                    "scores": {m: (ex.get("scores") or {}).get(m, {}) for m in (a, b)}}, ensure_ascii=False))
             continue
-        click.secho(f"#{row['index']} · gap {row['gap']:.3g}", bold=True)
+        gap = fmt_value(metric, row["gap"]) if metric in METRICS else f"{row['gap']:.3g}"
+        click.secho(f"#{row['index']} · |A−B| {title(metric) if metric in METRICS else primary} {gap}", bold=True)
         click.echo(f"  prompt:    {ex.get('prompt', '')}")
         click.echo(f"  reference: {ex.get('reference', '')}")
         scores = ex.get("scores") or {}

@@ -4,7 +4,7 @@ and a summary row per run; runs that are still training update live.
 The parameter diff lists every recipe field (dotted, e.g. ``lora.r``) whose value is not the same in all
 compared runs, read from each run's frozen recipe.yaml (tui/widgets/run_settings.py). Active runs are
 polled every ``POLL_S`` for new events (read from the run directory or a remote run's mirror, which the
-Runs screen keeps following underneath). CLI twin of the diff: ``diff`` of two runs' recipe.yaml.
+Runs screen keeps following underneath). CLI twin: ``tailor compare RUN RUN...`` (the summary and the diff).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.curves import Curves
 from tailor.tui.widgets.run_data import RunInfo, short_name
+from tailor.tui.widgets.run_settings import differing
 from tailor.tui.widgets.table import Table
 
 if TYPE_CHECKING:
@@ -34,22 +35,6 @@ if TYPE_CHECKING:
     from tailor.tui.widgets.run_settings import RunSettings
 
 POLL_S = 1.0
-#: Fields every run has its own value of: never a "difference" worth a row.
-NOT_SETTINGS = {"name", "description"}
-
-
-def differing(fields: list[dict[str, str]]) -> list[tuple[str, list[str]]]:
-    """(field, one value per run) for each recipe field whose values are not all equal."""
-    keys = list(dict.fromkeys(k for f in fields for k in f))
-    out = []
-    for key in keys:
-        if key in NOT_SETTINGS:
-            continue
-        values = [f.get(key, "—") for f in fields]
-        if len(set(values)) > 1:
-            out.append((key, values))
-    return out
-
 
 class CompareScreen(WorkerErrorsMixin, Screen[None]):
     @dataclass
@@ -169,7 +154,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
             # A finished run's last loss is its final one; a running run's is only the latest so far.
             loss = number(last) if info.state.terminal or last is None else f"{number(last)} (step {info.progress()[0]})"
             step, total = info.progress()
-            table.add_row(info.run_id, info.state.value, f"{step}/{total}" if total else str(step),
+            table.add_row(info.run_id, info.word, f"{step}/{total}" if total else str(step),
                           loss, number(best), key=info.run_id)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))

@@ -404,7 +404,7 @@ class BrowserScreen(TailorScreen):
 
         current = self.table.current
         if current is not None:
-            self.app.push_screen(RowDetailScreen(current[1], self.fmt, self.model))
+            self.app.push_screen(RowDetailScreen(current[1], self.fmt, self.model, number=current[0] + 1))
 
     def action_check(self) -> None:
         from tailor.engine.api.data import sibling_eval

@@ -1,7 +1,7 @@
 """Two models side by side, example by example: prompt, reference, both outputs, per-example scores.
 
-Examples are listed most-disagreeing first (the gap between the two models' per-example primary score,
-then examples whose outputs differ); ``n``/``p`` jump to the next/previous example where the outputs
+Examples are listed most-disagreeing first (the gap, shown as ``|A−B|``: the difference of the two models'
+per-example primary score on the table's scale, then examples whose outputs differ, ``≠``); ``n``/``p`` jump to the next/previous example where the outputs
 differ, ``o`` switches to file order. Only short summaries are kept per example; the full example is
 read from predictions.jsonl (by byte offset) when it is shown.
 """
@@ -125,12 +125,15 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         warn = theme_style(self.app, "warning", bold=True)
         with self.app.batch_update():
             table.clear(columns=True)
-            table.add_columns("#", "gap", f"A {score}", f"B {score}", "prompt")
+            # the gap, said as what it is: |A−B| of the per-example score, on the score columns' scale;
+            # ≠ equal scores but different outputs, = identical outputs
+            table.add_columns("#", "|A−B|", f"A {score}", f"B {score}", "prompt")
             for r in self.rows:
                 style = warn if r["gap"] > 0 else ("" if r["differs"] else muted)
+                gap = _fmt(r["gap"], metric if known else None) if r["gap"] else ("≠" if r["differs"] else "=")
                 table.add_row(
                     Text(str(r["index"]), style=style),
-                    Text(f"{r['gap']:.3g}" if r["gap"] else ("≠" if r["differs"] else "="), style=style),
+                    Text(gap, style=style, justify="right"),
                     _num(r["score_a"], metric if known else None),
                     _num(r["score_b"], metric if known else None),
                     Text(r["prompt"].replace("\n", " ")[:80], style=style),
@@ -141,7 +144,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         more = f" (showing {MAX_ROWS})" if len(rows) > MAX_ROWS else ""
         order = "most disagreement first" if self.by_disagreement else "file order"
         self.query_one("#pair-status", Static).update(
-            f"{len(rows)} examples{more} · {n_gap} with different {score} · {n_diff} with different outputs · {order}"
+            f"{len(rows)} examples{more} · |A−B| > 0: {n_gap} · outputs differ: {n_diff} · {order}"
         )
         if self.rows:
             table.move_cursor(row=0)

@@ -141,7 +141,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
                 self._reported.add(problem)
                 self.notify(problem, severity="warning")
         self.set_class(not self.items, "-empty")
-        if listing_changed:
+        if listing_changed or changed:  # a running evaluation adds models: its models and best cells move
             self._fill_list()
         if self.current is None and self.items:
             self.current = self.items[0][0]

@@ -1,7 +1,9 @@
 """The Evals screen's launch form: an eval recipe or a dataset, the models to compare, few-shot, host.
 
 Dismisses with an :class:`tailor.engine.eval.launch.EvalLaunch` (or None); the Evals screen launches it and
-follows its progress. Bad input (no model, a negative k) is shown inline and what was typed is kept.
+follows its progress. Bad input (no model, a negative k) is shown inline and what was typed is kept. A field
+left untouched keeps the recipe's value: the recipe's own models start ticked, an empty few-shot k (its
+placeholder shows the recipe's) is not overridden.
 """
 
 from __future__ import annotations
@@ -14,12 +16,12 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Input, Label, OptionList, SelectionList, Static
+from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from tailor.tui.context import AppAccess
 from tailor.tui.keymap import bind
-from tailor.tui.widgets.lists import ListMoves
+from tailor.tui.widgets.lists import ListMoves, TickList
 
 BASE = "__base__"
 
@@ -51,38 +53,68 @@ class LaunchEval(ListMoves, AppAccess, ModalScreen[Any]):
         bind("evals_launch.cancel", "escape", "cancel", "Cancel"),
     ]
 
-    def __init__(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
+    def __init__(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str],
+                 defaults: dict[Path, Any] | None = None) -> None:
         super().__init__()
         self.sources = sources  # (path, label): eval recipes, then datasets
         self.runs = runs  # (run id, label)
         self.hosts = hosts
+        self.defaults = defaults or {}  # eval recipe -> RecipeDefaults (engine/eval/launch.py)
 
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Label("Evaluate: pick an eval recipe or a held-out dataset")
             yield OptionList(*(Option(label, id=str(path)) for path, label in self.sources), id="launch-source")
-            yield Label("Models (space toggles): the base model, runs / trials, merged models")
+            yield Label("Models (space ticks ▐X▌): base model, runs / trials, merged models")
             from textual.widgets.selection_list import Selection
 
-            newest = next((rid for rid, _ in self.runs if not rid.startswith("model:")), None)  # a run, not an export
-
-            yield SelectionList[str](
-                Selection("base model (zero-shot)", BASE, True),
-                *(Selection(label, rid, rid == newest) for rid, label in self.runs),
+            yield TickList(
+                Selection("base model (zero-shot)", BASE, False),
+                *(Selection(label, rid, False) for rid, label in self.runs),
                 id="launch-models",
             )
             with Horizontal():
                 yield Label("few-shot k")
-                yield Input("0", id="launch-shots", type="integer")
+                yield Input("", id="launch-shots", type="integer", placeholder="0")
                 yield Label("host")
                 yield Input("local", id="launch-host", placeholder=" / ".join(["local", *self.hosts]))
             yield Static("", id="launch-error", markup=False)
-            yield Static("ctrl+s launches · tab next field · j/k move · esc cancels", classes="hint")
+            yield Static("ctrl+s launch · empty k keeps the recipe's · tab next · esc cancel",
+                         classes="hint")
 
     def on_mount(self) -> None:
         self.query_one("#launch-source", OptionList).focus()
         if self.sources:
             self.query_one("#launch-source", OptionList).highlighted = 0
+        self._source_defaults()
+
+    def _source(self) -> Path | None:
+        index = self.query_one("#launch-source", OptionList).highlighted
+        return self.sources[index][0] if index is not None and self.sources else None
+
+    def _ticks(self) -> set[str]:
+        """What the highlighted source evaluates untouched: a recipe's own models; for a dataset the base
+        model and the newest run (not an exported folder)."""
+        source = self._source()
+        listed = {rid for rid, _ in self.runs}
+        found = self.defaults.get(source) if source is not None else None
+        if found is not None:
+            return {*([BASE] if found.base else []), *(ref for ref in found.refs if ref in listed)}
+        newest = next((rid for rid, _ in self.runs if not rid.startswith("model:")), None)
+        return {BASE, *([newest] if newest else [])}
+
+    @on(OptionList.OptionHighlighted, "#launch-source")
+    def _source_defaults(self) -> None:
+        """Show the highlighted source's own values: ticks and the few-shot placeholder (empty keeps it)."""
+        models = self.query_one("#launch-models", TickList)
+        ticks = self._ticks()
+        models.deselect_all()
+        for value in ticks:
+            models.select(value)
+        source = self._source()
+        found = self.defaults.get(source) if source is not None else None
+        shots = self.query_one("#launch-shots", Input)
+        shots.placeholder = f"{found.shots} (the recipe's)" if found is not None and found.shots is not None else "0"
 
     def _list(self) -> OptionList:
         focused = self.focused
@@ -100,15 +132,17 @@ class LaunchEval(ListMoves, AppAccess, ModalScreen[Any]):
         if sources.highlighted is None or not self.sources:
             error.update("error: pick an eval recipe or a dataset first (no eval recipes or .jsonl files in the workspace?)")
             return
-        picked = [str(v) for v in self.query_one("#launch-models", SelectionList).selected]
-        shots_text = self.query_one("#launch-shots", Input).value.strip() or "0"
-        try:
-            shots = int(shots_text)
-            if shots < 0:
-                raise ValueError
-        except ValueError:
-            error.update(f"error: few-shot k: {shots_text!r} is not a whole number >= 0")
-            return
+        picked = [str(v) for v in self.query_one("#launch-models", TickList).selected]
+        shots_text = self.query_one("#launch-shots", Input).value.strip()
+        shots: int | None = None  # empty: the recipe's own k (a dataset has none: 0)
+        if shots_text:
+            try:
+                shots = int(shots_text)
+                if shots < 0:
+                    raise ValueError
+            except ValueError:
+                error.update(f"error: few-shot k: {shots_text!r} is not a whole number >= 0")
+                return
         host = self.query_one("#launch-host", Input).value.strip()
         if host not in ("", "local") and host not in self.hosts:
             error.update(f"error: host {host!r} is not configured; use local or one of: {', '.join(self.hosts) or '(none)'}")
@@ -119,7 +153,10 @@ class LaunchEval(ListMoves, AppAccess, ModalScreen[Any]):
         source = self.sources[sources.highlighted][0]
         runs = [p for p in picked if p != BASE and not p.startswith("model:")]
         models = [p.partition(":")[2] for p in picked if p.startswith("model:")]
-        self.dismiss(EvalLaunch(source, runs, BASE in picked, shots, None if host in ("", "local") else host, models))
+        # the recipe's models untouched: it runs as written (its trials and latest: references included)
+        untouched = source in self.defaults and set(picked) == self._ticks()
+        self.dismiss(EvalLaunch(source, runs, BASE in picked, shots, None if host in ("", "local") else host, models,
+                                recipe_models=untouched))
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -140,11 +177,13 @@ class EvalLaunchMixin(_Screen):
 
     @work(thread=True, group="evals.launch_form", exclusive=True, exit_on_error=False)
     def open_launch_form(self) -> None:
-        from tailor.engine.api.evals import datasets, eval_recipes, model_choices
+        from tailor.engine.api.evals import datasets, eval_recipes, model_choices, recipe_defaults
         from tailor.engine.api.hosts import workspace_hosts
 
         ws = self.tailor.workspace
-        sources = [(p, f"recipe  {p.name}") for p in eval_recipes(ws)]
+        recipes = eval_recipes(ws)
+        defaults = {p: recipe_defaults(ws, p) for p in recipes}
+        sources = [(p, f"recipe  {p.name}") for p in recipes]
         sources += [(p, f"data    {p.relative_to(ws.data_dir)}") for p in datasets(ws)]
         # the Playground's list (engine/eval/choices.py): runs, trials, merge runs, exported merged models
         runs = [(c.ref, c.label) for c in model_choices(ws)]
@@ -152,14 +191,15 @@ class EvalLaunchMixin(_Screen):
             hosts = sorted(workspace_hosts(ws))
         except Exception:  # a broken workspace.yaml: local only (the Hosts screen reports it)
             hosts = []
-        self.app.call_from_thread(self._show_launch_form, sources, runs, hosts)
+        self.app.call_from_thread(self._show_launch_form, sources, runs, hosts, defaults)
 
-    def _show_launch_form(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str]) -> None:
+    def _show_launch_form(self, sources: list[tuple[Path, str]], runs: list[tuple[str, str]], hosts: list[str],
+                          defaults: dict[Path, Any]) -> None:
         def chosen(spec: Any) -> None:
             if spec is not None:
                 self.launch(spec)
 
-        self.app.push_screen(LaunchEval(sources, runs, hosts), chosen)
+        self.app.push_screen(LaunchEval(sources, runs, hosts, defaults), chosen)
 
     @work(group="evals.launch", exit_on_error=False)
     async def launch(self, spec: Any) -> None:

@@ -3,7 +3,8 @@
 One run selected: export it (adapter, merged model, GGUF with an Ollama Modelfile) into a folder, with
 an optional Hub push. Two or more marked: merge their adapters into a new run (``kind: merge``).
 The work runs as the CLI in a child process (the TUI never imports torch); its last line comes back
-as a notification, and what the user typed stays in the form when something is wrong.
+as a notification, and what the user typed stays in the form when something is wrong. Grey placeholders
+never look like values: they say what to type, or which default an empty field keeps.
 """
 
 from __future__ import annotations
@@ -54,13 +55,13 @@ class ExportScreen(AppAccess, ModalScreen[None]):
         with Vertical():
             if self.merging:
                 yield Static(f"Merge {len(self.run_ids)} adapters: {', '.join(self.run_ids)}", markup=False)
-                yield from self._row("name", Input(placeholder="merged run name", id="name"))
+                yield from self._row("name", Input(placeholder="type a name for the merged run", id="name"))
                 yield from self._row("combine", Select([(c, c) for c in COMBINATIONS], value="ties", allow_blank=False, id="combination"))
-                yield from self._row("density", Input(placeholder="0.5 (ties/dare/magnitude_prune)", id="density"))
-                yield from self._row("weights", Input(placeholder="1,1 (one per run)", id="weights"))
+                yield from self._row("density", Input(placeholder="empty: the default (0.5, dare 0.7)", id="density"))
+                yield from self._row("weights", Input(placeholder="empty: equal (or one per run: 1,1)", id="weights"))
             else:
                 yield Static(f"Export {self.run_ids[0]}", markup=False)
-                yield from self._row("to folder", Input(placeholder="./exported", id="out"))
+                yield from self._row("to folder", Input(placeholder="type a folder, e.g. ./exported", id="out"))
                 yield from self._row("as", Select(TARGETS, value="adapter", allow_blank=False, id="target"))
                 yield from self._row("quant", Input(value="f16", id="quant"))
                 yield from self._row("hub repo", Input(placeholder="OWNER/NAME (optional)", id="repo"))
@@ -96,7 +97,7 @@ class ExportScreen(AppAccess, ModalScreen[None]):
         if self.merging:
             name = value("name")
             if not name:
-                self._error("name the merged run")
+                self._error("type a name for the merged run")
                 return None
             argv = ["merge", *self.run_ids, "-o", name, "-c", str(self.query_one("#combination", Select).value)]
             argv += ["--density", value("density")] if value("density") else []
@@ -104,7 +105,7 @@ class ExportScreen(AppAccess, ModalScreen[None]):
             return Job(argv, f"merge {name}")
         out = value("out")
         if not out:
-            self._error("choose the folder to export into")
+            self._error("type a folder to export into (e.g. ./exported)")
             return None
         target = self.query_one("#target", Select).value
         argv = ["export", self.run_ids[0], out]

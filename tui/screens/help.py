@@ -1,4 +1,5 @@
-"""``?``: every binding of the current screen (keys after the user's keymap, description, id)."""
+"""``?``: every binding of the current screen (keys after the user's keymap, description, id), with j/k/g/G
+like every list, and a keymap example that names one of this screen's own binding ids."""
 
 from __future__ import annotations
 
@@ -49,7 +50,13 @@ class HelpScreen(AppAccess, ModalScreen[None]):
     HelpScreen #help-hint { color: $foreground-muted; height: auto; }
     HelpScreen DataTable { height: 1fr; }
     """
-    BINDINGS = [bind("help.close", "escape,q,question_mark", "close", "Close")]
+    BINDINGS = [
+        bind("help.close", "escape,q,question_mark", "close", "Close"),
+        bind("help.down", "j", "move(1)", "Down", show=False),
+        bind("help.up", "k", "move(-1)", "Up", show=False),
+        bind("help.first", "g", "edge(0)", "First", show=False),
+        bind("help.last", "G", "edge(1)", "Last", show=False),
+    ]
 
     def __init__(self, title: str, rows: list[HelpRow]) -> None:
         super().__init__()
@@ -60,7 +67,7 @@ class HelpScreen(AppAccess, ModalScreen[None]):
         with Vertical():
             yield Static(f"Keys: {self.title_text}", id="help-title", markup=False)
             yield Table(id="help-table", cursor_type="row", zebra_stripes=True)
-            yield Static("Remap any key by id in the config file: [tui.keymap] \"runs.cancel\" = \"ctrl+x\"",
+            yield Static(f"Remap keys by id in the config file: [tui.keymap] {remap_example(self.rows)}",
                          id="help-hint", markup=False)
 
     def on_mount(self) -> None:
@@ -70,5 +77,22 @@ class HelpScreen(AppAccess, ModalScreen[None]):
             table.add_row(row.keys, row.description, row.binding_id, key=row.binding_id)
         table.focus()
 
+    def action_move(self, delta: int) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=max(0, min(table.row_count - 1, table.cursor_row + delta)))
+
+    def action_edge(self, end: int) -> None:
+        table = self.query_one(DataTable)
+        table.move_cursor(row=max(0, table.row_count - 1) if end else 0)
+
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def remap_example(rows: list[HelpRow]) -> str:
+    """A keymap line for one of this screen's own bindings (the first with a letter key), so the example fits."""
+    own = [r for r in rows if not r.binding_id.startswith(("(", "app."))]
+    lettered = [r for r in own if len(first := r.keys.split(",")[0].strip()) == 1 and first.isalpha()]
+    if lettered:
+        return f'"{lettered[0].binding_id}" = "ctrl+{lettered[0].keys[0].lower()}"'
+    return f'"{own[0].binding_id}" = "f2"' if own else '"app.help" = "f1"'

@@ -46,7 +46,7 @@ from tailor.tui.screens.launch_checks import (  # re-exported: tests and callers
     parse_overrides,
     read_recipe,
 )
-from tailor.tui.screens.launch_pickers import NO_RUN, LaunchPickersMixin
+from tailor.tui.screens.launch_pickers import CHAIN_MODES, NO_RUN, LaunchPickersMixin
 from tailor.tui.screens.launch_submit import LaunchSubmitMixin
 from tailor.tui.widgets.lists import VimOptionList
 
@@ -84,6 +84,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
     LaunchScreen .field-row Label { width: 16; color: $foreground-muted; }
     LaunchScreen .field-row Input, LaunchScreen .field-row Select { width: 1fr; }
     LaunchScreen .field-row Input { background: $boost; }
+    LaunchScreen .field-row #launch-from_run_mode { width: 16; }
     LaunchScreen .field-error { color: $error; height: auto; margin-left: 16; }
     LaunchScreen.-short OptionList { max-height: 3; }
     LaunchScreen.-short #launch-about { max-height: 1; }
@@ -113,6 +114,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
         self.budgets: dict[str, GpuBudget] = {}  # host -> free GPU memory (absent: not probed yet)
         self.host_errors: dict[str, str] = {}
         self.hosts: list[str] = ["local"]
+        self.chain_runs: list[tuple[str, str]] = []  # (label, run id) the from_run picker offers
         self.fit: FitEstimated | None = None  # the estimate for the current inputs (None: pending)
         self.fit_text, self.fit_state = "", ""  # the last comparison shown; state "ok" | "over" | ""
         self.fit_key: tuple[Any, ...] = ()
@@ -134,8 +136,9 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
             yield self._error_line("host")
             with Horizontal(classes="field-row", id="launch-from_run-row"):
                 yield Label("From run")
-                yield Select([("the recipe's own", NO_RUN)], value=NO_RUN, allow_blank=True, compact=True,
+                yield Select([("none: the base model", NO_RUN)], value=NO_RUN, allow_blank=False, compact=True,
                              id="launch-from_run")
+                yield Select(CHAIN_MODES, value="merge", allow_blank=False, compact=True, id="launch-from_run_mode")
             yield self._error_line("from_run")
             for name, (_key, label, _kind) in FIELDS.items():
                 with Horizontal(classes="field-row"):
@@ -230,6 +233,9 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
         chosen = self.query_one("#launch-from_run", Select).value
         if info.chains and isinstance(chosen, str) and chosen != NO_RUN:
             out["from_run"] = chosen
+        mode = self.query_one("#launch-from_run_mode", Select).value
+        if info.chains and (out.get("from_run") or info.from_run) and mode != info.from_run_mode:
+            out["from_run_mode"] = mode
         return out
 
     def request(self) -> LaunchRequest | None:

@@ -63,6 +63,7 @@ class RecipeInfo:
     error: str = ""
     chains: bool = False  # the recipe may start from another run (``from_run``): the form offers a picker
     from_run: str | None = None  # the recipe's own from_run
+    from_run_mode: str = "merge"  # the recipe's own from_run_mode (merge | stack)
 
 
 def raw_data_paths(path: Path) -> list[str]:
@@ -107,7 +108,8 @@ def read_recipe(path: Path) -> RecipeInfo:
             + (f" (max_steps {train['max_steps']} takes precedence)" if train.get("max_steps") else ""),
         }
     chains = recipe.kind in kinds.chainable() and "from_run" in kinds.get(recipe.kind).recipe_model().model_fields
-    return RecipeInfo(path, kind=recipe.kind, values=values, chains=chains, from_run=getattr(recipe, "from_run", None))
+    return RecipeInfo(path, kind=recipe.kind, values=values, chains=chains, from_run=getattr(recipe, "from_run", None),
+                      from_run_mode=getattr(recipe, "from_run_mode", "merge"))
 
 
 def parse_overrides(raw: dict[str, str]) -> dict[str, Any]:

@@ -33,6 +33,9 @@ else:  # at run time the mixin adds methods (and the typed app) only; LaunchScre
     _Screen = AppAccess
 
 NO_RUN = "-"  # the from_run picker's "the recipe's own" entry
+#: from_run_mode beside the picker: merge folds the run's adapter into the base and trains a new one, stack
+#: keeps training that adapter (docs/preference.md).
+CHAIN_MODES = [("then merge", "merge"), ("then stack", "stack")]
 
 
 class LaunchPickersMixin(_Screen):
@@ -44,6 +47,7 @@ class LaunchPickersMixin(_Screen):
         budgets: dict[str, GpuBudget]
         host_errors: dict[str, str]
         hosts: list[str]
+        chain_runs: list[tuple[str, str]]
 
         def _show_fit(self, estimate: str | None = None) -> None: ...
         def _recheck(self) -> None: ...
@@ -144,18 +148,28 @@ class LaunchPickersMixin(_Screen):
         self.post_message(self.RunsListed(runs))
 
     def on_launch_pickers_mixin_runs_listed(self, message: LaunchPickersMixin.RunsListed) -> None:
-        select = self.query_one("#launch-from_run", Select)
-        with select.prevent(Select.Changed):
-            select.set_options([("the recipe's own", NO_RUN), *message.runs])
-            select.value = NO_RUN
+        self.chain_runs = message.runs
+        self._fill_from_runs()
 
-    def _show_chain(self, shown: bool) -> None:
+    def _fill_from_runs(self) -> None:
+        """The picker's first entry says what "no override" means for this recipe (listed once)."""
         own = self.current.from_run if self.current is not None else None
         select = self.query_one("#launch-from_run", Select)
-        select.prompt = own or "the recipe's own"
+        chosen = select.value
+        with select.prevent(Select.Changed):
+            select.set_options([(f"the recipe's own: {own}" if own else "none: the base model", NO_RUN),
+                                *self.chain_runs])
+            select.value = chosen if any(v == chosen for _, v in select._options) else NO_RUN
+
+    def _show_chain(self, shown: bool) -> None:
+        self._fill_from_runs()
+        mode = self.query_one("#launch-from_run_mode", Select)
+        with mode.prevent(Select.Changed):
+            mode.value = self.current.from_run_mode if self.current is not None else "merge"
         self.query_one("#launch-from_run-row").display = shown
 
     @on(Select.Changed, "#launch-from_run")
+    @on(Select.Changed, "#launch-from_run_mode")
     def _from_run_changed(self, event: Select.Changed) -> None:
         self.refresh_fit()
         self._recheck()

@@ -103,6 +103,7 @@ class PlaygroundScreen(TailorScreen):
         self.choices: list[tuple[str, str]] = []
         self.listed = False  # the choices have been listed once (tests wait on this)
         self.last_prompt: tuple[list[dict[str, str]], str] | None = None
+        self.pending: str | None = None  # a prompt typed while a model was loading
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="pg-header", markup=False)
@@ -193,6 +194,7 @@ class PlaygroundScreen(TailorScreen):
             self.panes[side].note = f"cannot load: {one_line(exc)}"
             self.sides[side] = chat
             self._draw_all()
+            self._send_pending()
             return
         self.sides[side] = chat
         self.post_message(self.Loaded(side, chat.label, float(loaded.get("seconds") or 0)))
@@ -201,6 +203,7 @@ class PlaygroundScreen(TailorScreen):
         self.labels[message.side] = message.label
         self.panes[message.side].note = f"loaded in {message.seconds:.1f} s"
         self._draw_all()
+        self._send_pending()
 
     # -- chatting ------------------------------------------------------------------------------
     @on(Input.Submitted, "#pg-prompt")
@@ -208,16 +211,48 @@ class PlaygroundScreen(TailorScreen):
         prompt = event.value.strip()
         if not prompt:
             return
-        ready = [s for s in SIDES if s in self.labels and s in self.sides]
-        if not ready:
+        loading = self._loading()
+        if not loading and not self._ready():
             self.notify("no model loaded yet: press esc, then a (and b) to pick models", severity="warning")
+            return
+        if self.pending is not None:
+            self.notify("a prompt is already waiting for the models to load", severity="warning")
             return
         if self.busy:
             self.notify("still answering: wait for both answers", severity="warning")
             return
         event.input.value = ""
+        if loading:  # queued, never dropped: sent to both sides once they are loaded
+            self.pending = prompt
+            for side in loading:
+                self.panes[side].note = "loading… your prompt is sent when this model is ready"
+            self._draw_all()
+            self.notify(f"loading side {' and '.join(loading)}: the prompt is sent when ready")
+            return
+        self._send(prompt)
+
+    def _loading(self) -> list[str]:
+        """Sides with a model picked whose worker has not answered the load yet."""
+        return [s for s in SIDES if self.targets[s] and (s not in self.sides or s not in self.labels)
+                and not self.panes[s].note.startswith("cannot load")]
+
+    def _ready(self) -> list[str]:
+        return [s for s in SIDES if s in self.labels and s in self.sides]
+
+    def _send_pending(self) -> None:
+        """A prompt typed while models loaded goes out once none is loading (to the sides that loaded)."""
+        if self.pending is None or self._loading():
+            return
+        prompt, self.pending = self.pending, None
+        if self._ready():
+            self._send(prompt)
+        else:
+            self.notify("no model could be loaded: the prompt was not sent", severity="error")
+
+    def _send(self, prompt: str) -> None:
         from tailor.engine.api.chat import messages_for
 
+        ready = self._ready()
         first = self.sides[ready[0]]
         self.last_prompt = (messages_for(self.system, first.history, prompt), prompt)
         for side in ready:
@@ -328,7 +363,7 @@ class PlaygroundScreen(TailorScreen):
             if side in self.sides:
                 self.sides[side].reset()
             self.panes[side] = Pane()
-        self.last_prompt = None
+        self.last_prompt = self.pending = None
         self._draw_all()
         self.notify("new conversation")
 
@@ -340,13 +375,16 @@ class PlaygroundScreen(TailorScreen):
             self.notify("nothing to save yet: ask something first (i to type a prompt)", severity="warning")
             return
 
-        def chosen(path: str | None) -> None:
-            if path:
-                self.save_to(path)
+        answers = [(s, self.labels.get(s, s), p.turns[-1][1]) for s, p in sorted(answered.items())]
 
-        self.app.push_screen(SaveExample(self.save_path), chosen)
+        def chosen(picked: tuple[str, str, str] | None) -> None:
+            if picked:
+                self.save_to(*picked)
 
-    def save_to(self, path: str) -> None:
+        self.app.push_screen(SaveExample(self.save_path, answers), chosen)
+
+    def save_to(self, path: str, reference: str, text: str) -> None:
+        """Append the last prompt, every side's answer and ``text`` (from ``reference``'s answer) to ``path``."""
         from tailor.engine.api.chat import append_example
         from tailor.engine.api.errors import TailorError
 
@@ -354,15 +392,15 @@ class PlaygroundScreen(TailorScreen):
         messages, _prompt = self.last_prompt
         answers = {self.labels.get(s, s): p.turns[-1][1] for s, p in self.panes.items()
                    if p.turns and p.turns[-1][0] == "assistant"}
-        reference = self.labels.get("A", "A") if self.labels.get("A", "A") in answers else next(iter(answers))
         file = path if path.startswith(("/", "~")) else str(self.tailor.workspace.root / "data" / path)
         try:
-            saved = append_example(file, messages, answers, reference)
+            saved = append_example(file, messages, answers, reference, text)
         except TailorError as exc:
             self.notify(str(exc), severity="error")
             return
         self.save_path = path
-        self.notify(f"saved to {saved}")
+        edited = "" if text == answers.get(reference) else ", edited"
+        self.notify(f"saved to {saved} (reference: {reference}'s answer{edited})")
 
     def action_prompt(self) -> None:
         self.query_one("#pg-prompt", Input).focus()

@@ -1,4 +1,5 @@
-"""Modals of the Playground: pick a model for a side, edit the generation settings, name an eval set."""
+"""Modals of the Playground: pick a model for a side, edit the generation settings, save a probe (the eval
+set and its reference completion)."""
 
 from __future__ import annotations
 
@@ -115,28 +116,71 @@ class EditSettings(AppAccess, ModalScreen[dict[str, Any] | None]):
         self.dismiss(None)
 
 
-class SaveExample(AppAccess, ModalScreen[str | None]):
-    """Name the JSONL eval set the exchange is appended to."""
+class SaveExample(AppAccess, ModalScreen[tuple[str, str, str] | None]):
+    """Name the JSONL eval set the exchange is appended to, and check its reference completion.
 
-    DEFAULT_CSS = DIALOG_CSS.format(name="SaveExample")
-    BINDINGS = [bind("playground_save.cancel", "escape", "cancel", "Cancel")]
+    A model's answer is not necessarily right: the reference starts as the chosen side's answer (up/down
+    picks the side), says which side it came from, and can be corrected before it is saved. Dismisses with
+    (path, the answer's label, the reference text).
+    """
 
-    def __init__(self, default: str) -> None:
+    DEFAULT_CSS = DIALOG_CSS.format(name="SaveExample") + """
+    SaveExample #save-error { color: $error; height: auto; }
+    SaveExample OptionList { max-height: 4; }
+    """
+    BINDINGS = [
+        bind("playground_save.side_down", "down", "side(1)", "Next side", show=False),
+        bind("playground_save.side_up", "up", "side(-1)", "Previous side", show=False),
+        bind("playground_save.cancel", "escape", "cancel", "Cancel"),
+    ]
+
+    def __init__(self, default: str, answers: list[tuple[str, str, str]]) -> None:
         super().__init__()
         self.default = default
+        self.answers = answers  # (side, model label, answer), side A first
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label("Append this prompt and the answers to the eval set (.jsonl; side A's answer is the reference)")
+            yield Label("Append this prompt to the eval set (.jsonl, relative: under data/)")
             yield Input(self.default, id="save-path")
-            yield Static("enter saves · esc cancels", classes="hint")
+            yield Label("The reference starts as this side's answer (up/down)")
+            yield OptionList(*(Option(f"side {side}  {label}", id=side) for side, label, _ in self.answers),
+                             id="save-side")
+            yield Label("", id="save-from")
+            yield Input(id="save-reference", placeholder="type the answer the model should give")
+            yield Static("", id="save-error", markup=False)
+            yield Static("enter saves · up/down side · tab next field · esc cancels", classes="hint")
 
     def on_mount(self) -> None:
-        self.query_one(Input).focus()
+        sides = self.query_one("#save-side", OptionList)
+        sides.can_focus = False  # up/down pick the side from either input
+        sides.highlighted = 0
+        self._fill(0)
+        self.query_one("#save-path", Input).focus()
+
+    def _fill(self, index: int) -> None:
+        side, label, text = self.answers[index]
+        self.query_one("#save-from", Label).update(f"Reference completion: side {side}'s answer (edit to correct it)")
+        self.query_one("#save-reference", Input).value = text
+
+    def action_side(self, delta: int) -> None:
+        sides = self.query_one("#save-side", OptionList)
+        index = ((sides.highlighted or 0) + delta) % len(self.answers)
+        sides.highlighted = index
+        self._fill(index)
 
     @on(Input.Submitted)
-    def _save(self, event: Input.Submitted) -> None:
-        self.dismiss(event.value.strip() or None)
+    def _save(self) -> None:
+        path = self.query_one("#save-path", Input).value.strip()
+        text = self.query_one("#save-reference", Input).value
+        if not path:
+            self.query_one("#save-error", Static).update("error: type the .jsonl file to append to (e.g. probes.jsonl)")
+            return
+        if not text.strip():
+            self.query_one("#save-error", Static).update("error: the reference is empty; type the answer the model should give")
+            return
+        index = self.query_one("#save-side", OptionList).highlighted or 0
+        self.dismiss((path, self.answers[index][1], text))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

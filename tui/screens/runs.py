@@ -276,7 +276,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         if state.value == "failed":
             self.notify(f"{info.run_id} failed: {info.status.error or 'see its log'}", severity="error", timeout=10)
         else:
-            self.notify(f"{info.run_id} {state.value}", timeout=5)
+            self.notify(f"{info.run_id} {info.word}", timeout=5)  # "pruned" for a trial the pruner stopped
 
     def on_runs_screen_follow_ended(self, message: RunsScreen.FollowEnded) -> None:
         self.following.pop(message.run_id, None)

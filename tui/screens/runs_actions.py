@@ -108,7 +108,7 @@ class RunActionsMixin(_Screen):
         if info is None:
             return
         if not info.state.active:
-            self.notify(f"{info.run_id} is already {info.state.value}; nothing to cancel", severity="warning")
+            self.notify(f"{info.run_id} is already {info.word}; nothing to cancel", severity="warning")
             return
         from tailor.tui.screens.confirm import ConfirmScreen
 

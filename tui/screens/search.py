@@ -249,6 +249,11 @@ class SearchScreen(TailorScreen):
         if row is None or not row.get("run_id"):
             self.notify(f"trial {event.row_key.value} has no run yet", severity="warning")
             return
+        if not (self.tailor.workspace.runs_dir / row["run_id"] / "status.json").is_file():
+            # never a silent jump to whatever run the Runs screen had selected
+            self.notify(f"trial {row['number']}'s run {row['run_id']} was deleted; the study keeps its parameters "
+                        "and value", severity="warning")
+            return
         self.tailor.action_goto("runs")
         open_run = getattr(self.app.screen, "open_run", None)
         if open_run is not None:

@@ -67,6 +67,11 @@ class Curves(WorkerErrorsMixin, Widget):
         self._signature: tuple = ()
         self.plot: Any = None  # the LinePlot once mounted
 
+    def render(self) -> str:
+        # Textual draws a bare widget as its CSS identifier ("Curves#detail-curves"): a blank frame instead
+        # while the plot library loads.
+        return ""
+
     @property
     def ready(self) -> bool:
         """The plot is mounted and shows the latest series (tests wait on this)."""

@@ -78,10 +78,12 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
         bind("datasets.detail_bottom", "G", "scroll_detail('end')", "Bottom", show=False),
     ]
 
-    def __init__(self, record: Record, fmt: str | None, model: str, *, max_length: int | None = None) -> None:
+    def __init__(self, record: Record, fmt: str | None, model: str, *, max_length: int | None = None,
+                 number: int | None = None) -> None:
         super().__init__()
         # max_length None: the trainer's default for the model (engine.data.render.loss_plan)
         self.record, self.fmt, self.model, self.max_length = record, fmt, model, max_length
+        self.number = number  # the row in file order, from 1 (`tailor data show FILE --row N` shows the same)
         self.train_on = "assistant"  # the SFT recipe's default
 
     def compose(self) -> ComposeResult:
@@ -97,7 +99,8 @@ class RowDetailScreen(WorkerErrorsMixin, ModalScreen[None]):
     def _title(self) -> str:
         from tailor.engine.api.data import DESCRIPTIONS
 
-        return f"Row {self.record.loc} · {DESCRIPTIONS.get(self.fmt or '', 'unknown format')} · model {self.model}"
+        row = f"Row {self.number:,} · {self.record.loc}" if self.number is not None else f"Row {self.record.loc}"
+        return f"{row} · {DESCRIPTIONS.get(self.fmt or '', 'unknown format')} · model {self.model}"
 
     def _source_text(self) -> str:
         if not self.record.ok:

@@ -69,6 +69,13 @@ class RunInfo:
         return self.status.state
 
     @property
+    def word(self) -> str:
+        """The bare state as notifications and headers say it: ``pruned`` for a trial the pruner stopped."""
+        from tailor.engine.api.runs import state_word
+
+        return state_word(self.status, detail=False)
+
+    @property
     def name(self) -> str:
         return short_name(self.run_id)
 
@@ -222,6 +229,8 @@ class RunInfo:
         if state.terminal:
             updates["ended_at"] = updates.get("ended_at") or self.status.ended_at or event.get("time")
             updates["error"] = event.get("error")
+            if event.get("trial_state"):  # a trial the pruner stopped ends "cancelled" with trial_state "pruned"
+                updates["trial_state"] = event["trial_state"]
         elif state == RunState.RUNNING:
             updates["error"] = None
             updates["ended_at"] = None

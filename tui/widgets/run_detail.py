@@ -80,7 +80,7 @@ class RunDetail(Vertical):
         text = Text()
         text.append(info.run_id, style=theme_style(self.app, "foreground", bold=True))
         text.append("  ")
-        text.append(status.state.value, style=theme_style(self.app, STATE_VARIABLE.get(status.state.value, "foreground"), bold=True))
+        text.append(info.word, style=theme_style(self.app, STATE_VARIABLE.get(info.word, "foreground"), bold=True))
         if status.scheduler and status.state.active:  # a Slurm job waiting: why
             text.append(f" ({status.scheduler})")
         text.append(f"  {status.kind} · {info.host}")

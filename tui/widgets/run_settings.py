@@ -36,6 +36,24 @@ class RunSettings:
         return f"{self.study} #{self.trial}" if self.study and self.trial else self.study
 
 
+#: Fields every run has its own value of: never a "difference" worth a row.
+NOT_SETTINGS = {"name", "description"}
+
+
+def differing(fields: list[dict[str, str]]) -> list[tuple[str, list[str]]]:
+    """(field, one value per run) for each recipe field whose values are not all equal (Compare's diff and
+    ``tailor compare``'s)."""
+    keys = list(dict.fromkeys(k for f in fields for k in f))
+    out = []
+    for key in keys:
+        if key in NOT_SETTINGS:
+            continue
+        values = [f.get(key, "—") for f in fields]
+        if len(set(values)) > 1:
+            out.append((key, values))
+    return out
+
+
 def flatten(data: Any, prefix: str = "") -> dict[str, str]:
     """``{"lora": {"r": 8}}`` -> ``{"lora.r": "8"}`` (lists stay one value)."""
     if isinstance(data, dict):
