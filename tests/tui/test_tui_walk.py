@@ -27,24 +27,31 @@ def _shown(widget: Widget) -> bool:
     return True
 
 
+def _in_view(screen, widget: Widget) -> tuple[bool, str]:
+    try:
+        geometry = screen.find_widget(widget)
+    except NoWidget:
+        return False, f"{widget!r} (not laid out)"
+    region = geometry.region
+    seen = bool(region.area) and geometry.clip.contains_region(region) and screen.region.contains_region(region)
+    return seen, f"{widget!r} at {tuple(region)}, visible {tuple(geometry.clip.intersection(region))}"
+
+
 async def reachable(pilot, where: str) -> int:
-    """Scroll to each shown control of the current screen; return how many there are, fail on any that
-    stays (partly) off-screen."""
+    """Scroll to each shown control of the current screen that is not wholly in view; return how many
+    controls there are, fail on any that stays (partly) off-screen."""
     screen = pilot.app.screen
     await pilot.pause()
     off, count = [], 0
     for widget in [w for w in screen.query(CONTROLS) if _shown(w)]:
         count += 1
+        if _in_view(screen, widget)[0]:
+            continue
         widget.scroll_visible(animate=False, immediate=True)
         await pilot.pause()
-        try:
-            geometry = screen.find_widget(widget)
-        except NoWidget:
-            off.append(f"{widget!r} (not laid out)")
-            continue
-        region = geometry.region
-        if not (region.area and geometry.clip.contains_region(region) and screen.region.contains_region(region)):
-            off.append(f"{widget!r} at {tuple(region)}, visible {tuple(geometry.clip.intersection(region))}")
+        seen, why = _in_view(screen, widget)
+        if not seen:
+            off.append(why)
     assert not off, f"{where} at {SIZE[0]}x{SIZE[1]}: controls out of reach: {off}"
     return count
 
