@@ -3,8 +3,9 @@ its container scrolls to it (a control below a form's bottom edge, or cut at its
 
 One app walks them all with their keys where the keys reach them without a model or a study: the runs are
 a failed and a cancelled one (no model to chat with, so the Playground loads nothing), and the dialogs
-that need a search study or a chat answer are opened as their screens open them. The row detail and the
-quality report have no controls (and load a tokenizer): they are left out.
+that need a search study or a chat answer are opened as their screens open them. Left out, as they hold
+no button or input: the row detail and the quality report (they load a tokenizer), the side-by-side eval
+view, the progress modal and the Playground's model picker (lists only).
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ async def test_every_control_is_reachable_at_80x24(workspace, monkeypatch):
         await closed(pilot, "RunsScreen")
         counts["compare"] = await opened(pilot, "CompareScreen", ("space", "space", "c"))
         await closed(pilot, "RunsScreen")
+        counts["merge"] = await opened(pilot, "ExportScreen", ("e",), ready=lambda s: s.merging)  # both marked
+        await closed(pilot, "RunsScreen")
 
         # Datasets: the list with its path box, the browser with its prompt, the frequency table.
         counts["Datasets"] = await opened(pilot, "DatasetsScreen", ("1",))
@@ -159,5 +162,5 @@ async def test_every_control_is_reachable_at_80x24(workspace, monkeypatch):
         await closed(pilot, "PlaygroundScreen")
 
     # Every form was really checked (a screen whose controls were all hidden would pass silently).
-    for form in ("launch form", "export", "add host", "evaluation form", "enqueue trial", "chat settings"):
+    for form in ("launch form", "export", "merge", "add host", "evaluation form", "enqueue trial", "chat settings"):
         assert counts[form] >= 2, counts
