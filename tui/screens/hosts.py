@@ -51,7 +51,7 @@ class HostFormScreen(AppAccess, ModalScreen[dict[str, Any] | None]):
     HostFormScreen Horizontal { height: auto; margin-top: 1; }
     HostFormScreen Button { margin-right: 2; }
     """
-    # A label line and a one-line (compact) input per field: the seven fields and the buttons fit in
+    # A label line and a one-line (compact) input per field: the eight fields and the buttons fit in
     # 24 rows; on a shorter terminal the form scrolls and tab brings each field and button into view.
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("hostform.save", "ctrl+s", "save", "Save"),
