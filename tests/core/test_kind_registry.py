@@ -191,6 +191,6 @@ async def test_a_kind_registered_outside_the_engine_shows_in_the_launch_form(cou
 
         assert "count.yaml · kind count · overrides apply to" in await pick("count")  # launched as is
         assert form.query_one("#launch-r", Input).disabled
-        assert "tune.yaml · kind tune · type to override a field" in await pick("tune")  # trainable: overrides
+        assert "tune.yaml · kind tune · empty fields keep the recipe's value" in await pick("tune")  # trainable: overrides
         assert not form.query_one("#launch-r", Input).disabled
         await pilot.press("escape")

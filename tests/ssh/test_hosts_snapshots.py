@@ -69,24 +69,41 @@ def hosts_workspace(workspace, monkeypatch):
     time.tzset()
 
 
+async def probed(pilot):
+    from tailor.tui.screens.hosts import HostsScreen
+
+    def done():
+        screen = pilot.app.screen
+        return (
+            isinstance(screen, HostsScreen)
+            and screen.probes == len(CLOSED_PORTS)
+            and all(row.get("state") == "unreachable" for row in screen.rows.values())
+            and not [w for w in pilot.app.workers if w.group.startswith("hosts.") and w.is_running]
+            and screen
+        )
+
+    return await wait_until(pilot, done, what="both hosts probed")
+
+
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_hosts_screen(snap_compare, hosts_workspace, size):
     async def ready(pilot):
-        from tailor.tui.screens.hosts import HostsScreen
-
-        def probed():
-            screen = pilot.app.screen
-            return (
-                isinstance(screen, HostsScreen)
-                and screen.probes == len(CLOSED_PORTS)
-                and all(row.get("state") == "unreachable" for row in screen.rows.values())
-                and not [w for w in pilot.app.workers if w.group.startswith("hosts.") and w.is_running]
-                and screen
-            )
-
-        screen = await wait_until(pilot, probed, what="both hosts probed")
+        screen = await probed(pilot)
         for name, port in CLOSED_PORTS.items():  # the one-line error of a refused connection, no timing
             assert screen.rows[name]["error"].startswith(f"{name}: cannot connect to 127.0.0.1:{port}: ")
         await settle_tables(pilot)
+
+    assert snap_compare(make_app(hosts_workspace), terminal_size=size, run_before=ready)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_add_host_form(snap_compare, hosts_workspace, size):
+    """Every field, Save and Cancel on screen at 80x24 (one line per input; they used to fall below it)."""
+
+    async def ready(pilot):
+        await probed(pilot)
+        await settle_tables(pilot)
+        await pilot.press("a")
+        await wait_until(pilot, lambda: type(pilot.app.screen).__name__ == "HostFormScreen", what="the form")
 
     assert snap_compare(make_app(hosts_workspace), terminal_size=size, run_before=ready)

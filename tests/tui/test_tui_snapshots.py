@@ -170,9 +170,13 @@ def test_compare_parameter_diff(snap_compare, snap_workspace, size):
     from tailor.engine.fsutil import atomic_write_text
 
     a, b, c = snap_workspace.fixed_run_ids
-    for run_id, r, lr in ((a, 16, 3e-3), (b, 8, 1e-3), (c, 8, 3e-3)):
+    # A long value (a dataset elsewhere) wraps in its column: the runs after it stay on screen at 80x24.
+    far = "/home/someone/datasets/reverse-preference/train.jsonl"
+    for run_id, r, lr, data in ((a, 16, 3e-3, "../data/reverse/train.jsonl"), (b, 8, 1e-3, far),
+                                (c, 8, 3e-3, "../data/reverse/train.jsonl")):
         atomic_write_text(snap_workspace.runs_dir / run_id / "recipe.yaml", yaml.safe_dump(
-            {"kind": "sft", "method": "lora", "lora": {"r": r}, "train": {"learning_rate": lr, "max_steps": 30}}))
+            {"kind": "sft", "method": "lora", "data": {"train": data}, "lora": {"r": r},
+             "train": {"learning_rate": lr, "max_steps": 30}}))
 
     async def ready(pilot):
         await wait_runs_loaded(pilot, 3)

@@ -36,6 +36,16 @@ if TYPE_CHECKING:
 
 POLL_S = 1.0
 
+def diff_widths(headers: list[str], rows: list[tuple[str, list[str]]], width: int) -> list[int]:
+    """The width of each column of the diff (the field, then one per run): a run's column holds its
+    longest value, at most an equal share of what ``width`` leaves after the field names (long values
+    wrap), never narrower than its header. DataTable pads each cell by one on either side."""
+    field = max([len("Field")] + [len(key) for key, _values in rows])
+    share = max(12, (width - field - 2 * (len(headers) + 1) - 1) // max(len(headers), 1))
+    longest = [max([0] + [len(values[i]) for _key, values in rows]) for i in range(len(headers))]
+    return [field] + [max(len(header), min(share, n)) for header, n in zip(headers, longest, strict=True)]
+
+
 class CompareScreen(WorkerErrorsMixin, Screen[None]):
     @dataclass
     class RunLoaded(Message):
@@ -90,10 +100,6 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
     def on_mount(self) -> None:
         table = self.query_one("#compare-table", DataTable)
         table.add_columns("Run", "State", "Steps", "Loss", "Best eval loss")
-        diff = self.query_one("#compare-diff", DataTable)
-        diff.add_column("Field", key="field")
-        for run_id, _host in self.runs:
-            diff.add_column(short_name(run_id), key=run_id)
         table.focus()
         self.load()
         self.set_interval(POLL_S, self._poll)
@@ -160,17 +166,25 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
             table.move_cursor(row=min(cursor, table.row_count - 1))
         self._redraw_diff()
 
+    def on_resize(self) -> None:
+        self._redraw_diff()  # the value columns share the width
+
     def _redraw_diff(self) -> None:
         diff = self.query_one("#compare-diff", DataTable)
-        diff.clear()
+        diff.clear(columns=True)
         known = [rid for rid, _ in self.runs if rid in self.settings]
         if len(known) < len(self.runs):
             return  # wait for every run's recipe: a partial diff would mislead
         rows = differing([self.settings[rid].fields for rid in known])
         title = "Recipe fields that differ" if rows else "The recipes are identical (apart from name and description)"
         self.query_one("#compare-diff-title", Static).update(f"{title} (tab: switch tables)")
+        headers = [short_name(rid) for rid in known]
+        widths = diff_widths(headers, rows, self.size.width)
+        for label, key, width in zip(["Field", *headers], ["field", *known], widths, strict=True):
+            diff.add_column(label, key=key, width=width)
         for key, values in rows:
-            diff.add_row(Text(key, style="bold"), *values, key=key)
+            # A long value (a path, a list of modules) wraps inside its column: every run's value stays on screen.
+            diff.add_row(Text(key, style="bold"), *(Text(v, overflow="fold") for v in values), key=key, height=None)
 
     # -- keys ------------------------------------------------------------------
     @property

@@ -24,6 +24,7 @@ from textual.widgets import DataTable, Input, Static
 from tailor.tui.keymap import bind
 from tailor.tui.screens.base import TailorScreen
 from tailor.tui.screens.evals_launch import EvalLaunchMixin
+from tailor.tui.widgets.run_data import short_name
 from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
@@ -48,7 +49,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
     EvalsScreen #evals-table { height: 1fr; }
     EvalsScreen #evals-filter { display: none; height: 3; border: tall $accent; }
     EvalsScreen.-filtering #evals-filter { display: block; }
-    EvalsScreen #evals-status { height: 1; padding: 0 1; color: $foreground-muted; }
+    EvalsScreen #evals-status { height: auto; max-height: 2; padding: 0 1; color: $foreground-muted; }
     EvalsScreen #evals-empty { display: none; height: auto; padding: 1 2; color: $foreground-muted; }
     EvalsScreen.-empty #evals-empty { display: block; }
     EvalsScreen.-empty #evals-list, EvalsScreen.-empty #evals-table, EvalsScreen.-empty #evals-title { display: none; }
@@ -88,7 +89,8 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         yield Table(id="evals-list", cursor_type="row", zebra_stripes=True)
         yield Static("", id="evals-title", markup=False)
         yield Input(placeholder="filter models: words in name or kind (enter/esc)", id="evals-filter")
-        yield Table(id="evals-table", cursor_type="row", zebra_stripes=True)
+        # The mark and model columns stay put while left/right scroll the metrics (80 columns hold three).
+        yield Table(id="evals-table", cursor_type="row", zebra_stripes=True, fixed_columns=2)
         yield Static("", id="evals-status", markup=False)
         yield Static(
             "No evaluations yet. Press n to launch one (after `tailor run demo-sft`), run `tailor eval "
@@ -163,7 +165,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
             metric = next((m for m in res.metrics if m not in ("eval_loss", "perplexity")), None)
             if metric:
                 top = [r for r in build_table(res).rows if metric in r.best]
-                best = f"{top[0].label} ({title(metric)})" if top else "-"
+                best = f"{short_name(top[0].label)} ({title(metric)})" if top else "-"
             rows.append((str(folder), [folder.parent.name, res.task, str(res.examples), str(len(res.models)), best]))
         table = self.list_table
         table.clear(columns=True)
@@ -206,7 +208,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
                 table.add_column(f"{title(m)} {arrow}{sort}", key=m)
             for r in model.rows:
                 mark = str(self.marked.index(r.id) + 1) if r.id in self.marked else ""
-                label = Text(r.label + (" ·base" if r.is_baseline else ""), style=muted if r.error else "")
+                label = Text(short_name(r.label) + (" ·base" if r.is_baseline else ""), style=muted if r.error else "")
                 if r.error:
                     label.append(f" ({r.error})", style=bad)
                 cells: list[Any] = [Text(mark, style=best_style), label]

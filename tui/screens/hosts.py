@@ -41,12 +41,18 @@ class HostFormScreen(AppAccess, ModalScreen[dict[str, Any] | None]):
 
     DEFAULT_CSS = """
     HostFormScreen { align: center middle; }
-    HostFormScreen > Vertical { width: 72; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
+    HostFormScreen > Vertical {
+        width: 72; max-width: 100%; height: auto; max-height: 100%;
+        border: thick $accent; background: $surface; padding: 0 1; overflow-y: auto;
+    }
+    HostFormScreen #hostform-title { text-style: bold; color: $accent; }
     HostFormScreen Label { color: $foreground-muted; }
-    HostFormScreen Input { margin-bottom: 0; }
+    HostFormScreen Input { background: $boost; }
     HostFormScreen Horizontal { height: auto; margin-top: 1; }
     HostFormScreen Button { margin-right: 2; }
     """
+    # A label line and a one-line (compact) input per field: the eight fields and the buttons fit in
+    # 24 rows; on a shorter terminal the form scrolls and tab brings each field and button into view.
     BINDINGS: ClassVar[list[BindingType]] = [
         bind("hostform.save", "ctrl+s", "save", "Save"),
         bind("hostform.cancel", "escape", "cancel", "Cancel"),
@@ -59,15 +65,15 @@ class HostFormScreen(AppAccess, ModalScreen[dict[str, Any] | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Static("Edit host" if self.editing else "Add host", markup=False)
+            yield Static("Edit host" if self.editing else "Add host", id="hostform-title", markup=False)
             for key, label in FORM_FIELDS:
                 yield Label(label)
                 value = self.values.get(key)
                 text = ", ".join(value) if isinstance(value, list) else ("" if value is None else str(value))
-                yield Input(text, id=f"host-{key}", disabled=self.editing and key == "name")
+                yield Input(text, id=f"host-{key}", disabled=self.editing and key == "name", compact=True)
             with Horizontal():
-                yield Button("Save (ctrl+s)", id="save", variant="primary")
-                yield Button("Cancel (esc)", id="cancel")
+                yield Button("Save (ctrl+s)", id="save", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="cancel", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#host-hostname" if self.editing else "#host-name", Input).focus()

@@ -87,7 +87,6 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
     LaunchScreen .field-row #launch-from_run_mode { width: 16; }
     LaunchScreen .field-error { color: $error; height: auto; margin-left: 16; }
     LaunchScreen.-short OptionList { max-height: 3; }
-    LaunchScreen.-short #launch-about { max-height: 1; }
     LaunchScreen.-short #launch-buttons { margin-top: 0; }
     LaunchScreen #launch-fit { color: $foreground-muted; height: auto; }
     LaunchScreen #launch-fit-check { color: $foreground-muted; height: auto; }
@@ -96,9 +95,13 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
     LaunchScreen #launch-error { color: $error; height: auto; }
     LaunchScreen #launch-buttons { height: auto; margin-top: 1; }
     LaunchScreen Button { margin-right: 2; }
+    LaunchScreen.-narrow > Vertical { width: 100%; }
+    LaunchScreen.-narrow Button { margin-right: 1; }
     """
-    # Below 30 rows the recipe list is shorter, so the estimate, its warning and the buttons fit at 80x24.
+    # Below 30 rows the recipe list is shorter, so the estimate, its warning and the buttons fit at 80x24;
+    # below 80 columns the form takes the whole width, so the three buttons fit on one line at 60.
     VERTICAL_BREAKPOINTS = [(0, "-short"), (30, "-tall")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (80, "-wide")]
     BINDINGS = [
         bind("launch.submit", "ctrl+s", "submit", "Launch"),
         bind("launch.preview", "ctrl+r", "preview", "Preview recipe"),
@@ -204,7 +207,7 @@ class LaunchScreen(LaunchSubmitMixin, LaunchPickersMixin, WorkerErrorsMixin, Mod
         trainable = info.kind in kinds.trainable()
         about = f"{info.path.name} · kind {info.kind}" if info.kind else info.path.name
         if trainable:
-            about += " · type to override a field; empty keeps the recipe's value"
+            about += " · empty fields keep the recipe's value"
         elif info.kind:
             about += f" · overrides apply to {kinds.either(kinds.trainable())} recipes; launch as is"
         self.query_one("#launch-about", Static).update(about)

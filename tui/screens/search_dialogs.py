@@ -20,8 +20,9 @@ DIALOG_CSS = """
 {name} {{ align: center middle; }}
 {name} > Vertical {{
     width: 80%; max-width: 90; height: auto; max-height: 80%;
-    border: thick $primary; background: $surface; padding: 1 2;
+    border: thick $primary; background: $surface; padding: 1 2; overflow-y: auto;
 }}
+{name} > Vertical > Label {{ width: 100%; }}  /* the title wraps at 80 columns instead of being cut */
 {name} .hint {{ color: $foreground-muted; margin-top: 1; }}
 """
 
@@ -88,8 +89,8 @@ class EnqueueTrial(AppAccess, ModalScreen[dict[str, str] | None]):
     """One input per searched parameter (prefilled from the best trial); empty ones are sampled."""
 
     DEFAULT_CSS = DIALOG_CSS.format(name="EnqueueTrial") + """
-    EnqueueTrial Grid { grid-size: 2; grid-columns: 18 1fr; grid-rows: 3; height: auto; }
-    EnqueueTrial Label { padding: 1 0 0 0; }
+    EnqueueTrial Grid { grid-size: 2; grid-columns: auto 1fr; grid-rows: 3; height: auto; }
+    EnqueueTrial Grid Label { padding: 1 1 0 0; }
     """
     BINDINGS = [bind("search_enqueue.cancel", "escape", "cancel", "Cancel")]
 

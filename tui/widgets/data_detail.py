@@ -41,7 +41,7 @@ MODAL_CSS = """
 }}
 {name} .title {{ color: $accent; text-style: bold; height: auto; }}
 {name} .hint {{ color: $foreground-muted; height: 1; }}
-{name} .section {{ color: $secondary; text-style: bold; height: 1; margin-top: 1; }}
+{name} .section {{ color: $secondary; text-style: bold; height: auto; margin-top: 1; }}  /* wraps at 80 columns */
 {name} VerticalScroll {{ height: 1fr; }}
 {name} DataTable {{ height: 1fr; }}
 {name} ProgressBar {{ height: 1; }}

@@ -20,7 +20,7 @@ class RunDetail(Vertical):
     DEFAULT_CSS = """
     RunDetail { height: 1fr; }
     RunDetail #detail-title { height: 1; padding: 0 1; background: $boost; }
-    RunDetail #detail-stats { height: auto; max-height: 2; padding: 0 1; color: $foreground-muted; }
+    RunDetail #detail-stats { height: auto; max-height: 3; padding: 0 1; color: $foreground-muted; }
     RunDetail #detail-progress-row { height: 1; padding: 0 1; }
     RunDetail ProgressBar { width: auto; }
     RunDetail ProgressBar Bar { width: 1fr; min-width: 10; }
@@ -110,7 +110,8 @@ class RunDetail(Vertical):
         from tailor.engine.api.runs import number
 
         status = info.status
-        items = []
+        # The lineage comes first: the box is at most three lines high, and at 80 columns the numbers wrap.
+        items = self._lineage(info)
         lr = info.lr[-1][1] if info.lr else status.latest.get("learning_rate")
         items.append(f"lr {number(lr)}")
         items.append(info.speed or "speed -")
@@ -130,18 +131,25 @@ class RunDetail(Vertical):
         settings = info.settings
         if settings.method:  # what this run trained with, beside what it reached
             items.append(" ".join(filter(None, (settings.method, settings.r and f"r={settings.r}", settings.model))))
-        if settings.study:
-            items.append(f"trial {settings.trial} of study {settings.study}" if settings.trial else f"study {settings.study}")
-        parent = settings.from_run or status.links.get("from_run")
-        if parent:
-            items.append(f"from {parent} (p)")
-        if info.child_ids:
-            items.append(f"children {', '.join(info.child_ids)} (P)")
         text = Text(" · ".join(items))
         if status.error:
             text.append("\n")
             text.append(status.error, style=theme_style(self.app, "error"))
         return text
+
+    @staticmethod
+    def _lineage(info: RunInfo) -> list[str]:
+        """The trial and its study, the run this one started from (p), the runs started from it (P)."""
+        settings, items = info.settings, []
+        if settings.study:
+            items.append(f"trial {settings.trial} of study {settings.study}" if settings.trial else f"study {settings.study}")
+        parent = settings.from_run or info.status.links.get("from_run")
+        if parent:
+            items.append(f"from {parent} (p)")
+        if info.child_ids:
+            more = f" +{len(info.child_ids) - 1} more" if len(info.child_ids) > 1 else ""
+            items.append(f"children {info.child_ids[0]}{more} (P)")
+        return items
 
     def add_log_lines(self, run_id: str, lines: list[str]) -> None:
         if run_id == self.run_id and lines:
