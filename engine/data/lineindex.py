@@ -144,17 +144,20 @@ class LineIndex:
             keep[i] = is_row(chunk[a - pos : a - pos + n] if a >= pos else os.pread(self._fd, n, a))
         starts = starts[keep]
         numbers = np.arange(line_no, line_no + len(newlines), dtype=np.int64)[keep]
-        if len(starts):  # checkpoints: every STRIDE-th row, and each row that starts a new SPAN bucket
-            rows = np.arange(self._count, self._count + len(starts), dtype=np.int64)
-            buckets = starts // SPAN
-            previous = np.empty_like(buckets)
-            previous[0] = self._bucket
-            previous[1:] = buckets[:-1]
-            mark = np.flatnonzero((rows % STRIDE == 0) | (buckets != previous))
-            cps = (rows[mark].tolist(), starts[mark].tolist(), numbers[mark].tolist())
-            self._publish(len(starts), *cps, int(buckets[-1]))
-        self._add([], [], int(newlines[-1]) + 1)
-        return int(newlines[-1]) + 1, line_no + len(newlines)
+        end = int(newlines[-1]) + 1
+        if not len(starts):
+            self._publish(0, [], [], [], self._bucket, end)
+            return end, line_no + len(newlines)
+        # checkpoints: every STRIDE-th row, and each row that starts a new SPAN bucket
+        rows = np.arange(self._count, self._count + len(starts), dtype=np.int64)
+        buckets = starts // SPAN
+        previous = np.empty_like(buckets)
+        previous[0] = self._bucket
+        previous[1:] = buckets[:-1]
+        mark = np.flatnonzero((rows % STRIDE == 0) | (buckets != previous))
+        cps = (rows[mark].tolist(), starts[mark].tolist(), numbers[mark].tolist())
+        self._publish(len(starts), *cps, int(buckets[-1]), end)
+        return end, line_no + len(newlines)
 
     def _add(self, starts: Sequence[int], numbers: Sequence[int], end: int) -> None:
         """Index rows at ``starts`` (line ``numbers``), a few; ``end``: where the indexed bytes now end."""
@@ -169,9 +172,10 @@ class LineIndex:
         self._publish(len(starts), rows, offs, lines, bucket, end)
 
     def _publish(
-        self, added: int, rows: list[int], offs: list[int], lines: list[int], bucket: int, end: int = -1
+        self, added: int, rows: list[int], offs: list[int], lines: list[int], bucket: int, end: int
     ) -> None:
-        """Make ``added`` rows and their checkpoints visible to readers (and wake those who wait)."""
+        """Make ``added`` rows, their checkpoints and the new end of the indexed bytes visible to readers at
+        once (and wake those who wait)."""
         with self._changed:
             self._cp_rows.extend(rows)
             self._cp_offs.extend(offs)
@@ -179,8 +183,7 @@ class LineIndex:
             self._n = len(self._cp_rows)
             self._count += added
             self._bucket = bucket
-            if end >= 0:
-                self._end = end
+            self._end = end
             self._changed.notify_all()
 
     def wait(self, rows: int | None = None, timeout: float | None = None) -> bool:
