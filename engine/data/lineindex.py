@@ -273,15 +273,11 @@ class LineIndex:
         _, end, _ = self._locate(stop - 1)
         data = os.pread(self._fd, end - first, first)
         out: list[tuple[int, bytes]] = []
-        pos = 0
-        while len(out) < stop - start and pos < len(data):
-            nl = data.find(b"\n", pos)
-            raw = data[pos : nl if nl >= 0 else len(data)]
-            if is_row(raw):
-                out.append((line, raw.rstrip(b"\r")))
-            if nl < 0:
-                break
-            pos, line = nl + 1, line + 1
+        for k, raw in enumerate(data.split(b"\n")):
+            if len(raw) > SHORT or raw.strip():  # is_row(), inline: this loop reads every row of a file
+                out.append((line + k, raw.rstrip(b"\r")))
+                if len(out) == stop - start:
+                    break
         return out
 
     def row_at_offset(self, offset: int) -> int:

@@ -30,8 +30,8 @@ def painted(browser, line_no: int) -> bool:
 
 @pytest.fixture
 def held_gz(tmp_path, monkeypatch):
-    """A gzipped JSONL of 30,000 rows whose unpacking waits 3 s after its first page (~7,000 rows)."""
-    monkeypatch.setattr(lineindex, "FIRST_PAGE_GRACE", 3.0)
+    """A gzipped JSONL of 30,000 rows whose unpacking waits 2.5 s after its first page (~7,000 rows)."""
+    monkeypatch.setattr(lineindex, "FIRST_PAGE_GRACE", 2.5)
     rows = [{"i": i, "t": f"{i * 2654435761 % 2**32:08x}" * 6} for i in range(ROWS)]  # little to compress
     rows[25000]["t"] = "a needle"
     path = tmp_path / "held.jsonl.gz"
@@ -66,6 +66,17 @@ async def test_moves_issued_while_indexing_or_as_it_ends_land(workspace, held_gz
         assert "going to row 27,000 once it is indexed" in status(browser)
         await wait_until(pilot, lambda: painted(browser, 27000), timeout=30, what="row 27,000 painted")
         assert browser.table.current[1].data["i"] == 26999 and not browser.busy
+        await pilot.press("escape")
+
+        # a jump issued while a search waits for its match to be indexed: the jump lands at once, and the
+        # search's answer, when it comes, no longer moves the cursor
+        browser = await push_browser(pilot, held_gz)
+        await prompt(pilot, browser, "slash", "needle")
+        await prompt(pilot, browser, "colon", "5")
+        assert browser.table.cursor_row == 4 and not browser.busy
+        await wait_until(pilot, lambda: all(w.is_finished for w in app.workers if w.group == "datasets.search"))
+        await pilot.pause()  # the search's answer is handled
+        assert browser.source.done and browser.table.cursor_row == 4
         await pilot.press("escape")
 
         # a search whose match is not indexed yet finds it (not the last indexed row, not "no row")
