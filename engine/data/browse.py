@@ -1,6 +1,6 @@
 """Row sources for browsing: random access to any page of a dataset without loading it all.
 
-- JSONL and plain text: a ``LineIndex`` (offsets found in a background thread) + an LRU of parsed rows
+- JSONL and plain text: a sparse ``LineIndex`` (built in a background thread) + an LRU of parsed rows
 - Parquet, Arrow files, ``save_to_disk`` folders: pyarrow, memory-mapped, paged by slicing
 - JSON arrays, CSV/TSV: read once in a background thread (these formats cannot be indexed by line)
 - several files (globs, folders): one source after another
@@ -162,8 +162,8 @@ class LineSource(RowSource):
                 self.wait_rows(i + 1, 0.1)
                 continue
             stop = min(n, i + 4096)
-            for j, raw in enumerate(self.index.raw_block(i, stop)):
-                loc = Loc(str(self.path), line=self.index.line_number(i + j))
+            for line, raw in self.index.rows_block(i, stop):
+                loc = Loc(str(self.path), line=line)
                 if self.kind == "jsonl":
                     yield parse_json_line(raw, loc)
                 else:

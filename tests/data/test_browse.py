@@ -27,7 +27,7 @@ def test_index_grows_with_progress_and_reads_any_row(tmp_path, monkeypatch):
     assert [n for n, _ in seen] == sorted(n for n, _ in seen)  # only ever grows
     assert json.loads(index.raw(12345)) == rows[12345]
     assert index.line_number(19999) == 20000
-    assert [json.loads(b) for b in index.raw_block(100, 103)] == rows[100:103]
+    assert [(n, json.loads(b)) for n, b in index.rows_block(100, 103)] == [(101 + k, r) for k, r in enumerate(rows[100:103])]
     index.close()
 
 
@@ -105,3 +105,54 @@ def test_first_page_before_indexing_ends(tmp_path, monkeypatch):
     pattern = re.compile(rb'"i": 49999\b')
     assert src.index.find(pattern, 0) == 49999
     src.close()
+
+
+def _reference_rows(data: bytes) -> list[tuple[int, int, bytes]]:
+    """(start offset, line number, bytes) of every row, the slow and obvious way."""
+    out, pos = [], 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    for n, line in enumerate(data[pos:].split(b"\n"), start=1):
+        if lineindex.is_row(line):
+            out.append((pos, n, line.rstrip(b"\r")))
+        pos += len(line) + 1
+    return out
+
+
+def test_sparse_index_matches_a_plain_reading(tmp_path, monkeypatch):
+    import random
+
+    monkeypatch.setattr(lineindex, "CHUNK", 4096)  # lines and checkpoint spans straddle every read
+    monkeypatch.setattr(lineindex, "FIRST_CHUNK", 700)
+    monkeypatch.setattr(lineindex, "SPAN", 512)
+    monkeypatch.setattr(lineindex, "STRIDE", 5)
+    rng = random.Random(7)
+    shapes = [b"", b"\r", b"  ", b" \t\r", b"x", b"{}", b"         ", b"needle"]
+    for case in range(4):
+        lines = []
+        for i in range(3000):
+            pick = rng.random()
+            if pick < 0.15:
+                lines.append(rng.choice(shapes))
+            elif pick < 0.2:
+                lines.append(b"w" * rng.randint(400, 3000) + b"\r")  # longer than a span
+            else:
+                lines.append(b'{"i": %d, "t": "%s"}' % (i, b"y" * rng.randint(0, 60)))
+        data = (b"\xef\xbb\xbf" if case % 2 else b"") + b"\n".join(lines) + (b"\n" if case < 2 else b"")
+        path = tmp_path / f"d{case}.jsonl"
+        path.write_bytes(data)
+        ref = _reference_rows(data)
+        index = LineIndex(path).start()
+        while not index.done:  # rows read while the index grows are already right (the newest above all)
+            if n := len(index):
+                assert (index.line_number(n - 1), index.raw(n - 1)) == (ref[n - 1][1], ref[n - 1][2])
+        assert len(index) == len(ref)
+        for row in [*range(0, len(ref), 7), len(ref) - 1]:
+            assert (index.line_number(row), index.raw(row)) == (ref[row][1], ref[row][2]), (case, row)
+            assert index.row_at_offset(ref[row][0] + 1) == row
+        assert index.rows_block(10, 400) == [(n, b) for _, n, b in ref[10:400]]
+        assert index.rows_block(len(ref) - 3, len(ref) + 5) == [(n, b) for _, n, b in ref[-3:]]
+        needles = [k for k, (_, _, b) in enumerate(ref) if b == b"needle"]
+        pattern = re.compile(b"needle")
+        assert index.find(pattern, -1) == needles[0]
+        assert index.find(pattern, needles[0]) == needles[1]
+        assert index.find(pattern, needles[-1], backwards=True) == needles[-2]
+        index.close()

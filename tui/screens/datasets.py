@@ -149,11 +149,14 @@ class BrowserScreen(TailorScreen):
     class Sorted(Message):
         column: str
         descending: bool
+        ticket: int
 
     @dataclass
     class Found(Message):
         query: str
+        start: int
         pos: int | None
+        ticket: int
 
     @dataclass
     class RecipeMade(Message):
@@ -192,6 +195,13 @@ class BrowserScreen(TailorScreen):
         self.prompt_mode = ""
         self.busy = ""
         self._timer: Any = None
+        # Moves (jumps, searches, sorts) land in the order they were asked for: each takes a ticket, and a
+        # result that comes back after a later move was asked for is dropped. A jump past the rows indexed so
+        # far waits for them; n / N pressed while a search runs go on from its match.
+        self._ticket = 0
+        self._pending_jump: int | None = None
+        self._queued: list[bool] = []
+        self._searching = False
 
     def compose_body(self) -> ComposeResult:
         yield Static(f"opening {self.path}…", id="data-header", markup=False)
@@ -256,6 +266,9 @@ class BrowserScreen(TailorScreen):
         if self.view.order is None:
             self.table.grow()
         done = self.source.done
+        if self._pending_jump is not None and (self._pending_jump < self.table.row_count or done):
+            pos, self._pending_jump, self.busy = self._pending_jump, None, ""
+            self.table.move_to(pos)
         if done and self.source.error and not len(self.source):
             if self._timer is not None:
                 self._timer.stop()
@@ -300,21 +313,30 @@ class BrowserScreen(TailorScreen):
             return False
         return True
 
+    def _new_move(self, busy: str = "") -> int:
+        """A jump, search or sort is asked for: what earlier ones still had to do no longer applies."""
+        self._ticket += 1
+        self._pending_jump = None
+        self._queued.clear()
+        self._searching = False
+        self.busy = busy
+        self.update_status()
+        return self._ticket
+
     def action_sort(self, descending: bool) -> None:
         if self._ready() and self.table.current_column:
-            self.busy = "sorting"
-            self.update_status()
-            self.sort(self.table.current_column, descending)
+            self.sort(self.table.current_column, descending, self._new_move("sorting"))
 
     @work(thread=True, exclusive=True, group="datasets.sort", exit_on_error=False)
-    def sort(self, column: str, descending: bool) -> None:
+    def sort(self, column: str, descending: bool, ticket: int) -> None:
         self.view.sort(column, descending=descending)
-        self.post_message(self.Sorted(column, descending))
+        self.post_message(self.Sorted(column, descending, ticket))
 
     def on_browser_screen_sorted(self, message: BrowserScreen.Sorted) -> None:
-        self.busy = ""
         self.table.reload()
-        self.table.move_to(0)
+        if message.ticket == self._ticket:  # else a later jump or search has placed the cursor
+            self.busy = ""
+            self.table.move_to(0)
         self.update_header()
 
     def action_prompt(self, mode: str) -> None:
@@ -345,39 +367,70 @@ class BrowserScreen(TailorScreen):
         if not value:
             return
         if mode == "search":
-            self.query_text = value
-            self.busy = "searching"
-            self.update_status()
-            self.search(value, self.table.cursor_row - 1 if self.table.cursor_row > 0 else -1, False)
+            self.start_search(value, self.table.cursor_row - 1 if self.table.cursor_row > 0 else -1)
         elif mode == "jump":
             try:
-                self.table.move_to(int(value.replace(",", "").replace("_", "")) - 1)
+                row = int(value.replace(",", "").replace("_", ""))
             except ValueError:
                 self.notify(f"{value!r} is not a row number", severity="warning")
+                return
+            self.jump(row - 1)
         elif mode == "model":
             self.model = value
             self.update_status()
+
+    def jump(self, pos: int) -> None:
+        """Go to display row ``pos``; past the rows indexed so far, once they are."""
+        self._new_move()
+        if pos < self.table.row_count or self.source.done:
+            self.table.move_to(pos)
+        else:
+            self._pending_jump = pos
+            self.busy = f"going to row {pos + 1:,} once it is indexed"
+            self.update_status()
+
+    def start_search(self, text: str, start: int) -> None:
+        self.query_text = text
+        self._new_move()
+        self._search_from(start, False)
+
+    def _search_from(self, start: int, backwards: bool) -> None:
+        self._searching = True
+        self.busy = "searching"
+        self.update_status()
+        self.search(self.query_text, start, backwards, self._ticket)
 
     def action_search_next(self, backwards: bool) -> None:
         if not self.query_text:
             self.action_prompt("search")
             return
-        if self._ready():
-            self.busy = "searching"
-            self.update_status()
-            self.search(self.query_text, self.table.cursor_row, backwards)
+        if not self._ready():
+            return
+        if self._searching:  # goes on from the match of the search in flight
+            self._queued.append(backwards)
+            return
+        self._new_move()
+        self._search_from(self.table.cursor_row, backwards)
 
     @work(thread=True, exclusive=True, group="datasets.search", exit_on_error=False)
-    def search(self, text: str, start: int, backwards: bool) -> None:
-        self.post_message(self.Found(text, self.view.search(text, start, backwards=backwards)))
+    def search(self, text: str, start: int, backwards: bool, ticket: int) -> None:
+        self.post_message(self.Found(text, start, self.view.search(text, start, backwards=backwards), ticket))
 
     def on_browser_screen_found(self, message: BrowserScreen.Found) -> None:
+        if message.ticket != self._ticket:  # a later jump, search or sort took over
+            return
+        self._searching = False
         self.busy = ""
         if message.pos is None:
+            self._queued.clear()
             self.notify(f"no row contains {message.query!r}", severity="warning")
-            self.update_status()
         else:
+            if message.pos == message.start:  # wrapped around to where it started
+                self.notify(f"row {message.pos + 1:,} is the only row containing {message.query!r}")
             self.table.move_to(message.pos)
+        self.update_status()  # also when the cursor stays where it was (the only match)
+        if self._queued:
+            self._search_from(self.table.cursor_row, self._queued.pop(0))
 
     def action_close(self) -> None:
         if self.prompt_mode:
@@ -396,8 +449,7 @@ class BrowserScreen(TailorScreen):
 
     def _frequency_picked(self, value: str | None) -> None:
         if value:
-            self.query_text = value
-            self.search(value, -1, False)
+            self.start_search(value, -1)
 
     def action_detail(self) -> None:
         from tailor.tui.widgets.data_detail import RowDetailScreen

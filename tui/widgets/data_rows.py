@@ -142,6 +142,9 @@ class RowTable(ScrollView, can_focus=True):
             self.cursor_col = max(0, min(len(self.columns) - 1, self.cursor_col + delta))
 
     def move_to(self, pos: int) -> None:
+        # the view may have grown since the last grow() (indexing ends between two ticks): without this the
+        # scroll below is clamped to the old height and the cursor's row is never painted
+        self.grow()
         self.cursor_row = max(0, min(self.row_count - 1, pos))
 
     def watch_cursor_row(self, old: int, new: int) -> None:
