@@ -9,6 +9,7 @@ from tailor.engine.eval.results import (
     find_evaluations,
     has_results,
     load_results,
+    score_delta,
 )
 from tailor.engine.eval.table import (
     build_table,
@@ -40,6 +41,7 @@ __all__ = [
     "merge",
     "model_choices",
     "prepare",
+    "score_delta",
     "score_metric",
     "title",
     "to_csv",

@@ -162,6 +162,8 @@ class SearchScreen(TailorScreen):
 
     # -- drawing ---------------------------------------------------------------
     def _draw(self) -> None:
+        from tailor.engine.api.runs import number
+
         snap = self.snap
         header = self.query_one("#search-header", Static)
         if snap is None:
@@ -172,7 +174,7 @@ class SearchScreen(TailorScreen):
         position = f"[{self.studies.index(self.selected) + 1}/{len(self.studies)}] " if self.selected in self.studies else ""
         parts = [f"{position}study {snap['study']}"]
         if best:
-            parts.append(f"best #{best['number']} {best['value']:.4g}")
+            parts.append(f"best #{best['number']} {number(best['value'])}")
         counts = [f"{c[k]} {word}" for k, word in (("complete", "complete"), ("pruned", "pruned"), ("failed", "failed"),
                                                     ("running", "running"), ("waiting", "queued")) if c[k]]
         parts += [
@@ -255,6 +257,7 @@ class SearchScreen(TailorScreen):
             open_run(row["run_id"])
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
+        from tailor.engine.api.runs import number
         from tailor.engine.api.search import importance_bars, intermediate_series
 
         history = [(float(n), v) for n, v in snap["history"]]
@@ -273,7 +276,7 @@ class SearchScreen(TailorScreen):
             for name, value, bar in bars:
                 text.append(f"{name[:16]:<16} ", style="bold")
                 text.append(bar, style=theme_style(self.app, "primary"))
-                text.append(f" {value:.2f}\n")
+                text.append(f" {number(value)}\n")
             importance.update(text)
         else:
             importance.update(Text("needs 3 complete trials", style=theme_style(self.app, "foreground-muted")))
@@ -415,6 +418,7 @@ class SearchScreen(TailorScreen):
         if snap is None or snap["best"] is None:
             self.notify("no complete trial to promote yet", severity="warning")
             return
+        from tailor.engine.api.runs import number
         from tailor.tui.screens.confirm import ConfirmScreen
 
         best = snap["best"]
@@ -424,7 +428,7 @@ class SearchScreen(TailorScreen):
                 self.promote(snap["study"], snap["url"], best["number"])
 
         message = (
-            f"Promote trial {best['number']} of {snap['study']} ({snap['objective']} {best['value']:.4g}) to a full "
+            f"Promote trial {best['number']} of {snap['study']} ({snap['objective']} {number(best['value'])}) to a full "
             "training run with its parameters?"
         )
         self.app.push_screen(ConfirmScreen(message, yes="Promote"), confirmed)

@@ -172,8 +172,9 @@ class RunInfo:
         step = int(event.get("step") or 0)
         numeric = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
         latest.update(numeric)
-        if event.get("epoch") is not None:
-            self.epoch = float(event["epoch"])
+        epoch = event.get("epoch")
+        if isinstance(epoch, int | float) and not isinstance(epoch, bool) and abs(epoch) < 1e300:
+            self.epoch = float(epoch)  # anything else is not an epoch: not shown, never a crash
         if event.get("split", "train") == "eval":
             if "eval_loss" in numeric:
                 _append(self.eval_loss, step, numeric["eval_loss"])

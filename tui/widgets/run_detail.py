@@ -115,7 +115,7 @@ class RunDetail(Vertical):
         items.append(f"lr {number(lr)}")
         items.append(info.speed or "speed -")
         if info.epoch is not None:
-            items.append(f"epoch {info.epoch:.2f}")
+            items.append(f"epoch {info.epoch:.2f}")  # a float (RunInfo keeps no other), inf and nan included
         if info.grad_norm is not None:
             items.append(f"grad {number(info.grad_norm)}")
         items.append(f"loss {number(status.latest.get('loss'))}")
