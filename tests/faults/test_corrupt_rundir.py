@@ -63,6 +63,21 @@ def test_malformed_events_are_skipped_and_counted_never_crash_a_reader(workspace
     assert "\x1b" not in out.stdout and "\x07" not in out.stdout
     assert "\\x1b]52;c;ZXZpbA==\\x07 osc" in out.stdout
     assert "loss=nan" in out.stdout
+    # said once, on stderr (stdout stays events only), by every reader of the file
+    note = "12 damaged event lines skipped (line 2, 3, 4, 5, 6, …)"
+    assert out.stderr.count("damaged") == 1 and note in out.stderr
+    listed = [json.loads(x) for x in tailor(workspace, "runs", "--json").stdout.splitlines()]
+    assert [s.get("damaged_events") for s in listed] == [note]
+
+
+def test_damaged_lines_counts_a_cut_last_line_only_once_the_run_ended(tmp_path) -> None:
+    from tailor.engine.runs.events import damaged_lines
+
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"seq": 1, "time": 1, "type": "log", "message": "a"}\nnot json\n\n{"seq": 2, "time": 1, "ty')
+    assert damaged_lines(path) == [2]  # a live run may still be writing its last line
+    assert damaged_lines(path, complete=True) == [2, 4]
+    assert damaged_lines(tmp_path / "missing.jsonl") == []
 
 
 def test_a_10mb_log_message_is_cut_for_readers(workspace) -> None:

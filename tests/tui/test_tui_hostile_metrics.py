@@ -70,6 +70,10 @@ async def test_every_metric_widget_survives_hostile_values(workspace) -> None:
         await pilot.pause()
         legend = str(curves.border_title)
         assert "6 clipped, 5 gaps" in legend and CLIP_MARKER in legend
+        text_run = runs_screen(app).store.get(ids[BAD.index("1.5")])  # text is no metric value: its lines are damaged
+        assert text_run is not None and text_run.damaged == "2 damaged event lines skipped (line 11, 12)"
+        screen.detail.show_run(text_run, 0.0)
+        assert text_run.damaged in str(screen.detail.query_one("#detail-stats").render())  # said in the detail
         sft = runs_screen(app).store.get(ids[1])
         assert sft is not None and sft.loss and math.isinf(sft.loss[-2][1])  # inf kept in the data, clipped in the plot
 

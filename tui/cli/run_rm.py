@@ -34,8 +34,9 @@ def rm_cmd(state: CliState, run_id: str, yes: bool, host: str | None) -> None:
     click.echo(f"deleted {run_async(go())}{where}")
 
 
-def check_launch(path: Any, overrides: dict[str, Any], host: str | None) -> None:
-    """Print each problem the launch form would show (``field: message``); exit 2 if there is one."""
+def check_launch(path: Any, overrides: dict[str, Any], host: str | None, *, quiet: bool = False) -> None:
+    """Print each problem the launch form would show (``field: message``); exit 2 if there is one.
+    ``quiet``: say nothing when all is well (``tailor run`` checks before it launches)."""
     from tailor.engine.api.errors import RecipeError
     from tailor.engine.api.launch import preflight
 
@@ -45,4 +46,5 @@ def check_launch(path: Any, overrides: dict[str, Any], host: str | None) -> None
         for problem in rest:
             click.echo(f"{problem.field}: {problem.message}", err=True)
         raise RecipeError(f"{first.field}: {first.message}")
-    click.echo(f"{path}: ready to launch")
+    if not quiet:
+        click.echo(f"{path}: ready to launch")

@@ -57,6 +57,7 @@ class RunInfo:
     epoch: float | None = None
     grad_norm: float | None = None
     speed: str = ""  # "3.2 steps/s" or what the trainer reports
+    damaged: str = ""  # "3 damaged event lines skipped (line 17, 22, 40)", read once the run has ended
     log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
     order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
     settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage

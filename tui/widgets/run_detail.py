@@ -138,6 +138,8 @@ class RunDetail(Vertical):
         if info.child_ids:
             items.append(f"children {', '.join(info.child_ids)} (P)")
         text = Text(" · ".join(items))
+        if info.damaged:  # readers skip damaged event lines: said, never silent
+            text.append(f" · {info.damaged}", style=theme_style(self.app, "warning"))
         if status.error:
             text.append("\n")
             text.append(status.error, style=theme_style(self.app, "error"))
