@@ -102,9 +102,10 @@ def test_resumed_worker_survives_a_malformed_step_in_its_events(tick, workspace)
 
 
 def test_a_corrupt_status_is_listed_and_repaired(tick, workspace) -> None:
-    out = tailor(workspace, "run", str(tick_recipe(workspace, steps=12, step_s=0.02)))
+    out = tailor(workspace, "run", str(tick_recipe(workspace, steps=12, step_s=0.02)), "-s", "eval_every=4")
     run = workspace.run(out.stdout.strip())
     wait_state(run, "succeeded")
+    before = run.read_status()
     run.status_file.write_text("{garbage")
     listed = tailor(workspace, "runs")
     assert listed.returncode == 0 and run.run_id in listed.stdout and "corrupt" in listed.stdout
@@ -116,6 +117,20 @@ def test_a_corrupt_status_is_listed_and_repaired(tick, workspace) -> None:
     assert "succeeded, step 12" in fixed.stdout
     status = run.read_status()
     assert status.state.value == "succeeded" and status.kind == "tick" and status.latest["loss"] == pytest.approx(1 / 12)
+    # everything the run directory still holds: total steps, the recipe and override links
+    assert status.total_steps == before.total_steps == 12
+    assert status.links == {**before.links, "repaired": True} and status.links["overrides"] == {"eval_every": 4}
+
+
+def test_permission_errors_say_permission_denied_and_the_fix(tmp_path) -> None:
+    from tailor.engine.data.compressed import bad_stream
+    from tailor.engine.errors import one_line
+
+    path = tmp_path / "train.jsonl.gz"  # as root a mode-000 file stays readable: the error itself is fed in
+    denied = PermissionError(13, "Permission denied", str(path))
+    for text in (str(bad_stream(path, denied)), one_line(denied)):
+        assert text.startswith(f"permission denied: {path}; ") and f"chmod u+rw {path}" in text, text
+        assert "compressed" not in text and "Errno" not in text
 
 
 def test_resume_rebuilds_a_corrupt_status_of_a_killed_run(tick, workspace) -> None:

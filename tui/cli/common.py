@@ -81,6 +81,11 @@ def handle_errors(state: CliState | None) -> Iterator[None]:
         sys.exit(2)
     except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit, BrokenPipeError):
         raise  # click itself handles a closed pipe (`tailor runs | head`) quietly
+    except PermissionError as exc:  # bad input (a file's mode), not a bug: one line with the fix, exit 2
+        if state and state.debug:
+            raise
+        click.secho(f"error: {one_line(exc)}", fg="red", err=True)
+        sys.exit(2)
     except Exception as exc:  # never a traceback unless asked
         if state and state.debug:
             raise

@@ -42,9 +42,10 @@ def check_launch(path: Any, overrides: dict[str, Any], host: str | None, *, quie
 
     problems = preflight(path, overrides or None, host=host or "local")
     if problems:
-        first, *rest = problems
-        for problem in rest:
-            click.echo(f"{problem.field}: {problem.message}", err=True)
-        raise RecipeError(f"{first.field}: {first.message}")
+        # the form's field names the problem; a launch's whole-recipe refusal (a light install) reads as one
+        lines = [p.message if quiet and p.field == "recipe" else f"{p.field}: {p.message}" for p in problems]
+        for line in lines[1:]:
+            click.echo(line, err=True)
+        raise RecipeError(lines[0])
     if not quiet:
         click.echo(f"{path}: ready to launch")

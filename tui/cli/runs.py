@@ -24,6 +24,10 @@ def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: st
     path = state.recipe_path(recipe)
     from tailor.tui.cli.run_rm import check_launch
 
+    if not check:  # the recipe's own errors as a launch words them (naming the file), then every check
+        from tailor.engine.api.recipes import load_with_overrides
+
+        load_with_overrides(path, overrides or None)
     # the whole of --check first: what it refuses exits 2 before a run directory exists
     check_launch(path, overrides, host, quiet=not check)
     if check:
