@@ -195,8 +195,27 @@ def data_problems(recipe: Recipe) -> list[Problem]:
     problems = []
     for first, second in specs:
         spec = data.model_copy(update={"train": first, "eval": second or None})
-        try:
-            validate_training_data(spec, task=task, keep=False)  # type: ignore[arg-type]
-        except TailorError as exc:
-            problems.append(Problem("dataset", one_line(exc)))
+        # the launch form checks again on every change: a file read once is not read again unchanged
+        files = tuple((s.path, *_stamp(Path(s.path))) for s in first + second)
+        key = (task, spec.model_dump_json(), files)
+        if key not in _DATA_VERDICTS:
+            try:
+                validate_training_data(spec, task=task, keep=False)  # type: ignore[arg-type]
+                verdict = None
+            except TailorError as exc:
+                verdict = one_line(exc)
+            if len(_DATA_VERDICTS) >= 64:
+                _DATA_VERDICTS.clear()
+            _DATA_VERDICTS[key] = verdict
+        if _DATA_VERDICTS[key]:
+            problems.append(Problem("dataset", str(_DATA_VERDICTS[key])))
     return problems
+
+
+#: (task, data spec, (path, size, mtime) of its files) -> the problem found, None when the rows are fine
+_DATA_VERDICTS: dict[tuple[Any, ...], str | None] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns

@@ -68,6 +68,9 @@ def _run(run: RunDir, resume: bool) -> int:
     if run.cancel_requested:
         ctx.finish(RunState.CANCELLED)
         return 0
+    if resume:  # a worker killed mid-save left its checkpoint unfinished: never resumed from, its space freed
+        with contextlib.suppress(OSError):
+            run.drop_partial_checkpoints()
     ctx.start()
     pidfile = None
     try:
