@@ -244,34 +244,5 @@ def scan_events(path: Path) -> Iterator[Event]:
                 yield event
 
 
-def damaged_lines(path: Path, *, complete: bool = False) -> list[int]:
-    """1-based numbers of the lines every reader skips: not JSON, not fitting the contract, or longer
-    than a read. ``complete``: the file is finished (its run ended), so a last line without its newline
-    is damaged too, not one being written."""
-    out: list[int] = []
-    try:
-        fh = open(path, "rb")  # noqa: SIM115 - closed below
-    except FileNotFoundError:
-        return out
-    with fh:
-        for number, line in enumerate(fh, 1):
-            if not line.endswith(b"\n"):
-                if complete and line.strip():
-                    out.append(number)
-                break
-            if not line.strip():
-                continue
-            if len(line) > 8 * 1024 * 1024:
-                out.append(number)
-                continue
-            try:
-                event = check_event(json.loads(line))
-            except (ValueError, RecursionError):
-                event = None
-            if event is None:
-                out.append(number)
-    return out
-
-
 def read_events(path: Path, after: int = 0) -> list[Event]:
     return list(iter_events(path, after))

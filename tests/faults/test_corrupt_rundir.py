@@ -71,13 +71,18 @@ def test_malformed_events_are_skipped_and_counted_never_crash_a_reader(workspace
 
 
 def test_damaged_lines_counts_a_cut_last_line_only_once_the_run_ended(tmp_path) -> None:
-    from tailor.engine.runs.events import damaged_lines
+    from tailor.engine.runs.damage import DamageCache, damaged_lines
 
     path = tmp_path / "events.jsonl"
     path.write_text('{"seq": 1, "time": 1, "type": "log", "message": "a"}\nnot json\n\n{"seq": 2, "time": 1, "ty')
     assert damaged_lines(path) == [2]  # a live run may still be writing its last line
     assert damaged_lines(path, complete=True) == [2, 4]
     assert damaged_lines(tmp_path / "missing.jsonl") == []
+    cache = DamageCache(tmp_path / "cache.json")
+    assert cache.lines(path, complete=True) == [2, 4]
+    cache.save()
+    path.write_text("garbage\n")  # another size: read again, not the cached verdict
+    assert DamageCache(tmp_path / "cache.json").lines(path, complete=True) == [1]
 
 
 def test_a_10mb_log_message_is_cut_for_readers(workspace) -> None:

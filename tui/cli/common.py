@@ -45,9 +45,10 @@ class CliState:
 
         return executor_for_run(self.workspace_obj(), run_id)
 
-    def damaged_events(self, run_id: str, ended: bool | None = None) -> str:
+    def damaged_events(self, run_id: str, ended: bool | None = None, cache: Any = None) -> str:
         """``3 damaged event lines skipped (line 17, 22, 40)`` for a run of this workspace (a remote run's
-        mirror included), empty when none or when the run is not here."""
+        mirror included), empty when none or when the run is not here. ``cache``: a ``DamageCache`` (a
+        listing asks for every run)."""
         from tailor.engine.api.runs import RunDir, damaged_lines, damaged_note
 
         run = RunDir(self.workspace_obj().runs_dir / run_id)
@@ -55,7 +56,9 @@ class CliState:
             return ""
         if ended is None:
             ended = run.listed_status().state.terminal
-        return damaged_note(damaged_lines(run.events_file, complete=ended))  # a live run's last line may be half-written
+        # a live run's last line may be half-written: counted only once the run has ended
+        found = cache.lines(run.events_file, complete=ended) if cache else damaged_lines(run.events_file, complete=ended)
+        return damaged_note(found)
 
     def recipe_path(self, recipe: str) -> Path:
         """A recipe path as given, or the name of a recipe in the workspace's recipes/ folder."""

@@ -66,10 +66,14 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     if as_json:
         import json
 
+        from tailor.engine.api.runs import DamageCache
+
+        cache = DamageCache()  # parsing every run's events each time would make a large listing slow
         for s in statuses:
             # a listing of this workspace names the damaged event lines its readers skip (never silently)
-            note = state.damaged_events(s.run_id, s.state.terminal) if host is None else ""
+            note = state.damaged_events(s.run_id, s.state.terminal, cache) if host is None else ""
             click.echo(json.dumps({**s.model_dump(mode="json"), "damaged_events": note}) if note else s.model_dump_json())
+        cache.save()
         return
     table = Table(box=None, header_style="bold")
     for col in ("RUN", "KIND", "HOST", "STATE", "STEP", "LOSS", "EVAL LOSS", "ELAPSED"):
