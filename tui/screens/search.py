@@ -162,8 +162,6 @@ class SearchScreen(TailorScreen):
 
     # -- drawing ---------------------------------------------------------------
     def _draw(self) -> None:
-        from tailor.engine.api.runs import number
-
         snap = self.snap
         header = self.query_one("#search-header", Static)
         if snap is None:
@@ -174,7 +172,7 @@ class SearchScreen(TailorScreen):
         position = f"[{self.studies.index(self.selected) + 1}/{len(self.studies)}] " if self.selected in self.studies else ""
         parts = [f"{position}study {snap['study']}"]
         if best:
-            parts.append(f"best #{best['number']} {number(best['value'])}")
+            parts.append(f"best #{best['number']} {_short(best['value'])}")
         counts = [f"{c[k]} {word}" for k, word in (("complete", "complete"), ("pruned", "pruned"), ("failed", "failed"),
                                                     ("running", "running"), ("waiting", "queued")) if c[k]]
         parts += [
@@ -276,7 +274,7 @@ class SearchScreen(TailorScreen):
             for name, value, bar in bars:
                 text.append(f"{name[:16]:<16} ", style="bold")
                 text.append(bar, style=theme_style(self.app, "primary"))
-                text.append(f" {number(value)}\n")
+                text.append(f" {value:.2f}\n" if isinstance(value, float) else f" {number(value)}\n")
             importance.update(text)
         else:
             importance.update(Text("needs 3 complete trials", style=theme_style(self.app, "foreground-muted")))
@@ -418,7 +416,6 @@ class SearchScreen(TailorScreen):
         if snap is None or snap["best"] is None:
             self.notify("no complete trial to promote yet", severity="warning")
             return
-        from tailor.engine.api.runs import number
         from tailor.tui.screens.confirm import ConfirmScreen
 
         best = snap["best"]
@@ -428,7 +425,7 @@ class SearchScreen(TailorScreen):
                 self.promote(snap["study"], snap["url"], best["number"])
 
         message = (
-            f"Promote trial {best['number']} of {snap['study']} ({snap['objective']} {number(best['value'])}) to a full "
+            f"Promote trial {best['number']} of {snap['study']} ({snap['objective']} {_short(best['value'])}) to a full "
             "training run with its parameters?"
         )
         self.app.push_screen(ConfirmScreen(message, yes="Promote"), confirmed)
@@ -441,3 +438,12 @@ class SearchScreen(TailorScreen):
         path, status = await self.tailor.engine(lambda ex: promote(ex, ws, study, url, trial_number=number))
         assert status is not None  # promote launches by default
         self.notify(f"training {status.run_id} from {path.name} (see Runs)", title="search")
+
+
+def _short(value: Any) -> str:
+    """An objective value in 4 digits (``inf``, ``nan`` as they are; what is not a float as text)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    from tailor.engine.api.runs import number
+
+    return number(value)
