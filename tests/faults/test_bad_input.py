@@ -50,3 +50,22 @@ def test_run_refuses_what_check_refuses_before_a_run_exists(workspace, tmp_path)
     assert not any(workspace.runs_dir.iterdir())  # nothing was launched
     out = runner.invoke(cli, [*run, "--check", "-s", "lora.target_modules=[q_proj, v_proj]"])
     assert out.exit_code == 0, out.output
+
+
+def test_a_host_refuses_a_model_it_does_not_have_before_the_run_exists(tmp_path) -> None:
+    """The host side of a remote launch checks what only the host can answer (its model, its modules)."""
+    import json
+    import subprocess
+    import sys
+
+    from tailor.engine.runs.status import Status
+
+    status = Status(run_id="r-20260101-000000-abcd", kind="sft", name="r")
+    payload = {"run_id": status.run_id, "status": status.model_dump(mode="json"),
+               "recipe": "kind: sft\nmodel: /nowhere/model\ndata:\n  train: /x/train.jsonl\n"}
+    out = subprocess.run([sys.executable, "-m", "tailor.engine.remote", "launch", "--ws", str(tmp_path / "ws")],
+                         input=json.dumps(payload), capture_output=True, text=True, timeout=120)
+    assert out.returncode == 3, out.stderr
+    error = json.loads(out.stdout)["error"]
+    assert "model folder '/nowhere/model' does not exist" in error, error
+    assert not any((tmp_path / "ws" / "runs").iterdir())
