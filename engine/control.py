@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tailor.engine import kinds, stack
-from tailor.engine.errors import RunError
+from tailor.engine.errors import RunError, TailorError
 from tailor.engine.runs import lock
 from tailor.engine.runs.liveness import pid_alive, this_host
 from tailor.engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUED_TIMEOUT, RunDir
@@ -168,6 +168,8 @@ class Control:
 
         self.require_stack("resuming a run here")
         run = self.run(run_id)
+        self._refuse_live(run)
+        self._check_space(run)
         deadline = time.monotonic() + LOCK_RELEASE_S
         while True:
             try:
@@ -184,6 +186,29 @@ class Control:
             except OSError as exc:
                 raise wrap_disk_full(exc, run.path) or exc from None
         return self.effective(run)
+
+    def _refuse_live(self, run: RunDir) -> None:
+        """A run whose worker is alive is not resumed: say it is running, not that someone resumed it."""
+        try:
+            status = run.effective_status(self.heartbeat_timeout, self.queued_timeout)
+        except RunError:
+            return  # a corrupt status.json: requeue rebuilds it
+        if status.state.active:
+            pid = f" (pid {status.pid})" if status.pid else ""
+            raise RunError(f"run {run.run_id} is still {status.state.value}{pid}; nothing to resume: "
+                           f"`tailor logs -f {run.run_id}` follows it, `tailor cancel {run.run_id}` stops it")
+
+    def _check_space(self, run: RunDir) -> None:
+        """The launch's free-space check (the same estimate and message) before a resume writes anything."""
+        from tailor.engine.memory_estimate import check_launch_space
+        from tailor.engine.recipes.load import parse_recipe
+
+        try:
+            recipe = parse_recipe(run.recipe_file.read_text(encoding="utf-8"), source=str(run.recipe_file),
+                                  check_files=False)
+        except (OSError, TailorError):
+            return  # the worker reports an unreadable recipe with its own message
+        check_launch_space(self.runs_dir, recipe)
 
     def _worker_gone(self, run: RunDir) -> bool:
         try:

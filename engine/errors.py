@@ -56,6 +56,13 @@ def missing_extra(exc: BaseException) -> MissingExtra | None:
     return None
 
 
+def permission_denied(path: object) -> str:
+    """``permission denied: PATH; ...`` with the fix (never "not readable" or a traceback)."""
+    where = path if path else "a file"
+    return (f"permission denied: {where}; give your user access (`ls -l` shows the owner and mode; e.g. "
+            f"`chmod u+rw {where}`) or run as the user who owns it")
+
+
 def one_line(exc: BaseException) -> str:
     """A one-line description of any exception, for notifications and status files."""
     if isinstance(exc, TailorError):
@@ -63,5 +70,7 @@ def one_line(exc: BaseException) -> str:
     extra = missing_extra(exc)
     if extra is not None:
         return str(extra)
+    if isinstance(exc, PermissionError):
+        return permission_denied(exc.filename)
     text = " ".join(str(exc).split()) or exc.__class__.__name__
     return f"{exc.__class__.__name__}: {text}"

@@ -2,8 +2,9 @@
 
 ``preflight(path, overrides)`` loads the recipe with its overrides (the same validation as
 ``tailor run``), then checks what loading does not: the model resolves (a local folder with a
-config.json, the built-in ``tailor/tiny``, a hub id in the cache or on a reachable hub) and the first
-rows of each local data file are in a format the recipe's kind trains on. Each problem names the form
+config.json, the built-in ``tailor/tiny``, a hub id in the cache or on a reachable hub), every row of each
+local data file converts and checks as the trainer will read it, and ``lora.target_modules`` match modules
+of the model (``engine/model_modules.py``). Each problem names the form
 field it belongs to, so the launch form shows it under that field.
 
 Light: no torch/transformers/datasets; the hub is asked only when the model is not cached and the hub
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
     from tailor.engine.recipes.common import Recipe
 
 HUB_TIMEOUT_S = 5.0
-HEAD_ROWS = 20
+MODULES_TIMEOUT_S = 120.0  # building a model's module tree on the meta device (importing torch is most of it)
 
 
 @dataclass
@@ -68,7 +69,68 @@ def preflight(path: Path, overrides: dict[str, Any] | None = None, *, host: str 
             if message:
                 problems.append(Problem("model", message))
         problems += data_problems(recipe)
+        if host == "local" and not getattr(recipe, "from_run", None):  # a host's model is checked there
+            message = target_problem(recipe)
+            if message:
+                problems.append(Problem("recipe", message))
     return problems
+
+
+def target_problem(recipe: Recipe) -> str | None:
+    """Why ``lora.target_modules`` would train less than the recipe says (an entry matching no module of
+    the model), or None; the worker's check (``engine/train/methods.py``) without loading the model."""
+    lora = getattr(recipe, "lora", None)
+    model = getattr(recipe, "model", None)
+    if getattr(recipe, "method", None) not in ("lora", "qlora") or lora is None or model is None:
+        return None
+    targets = lora.target_modules
+    if isinstance(targets, str):
+        return None  # "all-linear" or a regex: PEFT checks those itself
+    found = model_modules(model.name_or_path, model.revision, model.gguf_file, model.trust_remote_code)
+    if found is None:
+        return None  # no config.json here (yet) or no torch: the worker checks once it has the model
+    names, linear = found
+    missing = [t for t in targets if not any(n == t or n.endswith("." + t) for n in names)]
+    if not missing:
+        return None
+    return (f"lora.target_modules: {', '.join(missing)} match no module of this model; "
+            f"its linear modules are {', '.join(linear)}")
+
+
+def model_modules(name: str, revision: str | None = None, gguf_file: str | None = None,
+                  remote_code: bool = False) -> tuple[list[str], list[str]] | None:
+    """(every module name, the linear layers' last names) of a model, from its config.json built on the
+    meta device in a child process (``engine/models/meta_modules.py``: this process never imports torch);
+    cached per config under ``cache_dir()/modules``. None when there is no config here or it cannot be built."""
+    import hashlib
+    import json
+    import subprocess
+    import sys
+
+    from tailor.engine.config import cache_dir
+    from tailor.engine.model_config import local_config
+
+    if remote_code:
+        return None  # building it would run the model's own code: left to the worker
+    config = local_config(name, revision, gguf_file).config
+    if not config or not config.get("model_type"):
+        return None
+    text = json.dumps(config, sort_keys=True)
+    cached = cache_dir() / "modules" / f"{hashlib.sha256(text.encode()).hexdigest()[:32]}.json"
+    try:
+        found = json.loads(cached.read_text())
+    except (OSError, ValueError):
+        try:
+            out = subprocess.run([sys.executable, "-m", "tailor.engine.models.meta_modules"], input=text,
+                                 capture_output=True, text=True, timeout=MODULES_TIMEOUT_S, check=True)
+            found = json.loads(out.stdout)
+        except (OSError, ValueError, subprocess.SubprocessError):
+            return None  # a light install, an architecture transformers does not know: the worker checks
+        from tailor.engine.fsutil import atomic_write_text
+
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cached, json.dumps(found))
+    return list(found["modules"]), list(found["linear"])
 
 
 def model_problem(name: str, revision: str | None = None, *, local: bool = True) -> str | None:
@@ -115,32 +177,45 @@ def _hub_problem(name: str, revision: str | None) -> str | None:
 
 
 def data_problems(recipe: Recipe) -> list[Problem]:
-    """The first rows of each local training/eval file: a format the recipe's kind trains on?"""
+    """Every row of each local training/eval file read, converted and checked as the trainer reads it
+    (streamed: nothing kept), so a bad row 500 stops the launch, not the worker. Hub datasets, folders and
+    globs are read by the worker."""
     from tailor.engine import kinds
-    from tailor.engine.data.formats import TASK_FORMATS, wrong_task
-    from tailor.engine.data.prepare import detect_format
-    from tailor.engine.data.readers import iter_records
+    from tailor.engine.data.prepare import validate_training_data
     from tailor.engine.errors import TailorError, one_line
 
     task = kinds.data_task_of(recipe)
     data = getattr(recipe, "data", None)
     if task is None or data is None:
         return []
+    train = [s for s in data.train if Path(s.path).is_file()]
+    evals = [s for s in data.eval or [] if Path(s.path).is_file()]
+    # train and eval together when both are local (their shapes must match), else each side alone
+    specs = [(train, evals)] if train and evals else [(train, [])] if train else [(evals, [])] if evals else []
     problems = []
-    for src in list(data.train) + list(data.eval or []):
-        path = Path(src.path)
-        if not path.is_file():
-            continue  # hub datasets, folders and globs are read by the worker
-        try:
-            head = []
-            for rec in iter_records(path):
-                head.append(rec)
-                if len(head) >= HEAD_ROWS:
-                    break
-            fmt = src.format if src.format != "auto" else detect_format(head, path.name, src.columns)
-        except TailorError as exc:
-            problems.append(Problem("dataset", one_line(exc)))
-            continue
-        if fmt not in TASK_FORMATS[task]:
-            problems.append(Problem("dataset", f"{path.name}: {wrong_task(fmt, task)}"))
+    for first, second in specs:
+        spec = data.model_copy(update={"train": first, "eval": second or None})
+        # the launch form checks again on every change: a file read once is not read again unchanged
+        files = tuple((s.path, *_stamp(Path(s.path))) for s in first + second)
+        key = (task, spec.model_dump_json(), files)
+        if key not in _DATA_VERDICTS:
+            try:
+                validate_training_data(spec, task=task, keep=False)  # type: ignore[arg-type]
+                verdict = None
+            except TailorError as exc:
+                verdict = one_line(exc)
+            if len(_DATA_VERDICTS) >= 64:
+                _DATA_VERDICTS.clear()
+            _DATA_VERDICTS[key] = verdict
+        if _DATA_VERDICTS[key]:
+            problems.append(Problem("dataset", str(_DATA_VERDICTS[key])))
     return problems
+
+
+#: (task, data spec, (path, size, mtime) of its files) -> the problem found, None when the rows are fine
+_DATA_VERDICTS: dict[tuple[Any, ...], str | None] = {}
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns

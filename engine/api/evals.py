@@ -16,6 +16,7 @@ from tailor.engine.eval.results import (
     find_evaluations,
     has_results,
     load_results,
+    score_delta,
 )
 from tailor.engine.eval.table import (
     build_table,
@@ -49,6 +50,7 @@ __all__ = [
     "model_choices",
     "prepare",
     "recipe_defaults",
+    "score_delta",
     "score_metric",
     "title",
     "to_csv",

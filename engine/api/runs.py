@@ -3,18 +3,22 @@ run and its recipe, formatting for display, and refreshing the local mirrors of 
 
 from tailor.engine.remote.mirror import host_of
 from tailor.engine.remote.refresh import refresh_remote
+from tailor.engine.runs.damage import DamageCache, damaged_lines
 from tailor.engine.runs.events import Event, check_event
-from tailor.engine.runs.format import duration, eta, event_line, number, safe, state_word
+from tailor.engine.runs.format import damaged_note, duration, eta, event_line, number, safe, state_word
 from tailor.engine.runs.lookup import find_run, run_recipe
 from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState, Status
 
 __all__ = [
+    "DamageCache",
     "Event",
     "RunDir",
     "RunState",
     "Status",
     "check_event",
+    "damaged_lines",
+    "damaged_note",
     "duration",
     "eta",
     "event_line",

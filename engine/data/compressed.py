@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from tailor.engine.data.records import compression_of
-from tailor.engine.errors import DataError
+from tailor.engine.errors import DataError, permission_denied
 
 # What a truncated or corrupt stream raises, per library.
 STREAM_ERRORS: tuple[type[BaseException], ...] = (OSError, EOFError, zlib.error)
@@ -39,6 +39,8 @@ def stream_errors() -> tuple[type[BaseException], ...]:
 
 
 def bad_stream(path: Path, exc: BaseException) -> DataError:
+    if isinstance(exc, PermissionError):  # a mode-000 file is not a damaged download
+        return DataError(permission_denied(path))
     what = {"gzip": "gzip", "zstd": "zstd"}.get(compression_of(path) or "", "compressed")
     return DataError(
         f"{path}: not a readable {what} file ({' '.join(str(exc).split())[:120]}); "

@@ -49,6 +49,7 @@ class SourceData:
     locs: list[Loc] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     skipped: list[Problem] = field(default_factory=list)
+    count: int = 0  # good source rows (``rows`` holds only the first when read with ``keep=False``)
 
     @property
     def shape(self) -> str:
@@ -106,8 +107,10 @@ def detect_format(records: list[Record], label: str, columns: dict[str, str] | N
     return fmt
 
 
-def read_source(src: DataSource, *, task: Task, system: str | None = None) -> SourceData:
-    """Read, detect, convert and check one source. Problems are collected, not raised."""
+def read_source(src: DataSource, *, task: Task, system: str | None = None, keep: bool = True) -> SourceData:
+    """Read, detect, convert and check one source. Problems are collected, not raised. ``keep=False``
+    streams: every row is checked as the trainer reads it, but only the first is kept (a check of a
+    1M-row file must not hold it in memory)."""
     from tailor.engine.data.registry import find, split_spec
 
     entry = find(*parts) if (parts := split_spec(src.path)) else None  # dataset_info.json#name
@@ -162,8 +165,10 @@ def read_source(src: DataSource, *, task: Task, system: str | None = None) -> So
                 )
                 return
         good += 1
-        out.rows += rows
-        out.locs += [rec.loc] * len(rows)
+        out.count = good
+        if keep or not out.rows:
+            out.rows += rows
+            out.locs += [rec.loc] * len(rows)
 
     for rec in head:
         if src.max_rows and good >= src.max_rows:
@@ -218,9 +223,9 @@ def _skip_note(part: SourceData) -> str:
 
 
 def _read_all(
-    sources: list[DataSource], *, task: Task, system: str | None, skip: bool = False, log=None
+    sources: list[DataSource], *, task: Task, system: str | None, skip: bool = False, log=None, keep: bool = True
 ) -> list[SourceData]:
-    parts = [read_source(src, task=task, system=system) for src in sources]
+    parts = [read_source(src, task=task, system=system, keep=keep) for src in sources]
     for part in parts:
         if part.problems and skip and part.rows:
             part.skipped, part.problems = part.problems, []
@@ -242,14 +247,15 @@ def _read_all(
     return parts
 
 
-def validate_training_data(data: DataSpec, *, task: Task) -> list[SourceData]:
-    """Read and check every train and eval row without ``datasets``; raise DataError naming the first bad row."""
+def validate_training_data(data: DataSpec, *, task: Task, keep: bool = True) -> list[SourceData]:
+    """Read and check every train and eval row without ``datasets``; raise DataError naming the first bad
+    rows and their count. ``keep=False``: streamed, the rows are checked but not kept (``read_source``)."""
     if data.eval and data.eval_split:
         raise DataError("data: set either eval or eval_split, not both")
     skip = data.on_invalid == "skip"
-    parts = _read_all(data.train, task=task, system=data.system_prompt, skip=skip)
+    parts = _read_all(data.train, task=task, system=data.system_prompt, skip=skip, keep=keep)
     if data.eval:
-        evals = _read_all(data.eval, task=task, system=data.system_prompt, skip=skip)
+        evals = _read_all(data.eval, task=task, system=data.system_prompt, skip=skip, keep=keep)
         if evals[0].shape != parts[0].shape:
             raise DataError(
                 f"{evals[0].label} (eval) is {evals[0].shape} but {parts[0].label} (train) is {parts[0].shape}"

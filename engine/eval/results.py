@@ -12,6 +12,7 @@ See docs/evaluation.md for the fields.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -154,6 +155,24 @@ def prediction(path: str | Path, index: int) -> dict[str, Any] | None:
     return None
 
 
+def score_delta(a: Any, b: Any) -> float | None:
+    """``b - a`` for two per-example scores; None when either is not a number or the difference is NaN
+    (inf - inf), an infinity when an int is beyond a float: a hand-edited file must not break a view."""
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
+        return None
+    try:
+        delta = float(b) - float(a)
+    except OverflowError:
+        return math.inf if b > a else -math.inf
+    return None if math.isnan(delta) else delta
+
+
+def score_gap(a: Any, b: Any) -> float:
+    """|a - b|, 0 when there is no difference to speak of (see ``score_delta``)."""
+    delta = score_delta(a, b)
+    return 0.0 if delta is None else abs(delta)
+
+
 def disagreements(path: str | Path, a: str, b: str, score: str | None = None) -> list[tuple[int, float]]:
     """Example indices ordered by how much models ``a`` and ``b`` disagree, most first.
 
@@ -166,7 +185,7 @@ def disagreements(path: str | Path, a: str, b: str, score: str | None = None) ->
     for ex in iter_predictions(path):
         sa = (ex.get("scores") or {}).get(a, {}).get(score)
         sb = (ex.get("scores") or {}).get(b, {}).get(score)
-        gap = abs(sa - sb) if isinstance(sa, int | float) and isinstance(sb, int | float) else 0.0
+        gap = score_gap(sa, sb)
         outs = ex.get("outputs") or {}
         differs = 1.0 if outs.get(a) != outs.get(b) else 0.0
         out.append((int(ex.get("index", len(out))), gap, differs))
@@ -205,7 +224,7 @@ class PredictionIndex:
         sa = scores.get(self.a, {}).get(self.score) if self.score else None
         sb = scores.get(self.b, {}).get(self.score) if self.score else None
         outs = ex.get("outputs") or {}
-        gap = abs(sa - sb) if isinstance(sa, int | float) and isinstance(sb, int | float) else 0.0
+        gap = score_gap(sa, sb)
         return {
             "index": i,
             "gap": gap,

@@ -75,8 +75,12 @@ class Table:
 
 
 def _num(v: object) -> float | None:
-    if isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v):
-        return float(v)
+    """A finite float, else None (NaN, infinities, ints beyond a float and text are no score)."""
+    if isinstance(v, int | float) and not isinstance(v, bool):
+        try:
+            return float(v) if math.isfinite(v) else None
+        except OverflowError:
+            return None
     return None
 
 
@@ -170,6 +174,9 @@ def fmt_value(metric: str, value: float | None) -> str:
     """A cell on the metric's display scale (scores 0-100 with one decimal)."""
     if value is None:
         return "-"
+    value = _num(value) if not isinstance(value, float) else value
+    if value is None or not math.isfinite(value):  # a prediction's own score may be anything
+        return "-" if value is None else str(value)
     if _percent(metric):
         return f"{shown(metric, value):.1f}"
     if metric == "perplexity":
@@ -180,6 +187,8 @@ def fmt_value(metric: str, value: float | None) -> str:
 def fmt_delta(metric: str, delta: float | None) -> str:
     if delta is None:
         return ""
+    if not math.isfinite(delta):
+        return f"{delta:+}"  # +inf / -inf
     if _percent(metric):
         return f"{shown(metric, delta):+.1f}"
     if metric == "perplexity":

@@ -22,7 +22,7 @@ from typing import Any
 
 from tailor import engine
 from tailor.engine.control import Control
-from tailor.engine.errors import RunError, TailorError
+from tailor.engine.errors import RecipeError, RunError, TailorError
 from tailor.engine.executors.registry import DEFAULT_HOST_TYPE
 from tailor.engine.fsutil import atomic_write_json, private_dir
 from tailor.engine.recipes.trackers import TRACKER_DIRS
@@ -97,6 +97,7 @@ def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
     status = Status.model_validate(p["status"])
     status.host = this_host()
     _check_space(ws, p["recipe"])
+    _check_model(p["recipe"])
     control = ws.control(p.get("settings"))
     control.env = p.get("env") or {}
     out(control.create_and_spawn(check_run_id(p["run_id"]), p["recipe"], status).model_dump(mode="json"))
@@ -112,6 +113,25 @@ def _check_space(ws: RemoteWorkspace, recipe_yaml: str) -> None:
     except TailorError:
         return  # the worker reports a bad recipe itself
     check_launch_space(ws.runs_dir, recipe)
+
+
+def _check_model(recipe_yaml: str) -> None:
+    """The launch checks that only this host can answer, before its run directory exists: the model
+    resolves here, and ``lora.target_modules`` match its modules (engine/preflight.py, meta device)."""
+    from tailor.engine import kinds
+    from tailor.engine.preflight import model_problem, target_problem
+    from tailor.engine.recipes.load import parse_recipe
+
+    try:
+        recipe = parse_recipe(recipe_yaml, check_files=False)
+    except TailorError:
+        return  # the worker reports a bad recipe itself
+    model = getattr(recipe, "model", None)
+    if recipe.kind not in kinds.trainable() or model is None or getattr(recipe, "from_run", None):
+        return
+    problem = model_problem(model.name_or_path, model.revision) or target_problem(recipe)
+    if problem:
+        raise RecipeError(f"on {this_host()}: {problem}")
 
 
 def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:

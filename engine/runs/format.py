@@ -102,6 +102,16 @@ def _sample(row: dict) -> str:
     return f"{short(row.get('prompt', ''))} -> {short(row.get('completion', ''))}  {rewards}{adv}"
 
 
+def damaged_note(lines: list[int], shown: int = 5) -> str:
+    """``3 damaged event lines skipped (line 17, 22, 40)`` (empty when none): what readers dropped, said
+    once, so a reader never loses events silently."""
+    if not lines:
+        return ""
+    numbers = ", ".join(str(n) for n in lines[:shown]) + (", …" if len(lines) > shown else "")
+    plural = "s" if len(lines) > 1 else ""
+    return f"{len(lines)} damaged event line{plural} skipped (line {numbers})"
+
+
 def state_label(status: Status) -> str:
     """The run's state as listings show it: ``queued (PENDING: Resources)``, ``stalled (...)``."""
     return status.state_label

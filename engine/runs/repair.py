@@ -49,9 +49,14 @@ def rebuild_status(run: RunFiles) -> Status:
     events = list(scan_events(run.events_file))
     fields: dict[str, Any] = {"run_id": run.run_id, "kind": kind, "name": name}
     latest: dict[str, float] = {}
+    links: dict[str, Any] = {}
     state, step, attempt = RunState.QUEUED, 0, 0
     for event in events:
         etype = event["type"]
+        if etype == "status" and isinstance(event.get("links"), dict):
+            links.update(event["links"])  # recipe, overrides... as the launch wrote them
+        if isinstance(event.get("total_steps"), int) and event["total_steps"] > 0:
+            fields["total_steps"] = event["total_steps"]
         if etype == "status":
             try:
                 state = RunState(event["state"])
@@ -80,4 +85,24 @@ def rebuild_status(run: RunFiles) -> Status:
             fields["ended_at"] = events[-1]["time"] if events else None
             fields["error"] = "status.json was rebuilt from events.jsonl; the worker is gone; resume it"
             state = RunState.FAILED
-    return Status(**fields, state=state, step=step, attempt=attempt, latest=latest, links={"repaired": True})
+    fields.setdefault("total_steps", _checkpoint_total(run))
+    return Status(**fields, state=state, step=step, attempt=attempt, latest=latest, links={**links, "repaired": True})
+
+
+def _checkpoint_total(run: RunFiles) -> int | None:
+    """``max_steps`` from the newest checkpoint's trainer_state.json (runs from before events carried it)."""
+    import json
+    import re
+
+    best: tuple[int, Path] | None = None
+    for child in (run.path / "checkpoints").glob("checkpoint-*"):
+        m = re.fullmatch(r"checkpoint-(\d+)", child.name)
+        if m and (best is None or int(m.group(1)) > best[0]):
+            best = (int(m.group(1)), child)
+    if best is None:
+        return None
+    try:
+        total = json.loads((best[1] / "trainer_state.json").read_text()).get("max_steps")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return total if isinstance(total, int) and total > 0 else None

@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
+import shutil
 import time
 from pathlib import Path
 
@@ -88,8 +89,8 @@ class RunDir:
 
         atomic_write_text(run.recipe_file, recipe_yaml)
         run.write_status(status)
-        with run.event_writer() as events:
-            events.emit("status", state=status.state.value)
+        with run.event_writer() as events:  # the links too: a repaired status.json keeps them
+            events.emit("status", state=status.state.value, **({"links": status.links} if status.links else {}))
         return run
 
     # -- status --------------------------------------------------------------
@@ -247,17 +248,43 @@ class RunDir:
 
     # -- checkpoints ---------------------------------------------------------
     def last_checkpoint(self) -> Path | None:
-        """The newest complete checkpoint (one with trainer_state.json), or None."""
+        """The newest complete checkpoint (one with a whole trainer_state.json, the Trainer's last write),
+        or None."""
         best: tuple[int, Path] | None = None
+        for step, child, complete in self._checkpoints():
+            if complete and (best is None or step > best[0]):
+                best = (step, child)
+        return best[1] if best else None
+
+    def drop_partial_checkpoints(self) -> list[str]:
+        """Delete the checkpoints a save left unfinished (a full disk, a kill): a later resume must not
+        pick one up, and their space is what the final status needs. Returns their names."""
+        dropped = []
+        for _step, child, complete in self._checkpoints():
+            if not complete:
+                shutil.rmtree(child, ignore_errors=True)
+                dropped.append(child.name)
+        return dropped
+
+    def _checkpoints(self) -> list[tuple[int, Path, bool]]:
+        """(step, folder, complete) of every ``checkpoint-N`` folder."""
         if not self.checkpoints_dir.is_dir():
-            return None
+            return []
+        out = []
         for child in self.checkpoints_dir.iterdir():
             m = re.fullmatch(r"checkpoint-(\d+)", child.name)
-            if m and (child / "trainer_state.json").exists():
-                step = int(m.group(1))
-                if best is None or step > best[0]:
-                    best = (step, child)
-        return best[1] if best else None
+            if m and child.is_dir():
+                out.append((int(m.group(1)), child, _whole_json(child / "trainer_state.json")))
+        return out
 
     def describe_host(self) -> str:
         return this_host()
+
+
+def _whole_json(path: Path) -> bool:
+    """``path`` holds a whole JSON document (a save cut short by a full disk leaves a truncated one)."""
+    try:
+        json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return False
+    return True

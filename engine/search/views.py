@@ -11,6 +11,16 @@ from typing import Any
 Row = dict[str, Any]
 
 
+def _finite(value: Any) -> bool:
+    """A number that arithmetic and ``int()`` take (not NaN, an infinity, a huge int or text)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def values_of(row: Row) -> dict[str, Any]:
     return {**row.get("params", {}), **row.get("derived", {})}
 
@@ -40,6 +50,7 @@ def _axis(name: str, spec: dict[str, Any], seen: list[Any], bins: int) -> tuple[
     """Labels and a value -> column function: categorical values as they are, numeric ranges binned."""
     number = compact
 
+    seen = [v for v in seen if isinstance(v, bool) or not isinstance(v, int | float) or _finite(v)]
     if "choices" in spec or not all(isinstance(v, int | float) for v in seen):
         values = list(spec.get("choices") or sorted(set(seen), key=str))
         return [number(v) if isinstance(v, float) else str(v) for v in values], (
@@ -55,10 +66,10 @@ def _axis(name: str, spec: dict[str, Any], seen: list[Any], bins: int) -> tuple[
     width = (b - a) / bins or 1.0
 
     def col(v: float) -> int | None:
-        if v is None or (log and v <= 0):
-            return None
+        if not (isinstance(v, bool) or _finite(v)) or (log and v <= 0):
+            return None  # NaN, an infinity or not a number: in no cell
         pos = ((math.log10(v) if log else v) - a) / width
-        return min(bins - 1, max(0, int(pos)))
+        return min(bins - 1, max(0, int(pos))) if math.isfinite(pos) else None
 
     edges = [a + i * width for i in range(bins)]
     labels = [compact(10**e if log else e) for e in edges]
@@ -72,7 +83,8 @@ def heatmap(snapshot: dict[str, Any], *, bins: int = 6) -> dict[str, Any] | None
     x, y = pick_axes(space, rows)
     if x is None or y is None:
         return None
-    done = [r for r in rows if r.get("state") == "complete" and r.get("value") is not None]
+    # a value that is not a finite number (a diverged trial, a hand-edited study) colours no cell
+    done = [r for r in rows if r.get("state") == "complete" and _finite(r.get("value"))]
     xs_seen = [values_of(r).get(x) for r in rows if values_of(r).get(x) is not None]
     ys_seen = [values_of(r).get(y) for r in rows if values_of(r).get(y) is not None]
     x_labels, x_col = _axis(x, space.get(x) or {}, xs_seen, bins)
@@ -110,7 +122,7 @@ def quality(value: float, best: float | None, worst: float | None) -> float:
     return max(0.0, min(1.0, (value - worst) / (best - worst)))
 
 
-def intermediate_series(snapshot: dict[str, Any], *, limit: int = 8) -> list[tuple[str, list[tuple[float, float]], str]]:
+def intermediate_series(snapshot: dict[str, Any], *, limit: int = 8) -> list[tuple[str, list[tuple[int, Any]], str]]:
     """(label, points, state) of the last ``limit`` trials with reports, plus the best one if older."""
     rows = [r for r in snapshot.get("rows", []) if r.get("intermediate")]
     best = snapshot.get("best")
@@ -124,7 +136,8 @@ def intermediate_series(snapshot: dict[str, Any], *, limit: int = 8) -> list[tup
         mark = {"pruned": " ✗", "failed": " !", "running": " …"}.get(r["state"], "")
         if best is not None and r["number"] == best["number"]:
             mark = " ★"
-        points = [(float(k), float(v)) for k, v in sorted(r["intermediate"].items(), key=lambda kv: int(kv[0]))]
+        # values as reported (NaN, inf...): the plot marks what it cannot draw
+        points = [(int(k), v) for k, v in sorted(r["intermediate"].items(), key=lambda kv: int(kv[0]))]
         out.append((f"#{r['number']}{mark}", points, r["state"]))
     return out
 
@@ -132,8 +145,11 @@ def intermediate_series(snapshot: dict[str, Any], *, limit: int = 8) -> list[tup
 def importance_bars(importances: dict[str, float], width: int = 20) -> list[tuple[str, float, str]]:
     """(name, importance, bar) sorted by importance."""
     out = []
-    for name, value in sorted(importances.items(), key=lambda kv: -kv[1]):
-        n = max(0, min(width, round(value * width)))
+    def order(value: Any) -> float:
+        return -value if _finite(value) else math.inf  # what is not a finite number sorts last
+
+    for name, value in sorted(importances.items(), key=lambda kv: order(kv[1])):
+        n = max(0, min(width, round(value * width))) if _finite(value) else 0
         out.append((name, value, "█" * n + "·" * (width - n)))
     return out
 

@@ -6,7 +6,6 @@ then call :func:`train_and_save`.
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from pathlib import Path
@@ -43,19 +42,7 @@ def quiet_libraries() -> None:
 
 def resume_checkpoint(run: RunDir) -> Path | None:
     """The newest checkpoint whose trainer_state.json is complete (a kill can tear the newest one)."""
-    candidates = []
-    if run.checkpoints_dir.is_dir():
-        for child in run.checkpoints_dir.glob("checkpoint-*"):
-            suffix = child.name.removeprefix("checkpoint-")
-            if suffix.isdigit():
-                candidates.append((int(suffix), child))
-    for _, path in sorted(candidates, reverse=True):
-        try:
-            json.loads((path / "trainer_state.json").read_text())
-        except (OSError, ValueError):
-            continue
-        return path
-    return None
+    return run.last_checkpoint()
 
 
 def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) -> bool:

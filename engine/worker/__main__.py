@@ -68,6 +68,9 @@ def _run(run: RunDir, resume: bool) -> int:
     if run.cancel_requested:
         ctx.finish(RunState.CANCELLED)
         return 0
+    if resume:  # a worker killed mid-save left its checkpoint unfinished: never resumed from, its space freed
+        with contextlib.suppress(OSError):
+            run.drop_partial_checkpoints()
     ctx.start()
     pidfile = None
     try:
@@ -79,6 +82,8 @@ def _run(run: RunDir, resume: bool) -> int:
 
         kinds.get(recipe.kind).runner_function()(recipe, ctx)  # the kind's runner: it returns when done
     except BaseException as exc:  # every failure must end in a status
+        with contextlib.suppress(OSError):  # a save cut short: never resumed from, and its space is freed
+            run.drop_partial_checkpoints()
         ctx.release_reserve()  # on a full disk: room for the traceback, the last event and status
         with contextlib.suppress(OSError):
             traceback.print_exc(file=sys.stderr)

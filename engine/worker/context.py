@@ -48,6 +48,7 @@ class WorkerContext:
         self._lock = threading.Lock()
         self._stop_beat = threading.Event()
         self._last_status_write = 0.0
+        self._said_total: int | None = None  # total_steps as last written into an event (for a repair)
         # On resume, steps after the last checkpoint are recomputed; they were logged already. Kept per
         # event kind ("metric:train", "metric:eval", "checkpoint") so that none is logged twice.
         self.logged: dict[str, int] = self._logged_steps() if resume and self.primary else {}
@@ -151,6 +152,9 @@ class WorkerContext:
         fields: dict[str, Any] = {"step": step, "split": split, "values": clean}
         if epoch is not None:
             fields["epoch"] = round(float(epoch), 4)
+        total = self.status.total_steps
+        if total and total != self._said_total:  # once per change: `tailor runs --repair` reads it back
+            fields["total_steps"] = self._said_total = total
         self.events.emit("metric", **fields)
         with self._lock:
             self.status.latest.update(clean)

@@ -63,6 +63,26 @@ def test_malformed_events_are_skipped_and_counted_never_crash_a_reader(workspace
     assert "\x1b" not in out.stdout and "\x07" not in out.stdout
     assert "\\x1b]52;c;ZXZpbA==\\x07 osc" in out.stdout
     assert "loss=nan" in out.stdout
+    # said once, on stderr (stdout stays events only), by every reader of the file
+    note = "12 damaged event lines skipped (line 2, 3, 4, 5, 6, …)"
+    assert out.stderr.count("damaged") == 1 and note in out.stderr
+    listed = [json.loads(x) for x in tailor(workspace, "runs", "--json").stdout.splitlines()]
+    assert [s.get("damaged_events") for s in listed] == [note]
+
+
+def test_damaged_lines_counts_a_cut_last_line_only_once_the_run_ended(tmp_path) -> None:
+    from tailor.engine.runs.damage import DamageCache, damaged_lines
+
+    path = tmp_path / "events.jsonl"
+    path.write_text('{"seq": 1, "time": 1, "type": "log", "message": "a"}\nnot json\n\n{"seq": 2, "time": 1, "ty')
+    assert damaged_lines(path) == [2]  # a live run may still be writing its last line
+    assert damaged_lines(path, complete=True) == [2, 4]
+    assert damaged_lines(tmp_path / "missing.jsonl") == []
+    cache = DamageCache(tmp_path / "cache.json")
+    assert cache.lines(path, complete=True) == [2, 4]
+    cache.save()
+    path.write_text("garbage\n")  # another size: read again, not the cached verdict
+    assert DamageCache(tmp_path / "cache.json").lines(path, complete=True) == [1]
 
 
 def test_a_10mb_log_message_is_cut_for_readers(workspace) -> None:
@@ -87,9 +107,10 @@ def test_resumed_worker_survives_a_malformed_step_in_its_events(tick, workspace)
 
 
 def test_a_corrupt_status_is_listed_and_repaired(tick, workspace) -> None:
-    out = tailor(workspace, "run", str(tick_recipe(workspace, steps=12, step_s=0.02)))
+    out = tailor(workspace, "run", str(tick_recipe(workspace, steps=12, step_s=0.02)), "-s", "eval_every=4")
     run = workspace.run(out.stdout.strip())
     wait_state(run, "succeeded")
+    before = run.read_status()
     run.status_file.write_text("{garbage")
     listed = tailor(workspace, "runs")
     assert listed.returncode == 0 and run.run_id in listed.stdout and "corrupt" in listed.stdout
@@ -101,6 +122,20 @@ def test_a_corrupt_status_is_listed_and_repaired(tick, workspace) -> None:
     assert "succeeded, step 12" in fixed.stdout
     status = run.read_status()
     assert status.state.value == "succeeded" and status.kind == "tick" and status.latest["loss"] == pytest.approx(1 / 12)
+    # everything the run directory still holds: total steps, the recipe and override links
+    assert status.total_steps == before.total_steps == 12
+    assert status.links == {**before.links, "repaired": True} and status.links["overrides"] == {"eval_every": 4}
+
+
+def test_permission_errors_say_permission_denied_and_the_fix(tmp_path) -> None:
+    from tailor.engine.data.compressed import bad_stream
+    from tailor.engine.errors import one_line
+
+    path = tmp_path / "train.jsonl.gz"  # as root a mode-000 file stays readable: the error itself is fed in
+    denied = PermissionError(13, "Permission denied", str(path))
+    for text in (str(bad_stream(path, denied)), one_line(denied)):
+        assert text.startswith(f"permission denied: {path}; ") and f"chmod u+rw {path}" in text, text
+        assert "compressed" not in text and "Errno" not in text
 
 
 def test_resume_rebuilds_a_corrupt_status_of_a_killed_run(tick, workspace) -> None:

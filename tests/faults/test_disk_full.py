@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import tempfile
@@ -34,13 +35,13 @@ def small_runs_dir(workspace) -> Iterator[Path]:
         subprocess.run(["umount", "-l", str(runs)], check=False)
 
 
-def fill(where: Path) -> Path:
-    """Fill the filesystem holding ``where`` to the last byte."""
+def fill(where: Path, leave: int = 0) -> Path:
+    """Fill the filesystem holding ``where`` to the last byte (or all but ``leave`` bytes)."""
     blob = Path(tempfile.mkstemp(dir=where, prefix="fill-")[1])
     # Unbuffered: a buffered file can still hold bytes when the disk fills, and then raise ENOSPC on close.
     with open(blob, "wb", buffering=0) as fh:
         try:
-            while True:
+            while shutil.disk_usage(where).free > leave + 65536 or not leave:
                 fh.write(b"\0" * 65536)
         except OSError:
             pass
@@ -58,11 +59,21 @@ def test_disk_full_mid_run_and_on_resume_is_named(tick, workspace, small_runs_di
     assert "MB free" in status.error and "died without reporting" not in status.error
     assert run.stderr_file.read_text().strip(), "the traceback reached stderr.log"
     assert run.events()[-1]["type"] == "status" and run.events()[-1]["state"] == "failed"
+    # the checkpoint the disk cut short is gone: a resume starts from the last whole one
+    saved = sorted((run.path / "checkpoints").iterdir())
+    assert saved and all(json.loads((c / "trainer_state.json").read_text()) for c in saved), saved
+    assert run.last_checkpoint() == max(saved, key=lambda c: int(c.name.split("-")[1]))
+
+    blob = fill(small_runs_dir, leave=2 * 1024 * 1024)  # still full for a run: 2 MB left
+    still = tailor(workspace, "resume", run.run_id)
+    assert still.returncode == 2 and "not enough disk space" in still.stderr, still.stderr  # launch's message
+    assert run.read_status().state.value == "failed" and run.read_status().attempt == 0  # nothing written
+    blob.unlink()
 
     blob = fill(small_runs_dir)
     again = tailor(workspace, "resume", run.run_id)
     assert again.returncode == 2, again.stdout
-    assert again.stderr.startswith("error: disk full writing ") or "disk full writing" in again.stderr, again.stderr
+    assert again.stderr.startswith("error: not enough disk space in ") and "0.0 MB free" in again.stderr, again.stderr
     assert "Errno" not in again.stderr and again.stderr.count("\n") == 1
     blob.unlink()
 

@@ -58,6 +58,8 @@ def test_a_second_worker_refuses_while_one_holds_the_lock(tick, workspace) -> No
     assert extra.returncode == 3
     assert f"already running by pid {run.read_status().pid}" in extra.stderr
     assert lock.is_locked(run.path)
+    again = tailor(workspace, "resume", run.run_id)  # a running run is said to be running
+    assert again.returncode == 2 and f"is still running (pid {run.read_status().pid}); nothing to resume" in again.stderr
     tailor(workspace, "cancel", run.run_id, "--wait", "30")
     assert wait_state(run, "cancelled") == "cancelled"
     assert not lock.is_locked(run.path)

@@ -45,6 +45,21 @@ class CliState:
 
         return executor_for_run(self.workspace_obj(), run_id)
 
+    def damaged_events(self, run_id: str, ended: bool | None = None, cache: Any = None) -> str:
+        """``3 damaged event lines skipped (line 17, 22, 40)`` for a run of this workspace (a remote run's
+        mirror included), empty when none or when the run is not here. ``cache``: a ``DamageCache`` (a
+        listing asks for every run)."""
+        from tailor.engine.api.runs import RunDir, damaged_lines, damaged_note
+
+        run = RunDir(self.workspace_obj().runs_dir / run_id)
+        if not run.events_file.exists():
+            return ""
+        if ended is None:
+            ended = run.listed_status().state.terminal
+        # a live run's last line may be half-written: counted only once the run has ended
+        found = cache.lines(run.events_file, complete=ended) if cache else damaged_lines(run.events_file, complete=ended)
+        return damaged_note(found)
+
     def recipe_path(self, recipe: str) -> Path:
         """A recipe path as given, or the name of a recipe in the workspace's recipes/ folder."""
         path = Path(recipe)
@@ -69,6 +84,11 @@ def handle_errors(state: CliState | None) -> Iterator[None]:
         sys.exit(2)
     except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, SystemExit, BrokenPipeError):
         raise  # click itself handles a closed pipe (`tailor runs | head`) quietly
+    except PermissionError as exc:  # bad input (a file's mode), not a bug: one line with the fix, exit 2
+        if state and state.debug:
+            raise
+        click.secho(f"error: {one_line(exc)}", fg="red", err=True)
+        sys.exit(2)
     except Exception as exc:  # never a traceback unless asked
         if state and state.debug:
             raise
@@ -101,12 +121,15 @@ def tailor_command(fn):  # decorator: pass CliState and wrap errors
     return wrapper
 
 
-async def follow_run(executor: Any, run_id: str, after: int, *, as_json: bool) -> int:
-    """Print a run's events until it ends, then its final state on stderr; the exit status (0: succeeded)."""
+async def follow_run(executor: Any, run_id: str, after: int, *, as_json: bool, state: CliState | None = None) -> int:
+    """Print a run's events until it ends, then its final state on stderr; the exit status (0: succeeded).
+    With ``state``, the damaged lines the events skipped are said once, at the end."""
     if hasattr(executor, "on_notice"):  # remote executors say when the link drops and comes back
         executor.on_notice = lambda line: click.secho(line, fg="yellow", err=True)
     async for event in executor.follow(run_id, after):
         print_event(event, as_json)
+    if state is not None:
+        say_damaged(state, run_id)
     status = await executor.status(run_id)
     if not as_json:
         from tailor.engine.api.runs import safe
@@ -114,6 +137,13 @@ async def follow_run(executor: Any, run_id: str, after: int, *, as_json: bool) -
         line = f"{status.run_id}: {status.state_label}" + (f" ({safe(status.error)})" if status.error else "")
         click.secho(line, fg="green" if status.state.value == "succeeded" else "red", err=True)
     return 0 if status.state.value == "succeeded" else 1
+
+
+def say_damaged(state: CliState, run_id: str) -> None:
+    """The damaged event lines readers skipped, once, on stderr (stdout stays events only)."""
+    note = state.damaged_events(run_id)
+    if note:
+        click.secho(f"warning: {note}", fg="yellow", err=True)
 
 
 def print_event(event: Any, as_json: bool) -> None:

@@ -34,15 +34,18 @@ def rm_cmd(state: CliState, run_id: str, yes: bool, host: str | None) -> None:
     click.echo(f"deleted {run_async(go())}{where}")
 
 
-def check_launch(path: Any, overrides: dict[str, Any], host: str | None) -> None:
-    """Print each problem the launch form would show (``field: message``); exit 2 if there is one."""
+def check_launch(path: Any, overrides: dict[str, Any], host: str | None, *, quiet: bool = False) -> None:
+    """Print each problem the launch form would show (``field: message``); exit 2 if there is one.
+    ``quiet``: say nothing when all is well (``tailor run`` checks before it launches)."""
     from tailor.engine.api.errors import RecipeError
     from tailor.engine.api.launch import preflight
 
     problems = preflight(path, overrides or None, host=host or "local")
     if problems:
-        first, *rest = problems
-        for problem in rest:
-            click.echo(f"{problem.field}: {problem.message}", err=True)
-        raise RecipeError(f"{first.field}: {first.message}")
-    click.echo(f"{path}: ready to launch")
+        # the form's field names the problem; a launch's whole-recipe refusal (a light install) reads as one
+        lines = [p.message if quiet and p.field == "recipe" else f"{p.field}: {p.message}" for p in problems]
+        for line in lines[1:]:
+            click.echo(line, err=True)
+        raise RecipeError(lines[0])
+    if not quiet:
+        click.echo(f"{path}: ready to launch")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from tailor.tui.cli.common import CliState, follow_run, print_event, run_async, tailor_command
+from tailor.tui.cli.common import CliState, follow_run, print_event, run_async, say_damaged, tailor_command
 
 
 @click.command("run")
@@ -22,10 +22,15 @@ def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: st
 
     overrides = dict(parse_assignment(a) for a in assignments)
     path = state.recipe_path(recipe)
-    if check:
-        from tailor.tui.cli.run_rm import check_launch
+    from tailor.tui.cli.run_rm import check_launch
 
-        check_launch(path, overrides, host)
+    if not check:  # the recipe's own errors as a launch words them (naming the file), then every check
+        from tailor.engine.api.recipes import load_with_overrides
+
+        load_with_overrides(path, overrides or None)
+    # the whole of --check first: what it refuses exits 2 before a run directory exists
+    check_launch(path, overrides, host, quiet=not check)
+    if check:
         return
     executor = state.executor(host)
     status = run_async(executor.launch(path, name=name, overrides=overrides or None))
@@ -59,8 +64,16 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     if states:
         statuses = [s for s in statuses if s.state.value in states or state_word(s) in states]
     if as_json:
+        import json
+
+        from tailor.engine.api.runs import DamageCache
+
+        cache = DamageCache()  # parsing every run's events each time would make a large listing slow
         for s in statuses:
-            click.echo(s.model_dump_json())
+            # a listing of this workspace names the damaged event lines its readers skip (never silently)
+            note = state.damaged_events(s.run_id, s.state.terminal, cache) if host is None else ""
+            click.echo(json.dumps({**s.model_dump(mode="json"), "damaged_events": note}) if note else s.model_dump_json())
+        cache.save()
         return
     table = Table(box=None, header_style="bold")
     for col in ("RUN", "KIND", "HOST", "STATE", "STEP", "LOSS", "EVAL LOSS", "ELAPSED"):
@@ -114,10 +127,12 @@ def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bo
         click.echo(safe(path.read_text(errors="replace")) if path.exists() else "", nl=False)
         return
     if follow:
-        raise SystemExit(run_async(follow_run(executor, run_id, after, as_json=as_json)))
+        raise SystemExit(run_async(follow_run(executor, run_id, after, as_json=as_json, state=state)))
 
     for event in run_async(executor.events(run_id, after)):
         print_event(event, as_json)
+    if host is None:
+        say_damaged(state, run_id)
 
 
 @click.command("cancel")

@@ -181,5 +181,5 @@ def print_pair(results: Any, a: str, b: str, limit: int, as_json: bool) -> None:
             for key, value in sorted((scores.get(model) or {}).items()):
                 metric = score_metric(key)
                 if metric in METRICS and isinstance(value, int | float):
-                    shown.append(f"{title(metric)} {fmt_value(metric, float(value))}")
+                    shown.append(f"{title(metric)} {fmt_value(metric, value)}")
             click.echo(f"  {model}: {ex['outputs'].get(model, '')!r}  ({', '.join(shown)})")

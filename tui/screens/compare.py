@@ -155,7 +155,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
         cursor = table.cursor_row
         table.clear()
         for info in ordered:
-            best = min((v for _, v in info.eval_loss), default=None)
+            best = min((v for _, v in info.eval_loss if v == v), default=None)  # NaN is no best (nor a min's end)
             last = info.loss[-1][1] if info.loss else info.latest("loss")
             # A finished run's last loss is its final one; a running run's is only the latest so far.
             loss = number(last) if info.state.terminal or last is None else f"{number(last)} (step {info.progress()[0]})"

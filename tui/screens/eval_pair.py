@@ -204,7 +204,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         table = RichTable(box=None, pad_edge=False, header_style=theme_style(self.app, "accent", bold=True))
         for col in ("score", "A", "B", "B - A"):
             table.add_column(col, justify="left" if col == "score" else "right")
-        from tailor.engine.api.evals import METRICS, fmt_delta, score_metric, title
+        from tailor.engine.api.evals import METRICS, fmt_delta, score_delta, score_metric, title
 
         lower_better = {"loss"}
         for key in sorted(set(sa) | set(sb)):
@@ -213,8 +213,9 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
             known = metric in METRICS
             cells_a, cells_b = Text(_fmt(va, metric if known else None)), Text(_fmt(vb, metric if known else None))
             delta = ""
-            if isinstance(va, int | float) and isinstance(vb, int | float):
-                delta = fmt_delta(metric, vb - va) if known else f"{vb - va:+.4g}"
+            diff = score_delta(va, vb)
+            if diff is not None:
+                delta = fmt_delta(metric, diff) if known else f"{diff:+.4g}"
                 if va != vb:
                     better_b = (vb < va) if key in lower_better else (vb > va)
                     (cells_b if better_b else cells_a).stylize(good)
@@ -305,13 +306,13 @@ def diff_texts(a: str, b: str, style: Any) -> tuple[Text, Text]:
 
 
 def _fmt(value: Any, metric: str | None = None) -> str:
-    if isinstance(value, int | float) and metric is not None:
+    from tailor.engine.api.runs import number
+
+    if isinstance(value, int | float) and not isinstance(value, bool) and metric is not None:
         from tailor.engine.api.evals import fmt_value
 
-        return fmt_value(metric, float(value))
-    if isinstance(value, int | float):
-        return f"{value:.4g}"
-    return "-" if value is None else str(value)
+        return fmt_value(metric, value)
+    return "-" if value is None else number(value)
 
 
 def _num(value: Any, metric: str | None = None) -> Text:

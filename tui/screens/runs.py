@@ -7,6 +7,7 @@ arrive as ``RunsScreen.EventBatch`` messages; a 100 ms flush redraws only what c
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, ClassVar, cast
@@ -63,6 +64,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         run_id: str
         events: list[Event]
         complete: bool = False  # True when the batch holds the run's full history up to now
+        damaged: str | None = None  # "3 damaged event lines skipped (line 17, 22, 40)" once the run is read whole
 
     @dataclass
     class FollowEnded(Message):
@@ -241,6 +243,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
                     after = history[-1].get("seq", 0)
             notice = notifier(self.app)  # a dropped link is said, not a silent pause
             await self.tailor.engine(lambda ex: follow_batched(ex, run_id, after, emit, FLUSH_S, notice), host)
+            self.post_message(self.EventBatch(run_id, [], damaged=await self._damaged(run_id)))  # the run ended
         except Exception as exc:  # e.g. an unreachable host: say so once, retry later
             self._follow_retry[run_id] = time.monotonic() + FOLLOW_RETRY_S
             if self._follow_errors.get(run_id) != error_text(exc):
@@ -253,7 +256,14 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     async def load_history(self, run_id: str, after: int) -> None:
         # Read locally even for a remote run: its mirror holds the events, no connection needed.
         events = await self.tailor.engine(lambda ex: ex.events(run_id, after))
-        self.post_message(self.EventBatch(run_id, events, complete=True))
+        self.post_message(self.EventBatch(run_id, events, complete=True, damaged=await self._damaged(run_id)))
+
+    async def _damaged(self, run_id: str) -> str:
+        """The note on the damaged lines of a finished run's events (a thread: the file may be long)."""
+        from tailor.engine.api.runs import damaged_lines, damaged_note
+
+        path = self.tailor.workspace.runs_dir / run_id / "events.jsonl"
+        return damaged_note(await asyncio.to_thread(damaged_lines, path, complete=True))
 
     def on_runs_screen_event_batch(self, message: RunsScreen.EventBatch) -> None:
         info = self.store.get(message.run_id)
@@ -261,6 +271,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             return
         if message.complete:
             info.history_loaded = True
+        if message.damaged is not None:
+            info.damaged = message.damaged
         state = info.state
         lines = info.apply(message.events, live=not message.complete)
         self._announce(info, state)

@@ -172,7 +172,7 @@ class SearchScreen(TailorScreen):
         position = f"[{self.studies.index(self.selected) + 1}/{len(self.studies)}] " if self.selected in self.studies else ""
         parts = [f"{position}study {snap['study']}"]
         if best:
-            parts.append(f"best #{best['number']} {best['value']:.4g}")
+            parts.append(f"best #{best['number']} {_short(best['value'])}")
         counts = [f"{c[k]} {word}" for k, word in (("complete", "complete"), ("pruned", "pruned"), ("failed", "failed"),
                                                     ("running", "running"), ("waiting", "queued")) if c[k]]
         parts += [
@@ -260,6 +260,7 @@ class SearchScreen(TailorScreen):
             open_run(row["run_id"])
 
     def _draw_charts(self, snap: dict[str, Any]) -> None:
+        from tailor.engine.api.runs import number
         from tailor.engine.api.search import importance_bars, intermediate_series
 
         history = [(float(n), v) for n, v in snap["history"]]
@@ -278,7 +279,7 @@ class SearchScreen(TailorScreen):
             for name, value, bar in bars:
                 text.append(f"{name[:16]:<16} ", style="bold")
                 text.append(bar, style=theme_style(self.app, "primary"))
-                text.append(f" {value:.2f}\n")
+                text.append(f" {value:.2f}\n" if isinstance(value, float) else f" {number(value)}\n")
             importance.update(text)
         else:
             importance.update(Text("needs 3 complete trials", style=theme_style(self.app, "foreground-muted")))
@@ -429,7 +430,7 @@ class SearchScreen(TailorScreen):
                 self.promote(snap["study"], snap["url"], best["number"])
 
         message = (
-            f"Promote trial {best['number']} of {snap['study']} ({snap['objective']} {best['value']:.4g}) to a full "
+            f"Promote trial {best['number']} of {snap['study']} ({snap['objective']} {_short(best['value'])}) to a full "
             "training run with its parameters?"
         )
         self.app.push_screen(ConfirmScreen(message, yes="Promote"), confirmed)
@@ -442,3 +443,12 @@ class SearchScreen(TailorScreen):
         path, status = await self.tailor.engine(lambda ex: promote(ex, ws, study, url, trial_number=number))
         assert status is not None  # promote launches by default
         self.notify(f"training {status.run_id} from {path.name} (see Runs)", title="search")
+
+
+def _short(value: Any) -> str:
+    """An objective value in 4 digits (``inf``, ``nan`` as they are; what is not a float as text)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    from tailor.engine.api.runs import number
+
+    return number(value)

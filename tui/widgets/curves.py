@@ -2,12 +2,20 @@
 
 plotext takes ~0.2 s to import, a third of Tailor's start-up: ``Curves`` paints its frame at once and
 imports the plot library in a thread, then mounts the plot inside itself.
+
+Events keep NaN and infinities (a diverged loss is information) and readers may hand any value: plotext
+raises on them (``cannot convert float NaN to integer``, ``OverflowError``), so ``plottable`` turns every
+series into finite segments first. A value that is not a number or NaN is a gap (the line breaks); an
+infinity or a value beyond ``EXTREME`` is a clipped point, drawn as ``CLIP_MARKER`` at the edge of the
+visible range. The legend says how many of each a series has.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -21,6 +29,72 @@ from tailor.tui.widgets.styles import theme_rgb
 Point = tuple[float, float]
 #: Theme variables that colour successive series (no hard-coded colours).
 SERIES_VARIABLES = ("primary", "accent", "success", "error", "warning", "secondary", "foreground")
+#: Beyond this magnitude a value is clipped: plotext's tick arithmetic overflows long before 1e308, and
+#: one such point would flatten every real one into the bottom row anyway.
+EXTREME = 1e12
+CLIP_MARKER = "×"
+
+
+@dataclass
+class Plottable:
+    """A series made safe to plot: finite line ``segments``, ``clipped`` points (at the visible edge) and
+    the number of ``gaps`` (NaN or not a number)."""
+
+    segments: list[list[Point]] = field(default_factory=list)
+    clipped: list[Point] = field(default_factory=list)
+    gaps: int = 0
+
+    @property
+    def empty(self) -> bool:
+        return not self.segments and not self.clipped
+
+    def note(self) -> str:
+        """``2 clipped, 1 gap`` (empty when the series is clean)."""
+        parts = []
+        if self.clipped:
+            parts.append(f"{len(self.clipped)} clipped")
+        if self.gaps:
+            parts.append(f"{self.gaps} gap{'s' if self.gaps > 1 else ''}")
+        return ", ".join(parts)
+
+
+def _finite(value: object) -> float | None:
+    """``value`` as a float, +-inf for numbers too large for one, None for what is not a number (or NaN)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond a float
+        return math.inf if value > 0 else -math.inf
+    return None if math.isnan(number) else number
+
+
+def plottable(points: Sequence[object]) -> Plottable:
+    """Split ``points`` ((x, y) pairs, any values) into what plotext can draw without raising."""
+    pairs: list[tuple[float | None, float | None]] = []
+    for point in points:
+        if not isinstance(point, tuple | list) or len(point) != 2:
+            pairs.append((None, None))  # not a point at all: a gap
+            continue
+        pairs.append((_finite(point[0]), _finite(point[1])))
+    shown = [y for x, y in pairs if x is not None and abs(x) <= EXTREME and y is not None and abs(y) <= EXTREME]
+    lo, hi = (min(shown), max(shown)) if shown else (0.0, 1.0)
+    out = Plottable()
+    line: list[Point] = []
+    for x, y in pairs:
+        if x is None or abs(x) > EXTREME or y is None:
+            out.gaps += 1
+        elif abs(y) > EXTREME:
+            out.clipped.append((x, hi if y > 0 else lo))
+        else:
+            line.append((x, y))
+            continue
+        if line:  # the line breaks at a gap or a clipped point
+            out.segments.append(line)
+            line = []
+    if line:
+        out.segments.append(line)
+    return out
 
 
 @cache
@@ -31,19 +105,23 @@ def plot_class() -> type:
     class LinePlot(PlotextPlot):
         DEFAULT_CSS = "LinePlot { height: 1fr; width: 1fr; }"
 
-        def draw(self, series: list[tuple[str, list[Point], str]]) -> None:
+        def draw(self, series: list[tuple[str, Plottable, str]]) -> None:
             plt = self.plt
             plt.clear_data()
             plt.clear_figure()
             drawn = False
             for _label, points, variable in series:
-                if not points:
+                if points.empty:
                     continue
-                kwargs: dict[str, Any] = {"marker": "braille" if len(points) > 3 else "dot"}  # few points: dots
                 color = theme_rgb(self.app, variable)
-                if color:
-                    kwargs["color"] = color
-                plt.plot([p[0] for p in points], [p[1] for p in points], **kwargs)
+                style: dict[str, Any] = {"color": color} if color else {}
+                few = sum(len(s) for s in points.segments) <= 3  # few points: dots
+                for segment in points.segments:
+                    marker = "dot" if few or len(segment) == 1 else "braille"
+                    plt.plot([p[0] for p in segment], [p[1] for p in segment], marker=marker, **style)
+                if points.clipped:
+                    plt.scatter([p[0] for p in points.clipped], [p[1] for p in points.clipped],
+                                marker=CLIP_MARKER, **style)
                 drawn = True
             if not drawn:
                 plt.xticks([])
@@ -63,7 +141,7 @@ class Curves(WorkerErrorsMixin, Widget):
     def __init__(self, title: str = "", *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.title = title
-        self._series: list[tuple[str, list[Point], str]] = []
+        self._series: list[tuple[str, Plottable, str]] = []
         self._signature: tuple = ()
         self.plot: Any = None  # the LinePlot once mounted
 
@@ -93,23 +171,29 @@ class Curves(WorkerErrorsMixin, Widget):
         self.plot = plot
         self._draw()
 
-    def show(self, series: list[tuple[str, Sequence[Point]]], *, variables: Sequence[str] | None = None) -> None:
+    def show(self, series: list[tuple[str, Sequence[Any]]], *, variables: Sequence[str] | None = None) -> None:
+        """Replace every series; points are (x, y) pairs of any values (see ``plottable``)."""
         variables = variables or SERIES_VARIABLES
-        signature = tuple((label, len(points), points[-1] if points else None) for label, points in series)
+        # repr, not the values: NaN != NaN would make every signature new
+        signature = tuple((label, len(points), repr(points[-1]) if points else None) for label, points in series)
         if signature == self._signature:
             return  # nothing new: skip the (comparatively costly) redraw
         self._signature = signature
         self._series = [
-            (label, list(points), variables[i % len(variables)]) for i, (label, points) in enumerate(series)
+            (str(label), plottable(points), variables[i % len(variables)]) for i, (label, points) in enumerate(series)
         ]
         self._draw()
 
     def _legend(self) -> Content:
         parts: list[str | tuple[str, str]] = [(f"{self.title} ", "bold")] if self.title else []
         for label, points, variable in self._series:
-            if points:
+            if not points.empty:
                 parts += [("━━ ", f"${variable}"), (f"{label}  ", "")]
-        if not any(points for _, points, _ in self._series):
+            note = points.note()
+            if note:  # a clipped point or a gap is marked, never silently dropped
+                parts.append((f"({note}: {CLIP_MARKER} at the edge)  " if points.clipped else f"({note})  ",
+                              "$warning"))
+        if all(points.empty for _, points, _ in self._series):
             parts.append(("(no metrics yet)", "$foreground-muted"))
         return Content.assemble(*parts)
 

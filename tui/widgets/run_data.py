@@ -57,6 +57,7 @@ class RunInfo:
     epoch: float | None = None
     grad_norm: float | None = None
     speed: str = ""  # "3.2 steps/s" or what the trainer reports
+    damaged: str = ""  # "3 damaged event lines skipped (line 17, 22, 40)", read once the run has ended
     log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
     order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
     settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage
@@ -179,8 +180,9 @@ class RunInfo:
         step = int(event.get("step") or 0)
         numeric = {k: float(v) for k, v in values.items() if isinstance(v, int | float) and not isinstance(v, bool)}
         latest.update(numeric)
-        if event.get("epoch") is not None:
-            self.epoch = float(event["epoch"])
+        epoch = event.get("epoch")
+        if isinstance(epoch, int | float) and not isinstance(epoch, bool) and abs(epoch) < 1e300:
+            self.epoch = float(epoch)  # anything else is not an epoch: not shown, never a crash
         if event.get("split", "train") == "eval":
             if "eval_loss" in numeric:
                 _append(self.eval_loss, step, numeric["eval_loss"])

@@ -116,7 +116,7 @@ class RunDetail(Vertical):
         items.append(f"lr {number(lr)}")
         items.append(info.speed or "speed -")
         if info.epoch is not None:
-            items.append(f"epoch {info.epoch:.2f}")
+            items.append(f"epoch {info.epoch:.2f}")  # a float (RunInfo keeps no other), inf and nan included
         if info.grad_norm is not None:
             items.append(f"grad {number(info.grad_norm)}")
         items.append(f"loss {number(status.latest.get('loss'))}")
@@ -132,6 +132,8 @@ class RunDetail(Vertical):
         if settings.method:  # what this run trained with, beside what it reached
             items.append(" ".join(filter(None, (settings.method, settings.r and f"r={settings.r}", settings.model))))
         text = Text(" · ".join(items))
+        if info.damaged:  # readers skip damaged event lines: said, never silent
+            text.append(f" · {info.damaged}", style=theme_style(self.app, "warning"))
         if status.error:
             text.append("\n")
             text.append(status.error, style=theme_style(self.app, "error"))

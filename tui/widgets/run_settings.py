@@ -66,7 +66,7 @@ def flatten(data: Any, prefix: str = "") -> dict[str, str]:
 
 def _text(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:g}"
+        return f"{value:g}"  # nan and inf print as they are
     if isinstance(value, list):
         return "[" + ", ".join(_text(v) for v in value) + "]"
     return "" if value is None else str(value)
