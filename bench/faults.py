@@ -50,7 +50,8 @@ from tailor.engine.remote.sshd import LocalSSHD, sshd_available  # noqa: E402
 from tailor.engine.runs.rundir import RunDir  # noqa: E402
 from tailor.engine.workspace import Workspace  # noqa: E402
 
-FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
+# PYTHONPATH too: the host side must import the Tailor under test (this tree), as the client does.
+FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "PYTHONPATH")
 
 
 @dataclass
