@@ -435,7 +435,8 @@ class Bench:
             self.set_host(env=env)
             os.environ.pop("TAILOR_PLUGINS", None)
         ok = follow.returncode == 0 and kept and logs.returncode == 0 and runs.returncode == 0 and tui.returncode == 0
-        note = f"kept inf/NaN: {kept}, TUI: {'ok' if tui.returncode == 0 else tui.stderr.strip()[-60:]}"
+        why = (tui.stderr.strip().splitlines() or ["rc " + str(tui.returncode)])[-1][-70:]
+        note = f"kept inf/NaN: {kept}, TUI: {'ok' if tui.returncode == 0 else why}"
         return self.audit(fault, mirror, ok, note, evals=False)
 
     def remote_disk_resume(self) -> Row:

@@ -90,6 +90,7 @@ async def test_ls_test_gpus(ssh_ws) -> None:
     assert out.exit_code == 0 and json.loads(out.output) == []
     out = await run_cli(ssh_ws, "fit", "box", "demo-sft")
     assert out.exit_code == 0 and "GPU memory ~" in out.output and "no GPU" in out.output
+    assert "set resources.gpus: 0 if CPU is intended (no warning then)" in out.output  # says what it is
     assert "model shape: from " in out.output  # tailor/tiny: its config.json, or its architecture before it is built
     out = await run_cli(ssh_ws, "test", "nosuch")
     assert out.exit_code == 2 and "unknown host 'nosuch'" in out.output
