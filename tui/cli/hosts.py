@@ -197,7 +197,7 @@ def _summary(saved: dict[str, Any]) -> str:
     parts = []
     for key, value in saved.items():
         if key == "env":
-            parts.append(f"env: {', '.join(value)} (values not shown)")
+            parts.append(f"env: {', '.join(value)} (values not shown; `--unset-env KEY` removes one)")
         else:
             parts.append(f"{key}: {json.dumps(value)}")
     return "; ".join(parts) or "no settings beyond the defaults"
