@@ -338,7 +338,7 @@ class Bench:
         return stop, hit
 
     def launch_drop(self, when: str) -> Row:
-        fault = f"SSH drop during launch ({'host started it' if when == 'after' else 'before the host got it'})"
+        fault = f"SSH drop during launch ({'host started it' if when == 'after' else 'before host got it'})"
         if self.sshd is None and not self.start_sshd():
             return Row(fault, None, note="skipped: no OpenSSH server")
         stop, hit = self.killer(self.flaky({"launch": when}))
