@@ -9,8 +9,16 @@ Prints one row per fault: fault, survived, events lost, events duplicated, note.
 runs the bad-input catalogue (tests/faults/bad_inputs.py) and prints its counts. Goal: every fault
 survived, 0 lost, 0 duplicated; 0 tracebacks, 0 silent acceptances, 0 corruptions.
 
-The full-disk fault mounts a 40 MB tmpfs (root or CAP_SYS_ADMIN); where that fails it is skipped with
-the reason. Exit status 1 when any fault was not survived or lost/duplicated events.
+Remote faults (issue 26 item 9) use the same sshd: a launch whose connection drops after or before the
+host got it (found on reconnect, mirrored and said, one run there), a channel closed without an exit status
+during a fetch (retried), a finished run's logs with the host down (from the mirror, ``logs -f`` at once),
+a diverged loss (inf, -1e308, NaN from a plug-in kind) mirrored with logs, runs and the TUI alive, a full
+remote disk on resume (refused like a launch; resumed once freed) and a run of a missing model refused
+before any run directory exists. The connection drops are injected by the host's ``python:``, a wrapper
+that hangs once on the op named, while a watcher kills the SSH sessions.
+
+The full-disk faults mount a tmpfs (root or CAP_SYS_ADMIN); where that fails they are skipped with the
+reason. Exit status 1 when any fault was not survived or lost/duplicated events.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -41,7 +50,8 @@ from tailor.engine.remote.sshd import LocalSSHD, sshd_available  # noqa: E402
 from tailor.engine.runs.rundir import RunDir  # noqa: E402
 from tailor.engine.workspace import Workspace  # noqa: E402
 
-FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM")
+# PYTHONPATH too: the host side must import the Tailor under test (this tree), as the client does.
+FORWARD = ("TAILOR_CACHE", "TAILOR_CONFIG", "OMP_NUM_THREADS", "HF_HUB_OFFLINE", "TOKENIZERS_PARALLELISM", "PYTHONPATH")
 
 
 @dataclass
@@ -290,11 +300,254 @@ class Bench:
         return self.remote("sshd restart", inject)
 
 
+    # -- remote, issue 26 item 9 ---------------------------------------------------------------
+    def flaky(self, ops: dict[str, str]) -> Path:
+        """Point host box at an interpreter that hangs once per op in ``ops`` ("before": the op never runs;
+        "after": it runs and its answer is lost) and leaves a mark; ``killer`` then drops the SSH sessions,
+        so the client sees a channel close with no exit status, as after a network failure."""
+        folder = Path(tempfile.mkdtemp(prefix="flaky-", dir=self.root))
+        lines = ["#!/bin/sh", 'case "$3" in']
+        for op, when in ops.items():
+            run = f'"{sys.executable}" "$@" >/dev/null' if when == "after" else ":"
+            lines.append(f'  {op}) if [ ! -e "{folder}/hung-{op}" ]; then {run}; touch "{folder}/hung-{op}"; '
+                         "sleep 30; exit 0; fi;;")
+        lines += ["esac", f'exec "{sys.executable}" "$@"', ""]
+        script = folder / "python"
+        script.write_text("\n".join(lines))
+        script.chmod(0o700)
+        self.set_host(python=str(script))
+        return folder
+
+    def set_host(self, **fields: object) -> None:
+        data = yaml.safe_load(self.ws.config_file.read_text())
+        data["hosts"]["box"].update(fields)
+        self.ws.config_file.write_text(yaml.safe_dump(data))
+
+    def killer(self, folder: Path) -> tuple[threading.Event, list[str]]:
+        stop, hit = threading.Event(), []
+
+        def watch() -> None:
+            while not stop.is_set():
+                for mark in sorted(folder.glob("hung-*")):
+                    if mark.name not in hit and self.sshd:
+                        hit.append(mark.name)
+                        self.sshd.kill_sessions()
+                time.sleep(0.02)
+
+        threading.Thread(target=watch, daemon=True).start()
+        return stop, hit
+
+    def launch_drop(self, when: str) -> Row:
+        fault = f"SSH drop during launch ({'host started it' if when == 'after' else 'before host got it'})"
+        if self.sshd is None and not self.start_sshd():
+            return Row(fault, None, note="skipped: no OpenSSH server")
+        stop, hit = self.killer(self.flaky({"launch": when}))
+        try:
+            out = self.tailor("run", *self.sft_args(), "--host", "box")
+        finally:
+            stop.set()
+            self.set_host(python=sys.executable)
+        if out.returncode != 0:
+            return Row(fault, False, note=f"rc {out.returncode}: {out.stderr.strip()[-100:]}")
+        run_id = out.stdout.strip().splitlines()[0]
+        said = ("found started there" if when == "after" else "was not there, so it was launched") in out.stderr
+        listed = run_id in self.tailor("runs").stdout
+        follow = self.tailor("logs", "-f", run_id)
+        on_host = [p.name for p in (self.root / "remote" / "workspace" / "runs").iterdir() if p.name == run_id]
+        mirror = self.ws.run(run_id)
+        ok = (hit == ["hung-launch"] and said and listed and follow.returncode == 0 and on_host == [run_id]
+              and mirror.read_status().state.value == "succeeded")
+        return self.audit(fault, mirror, ok, f"said: {said}, listed: {listed}, runs there: {len(on_host)}")
+
+    def launch_drop_after(self) -> Row:
+        return self.launch_drop("after")
+
+    def launch_drop_before(self) -> Row:
+        return self.launch_drop("before")
+
+    def remote_finished(self) -> RunDir:
+        """A finished remote run, followed to its end (mirror complete)."""
+        run_id = self.tailor("run", *self.sft_args(), "--host", "box").stdout.strip()
+        self.tailor("logs", "-f", run_id)
+        return self.ws.run(run_id)
+
+    def fetch_drop(self) -> Row:
+        fault = "channel closed w/o exit status during fetch"
+        if self.sshd is None and not self.start_sshd():
+            return Row(fault, None, note="skipped: no OpenSSH server")
+        run = self.remote_finished()
+        stop, hit = self.killer(self.flaky({"manifest": "after"}))
+        try:
+            out = self.tailor("hosts", "fetch", run.run_id)
+        finally:
+            stop.set()
+            self.set_host(python=sys.executable)
+        ok = out.returncode == 0 and hit == ["hung-manifest"] and (run.adapter_dir / "adapter_config.json").exists()
+        return self.audit(fault, run, ok, out.stdout.strip().splitlines()[0][:80] if out.stdout else out.stderr[-80:])
+
+    def host_down_logs(self) -> Row:
+        fault = "host down: finished run's logs from the mirror"
+        if self.sshd is None and not self.start_sshd():
+            return Row(fault, None, note="skipped: no OpenSSH server")
+        from tailor.engine.remote.sshd import free_port
+
+        run = self.remote_finished()
+        held = len(run.events())
+        self.set_host(port=free_port(), connect_timeout=2)
+        try:
+            t0 = time.monotonic()
+            logs = self.tailor("logs", run.run_id)
+            t1 = time.monotonic()
+            follow = self.tailor("logs", "-f", run.run_id)
+            t2 = time.monotonic()
+        finally:
+            assert self.sshd
+            self.set_host(port=self.sshd.port, connect_timeout=15)
+        shown = logs.stdout.count("\n") == held and follow.stdout.count("\n") == held
+        ok = logs.returncode == 0 and follow.returncode == 0 and shown and t2 - t1 < 10
+        return self.audit(fault, run, ok, f"logs {t1 - t0:.1f} s, logs -f {t2 - t1:.1f} s")
+
+    def diverged(self) -> Row:
+        """A remote run whose loss goes to inf, -1e308 and NaN: mirrored as is; logs, runs and the TUI live."""
+        fault = "diverged loss (inf, -1e308, NaN) mirrored"
+        if self.sshd is None and not self.start_sshd():
+            return Row(fault, None, note="skipped: no OpenSSH server")
+        plugin = self.root / "plugins"
+        plugin.mkdir(exist_ok=True)
+        (plugin / "diverge_kind.py").write_text(DIVERGE_KIND)
+        env = yaml.safe_load(self.ws.config_file.read_text())["hosts"]["box"].get("env", {})
+        path = os.pathsep.join(filter(None, [str(plugin), env.get("PYTHONPATH")]))
+        self.set_host(env={**env, "PYTHONPATH": path, "TAILOR_PLUGINS": "diverge_kind"})
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(plugin), os.environ.get("PYTHONPATH")]))
+        os.environ["TAILOR_PLUGINS"] = "diverge_kind"
+        try:
+            recipe = self.ws.recipes_dir / "diverge.yaml"
+            recipe.write_text(f"kind: diverge\nname: diverge\nsteps: {self.steps}\n")
+            run_id = self.tailor("run", str(recipe), "--host", "box").stdout.strip()
+            follow = self.tailor("logs", "-f", run_id)
+            mirror = self.ws.run(run_id)
+            text = mirror.events_file.read_text()
+            kept = all(v in text for v in ("Infinity", "NaN", "-1e+308"))
+            logs, runs = self.tailor("logs", run_id), self.tailor("runs")
+            tui = subprocess.run([sys.executable, "-c", TUI_SMOKE, str(self.ws.root)], capture_output=True, text=True,
+                                 timeout=300, cwd=ROOT)
+        finally:
+            self.set_host(env=env)
+            os.environ.pop("TAILOR_PLUGINS", None)
+        ok = follow.returncode == 0 and kept and logs.returncode == 0 and runs.returncode == 0 and tui.returncode == 0
+        why = (tui.stderr.strip().splitlines() or ["rc " + str(tui.returncode)])[-1][-70:]
+        note = f"kept inf/NaN: {kept}, TUI: {'ok' if tui.returncode == 0 else why}"
+        return self.audit(fault, mirror, ok, note, evals=False)
+
+    def remote_disk_resume(self) -> Row:
+        """A remote run on a small disk fails when the disk fills; resume while it is still full must be refused
+        (like a launch), status consistent; once space is freed, resume finishes the run."""
+        fault = "full remote disk on resume"
+        if self.sshd is None and not self.start_sshd():
+            return Row(fault, None, note="skipped: no OpenSSH server")
+        runs = self.root / "remote" / "workspace" / "runs"
+        mount = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=60m,mode=0700", "tmpfs", str(runs)],
+                               capture_output=True, text=True)
+        if mount.returncode != 0:
+            return Row(fault, None, note=f"skipped: cannot mount a tmpfs ({mount.stderr.strip()})")
+        try:
+            run_id = self.tailor("run", *self.sft_args(), "--host", "box").stdout.strip()
+            remote = RunDir(runs / run_id)
+            self.step_at_least(remote, 2)
+            blob = runs / "filler"
+            with open(blob, "wb") as fh:
+                try:
+                    while True:
+                        fh.write(b"\0" * 65536)
+                        fh.flush()
+                except OSError:
+                    pass
+            self.tailor("logs", "-f", run_id)
+            failed = self.final(remote) == "failed"
+            resume = self.tailor("resume", run_id)
+            refused = resume.returncode == 2 and "disk" in resume.stderr.lower()
+            time.sleep(1)
+            consistent = remote.effective_status().state.value == "failed"
+            blob.unlink()
+            if not refused:
+                self.final(remote)
+            again = self.tailor("resume", run_id)
+            self.tailor("logs", "-f", run_id)
+            mirror = self.ws.run(run_id)
+            ok = failed and refused and consistent and again.returncode == 0 and self.final(remote) == "succeeded"
+            note = f"failed: {failed}, resume refused: {refused} ({resume.stderr.strip()[-60:] or 'rc 0'})"
+            return self.audit(fault, mirror, ok, note)
+        finally:
+            subprocess.run(["umount", "-l", str(runs)], check=False)
+
+    def remote_missing_model(self) -> Row:
+        fault = "run refusing a remote missing model"
+        if self.sshd is None and not self.start_sshd():
+            return Row(fault, None, note="skipped: no OpenSSH server")
+        before = sorted(p.name for p in self.ws.runs_dir.iterdir())
+        there = self.root / "remote" / "workspace" / "runs"
+        before_there = sorted(p.name for p in there.iterdir()) if there.is_dir() else []
+        out = self.tailor("run", *self.sft_args(), "-s", "model=/nonexistent/model-dir", "--host", "box")
+        after = sorted(p.name for p in self.ws.runs_dir.iterdir())
+        after_there = sorted(p.name for p in there.iterdir()) if there.is_dir() else []
+        ok = out.returncode == 2 and after == before and after_there == before_there
+        note = f"rc {out.returncode}, runs made: {len(after) - len(before)} here, {len(after_there) - len(before_there)} there"
+        return Row(fault, ok, note=note)
+
+
+#: A plug-in kind for the diverged-loss fault: its loss goes to inf, then -1e308, then NaN, then back.
+DIVERGE_KIND = """
+import time
+from typing import Literal
+from tailor.engine import kinds
+from tailor.engine.recipes.common import Recipe
+
+class DivergeRecipe(Recipe):
+    kind: Literal["diverge"]
+    name: str | None = None
+    steps: int = 30
+
+def run_diverge(recipe, ctx):
+    bad = {3: float("inf"), 4: -1e308, 5: float("nan")}
+    for step in range(1, recipe.steps + 1):
+        time.sleep(0.05)
+        ctx.metric(step, {"loss": bad.get(step, 1.0 / step)})
+        ctx.progress(step, recipe.steps)
+
+kinds.register(kinds.Kind("diverge", DivergeRecipe, run_diverge, summary="diverging loss"), replace=True)
+"""
+
+#: Start the TUI on a workspace in a Pilot, open every run's detail, and exit 0 if nothing raised.
+TUI_SMOKE = """
+import asyncio, sys
+from tailor.engine.config import load_settings
+from tailor.engine.workspace import Workspace
+from tailor.tui.app import TailorApp
+
+async def main():
+    ws = Workspace(sys.argv[1])
+    app = TailorApp(ws, load_settings(workspace=ws.root))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause(3.0)
+        for _ in range(len(ws.run_dirs())):
+            await pilot.press("down")
+            await pilot.pause(0.5)
+        await pilot.press("enter")
+        await pilot.pause(2.0)
+    return app.return_code or 0
+
+sys.exit(asyncio.run(main()))
+"""
+
+
 FAULTS = {
     "kills": Bench.connection_kills, "sshd": Bench.sshd_restart, "sigkill": Bench.sigkill_resume,
     "sigstop": Bench.sigstop, "double": Bench.double_resume, "race": Bench.resume_cancel_race,
     "search": Bench.search_kill, "disk": Bench.full_disk, "events": Bench.corrupt_events,
     "status": Bench.corrupt_status,
+    "launch-after": Bench.launch_drop_after, "launch-before": Bench.launch_drop_before,
+    "fetch-drop": Bench.fetch_drop, "host-down": Bench.host_down_logs, "diverged": Bench.diverged,
+    "remote-disk": Bench.remote_disk_resume, "remote-model": Bench.remote_missing_model,
 }
 
 

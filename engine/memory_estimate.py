@@ -257,7 +257,8 @@ def check_fit(estimate: FitEstimate, gpus: list[Any], *, gpus_wanted: int = 1) -
     need = estimate.total
     if gpus_wanted > 0 and not gpus:
         return FitVerdict(
-            False, "the host has no GPU: training would run on CPU (slow); set resources.gpus: 0 to accept"
+            False, "the host has no GPU: training would run on its CPU (slow); set resources.gpus: 0 if CPU is "
+            "intended (no warning then)"
         )
     if need is None or gpus_wanted == 0:
         return FitVerdict(True, None)

@@ -45,12 +45,23 @@ FitPolicy = Literal["warn", "refuse", "skip"]
 
 @dataclass
 class FetchReport:
-    """What ``fetch`` did: files brought here, files already up to date, bytes received."""
+    """What ``fetch`` did: files brought here, files already up to date, bytes received, and entries the
+    host offered that a fetch never takes (``refused``: anything outside the run's artefacts and logs)."""
 
     path: Path
     fetched: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     bytes: int = 0
+    refused: list[str] = field(default_factory=list)
+
+    def describe(self, host: str) -> str:
+        """One line for the CLI and the TUI alike; a host that offered forbidden entries is named."""
+        line = f"{len(self.fetched)} files fetched ({self.bytes} bytes), {len(self.skipped)} up to date"
+        if self.refused:
+            shown = ", ".join(repr(r) for r in self.refused[:3]) + (" ..." if len(self.refused) > 3 else "")
+            line += (f"; warning: host {host} offered {len(self.refused)} entries a fetch never takes ({shown}): "
+                     f"ignored; check what runs Tailor on {host}")
+        return line
 
 
 @dataclass

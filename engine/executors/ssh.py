@@ -152,14 +152,46 @@ class SSHExecutor(Executor):
             "settings": self.control_settings(),
         }
         try:
-            remote = await self.conn.op("launch", payload=payload, retry=False)
+            remote = await self._send_launch(run_id, payload)
+        except HostUnreachable as exc:
+            # The run may exist there: its mirror stays, listed as last known (never a hidden run).
+            mirror.write_status(status.model_copy(update={"stale": f"launch unconfirmed: {exc}"}), self.host)
+            raise
         except BaseException:
             shutil.rmtree(mirror.path, ignore_errors=True)
             raise
+        if remote.pop("launch", None) == "existed":
+            warnings = [*warnings, f"the connection to {self.host} dropped during the launch; on reconnecting, run "
+                        f"{run_id} was found started there by that first attempt: it is mirrored here, not started twice"]
+        elif remote.pop("relaunched", False):
+            warnings = [*warnings, f"the connection to {self.host} dropped during the launch; on reconnecting, run "
+                        f"{run_id} was not there, so it was launched then (once)"]
         extra = {"data_uploaded": report.uploaded, "data_skipped": report.skipped, "warnings": warnings}
         _update_json(mirror.path / REMOTE_FILE, extra)
         local = mirror.write_status(remote, self.host)
         return local.model_copy(update={"warnings": warnings})  # (a dump would drop ``via``)
+
+    async def _send_launch(self, run_id: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send the launch; when its connection drops, reconnect and send the same launch again.
+
+        The host answers a launch of a run id it already has (same recipe) with ``"launch": "existed"``
+        (engine/remote/server.py ``op_launch``), so the retry finds out whether the first attempt started
+        the run, and never starts a second worker. If the host cannot be reached again, the error says the
+        run may be there and the mirror is kept (``tailor runs`` lists it; ``logs -f`` reattaches)."""
+        try:
+            return dict(await self.conn.op("launch", payload=payload, retry=False))
+        except HostUnreachable as exc:
+            self._notice(f"{self.host}: {exc}; reconnecting to find out whether run {run_id} started")
+        try:
+            answer = dict(await self.conn.op("launch", payload=payload, retry=True))
+        except HostUnreachable as exc:
+            raise HostUnreachable(
+                f"{exc}; the launch of run {run_id} may have reached the host: it is listed by `tailor runs`, "
+                f"and `tailor logs -f {run_id}` reattaches once {self.host} answers"
+            ) from None
+        if answer.get("launch") == "started":
+            answer["relaunched"] = True
+        return answer
 
     async def fit_warnings(self, recipe: Any, mode: FitPolicy) -> list[str]:
         """The launch's fit check (``fit`` policy ``mode``): a warning per problem, or raise to refuse.
@@ -173,13 +205,20 @@ class SSHExecutor(Executor):
         if verdict.fits or verdict.message is None:
             return []
         if mode == "refuse":
-            raise HostError(f"{self.host}: {verdict.message}")
-        return [verdict.message]
+            raise HostError(f"{self.host}: {verdict.message}; not launched")
+        return [f"{self.host}: {verdict.message}; a warning only: the run was launched"]
 
     # -- reading ---------------------------------------------------------------------------
     async def status(self, run_id: str) -> Status:
         mirror = await self._ensure_mirror(run_id)
-        return mirror.write_status(await self.conn.op("status", run_id), self.host)
+        if finished_here(mirror):
+            return mirror.run.read_status()
+        try:
+            return mirror.write_status(await self.conn.op("status", run_id), self.host)
+        except HostUnreachable:
+            if not _last_state_terminal(mirror):
+                raise
+            return mirror.run.read_status()  # ended when last seen; the host is gone for now
 
     async def list_runs(self) -> list[Status]:
         out = []
@@ -192,9 +231,19 @@ class SSHExecutor(Executor):
         return out
 
     async def events(self, run_id: str, after: int = 0) -> list[Event]:
+        """The run's events, brought up to date from the host; a finished run whose mirror holds its end
+        is read from the mirror alone, and so is a finished one whose host cannot be reached (said)."""
         mirror = await self._ensure_mirror(run_id)
+        if finished_here(mirror):
+            return mirror.run.events(after)
         held = mirror.last_seq()
-        fresh = await self.conn.op("events", run_id, "--after", str(held))
+        try:
+            fresh = await self.conn.op("events", run_id, "--after", str(held))
+        except HostUnreachable as exc:
+            if not _last_state_terminal(mirror):
+                raise
+            self._notice(f"{exc}; showing the events mirrored here (up to seq {held})")
+            return mirror.run.events(after)
         mirror.append(fresh)
         return mirror.run.events(after)
 
@@ -208,6 +257,8 @@ class SSHExecutor(Executor):
         for event in mirror.run.events(after):
             after = event["seq"]
             yield event
+        if finished_here(mirror):
+            return  # the mirror holds the run's end: nothing more will come from the host
         delays = backoff_delays()
         down_since: float | None = None
         attempt = 0
@@ -236,6 +287,12 @@ class SSHExecutor(Executor):
                 TimeoutError,
             ):
                 self.conn.drop()
+                if attempt and _last_state_terminal(mirror):  # ended when last seen, host still gone: no wait
+                    self._notice(
+                        f"{self.host}: cannot be reached; run {run_id} had ended when last seen: "
+                        f"showed the events mirrored here (up to seq {after})"
+                    )
+                    return
             now = time.monotonic()
             down_since = down_since or now
             if now - down_since > self.reconnect_timeout:
@@ -316,6 +373,26 @@ class SSHExecutor(Executor):
         answer = await self.conn.op("rm", run_id)
         _update_json(mirror.path / REMOTE_FILE, {"deleted": True, "deleted_at": time.time()})
         return answer["removed"]
+
+
+def finished_here(mirror: Mirror) -> bool:
+    """The mirror holds the whole of a finished run: its status is terminal and its last status event
+    says the same state (the worker writes that event last), so the host has nothing more to send."""
+    if not _last_state_terminal(mirror):
+        return False
+    state = mirror.run.read_status().state.value
+    for event in reversed(mirror.run.events(max(mirror.last_seq() - 20, 0))):
+        if event.get("type") == "status":
+            return bool(event.get("state") == state)
+    return False
+
+
+def _last_state_terminal(mirror: Mirror) -> bool:
+    """The mirrored status (the host's last answer) says the run ended."""
+    try:
+        return mirror.run.read_status().state.terminal
+    except RunError:
+        return False
 
 
 def local_status(raw: dict[str, Any], host: str) -> Status:

@@ -22,6 +22,7 @@ from tailor.engine.remote.quoting import join, with_env
 BACKOFF_START = 0.5
 BACKOFF_MAX = 15.0
 KEEPALIVE_S = 10.0
+OP_RETRIES = 2  # an idempotent op is sent at most this many more times after a lost connection
 
 
 class HostUnreachable(HostError):
@@ -203,12 +204,18 @@ class HostConnection:
         conn = await self.get()
         cmd = join(with_env(argv, self.host.env if env else None))
         try:
-            return await conn.run(cmd, input=input, check=False, timeout=timeout)
+            result = await conn.run(cmd, input=input, check=False, timeout=timeout)
         except asyncssh.TimeoutError:
             raise HostError(f"{self.name}: `{argv[0]} ...` did not finish within {timeout:.0f}s") from None
-        except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError, BrokenPipeError) as exc:
+        except (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError, OSError) as exc:
             self.drop()
             raise HostUnreachable(f"{self.name}: connection lost: {kh.why(exc)}") from None
+        if result.exit_status is None:
+            # The channel closed without an exit status (asyncssh sets -1 for a signal): the session was cut
+            # (sshd killed, network gone), not a command that failed. The command may or may not have run.
+            self.drop()
+            raise HostUnreachable(f"{self.name}: connection lost before `{argv[0]} ...` reported its exit status")
+        return result
 
     def op_argv(self, op: str, *args: str) -> list[str]:
         """``python -m tailor.engine.remote OP``; ``--type`` tells the host which run control to build."""
@@ -217,15 +224,20 @@ class HostConnection:
     async def op(
         self, op: str, *args: str, payload: Any = None, timeout: float | None = 120, retry: bool = True
     ) -> Any:
-        """Run ``python -m tailor.engine.remote OP`` on the host and return its JSON answer."""
+        """Run ``python -m tailor.engine.remote OP`` on the host and return its JSON answer.
+
+        ``retry``: the op is idempotent (status, events, manifest...), so a lost connection is reopened
+        (with backoff, ``get``) and the op sent again, up to ``OP_RETRIES`` times. Non-idempotent callers
+        pass False and decide themselves what a lost answer means (``SSHExecutor.launch``)."""
         data = None if payload is None else json.dumps(payload)
-        await self.get()  # learns the host's $HOME first: ``~`` in workdir/python is expanded from it
-        try:
-            result = await self.run(self.op_argv(op, *args), input=data, timeout=timeout)
-        except HostUnreachable:
-            if not retry:
-                raise
-            result = await self.run(self.op_argv(op, *args), input=data, timeout=timeout)
+        for attempt in range(OP_RETRIES + 1):
+            await self.get()  # learns the host's $HOME first: ``~`` in workdir/python is expanded from it
+            try:
+                result = await self.run(self.op_argv(op, *args), input=data, timeout=timeout)
+                break
+            except HostUnreachable:
+                if not retry or attempt == OP_RETRIES:
+                    raise
         return self.parse(result, op)
 
     def parse(self, result: asyncssh.SSHCompletedProcess, op: str) -> Any:

@@ -12,14 +12,17 @@ from pathlib import Path
 
 from tailor.engine.errors import HostError
 from tailor.engine.executors.base import FetchReport
+from tailor.engine.recipes.trackers import TRACKER_DIRS
 from tailor.engine.remote.connection import HostConnection, HostUnreachable
 from tailor.engine.remote.server import sha256_file
 
 CHUNK = 1024 * 1024
-#: What a fetch may write into a mirror: artefacts and logs. Never status.json, remote.json or
-#: recipe.yaml (the mirror's own, with local paths), whatever the host's manifest lists.
-FETCH_DIRS = ("adapter", "checkpoints", "eval")
+#: What a fetch may write into a mirror: artefacts, tracker stores kept in the run and logs. Never
+#: status.json, remote.json or recipe.yaml (the mirror's own, with local paths), whatever the host lists.
+FETCH_DIRS = ("adapter", "checkpoints", "eval", *TRACKER_DIRS)
 FETCH_FILES = ("stdout.log", "stderr.log")
+#: What a manifest lists and a fetch leaves alone by design: mirrored seq by seq, or the mirror's own.
+MIRRORED = ("status.json", "events.jsonl", "recipe.yaml")
 
 
 def fetchable(rel: str) -> bool:
@@ -35,8 +38,10 @@ async def fetch_run(conn: HostConnection, run_id: str, dest: Path, *, attempts: 
     remote_root = manifest["path"]
     for item in manifest["files"]:
         rel = item["path"]
+        if isinstance(rel, str) and rel in MIRRORED:
+            continue
         if not isinstance(rel, str) or not fetchable(rel):
-            report.skipped.append(str(rel))  # status/events are mirrored seq by seq; the rest is not ours
+            report.refused.append(str(rel)[:200])  # never written here; the caller names the host for it
             continue
         local = _safe_join(dest, rel)
         if local.is_file() and local.stat().st_size == item["size"] and sha256_file(local) == item["sha256"]:
@@ -85,9 +90,12 @@ async def _download(conn: HostConnection, remote: str, local: Path, size: int) -
                     os.close(fd)
         finally:
             sftp.exit()
+    except (asyncssh.SFTPConnectionLost, asyncssh.SFTPNoConnection):
+        conn.drop()  # the SFTP channel closed under us: a lost connection, retried like one
+        raise HostUnreachable(f"{conn.name}: connection lost while fetching {remote}") from None
     except asyncssh.SFTPError as exc:
         raise HostError(f"{conn.name}: cannot read {remote}: {exc.reason}") from None
-    except (asyncssh.ConnectionLost, asyncssh.DisconnectError, OSError):
+    except (asyncssh.ConnectionLost, asyncssh.DisconnectError, asyncssh.ChannelOpenError, OSError):
         conn.drop()
         raise HostUnreachable(f"{conn.name}: connection lost while fetching {remote}") from None
     return got

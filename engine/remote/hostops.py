@@ -89,12 +89,20 @@ def trust_key(path: Path, check: HostKeyCheck) -> None:
     kh.trust(path, check)
 
 
-async def setup(ws: Workspace, name: str, say: Callable[[str], Any] = lambda _m: None) -> dict[str, Any]:
-    """Install this Tailor version on the host; return its ``info`` answer."""
+async def setup(
+    ws: Workspace,
+    name: str,
+    say: Callable[[str], Any] = lambda _m: None,
+    *,
+    pip_args: list[str] | None = None,
+    forward_env: list[str] | None = None,
+) -> dict[str, Any]:
+    """Install this Tailor version on the host; return its ``info`` answer. ``pip_args``/``forward_env``:
+    for this setup, beside the host's saved ``setup.pip_args``/``forward_env``."""
     from tailor.engine.remote.bootstrap import setup_host
 
     async with connected(ws, name) as conn:
-        return await setup_host(conn, say=say)
+        return await setup_host(conn, say=say, pip_args=pip_args, forward_env=forward_env)
 
 
 async def gpus(ws: Workspace, name: str) -> list[GPU]:

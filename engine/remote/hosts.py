@@ -93,15 +93,29 @@ class SSHHost(BaseModel):
     @classmethod
     def _no_secrets(cls, v: dict[str, str]) -> dict[str, str]:
         """Checked before anything is saved: a secret in workspace.yaml would sit on disk in clear."""
-        from tailor.engine.remote.quoting import ENV_NAME_RE, SECRET_ENV
+        from tailor.engine.remote.quoting import ENV_NAME_RE, SECRET_ENV, secret_reason
 
-        for key in v:
+        for key, value in v.items():
             if not ENV_NAME_RE.fullmatch(key):
                 raise ValueError(f"{key!r} is not a valid environment variable name")
-            if key in SECRET_ENV:
-                raise ValueError(
-                    f"{key} is a secret: export it in your shell and Tailor forwards it on stdin; never set it here"
-                )
+            reason = secret_reason(key, value)
+            if reason is None:
+                continue
+            forward = "" if key in SECRET_ENV else f" and name it in forward_env (`--forward-env {key}`)"
+            raise ValueError(  # the value itself is never repeated: not here, not in any error around it
+                f"{reason}: never set it in env: (saved in workspace.yaml, visible in `ps` on the host); "
+                f"export {key} in your shell{forward} and Tailor forwards it on stdin"
+            )
+        return v
+
+    @field_validator("forward_env")
+    @classmethod
+    def _names(cls, v: list[str]) -> list[str]:
+        from tailor.engine.remote.quoting import ENV_NAME_RE
+
+        for name in v:
+            if not ENV_NAME_RE.fullmatch(name):
+                raise ValueError(f"{name[:64]!r} is not a valid environment variable name")
         return v
 
     @field_validator("identity_file", mode="before")

@@ -23,6 +23,33 @@ SECRET_ENV = (
 )
 
 
+#: Values that look like credentials whatever their variable is called: known token formats (Hugging Face,
+#: GitHub, GitLab, OpenAI-style ``sk-``, Slack, AWS access keys, Google OAuth, JWTs), a 40-hex API key
+#: (Weights & Biases) and a URL carrying a password.
+TOKEN_VALUE_RE = re.compile(
+    r"\bhf_[A-Za-z0-9]{20,}|\bgh[pousr]_[A-Za-z0-9]{20,}|\bgithub_pat_\w{20,}|\bglpat-[\w-]{20,}"
+    r"|\bsk-[\w-]{20,}|\bxox[abprs]-[\w-]{10,}|\bAKIA[0-9A-Z]{16}\b|\bya29\.[\w-]{20,}"
+    r"|\beyJ[\w-]{8,}\.[\w-]{8,}\.[\w-]{8,}|^[0-9a-f]{40}$|://[^/\s:@]+:[^/\s@]+@"
+)
+#: Variable names that say they hold a secret (``DB_PASSWORD``, ``MY_API_KEY``, ``GITLAB_TOKEN``).
+#: Whole words between underscores only: TOKENIZERS_PARALLELISM is no secret.
+SECRET_NAME_RE = re.compile(
+    r"(^|_)(TOKEN|SECRET|PASSWORD|PASSWD|APIKEY|CREDENTIALS?)(_|$)|(^|_)(API|ACCESS|PRIVATE|SECRET)_KEY(_|$)", re.I
+)
+
+
+def secret_reason(key: str, value: str) -> str | None:
+    """Why ``key=value`` must not sit in a host's ``env:`` (saved in clear, visible in ``ps`` on the host),
+    or None. The reason never quotes the value."""
+    if key in SECRET_ENV:
+        return f"{key} is a secret"
+    if value and SECRET_NAME_RE.search(key):
+        return f"{key} is named like a secret"
+    if TOKEN_VALUE_RE.search(value):
+        return f"the value of {key} looks like a token or password"
+    return None
+
+
 def join(argv: Sequence[str]) -> str:
     """One shell-safe command line from an argv list."""
     if not argv:
@@ -38,9 +65,10 @@ def with_env(argv: Sequence[str], env: Mapping[str, str] | None) -> list[str]:
     for key, value in env.items():
         if not ENV_NAME_RE.match(key):
             raise HostError(f"env: {key!r} is not a valid environment variable name")
-        if key in SECRET_ENV:
+        reason = secret_reason(key, str(value))
+        if reason:
             raise HostError(
-                f"env: {key} is a secret; Tailor forwards it from your environment, do not set it here"
+                f"env: {reason}; Tailor forwards secrets from your environment on stdin, do not set it here"
             )
         pairs.append(f"{key}={value}")
     return ["env", *pairs, *argv]

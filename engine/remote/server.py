@@ -11,10 +11,12 @@ for slurm. A plug-in type is known here when the host's ``env:`` names its modul
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import shutil
+import stat
 import sys
 import time
 from pathlib import Path
@@ -91,16 +93,34 @@ def op_info(ws: RemoteWorkspace, args: list[str]) -> None:
 
 
 def op_launch(ws: RemoteWorkspace, args: list[str]) -> None:
-    """Create the run directory from the payload and start the worker detached."""
+    """Create the run directory from the payload and start the worker detached.
+
+    Idempotent by run id (the client chooses it before launching): a client whose connection dropped
+    during a launch sends the same launch again, and a run already made under that id from the same
+    recipe is answered with ``"launch": "existed"`` instead of a second worker. A lock on the runs folder
+    around the check and the creation keeps a first attempt still running here and its retry from both
+    creating it."""
     ws.ensure()
     p = read_payload()
+    run_id = check_run_id(p["run_id"])
     status = Status.model_validate(p["status"])
     status.host = this_host()
-    _check_space(ws, p["recipe"])
-    _check_model(p["recipe"])
-    control = ws.control(p.get("settings"))
-    control.env = p.get("env") or {}
-    out(control.create_and_spawn(check_run_id(p["run_id"]), p["recipe"], status).model_dump(mode="json"))
+    fd = os.open(ws.runs_dir, os.O_RDONLY)  # the runs folder's lock: launches on this host take turns
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        run = RunDir(ws.runs_dir / run_id)
+        if run.exists():
+            if run.recipe_file.read_text() != p["recipe"]:
+                raise RunError(f"run id {run_id} exists already on {this_host()} with another recipe")
+            out({**ws.control().effective(run).model_dump(mode="json"), "launch": "existed"})
+            return
+        _check_space(ws, p["recipe"])
+        _check_model(p["recipe"])
+        control = ws.control(p.get("settings"))
+        control.env = p.get("env") or {}
+        out({**control.create_and_spawn(run_id, p["recipe"], status).model_dump(mode="json"), "launch": "started"})
+    finally:
+        os.close(fd)
 
 
 def _check_space(ws: RemoteWorkspace, recipe_yaml: str) -> None:
@@ -219,23 +239,56 @@ def op_manifest(ws: RemoteWorkspace, args: list[str]) -> None:
     # tracker stores written inside the run (train.report_to: tensorboard/, mlruns/, wandb/...) come back too
     roots = [run.adapter_dir, run.checkpoints_dir, run.eval_dir, *(run.path / d for d in TRACKER_DIRS)]
     singles = [run.recipe_file, run.status_file, run.events_file, run.stdout_file, run.stderr_file]
-    paths = [p for p in singles if p.is_file()]
+    if run.path.is_symlink():
+        raise RunError(f"{run.path} is a symbolic link; a run directory is served only as a real folder")
+    paths = [(p, st) for p in singles if (st := _regular(p)) is not None]
     for root in roots:
-        if root.is_dir():
-            paths += sorted(p for p in root.rglob("*") if p.is_file() and not p.is_symlink())
+        paths += _regular_files(root)
     new_cache = {}
-    for path in paths:
+    for path, st in paths:
         rel = str(path.relative_to(run.path))
-        st = path.stat()
         key = f"{st.st_size}:{st.st_mtime_ns}"
         live = path.name in ("status.json", "events.jsonl", "stdout.log", "stderr.log")
         digest = cache.get(rel, {}).get("sha256") if cache.get(rel, {}).get("key") == key else None
-        digest = digest or sha256_file(path)
+        digest = digest or sha256_file(path, follow=False)
         if not live:
             new_cache[rel] = {"key": key, "sha256": digest}
         files.append({"path": rel, "size": st.st_size, "sha256": digest, "live": live})
     atomic_write_json(cache_file, new_cache)
     out({"run_id": run.run_id, "path": str(run.path), "files": files})
+
+
+def _regular(path: Path) -> os.stat_result | None:
+    """``path``'s own stat when it is a regular file, never following a symbolic link."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return None
+    return st if stat.S_ISREG(st.st_mode) else None
+
+
+def _regular_files(root: Path) -> list[tuple[Path, os.stat_result]]:
+    """The regular files under ``root``, sorted, reached without following a symbolic link at any level:
+    a linked ``root`` (a top-level ``eval/`` pointing elsewhere), linked folders and linked files are left
+    out, so a manifest only ever serves what the run directory itself holds."""
+    if _is_link_or_missing(root):
+        return []
+    found = []
+    for top, dirs, names in os.walk(root, followlinks=False):
+        dirs[:] = sorted(d for d in dirs if not os.path.islink(os.path.join(top, d)))
+        for name in names:
+            path = Path(top) / name
+            st = _regular(path)
+            if st is not None:
+                found.append((path, st))
+    return sorted(found)
+
+
+def _is_link_or_missing(path: Path) -> bool:
+    try:
+        return not stat.S_ISDIR(path.lstat().st_mode)
+    except OSError:
+        return True
 
 
 def op_store(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -257,10 +310,20 @@ def op_store(ws: RemoteWorkspace, args: list[str]) -> None:
                 ok = False
         final = ws.store_dir / tree
         if ok and not final.exists():
+            _make_private(part)  # whatever mode the upload left, the store holds 0700 folders, 0600 files
             os.replace(part, final)
         elif part.exists():
             shutil.rmtree(part, ignore_errors=True)
     out({"missing": missing, "bad": bad, "store": str(ws.store_dir.resolve())})
+
+
+def _make_private(root: Path) -> None:
+    os.chmod(root, 0o700)
+    for top, dirs, names in os.walk(root, followlinks=False):
+        for name in dirs + names:
+            path = os.path.join(top, name)
+            if not os.path.islink(path):  # a link's target is not the store's to change
+                os.chmod(path, 0o700 if name in dirs else 0o600)
 
 
 def op_rm(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -339,9 +402,11 @@ def _rel(value: str) -> str:
     return value
 
 
-def sha256_file(path: Path) -> str:
+def sha256_file(path: Path, *, follow: bool = True) -> str:
+    """The file's sha256; ``follow=False`` refuses a symbolic link (one swapped in after a check too)."""
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    fd = os.open(path, os.O_RDONLY | (0 if follow else os.O_NOFOLLOW))
+    with open(fd, "rb") as fh:
         while chunk := fh.read(CHUNK):
             h.update(chunk)
     return h.hexdigest()

@@ -15,11 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncssh
+
 from tailor.engine.errors import DataError
 from tailor.engine.remote.connection import HostConnection
 from tailor.engine.remote.server import sha256_file
 
 MAGIC = "*?["
+PRIVATE_DIR = asyncssh.SFTPAttrs(permissions=0o700)
 
 
 @dataclass
@@ -115,8 +118,10 @@ async def sync_data(conn: HostConnection, recipe: dict[str, Any], store: str) ->
                 part = f"{store}/{tree.digest}.part"
                 for rel, local, _sha in tree.files:
                     target = f"{part}/{rel}"
-                    await sftp.makedirs(target.rsplit("/", 1)[0], exist_ok=True)
+                    # sftp-server creates with its own umask (often 022): the store is made private here
+                    await sftp.makedirs(target.rsplit("/", 1)[0], attrs=PRIVATE_DIR, exist_ok=True)
                     await sftp.put(str(local), target)
+                    await sftp.chmod(target, 0o600)
                     report.bytes_sent += local.stat().st_size
                 sent.add(tree.digest)
                 commits.append(

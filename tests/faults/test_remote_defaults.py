@@ -63,6 +63,7 @@ def test_new_user_flow_with_default_workdir(home_sshd: LocalSSHD, workspace, tmp
     run = tailor(workspace, "run", "demo-sft", "--host", "gpu", "-s", "train.max_steps=4", "-s", "train.save_steps=2",
                  "-s", "train.eval_steps=2", "-s", "train.logging_steps=1", timeout=300)
     assert run.returncode == 0, run.stderr
+    assert "warning: gpu: the host has no GPU" in run.stderr and "a warning only: the run was launched" in run.stderr
     run_id = run.stdout.strip()
     follow = tailor(workspace, "logs", "-f", run_id, timeout=600)
     assert follow.returncode == 0 and f"{run_id}: succeeded" in follow.stderr, follow.stderr[-2000:]

@@ -90,28 +90,32 @@ async def test_ls_test_gpus(ssh_ws) -> None:
     assert out.exit_code == 0 and json.loads(out.output) == []
     out = await run_cli(ssh_ws, "fit", "box", "demo-sft")
     assert out.exit_code == 0 and "GPU memory ~" in out.output and "no GPU" in out.output
+    assert "set resources.gpus: 0 if CPU is intended (no warning then)" in out.output  # says what it is
     assert "model shape: from " in out.output  # tailor/tiny: its config.json, or its architecture before it is built
     out = await run_cli(ssh_ws, "test", "nosuch")
     assert out.exit_code == 2 and "unknown host 'nosuch'" in out.output
 
 
 @pytest.mark.slow
-async def test_setup_builds_wheel_and_venv(ssh_ws, sshd, remote_dir: Path) -> None:
+async def test_setup_builds_wheel_and_venv(ssh_ws, sshd, remote_dir: Path, monkeypatch) -> None:
     """`tailor hosts setup`: wheel from this tree, uploaded, installed into a fresh venv on the host.
 
-    Offline here, so pip gets --no-deps and the venv borrows this venv's site-packages through
+    Offline here, so pip gets --no-deps (`--pip-arg`) and the venv borrows this venv's site-packages through
     PYTHONPATH (a host `env:`); on a real host the dependencies come from its package index."""
     data = yaml.safe_load(ssh_ws.config_file.read_text())
     box = data["hosts"]["box"]
     del box["python"]
-    box["setup"] = {"python": sys.executable, "pip_args": ["--no-deps"]}
+    box["setup"] = {"python": sys.executable}
     box["env"] = {"PYTHONPATH": sysconfig.get_paths()["purelib"]}
     ssh_ws.config_file.write_text(yaml.safe_dump(data))
     out = await run_cli(ssh_ws, "test", "box", "--json")
     assert "not installed" in json.loads(out.output)["error"]
-    out = await run_cli(ssh_ws, "setup", "box")
+    monkeypatch.setenv("PIP_NO_INPUT", "1")  # forwarded to pip on stdin
+    out = await run_cli(ssh_ws, "setup", "box", "--pip-arg=--no-deps", "--forward-env", "PIP_NO_INPUT")
     assert out.exit_code == 0, out.output
-    assert "ready: Tailor" in out.output
+    assert "ready: Tailor" in out.output and "not set in this environment" not in out.output
+    assert "box: pip: Successfully installed tailor-tui" in out.output  # pip's progress, as it comes
+    assert "is installed there already: kept" in out.output  # torch (through PYTHONPATH): no CPU/CUDA choice
     assert f"tailor_tui-{__version__}-py3-none-any.whl[train] and its dependencies" in out.output  # training stack
     venv = remote_dir / "venv"
     assert (venv / "bin" / "python").exists() and list((remote_dir / "wheels").glob("tailor_tui-*.whl"))

@@ -10,6 +10,7 @@ import click
 from tailor.tui.cli.common import CliState, run_async, tailor_command
 
 FIELDS = ("type", "hostname", "user", "port", "identity_file", "proxy_jump", "python", "workdir")
+UNSETTABLE = (*FIELDS, "env", "forward_env", "setup", "slurm")
 
 
 def _host_options(fn):
@@ -26,7 +27,17 @@ def _host_options(fn):
             click.option("--python", help="Existing interpreter with Tailor on the host (skips the venv)."),
             click.option("--workdir", help="Remote folder for runs, data and the venv (default ~/.tailor)."),
             click.option(
-                "--env", "env", multiple=True, metavar="KEY=VALUE", help="Non-secret env for remote commands."
+                "--env", "env", multiple=True, metavar="KEY=VALUE",
+                help="Non-secret env for remote commands (repeatable; edit adds to the host's env:).",
+            ),
+            click.option(
+                "--forward-env", "forward_env", multiple=True, metavar="NAME",
+                help="A secret variable forwarded from your environment on stdin (repeatable; adds).",
+            ),
+            click.option(
+                "--pip-arg", "pip_args", multiple=True, metavar="ARG",
+                help="An extra `pip install` argument for `hosts setup`, e.g. --pip-arg=--index-url=URL "
+                "(repeatable; replaces setup.pip_args).",
             ),
             click.option(
                 "--slurm", "slurm", multiple=True, metavar="KEY=VALUE",
@@ -49,10 +60,14 @@ def _changes(values: dict[str, Any]) -> dict[str, Any]:
         env = {}
         for item in values["env"]:
             k, sep, v = item.partition("=")
-            if not sep:
-                raise click.BadParameter(f"{item!r}: expected KEY=VALUE", param_hint="--env")
+            if not sep:  # the item is not repeated: it may be a pasted secret
+                raise click.BadParameter("expected KEY=VALUE (one of them has no '=')", param_hint="--env")
             env[k] = v
         out["env"] = env
+    if values.get("forward_env"):
+        out["forward_env"] = list(values["forward_env"])
+    if values.get("pip_args"):
+        out["setup"] = {"pip_args": list(values["pip_args"])}
     if values.get("slurm"):
         slurm: dict[str, Any] = {}
         for item in values["slurm"]:
@@ -142,16 +157,50 @@ def add_cmd(state: CliState, name: str, **values: Any) -> None:
 @hosts_cmd.command("edit")
 @click.argument("name")
 @_host_options
-@click.option("--unset", "unset", multiple=True, type=click.Choice(FIELDS + ("env", "slurm")), help="Remove a field.")
+@click.option("--unset", "unset", multiple=True, type=click.Choice(UNSETTABLE), help="Remove a whole field.")
+@click.option("--unset-env", "unset_env", multiple=True, metavar="KEY", help="Remove one key from env: (repeatable).")
 @tailor_command
-def edit_cmd(state: CliState, name: str, unset: tuple[str, ...], **values: Any) -> None:
-    """Change fields of host NAME (a ~/.ssh/config host is copied into the workspace)."""
-    from tailor.engine.api.hosts import update_host
+def edit_cmd(state: CliState, name: str, unset: tuple[str, ...], unset_env: tuple[str, ...], **values: Any) -> None:
+    """Change fields of host NAME (a ~/.ssh/config host is copied into the workspace).
 
+    --env and --forward-env add to what the host has (--unset-env KEY removes one variable, --unset env
+    all of them); the other options replace their field. Values of env: are never printed."""
+    from tailor.engine.api.hosts import get_host, update_host
+
+    ws = state.workspace_obj()
     changes: dict[str, Any] = {key: None for key in unset}
-    changes.update(_changes(values))
-    host = update_host(state.workspace_obj(), name, changes)
-    click.echo(json.dumps({"name": host.name, **host.to_yaml_dict()}))
+    new = _changes(values)
+    current = get_host(ws, name)
+    if "env" in new or unset_env:
+        env = {} if "env" in unset else dict(current.env)
+        missing = [k for k in unset_env if k not in env]
+        if missing:
+            from tailor.engine.api.errors import HostError
+
+            raise HostError(f"host {name!r}: env: has no {', '.join(missing)} to unset (it has: "
+                            f"{', '.join(env) or 'nothing'})")
+        for key in unset_env:
+            del env[key]
+        new["env"] = {**env, **new.get("env", {})} or None
+    if "forward_env" in new:
+        kept = [] if "forward_env" in unset else current.forward_env
+        new["forward_env"] = list(dict.fromkeys([*kept, *new["forward_env"]]))
+    if "setup" in new:
+        new["setup"] = {**current.setup.model_dump(exclude_defaults=True), **new["setup"]}
+    changes.update(new)
+    host = update_host(ws, name, changes)
+    click.echo(f"{name}: saved; {_summary(host.to_yaml_dict())}")
+
+
+def _summary(saved: dict[str, Any]) -> str:
+    """The host's saved settings on one line, env: by name only (its values may be anything)."""
+    parts = []
+    for key, value in saved.items():
+        if key == "env":
+            parts.append(f"env: {', '.join(value)} (values not shown; `--unset-env KEY` removes one)")
+        else:
+            parts.append(f"{key}: {json.dumps(value)}")
+    return "; ".join(parts) or "no settings beyond the defaults"
 
 
 @hosts_cmd.command("rm")
@@ -210,12 +259,20 @@ def trust_cmd(state: CliState, name: str, yes: bool) -> None:
 
 @hosts_cmd.command("setup")
 @click.argument("name")
+@click.option("--pip-arg", "pip_args", multiple=True, metavar="ARG",
+              help="An extra `pip install` argument for this setup, e.g. --pip-arg=--index-url=URL (repeatable; "
+              "`hosts edit --pip-arg` saves them).")
+@click.option("--forward-env", "forward_env", multiple=True, metavar="NAME",
+              help="Pass this variable from your environment to pip on the host, on stdin (repeatable).")
 @tailor_command
-def setup_cmd(state: CliState, name: str) -> None:
-    """Install this Tailor version on NAME (a venv under its workdir, or the configured python)."""
+def setup_cmd(state: CliState, name: str, pip_args: tuple[str, ...], forward_env: tuple[str, ...]) -> None:
+    """Install this Tailor version on NAME (a venv under its workdir, or the configured python).
+
+    A host without a GPU gets torch's CPU build (said, with how to choose another index)."""
     from tailor.engine.api import hosts
 
-    run_async(hosts.setup(state.workspace_obj(), name, say=lambda m: click.echo(f"{name}: {m}")))
+    run_async(hosts.setup(state.workspace_obj(), name, say=lambda m: click.echo(f"{name}: {m}"),
+                          pip_args=list(pip_args), forward_env=list(forward_env)))
 
 
 @hosts_cmd.command("gpus")
@@ -296,9 +353,7 @@ def fetch_cmd(state: CliState, run_id: str) -> None:
             await ex.close()
 
     report = run_async(go())
-    click.echo(
-        f"{rid}: {len(report.fetched)} files fetched ({report.bytes} bytes), {len(report.skipped)} up to date"
-    )
+    click.echo(f"{rid}: {report.describe(ex.host)}")
     click.echo(str(report.path))
 
 

@@ -33,8 +33,12 @@ def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: st
     if check:
         return
     executor = state.executor(host)
+    if hasattr(executor, "on_notice"):  # a remote launch says when its connection drops and what it found
+        executor.on_notice = lambda line: click.secho(line, fg="yellow", err=True)
     status = run_async(executor.launch(path, name=name, overrides=overrides or None))
     click.echo(status.run_id)
+    for warning in getattr(status, "warnings", None) or []:  # launched anyway, and what to know about it
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
     if follow:
         code = run_async(follow_run(executor, status.run_id, 0, as_json=False))
         raise SystemExit(code)
@@ -128,7 +132,8 @@ def logs_cmd(state: CliState, run_id: str, follow: bool, after: int, as_json: bo
         return
     if follow:
         raise SystemExit(run_async(follow_run(executor, run_id, after, as_json=as_json, state=state)))
-
+    if hasattr(executor, "on_notice"):  # e.g. a remote run's host is down: its mirror is shown, and said so
+        executor.on_notice = lambda line: click.secho(line, fg="yellow", err=True)
     for event in run_async(executor.events(run_id, after)):
         print_event(event, as_json)
     if host is None:

@@ -180,8 +180,7 @@ class RunActionsMixin(_Screen):
         run_id = info.run_id
 
         def described(report: FetchReport) -> str:
-            return (f"{len(report.fetched)} files fetched ({report.bytes} bytes), {len(report.skipped)} up to date "
-                    f"· {report.path}")
+            return f"{report.describe(info.host)} · {report.path}"
 
         self._run_task(f"Fetching {run_id} from {info.host}", lambda ex: ex.fetch(run_id), info.host, described)
 
