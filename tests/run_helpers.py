@@ -26,3 +26,23 @@ def run_worker(run: RunDir) -> Status:
         for sig, handler in saved.items():  # the worker installs its own; give pytest its handlers back
             signal.signal(sig, handler)
     return run.read_status()
+
+
+def checkpointed_run(ws, recipe: dict, *, step: int = 2, max_steps: int = 60, epoch: float = 0.5) -> RunDir:
+    """A failed run with one checkpoint and the fingerprint a worker records there, without training:
+    for the resume checks (engine/fingerprint.py) that compare it with what would run now."""
+    import json
+
+    from tailor.engine.fingerprint import light_fingerprint, write_fingerprint
+    from tailor.engine.recipes.load import parse_recipe
+    from tailor.engine.runs.status import RunState
+
+    run = queue_run(ws, parse_recipe(recipe, source=str(ws.recipes_dir / "test.yaml"), base_dir=ws.recipes_dir))
+    checkpoint = run.checkpoints_dir / f"checkpoint-{step}"
+    checkpoint.mkdir(parents=True)
+    (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": step, "epoch": epoch, "max_steps": max_steps}))
+    write_fingerprint(checkpoint, {**light_fingerprint(run), "step": step, "epoch": epoch, "max_steps": max_steps})
+    status = run.read_status()
+    status.state, status.error = RunState.FAILED, "the worker died without reporting"
+    run.write_status(status)
+    return run
