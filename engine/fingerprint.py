@@ -52,6 +52,8 @@ class Change:
     why: str = ""
 
     def __str__(self) -> str:
+        if self.before is None and self.after is None:  # a state, not an edit (a spent budget)
+            return f"{self.field}: {self.why}"
         moved = f"{_short(self.before)} -> {_short(self.after)}"
         return f"{self.field}: {moved}" + (f" ({self.why})" if self.why else "")
 
@@ -271,16 +273,16 @@ def budget_spent(state: dict[str, Any], recipe: dict[str, Any], recorded: dict[s
     max_steps = int(train.get("max_steps") or -1)
     if max_steps > 0:
         if step >= max_steps:
-            return Change("train.max_steps", step, max_steps, True,
-                          f"budget spent: the checkpoint is at step {step}, so resuming would skip straight to "
-                          "evaluation; raise train.max_steps")
+            return Change("train.max_steps", None, None, True,
+                          f"budget spent: the checkpoint is at step {step} of {max_steps}, so resuming would skip "
+                          "straight to evaluation")
         return None
     epochs = float(train.get("num_train_epochs") or (recorded.get("trl_args") or {}).get("num_train_epochs")
                    or TRL_DEFAULT_EPOCHS)
     if epoch and epoch + 1e-6 >= epochs:
-        return Change("train.num_train_epochs", round(epoch, 3), epochs, True,
-                      f"budget spent: the checkpoint is at epoch {epoch:g}, so resuming would skip straight to "
-                      "evaluation; raise train.num_train_epochs")
+        return Change("train.num_train_epochs", None, None, True,
+                      f"budget spent: the checkpoint is at epoch {epoch:g} of {epochs:g}, so resuming would skip "
+                      "straight to evaluation")
     return None
 
 
@@ -289,10 +291,13 @@ def check_resume(run: RunDir, *, accept_changes: bool = False, same_interpreter:
     report = resume_changes(run, same_interpreter=same_interpreter)
     if report.refusals and not accept_changes:
         listed = "; ".join(str(c) for c in report.refusals)
+        fixes = []
+        if any(c.before is not None or c.after is not None for c in report.refusals):
+            fixes.append("put back what changed (its data, its model, its recipe.yaml)")
+        fixes += [f"raise {c.field} in {run.recipe_file}" for c in report.refusals if c.before is None and c.after is None]
         raise ResumeRefused(
-            f"run {run.run_id} changed since {report.checkpoint}: {listed}. Put it back as it was (the run's "
-            f"recipe.yaml, its data and model), or `tailor resume {run.run_id} --accept-changes` to resume "
-            "anyway (recorded in its events)"
+            f"run {run.run_id} changed since {report.checkpoint}: {listed}. Fix: {', or '.join(fixes)}; or "
+            f"`tailor resume {run.run_id} --accept-changes` to resume anyway (recorded in its events)"
         )
     return report
 

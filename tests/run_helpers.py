@@ -28,7 +28,9 @@ def run_worker(run: RunDir) -> Status:
     return run.read_status()
 
 
-def checkpointed_run(ws, recipe: dict, *, step: int = 2, max_steps: int = 60, epoch: float = 0.5) -> RunDir:
+def checkpointed_run(
+    ws, recipe: dict, *, step: int = 2, max_steps: int = 60, epoch: float = 0.5, links: dict | None = None
+) -> RunDir:
     """A failed run with one checkpoint and the fingerprint a worker records there, without training:
     for the resume checks (engine/fingerprint.py) that compare it with what would run now."""
     import json
@@ -38,6 +40,10 @@ def checkpointed_run(ws, recipe: dict, *, step: int = 2, max_steps: int = 60, ep
     from tailor.engine.runs.status import RunState
 
     run = queue_run(ws, parse_recipe(recipe, source=str(ws.recipes_dir / "test.yaml"), base_dir=ws.recipes_dir))
+    if links:
+        status = run.read_status()
+        status.links.update(links)
+        run.write_status(status)
     checkpoint = run.checkpoints_dir / f"checkpoint-{step}"
     checkpoint.mkdir(parents=True)
     (checkpoint / "trainer_state.json").write_text(json.dumps({"global_step": step, "epoch": epoch, "max_steps": max_steps}))

@@ -16,7 +16,7 @@ from run_helpers import checkpointed_run
 from train_helpers import recipe_data
 
 from tailor.engine.errors import ResumeRefused
-from tailor.engine.fingerprint import check_resume, record_report, resume_changes, resume_notes
+from tailor.engine.fingerprint import FINGERPRINT_FILE, check_resume, record_report, resume_changes, resume_notes
 
 
 @pytest.fixture
@@ -97,13 +97,15 @@ def test_rows_past_max_rows_do_not_count(workspace, data_copy) -> None:
 
 def test_a_spent_budget_refuses_because_it_would_only_evaluate(workspace, data_copy) -> None:
     run = checkpointed_run(workspace, _recipe(workspace, data_copy), step=60, epoch=3.75)
-    with pytest.raises(ResumeRefused, match="budget spent: the checkpoint is at step 60, so resuming would skip "
-                                            "straight to evaluation; raise train.max_steps"):
+    with pytest.raises(ResumeRefused) as refused:
         check_resume(run)
+    assert (f"changed since checkpoint-60: train.max_steps: budget spent: the checkpoint is at step 60 of 60, so "
+            f"resuming would skip straight to evaluation. Fix: raise train.max_steps in {run.recipe_file}; or "
+            f"`tailor resume {run.run_id} --accept-changes`") in str(refused.value)
     epochs = checkpointed_run(workspace, _recipe(workspace, data_copy, **{"train.max_steps": -1,
                                                                          "train.num_train_epochs": 2}),
                               step=8, epoch=2.0, max_steps=8)
-    with pytest.raises(ResumeRefused, match="the checkpoint is at epoch 2, so resuming would skip"):
+    with pytest.raises(ResumeRefused, match="the checkpoint is at epoch 2 of 2, so resuming would skip"):
         check_resume(epochs)
 
 
@@ -122,3 +124,16 @@ def test_cli_refuses_with_exit_2_and_no_traceback(workspace, data_copy) -> None:
     assert out.returncode == 2, out.stderr
     assert "lora.r: 16 -> 4 (changes what is learned)" in out.stderr and "Traceback" not in out.stderr
     assert run.read_status().state.value == "failed" and run.read_status().attempt == 0  # untouched
+
+
+def test_a_chained_run_records_its_parent_and_refuses_when_it_changed(workspace, data_copy, tmp_path) -> None:
+    parent = tmp_path / "demo-sft-parent"
+    (parent / "adapter").mkdir(parents=True)
+    (parent / "adapter" / FINGERPRINT_FILE).write_text(json.dumps({"step": 40, "data": {}}))
+    run = checkpointed_run(workspace, _recipe(workspace, data_copy), links={"from_run_path": str(parent)})
+    recorded = json.loads((run.checkpoints_dir / "checkpoint-2" / FINGERPRINT_FILE).read_text())["parent"]
+    assert recorded["run"] == "demo-sft-parent" and recorded["step"] == 40
+    assert resume_changes(run).changes == []
+    (parent / "adapter" / FINGERPRINT_FILE).write_text(json.dumps({"step": 80, "data": {}}))  # retrained
+    (change,) = resume_changes(run).refusals
+    assert change.field == "parent" and change.why == "the run this one started from changed"

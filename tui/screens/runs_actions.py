@@ -145,9 +145,9 @@ class RunActionsMixin(_Screen):
     def ask_accept_changes(self, run_id: str, host: str, refusal: str) -> None:
         from tailor.tui.screens.confirm import ConfirmScreen
 
-        head, _, listed = refusal.partition(" changed since ")
+        listed = refusal.partition(" changed since ")[2]
         checkpoint, _, rest = listed.partition(": ")
-        changes, _, _fix = rest.partition(". Put it back")
+        changes, _, _fix = rest.partition(". Fix: ")
         lines = "\n".join(f"  {c}" for c in changes.split("; "))
         message = (f"{run_id} changed since {checkpoint}:\n{lines}\n\nResume anyway? The changes are recorded "
                    "in the run's events; n leaves the run as it is.")
