@@ -16,7 +16,13 @@ from run_helpers import checkpointed_run
 from train_helpers import recipe_data
 
 from tailor.engine.errors import ResumeRefused
-from tailor.engine.fingerprint import FINGERPRINT_FILE, check_resume, record_report, resume_changes, resume_notes
+from tailor.engine.fingerprint import (
+    FINGERPRINT_FILE,
+    check_resume,
+    record_report,
+    resume_changes,
+    resume_notes,
+)
 
 
 @pytest.fixture
