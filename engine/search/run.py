@@ -129,7 +129,7 @@ def _after_trial(ctx: WorkerContext, study: Any, frozen: Any) -> None:
             values["best"] = best.value
         ctx.metric(frozen.number, values, split="eval")
     value = f" {row['value']:.6g}" if row["value"] is not None else ""
-    err = f" ({row['error']})" if row["error"] else ""
+    err = f" ({row['error'] or row['reason']})" if row["error"] or row["reason"] else ""
     ctx.log(f"trial {frozen.number} {row['state']}{value} after {row['steps'] or 0} steps{err}")
 
 

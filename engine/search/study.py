@@ -55,11 +55,13 @@ def make_pruner(recipe: SearchRecipe) -> Any:
     p = recipe.pruner
     if p.type == "none":
         return optuna.pruners.NopPruner()
+    min_resource = p.min_resource or recipe.eval_steps or int(recipe.base_recipe.train.get("eval_steps") or 1)
     if p.type == "hyperband":
-        min_resource = p.min_resource or recipe.eval_steps or int(recipe.base_recipe.train.get("eval_steps") or 1)
         return optuna.pruners.HyperbandPruner(
             min_resource=min_resource, max_resource=p.max_resource or "auto", reduction_factor=p.reduction_factor
         )
+    if p.type == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=p.reduction_factor)
     return optuna.pruners.MedianPruner(
         n_startup_trials=p.n_startup_trials, n_warmup_steps=p.n_warmup_steps, interval_steps=p.interval_steps
     )
@@ -218,9 +220,10 @@ def trial_row(t: Any) -> dict[str, Any]:
     steps = t.user_attrs.get("steps")
     if steps is None and t.intermediate_values:
         steps = max(t.intermediate_values)
+    state = {"FAIL": "failed"}.get(t.state.name, t.state.name.lower())
     return {
         "number": t.number,
-        "state": {"FAIL": "failed"}.get(t.state.name, t.state.name.lower()),
+        "state": "oom" if state == "failed" and t.user_attrs.get("oom") else state,
         "params": dict(t.params) if t.params else dict(t.system_attrs.get("fixed_params") or {}),
         "derived": dict(t.user_attrs.get("derived", {}) or {}),
         "value": t.value if t.values and t.state.name == "COMPLETE" else None,
@@ -230,6 +233,9 @@ def trial_row(t: Any) -> dict[str, Any]:
         "run_id": t.user_attrs.get("run_id"),
         "host": t.user_attrs.get("host"),
         "error": t.user_attrs.get("error"),
+        "reason": t.user_attrs.get("reason"),  # pruned before it started: why it would not fit
+        "estimate_bytes": t.user_attrs.get("estimate_bytes"),
+        "peak_bytes": t.user_attrs.get("peak_bytes"),
         "retry_of": t.system_attrs.get("failed_trial"),
         "intermediate": {int(k): float(v) for k, v in sorted(t.intermediate_values.items())},
     }

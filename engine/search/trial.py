@@ -25,7 +25,7 @@ from tailor.engine.recipes.search import SearchRecipe
 from tailor.engine.runs.liveness import process_start, this_host
 from tailor.engine.runs.rundir import RunDir, new_run_id
 from tailor.engine.runs.status import RunState, Status
-from tailor.engine.search import SearchError
+from tailor.engine.search import SearchError, fit
 from tailor.engine.search.space import suggest, trial_recipe_data, validate_trial_recipe
 from tailor.engine.search.study import ATTR_WORKER
 from tailor.engine.worker.context import WorkerContext
@@ -139,6 +139,13 @@ class TrialRunner:
             model = validate_trial_recipe(recipe, data)
         except SearchError as exc:
             self._fail(trial, str(exc))
+        need, space = fit.needs(model, trial.study), fit.room(recipe.memory_budget)
+        trial.set_user_attr("estimate_bytes", need)
+        too_big = fit.refusal(need, space)
+        if too_big is not None:  # pruned unlaunched: no run directory, no step trained
+            trial.set_user_attr("reason", too_big)
+            trial.set_user_attr("steps", 0)
+            raise optuna.TrialPruned(too_big)
         links = {
             "study": recipe.study_name,
             "trial": trial.number,
@@ -161,6 +168,7 @@ class TrialRunner:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
         self.ctx.log(f"trial {trial.number} started: {shown} (run {run_id})")
         self.ctx.emit("trial", number=trial.number, state="running", params=values, run_id=run_id)
+        fit.reset_peak()
         try:
             self.runner(model, tctx)
         except optuna.TrialPruned as exc:
@@ -172,6 +180,8 @@ class TrialRunner:
                 raise SearchCancelled() from None
             traceback.print_exc(file=sys.stderr)
             message = one_line(exc)
+            if fit.is_oom(exc):
+                message = fit.record_oom(trial.study, trial, need, space, fit.peak())
             self._finish(trial, tctx, RunState.FAILED, message)
             self._fail(trial, message)
         if tctx.pruned_at is not None:  # a trainer that stopped on cancel_requested instead of raising

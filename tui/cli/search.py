@@ -171,6 +171,10 @@ def _print_trials(rows: list[dict[str, Any]], objective: str) -> None:
         click.echo("no trials yet")
         return
     Console(width=max(120, Console().width)).print(table)
+    for row in rows:  # why a trial was not launched, failed or ran out of memory: one line each, unwrapped
+        note = row.get("reason") or row.get("error")
+        if note:
+            click.echo(f"trial {row['number']} {row['state']}: {note}")
 
 
 @search_cmd.command("ls")

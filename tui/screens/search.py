@@ -31,7 +31,8 @@ from tailor.tui.widgets.search_columns import fit_columns, short
 from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
-STATE_VARIABLE = {"complete": "success", "pruned": "warning", "failed": "error", "running": "accent", "waiting": "foreground-muted"}
+STATE_VARIABLE = {"complete": "success", "pruned": "warning", "failed": "error", "oom": "error", "running": "accent",
+                  "waiting": "foreground-muted"}
 FIXED_SORTS = ("number", "value", "state", "steps", "duration")
 
 
@@ -246,6 +247,9 @@ class SearchScreen(TailorScreen):
         """Enter on a trial opens its run in the Runs screen (CLI twin: ``tailor logs RUN``)."""
         rows = (self.snap or {}).get("rows", [])
         row = next((r for r in rows if str(r["number"]) == event.row_key.value), None)
+        if row is not None and not row.get("run_id") and row.get("reason"):  # pruned before it started
+            self.notify(f"trial {row['number']} was not launched: {row['reason']}", severity="warning")
+            return
         if row is None or not row.get("run_id"):
             self.notify(f"trial {event.row_key.value} has no run yet", severity="warning")
             return

@@ -1,0 +1,69 @@
+"""Searches that know what fits (engine/search/fit.py): trials estimated above the memory budget are pruned
+with the reason and never launched; an out-of-memory trial is recorded ``oom`` and corrects later estimates.
+No training: the search below prunes every trial before it starts (a few seconds for its worker)."""
+
+from __future__ import annotations
+
+import json
+
+import optuna
+import pytest
+from search_helpers import cli, wait_run_done, write_search
+
+from tailor.engine.memory_estimate import GIB
+from tailor.engine.recipes import load_recipe
+from tailor.engine.search import fit
+from tailor.engine.search.launch import preflight
+
+SPACE = {"per_device_train_batch_size": [4, 512], "max_length": [48, 1024, 2048], "learning_rate": 3.0e-3}
+
+
+def test_trials_that_would_not_fit_are_pruned_unlaunched_with_the_reason(workspace) -> None:
+    path = write_search(workspace, space=SPACE, memory_budget="2GiB", n_trials=2)
+    preflight(load_recipe(path), workspace.root)
+    for batch, length in ((512, 1024), (512, 2048)):
+        params = ["-p", f"per_device_train_batch_size={batch}", "-p", f"max_length={length}"]
+        assert cli("search", "enqueue", "tiny-search", *params, workspace=workspace).exit_code == 0
+    result = cli("search", "tiny-search", workspace=workspace)
+    assert result.exit_code == 0, result.output
+    (search_run,) = workspace.run_dirs()
+    assert wait_run_done(workspace, search_run.run_id).state.value == "succeeded"
+    assert [r.run_id for r in workspace.run_dirs()] == [search_run.run_id]  # no trial run directory
+
+    snap = json.loads(cli("search", "status", "tiny-search", "--json", workspace=workspace).output)
+    rows = snap["rows"]
+    assert [r["state"] for r in rows] == ["pruned", "pruned"] and [r["steps"] for r in rows] == [0, 0]
+    assert [r["reason"] for r in rows] == ["needs ~4.2 GiB, 2.0 GiB budget", "needs ~7.3 GiB, 2.0 GiB budget"]
+    logs = [e["message"] for e in search_run.events() if e["type"] == "log"]
+    assert "trial 0 pruned after 0 steps (needs ~4.2 GiB, 2.0 GiB budget)" in logs
+    table = cli("search", "status", "tiny-search", workspace=workspace).output
+    assert "trial 1 pruned: needs ~7.3 GiB, 2.0 GiB budget" in table.splitlines()
+
+
+def test_the_budget_takes_sizes_and_refuses_nonsense(workspace) -> None:
+    assert load_recipe(write_search(workspace, memory_budget="512MiB")).memory_budget == 512 * 1024**2
+    result = cli("search", "tiny-search", "-s", "memory_budget=2 lightyears", workspace=workspace)
+    assert result.exit_code == 2 and "memory_budget: " in result.output and "such as 16GiB" in result.output
+    assert not any(workspace.runs_dir.iterdir())
+
+
+def test_an_out_of_memory_trial_is_recorded_and_corrects_later_estimates() -> None:
+    import torch
+
+    study = optuna.create_study()
+    trial = study.ask()
+    error = RuntimeError("training failed")
+    error.__cause__ = torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+    assert fit.is_oom(error) and not fit.is_oom(RuntimeError("shape mismatch"))
+    # Estimated 10 GiB, 15.7 GiB were free, and it still ran out (a real peak of 14.9 GiB).
+    message = fit.record_oom(study, trial, 10 * GIB, fit.Room(15.7 * GIB, "free"), 14.9 * GIB)
+    assert message == "out of memory at a peak of 14.9 GiB (estimated ~10.0 GiB): later estimates x1.65"
+    study.tell(trial, state=optuna.trial.TrialState.FAIL)
+    from tailor.engine.search.study import trial_row
+
+    row = trial_row(study.trials[0])
+    assert row["state"] == "oom" and row["peak_bytes"] == pytest.approx(14.9 * GIB)
+    assert fit.scale(study) == pytest.approx(1.65, abs=0.01)
+    # The same configuration is now refused before it starts; a smaller one (6 GiB estimated) still runs.
+    assert fit.refusal(10 * GIB * fit.scale(study), fit.Room(15.7 * GIB, "free")) == "needs ~16.5 GiB, 15.7 GiB free"
+    assert fit.refusal(6 * GIB * fit.scale(study), fit.Room(15.7 * GIB, "free")) is None
