@@ -220,6 +220,10 @@ class SearchRecipe(Recipe):
     trial_train: dict[str, Any] = Field(
         default_factory=dict, description="train fields for trials only (e.g. a shorter max_steps)."
     )
+    second_objective: Literal["peak_memory", "wall_time"] | None = Field(
+        None, description="Also minimize each trial's peak memory (GiB) or wall time (s): a multi-objective study "
+        "whose Pareto front `tailor search status` and the Search screen show. Optuna prunes only single-objective "
+        "studies, so its trials are pruned before they start (memory) but not while they train.")
     memory_budget: float | None = Field(
         None, gt=0, description="Bytes (or 16GiB, 500MiB) a trial may use: on a CPU host the only limit; "
         "on a GPU at most this much of its free memory. A trial estimated above it is pruned unlaunched.")

@@ -42,11 +42,12 @@ class TrialFailed(Exception):
 class TrialContext(WorkerContext):
     """A WorkerContext for a trial's run directory that reports eval metrics to an Optuna trial."""
 
-    def __init__(self, run: RunDir, *, parent: WorkerContext, trial: Any, objective: str) -> None:
+    def __init__(self, run: RunDir, *, parent: WorkerContext, trial: Any, objective: str, report: bool = True) -> None:
         super().__init__(run, resume=False)
         self.parent = parent
         self.trial = trial
         self.objective = objective
+        self.report = report  # False in a multi-objective study: Optuna takes no intermediate values there
         self.last_value: float | None = None
         self.last_report_step: int | None = None
         self.pruned_at: int | None = None
@@ -81,7 +82,7 @@ class TrialContext(WorkerContext):
         if value is None:
             return
         self.last_value = value
-        if self.last_report_step == step:
+        if not self.report or self.last_report_step == step:
             return  # a final evaluation at the step of the last scheduled one
         self.last_report_step = step
         self.trial.report(value, step)
@@ -113,7 +114,7 @@ class TrialRunner:
         self.last_error: str | None = None
         self.current: int | None = None  # the number of the trial being trained
 
-    def __call__(self, trial: Any) -> float:
+    def __call__(self, trial: Any) -> float | tuple[float, float]:
         import optuna
 
         recipe = self.recipe
@@ -163,7 +164,9 @@ class TrialRunner:
         )
         run = RunDir.create(self.runs_dir, run_id, dump_recipe(model), status)
         trial.set_user_attr("run_id", run_id)  # once the run directory exists, so readers can open it
-        tctx = TrialContext(run, parent=self.ctx, trial=trial, objective=recipe.objective)
+        tctx = TrialContext(run, parent=self.ctx, trial=trial, objective=recipe.objective,
+                            report=recipe.second_objective is None)
+        started = time.monotonic()
         tctx.start()
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
         self.ctx.log(f"trial {trial.number} started: {shown} (run {run_id})")
@@ -206,6 +209,10 @@ class TrialRunner:
             self._finish(trial, tctx, RunState.FAILED, message)
             self._fail(trial, message)
         self._finish(trial, tctx, RunState.SUCCEEDED, None)
+        if recipe.second_objective == "wall_time":
+            return float(value), round(time.monotonic() - started, 3)
+        if recipe.second_objective == "peak_memory":  # the real peak on a GPU, the estimate on a CPU host
+            return float(value), round((fit.peak() or need or 0.0) / fit.GIB, 4)
         return float(value)
 
     # -- endings -------------------------------------------------------------

@@ -18,26 +18,33 @@ from tailor.engine.search.launch import preflight
 SPACE = {"per_device_train_batch_size": [4, 512], "max_length": [48, 1024, 2048], "learning_rate": 3.0e-3}
 
 
-def test_trials_that_would_not_fit_are_pruned_unlaunched_with_the_reason(workspace) -> None:
-    path = write_search(workspace, space=SPACE, memory_budget="2GiB", n_trials=2)
+def test_trials_that_would_not_fit_are_pruned_unlaunched_and_the_pareto_front_is_shown(workspace) -> None:
+    """A multi-objective study (eval_loss and peak memory) on a CPU host with a 2 GiB budget: two trials
+    too big to fit are pruned without a run directory; the one that fits trains and forms the front."""
+    path = write_search(workspace, space=SPACE, memory_budget="2GiB", n_trials=3, second_objective="peak_memory")
     preflight(load_recipe(path), workspace.root)
-    for batch, length in ((512, 1024), (512, 2048)):
+    for batch, length in ((512, 1024), (512, 2048), (4, 48)):
         params = ["-p", f"per_device_train_batch_size={batch}", "-p", f"max_length={length}"]
         assert cli("search", "enqueue", "tiny-search", *params, workspace=workspace).exit_code == 0
     result = cli("search", "tiny-search", workspace=workspace)
     assert result.exit_code == 0, result.output
     (search_run,) = workspace.run_dirs()
     assert wait_run_done(workspace, search_run.run_id).state.value == "succeeded"
-    assert [r.run_id for r in workspace.run_dirs()] == [search_run.run_id]  # no trial run directory
 
     snap = json.loads(cli("search", "status", "tiny-search", "--json", workspace=workspace).output)
     rows = snap["rows"]
-    assert [r["state"] for r in rows] == ["pruned", "pruned"] and [r["steps"] for r in rows] == [0, 0]
-    assert [r["reason"] for r in rows] == ["needs ~4.2 GiB, 2.0 GiB budget", "needs ~7.3 GiB, 2.0 GiB budget"]
+    assert [r["state"] for r in rows] == ["pruned", "pruned", "complete"] and [r["steps"] for r in rows] == [0, 0, 6]
+    assert [r["reason"] for r in rows] == ["needs ~4.2 GiB, 2.0 GiB budget", "needs ~7.3 GiB, 2.0 GiB budget", None]
+    assert {r.run_id for r in workspace.run_dirs()} == {search_run.run_id, rows[2]["run_id"]}  # none for 0 and 1
+    assert rows[2]["second"] == pytest.approx(rows[2]["estimate_bytes"] / GIB, abs=1e-3)  # CPU: the estimate
+    assert snap["second_objective"] == "peak_memory" and snap["pareto"] == [2] and snap["best"]["number"] == 2
     logs = [e["message"] for e in search_run.events() if e["type"] == "log"]
     assert "trial 0 pruned after 0 steps (needs ~4.2 GiB, 2.0 GiB budget)" in logs
-    table = cli("search", "status", "tiny-search", workspace=workspace).output
-    assert "trial 1 pruned: needs ~7.3 GiB, 2.0 GiB budget" in table.splitlines()
+    assert any(m.endswith("Pareto front (eval_loss vs peak_memory): trials 2") for m in logs)
+    lines = cli("search", "status", "tiny-search", workspace=workspace).output.splitlines()
+    assert "trial 1 pruned: needs ~7.3 GiB, 2.0 GiB budget" in lines
+    assert "pareto front (eval_loss vs peak_memory, marked *): trials 2" in lines
+    assert any(line.split()[:2] == ["2*", "complete"] for line in lines)
 
 
 def test_the_budget_takes_sizes_and_refuses_nonsense(workspace) -> None:

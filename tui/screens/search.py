@@ -174,11 +174,14 @@ class SearchScreen(TailorScreen):
         parts = [f"{position}study {snap['study']}"]
         if best:
             parts.append(f"best #{best['number']} {best['value']:.4g}")
+        if snap.get("second_objective"):
+            parts.append(f"pareto ◆ {', '.join(f'#{n}' for n in snap['pareto']) or 'none yet'}")
         counts = [f"{c[k]} {word}" for k, word in (("complete", "complete"), ("pruned", "pruned"), ("failed", "failed"),
                                                     ("running", "running"), ("waiting", "queued")) if c[k]]
         parts += [
             ", ".join(counts) or "no trials yet",
-            f"{snap['direction']} {snap['objective']}",
+            f"{snap['direction']} {snap['objective']}" + (f", minimize {snap['second_objective']}"
+                                                          if snap.get("second_objective") else ""),
             f"{len(snap['workers'])} workers",
             str(snap.get("storage_short") or snap["storage"]),
         ]
@@ -230,7 +233,10 @@ class SearchScreen(TailorScreen):
             objective = number(shown) if shown is not None else "-"
             if row["value"] is None and shown is not None:
                 objective += "*"
-            number_cell = Text(f"{row['number']}{' ★' if row['number'] == best else ''}")
+            marks = (" ★" if row["number"] == best else "") + (" ◆" if row["number"] in snap.get("pareto", []) else "")
+            number_cell = Text(f"{row['number']}{marks}")
+            if row.get("second") is not None:  # a multi-objective study: both values in the objective column
+                objective += f" / {number(row['second'])}"
             cells = [number(values[n]) if isinstance(values.get(n), float) else str(values.get(n, "-"))
                      for n in names if n in visible]
             tail = {"steps": str(row["steps"] or "-"), "duration": duration(row["duration"])}
