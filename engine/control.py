@@ -50,6 +50,7 @@ class Control:
         self.env = env or {}
         self.heartbeat_timeout = heartbeat_timeout or configured_heartbeat_timeout()
         self.queued_timeout = queued_timeout
+        self.gpu_idle_timeout = configured_gpu_idle_timeout()
 
     @classmethod
     def on_host(cls, workspace: Workspace, *, python: str, settings: dict[str, Any] | None = None) -> Control:
@@ -121,7 +122,7 @@ class Control:
         return self.effective(self.run(run_id))
 
     def effective(self, run: RunDir) -> Status:
-        return with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout))
+        return with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout, self.gpu_idle_timeout))
 
     def list_runs(self) -> list[Status]:
         """Every run directory's status, oldest first; a half-created or foreign folder is skipped."""
@@ -237,6 +238,18 @@ def configured_heartbeat_timeout() -> float:
         return float(settings().heartbeat_timeout_s)
     except Exception:
         return DEFAULT_HEARTBEAT_TIMEOUT
+
+
+def configured_gpu_idle_timeout() -> float:
+    """``gpu_idle_timeout_s`` from the config (5 minutes by default): GPUs idle this long mean stalled."""
+    from tailor.engine.runs.gpu_idle import DEFAULT_GPU_IDLE_S
+
+    try:
+        from tailor.engine.config import settings
+
+        return float(settings().gpu_idle_timeout_s)
+    except Exception:
+        return DEFAULT_GPU_IDLE_S
 
 
 def with_via(run: RunDir, status: Status) -> Status:

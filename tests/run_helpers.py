@@ -52,3 +52,21 @@ def checkpointed_run(
     status.state, status.error = RunState.FAILED, "the worker died without reporting"
     run.write_status(status)
     return run
+
+
+def running_run(workspace, idle_for: float | None) -> RunDir:
+    """A running sft run whose live worker is this process, its heartbeat fresh; its GPUs idle for
+    ``idle_for`` seconds (None: busy). For the idle-GPU checks (engine/runs/gpu_idle.py)."""
+    import os
+    import time
+
+    from tailor.engine.runs.liveness import process_start, this_host
+    from tailor.engine.runs.status import RunState
+
+    run_id = "demo-sft-20260101-000000-9a9a"
+    run = RunDir.create(workspace.runs_dir, run_id, "kind: sft\n", Status(run_id=run_id, kind="sft"))
+    pid = os.getpid()  # a live worker: this process
+    run.write_status(Status(run_id=run_id, kind="sft", state=RunState.RUNNING, host=this_host(), pid=pid,
+                            pid_start=process_start(pid), started_at=time.time() - 900, step=120))
+    run.beat(pid, 120, gpu_idle_since=None if idle_for is None else time.time() - idle_for)
+    return run

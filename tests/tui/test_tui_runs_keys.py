@@ -278,3 +278,16 @@ async def test_resume_lists_what_changed_and_asks_before_accepting(workspace):
         await pilot.press("n")  # nothing happens to the run
         await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
         assert run.read_status().state.value == "failed" and run.read_status().attempt == 0
+
+
+async def test_the_runs_screen_shows_and_notifies_an_idle_gpu(workspace) -> None:
+    from run_helpers import running_run
+
+    run = running_run(workspace, idle_for=400)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: any("stalled (GPU idle 6 min)" in str(n.message) for n in app._notifications),
+                         what="the notification")
+        assert [str(n.message) for n in app._notifications if "GPU idle" in str(n.message)] == [
+            f"{run.run_id}: stalled (GPU idle 6 min)"]
+        assert "stalled (GPU idle 6 min)" in str(app.screen.table.get_cell(run.run_id, "state"))
