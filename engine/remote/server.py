@@ -123,6 +123,17 @@ def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     out(status.model_dump(mode="json"))
 
 
+def op_doctor(ws: RemoteWorkspace, args: list[str]) -> None:
+    """Can the nodes train together (engine/remote/doctor.py)? Tasks on the host's nodes, then a verdict."""
+    from tailor.engine.remote.doctor import run_doctor
+    from tailor.engine.remote.slurm import RDZV_PORT
+
+    p = read_payload()
+    out(run_doctor(slurm=ws.host_type == "slurm", python=sys.executable, tasks=int(p.get("tasks") or 2),
+                   nodes=int(p.get("nodes") or 1), port=int(p.get("port") or RDZV_PORT),
+                   timeout=float(p.get("timeout") or 60)))
+
+
 def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
     out(ws.control().effective(ws.run(args[0])).model_dump(mode="json"))
 
@@ -266,6 +277,7 @@ OPS = {
     "manifest": op_manifest,
     "store": op_store,
     "rm": op_rm,
+    "doctor": op_doctor,
 }
 
 
