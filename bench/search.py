@@ -120,6 +120,8 @@ def main() -> int:
     parser.add_argument("--reduction", type=int, default=3, help="successive_halving, hyperband: reduction_factor")
     parser.add_argument("--pruners", default="successive_halving",
                         help=f"comma-separated, each against the same unpruned search: {', '.join(PRUNERS)}")
+    parser.add_argument("--baseline", default=None, metavar="STEPS,BEST",
+                        help="skip the unpruned search: its total steps and best objective from an earlier run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace")
     args = parser.parse_args()
 
@@ -131,7 +133,12 @@ def main() -> int:
     from tailor.engine.workspace import Workspace
 
     ws = Workspace(root / "ws").ensure()
-    unpruned = run_search(ws, "bench-unpruned", args, {"type": "none"})
+    if args.baseline:  # the unpruned figures of an earlier run with the same settings (it is deterministic)
+        steps, best = args.baseline.split(",")
+        unpruned = {"name": "unpruned", "complete": args.trials, "pruned": 0, "steps": int(steps),
+                    "best": float(best), "best_params": "(earlier run)", "wall": 0.0}
+    else:
+        unpruned = run_search(ws, "bench-unpruned", args, {"type": "none"})
     pruned = [run_search(ws, f"bench-{name}", args, PRUNERS[name](args)) for name in args.pruners.split(",")]
 
     print()

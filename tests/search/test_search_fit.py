@@ -74,3 +74,30 @@ def test_an_out_of_memory_trial_is_recorded_and_corrects_later_estimates() -> No
     # The same configuration is now refused before it starts; a smaller one (6 GiB estimated) still runs.
     assert fit.refusal(10 * GIB * fit.scale(study), fit.Room(15.7 * GIB, "free")) == "needs ~16.5 GiB, 15.7 GiB free"
     assert fit.refusal(6 * GIB * fit.scale(study), fit.Room(15.7 * GIB, "free")) is None
+
+
+async def test_the_search_screen_marks_the_pareto_front_and_says_why_a_trial_was_not_launched(workspace) -> None:
+    from search_helpers import make_app, wait_until
+
+    from tailor.engine.search.study import open_study
+
+    study, _ = open_study(load_recipe(write_search(workspace, second_objective="wall_time")), workspace.root)
+    dist = {"r": optuna.distributions.CategoricalDistribution([4, 8])}
+    for values, r in (([3.4, 20.0], 4), ([3.2, 60.0], 8), ([3.7, 10.0], 4), ([3.5, 70.0], 8)):  # the last: dominated
+        study.add_trial(optuna.trial.create_trial(values=values, params={"r": r}, distributions=dist,
+                                                  user_attrs={"run_id": f"tiny-search-t{r}-x", "steps": 6}))
+    study.add_trial(optuna.trial.create_trial(state=optuna.trial.TrialState.PRUNED, params={"r": 8}, distributions=dist,
+                                              user_attrs={"reason": "needs ~21.3 GiB, 15.7 GiB free", "steps": 0}))
+    app = make_app(workspace)
+    async with app.run_test(size=(140, 44)) as pilot:
+        screen = await wait_until(pilot, lambda: getattr(app.screen, "table", None) is not None
+                                  and app.screen.table.row_count == 5 and app.screen, what="5 trial rows")
+        header = str(screen.query_one("#search-header").render())
+        assert "best #1 3.2" in header and "pareto ◆ #0, #1, #2" in header and "minimize wall_time" in header
+        cells = [str(c) for c in screen.table.get_row("1")]
+        assert cells[0] == "1 ★ ◆" and "3.2 / 60" in cells and str(screen.table.get_row("3")[0]) == "3"
+        screen.table.focus()
+        screen.table.move_cursor(row=screen.table.get_row_index("4"))
+        await pilot.press("enter")
+        await wait_until(pilot, lambda: any("trial 4 was not launched: needs ~21.3 GiB, 15.7 GiB free" in str(n.message)
+                                            for n in app._notifications), what="the reason")
