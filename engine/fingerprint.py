@@ -323,6 +323,21 @@ def resume_notes(events: list[dict[str, Any]]) -> list[str]:
     return [e["message"] for e in later if e.get("type") == "log" and str(e.get("message")).startswith(RESUME_PREFIX)]
 
 
+def check_lines(run: RunDir, report: ResumeReport) -> list[str]:
+    """``tailor resume --check``: what a resume would compare, and what it found (nothing is started)."""
+    if report.checkpoint is None:
+        return [f"{run.run_id}: no checkpoint yet: a resume starts over"]
+    if not (run.checkpoints_dir / report.checkpoint / FINGERPRINT_FILE).exists():
+        return [f"{run.run_id}: {report.checkpoint} has no fingerprint (saved before resume checks): nothing to compare"]
+    lines = [f"{run.run_id}: since {report.checkpoint}: "
+             + (f"{len(report.refusals)} refused, {len(report.notes)} notes" if report.changes else "nothing changed")]
+    if report.parent:
+        sha = str(report.parent.get("fingerprint_sha256") or "?")[:8]
+        lines.append(f"  parent: run {report.parent.get('run')} (its final fingerprint {sha}, step {report.parent.get('step')})")
+    lines += [f"  {'refused' if c.refuse else 'note'}: {c}" for c in report.changes]
+    return lines
+
+
 # -- helpers -----------------------------------------------------------------------------------
 def _flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     if isinstance(value, dict) and value:

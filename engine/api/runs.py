@@ -1,7 +1,7 @@
 """Runs as the run directory records them: status and events (typed), the run directory, finding a
 run and its recipe, formatting for display, and refreshing the local mirrors of remote runs."""
 
-from tailor.engine.fingerprint import resume_notes
+from tailor.engine.fingerprint import check_lines, resume_changes, resume_notes
 from tailor.engine.remote.mirror import host_of
 from tailor.engine.remote.refresh import refresh_remote
 from tailor.engine.runs.events import Event, check_event
@@ -16,6 +16,7 @@ __all__ = [
     "RunState",
     "Status",
     "check_event",
+    "check_lines",
     "duration",
     "eta",
     "event_line",
@@ -23,6 +24,7 @@ __all__ = [
     "host_of",
     "number",
     "refresh_remote",
+    "resume_changes",
     "resume_notes",
     "run_recipe",
     "safe",

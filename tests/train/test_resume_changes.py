@@ -12,6 +12,7 @@ import sys
 
 import pytest
 import yaml
+from click.testing import CliRunner
 from run_helpers import checkpointed_run
 from train_helpers import recipe_data
 
@@ -23,6 +24,7 @@ from tailor.engine.fingerprint import (
     resume_changes,
     resume_notes,
 )
+from tailor.tui.cli import cli
 
 
 @pytest.fixture
@@ -140,6 +142,13 @@ def test_a_chained_run_records_its_parent_and_refuses_when_it_changed(workspace,
     recorded = json.loads((run.checkpoints_dir / "checkpoint-2" / FINGERPRINT_FILE).read_text())["parent"]
     assert recorded["run"] == "demo-sft-parent" and recorded["step"] == 40
     assert resume_changes(run).changes == []
+    shown = CliRunner().invoke(cli, ["-w", str(workspace.root), "resume", run.run_id, "--check"])
+    assert shown.exit_code == 0 and shown.output.splitlines()[:2] == [
+        f"{run.run_id}: since checkpoint-2: nothing changed",
+        f"  parent: run demo-sft-parent (its final fingerprint {recorded['fingerprint_sha256'][:8]}, step 40)"]
     (parent / "adapter" / FINGERPRINT_FILE).write_text(json.dumps({"step": 80, "data": {}}))  # retrained
     (change,) = resume_changes(run).refusals
     assert change.field == "parent" and change.why == "the run this one started from changed"
+    shown = CliRunner().invoke(cli, ["-w", str(workspace.root), "resume", run.run_id, "--check"])
+    assert f"{run.run_id}: since checkpoint-2: 1 refused, 0 notes" in shown.output
+    assert "  refused: parent: " in shown.output and run.read_status().attempt == 0  # nothing started
