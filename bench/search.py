@@ -1,12 +1,15 @@
-"""Pruning pays: the demo search with the same seed, pruned (median) and unpruned, side by side.
+"""Pruning pays: the demo search with the same seed, unpruned and with each pruner, side by side.
 
-    .venv/bin/python bench/search.py [--trials 16] [--steps 40] [--eval-steps 5] [--seed 0] [--keep]
+    .venv/bin/python bench/search.py [--trials 16] [--steps 40] [--eval-steps 5] [--seed 0]
+        [--pruners successive_halving,median,hyperband] [--reduction 3] [--baseline STEPS,BEST] [--keep]
 
-Both searches run through the real machinery (``tailor search`` workers, trial runs, SQLite study) in a
+The searches run through the real machinery (``tailor search`` workers, trial runs, SQLite study) in a
 temporary workspace, one after the other, on the demo SFT task (tiny model, reverse-a-word). It prints the
-total training steps and the best eval loss of each, and checks the two claims of docs/search.md:
-pruning uses at most 50% of the steps, and its best objective is within 2% of the unpruned best.
-Exit status 0 when both hold, 1 otherwise. Deterministic: the sampler and training are seeded.
+total training steps and the best eval loss of each, and checks each pruner against the claims of
+docs/search.md: at most 35% of the unpruned steps, a best objective within 1% of the unpruned best.
+Exit status 0 when every pruner holds them, 1 otherwise. Deterministic: the sampler and training are
+seeded, and an eval cadence that divides ``--steps`` does not move the unpruned figures (measured for 4
+and 5), so ``--baseline`` may reuse them.
 """
 
 from __future__ import annotations

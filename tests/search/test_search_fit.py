@@ -8,6 +8,7 @@ import json
 
 import optuna
 import pytest
+import yaml
 from search_helpers import cli, wait_run_done, write_search
 
 from tailor.engine.memory_estimate import GIB
@@ -101,3 +102,18 @@ async def test_the_search_screen_marks_the_pareto_front_and_says_why_a_trial_was
         await pilot.press("enter")
         await wait_until(pilot, lambda: any("trial 4 was not launched: needs ~21.3 GiB, 15.7 GiB free" in str(n.message)
                                             for n in app._notifications), what="the reason")
+
+
+def test_successive_halving_is_the_default_pruner(workspace) -> None:
+    """The bench's winner over median (docs/search.md "Efficiency"); a multi-objective study prunes only
+    before launch, so it gets no pruner at all."""
+    from tailor.engine.search.study import make_pruner
+
+    path = write_search(workspace, eval_steps=4)
+    data = yaml.safe_load(path.read_text())
+    del data["pruner"]
+    path.write_text(yaml.safe_dump(data))
+    pruner = make_pruner(load_recipe(path))
+    assert isinstance(pruner, optuna.pruners.SuccessiveHalvingPruner) and pruner._min_resource == 4
+    assert isinstance(make_pruner(load_recipe(write_search(workspace, second_objective="wall_time"))),
+                      optuna.pruners.NopPruner)
