@@ -15,13 +15,13 @@ def queue_run(ws, parsed) -> RunDir:
     return RunDir.create(ws.runs_dir, run_id, dump_recipe(parsed), status)
 
 
-def run_worker(run: RunDir) -> Status:
+def run_worker(run: RunDir, *, resume: bool = False) -> Status:
     """Run the worker for ``run`` in this process, exactly as ``python -m tailor.engine.worker RUN`` would."""
     from tailor.engine.worker.__main__ import main
 
     saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
-        main([str(run.path)])
+        main([str(run.path)] + (["--resume"] if resume else []))
     finally:
         for sig, handler in saved.items():  # the worker installs its own; give pytest its handlers back
             signal.signal(sig, handler)
