@@ -37,7 +37,6 @@ def _checkpoints(run) -> list[int]:
 def test_sigkill_mid_run_then_resume_completes_without_repeating_steps(workspace, executor) -> None:
     recipe = write_recipe(workspace, "killme.yaml", "demo-sft.yaml", {**FAST, "train.max_steps": 60, "train.save_steps": 10})
     status = executor.control.launch(recipe)
-    twin = executor.control.launch(recipe)  # uninterrupted, beside it: its curve is the reference below
     run = workspace.run(status.run_id)
     wait_until(lambda: _checkpoints(run), 300, "the first checkpoint")
     live = executor.control.status(status.run_id)
@@ -71,16 +70,7 @@ def test_sigkill_mid_run_then_resume_completes_without_repeating_steps(workspace
     assert fingerprint["trl_args"]["max_steps"] == 60 and fingerprint["libraries"]["torch"]
     assert resume_notes(events) == []
     assert json.loads((run.adapter_dir / FINGERPRINT_FILE).read_text())["step"] == 60
-
-    # The loss after the resume continues the curve: the same as an uninterrupted twin's, step for step
-    # (the checkpoint's adapter and optimizer state over the base model, not the adapter as a new base).
-    done = wait_terminal(executor, twin.run_id, timeout=600)
-    assert done.state == RunState.SUCCEEDED, done.error
-    twin = workspace.run(twin.run_id)
-    after = {m["step"]: m["loss"] for m in metrics(run) if m["step"] > killed_at}
-    same = {m["step"]: m["loss"] for m in metrics(twin) if m["step"] > killed_at}
-    gap = max(abs(after[s] - same[s]) / same[s] for s in after)
-    assert gap < 0.02, f"the resumed curve left the uninterrupted one by {gap:.1%}"
+    # The loss continuing the curve across a resume: tests/realmodel/test_smollm2_resume.py (SmolLM2).
 
 
 def test_cancel_saves_a_checkpoint_and_ends_cancelled(workspace, executor, tmp_path: Path) -> None:
