@@ -1,12 +1,15 @@
-"""Pruning pays: the demo search with the same seed, pruned (median) and unpruned, side by side.
+"""Pruning pays: the demo search with the same seed, unpruned and with each pruner, side by side.
 
-    .venv/bin/python bench/search.py [--trials 16] [--steps 40] [--eval-steps 5] [--seed 0] [--keep]
+    .venv/bin/python bench/search.py [--trials 16] [--steps 40] [--eval-steps 5] [--seed 0]
+        [--pruners successive_halving,median,hyperband] [--reduction 3] [--baseline STEPS,BEST] [--keep]
 
-Both searches run through the real machinery (``tailor search`` workers, trial runs, SQLite study) in a
+The searches run through the real machinery (``tailor search`` workers, trial runs, SQLite study) in a
 temporary workspace, one after the other, on the demo SFT task (tiny model, reverse-a-word). It prints the
-total training steps and the best eval loss of each, and checks the two claims of docs/search.md:
-pruning uses at most 50% of the steps, and its best objective is within 2% of the unpruned best.
-Exit status 0 when both hold, 1 otherwise. Deterministic: the sampler and training are seeded.
+total training steps and the best eval loss of each, and checks each pruner against the claims of
+docs/search.md: at most 35% of the unpruned steps, a best objective within 1% of the unpruned best.
+Exit status 0 when every pruner holds them, 1 otherwise. Deterministic: the sampler and training are
+seeded, and an eval cadence that divides ``--steps`` does not move the unpruned figures (measured for 4
+and 5), so ``--baseline`` may reuse them.
 """
 
 from __future__ import annotations
@@ -45,6 +48,16 @@ SPACE = {
     "learning_rate": {"low": 1.0e-4, "high": 1.0e-2, "log": True},
     "lora_alpha": "2*r",
 }
+
+
+# Each pruner as the recipe's ``pruner:`` block. The claims every one is held to: at most MAX_STEPS of the
+# unpruned search's training steps for a best objective within MAX_GAP of the unpruned best.
+PRUNERS = {
+    "median": lambda a: {"type": "median", "n_startup_trials": a.startup, "n_warmup_steps": a.warmup},
+    "successive_halving": lambda a: {"type": "successive_halving", "reduction_factor": a.reduction},
+    "hyperband": lambda a: {"type": "hyperband", "reduction_factor": a.reduction, "max_resource": a.steps},
+}
+MAX_STEPS, MAX_GAP = 0.35, 0.01
 
 
 def recipe_text(name: str, args: argparse.Namespace, pruner: dict) -> str:
@@ -107,6 +120,11 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--startup", type=int, default=2, help="median pruner: n_startup_trials")
     parser.add_argument("--warmup", type=int, default=0, help="median pruner: n_warmup_steps")
+    parser.add_argument("--reduction", type=int, default=3, help="successive_halving, hyperband: reduction_factor")
+    parser.add_argument("--pruners", default="successive_halving",
+                        help=f"comma-separated, each against the same unpruned search: {', '.join(PRUNERS)}")
+    parser.add_argument("--baseline", default=None, metavar="STEPS,BEST",
+                        help="skip the unpruned search: its total steps and best objective from an earlier run")
     parser.add_argument("--keep", action="store_true", help="keep the temporary workspace")
     args = parser.parse_args()
 
@@ -118,25 +136,32 @@ def main() -> int:
     from tailor.engine.workspace import Workspace
 
     ws = Workspace(root / "ws").ensure()
-    unpruned = run_search(ws, "bench-unpruned", args, {"type": "none"})
-    median = {"type": "median", "n_startup_trials": args.startup, "n_warmup_steps": args.warmup}
-    pruned = run_search(ws, "bench-pruned", args, median)
+    if args.baseline:  # the unpruned figures of an earlier run with the same settings (it is deterministic)
+        steps, best = args.baseline.split(",")
+        unpruned = {"name": "unpruned", "complete": args.trials, "pruned": 0, "steps": int(steps),
+                    "best": float(best), "best_params": "(earlier run)", "wall": 0.0}
+    else:
+        unpruned = run_search(ws, "bench-unpruned", args, {"type": "none"})
+    pruned = [run_search(ws, f"bench-{name}", args, PRUNERS[name](args)) for name in args.pruners.split(",")]
 
     print()
     print(f"demo task, {args.trials} trials of {args.steps} steps (eval every {args.eval_steps}), TPE seed {args.seed}")
-    print(f"{'':18}{'complete':>9}{'pruned':>8}{'total steps':>13}{'best eval_loss':>16}{'wall':>9}")
-    for row in (unpruned, pruned):
-        label = "unpruned" if row is unpruned else "pruned (median)"
+    print(f"{'':28}{'complete':>9}{'pruned':>8}{'total steps':>13}{'best eval_loss':>16}{'wall':>9}")
+    ok = True
+    for row in (unpruned, *pruned):
+        label = "unpruned" if row is unpruned else row["name"].removeprefix("bench-")
         print(
-            f"{label:18}{row['complete']:>9}{row['pruned']:>8}{row['steps']:>13}{row['best']:>16.4f}"
+            f"{label:28}{row['complete']:>9}{row['pruned']:>8}{row['steps']:>13}{row['best']:>16.4f}"
             f"{duration(row['wall']):>9}"
         )
-    ratio = pruned["steps"] / max(unpruned["steps"], 1)
-    gap = (pruned["best"] - unpruned["best"]) / abs(unpruned["best"])
-    print(f"pruning used {ratio:.1%} of the unpruned steps (claim: <= 50%)")
-    print(f"pruned best is {gap:+.2%} from the unpruned best (claim: within 2%)")
-    print(f"best params: unpruned {unpruned['best_params']}, pruned {pruned['best_params']}")
-    ok = ratio <= 0.5 and gap <= 0.02
+    for row in pruned:
+        ratio = row["steps"] / max(unpruned["steps"], 1)
+        gap = (row["best"] - unpruned["best"]) / abs(unpruned["best"])
+        holds = ratio <= MAX_STEPS and gap <= MAX_GAP
+        ok = ok and holds
+        print(f"{row['name'].removeprefix('bench-')}: {ratio:.1%} of the unpruned steps (claim: <= {MAX_STEPS:.0%}), "
+              f"best {gap:+.2%} from the unpruned best (claim: within {MAX_GAP:.0%}): {'holds' if holds else 'fails'}")
+    print(f"best params: unpruned {unpruned['best_params']}, " + ", ".join(f"{r['name']} {r['best_params']}" for r in pruned))
     print("PASS" if ok else "FAIL")
     if args.keep:
         print(f"workspace kept: {ws.root}")

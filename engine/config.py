@@ -149,6 +149,9 @@ class Settings(BaseSettings):
     heartbeat_timeout_s: float = Field(
         30.0, gt=0, description="A running worker whose heartbeat is older than this counts as dead."
     )
+    gpu_idle_timeout_s: float = Field(
+        300.0, gt=0, description="A running worker whose GPUs sit idle this long with memory held is stalled."
+    )
     worker_threads: int | None = Field(
         None, gt=0, description="CPU threads per worker (default: the usable cores shared among live workers)."
     )

@@ -24,6 +24,7 @@ from tailor.engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUED_
 from tailor.engine.runs.status import RunState, Status
 
 if TYPE_CHECKING:
+    from tailor.engine.fingerprint import ResumeReport
     from tailor.engine.workspace import Workspace
 
 
@@ -49,6 +50,7 @@ class Control:
         self.env = env or {}
         self.heartbeat_timeout = heartbeat_timeout or configured_heartbeat_timeout()
         self.queued_timeout = queued_timeout
+        self.gpu_idle_timeout = configured_gpu_idle_timeout()
 
     @classmethod
     def on_host(cls, workspace: Workspace, *, python: str, settings: dict[str, Any] | None = None) -> Control:
@@ -120,7 +122,7 @@ class Control:
         return self.effective(self.run(run_id))
 
     def effective(self, run: RunDir) -> Status:
-        return with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout))
+        return with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout, self.gpu_idle_timeout))
 
     def list_runs(self) -> list[Status]:
         """Every run directory's status, oldest first; a half-created or foreign folder is skipped."""
@@ -161,20 +163,24 @@ class Control:
                 mark_cancelled(run, "killed")
         return self.effective(run)
 
-    def resume(self, run_id: str, *, env: dict[str, str] | None = None) -> Status:
+    def resume(self, run_id: str, *, env: dict[str, str] | None = None, accept_changes: bool = False) -> Status:
         """Requeue and start the worker under the run's lock: of N resumes at once, one starts a worker
-        and the others are told "already resumed by pid N" (the lock passes to that worker)."""
+        and the others are told "already resumed by pid N" (the lock passes to that worker). Refused when
+        the run changed since its checkpoint (engine/fingerprint.py) unless ``accept_changes``."""
+        from tailor.engine.fingerprint import record_report
         from tailor.engine.runs.diskspace import wrap_disk_full
 
         self.require_stack("resuming a run here")
         run = self.run(run_id)
         self._refuse_live(run)
         self._check_space(run)
+        report = self.check_resume(run, accept_changes)
         deadline = time.monotonic() + LOCK_RELEASE_S
         while True:
             try:
                 with lock.held(run.path) as fd:
                     run.requeue(self.heartbeat_timeout)  # a corrupt status.json is rebuilt from events.jsonl first
+                    record_report(run, report)
                     self.spawn(run, resume=True, env=env, lock_fd=fd)
                 break
             except lock.RunLocked:
@@ -210,6 +216,20 @@ class Control:
             return  # the worker reports an unreadable recipe with its own message
         check_launch_space(self.runs_dir, recipe)
 
+    def check_resume(self, run: RunDir, accept_changes: bool) -> ResumeReport:
+        """What changed since the run's checkpoint; raises ResumeRefused unless accepted. Library versions
+        are compared only when the worker runs in this interpreter."""
+        import sys
+
+        from tailor.engine.fingerprint import ResumeReport, check_resume
+
+        with contextlib.suppress(RunError):  # a corrupt status: requeue repairs it, then the check is moot
+            state = run.effective_status(self.heartbeat_timeout, self.queued_timeout).state
+            if state == RunState.SUCCEEDED or state.active:
+                return ResumeReport(None)  # requeue refuses it with its own reason
+        same = self.python is None or Path(self.python).resolve() == Path(sys.executable).resolve()
+        return check_resume(run, accept_changes=accept_changes, same_interpreter=same)
+
     def _worker_gone(self, run: RunDir) -> bool:
         try:
             return run.effective_status(self.heartbeat_timeout, self.queued_timeout).state.terminal
@@ -243,6 +263,18 @@ def configured_heartbeat_timeout() -> float:
         return float(settings().heartbeat_timeout_s)
     except Exception:
         return DEFAULT_HEARTBEAT_TIMEOUT
+
+
+def configured_gpu_idle_timeout() -> float:
+    """``gpu_idle_timeout_s`` from the config (5 minutes by default): GPUs idle this long mean stalled."""
+    from tailor.engine.runs.gpu_idle import DEFAULT_GPU_IDLE_S
+
+    try:
+        from tailor.engine.config import settings
+
+        return float(settings().gpu_idle_timeout_s)
+    except Exception:
+        return DEFAULT_GPU_IDLE_S
 
 
 def with_via(run: RunDir, status: Status) -> Status:

@@ -26,6 +26,10 @@ class RunError(TailorError):
     """A run directory is missing, malformed, or in the wrong state for the request."""
 
 
+class ResumeRefused(RunError):
+    """A resume would train on something other than what the checkpoint was trained with."""
+
+
 class ModelError(TailorError):
     """A model cannot be resolved or loaded (offline hub id, missing path, ...)."""
 

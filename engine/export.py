@@ -58,9 +58,9 @@ def source_dir(run: RunDir, checkpoint: str | None = None) -> Path:
     """The folder to export: the final adapter/model, or a checkpoint (``"last"`` or a step number)."""
     if checkpoint is not None:
         if checkpoint == "last":
-            from tailor.engine.train.loop import resume_checkpoint
+            from tailor.engine.fingerprint import newest_checkpoint
 
-            found = resume_checkpoint(run)
+            found = newest_checkpoint(run)
             if found is None:
                 raise RunError(f"run {run.run_id} has no checkpoint yet")
             return found

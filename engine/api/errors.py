@@ -4,10 +4,11 @@ from tailor.engine.errors import (
     DataError,
     HostError,
     RecipeError,
+    ResumeRefused,
     RunError,
     TailorError,
     missing_extra,
     one_line,
 )
 
-__all__ = ["DataError", "HostError", "RecipeError", "RunError", "TailorError", "missing_extra", "one_line"]
+__all__ = ["DataError", "HostError", "RecipeError", "ResumeRefused", "RunError", "TailorError", "missing_extra", "one_line"]

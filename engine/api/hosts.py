@@ -1,9 +1,11 @@
 """Hosts that run workers: their settings in the workspace (each host type's own model, e.g. ``SSHHost``,
 built by ``new_host``), and the operations on them (list, probe GPUs, check and trust the SSH host key, set up, what fits on them)."""
 
+from tailor.engine.remote.doctor import doctor_lines
 from tailor.engine.remote.gpus import Probe
 from tailor.engine.remote.hostops import (
     check_key,
+    doctor,
     fit_on,
     gpus,
     list_hosts,
@@ -29,6 +31,8 @@ __all__ = [
     "Probe",
     "changed_message",
     "check_key",
+    "doctor",
+    "doctor_lines",
     "fit_on",
     "get_host",
     "gpus",

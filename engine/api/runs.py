@@ -1,6 +1,7 @@
 """Runs as the run directory records them: status and events (typed), the run directory, finding a
 run and its recipe, formatting for display, and refreshing the local mirrors of remote runs."""
 
+from tailor.engine.fingerprint import check_lines, resume_changes, resume_notes
 from tailor.engine.remote.mirror import host_of
 from tailor.engine.remote.refresh import refresh_remote
 from tailor.engine.runs.damage import DamageCache, damaged_lines
@@ -19,6 +20,7 @@ __all__ = [
     "check_event",
     "damaged_lines",
     "damaged_note",
+    "check_lines",
     "duration",
     "eta",
     "event_line",
@@ -26,6 +28,8 @@ __all__ = [
     "host_of",
     "number",
     "refresh_remote",
+    "resume_changes",
+    "resume_notes",
     "run_recipe",
     "safe",
     "state_word",

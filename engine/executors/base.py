@@ -166,8 +166,10 @@ class Executor(ABC):
         """Ask the worker to stop (it checkpoints and reports cancelled); wait up to ``wait`` seconds."""
 
     @abstractmethod
-    async def resume(self, run_id: str) -> Status:
-        """Start a failed or cancelled run again from its last checkpoint."""
+    async def resume(self, run_id: str, *, accept_changes: bool = False) -> Status:
+        """Start a failed or cancelled run again from its last checkpoint. Refused (ResumeRefused, listing
+        each difference) when its recipe, data or model changed since that checkpoint or its budget is
+        spent (engine/fingerprint.py), unless ``accept_changes``: then the differences go to its events."""
 
     async def kill(self, run_id: str) -> Status:
         """SIGKILL the worker (only where ``can_kill``)."""

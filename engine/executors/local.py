@@ -89,8 +89,8 @@ class LocalExecutor(Executor):
     async def kill(self, run_id: str) -> Status:
         return self.control.kill(run_id)
 
-    async def resume(self, run_id: str) -> Status:
-        return self.control.resume(run_id)
+    async def resume(self, run_id: str, *, accept_changes: bool = False) -> Status:
+        return self.control.resume(run_id, accept_changes=accept_changes)
 
     async def fetch(self, run_id: str, dest: Path | None = None) -> FetchReport:
         """A local run's files are here already; with ``dest``, copy the run directory there."""

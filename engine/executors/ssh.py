@@ -343,9 +343,9 @@ class SSHExecutor(Executor):
             status = await self.status(run_id)
         return status
 
-    async def resume(self, run_id: str) -> Status:
+    async def resume(self, run_id: str, *, accept_changes: bool = False) -> Status:
         mirror = await self._ensure_mirror(run_id)
-        payload = {"env": self._secrets(), "settings": self.control_settings()}
+        payload = {"env": self._secrets(), "settings": self.control_settings(), "accept_changes": accept_changes}
         remote = await self.conn.op("resume", run_id, payload=payload, retry=False)
         return mirror.write_status(remote, self.host)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import asyncssh
 
-from tailor.engine.errors import HostError, RunError
+from tailor.engine.errors import HostError, ResumeRefused, RunError, TailorError
 from tailor.engine.remote import known_hosts as kh
 from tailor.engine.remote.hosts import Resolved, SSHHost, SSHSettings, all_hosts, resolve
 from tailor.engine.remote.quoting import join, with_env
@@ -252,7 +252,8 @@ class HostConnection:
         except ValueError:
             answer = None
         if isinstance(answer, dict) and "error" in answer and exit_status != 0:
-            cls = RunError if answer.get("kind") == "run" else HostError
+            classes: dict[str, type[TailorError]] = {"run": RunError, "changes": ResumeRefused}
+            cls = classes.get(str(answer.get("kind")), HostError)
             raise cls(f"{self.name}: {answer['error']}")
         if exit_status != 0 or answer is None:
             if "No module named 'tailor'" in err:

@@ -2,7 +2,7 @@
 connection to one configured host, does one thing, and closes it.
 
 List, probe (reachability, versions, GPUs), read and trust the host key, set up Tailor there, GPU
-inventory, fit check. Callers outside engine/remote use these and never a connection's internals.
+inventory, fit check, the multi-node doctor. Callers outside engine/remote use these and never a connection's internals.
 """
 
 from __future__ import annotations
@@ -63,6 +63,15 @@ async def probe_host(ws: Workspace, name: str, *, timeout: float = PROBE_TIMEOUT
             return await asyncio.wait_for(probe(conn), timeout)
         except TimeoutError:
             return Probe(name, False, error="timed out")
+
+
+async def doctor(ws: Workspace, name: str, *, tasks: int = 2, nodes: int = 1, port: int | None = None,
+                 timeout: float = 60.0) -> dict[str, Any]:
+    """Before a multi-node launch: versions on every node, the rendezvous reachable, a short all-reduce
+    with its bandwidth, and suggestions (engine/remote/doctor.py, run on the host)."""
+    payload = {"tasks": tasks, "nodes": nodes, "port": port, "timeout": timeout}
+    async with connected(ws, name) as conn:
+        return await conn.op("doctor", payload=payload, timeout=timeout + 120, retry=False)
 
 
 async def probe_hosts(ws: Workspace, names: list[str]) -> dict[str, Probe]:

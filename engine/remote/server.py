@@ -24,7 +24,7 @@ from typing import Any
 
 from tailor import engine
 from tailor.engine.control import Control
-from tailor.engine.errors import RecipeError, RunError, TailorError
+from tailor.engine.errors import RecipeError, ResumeRefused, RunError, TailorError
 from tailor.engine.executors.registry import DEFAULT_HOST_TYPE
 from tailor.engine.fsutil import atomic_write_json, private_dir
 from tailor.engine.recipes.trackers import TRACKER_DIRS
@@ -158,7 +158,20 @@ def op_resume(ws: RemoteWorkspace, args: list[str]) -> None:
     p = read_payload()
     ws.run(args[0])
     # The worker starts in its own session, so it outlives this SSH session (no tmux needed).
-    out(ws.control(p.get("settings")).resume(args[0], env=p.get("env") or {}).model_dump(mode="json"))
+    control = ws.control(p.get("settings"))
+    status = control.resume(args[0], env=p.get("env") or {}, accept_changes=bool(p.get("accept_changes")))
+    out(status.model_dump(mode="json"))
+
+
+def op_doctor(ws: RemoteWorkspace, args: list[str]) -> None:
+    """Can the nodes train together (engine/remote/doctor.py)? Tasks on the host's nodes, then a verdict."""
+    from tailor.engine.remote.doctor import run_doctor
+    from tailor.engine.remote.slurm import RDZV_PORT
+
+    p = read_payload()
+    out(run_doctor(slurm=ws.host_type == "slurm", python=sys.executable, tasks=int(p.get("tasks") or 2),
+                   nodes=int(p.get("nodes") or 1), port=int(p.get("port") or RDZV_PORT),
+                   timeout=float(p.get("timeout") or 60)))
 
 
 def op_status(ws: RemoteWorkspace, args: list[str]) -> None:
@@ -347,6 +360,7 @@ OPS = {
     "manifest": op_manifest,
     "store": op_store,
     "rm": op_rm,
+    "doctor": op_doctor,
 }
 
 
@@ -364,7 +378,8 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the client went away (dropped connection): the worker is unaffected
         return 0
     except TailorError as exc:
-        out({"error": str(exc), "kind": "run" if isinstance(exc, RunError) else "host"})
+        kind = "changes" if isinstance(exc, ResumeRefused) else "run" if isinstance(exc, RunError) else "host"
+        out({"error": str(exc), "kind": kind})
         return 3
     except (OSError, ValueError, KeyError) as exc:
         out({"error": f"{type(exc).__name__}: {exc}", "kind": "host"})

@@ -164,10 +164,14 @@ class SlurmControl(Control):
             events.emit("log", level="info", message=f"submitted Slurm job {job}")
         return job
 
-    def resume(self, run_id: str, *, env: dict[str, str] | None = None) -> Status:
+    def resume(self, run_id: str, *, env: dict[str, str] | None = None, accept_changes: bool = False) -> Status:
+        from tailor.engine.fingerprint import record_report
+
         run = self.run(run_id)
+        report = self.check_resume(run, accept_changes)
         self.effective(run)  # records a Slurm kill first, so requeue sees the run as failed
         run.requeue(self.heartbeat_timeout)
+        record_report(run, report)
         try:
             self.spawn(run, resume=True, env=env)
         except HostError as exc:

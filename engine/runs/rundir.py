@@ -26,6 +26,7 @@ from pathlib import Path
 from tailor.engine.errors import RunError
 from tailor.engine.fsutil import atomic_write_json, private_dir
 from tailor.engine.runs.events import EventCursor, EventWriter, last_seq, read_events
+from tailor.engine.runs.gpu_idle import DEFAULT_GPU_IDLE_S
 from tailor.engine.runs.liveness import pid_alive, this_host
 from tailor.engine.runs.repair import rebuild_status, recipe_identity
 from tailor.engine.runs.status import RunState, Status
@@ -143,9 +144,11 @@ class RunDir:
         self,
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
         queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT,
+        gpu_idle_timeout: float = DEFAULT_GPU_IDLE_S,
     ) -> Status:
         """The status file, corrected for a worker that died without saying so (``failed``, ended at its
-        last sign of life, so ELAPSED stops) or that is alive but stopped beating (``stalled_s``)."""
+        last sign of life, so ELAPSED stops), that is alive but stopped beating (``stalled_s``), or that
+        beats while its GPUs sit idle with memory held (``gpu_idle_s``, engine/runs/gpu_idle.py)."""
         status = self.listed_status()
         reason = self.dead_reason(status, heartbeat_timeout, queued_timeout)
         if reason:
@@ -155,6 +158,10 @@ class RunDir:
             beat = self.last_heartbeat()
             if beat is not None and time.time() - beat > heartbeat_timeout and not self.is_remote_mirror():
                 status = status.model_copy(update={"stalled_s": time.time() - beat})
+        if status.state == RunState.RUNNING and status.stalled_s is None and not self.is_remote_mirror():
+            since = self.heartbeat().get("gpu_idle_since")
+            if isinstance(since, int | float) and time.time() - since >= gpu_idle_timeout:
+                status = status.model_copy(update={"gpu_idle_s": time.time() - since})
         return status
 
     def is_remote_mirror(self) -> bool:
@@ -216,13 +223,24 @@ class RunDir:
         return status
 
     # -- heartbeat -----------------------------------------------------------
-    def beat(self, pid: int, step: int) -> None:
-        atomic_write_json(self.heartbeat_file, {"time": time.time(), "pid": pid, "step": step})
+    def beat(self, pid: int, step: int, gpu_idle_since: float | None = None) -> None:
+        beat: dict[str, float | int] = {"time": time.time(), "pid": pid, "step": step}
+        if gpu_idle_since is not None:
+            beat["gpu_idle_since"] = gpu_idle_since
+        atomic_write_json(self.heartbeat_file, beat)
+
+    def heartbeat(self) -> dict:
+        """The last heartbeat as written ({} when there is none or it is torn)."""
+        try:
+            data = json.loads(self.heartbeat_file.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
 
     def last_heartbeat(self) -> float | None:
         try:
-            return float(json.loads(self.heartbeat_file.read_bytes())["time"])
-        except (OSError, ValueError, KeyError, TypeError):
+            return float(self.heartbeat()["time"])
+        except (KeyError, TypeError, ValueError):
             return None
 
     # -- events --------------------------------------------------------------

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from tailor.engine.runs.gpu_idle import idle_label
+
 
 class RunState(StrEnum):
     QUEUED = "queued"
@@ -59,6 +61,9 @@ class Status(BaseModel):
     #: Seconds since the last heartbeat of a live worker that stopped beating (SIGSTOP, a hung call);
     #: set by readers (RunDir.effective_status), None while it beats.
     stalled_s: float | None = None
+    #: Seconds a live worker's GPUs have sat idle with memory held, once past ``gpu_idle_timeout_s``; set
+    #: by readers (RunDir.effective_status, engine/runs/gpu_idle.py), None otherwise.
+    gpu_idle_s: float | None = None
     #: Why this remote run's state is only the last known one (its host did not answer); set by readers.
     stale: str | None = None
     #: A cluster scheduler's word on a waiting run ("PENDING: Resources"), and its job id (Slurm hosts).
@@ -75,6 +80,8 @@ class Status(BaseModel):
         if self.stalled_s is not None and self.state.active:
             m, s = divmod(int(self.stalled_s), 60)
             return f"stalled (no heartbeat for {m}m{s:02d}s)" if m else f"stalled (no heartbeat for {s}s)"
+        if self.gpu_idle_s is not None and self.state.active:
+            return idle_label(self.gpu_idle_s)
         if self.scheduler and self.state.active:  # a job waiting in a cluster queue: the scheduler's word
             return f"{self.state.value} ({self.scheduler})"
         return self.state.value

@@ -124,7 +124,7 @@ def promoted_recipe(study_name: str, url: str, trial_number: int | None = None) 
     name = f"{study_name[:48]}-t{trial.number}-full"
     data = promoted_recipe_data(recipe, values, name=name)
     data["description"] = (
-        f"Promoted from study {study_name}, trial {trial.number} ({recipe.objective} {trial.value:.6g}); "
+        f"Promoted from study {study_name}, trial {trial.number} ({recipe.objective} {trial.values[0]:.6g}); "
         f"trial run {trial.user_attrs.get('run_id', '?')}"
     )
     return trial.number, data

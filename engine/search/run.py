@@ -20,7 +20,15 @@ from tailor.engine.errors import RunError
 from tailor.engine.recipes.search import SearchRecipe
 from tailor.engine.search import SearchError
 from tailor.engine.search.storage import redact
-from tailor.engine.search.study import counts, open_study, reap_dead_trials, requeue, trial_row
+from tailor.engine.search.study import (
+    best_trial,
+    counts,
+    open_study,
+    pareto_front,
+    reap_dead_trials,
+    requeue,
+    trial_row,
+)
 from tailor.engine.search.trial import SearchCancelled, TrialFailed, TrialRunner, runner_for, workspace_root
 from tailor.engine.worker.context import WorkerContext
 
@@ -40,6 +48,7 @@ def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
     ctx.log(
         f"study {recipe.study_name} in {shown}: {before.complete} complete, {before.pruned} pruned, "
         f"{before.failed} failed, {before.waiting} queued; objective {recipe.direction} {recipe.objective}"
+        + (f", then minimize {recipe.second_objective} (Pareto front)" if recipe.second_objective else "")
     )
     jobs = None
     siblings: list[str] = []
@@ -113,7 +122,10 @@ def run_search(recipe: SearchRecipe, ctx: WorkerContext) -> None:
     best = _best(study)
     summary = f"search ended ({reason}): {final.complete} complete, {final.pruned} pruned, {final.failed} failed"
     if best is not None:
-        summary += f"; best trial {best.number}: {recipe.objective} {best.value:.6g} with {_params(best)}"
+        summary += f"; best trial {best.number}: {recipe.objective} {best.values[0]:.6g} with {_params(best)}"
+    front = pareto_front(study)
+    if front:
+        summary += f"; Pareto front ({recipe.objective} vs {recipe.second_objective}): trials {', '.join(map(str, front))}"
     ctx.log(summary)
     ctx.emit("search", reason=reason, counts=final.__dict__, best=trial_row(best) if best is not None else None)
 
@@ -122,14 +134,14 @@ def _after_trial(ctx: WorkerContext, study: Any, frozen: Any) -> None:
     row = trial_row(frozen)
     best = _best(study)
     row.pop("intermediate", None)
-    ctx.emit("trial", **row, best=best.value if best is not None else None)
+    ctx.emit("trial", **row, best=best.values[0] if best is not None else None)
     if row["state"] == "complete" and row["value"] is not None:
         values = {"objective": row["value"]}
         if best is not None:
-            values["best"] = best.value
+            values["best"] = best.values[0]
         ctx.metric(frozen.number, values, split="eval")
     value = f" {row['value']:.6g}" if row["value"] is not None else ""
-    err = f" ({row['error']})" if row["error"] else ""
+    err = f" ({row['error'] or row['reason']})" if row["error"] or row["reason"] else ""
     ctx.log(f"trial {frozen.number} {row['state']}{value} after {row['steps'] or 0} steps{err}")
 
 
@@ -138,10 +150,7 @@ def _progress(ctx: WorkerContext, recipe: SearchRecipe, c: Any) -> None:
 
 
 def _best(study: Any) -> Any:
-    try:
-        return study.best_trial
-    except ValueError:
-        return None
+    return best_trial(study)
 
 
 def _params(trial: Any) -> str:

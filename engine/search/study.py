@@ -13,7 +13,7 @@ import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tailor.engine.recipes.search import SearchRecipe
 from tailor.engine.runs.liveness import pid_alive, this_host
@@ -21,6 +21,7 @@ from tailor.engine.search import SearchError
 from tailor.engine.search.storage import open_storage, redact, require_optuna, resolve_url
 
 ATTR_BASE, ATTR_SPACE, ATTR_OBJECTIVE = "tailor:base", "tailor:space", "tailor:objective"
+ATTR_SECOND = "tailor:second_objective"  # a multi-objective study's second value: peak_memory or wall_time
 ATTR_WORKER = "tailor:worker"  # trial system attribute: {trial, host, pid, pid_start} of the process running it
 
 
@@ -49,17 +50,25 @@ def make_sampler(recipe: SearchRecipe) -> Any:
     return per_trial_seeded(optuna.samplers.TPESampler, seed=seed, **kwargs)
 
 
+def directions(recipe: SearchRecipe) -> list[Literal["minimize", "maximize"]]:
+    """The study's directions: the objective's, then minimize for a second objective (memory, time)."""
+    first: Literal["minimize", "maximize"] = recipe.direction or "minimize"
+    return [first, "minimize"] if recipe.second_objective else [first]
+
+
 def make_pruner(recipe: SearchRecipe) -> Any:
     import optuna
 
     p = recipe.pruner
-    if p.type == "none":
+    if p.type == "none" or recipe.second_objective:  # Optuna prunes single-objective studies only
         return optuna.pruners.NopPruner()
+    min_resource = p.min_resource or recipe.eval_steps or int(recipe.base_recipe.train.get("eval_steps") or 1)
     if p.type == "hyperband":
-        min_resource = p.min_resource or recipe.eval_steps or int(recipe.base_recipe.train.get("eval_steps") or 1)
         return optuna.pruners.HyperbandPruner(
             min_resource=min_resource, max_resource=p.max_resource or "auto", reduction_factor=p.reduction_factor
         )
+    if p.type == "successive_halving":
+        return optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource, reduction_factor=p.reduction_factor)
     return optuna.pruners.MedianPruner(
         n_startup_trials=p.n_startup_trials, n_warmup_steps=p.n_warmup_steps, interval_steps=p.interval_steps
     )
@@ -73,32 +82,41 @@ def open_study(recipe: SearchRecipe, workspace_root: Path) -> tuple[Any, str]:
     st = recipe.storage
     storage = open_storage(url, heartbeat_interval=st.heartbeat_interval, grace_period=st.grace_period, max_retry=st.max_retry)
     name = recipe.study_name or "search"
+    wanted = directions(recipe)
     study = optuna.create_study(
         study_name=name,
         storage=storage,
         sampler=make_sampler(recipe),
         pruner=make_pruner(recipe),
-        direction=recipe.direction,
+        directions=wanted,
         load_if_exists=True,
     )
-    wanted = optuna.study.StudyDirection.MINIMIZE if recipe.direction == "minimize" else optuna.study.StudyDirection.MAXIMIZE
-    if study.direction != wanted:
-        have = study.direction.name.lower()
+    have = [d.name.lower() for d in study.directions]
+    if have != wanted:
+        was = " and ".join(have)
         raise SearchError(
-            f"study {name} in {redact(url)} was created to {have} {study.user_attrs.get(ATTR_OBJECTIVE, 'its objective')}; "
-            f"this recipe wants to {recipe.direction} {recipe.objective}: set another study_name"
+            f"study {name} in {redact(url)} was created to {was} {_objectives(study.user_attrs)}; this recipe wants "
+            f"to {' and '.join(wanted)} {_objectives({ATTR_OBJECTIVE: recipe.objective, ATTR_SECOND: recipe.second_objective})}: "
+            "set another study_name"
         )
     old = study.user_attrs.get(ATTR_OBJECTIVE)
-    if old is not None and old != recipe.objective:
+    if old is not None and (old, study.user_attrs.get(ATTR_SECOND)) != (recipe.objective, recipe.second_objective):
         raise SearchError(
-            f"study {name} in {redact(url)} optimises {old}, this recipe {recipe.objective}: set another study_name"
+            f"study {name} in {redact(url)} optimises {_objectives(study.user_attrs)}, this recipe "
+            f"{_objectives({ATTR_OBJECTIVE: recipe.objective, ATTR_SECOND: recipe.second_objective})}: set another study_name"
         )
     study.set_user_attr(ATTR_OBJECTIVE, recipe.objective)
+    study.set_user_attr(ATTR_SECOND, recipe.second_objective)
     study.set_user_attr(ATTR_SPACE, {k: v.model_dump(mode="json") for k, v in recipe.space.items()})
     base = recipe.base_recipe.model_dump(mode="json")
     if ATTR_BASE not in study.user_attrs or not _synced_copy(base, workspace_root):
         study.set_user_attr(ATTR_BASE, base)
     return study, url
+
+
+def _objectives(attrs: dict[str, Any]) -> str:
+    first = attrs.get(ATTR_OBJECTIVE) or "its objective"
+    return f"{first} and {attrs[ATTR_SECOND]}" if attrs.get(ATTR_SECOND) else str(first)
 
 
 def _synced_copy(base: dict[str, Any], workspace_root: Path) -> bool:
@@ -143,13 +161,13 @@ def recipe_for_study(study: Any) -> SearchRecipe:
     space = study.user_attrs.get(ATTR_SPACE)
     if not isinstance(base, dict) or not isinstance(space, dict):
         raise SearchError(f"study {study.study_name} was not created by `tailor search` (no {ATTR_BASE} attribute)")
-    direction = study.direction.name.lower()
     return SearchRecipe.model_validate(
         {
             "base": base,
             "space": space,
             "objective": study.user_attrs.get(ATTR_OBJECTIVE, "eval_loss"),
-            "direction": direction,
+            "second_objective": study.user_attrs.get(ATTR_SECOND),
+            "direction": study.directions[0].name.lower(),
             "study_name": study.study_name,
             "n_trials": 1,
         }
@@ -203,10 +221,22 @@ def counts(trials: list[Any]) -> Counts:
 
 
 def best_trial(study: Any) -> Any | None:
+    """The best trial; in a multi-objective study, the one of the Pareto front best on the first objective."""
+    if len(study.directions) > 1:
+        front = study.best_trials
+        if not front:
+            return None
+        sign = 1 if study.directions[0].name == "MINIMIZE" else -1
+        return min(front, key=lambda t: (sign * t.values[0], t.number))
     try:
         return study.best_trial
     except ValueError:  # no complete trial yet
         return None
+
+
+def pareto_front(study: Any) -> list[int]:
+    """The numbers of a multi-objective study's Pareto-optimal trials (none for a single objective)."""
+    return sorted(t.number for t in study.best_trials) if len(study.directions) > 1 else []
 
 
 def trial_row(t: Any) -> dict[str, Any]:
@@ -218,18 +248,23 @@ def trial_row(t: Any) -> dict[str, Any]:
     steps = t.user_attrs.get("steps")
     if steps is None and t.intermediate_values:
         steps = max(t.intermediate_values)
+    state = {"FAIL": "failed"}.get(t.state.name, t.state.name.lower())
     return {
         "number": t.number,
-        "state": {"FAIL": "failed"}.get(t.state.name, t.state.name.lower()),
+        "state": "oom" if state == "failed" and t.user_attrs.get("oom") else state,
         "params": dict(t.params) if t.params else dict(t.system_attrs.get("fixed_params") or {}),
         "derived": dict(t.user_attrs.get("derived", {}) or {}),
-        "value": t.value if t.values and t.state.name == "COMPLETE" else None,
+        "value": t.values[0] if t.values and t.state.name == "COMPLETE" else None,
+        "second": t.values[1] if t.values and len(t.values) > 1 and t.state.name == "COMPLETE" else None,
         "last": float(t.intermediate_values[max(t.intermediate_values)]) if t.intermediate_values else None,
         "steps": steps,
         "duration": duration,
         "run_id": t.user_attrs.get("run_id"),
         "host": t.user_attrs.get("host"),
         "error": t.user_attrs.get("error"),
+        "reason": t.user_attrs.get("reason"),  # pruned before it started: why it would not fit
+        "estimate_bytes": t.user_attrs.get("estimate_bytes"),
+        "peak_bytes": t.user_attrs.get("peak_bytes"),
         "retry_of": t.system_attrs.get("failed_trial"),
         "intermediate": {int(k): float(v) for k, v in sorted(t.intermediate_values.items())},
     }
@@ -267,7 +302,8 @@ def importances(study: Any) -> dict[str, float]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return dict(optuna.importance.get_param_importances(study))
+            target = (lambda t: t.values[0]) if len(study.directions) > 1 else None  # the first objective's
+            return dict(optuna.importance.get_param_importances(study, target=target))
     except Exception:  # too few distinct values, single-valued params...
         return {}
 
@@ -276,13 +312,15 @@ def snapshot(study: Any) -> dict[str, Any]:
     """Everything the Search screen and `tailor search status` show, as plain data."""
     trials = study.get_trials(deepcopy=False)
     rows = [trial_row(t) for t in trials]
-    direction = study.direction.name.lower()
+    direction = study.directions[0].name.lower()
     best = best_trial(study)
     c = counts(trials)
     return {
         "study": study.study_name,
         "direction": direction,
         "objective": study.user_attrs.get(ATTR_OBJECTIVE, "objective"),
+        "second_objective": study.user_attrs.get(ATTR_SECOND),
+        "pareto": pareto_front(study),
         "space": study.user_attrs.get(ATTR_SPACE, {}),
         "rows": rows,
         "best": trial_row(best) if best is not None else None,

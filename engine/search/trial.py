@@ -25,7 +25,7 @@ from tailor.engine.recipes.search import SearchRecipe
 from tailor.engine.runs.liveness import process_start, this_host
 from tailor.engine.runs.rundir import RunDir, new_run_id
 from tailor.engine.runs.status import RunState, Status
-from tailor.engine.search import SearchError
+from tailor.engine.search import SearchError, fit
 from tailor.engine.search.space import suggest, trial_recipe_data, validate_trial_recipe
 from tailor.engine.search.study import ATTR_WORKER
 from tailor.engine.worker.context import WorkerContext
@@ -42,11 +42,12 @@ class TrialFailed(Exception):
 class TrialContext(WorkerContext):
     """A WorkerContext for a trial's run directory that reports eval metrics to an Optuna trial."""
 
-    def __init__(self, run: RunDir, *, parent: WorkerContext, trial: Any, objective: str) -> None:
+    def __init__(self, run: RunDir, *, parent: WorkerContext, trial: Any, objective: str, report: bool = True) -> None:
         super().__init__(run, resume=False)
         self.parent = parent
         self.trial = trial
         self.objective = objective
+        self.report = report  # False in a multi-objective study: Optuna takes no intermediate values there
         self.last_value: float | None = None
         self.last_report_step: int | None = None
         self.pruned_at: int | None = None
@@ -81,7 +82,7 @@ class TrialContext(WorkerContext):
         if value is None:
             return
         self.last_value = value
-        if self.last_report_step == step:
+        if not self.report or self.last_report_step == step:
             return  # a final evaluation at the step of the last scheduled one
         self.last_report_step = step
         self.trial.report(value, step)
@@ -113,7 +114,7 @@ class TrialRunner:
         self.last_error: str | None = None
         self.current: int | None = None  # the number of the trial being trained
 
-    def __call__(self, trial: Any) -> float:
+    def __call__(self, trial: Any) -> float | tuple[float, float]:
         import optuna
 
         recipe = self.recipe
@@ -139,6 +140,13 @@ class TrialRunner:
             model = validate_trial_recipe(recipe, data)
         except SearchError as exc:
             self._fail(trial, str(exc))
+        need, space = fit.needs(model, trial.study), fit.room(recipe.memory_budget)
+        trial.set_user_attr("estimate_bytes", need)
+        too_big = fit.refusal(need, space)
+        if too_big is not None:  # pruned unlaunched: no run directory, no step trained
+            trial.set_user_attr("reason", too_big)
+            trial.set_user_attr("steps", 0)
+            raise optuna.TrialPruned(too_big)
         links = {
             "study": recipe.study_name,
             "trial": trial.number,
@@ -156,11 +164,14 @@ class TrialRunner:
         )
         run = RunDir.create(self.runs_dir, run_id, dump_recipe(model), status)
         trial.set_user_attr("run_id", run_id)  # once the run directory exists, so readers can open it
-        tctx = TrialContext(run, parent=self.ctx, trial=trial, objective=recipe.objective)
+        tctx = TrialContext(run, parent=self.ctx, trial=trial, objective=recipe.objective,
+                            report=recipe.second_objective is None)
+        started = time.monotonic()
         tctx.start()
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items())
         self.ctx.log(f"trial {trial.number} started: {shown} (run {run_id})")
         self.ctx.emit("trial", number=trial.number, state="running", params=values, run_id=run_id)
+        fit.reset_peak()
         try:
             self.runner(model, tctx)
         except optuna.TrialPruned as exc:
@@ -172,6 +183,8 @@ class TrialRunner:
                 raise SearchCancelled() from None
             traceback.print_exc(file=sys.stderr)
             message = one_line(exc)
+            if fit.is_oom(exc):
+                message = fit.record_oom(trial.study, trial, need, space, fit.peak())
             self._finish(trial, tctx, RunState.FAILED, message)
             self._fail(trial, message)
         if tctx.pruned_at is not None:  # a trainer that stopped on cancel_requested instead of raising
@@ -196,6 +209,10 @@ class TrialRunner:
             self._finish(trial, tctx, RunState.FAILED, message)
             self._fail(trial, message)
         self._finish(trial, tctx, RunState.SUCCEEDED, None)
+        if recipe.second_objective == "wall_time":
+            return float(value), round(time.monotonic() - started, 3)
+        if recipe.second_objective == "peak_memory":  # the real peak on a GPU, the estimate on a CPU host
+            return float(value), round((fit.peak() or need or 0.0) / fit.GIB, 4)
         return float(value)
 
     # -- endings -------------------------------------------------------------

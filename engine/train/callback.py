@@ -32,6 +32,7 @@ class TailorCallback(TrainerCallback):
         self._busy = 0.0  # seconds of clean step-to-step intervals since the last log
         self._steps = 0  # steps in those intervals
         self.summary: dict[str, float] | None = None  # the Trainer's end-of-training figures
+        self.fingerprint: dict[str, Any] | None = None  # what the run trains with (rank 0; engine/fingerprint.py)
 
     # -- progress and speed ----------------------------------------------------
     def on_train_begin(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kw: object) -> None:
@@ -74,7 +75,16 @@ class TailorCallback(TrainerCallback):
         self._clean = False
         path = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if path.is_dir():
+            if self.fingerprint is not None:
+                self.record_fingerprint(path, state)
             self.ctx.checkpoint(state.global_step, path)
+
+    def record_fingerprint(self, folder: Path, state: TrainerState) -> None:
+        """Write the run's fingerprint with the step and epoch reached, for ``tailor resume`` to compare."""
+        from tailor.engine.fingerprint import write_fingerprint
+
+        write_fingerprint(folder, {**(self.fingerprint or {}), "step": state.global_step, "epoch": state.epoch,
+                                   "max_steps": state.max_steps})
 
     # -- metrics ---------------------------------------------------------------
     def on_log(

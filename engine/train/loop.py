@@ -40,36 +40,43 @@ def quiet_libraries() -> None:
     transformers.utils.logging.disable_progress_bar()
 
 
-def resume_checkpoint(run: RunDir) -> Path | None:
-    """The newest checkpoint whose trainer_state.json is complete (a kill can tear the newest one)."""
-    return run.last_checkpoint()
-
-
 def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) -> bool:
     """Train (resuming when asked), then save the final adapter or model. False when cancelled."""
     from transformers.trainer_callback import PrinterCallback
 
+    from tailor.engine.fingerprint import newest_checkpoint
     from tailor.engine.train.methods import count_parameters
 
     trainer.remove_callback(PrinterCallback)  # logs go to events, not stdout.log
     trainable, total = count_parameters(trainer.model)
     ctx.log(f"method {recipe.method}: {trainable:,} trainable parameters of {total:,} ({100 * trainable / max(total, 1):.2f}%)")
-    checkpoint = resume_checkpoint(ctx.run) if ctx.resume else None
+    checkpoint = newest_checkpoint(ctx.run) if ctx.resume else None
     if ctx.resume:
         where = checkpoint.relative_to(ctx.run.path) if checkpoint else None
         ctx.log(f"resuming from {where}" if where else "no checkpoint to resume from: starting over")
     if ctx.cancel_requested:
         return False
+    callback = tailor_callback(trainer)
+    if callback is not None and getattr(ctx, "primary", True):
+        callback.fingerprint = worker_fingerprint(trainer, ctx)
     cpu = time.process_time()
     trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     emit_summary(trainer, ctx, time.process_time() - cpu)
-    callback = tailor_callback(trainer)
     # The callback's decision, not the flag: with several ranks they all stopped together on it.
     if callback.cancelling if callback is not None else ctx.cancel_requested:
         ctx.log(f"stopped at step {trainer.state.global_step}; `tailor resume {ctx.run.run_id}` continues from the checkpoint")
         return False
     save_final(trainer, recipe, ctx)
     return True
+
+
+def worker_fingerprint(trainer: Trainer, ctx: WorkerContext) -> dict[str, Any]:
+    """What this run trains with (engine/fingerprint.py), plus the TRL arguments in effect; each
+    checkpoint and the final adapter record it with their step and epoch."""
+    from tailor.engine.fingerprint import light_fingerprint
+
+    args = {k: v for k, v in trainer.args.to_dict().items() if isinstance(v, str | int | float | bool | None)}
+    return {**light_fingerprint(ctx.run), "trl_args": args}
 
 
 def tailor_callback(trainer: Trainer) -> TailorCallback | None:
@@ -103,6 +110,9 @@ def save_final(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) -> Pat
     if final.exists():
         shutil.rmtree(final)
     tmp.rename(final)
+    callback = tailor_callback(trainer)
+    if callback is not None and callback.fingerprint is not None:
+        callback.record_fingerprint(final, trainer.state)
     kind = "adapter" if recipe.uses_peft else "model"
     ctx.artifact(kind, final, method=recipe.method, base_model=recipe.model.name_or_path)
     try:

@@ -16,6 +16,7 @@ from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState, Status
 
 HEARTBEAT_S = 2.0
+GPU_SAMPLE_S = 10.0  # GPU utilisation and memory, for an idle GPU to show (engine/runs/gpu_idle.py)
 STATUS_WRITE_S = 1.0  # status.json is rewritten at most this often for progress updates
 
 
@@ -94,9 +95,15 @@ class WorkerContext:
             self.events.emit("log", level="warning", message=f"received {signal.Signals(signum).name}; stopping")
 
     def _heartbeat(self) -> None:
+        from tailor.engine.runs.gpu_idle import IdleTracker, sample_gpus
+
+        idle, sampled, since = IdleTracker(), 0.0, None
         while not self._stop_beat.wait(HEARTBEAT_S):
+            now = time.time()
+            if now - sampled >= GPU_SAMPLE_S:  # nvidia-smi takes tens of milliseconds: not every beat
+                sampled, since = now, idle.update(sample_gpus(now))
             with contextlib.suppress(OSError):
-                self.run.beat(os.getpid(), self.status.step)
+                self.run.beat(os.getpid(), self.status.step, gpu_idle_since=since)
 
     def release_reserve(self) -> None:
         """Free the disk reserve (engine/runs/diskspace.py) so the last words can be written."""

@@ -57,3 +57,22 @@ async def test_hosts_screen_probe_trust_add(ssh_ws, sshd, remote_dir) -> None:
         await pilot.press("ctrl+s")
         await wait_until(pilot, lambda: "gpu9" in screen.rows)
         assert get_host(ssh_ws, "gpu9").port == 2222
+
+
+async def test_hosts_screen_doctor_on_an_ssh_host(ssh_ws, sshd, remote_dir) -> None:
+    """D on a plain SSH host: two tasks on it meet at the rendezvous and all-reduce (the CLI twin is
+    `tailor hosts doctor box`; the Slurm side: tests/slurm/test_doctor.py)."""
+    from tailor.tui.screens.hosts import HostsScreen
+
+    write_ws_config(ssh_ws, sshd, remote_dir)
+    app = make_app(ssh_ws)
+    async with app.run_test(size=(140, 40)) as pilot:
+        app.action_goto("hosts")
+        await wait_until(pilot, lambda: isinstance(app.screen, HostsScreen) and app.screen.probes >= 1)
+        await pilot.press("D")
+        await wait_until(pilot, lambda: any("ready for a multi-node launch" in str(n.message)
+                                            for n in app._notifications), timeout=240)
+        (answer,) = [str(n.message) for n in app._notifications if "ready for" in str(n.message)]
+        lines = answer.splitlines()
+        assert lines[0] == "box: ready for a multi-node launch"
+        assert any(line.startswith("  ok  all-reduce: gloo, 16 MiB x 2 tasks: ") for line in lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from train_helpers import WORKER_ENV, metrics, tail, wait_terminal, wait_until, write_recipe
 
 from tailor.engine.errors import RunError
+from tailor.engine.fingerprint import FINGERPRINT_FILE, resume_notes
 from tailor.engine.runs.status import RunState
 
 FAST = {
@@ -61,6 +63,14 @@ def test_sigkill_mid_run_then_resume_completes_without_repeating_steps(workspace
     assert len(resumed) == 1 and resumed[0].startswith("resuming from checkpoints/checkpoint-")
     assert int(resumed[0].rsplit("-", 1)[1]) <= killed_at
     assert (run.adapter_dir / "adapter_model.safetensors").exists()
+
+    # Each checkpoint recorded what it was trained with; nothing changed, so the resume noted nothing.
+    fingerprint = json.loads((run.path / resumed[0].removeprefix("resuming from ") / FINGERPRINT_FILE).read_text())
+    assert fingerprint["step"] <= killed_at and fingerprint["data"]["train"][0]["rows"] == 64
+    assert fingerprint["trl_args"]["max_steps"] == 60 and fingerprint["libraries"]["torch"]
+    assert resume_notes(events) == []
+    assert json.loads((run.adapter_dir / FINGERPRINT_FILE).read_text())["step"] == 60
+    # The loss continuing the curve across a resume: tests/realmodel/test_smollm2_resume.py (SmolLM2).
 
 
 def test_cancel_saves_a_checkpoint_and_ends_cancelled(workspace, executor, tmp_path: Path) -> None:

@@ -258,3 +258,36 @@ async def test_quit(runs_workspace):
         await pilot.press("q")
         await wait_until(pilot, lambda: not app.is_running or app._exit_renderables is not None)
     assert app.return_code in (0, None)
+
+
+async def test_resume_lists_what_changed_and_asks_before_accepting(workspace):
+    import yaml
+    from run_helpers import checkpointed_run
+
+    recipe = yaml.safe_load((workspace.recipes_dir / "demo-sft.yaml").read_text())
+    run = checkpointed_run(workspace, {**recipe, "train": {**recipe["train"], "max_steps": 60}})
+    recipe = run.recipe_file.read_text()
+    run.recipe_file.write_text(recipe.replace("r: 16", "r: 4"))
+    app = make_app(workspace)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_runs_loaded(pilot, 1)
+        await pilot.press("r")
+        confirm = await wait_until(pilot, lambda: isinstance(app.screen, ConfirmScreen) and app.screen)
+        assert confirm.message.startswith(f"{run.run_id} changed since checkpoint-2:\n  lora.r: 16 -> 4 (changes what")
+        assert "Resume anyway?" in confirm.message and confirm.yes_label == "Resume anyway"
+        await pilot.press("n")  # nothing happens to the run
+        await wait_until(pilot, lambda: not isinstance(app.screen, ConfirmScreen))
+        assert run.read_status().state.value == "failed" and run.read_status().attempt == 0
+
+
+async def test_the_runs_screen_shows_and_notifies_an_idle_gpu(workspace) -> None:
+    from run_helpers import running_run
+
+    run = running_run(workspace, idle_for=400)
+    app = make_app(workspace)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(pilot, lambda: any("stalled (GPU idle 6 min)" in str(n.message) for n in app._notifications),
+                         what="the notification")
+        assert [str(n.message) for n in app._notifications if "GPU idle" in str(n.message)] == [
+            f"{run.run_id}: stalled (GPU idle 6 min)"]
+        assert "stalled (GPU idle 6 min)" in str(app.screen.table.get_cell(run.run_id, "state"))

@@ -235,6 +235,31 @@ def test_cmd(state: CliState, name: str, as_json: bool) -> None:
         raise HostError(row["error"])
 
 
+@hosts_cmd.command("doctor")
+@click.argument("name")
+@click.option("--tasks", type=int, default=2, show_default=True, help="Tasks (processes) in the all-reduce.")
+@click.option("--nodes", type=int, default=1, show_default=True, help="Slurm hosts: nodes to spread them over.")
+@click.option("--port", type=int, default=None, help="Rendezvous port (default: the one multi-node runs use).")
+@click.option("--timeout", type=float, default=60.0, show_default=True,
+              help="Seconds for the check; a task waits half of it for the others.")
+@click.option("--json", "as_json", is_flag=True)
+@tailor_command
+def doctor_cmd(state: CliState, name: str, tasks: int, nodes: int, port: int | None, timeout: float,
+               as_json: bool) -> None:
+    """Before a multi-node launch: versions on every node, rendezvous, a short all-reduce, suggestions."""
+    from tailor.engine.api import hosts
+
+    report = run_async(hosts.doctor(state.workspace_obj(), name, tasks=tasks, nodes=nodes, port=port,
+                                    timeout=timeout))
+    if as_json:
+        click.echo(json.dumps(report, default=str))
+    else:
+        for line in hosts.doctor_lines(name, report):
+            click.echo(line)
+    if not report["ok"]:
+        raise SystemExit(1)
+
+
 @hosts_cmd.command("trust")
 @click.argument("name")
 @click.option("-y", "--yes", is_flag=True, help="Trust without asking (you checked the fingerprint).")

@@ -155,12 +155,30 @@ def cancel_cmd(state: CliState, run_id: str, wait: float, host: str | None) -> N
 @click.argument("run_id")
 @click.option("-f", "--follow", is_flag=True)
 @click.option("--host", default=None)
+@click.option("--accept-changes", is_flag=True,
+              help="Resume even though the recipe, data, model or budget changed since the checkpoint; "
+                   "the differences are recorded in the run's events.")
+@click.option("--check", is_flag=True, help="Only show what changed since the checkpoint (a local run); start nothing.")
 @tailor_command
-def resume_cmd(state: CliState, run_id: str, follow: bool, host: str | None) -> None:
-    """Continue a failed or cancelled run from its last checkpoint."""
+def resume_cmd(state: CliState, run_id: str, follow: bool, host: str | None, accept_changes: bool, check: bool) -> None:
+    """Continue a failed or cancelled run from its last checkpoint (refused when what it trains on changed)."""
+    from tailor.engine.api.runs import check_lines, find_run, host_of, resume_changes, resume_notes, safe
+
+    if check:
+        run = find_run(state.workspace_obj(), run_id)
+        if host or host_of(run):
+            from tailor.engine.api.errors import RunError
+
+            raise RunError(f"{run.run_id} runs on {host or host_of(run)}: its data is there; `tailor resume "
+                           f"{run.run_id}` checks it on the host and lists what changed")
+        for line in check_lines(run, resume_changes(run)):
+            click.echo(safe(line))
+        return
     executor = state.executor_for_run(run_id, host)
-    status = run_async(executor.resume(run_id))
+    status = run_async(executor.resume(run_id, accept_changes=accept_changes))
     click.echo(f"{status.run_id}: resumed (attempt {status.attempt})")
+    for note in resume_notes(run_async(executor.events(run_id))):
+        click.echo(f"  {safe(note)}")
     if follow:
         after = 0
         raise SystemExit(run_async(follow_run(executor, status.run_id, after, as_json=False)))

@@ -94,6 +94,8 @@ def trial_line(event: dict[str, Any]) -> str:
         text += f"  best {number(event['best'])}"
     if event.get("error"):
         text += f"  error: {event['error']}"
+    elif event.get("reason"):
+        text += f"  not launched: {event['reason']}"
     return text
 
 
@@ -124,7 +126,9 @@ def status_cmd(state: CliState, study: str, storage: str | None, sort_by: str, a
         click.echo(json.dumps(snap, default=str))
         return
     c = snap["counts"]
-    click.echo(f"study {snap['study']} in {redact(url)}: {snap['direction']} {snap['objective']}")
+    second = snap.get("second_objective")
+    click.echo(f"study {snap['study']} in {redact(url)}: {snap['direction']} {snap['objective']}"
+               + (f", minimize {second}" if second else ""))
     click.echo(
         f"trials: {c['done']} finished ({c['complete']} complete, {c['pruned']} pruned, {c['failed']} failed), "
         f"{c['running']} running, {c['waiting']} queued"
@@ -132,7 +136,10 @@ def status_cmd(state: CliState, study: str, storage: str | None, sort_by: str, a
     best = snap["best"]
     if best:
         click.echo(f"best: trial {best['number']} {snap['objective']}={best['value']:.6g} {_params_text(best)}")
-    _print_trials(sort_rows(snap["rows"], sort_by, snap["direction"]), snap["objective"])
+    if second:
+        front = ", ".join(map(str, snap["pareto"])) or "none yet"
+        click.echo(f"pareto front ({snap['objective']} vs {second}, marked *): trials {front}")
+    _print_trials(sort_rows(snap["rows"], sort_by, snap["direction"]), snap["objective"], second, snap.get("pareto", []))
 
 
 def _params_text(row: dict[str, Any]) -> str:
@@ -142,7 +149,8 @@ def _params_text(row: dict[str, Any]) -> str:
     return " ".join(f"{k}={number(v) if isinstance(v, float) else v}" for k, v in params.items())
 
 
-def _print_trials(rows: list[dict[str, Any]], objective: str) -> None:
+def _print_trials(rows: list[dict[str, Any]], objective: str, second: str | None = None,
+                  pareto: list[int] | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
 
@@ -154,7 +162,8 @@ def _print_trials(rows: list[dict[str, Any]], objective: str) -> None:
             if key not in names:
                 names.append(key)
     table = Table(box=None, header_style="bold")
-    for col in ("#", "STATE", *[n.upper() for n in names], objective.upper(), "STEPS", "DURATION", "RUN"):
+    extra = [second.upper()] if second else []
+    for col in ("#", "STATE", *[n.upper() for n in names], objective.upper(), *extra, "STEPS", "DURATION", "RUN"):
         table.add_column(col, justify="left" if col in ("STATE", "RUN") else "right")
     for row in rows:
         values = {**row["params"], **row["derived"]}
@@ -163,14 +172,19 @@ def _print_trials(rows: list[dict[str, Any]], objective: str) -> None:
         obj = number(shown) if shown is not None else "-"
         if row["value"] is None and shown is not None:
             obj += "*"  # the last intermediate value of a pruned/running trial
+        more = [number(row["second"]) if row.get("second") is not None else "-"] if second else []
         table.add_row(
-            str(row["number"]), row["state"], *cells, obj, str(row["steps"] or "-"), duration(row["duration"]),
-            row["run_id"] or "-",
+            f"{row['number']}{'*' if row['number'] in (pareto or []) else ''}", row["state"], *cells, obj, *more,
+            str(row["steps"] or "-"), duration(row["duration"]), row["run_id"] or "-",
         )
     if not rows:
         click.echo("no trials yet")
         return
     Console(width=max(120, Console().width)).print(table)
+    for row in rows:  # why a trial was not launched, failed or ran out of memory: one line each, unwrapped
+        note = row.get("reason") or row.get("error")
+        if note:
+            click.echo(f"trial {row['number']} {row['state']}: {note}")
 
 
 @search_cmd.command("ls")
@@ -187,9 +201,9 @@ def ls_cmd(state: CliState, storage: str | None, as_json: bool) -> None:
     rows = [
         {
             "study": s.study_name,
-            "direction": s.direction.name.lower() if s.direction else "-",
+            "direction": " and ".join(d.name.lower() for d in s.directions),
             "trials": s.n_trials,
-            "best": s.best_trial.value if s.best_trial else None,
+            "best": s.best_trial.values[0] if s.best_trial else None,  # single-objective studies only
             "objective": s.user_attrs.get("tailor:objective"),
             "started": s.datetime_start.isoformat(timespec="seconds") if s.datetime_start else None,
         }

@@ -124,6 +124,7 @@ class HostsScreen(TailorScreen):
         bind("hosts.setup", "s", "setup", "Set up"),
         bind("hosts.remove", "d", "remove", "Remove"),
         bind("hosts.refresh", "r", "refresh", "Re-probe all"),
+        bind("hosts.doctor", "D", "doctor", "Doctor", show=False),
     ]
     NEEDS_ITEMS = ("cursor_down", "cursor_up", "test", "edit", "trust", "setup", "remove", "refresh")
 
@@ -326,6 +327,19 @@ class HostsScreen(TailorScreen):
         self.notify(f"{name}: setting up (building and installing Tailor)...")
         await self.tailor.bridge.run(hosts.setup(self.tailor.workspace, name, say))
         self.probe(name)
+
+    @work(group="hosts.doctor", exclusive=True, exit_on_error=False)
+    async def action_doctor(self) -> None:
+        """Before a multi-node launch: can the host's nodes train together? (``tailor hosts doctor``)."""
+        from tailor.engine.api import hosts
+
+        name = self.selected
+        if not name:
+            return
+        self.notify(f"{name}: doctor running (two tasks: rendezvous, all-reduce)...")
+        report = await self.tailor.bridge.run(hosts.doctor(self.tailor.workspace, name))
+        self.notify("\n".join(hosts.doctor_lines(name, report)), severity="information" if report["ok"] else "error",
+                    timeout=30, markup=False)
 
     @work(group="hosts.remove", exclusive=True, exit_on_error=False)
     async def action_remove(self) -> None:

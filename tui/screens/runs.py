@@ -204,10 +204,14 @@ class RunsScreen(RunActionsMixin, TailorScreen):
 
     def on_runs_screen_scanned(self, message: RunsScreen.Scanned) -> None:
         before = {rid: info.state for rid, info in self.store.runs.items()}
+        idle_before = {rid for rid, info in self.store.runs.items() if info.status.gpu_idle_s is not None}
         added, removed = self.store.merge_listing(message.statuses, message.hosts, message.settings)
         for rid, state in before.items():
             if rid in self.store:
                 self._announce(self.store.runs[rid], state)
+        for rid, info in self.store.runs.items():  # a GPU gone idle while its memory is held: say so once
+            if info.status.gpu_idle_s is not None and info.state.active and rid not in idle_before:
+                self.notify(f"{rid}: {info.status.state_label}", severity="warning", timeout=10)
         for run_id in removed:
             self.marked.discard(run_id)
             worker = self.following.pop(run_id, None)

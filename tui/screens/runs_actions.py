@@ -130,9 +130,33 @@ class RunActionsMixin(_Screen):
             self.resume_run(info.run_id, info.host)
 
     @work(group="runs.control", exit_on_error=False)
-    async def resume_run(self, run_id: str, host: str) -> None:
-        status = await self.tailor.engine(lambda ex: ex.resume(run_id), host)
+    async def resume_run(self, run_id: str, host: str, accept_changes: bool = False) -> None:
+        """Resume; when the run changed since its checkpoint, list the changes and ask before accepting
+        them (the TUI twin of ``tailor resume --accept-changes``)."""
+        from tailor.engine.api.errors import ResumeRefused
+
+        try:
+            status = await self.tailor.engine(lambda ex: ex.resume(run_id, accept_changes=accept_changes), host)
+        except ResumeRefused as exc:
+            self.ask_accept_changes(run_id, host, str(exc))
+            return
         self.post_message(self.StatusChanged(status, "resumed"))
+
+    def ask_accept_changes(self, run_id: str, host: str, refusal: str) -> None:
+        from tailor.tui.screens.confirm import ConfirmScreen
+
+        listed = refusal.partition(" changed since ")[2]
+        checkpoint, _, rest = listed.partition(": ")
+        changes, _, _fix = rest.partition(". Fix: ")
+        lines = "\n".join(f"  {c}" for c in changes.split("; "))
+        message = (f"{run_id} changed since {checkpoint}:\n{lines}\n\nResume anyway? The changes are recorded "
+                   "in the run's events; n leaves the run as it is.")
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.resume_run(run_id, host, accept_changes=True)
+
+        self.app.push_screen(ConfirmScreen(message, yes="Resume anyway", no="Keep it"), answered)
 
     def on_run_actions_mixin_status_changed(self, message: RunActionsMixin.StatusChanged) -> None:
         status = message.status

@@ -31,7 +31,8 @@ from tailor.tui.widgets.search_columns import fit_columns, short
 from tailor.tui.widgets.styles import theme_style
 from tailor.tui.widgets.table import Table
 
-STATE_VARIABLE = {"complete": "success", "pruned": "warning", "failed": "error", "running": "accent", "waiting": "foreground-muted"}
+STATE_VARIABLE = {"complete": "success", "pruned": "warning", "failed": "error", "oom": "error", "running": "accent",
+                  "waiting": "foreground-muted"}
 FIXED_SORTS = ("number", "value", "state", "steps", "duration")
 
 
@@ -173,11 +174,14 @@ class SearchScreen(TailorScreen):
         parts = [f"{position}study {snap['study']}"]
         if best:
             parts.append(f"best #{best['number']} {_short(best['value'])}")
+        if snap.get("second_objective"):
+            parts.append(f"pareto ◆ {', '.join(f'#{n}' for n in snap['pareto']) or 'none yet'}")
         counts = [f"{c[k]} {word}" for k, word in (("complete", "complete"), ("pruned", "pruned"), ("failed", "failed"),
                                                     ("running", "running"), ("waiting", "queued")) if c[k]]
         parts += [
             ", ".join(counts) or "no trials yet",
-            f"{snap['direction']} {snap['objective']}",
+            f"{snap['direction']} {snap['objective']}" + (f", minimize {snap['second_objective']}"
+                                                          if snap.get("second_objective") else ""),
             f"{len(snap['workers'])} workers",
             str(snap.get("storage_short") or snap["storage"]),
         ]
@@ -229,7 +233,10 @@ class SearchScreen(TailorScreen):
             objective = number(shown) if shown is not None else "-"
             if row["value"] is None and shown is not None:
                 objective += "*"
-            number_cell = Text(f"{row['number']}{' ★' if row['number'] == best else ''}")
+            marks = (" ★" if row["number"] == best else "") + (" ◆" if row["number"] in snap.get("pareto", []) else "")
+            number_cell = Text(f"{row['number']}{marks}")
+            if row.get("second") is not None:  # a multi-objective study: both values in the objective column
+                objective += f" / {number(row['second'])}"
             cells = [number(values[n]) if isinstance(values.get(n), float) else str(values.get(n, "-"))
                      for n in names if n in visible]
             tail = {"steps": str(row["steps"] or "-"), "duration": duration(row["duration"])}
@@ -246,6 +253,9 @@ class SearchScreen(TailorScreen):
         """Enter on a trial opens its run in the Runs screen (CLI twin: ``tailor logs RUN``)."""
         rows = (self.snap or {}).get("rows", [])
         row = next((r for r in rows if str(r["number"]) == event.row_key.value), None)
+        if row is not None and not row.get("run_id") and row.get("reason"):  # pruned before it started
+            self.notify(f"trial {row['number']} was not launched: {row['reason']}", severity="warning")
+            return
         if row is None or not row.get("run_id"):
             self.notify(f"trial {event.row_key.value} has no run yet", severity="warning")
             return
