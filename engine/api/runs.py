@@ -4,19 +4,21 @@ run and its recipe, formatting for display, and refreshing the local mirrors of 
 from tailor.engine.remote.mirror import host_of
 from tailor.engine.remote.refresh import refresh_remote
 from tailor.engine.runs.events import Event, check_event
-from tailor.engine.runs.format import duration, eta, event_line, number, safe, state_word
+from tailor.engine.runs.format import duration, event_line, number, safe, state_word
 from tailor.engine.runs.lookup import find_run, run_recipe
+from tailor.engine.runs.pace import Pace, eta_from_events
 from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState, Status
 
 __all__ = [
     "Event",
+    "Pace",
     "RunDir",
     "RunState",
     "Status",
     "check_event",
     "duration",
-    "eta",
+    "eta_from_events",
     "event_line",
     "find_run",
     "host_of",

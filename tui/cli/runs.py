@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING
+
 import click
 
 from tailor.tui.cli.common import CliState, follow_run, print_event, run_async, tailor_command
+
+if TYPE_CHECKING:
+    from tailor.engine.api.runs import RunDir, Status
 
 
 @click.command("run")
@@ -47,7 +53,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
     from rich.table import Table
     from rich.text import Text
 
-    from tailor.engine.api.runs import duration, number, safe, state_word
+    from tailor.engine.api.runs import RunDir, duration, number, safe, state_word
 
     if repair:
         from tailor.engine.api.executors import Control
@@ -63,13 +69,15 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
             click.echo(s.model_dump_json())
         return
     table = Table(box=None, header_style="bold")
-    for col in ("RUN", "KIND", "HOST", "STATE", "STEP", "LOSS", "EVAL LOSS", "ELAPSED"):
-        table.add_column(col, justify="right" if col in ("STEP", "LOSS", "EVAL LOSS", "ELAPSED") else "left")
+    for col in ("RUN", "KIND", "HOST", "STATE", "STEP", "LOSS", "EVAL LOSS", "ELAPSED", "ETA"):
+        table.add_column(col, justify="right" if col in ("STEP", "LOSS", "EVAL LOSS", "ELAPSED", "ETA") else "left")
+    ws, now = state.workspace_obj(), time.time()
     for s in statuses:
         step = f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step)
         label = state_word(s) + (f": {s.error}" if s.state.value == "corrupt" and s.error else "")
+        eta = _eta(RunDir(ws.runs_dir / s.run_id), s, now) if s.state.active else None
         cells = (s.run_id, s.kind, s.via, label, step, number(s.latest.get("loss")),
-                 number(s.latest.get("eval_loss")), duration(s.elapsed))
+                 number(s.latest.get("eval_loss")), duration(s.elapsed), duration(eta))
         table.add_row(*(Text(safe(c)) for c in cells))  # Text: no markup; safe: no control characters
     if not statuses and states:
         click.echo(f"no {' or '.join(states)} runs")
@@ -78,6 +86,15 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
         click.echo("no runs yet: `tailor run RECIPE` starts one")
         return
     Console(width=max(120, Console().width)).print(table)
+
+
+def _eta(run: RunDir, status: Status, now: float) -> float | None:
+    """The Runs screen's ETA: from the pace in the events (a remote run's mirror holds them)."""
+    from tailor.engine.api.runs import eta_from_events
+
+    if not run.events_file.exists():
+        return None
+    return eta_from_events(run.events(), status.step, status.total_steps, now)
 
 
 async def _listing(state: CliState, host: str | None) -> list:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from tailor.tui.widgets.run_settings import RunSettings
 
 if TYPE_CHECKING:  # engine.runs imports pydantic: loaded after the first paint, not with this module
-    from tailor.engine.api.runs import RunState, Status
+    from tailor.engine.api.runs import Pace, RunState, Status
 
 Point = tuple[float, float]
 _RUN_STAMP = re.compile(r"-(\d{8}-\d{6})-[0-9a-f]{4}$")
@@ -62,6 +62,7 @@ class RunInfo:
     settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage
     child_ids: list[str] = field(default_factory=list)  # runs that started from this one
     _recent: deque[tuple[float, int, float | None]] = field(default_factory=lambda: deque(maxlen=THROUGHPUT_WINDOW))
+    pace: Pace = field(default_factory=lambda: _new_pace())  # seconds per step, from the events: the ETA
 
     # -- derived ---------------------------------------------------------------
     @property
@@ -80,11 +81,10 @@ class RunInfo:
         return max(0.0, end - s.started_at)
 
     def eta(self, now: float | None = None) -> float | None:
-        from tailor.engine.api.runs import eta
-
+        """From the measured pace (start-up and evaluations left out), never from elapsed / step."""
         if not self.state.active or self.status.stalled_s is not None:
             return None  # a stalled worker has no ETA
-        return eta(self.status.step, self.status.total_steps, self.elapsed(now))
+        return self.pace.eta(self.status.step, self.status.total_steps, now or time.time())
 
     def progress(self) -> tuple[int, int | None]:
         return self.status.step, self.status.total_steps
@@ -155,6 +155,7 @@ class RunInfo:
                 continue
             seq = event["seq"]
             self.last_seq = seq
+            self.pace.feed(event)
             kind = event.get("type")
             if kind == "metric":
                 self._metric(event, latest, updates)
@@ -232,6 +233,12 @@ class RunInfo:
         elif state == RunState.QUEUED and event.get("resume"):
             updates["error"] = None
             updates["ended_at"] = None
+
+
+def _new_pace() -> Pace:
+    from tailor.engine.api.runs import Pace
+
+    return Pace()
 
 
 def launch_time(status: Status) -> float:
