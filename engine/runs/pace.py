@@ -58,10 +58,11 @@ class Pace:
         self._last, self._mark, self._pending = (t, step), t, 0.0
 
     def seconds_per_step(self) -> float | None:
-        """Training steps plus their share of the pauses, per step (None until two train metrics)."""
-        if not self.train_steps or self._last is None:
+        """Training steps plus their share of the pauses, per step (None until two train metrics; after a
+        resume, the pace measured before it until the new one is)."""
+        if not self.train_steps:
             return None
-        done = max(self._last[1], self.train_steps)
+        done = max(self._last[1] if self._last else 0, self.train_steps)
         return self.train_s / self.train_steps + (self.pause_s + self._pending) / done
 
     def eta(self, step: int, total: int | None, now: float | None = None) -> float | None:

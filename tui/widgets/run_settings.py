@@ -54,6 +54,19 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def short_lr(text: str) -> str:
+    """A learning rate as people write it: ``0.003`` stays, ``0.000384858`` -> ``3.8e-4``, ``2e-05`` -> ``2e-5``."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    plain = f"{value:g}"
+    if len(plain) <= 6 and "e" not in plain:
+        return plain
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+
+
 def read_settings(run_dir: Path, status: Status | None = None) -> RunSettings | None:
     """The run's settings (None while its recipe.yaml is not written yet)."""
     cached = _CACHE.get(run_dir)
@@ -75,7 +88,7 @@ def read_settings(run_dir: Path, status: Status | None = None) -> RunSettings | 
     settings = RunSettings(
         method=fields.get("method", ""),
         r=fields.get("lora.r", "") if fields.get("method") in ("lora", "qlora") else "",
-        lr=fields.get("train.learning_rate", ""),
+        lr=short_lr(fields.get("train.learning_rate", "")),
         model=model,
         from_run=str(links.get("from_run") or fields.get("from_run", "")),
         study=str(links.get("study") or ""),
