@@ -83,13 +83,16 @@ def test_store_listing_adds_orders_and_removes():
     store = RunStore(log_max_lines=3)
     late = Status(run_id="b-20260102-000000-0001", kind="sft", created_at=T0 + 99)
     early = Status(run_id="a-20260101-000000-0002", kind="sft", created_at=T0 + 500)  # resumed: newer created_at
-    added, removed = store.merge_listing([late, early], {late.run_id: "gpu1"})
-    assert set(added) == {late.run_id, early.run_id} and not removed
+    merged = store.merge_listing([late, early], {late.run_id: "gpu1"})
+    assert set(merged.added) == {late.run_id, early.run_id} and not merged.removed
     assert [i.run_id for i in store.ordered()] == [early.run_id, late.run_id]  # by launch time in the id
     assert store.get(early.run_id).log.maxlen == 3
     assert store.get(late.run_id).host == "gpu1" and store.get(early.run_id).host == "local"
-    added, removed = store.merge_listing([late])
-    assert removed == [early.run_id] and not added
+    merged = store.merge_listing([late])
+    assert merged.removed == [early.run_id] and not merged.added and not merged.changed  # the same object
+    moved = late.model_copy(update={"state": RunState.RUNNING})
+    merged = store.merge_listing([moved])
+    assert merged.changed == {late.run_id: RunState.QUEUED} and merged.moved(store)
     assert short_name(late.run_id) == "b-0001" and short_name("plain") == "plain"
 
 

@@ -6,6 +6,7 @@ events directly.
 
 from __future__ import annotations
 
+import bisect
 import re
 import time
 from collections import deque
@@ -60,6 +61,7 @@ class RunInfo:
     log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
     order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
     settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage
+    settings_read: bool = False  # read from its recipe (for the rows on screen only)
     child_ids: list[str] = field(default_factory=list)  # runs that started from this one
     _recent: deque[tuple[float, int, float | None]] = field(default_factory=lambda: deque(maxlen=THROUGHPUT_WINDOW))
     pace: Pace = field(default_factory=lambda: _new_pace())  # seconds per step, from the events: the ETA
@@ -120,8 +122,9 @@ class RunInfo:
         text = text.lower().strip()
         if not text:
             return True
+        study = str(self.status.links.get("study") or "")  # settings are read for the rows on screen only
         hay = " ".join((self.run_id, self.status.kind, self.host, self.state.value, self.status.name or "",
-                        self.settings.method, self.settings.model, self.settings.study)).lower()
+                        self.settings.method, self.settings.model, study)).lower()
         return all(word in hay for word in text.split())
 
     # -- updates -------------------------------------------------------------
@@ -259,11 +262,13 @@ def _append(series: list[Point], step: float, value: float) -> None:
 
 
 class RunStore:
-    """Every known run, in launch order."""
+    """Every known run, in launch order. A listing of 10,000 runs costs the runs whose status changed:
+    unchanged ones come back as the very same objects (engine/runs/index.py)."""
 
     def __init__(self, log_max_lines: int = 5000) -> None:
         self.runs: dict[str, RunInfo] = {}
         self.log_max_lines = log_max_lines
+        self._ordered: list[RunInfo] | None = None  # launch order, kept until a run comes or goes
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self.runs
@@ -271,17 +276,11 @@ class RunStore:
     def get(self, run_id: str | None) -> RunInfo | None:
         return self.runs.get(run_id) if run_id else None
 
-    def merge_listing(
-        self, statuses: list[Status], hosts: dict[str, str] | None = None,
-        settings: dict[str, RunSettings] | None = None,
-    ) -> tuple[list[str], list[str]]:
-        """Apply a listing of the whole workspace; return (new run ids, removed run ids)."""
+    def merge_listing(self, statuses: list[Status], hosts: dict[str, str] | None = None) -> Merged:
+        """Apply a listing of the whole workspace: which runs came, went and changed."""
         hosts = hosts or {}
-        for run_id, found in (settings or {}).items():
-            if run_id in self.runs:
-                self.runs[run_id].settings = found
         seen = set()
-        added = []
+        merged = Merged()
         for status in statuses:
             seen.add(status.run_id)
             info = self.runs.get(status.run_id)
@@ -289,17 +288,44 @@ class RunStore:
                 info = RunInfo(status.run_id, hosts.get(status.run_id, "local"), status,
                                log=deque(maxlen=self.log_max_lines))
                 info.order = launch_time(status)
-                info.settings = (settings or {}).get(status.run_id, info.settings)
                 self.runs[status.run_id] = info
-                added.append(status.run_id)
-            else:
+                merged.added.append(status.run_id)
+            elif info.status is not status:
+                merged.changed[status.run_id] = info.state
                 info.update_status(status)
-        removed = [rid for rid in self.runs if rid not in seen]
-        for rid in removed:
+        merged.removed = [rid for rid in self.runs if rid not in seen]
+        for rid in merged.removed:
             del self.runs[rid]
+        if merged.added or merged.removed:
+            self._ordered = None
+            self.link_children()
+        return merged
+
+    def set_settings(self, settings: dict[str, RunSettings]) -> None:
+        """Settings read for some runs (the rows on screen): method, r, lr, model, lineage."""
+        for run_id, found in settings.items():
+            if run_id in self.runs:
+                self.runs[run_id].settings = found
+                self.runs[run_id].settings_read = True
+        if any(found.from_run for found in settings.values()):
+            self.link_children()
+
+    def link_children(self) -> None:
+        """Each run's ``child_ids``: the runs whose ``from_run`` names it or a prefix of it, oldest first
+        (runs whose settings are read)."""
+        ids = sorted(self.runs)
+        children: dict[str, list[str]] = {}
+        for info in self.ordered():
+            parent = info.settings.from_run
+            if not parent:
+                continue
+            at = bisect.bisect_left(ids, parent)
+            while at < len(ids) and ids[at].startswith(parent):
+                if ids[at] != info.run_id:
+                    children.setdefault(ids[at], []).append(info.run_id)
+                at += 1
         for info in self.runs.values():
-            info.child_ids = self.children(info.run_id)
-        return added, removed
+            info.child_ids = children.get(info.run_id, [])
 
     def upsert(self, host: str, status: Status) -> RunInfo:
         """A status returned by launch/cancel/resume."""
@@ -308,14 +334,31 @@ class RunStore:
             info = RunInfo(status.run_id, host, status, log=deque(maxlen=self.log_max_lines))
             info.order = launch_time(status)
             self.runs[status.run_id] = info
+            self._ordered = None
         else:
             info.update_status(status)
         return info
 
     def children(self, run_id: str) -> list[str]:
         """Runs that started from ``run_id`` (their ``from_run`` names it or a prefix of it), oldest first."""
-        return [info.run_id for info in self.ordered()
-                if info.settings.from_run and run_id.startswith(info.settings.from_run) and info.run_id != run_id]
+        info = self.runs.get(run_id)
+        return list(info.child_ids) if info else []
 
     def ordered(self) -> list[RunInfo]:
-        return sorted(self.runs.values(), key=lambda info: (info.order, info.run_id))
+        if self._ordered is None:
+            self._ordered = sorted(self.runs.values(), key=lambda info: (info.order, info.run_id))
+        return self._ordered
+
+
+@dataclass
+class Merged:
+    """What a listing changed: runs that came, went, and whose status changed (with their state before)."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, RunState] = field(default_factory=dict)
+
+    def moved(self, store: RunStore) -> bool:
+        """A run came, went or changed state: filters may show other rows."""
+        return bool(self.added or self.removed) or any(
+            rid in store.runs and store.runs[rid].state != before for rid, before in self.changed.items())

@@ -170,23 +170,31 @@ class RunTable(Table):
                 del self._shown[rid]
         self._order = kept
         for info in infos:
-            cells = self._cells(info, marked, now)
-            if info.run_id not in self._shown:
-                self.add_row(*(self._styled_cell(key, cells[key]) for key, _ in self.columns_spec), key=info.run_id)
-                self.painted = False
-                self._order.append(info.run_id)
-                self._shown[info.run_id] = cells
+            if info.run_id in self._shown:
+                self.refresh_rows([info], marked, now)
                 continue
-            before = self._shown[info.run_id]
-            for key, _ in self.columns_spec:
-                if before.get(key) != cells[key]:
-                    self.update_cell(info.run_id, key, self._styled_cell(key, cells[key]), update_width=True)
-                    self.painted = False
+            cells = self._cells(info, marked, now)
+            self.add_row(*(self._styled_cell(key, cells[key]) for key, _ in self.columns_spec), key=info.run_id)
+            self.painted = False
+            self._order.append(info.run_id)
             self._shown[info.run_id] = cells
         restore = self._restore or selected
         self._restore = None
         if restore and restore != self.selected_run:
             self.select(restore)
+
+    def refresh_rows(self, infos: Iterable[RunInfo], marked: set[str], now: float) -> None:
+        """Rewrite the changed cells of these runs' rows (runs without a row here are skipped)."""
+        for info in infos:
+            before = self._shown.get(info.run_id)
+            if before is None:
+                continue
+            cells = self._cells(info, marked, now)
+            for key, _ in self.columns_spec:
+                if before.get(key) != cells[key]:
+                    self.update_cell(info.run_id, key, self._styled_cell(key, cells[key]), update_width=True)
+                    self.painted = False
+            self._shown[info.run_id] = cells
 
     def _rebuild(self, infos: list[RunInfo], marked: set[str], now: float) -> None:
         selected = self._restore or self.selected_run

@@ -1,0 +1,113 @@
+"""The runs index: a listing of a runs folder that reads each finished run's status once.
+
+A workspace grows to thousands of runs (a few searches make that many), and all but a handful are
+finished: their status never changes unless someone resumes or repairs them. The index keeps each
+finished run's status with the identity of its file (inode, mtime, size: the file is only ever
+replaced atomically, so any write gives a new identity). A listing then
+
+* reads nothing of a finished run while the runs folder is unchanged (no run added or removed) and the
+  folder was swept less than ``SWEEP_S`` ago: writers that rewrite a finished run's status (resume,
+  repair) touch the runs folder (``rundir.touch_runs_dir``), and the sweep catches any other writer;
+* otherwise stats each status file and reads only those whose identity changed;
+* always reads the active runs (queued, running): their status moves, and whether their worker is
+  still alive is judged at each listing.
+
+``reads`` counts the status files parsed (tests count them). The order is that of
+``Workspace.run_dirs``: by the status file's ctime.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from tailor.engine.errors import RunError
+from tailor.engine.runs.rundir import RunDir
+from tailor.engine.runs.status import RunState, Status
+
+#: Seconds between two stats of every finished run's status file (a writer that did not touch the folder).
+SWEEP_S = 30.0
+
+
+@dataclass
+class _Entry:
+    key: tuple[int, int, int]  # inode, mtime_ns, size of status.json
+    ctime: float
+    status: Status | None  # the status when the file says the run is finished; None: read it each time
+
+
+class RunIndex:
+    def __init__(self, runs_dir: Path) -> None:
+        self.runs_dir = runs_dir
+        self.reads = 0
+        self._entries: dict[str, _Entry] = {}
+        self._dir_key: tuple[int, int] | None = None  # mtime_ns, inode of the runs folder at the last scan
+        self._swept = 0.0
+
+    def statuses(self, effective: Callable[[RunDir, Status], Status]) -> list[Status]:
+        """Every run's status, oldest first; ``effective`` turns a status as read into the one to list
+        (liveness applied, ``via`` set). A half-created or foreign folder is left out."""
+        try:
+            st = os.stat(self.runs_dir)
+        except OSError:
+            self._entries.clear()
+            return []
+        dir_key = (st.st_mtime_ns, st.st_ino)
+        now = time.monotonic()
+        trusted = dir_key == self._dir_key and now - self._swept < SWEEP_S
+        if not trusted:
+            self._rescan()
+            self._dir_key, self._swept = dir_key, now
+        out: list[tuple[float, str, Status]] = []
+        for name, entry in list(self._entries.items()):
+            if entry.status is None or not trusted:
+                status = self._read(name, entry, effective, fresh=not trusted)
+                if status is None:
+                    continue
+            else:
+                status = entry.status
+            out.append((self._entries[name].ctime, name, status))
+        out.sort(key=lambda item: (item[0], item[1]))
+        return [status for _, _, status in out]
+
+    def _rescan(self) -> None:
+        """Folders added and removed since the last scan; stale entries go."""
+        try:
+            names = {e.name for e in os.scandir(self.runs_dir) if e.is_dir(follow_symlinks=False)}
+        except OSError:
+            names = set()
+        for name in list(self._entries):
+            if name not in names:
+                del self._entries[name]
+        for name in names - self._entries.keys():
+            self._entries[name] = _Entry((0, 0, 0), 0.0, None)
+
+    def _read(
+        self, name: str, entry: _Entry, effective: Callable[[RunDir, Status], Status], *, fresh: bool
+    ) -> Status | None:
+        run = RunDir(self.runs_dir / name)
+        try:
+            st = os.stat(run.status_file)
+        except OSError:  # not a run (yet): no status.json
+            entry.key, entry.status = (0, 0, 0), None
+            return None
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        entry.ctime = st.st_ctime
+        if fresh and entry.status is not None and key == entry.key:
+            return entry.status
+        entry.key = key
+        try:
+            on_file = run.listed_status()  # a corrupt status.json is listed as "corrupt"
+        except RunError:
+            entry.status = None
+            return None
+        self.reads += 1
+        status = effective(run, on_file)
+        # Kept only when the file itself says finished: an active run whose worker died reads as failed
+        # until its status is rewritten, and is judged again at each listing; a corrupt one until repaired.
+        finished = on_file.state.terminal and on_file.state != RunState.CORRUPT
+        entry.status = status if finished else None
+        return status
