@@ -226,9 +226,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             worker = self.following.pop(run_id, None)
             if worker is not None:
                 worker.cancel()
-        for info in self.store.runs.values():
-            if info.state.active:
-                self._follow_if_active(info)
+        for rid in (*merged.added, *merged.changed):  # an active run is listed anew each time
+            self._follow_if_active(self.store.runs[rid])
         if merged.moved(self.store) or not self.scans:
             self._table_dirty = True
         else:  # the same runs in the same states: only their cells change
@@ -392,8 +391,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         self.flush()
 
     def tick(self) -> None:
-        """Elapsed and ETA move on their own: redraw active runs once a second."""
-        active = [rid for rid, info in self.store.runs.items() if info.state.active]
+        """Elapsed and ETA move on their own: redraw the active runs on screen once a second."""
+        active = [info.run_id for info in self._rows[self.window: self.window + WINDOW] if info.state.active]
         if active:
             self._dirty.update(active)
 

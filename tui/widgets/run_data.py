@@ -246,10 +246,12 @@ def _new_pace() -> Pace:
 
 def launch_time(status: Status) -> float:
     m = _RUN_STAMP.search(status.run_id)
-    if m:
+    if m:  # by hand: strptime is the slowest part of listing 10,000 runs
+        d = m.group(1)
         try:
-            return time.mktime(time.strptime(m.group(1), "%Y%m%d-%H%M%S"))
-        except ValueError:
+            return time.mktime((int(d[:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]),
+                                0, 0, -1))
+        except (ValueError, OverflowError):
             pass
     return status.created_at
 
@@ -279,11 +281,12 @@ class RunStore:
     def merge_listing(self, statuses: list[Status], hosts: dict[str, str] | None = None) -> Merged:
         """Apply a listing of the whole workspace: which runs came, went and changed."""
         hosts = hosts or {}
-        seen = set()
         merged = Merged()
+        runs = self.runs
         for status in statuses:
-            seen.add(status.run_id)
-            info = self.runs.get(status.run_id)
+            info = runs.get(status.run_id)
+            if info is not None and info.status is status:
+                continue  # a finished run, listed again as the very same object
             if info is None:
                 info = RunInfo(status.run_id, hosts.get(status.run_id, "local"), status,
                                log=deque(maxlen=self.log_max_lines))
@@ -293,7 +296,9 @@ class RunStore:
             elif info.status is not status:
                 merged.changed[status.run_id] = info.state
                 info.update_status(status)
-        merged.removed = [rid for rid in self.runs if rid not in seen]
+        if len(runs) != len(statuses):  # every listed run is held now: any other one went
+            seen = {status.run_id for status in statuses}
+            merged.removed = [rid for rid in runs if rid not in seen]
         for rid in merged.removed:
             del self.runs[rid]
         if merged.added or merged.removed:
