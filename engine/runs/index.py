@@ -46,6 +46,7 @@ class RunIndex:
         self._dir_key: tuple[int, int] | None = None  # mtime_ns, inode of the runs folder at the last scan
         self._swept = 0.0
         self._finished: list[tuple[float, str, Status]] | None = None  # (ctime, name, status), sorted
+        self._finished_statuses: list[Status] = []  # the same, statuses only
         self._unsettled: set[str] = set()  # folders read at each listing: active runs, not-yet runs
 
     def statuses(self, effective: Callable[[RunDir, Status], Status]) -> list[Status]:
@@ -78,10 +79,14 @@ class RunIndex:
         if self._finished is None:
             self._unsettled = {name for name, entry in self._entries.items() if entry.status is None}
             self._finished = sorted((e.ctime, name, e.status) for name, e in self._entries.items() if e.status)
+            self._finished_statuses = [status for _, _, status in self._finished]
             live = [(e.ctime, name, status) for name, e in self._entries.items()
                     if e.status is None and (status := e.listed) is not None]
-        # Timsort merges the few live runs into the sorted finished ones in one linear pass (in C).
-        return [status for _, _, status in (sorted(self._finished + live) if live else self._finished)]
+        live.sort()
+        if not live or not self._finished or live[0][:2] > self._finished[-1][:2]:
+            # the usual case: the live runs wrote their status last; the finished ones keep their places
+            return self._finished_statuses + [status for _, _, status in live]
+        return [status for _, _, status in sorted(self._finished + live)]
 
     def _rescan(self) -> None:
         """Folders added and removed since the last scan; stale entries go."""

@@ -7,9 +7,12 @@ events directly.
 from __future__ import annotations
 
 import bisect
+import itertools
+import operator
 import re
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -271,6 +274,7 @@ class RunStore:
         self.runs: dict[str, RunInfo] = {}
         self.log_max_lines = log_max_lines
         self._ordered: list[RunInfo] | None = None  # launch order, kept until a run comes or goes
+        self._listed: list[Status] = []  # the latest listing: finished runs keep their objects and places
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self.runs
@@ -283,7 +287,11 @@ class RunStore:
         hosts = hosts or {}
         merged = Merged()
         runs = self.runs
-        for status in statuses:
+        fresh: Iterable[Status] = statuses
+        if len(statuses) == len(self._listed):  # only the places that hold another object (compared in C)
+            fresh = itertools.compress(statuses, map(operator.is_not, statuses, self._listed))
+        self._listed = statuses
+        for status in fresh:
             info = runs.get(status.run_id)
             if info is not None and info.status is status:
                 continue  # a finished run, listed again as the very same object
