@@ -42,6 +42,7 @@ class _Entry:
 class RunIndex:
     def __init__(self, runs_dir: Path) -> None:
         self.runs_dir = runs_dir
+        self._root = os.fspath(runs_dir)
         self._entries: dict[str, _Entry] = {}
         self._dir_key: tuple[int, int] | None = None  # mtime_ns, inode of the runs folder at the last scan
         self._swept = 0.0
@@ -103,9 +104,9 @@ class RunIndex:
     def _read(
         self, name: str, entry: _Entry, effective: Callable[[RunDir, Status], Status], *, fresh: bool
     ) -> Status | None:
-        folder = os.path.join(self.runs_dir, name)  # not pathlib: a listing stats thousands
+        folder = f"{self._root}/{name}"  # plain strings: a listing stats thousands
         try:
-            st = os.stat(os.path.join(folder, "status.json"))
+            st = os.stat(f"{folder}/status.json")
         except OSError:  # not a run (yet): no status.json
             entry.key, entry.status, entry.listed = (0, 0, 0), None, None
             return None

@@ -104,7 +104,7 @@ class RunDir:
     # -- status --------------------------------------------------------------
     def read_status(self) -> Status:
         try:
-            with open(os.path.join(self.path, "status.json"), "rb") as fh:  # not pathlib: listings read thousands
+            with open(f"{self.path}/status.json", "rb") as fh:  # not pathlib: listings read thousands
                 return Status.model_validate_json(fh.read())
         except FileNotFoundError:
             raise RunError(f"{self.path}: not a run directory (no status.json)") from None

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from tailor.tui.widgets.run_settings import RunSettings
 
+NO_SETTINGS = RunSettings()  # shared (frozen) until a run's recipe is read
+
 if TYPE_CHECKING:  # engine.runs imports pydantic: loaded after the first paint, not with this module
     from tailor.engine.api.runs import Pace, RunState, Status
 
@@ -63,11 +65,11 @@ class RunInfo:
     speed: str = ""  # "3.2 steps/s" or what the trainer reports
     log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
     order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
-    settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage
+    settings: RunSettings = NO_SETTINGS  # method, r, lr, model, lineage
     settings_read: bool = False  # read from its recipe (for the rows on screen only)
     child_ids: list[str] = field(default_factory=list)  # runs that started from this one
     _recent: deque[tuple[float, int, float | None]] = field(default_factory=lambda: deque(maxlen=THROUGHPUT_WINDOW))
-    pace: Pace = field(default_factory=lambda: _new_pace())  # seconds per step, from the events: the ETA
+    pace: Pace | None = None  # seconds per step, from the events (the ETA): made by the first event
 
     # -- derived ---------------------------------------------------------------
     @property
@@ -89,6 +91,8 @@ class RunInfo:
         """From the measured pace (start-up and evaluations left out), never from elapsed / step."""
         if not self.state.active or self.status.stalled_s is not None:
             return None  # a stalled worker has no ETA
+        if self.pace is None:
+            return None
         return self.pace.eta(self.status.step, self.status.total_steps, now or time.time())
 
     def progress(self) -> tuple[int, int | None]:
@@ -161,6 +165,8 @@ class RunInfo:
                 continue
             seq = event["seq"]
             self.last_seq = seq
+            if self.pace is None:
+                self.pace = _new_pace()
             self.pace.feed(event)
             kind = event.get("type")
             if kind == "metric":
