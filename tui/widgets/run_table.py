@@ -16,6 +16,7 @@ from collections.abc import Iterable
 
 from rich.text import Text
 from textual.coordinate import Coordinate
+from textual.widgets.data_table import ColumnKey
 
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.run_data import RunInfo
@@ -192,7 +193,10 @@ class RunTable(Table):
             cells = self._cells(info, marked, now)
             for key, _ in self.columns_spec:
                 if before.get(key) != cells[key]:
-                    self.update_cell(info.run_id, key, self._styled_cell(key, cells[key]), update_width=True)
+                    # Only a wider text widens the column: a narrower one would make the table measure
+                    # every row of it again (each second, for a ticking ETA), and a column never shrinks.
+                    grow = len(cells[key]) > self.columns[ColumnKey(key)].content_width
+                    self.update_cell(info.run_id, key, self._styled_cell(key, cells[key]), update_width=grow)
                     self.painted = False
             self._shown[info.run_id] = cells
 
