@@ -77,8 +77,11 @@ while not go.exists():  # start stepping once the bench says the TUI shows the r
 with run.event_writer() as events:
     for i in range(n):
         step = first + i
-        events.emit("metric", step=step, split="train", values={"loss": 1.0 / (1 + i), "learning_rate": 1e-4})
+        values = {"loss": 1.0 / (1 + i), "learning_rate": 1e-4}
+        events.emit("metric", step=step, split="train", values=values)
         written.write(f"{step} {time.time()}\n")
+        status = status.model_copy(update={"step": step, "latest": values})  # as a worker's progress() does
+        run.write_status(status)
         run.beat(pid, step)
         time.sleep(step_s)
 end = time.time() + quiet

@@ -307,9 +307,11 @@ class RunStore:
                 info.order = launch_time(status)
                 self.runs[status.run_id] = info
                 merged.added.append(status.run_id)
-            elif info.status is not status:
-                merged.changed[status.run_id] = info.state
+            else:
+                before = info.status
                 info.update_status(status)
+                if info.status != before:  # an active run read again, unchanged: nothing to redraw
+                    merged.changed[status.run_id] = before.state
         if len(runs) != len(statuses):  # every listed run is held now: any other one went
             seen = {status.run_id for status in statuses}
             merged.removed = [rid for rid in runs if rid not in seen]
