@@ -47,7 +47,7 @@ def short_name(run_id: str) -> str:
     return f"{m['stem']}-{m['tag']}" if m else run_id
 
 
-@dataclass
+@dataclass(slots=True)  # thousands of them: no per-instance dict
 class RunInfo:
     run_id: str
     host: str
