@@ -29,6 +29,9 @@ from tailor.engine.runs.status import RunState, Status
 
 #: Seconds between two stats of every finished run's status file (a writer that did not touch the folder).
 SWEEP_S = 30.0
+#: A file or folder written less than this ago is not trusted to show its next change in its mtime (file
+#: systems stamp times in coarse ticks): it is looked at again at the next listing.
+RACY_NS = 1_000_000_000
 
 
 @dataclass
@@ -65,7 +68,10 @@ class RunIndex:
             self._rescan()
             for name, entry in list(self._entries.items()):
                 self._read(name, entry, effective, fresh=True)
-            self._dir_key, self._swept = dir_key, now
+            # A folder changed within the last RACY_NS may change again within the same clock tick
+            # without its mtime moving: trust its key only once it is older than that.
+            self._dir_key = dir_key if time.time_ns() - st.st_mtime_ns > RACY_NS else None
+            self._swept = now
             self._finished = None
             unsettled = []
         else:  # only the active runs (and folders that were no run yet) are read again
@@ -125,5 +131,6 @@ class RunIndex:
         # Kept only when the file itself says finished: an active run whose worker died reads as failed
         # until its status is rewritten, and is judged again at each listing; a corrupt one until repaired.
         finished = on_file.state.terminal and on_file.state != RunState.CORRUPT
-        entry.status = status if finished else None
+        settled = time.time_ns() - st.st_mtime_ns > RACY_NS
+        entry.status = status if finished and settled else None
         return status
