@@ -240,7 +240,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         wanted = [info.status for info in infos if not info.settings_read and info.run_id not in self.settings_pending]
         if wanted:
             self.settings_pending.update(s.run_id for s in wanted)
-            self.read_settings(wanted, self.tailor.workspace.runs_dir)
+            # after the rows are painted: the worker's parsing holds the GIL that painting needs
+            self.call_after_refresh(self.read_settings, wanted, self.tailor.workspace.runs_dir)
 
     @work(thread=True, group="runs.settings", exit_on_error=False)
     def read_settings(self, statuses: list[Status], runs_dir: Path) -> None:
