@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from tailor.engine import kinds, stack
 from tailor.engine.errors import RunError, TailorError
 from tailor.engine.runs import lock
+from tailor.engine.runs.index import RunIndex
 from tailor.engine.runs.liveness import pid_alive, this_host
 from tailor.engine.runs.rundir import DEFAULT_HEARTBEAT_TIMEOUT, DEFAULT_QUEUED_TIMEOUT, RunDir
 from tailor.engine.runs.status import RunState, Status
@@ -51,6 +52,7 @@ class Control:
         self.heartbeat_timeout = heartbeat_timeout or configured_heartbeat_timeout()
         self.queued_timeout = queued_timeout
         self.gpu_idle_timeout = configured_gpu_idle_timeout()
+        self._index: RunIndex | None = None
 
     @classmethod
     def on_host(cls, workspace: Workspace, *, python: str, settings: dict[str, Any] | None = None) -> Control:
@@ -125,14 +127,14 @@ class Control:
         return with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout, self.gpu_idle_timeout))
 
     def list_runs(self) -> list[Status]:
-        """Every run directory's status, oldest first; a half-created or foreign folder is skipped."""
-        out = []
-        for run in self.workspace.run_dirs():
-            try:
-                out.append(self.effective(run))  # a corrupt status.json is listed as "corrupt"
-            except RunError:
-                continue
-        return out
+        """Every run directory's status, oldest first; a half-created or foreign folder is skipped.
+        Finished runs are read once per control (engine/runs/index.py): a long-lived one (the TUI's)
+        lists thousands of runs for the price of the active ones."""
+        if self._index is None or self._index.runs_dir != self.runs_dir:
+            self._index = RunIndex(self.runs_dir)
+        return self._index.statuses(
+            lambda run, status: with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout, self.gpu_idle_timeout, status=status))
+        )
 
     # -- control -------------------------------------------------------------------------
     def cancel(self, run_id: str) -> Status:

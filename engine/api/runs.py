@@ -6,14 +6,16 @@ from tailor.engine.remote.mirror import host_of
 from tailor.engine.remote.refresh import refresh_remote
 from tailor.engine.runs.damage import DamageCache, damaged_lines
 from tailor.engine.runs.events import Event, check_event
-from tailor.engine.runs.format import damaged_note, duration, eta, event_line, number, safe, state_word
+from tailor.engine.runs.format import damaged_note, duration, event_line, number, safe, state_word
 from tailor.engine.runs.lookup import find_run, run_recipe
+from tailor.engine.runs.pace import Pace, eta_from_events
 from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState, Status
 
 __all__ = [
     "DamageCache",
     "Event",
+    "Pace",
     "RunDir",
     "RunState",
     "Status",
@@ -22,7 +24,7 @@ __all__ = [
     "damaged_note",
     "check_lines",
     "duration",
-    "eta",
+    "eta_from_events",
     "event_line",
     "find_run",
     "host_of",

@@ -26,7 +26,7 @@ REMOTE_FILE = "remote.json"
 
 
 def is_remote(run: RunDir) -> bool:
-    return (run.path / REMOTE_FILE).is_file()
+    return os.path.isfile(f"{run.path}/{REMOTE_FILE}")  # not pathlib: listings ask for every run
 
 
 def remote_info(run: RunDir) -> dict[str, Any]:

@@ -115,9 +115,3 @@ def damaged_note(lines: list[int], shown: int = 5) -> str:
 def state_label(status: Status) -> str:
     """The run's state as listings show it: ``queued (PENDING: Resources)``, ``stalled (...)``."""
     return status.state_label
-
-
-def eta(step: int, total: int | None, elapsed: float | None) -> float | None:
-    if not total or not elapsed or step <= 0 or step >= total:
-        return None
-    return elapsed / step * (total - step)

@@ -16,7 +16,9 @@ Layout (documented in docs/run-contract.md)::
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import re
 import secrets
 import shutil
@@ -43,6 +45,14 @@ def check_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
         raise RunError(f"invalid run id {run_id!r}: use letters, digits, '.', '_' and '-'")
     return run_id
+
+
+def touch_runs_dir(runs_dir: Path) -> None:
+    """Tell listings (engine/runs/index.py) that a finished run's status changed: the runs folder's mtime
+    moves."""
+    with contextlib.suppress(OSError):  # else a listing's periodic sweep still finds the change
+        at = max(time.time_ns(), os.stat(runs_dir).st_mtime_ns + 1)  # moves even within one clock tick
+        os.utime(runs_dir, ns=(at, at))
 
 
 def new_run_id(name: str | None, kind: str) -> str:
@@ -97,7 +107,8 @@ class RunDir:
     # -- status --------------------------------------------------------------
     def read_status(self) -> Status:
         try:
-            return Status.model_validate_json(self.status_file.read_bytes())
+            with open(f"{self.path}/status.json", "rb") as fh:  # not pathlib: listings read thousands
+                return Status.model_validate_json(fh.read())
         except FileNotFoundError:
             raise RunError(f"{self.path}: not a run directory (no status.json)") from None
         except ValueError as exc:
@@ -138,6 +149,7 @@ class RunDir:
         """Rebuild status.json from events.jsonl and the frozen recipe (engine/runs/repair.py)."""
         status = rebuild_status(self)
         self.write_status(status)
+        touch_runs_dir(self.path.parent)  # listings hold finished runs' statuses until the folder moves
         return status
 
     def effective_status(
@@ -145,11 +157,13 @@ class RunDir:
         heartbeat_timeout: float = DEFAULT_HEARTBEAT_TIMEOUT,
         queued_timeout: float | None = DEFAULT_QUEUED_TIMEOUT,
         gpu_idle_timeout: float = DEFAULT_GPU_IDLE_S,
+        status: Status | None = None,
     ) -> Status:
-        """The status file, corrected for a worker that died without saying so (``failed``, ended at its
-        last sign of life, so ELAPSED stops), that is alive but stopped beating (``stalled_s``), or that
-        beats while its GPUs sit idle with memory held (``gpu_idle_s``, engine/runs/gpu_idle.py)."""
-        status = self.listed_status()
+        """The status file (or ``status``, just read from it), corrected for a worker that died without
+        saying so (``failed``, ended at its last sign of life, so ELAPSED stops), that is alive but stopped
+        beating (``stalled_s``), or that beats while its GPUs sit idle with memory held (``gpu_idle_s``,
+        engine/runs/gpu_idle.py)."""
+        status = status if status is not None else self.listed_status()
         reason = self.dead_reason(status, heartbeat_timeout, queued_timeout)
         if reason:
             ended = max(self.last_heartbeat() or 0.0, status.updated_at, status.started_at or 0.0)
@@ -218,6 +232,7 @@ class RunDir:
             }
         )
         self.write_status(status)
+        touch_runs_dir(self.path.parent)  # listings hold finished runs' statuses until the folder moves
         with self.event_writer() as events:
             events.emit("status", state="queued", attempt=status.attempt, resume=True)
         return status

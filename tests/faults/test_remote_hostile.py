@@ -141,7 +141,7 @@ def test_tailor_runs_refreshes_remote_runs_and_marks_an_unreachable_host_stale(s
         from tailor.engine.executors.local import LocalExecutor
         from tailor.tui.widgets.run_settings import list_with_hosts
 
-        statuses, hosts, _ = asyncio.run(list_with_hosts(LocalExecutor(ssh_ws)))
+        statuses, hosts = asyncio.run(list_with_hosts(LocalExecutor(ssh_ws)))
         (live,) = [s for s in statuses if s.run_id == "live-1"]
         assert hosts["live-1"] == "box" and live.stale and live.state_label.startswith("running? (last known;")
     finally:

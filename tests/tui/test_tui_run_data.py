@@ -34,9 +34,26 @@ def test_events_fold_into_curves_progress_and_log():
     assert info.status.step == 2 and info.latest("eval_loss") == 1.7
     assert info.speed == "200 tok/s · 1 steps/s"
     cells = info.cells(now=T0 + 20)
-    assert cells["step"] == "2/10" and cells["elapsed"] == "0:20" and cells["eta"] == "1:20"
+    assert cells["step"] == "2/10" and cells["elapsed"] == "0:20"
+    # 1 s per step plus the evaluation's 1 s spread over the 2 steps done: 8 steps x 1.5 s, 2 s ago.
+    assert info.cells(now=T0 + 4)["eta"] == "0:10"
     # Replayed events (seq already seen) are ignored.
     assert info.apply([metric(2, 2, loss=9.0)]) == [] and info.loss[-1] == (2, 1.5)
+
+
+def test_eta_leaves_out_start_up_and_spreads_evaluations():
+    """Issue 25: a minute of start-up, 1 s steps, a 2 s evaluation at step 5: at step 10 of 20 the ETA is
+    10 x (1 + 2/10) = 12 s (elapsed / step said 72 s); a resume's new start-up is left out too."""
+    info = RunInfo("r-eta", "local", running_status().model_copy(update={"total_steps": 20}))
+    start = [{"seq": 1, "time": T0, "type": "status", "state": "running"}]
+    steps = [metric(i + 1, i, t=T0 + 60 + i + (2 if i > 5 else 0), loss=1.0) for i in range(1, 11)]
+    steps.insert(5, metric(20, 5, "eval", t=T0 + 67, eval_loss=1.0))
+    info.apply(start + [{**e, "seq": n} for n, e in enumerate(steps, start=2)])
+    assert info.status.step == 10 and info.eta(now=T0 + 72) == 12.0
+    resumed = [{"seq": 20, "time": T0 + 500, "type": "status", "state": "running"},
+               metric(21, 11, t=T0 + 560, loss=1.0), metric(22, 12, t=T0 + 561, loss=1.0)]
+    info.apply(resumed)
+    assert info.eta(now=T0 + 561) == 8 * (1 + 2 / 12)
 
 
 def test_trainer_reported_speed_wins_and_status_events_move_state():
@@ -66,13 +83,16 @@ def test_store_listing_adds_orders_and_removes():
     store = RunStore(log_max_lines=3)
     late = Status(run_id="b-20260102-000000-0001", kind="sft", created_at=T0 + 99)
     early = Status(run_id="a-20260101-000000-0002", kind="sft", created_at=T0 + 500)  # resumed: newer created_at
-    added, removed = store.merge_listing([late, early], {late.run_id: "gpu1"})
-    assert set(added) == {late.run_id, early.run_id} and not removed
+    merged = store.merge_listing([late, early], {late.run_id: "gpu1"})
+    assert set(merged.added) == {late.run_id, early.run_id} and not merged.removed
     assert [i.run_id for i in store.ordered()] == [early.run_id, late.run_id]  # by launch time in the id
     assert store.get(early.run_id).log.maxlen == 3
     assert store.get(late.run_id).host == "gpu1" and store.get(early.run_id).host == "local"
-    added, removed = store.merge_listing([late])
-    assert removed == [early.run_id] and not added
+    merged = store.merge_listing([late])
+    assert merged.removed == [early.run_id] and not merged.added and not merged.changed  # the same object
+    moved = late.model_copy(update={"state": RunState.RUNNING})
+    merged = store.merge_listing([moved])
+    assert merged.changed == {late.run_id: RunState.QUEUED} and merged.moved(store)
     assert short_name(late.run_id) == "b-0001" and short_name("plain") == "plain"
 
 

@@ -60,6 +60,7 @@ async def wait_runs_loaded(pilot, count: int | None = None, timeout: float = 10.
             screen.detail.run_id == info.run_id
             and info.history_loaded
             and not screen._dirty
+            and not screen.settings_pending  # method, r, lr... of the rows on screen
             and screen.detail.log_pane.pending == 0
             and not [w for w in pilot.app.workers if w.group == "runs.history" and w.is_running]
         )

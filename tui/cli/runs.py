@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import time
+from typing import TYPE_CHECKING
+
 import click
 
 from tailor.tui.cli.common import CliState, follow_run, print_event, run_async, say_damaged, tailor_command
+
+if TYPE_CHECKING:
+    from tailor.engine.api.runs import RunDir, Status
 
 
 @click.command("run")
@@ -52,11 +58,7 @@ def run_cmd(state: CliState, recipe: str, assignments: tuple[str, ...], name: st
 @tailor_command
 def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json: bool, repair: str | None) -> None:
     """List runs with state, step and latest losses."""
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
-
-    from tailor.engine.api.runs import duration, number, safe, state_word
+    from tailor.engine.api.runs import RunDir, duration, number, safe, state_word
 
     if repair:
         from tailor.engine.api.executors import Control
@@ -79,22 +81,44 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
             click.echo(json.dumps({**s.model_dump(mode="json"), "damaged_events": note}) if note else s.model_dump_json())
         cache.save()
         return
-    table = Table(box=None, header_style="bold")
-    for col in ("RUN", "KIND", "HOST", "STATE", "STEP", "LOSS", "EVAL LOSS", "ELAPSED"):
-        table.add_column(col, justify="right" if col in ("STEP", "LOSS", "EVAL LOSS", "ELAPSED") else "left")
+    columns = ("RUN", "KIND", "HOST", "STATE", "STEP", "LOSS", "EVAL LOSS", "ELAPSED", "ETA")
+    rows = []
+    ws, now = state.workspace_obj(), time.time()
     for s in statuses:
         step = f"{s.step}/{s.total_steps}" if s.total_steps else str(s.step)
         label = state_word(s) + (f": {s.error}" if s.state.value == "corrupt" and s.error else "")
+        eta = _eta(RunDir(ws.runs_dir / s.run_id), s, now) if s.state.active else None
         cells = (s.run_id, s.kind, s.via, label, step, number(s.latest.get("loss")),
-                 number(s.latest.get("eval_loss")), duration(s.elapsed))
-        table.add_row(*(Text(safe(c)) for c in cells))  # Text: no markup; safe: no control characters
+                 number(s.latest.get("eval_loss")), duration(s.elapsed), duration(eta))
+        rows.append([safe(c) for c in cells])  # safe: no control characters
     if not statuses and states:
         click.echo(f"no {' or '.join(states)} runs")
         return
     if not statuses:
         click.echo("no runs yet: `tailor run RECIPE` starts one")
         return
-    Console(width=max(120, Console().width)).print(table)
+    click.echo(_table(columns, rows, right=("STEP", "LOSS", "EVAL LOSS", "ELAPSED", "ETA")))
+
+
+def _table(columns: tuple[str, ...], rows: list[list[str]], right: tuple[str, ...]) -> str:
+    """Aligned plain columns: 10,000 runs print in a blink (a rich Table measures and wraps every cell)."""
+    widths = [max([len(c), *(len(row[i]) for row in rows)]) for i, c in enumerate(columns)]
+
+    def line(cells: list[str] | tuple[str, ...]) -> str:
+        return "  ".join(
+            cell.rjust(w) if col in right else cell.ljust(w) for col, cell, w in zip(columns, cells, widths, strict=True)
+        ).rstrip()
+
+    return "\n".join([click.style(line(columns), bold=True), *(line(row) for row in rows)])
+
+
+def _eta(run: RunDir, status: Status, now: float) -> float | None:
+    """The Runs screen's ETA: from the pace in the events (a remote run's mirror holds them)."""
+    from tailor.engine.api.runs import eta_from_events
+
+    if not run.events_file.exists():
+        return None
+    return eta_from_events(run.events(), status.step, status.total_steps, now)
 
 
 async def _listing(state: CliState, host: str | None) -> list:

@@ -1,8 +1,11 @@
 """The Runs screen: a live table of runs and the selected run's curves, progress and log.
 
 Data flow (docs/tui.md): a light re-scan of the runs folder every ``tui.rescan_s`` (listing +
-status files) finds runs; each active run is followed from its last seq on the engine thread, events
-arrive as ``RunsScreen.EventBatch`` messages; a 100 ms flush redraws only what changed.
+status files; finished runs are read once, engine/runs/index.py) finds runs; each active run is
+followed from its last seq on the engine thread, events arrive as ``RunsScreen.EventBatch`` messages; a
+100 ms flush redraws only what changed. The table holds a window of ``WINDOW`` rows of the (filtered)
+runs that slides as the cursor reaches its edge, and each run's settings (its recipe) are read for the
+rows in that window only: a workspace of 10,000 runs shows its table as fast as one of ten.
 """
 
 from __future__ import annotations
@@ -27,10 +30,12 @@ from tailor.tui.keymap import bind
 from tailor.tui.screens.base import TailorScreen
 from tailor.tui.screens.runs_actions import RunActionsMixin
 from tailor.tui.widgets.run_data import RunInfo, RunStore
-from tailor.tui.widgets.run_settings import list_with_hosts
+from tailor.tui.widgets.run_settings import list_with_hosts, settings_for
 from tailor.tui.widgets.run_table import RunTable
 
 if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and mounted after the first paint
+    from pathlib import Path
+
     from textual.widgets import Input
 
     from tailor.engine.api.runs import Event, RunState, Status
@@ -40,6 +45,8 @@ if TYPE_CHECKING:  # the detail pane (plots, log, progress) is imported and moun
 
 FLUSH_S = 0.1
 FOLLOW_RETRY_S = 30.0
+WINDOW = 200  # rows in the table at a time; it slides by half when the cursor reaches an edge
+SETTINGS_CHUNK = 50  # recipes read per message: the first rows fill in at once
 
 
 STATE_FILTERS = (None, "running", "succeeded", "failed", "cancelled", "queued")
@@ -55,7 +62,13 @@ class RunsScreen(RunActionsMixin, TailorScreen):
 
         statuses: list[Status]
         hosts: dict[str, str] = field(default_factory=dict)
-        settings: dict[str, RunSettings] = field(default_factory=dict)
+
+    @dataclass
+    class SettingsRead(Message):
+        """Settings of some runs from their recipes (``asked``: every run id looked up, found or not)."""
+
+        settings: dict[str, RunSettings]
+        asked: list[str]
 
     @dataclass
     class EventBatch(Message):
@@ -123,6 +136,9 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         self._scan_timer: Timer | None = None
         self._scan_error = ""
         self.scans = 0  # completed listings (tests wait on this)
+        self.window = 0  # index, in the visible runs, of the table's first row
+        self._rows: list[RunInfo] = []  # the visible runs at the last table sync
+        self.settings_pending: set[str] = set()  # runs whose settings are being read (tests wait on it)
         self._detail: RunDetail | None = None
         self._follow_retry: dict[str, float] = {}  # run id -> monotonic time before which not to re-follow
         self._follow_errors: dict[str, str] = {}
@@ -190,9 +206,9 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     async def scan(self) -> None:
         """List runs (directory + status files, on the engine thread); re-armed after each pass."""
         try:
-            statuses, hosts, settings = await self.tailor.engine(list_with_hosts)
+            statuses, hosts = await self.tailor.engine(list_with_hosts)
             self._scan_error = ""
-            self.post_message(self.Scanned(statuses, hosts, settings))
+            self.post_message(self.Scanned(statuses, hosts))
         except Exception as exc:  # keep scanning; report each new problem once
             if error_text(exc) != self._scan_error:
                 self._scan_error = error_text(exc)
@@ -203,25 +219,52 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             self._scan_timer = self.set_timer(self.tailor.settings.tui.rescan_s, self.scan)
 
     def on_runs_screen_scanned(self, message: RunsScreen.Scanned) -> None:
-        before = {rid: info.state for rid, info in self.store.runs.items()}
         idle_before = {rid for rid, info in self.store.runs.items() if info.status.gpu_idle_s is not None}
-        added, removed = self.store.merge_listing(message.statuses, message.hosts, message.settings)
-        for rid, state in before.items():
+        merged = self.store.merge_listing(message.statuses, message.hosts)
+        for rid, state in merged.changed.items():
             if rid in self.store:
                 self._announce(self.store.runs[rid], state)
         for rid, info in self.store.runs.items():  # a GPU gone idle while its memory is held: say so once
             if info.status.gpu_idle_s is not None and info.state.active and rid not in idle_before:
                 self.notify(f"{rid}: {info.status.state_label}", severity="warning", timeout=10)
-        for run_id in removed:
+        for run_id in merged.removed:
             self.marked.discard(run_id)
             worker = self.following.pop(run_id, None)
             if worker is not None:
                 worker.cancel()
-        for info in self.store.runs.values():
-            self._follow_if_active(info)
-        self._table_dirty = True
+        for rid in (*merged.added, *merged.changed):  # an active run is listed anew each time
+            self._follow_if_active(self.store.runs[rid])
+        if merged.moved(self.store) or not self.scans:
+            self._table_dirty = True
+        else:  # the same runs in the same states: only their cells change
+            self._dirty.update(merged.changed)
         self.scans += 1
         self.flush()
+
+    # -- settings (method, r, lr, model) of the rows on screen ----------------------
+    def _read_settings(self, infos: list[RunInfo]) -> None:
+        wanted = [info.status for info in infos if not info.settings_read and info.run_id not in self.settings_pending]
+        if wanted:
+            self.settings_pending.update(s.run_id for s in wanted)
+            # after the rows are painted: the worker's parsing holds the GIL that painting needs
+            self.call_after_refresh(self.read_settings, wanted, self.tailor.workspace.runs_dir)
+
+    @work(thread=True, group="runs.settings", exit_on_error=False)
+    def read_settings(self, statuses: list[Status], runs_dir: Path) -> None:
+        for at in range(0, len(statuses), SETTINGS_CHUNK):
+            chunk = statuses[at: at + SETTINGS_CHUNK]
+            found: dict[str, RunSettings] = {}
+            try:
+                found = settings_for(runs_dir, chunk)
+            finally:  # even on a failure (reported by the worker handler): none stays pending for good
+                self.post_message(self.SettingsRead(found, [s.run_id for s in chunk]))
+
+    def on_runs_screen_settings_read(self, message: RunsScreen.SettingsRead) -> None:
+        self.settings_pending.difference_update(message.asked)
+        self.store.set_settings(message.settings)
+        if self.text_filter.strip():
+            self._table_dirty = True  # method and model take part in the filter
+        self._dirty.update(message.settings)
 
     def _follow_if_active(self, info: RunInfo) -> None:
         if not info.state.active or info.run_id in self.following:
@@ -280,6 +323,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         state = info.state
         lines = info.apply(message.events, live=not message.complete)
         self._announce(info, state)
+        if info.state != state:
+            self._table_dirty = True  # a state filter may show or hide it now
         if self.detail:
             self.detail.add_log_lines(info.run_id, lines)
         self._dirty.add(info.run_id)
@@ -313,9 +358,11 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             return
         now = time.time()
         with self.app.batch_update():
-            if self._table_dirty or self._dirty:
-                rows = self.visible_runs()
-                self.table.sync(rows, self.marked, now)
+            if self._table_dirty:
+                rows = self._rows = self.visible_runs()
+                shown = rows[self._place_window(rows): self.window + WINDOW]
+                self.table.sync(shown, self.marked, now)
+                self._read_settings(shown)
                 if self.has_class("-empty") != (not rows):
                     self.set_class(not rows, "-empty")
                 if not rows:
@@ -323,6 +370,9 @@ class RunsScreen(RunActionsMixin, TailorScreen):
                         "No runs match the filter (esc clears it)." if self.store.runs else
                         "No runs yet: press n to launch a recipe (demo-sft trains the built-in tiny model)."
                     )
+            else:
+                self.table.refresh_rows((self.store.runs[r] for r in self._dirty if r in self.store.runs),
+                                        self.marked, now)
             if self._select_next and self._select_next in self.table._shown:
                 self.table.select(self._select_next)
                 self._select_next = None
@@ -336,11 +386,34 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         self._table_dirty = False
         self._dirty.clear()
 
+    def _place_window(self, rows: list[RunInfo]) -> int:
+        """The window's first row: where it was, moved to show the run to select (or the selected one)."""
+        target = self._select_next or self.table.selected_run
+        if target and not any(info.run_id == target for info in rows[self.window: self.window + WINDOW]):
+            at = next((i for i, info in enumerate(rows) if info.run_id == target), None)
+            if at is not None:
+                self.window = at - WINDOW // 2
+        self.window = max(0, min(self.window, len(rows) - WINDOW))
+        return self.window
+
+    def _slide(self, row: int) -> None:
+        """The cursor reached the window's edge: show the next (or previous) half window of runs."""
+        if row >= self.table.row_count - 1 and self.window + WINDOW < len(self._rows):
+            self.window += WINDOW // 2
+        elif row <= 0 and self.window > 0:
+            self.window = max(0, self.window - WINDOW // 2)
+        else:
+            return
+        self._table_dirty = True
+        self.flush()
+
     def tick(self) -> None:
-        """Elapsed and ETA move on their own: redraw active runs once a second."""
-        active = [rid for rid, info in self.store.runs.items() if info.state.active]
-        if active:
-            self._dirty.update(active)
+        """Elapsed and ETA move on their own: the detail pane counts them down once a second. Table rows
+        show them as of their run's latest change (a cell update makes the table render every visible
+        cell again: each second, that cost a workspace of many runs 20% of a core)."""
+        info = self.selected
+        if self.detail is not None and info is not None and info.state.active:
+            self.detail.refresh_run(info, time.time())
 
     def _restyle(self) -> None:
         self.table.restyle()
@@ -359,6 +432,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     def _row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if self.detail and event.row_key.value != self.detail.run_id:
             self._show_selected()
+        if event.cursor_row == self.table.cursor_row:  # not a stale one from before a rebuild
+            self._slide(event.cursor_row)
 
     @on(DataTable.RowSelected, "#runs-table")
     def _row_selected(self, event: DataTable.RowSelected) -> None:
@@ -378,12 +453,16 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             self.table.action_cursor_up()
 
     def action_first(self) -> None:
-        if self.table.row_count:
-            self.table.move_cursor(row=0)
+        if self._rows:
+            self._select_next = self._rows[0].run_id
+            self._table_dirty = True
+            self.flush()
 
     def action_last(self) -> None:
-        if self.table.row_count:
-            self.table.move_cursor(row=self.table.row_count - 1)
+        if self._rows:
+            self._select_next = self._rows[-1].run_id
+            self._table_dirty = True
+            self.flush()
 
     def action_zoom(self) -> None:
         self.toggle_class("-zoomed")

@@ -6,16 +6,22 @@ events directly.
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import operator
 import re
 import time
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tailor.tui.widgets.run_settings import RunSettings
 
+NO_SETTINGS = RunSettings()  # shared (frozen) until a run's recipe is read
+
 if TYPE_CHECKING:  # engine.runs imports pydantic: loaded after the first paint, not with this module
-    from tailor.engine.api.runs import RunState, Status
+    from tailor.engine.api.runs import Pace, RunState, Status
 
 Point = tuple[float, float]
 _RUN_STAMP = re.compile(r"-(\d{8}-\d{6})-[0-9a-f]{4}$")
@@ -41,7 +47,7 @@ def short_name(run_id: str) -> str:
     return f"{m['stem']}-{m['tag']}" if m else run_id
 
 
-@dataclass
+@dataclass(slots=True)  # thousands of them: no per-instance dict
 class RunInfo:
     run_id: str
     host: str
@@ -60,9 +66,11 @@ class RunInfo:
     damaged: str = ""  # "3 damaged event lines skipped (line 17, 22, 40)", read once the run has ended
     log: deque[str] = field(default_factory=lambda: deque(maxlen=5000))
     order: float = 0.0  # launch time: from the run id when it has one (resume rewrites created_at)
-    settings: RunSettings = field(default_factory=RunSettings)  # method, r, lr, model, lineage
+    settings: RunSettings = NO_SETTINGS  # method, r, lr, model, lineage
+    settings_read: bool = False  # read from its recipe (for the rows on screen only)
     child_ids: list[str] = field(default_factory=list)  # runs that started from this one
     _recent: deque[tuple[float, int, float | None]] = field(default_factory=lambda: deque(maxlen=THROUGHPUT_WINDOW))
+    pace: Pace | None = None  # seconds per step, from the events (the ETA): made by the first event
 
     # -- derived ---------------------------------------------------------------
     @property
@@ -88,11 +96,12 @@ class RunInfo:
         return max(0.0, end - s.started_at)
 
     def eta(self, now: float | None = None) -> float | None:
-        from tailor.engine.api.runs import eta
-
+        """From the measured pace (start-up and evaluations left out), never from elapsed / step."""
         if not self.state.active or self.status.stalled_s is not None:
             return None  # a stalled worker has no ETA
-        return eta(self.status.step, self.status.total_steps, self.elapsed(now))
+        if self.pace is None:
+            return None
+        return self.pace.eta(self.status.step, self.status.total_steps, now or time.time())
 
     def progress(self) -> tuple[int, int | None]:
         return self.status.step, self.status.total_steps
@@ -128,8 +137,9 @@ class RunInfo:
         text = text.lower().strip()
         if not text:
             return True
+        study = str(self.status.links.get("study") or "")  # settings are read for the rows on screen only
         hay = " ".join((self.run_id, self.status.kind, self.host, self.state.value, self.status.name or "",
-                        self.settings.method, self.settings.model, self.settings.study)).lower()
+                        self.settings.method, self.settings.model, study)).lower()
         return all(word in hay for word in text.split())
 
     # -- updates -------------------------------------------------------------
@@ -163,6 +173,9 @@ class RunInfo:
                 continue
             seq = event["seq"]
             self.last_seq = seq
+            if self.pace is None:
+                self.pace = _new_pace()
+            self.pace.feed(event)
             kind = event.get("type")
             if kind == "metric":
                 self._metric(event, latest, updates)
@@ -245,12 +258,20 @@ class RunInfo:
             updates["ended_at"] = None
 
 
+def _new_pace() -> Pace:
+    from tailor.engine.api.runs import Pace
+
+    return Pace()
+
+
 def launch_time(status: Status) -> float:
     m = _RUN_STAMP.search(status.run_id)
-    if m:
+    if m:  # by hand: strptime is the slowest part of listing 10,000 runs
+        d = m.group(1)
         try:
-            return time.mktime(time.strptime(m.group(1), "%Y%m%d-%H%M%S"))
-        except ValueError:
+            return time.mktime((int(d[:4]), int(d[4:6]), int(d[6:8]), int(d[9:11]), int(d[11:13]), int(d[13:15]),
+                                0, 0, -1))
+        except (ValueError, OverflowError):
             pass
     return status.created_at
 
@@ -263,11 +284,14 @@ def _append(series: list[Point], step: float, value: float) -> None:
 
 
 class RunStore:
-    """Every known run, in launch order."""
+    """Every known run, in launch order. A listing of 10,000 runs costs the runs whose status changed:
+    unchanged ones come back as the very same objects (engine/runs/index.py)."""
 
     def __init__(self, log_max_lines: int = 5000) -> None:
         self.runs: dict[str, RunInfo] = {}
         self.log_max_lines = log_max_lines
+        self._ordered: list[RunInfo] | None = None  # launch order, kept until a run comes or goes
+        self._listed: list[Status] = []  # the latest listing: finished runs keep their objects and places
 
     def __contains__(self, run_id: str) -> bool:
         return run_id in self.runs
@@ -275,35 +299,65 @@ class RunStore:
     def get(self, run_id: str | None) -> RunInfo | None:
         return self.runs.get(run_id) if run_id else None
 
-    def merge_listing(
-        self, statuses: list[Status], hosts: dict[str, str] | None = None,
-        settings: dict[str, RunSettings] | None = None,
-    ) -> tuple[list[str], list[str]]:
-        """Apply a listing of the whole workspace; return (new run ids, removed run ids)."""
+    def merge_listing(self, statuses: list[Status], hosts: dict[str, str] | None = None) -> Merged:
+        """Apply a listing of the whole workspace: which runs came, went and changed."""
         hosts = hosts or {}
-        for run_id, found in (settings or {}).items():
-            if run_id in self.runs:
-                self.runs[run_id].settings = found
-        seen = set()
-        added = []
-        for status in statuses:
-            seen.add(status.run_id)
-            info = self.runs.get(status.run_id)
+        merged = Merged()
+        runs = self.runs
+        fresh: Iterable[Status] = statuses
+        if len(statuses) == len(self._listed):  # only the places that hold another object (compared in C)
+            fresh = itertools.compress(statuses, map(operator.is_not, statuses, self._listed))
+        self._listed = statuses
+        for status in fresh:
+            info = runs.get(status.run_id)
+            if info is not None and info.status is status:
+                continue  # a finished run, listed again as the very same object
             if info is None:
                 info = RunInfo(status.run_id, hosts.get(status.run_id, "local"), status,
                                log=deque(maxlen=self.log_max_lines))
                 info.order = launch_time(status)
-                info.settings = (settings or {}).get(status.run_id, info.settings)
                 self.runs[status.run_id] = info
-                added.append(status.run_id)
+                merged.added.append(status.run_id)
             else:
+                before = info.status
                 info.update_status(status)
-        removed = [rid for rid in self.runs if rid not in seen]
-        for rid in removed:
+                if info.status != before:  # an active run read again, unchanged: nothing to redraw
+                    merged.changed[status.run_id] = before.state
+        if len(runs) != len(statuses):  # every listed run is held now: any other one went
+            seen = {status.run_id for status in statuses}
+            merged.removed = [rid for rid in runs if rid not in seen]
+        for rid in merged.removed:
             del self.runs[rid]
+        if merged.added or merged.removed:
+            self._ordered = None
+            self.link_children()
+        return merged
+
+    def set_settings(self, settings: dict[str, RunSettings]) -> None:
+        """Settings read for some runs (the rows on screen): method, r, lr, model, lineage."""
+        for run_id, found in settings.items():
+            if run_id in self.runs:
+                self.runs[run_id].settings = found
+                self.runs[run_id].settings_read = True
+        if any(found.from_run for found in settings.values()):
+            self.link_children()
+
+    def link_children(self) -> None:
+        """Each run's ``child_ids``: the runs whose ``from_run`` names it or a prefix of it, oldest first
+        (runs whose settings are read)."""
+        ids = sorted(self.runs)
+        children: dict[str, list[str]] = {}
+        for info in self.ordered():
+            parent = info.settings.from_run
+            if not parent:
+                continue
+            at = bisect.bisect_left(ids, parent)
+            while at < len(ids) and ids[at].startswith(parent):
+                if ids[at] != info.run_id:
+                    children.setdefault(ids[at], []).append(info.run_id)
+                at += 1
         for info in self.runs.values():
-            info.child_ids = self.children(info.run_id)
-        return added, removed
+            info.child_ids = children.get(info.run_id, [])
 
     def upsert(self, host: str, status: Status) -> RunInfo:
         """A status returned by launch/cancel/resume."""
@@ -312,14 +366,31 @@ class RunStore:
             info = RunInfo(status.run_id, host, status, log=deque(maxlen=self.log_max_lines))
             info.order = launch_time(status)
             self.runs[status.run_id] = info
+            self._ordered = None
         else:
             info.update_status(status)
         return info
 
     def children(self, run_id: str) -> list[str]:
         """Runs that started from ``run_id`` (their ``from_run`` names it or a prefix of it), oldest first."""
-        return [info.run_id for info in self.ordered()
-                if info.settings.from_run and run_id.startswith(info.settings.from_run) and info.run_id != run_id]
+        info = self.runs.get(run_id)
+        return list(info.child_ids) if info else []
 
     def ordered(self) -> list[RunInfo]:
-        return sorted(self.runs.values(), key=lambda info: (info.order, info.run_id))
+        if self._ordered is None:
+            self._ordered = sorted(self.runs.values(), key=lambda info: (info.order, info.run_id))
+        return self._ordered
+
+
+@dataclass
+class Merged:
+    """What a listing changed: runs that came, went, and whose status changed (with their state before)."""
+
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    changed: dict[str, RunState] = field(default_factory=dict)
+
+    def moved(self, store: RunStore) -> bool:
+        """A run came, went or changed state: filters may show other rows."""
+        return bool(self.added or self.removed) or any(
+            rid in store.runs and store.runs[rid].state != before for rid, before in self.changed.items())

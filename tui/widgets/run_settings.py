@@ -72,18 +72,31 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def short_lr(text: str) -> str:
+    """A learning rate as people write it: ``0.003`` stays, ``0.000384858`` -> ``3.8e-4``, ``2e-05`` -> ``2e-5``."""
+    try:
+        value = float(text)
+    except ValueError:
+        return text
+    plain = f"{value:g}"
+    if len(plain) <= 6 and "e" not in plain:
+        return plain
+    mantissa, exponent = f"{value:.1e}".split("e")
+    return f"{mantissa.removesuffix('.0')}e{int(exponent)}"
+
+
 def read_settings(run_dir: Path, status: Status | None = None) -> RunSettings | None:
     """The run's settings (None while its recipe.yaml is not written yet)."""
     cached = _CACHE.get(run_dir)
     if cached is not None:
         return cached
     recipe_file = run_dir / "recipe.yaml"
-    if not recipe_file.is_file():
-        return None
-    from tailor.engine.api.recipes import load_yaml
-
     try:
-        data = load_yaml(recipe_file.read_text(encoding="utf-8"))
+        text = recipe_file.read_text(encoding="utf-8")
+    except (OSError, ValueError):  # not written yet (or unreadable): no settings for now
+        return None
+    try:
+        data = _frozen_yaml(text)
     except Exception:  # a damaged file: the row shows no settings
         data = {}
     data = data if isinstance(data, dict) else {}
@@ -93,7 +106,7 @@ def read_settings(run_dir: Path, status: Status | None = None) -> RunSettings | 
     settings = RunSettings(
         method=fields.get("method", ""),
         r=fields.get("lora.r", "") if fields.get("method") in ("lora", "qlora") else "",
-        lr=fields.get("train.learning_rate", ""),
+        lr=short_lr(fields.get("train.learning_rate", "")),
         model=model,
         from_run=str(links.get("from_run") or fields.get("from_run", "")),
         study=str(links.get("study") or ""),
@@ -106,8 +119,22 @@ def read_settings(run_dir: Path, status: Status | None = None) -> RunSettings | 
     return settings
 
 
+def _frozen_yaml(text: str) -> Any:
+    """A frozen recipe is plain YAML written by Tailor: libyaml's parser reads it ten times faster than the
+    recipe loader. Anything with anchors or aliases (a hostile host's mirror could send an alias bomb)
+    goes through the recipe loader, which refuses those bombs."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None or "&" in text or "*" in text:
+        from tailor.engine.api.recipes import load_yaml
+
+        return load_yaml(text)
+    return yaml.load(text, Loader=loader)  # libyaml's safe loader
+
+
 def settings_for(runs_dir: Path, statuses: list[Status]) -> dict[str, RunSettings]:
-    """Settings of every listed run whose recipe is written (engine thread; cached)."""
+    """Settings of these runs where their recipe is written (a thread worker: reads files; cached)."""
     out = {}
     for status in statuses:
         settings = read_settings(runs_dir / status.run_id, status)
@@ -116,13 +143,12 @@ def settings_for(runs_dir: Path, statuses: list[Status]) -> dict[str, RunSetting
     return out
 
 
-async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, str], dict[str, RunSettings]]:
-    """The listing (remote runs through their mirrors), the host alias of each remote run and each run's
-    settings (method, r, lr, model: read once from its recipe.yaml)."""
+async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, str]]:
+    """The listing (remote runs through their mirrors) and the host alias of each remote run. Settings
+    are read apart (``settings_for``), for the rows on screen only: a workspace may hold 10,000 runs."""
     statuses = await executor.list_runs()
     statuses = await _refresh_remote(executor, statuses)
-    settings = settings_for(executor.workspace.runs_dir, statuses)
-    return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}, settings
+    return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}
 
 
 REMOTE_REFRESH_S = 30.0  # ask hosts about active remote runs at most this often (each asks over SSH)
