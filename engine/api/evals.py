@@ -2,18 +2,23 @@
 reading results and predictions, and the comparison table (text, CSV, Markdown)."""
 
 from tailor.engine.eval.choices import model_choices
+from tailor.engine.eval.flips import find_flips
 from tailor.engine.eval.launch import EvalLaunch, datasets, eval_recipes, prepare
 from tailor.engine.eval.results import (
+    CANARIES,
     EvalResults,
     PredictionIndex,
     find_evaluations,
     has_results,
     load_results,
+    prediction,
 )
+from tailor.engine.eval.stats import Difference, Flips, is_canary
 from tailor.engine.eval.table import (
     build_table,
     delta_is_good,
     fmt_delta,
+    fmt_interval,
     fmt_value,
     merge,
     score_metric,
@@ -24,7 +29,10 @@ from tailor.engine.eval.table import (
 from tailor.engine.recipes.eval_metrics import METRICS
 
 __all__ = [
+    "CANARIES",
     "METRICS",
+    "Difference",
+    "Flips",
     "EvalLaunch",
     "EvalResults",
     "PredictionIndex",
@@ -33,12 +41,16 @@ __all__ = [
     "delta_is_good",
     "eval_recipes",
     "find_evaluations",
+    "find_flips",
     "fmt_delta",
+    "fmt_interval",
     "fmt_value",
     "has_results",
+    "is_canary",
     "load_results",
     "merge",
     "model_choices",
+    "prediction",
     "prepare",
     "score_metric",
     "title",
