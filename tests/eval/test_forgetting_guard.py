@@ -11,12 +11,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from test_eval_runs import eval_in_process
 
 from tailor.engine.eval.flips import find_flips
 from tailor.engine.eval.results import CANARIES, iter_predictions, load_results
 from tailor.engine.eval.table import build_table, to_markdown
-
-from test_eval_runs import eval_in_process
 
 pytestmark = pytest.mark.slow
 

@@ -23,7 +23,7 @@ from tailor.tui.cli.common import CliState, open_dataset, run_async, tailor_comm
 @tailor_command
 def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
     """Compare runs: state, steps, final train loss and best eval loss (the Runs screen's compare view)."""
-    from tailor.engine.api.runs import number
+    from tailor.engine.api.runs import cost_cells, number, run_cost
     from tailor.tui.widgets.run_data import RunInfo
 
     if len(runs) < 2:
@@ -34,19 +34,25 @@ def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
         run_id = state.workspace_obj().run(ref).run_id if not executor.remote else ref
         status = run_async(executor.status(run_id))
         info = RunInfo(status.run_id, status.via, status)
-        info.apply(run_async(executor.events(status.run_id)), live=False)
+        events = run_async(executor.events(status.run_id))
+        info.apply(events, live=False)
+        cost = run_cost(status, events)
         step, total = info.progress()
         final = info.loss[-1][1] if info.loss else info.latest("loss")
         best = min((v for _, v in info.eval_loss), default=None)
         rows.append({"run": info.run_id, "state": info.state.value, "step": step, "total_steps": total,
-                     "final_loss": final, "best_eval_loss": best, "host": status.via})
+                     "final_loss": final, "best_eval_loss": best, "host": status.via,
+                     "wall_s": cost.wall_s, "tokens": cost.tokens, "tokens_per_s": cost.tokens_per_s,
+                     "gpus": cost.gpus, "gpu_hours": cost.gpu_hours, "_cost": cost_cells(cost)})
+    cells = [row.pop("_cost") for row in rows]
     if as_json:
         for row in rows:
             click.echo(json.dumps(row))
         return
-    head = ("RUN", "STATE", "STEPS", "FINAL LOSS", "BEST EVAL LOSS")
+    head = ("RUN", "STATE", "STEPS", "FINAL LOSS", "BEST EVAL LOSS", "WALL", "TOKENS", "TOK/S", "GPU-H")
     table = [(r["run"], r["state"], f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"]),
-              number(r["final_loss"]), number(r["best_eval_loss"])) for r in rows]
+              number(r["final_loss"]), number(r["best_eval_loss"]), c["wall"], c["tokens"], c["tok/s"], c["GPU-h"])
+             for r, c in zip(rows, cells, strict=True)]
     widths = [max(len(h), *(len(str(t[i])) for t in table)) for i, h in enumerate(head)]
     for line in (head, *table):
         click.echo("  ".join(str(c).ljust(w) for c, w in zip(line, widths, strict=True)).rstrip())
