@@ -8,7 +8,14 @@ import math
 import pytest
 
 from tailor.engine.eval.results import EvalResults, ModelResult
-from tailor.engine.eval.stats import Difference, count_flips, difference, differences, mcnemar, paired_bootstrap
+from tailor.engine.eval.stats import (
+    Difference,
+    count_flips,
+    difference,
+    differences,
+    mcnemar,
+    paired_bootstrap,
+)
 from tailor.engine.eval.table import build_table, fmt_interval, title, to_csv
 from tailor.engine.runs.cost import cost_cells, run_cost
 from tailor.engine.runs.status import RunState, Status
