@@ -10,6 +10,7 @@ from tailor.engine.eval.results import (
     PredictionIndex,
     find_evaluations,
     has_results,
+    iter_predictions,
     load_results,
     prediction,
 )
@@ -47,6 +48,7 @@ __all__ = [
     "fmt_value",
     "has_results",
     "is_canary",
+    "iter_predictions",
     "load_results",
     "merge",
     "model_choices",
