@@ -216,7 +216,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         from tailor.engine.api.evals import METRICS, fmt_delta, score_metric, title
 
         lower_better = {"loss"}
-        for key in sorted(set(sa) | set(sb)):
+        for key in sorted((set(sa) | set(sb)) - {"tokens"}):  # tokens: the loss's weight, not a score
             va, vb = sa.get(key), sb.get(key)
             metric = score_metric(key)  # the table's scale and name: EM % 0-100, BLEU % (sentence-level)...
             known = metric in METRICS
