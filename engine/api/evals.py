@@ -2,6 +2,7 @@
 reading results and predictions, and the comparison table (text, CSV, Markdown)."""
 
 from tailor.engine.eval.choices import model_choices
+from tailor.engine.eval.flips import find_flips
 from tailor.engine.eval.launch import (
     EvalLaunch,
     RecipeDefaults,
@@ -11,17 +12,22 @@ from tailor.engine.eval.launch import (
     recipe_defaults,
 )
 from tailor.engine.eval.results import (
+    CANARIES,
     EvalResults,
     PredictionIndex,
     find_evaluations,
     has_results,
+    iter_predictions,
     load_results,
+    prediction,
     score_delta,
 )
+from tailor.engine.eval.stats import Difference, Flips, is_canary
 from tailor.engine.eval.table import (
     build_table,
     delta_is_good,
     fmt_delta,
+    fmt_interval,
     fmt_value,
     merge,
     score_metric,
@@ -32,7 +38,10 @@ from tailor.engine.eval.table import (
 from tailor.engine.recipes.eval_metrics import METRICS
 
 __all__ = [
+    "CANARIES",
     "METRICS",
+    "Difference",
+    "Flips",
     "EvalLaunch",
     "EvalResults",
     "PredictionIndex",
@@ -42,12 +51,17 @@ __all__ = [
     "delta_is_good",
     "eval_recipes",
     "find_evaluations",
+    "find_flips",
     "fmt_delta",
+    "fmt_interval",
     "fmt_value",
     "has_results",
+    "is_canary",
+    "iter_predictions",
     "load_results",
     "merge",
     "model_choices",
+    "prediction",
     "prepare",
     "recipe_defaults",
     "score_delta",

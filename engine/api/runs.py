@@ -4,6 +4,7 @@ run and its recipe, formatting for display, and refreshing the local mirrors of 
 from tailor.engine.fingerprint import check_lines, resume_changes, resume_notes
 from tailor.engine.remote.mirror import host_of
 from tailor.engine.remote.refresh import refresh_remote
+from tailor.engine.runs.cost import Cost, cost_cells, cost_events, run_cost
 from tailor.engine.runs.damage import DamageCache, damaged_lines
 from tailor.engine.runs.events import Event, check_event
 from tailor.engine.runs.format import damaged_note, duration, event_line, number, safe, state_word
@@ -14,6 +15,7 @@ from tailor.engine.runs.status import RunState, Status
 
 __all__ = [
     "DamageCache",
+    "Cost",
     "Event",
     "Pace",
     "RunDir",
@@ -23,6 +25,8 @@ __all__ = [
     "damaged_lines",
     "damaged_note",
     "check_lines",
+    "cost_cells",
+    "cost_events",
     "duration",
     "eta_from_events",
     "event_line",
@@ -32,6 +36,7 @@ __all__ = [
     "refresh_remote",
     "resume_changes",
     "resume_notes",
+    "run_cost",
     "run_recipe",
     "safe",
     "state_word",

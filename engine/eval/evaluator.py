@@ -96,6 +96,7 @@ class Evaluator:
             lp = completion_logprobs(model, tokenizer, pairs, batch_size=batch, add_special_tokens=special)
             for sc, (s, k) in zip(scores, lp, strict=True):
                 sc["loss"] = -s / k if k else 0.0
+                sc["tokens"] = k  # the weight of this item in the token-weighted eval_loss (its interval)
             loss = M.loss_metrics(-sum(s for s, _ in lp), sum(k for _, k in lp))
             values.update({m: loss.get(m) for m in ("eval_loss", "perplexity") if m in self.metrics})
 
@@ -141,6 +142,7 @@ class Evaluator:
         if {"eval_loss", "perplexity"} & set(self.metrics):
             for sc, (s, k) in zip(scores, lc, strict=True):
                 sc["loss"] = -s / k if k else 0.0
+                sc["tokens"] = k  # the weight of this item in the token-weighted eval_loss (its interval)
             loss = M.loss_metrics(-sum(c), sum(k for _, k in lc))
             values.update({m: loss.get(m) for m in ("eval_loss", "perplexity") if m in self.metrics})
         for m in ("logp_accuracy", "logp_margin", "reward_accuracy", "reward_margin"):

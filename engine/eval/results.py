@@ -25,6 +25,7 @@ from tailor.engine.fsutil import atomic_write_json, atomic_write_text
 SCHEMA = "tailor-eval/1"
 RESULTS = "results.json"
 PREDICTIONS = "predictions.jsonl"
+CANARIES = "canaries.jsonl"  # per canary item: task, doc_id, prompt, reference, each model's output and pass
 
 
 @dataclass
@@ -63,6 +64,9 @@ class EvalResults:
     labels: list[str] | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     run_id: str | None = None
+    # {model id: {metric: {delta, low, high, n, p, significant}}}: each row against the baseline, with a 95%
+    # paired-bootstrap interval over items (engine/eval/stats.py)
+    differences: dict[str, dict[str, Any]] = field(default_factory=dict)
     created_at: float = field(default_factory=time.time)
     path: Path | None = None  # the eval/ folder it was read from
 
@@ -90,13 +94,15 @@ class EvalResults:
 # -- writing ------------------------------------------------------------------------------------
 
 
-def write_results(eval_dir: Path, results: EvalResults, examples: list[dict[str, Any]] | None = None) -> None:
-    """Write results.json (and predictions.jsonl when ``examples`` are given), each atomically."""
+def write_results(eval_dir: Path, results: EvalResults, examples: list[dict[str, Any]] | None = None,
+                  canaries: list[dict[str, Any]] | None = None) -> None:
+    """Write results.json (and predictions.jsonl / canaries.jsonl when given), each atomically."""
     eval_dir = Path(eval_dir)
     eval_dir.mkdir(parents=True, exist_ok=True)
-    if examples is not None:
-        text = "".join(json.dumps(ex, ensure_ascii=False, default=str) + "\n" for ex in examples)
-        atomic_write_text(eval_dir / PREDICTIONS, text)
+    for name, records in ((PREDICTIONS, examples), (CANARIES, canaries)):
+        if records is not None:
+            text = "".join(json.dumps(ex, ensure_ascii=False, default=str) + "\n" for ex in records)
+            atomic_write_text(eval_dir / name, text)
     atomic_write_json(eval_dir / RESULTS, results.to_json())
 
 
@@ -131,9 +137,10 @@ def load_results(path: str | Path) -> EvalResults:
     return EvalResults.from_json(obj, folder)
 
 
-def iter_predictions(path: str | Path) -> Iterator[dict[str, Any]]:
-    """Per-example records, streamed (never the whole file in memory)."""
-    file = eval_dir_of(path) / PREDICTIONS
+def iter_predictions(path: str | Path, name: str = PREDICTIONS) -> Iterator[dict[str, Any]]:
+    """Per-example records (of predictions.jsonl, or ``name``: canaries.jsonl), streamed (never the whole
+    file in memory)."""
+    file = eval_dir_of(path) / name
     try:
         fh = file.open(encoding="utf-8")
     except FileNotFoundError:
@@ -147,9 +154,9 @@ def iter_predictions(path: str | Path) -> Iterator[dict[str, Any]]:
                     continue
 
 
-def prediction(path: str | Path, index: int) -> dict[str, Any] | None:
+def prediction(path: str | Path, index: int, name: str = PREDICTIONS) -> dict[str, Any] | None:
     """One example by its index (streams the file; eval sets are small)."""
-    for ex in iter_predictions(path):
+    for ex in iter_predictions(path, name):
         if ex.get("index") == index:
             return ex
     return None
@@ -200,8 +207,8 @@ class PredictionIndex:
     (prompt, reference, outputs) only when it is shown, so a large eval set never sits in memory.
     """
 
-    def __init__(self, path: str | Path, a: str, b: str, score: str | None) -> None:
-        self.file = eval_dir_of(path) / PREDICTIONS
+    def __init__(self, path: str | Path, a: str, b: str, score: str | None, name: str = PREDICTIONS) -> None:
+        self.file = eval_dir_of(path) / name
         self.a, self.b, self.score = a, b, score
         self.offsets: dict[int, int] = {}
         self.rows: list[dict[str, Any]] = []  # index, gap, differs, score_a, score_b, prompt (first 200 chars)

@@ -31,12 +31,14 @@ from tailor.engine.eval.data import read_examples, resolve_sources, training_set
 from tailor.engine.eval.evaluator import Evaluator, Outcome, choose_metrics, choose_task, primary_score
 from tailor.engine.eval.prompts import Example, draw_shots
 from tailor.engine.eval.results import EvalResults, ModelResult, write_results
+from tailor.engine.eval.stats import canary_metric, is_canary
 from tailor.engine.recipes import eval_metrics as C
 from tailor.engine.recipes.eval import EvalRecipe, EvalSettings, EvaluateSpec
 from tailor.engine.runs.lookup import is_latest, latest_run, run_recipe
 from tailor.engine.workspace import workspace_of
 
 if TYPE_CHECKING:
+    from tailor.engine.eval.canaries import CanaryRunner
     from tailor.engine.recipes.common import ModelSpec
     from tailor.engine.recipes.trainable import TrainableRecipe
     from tailor.engine.worker.context import WorkerContext
@@ -85,12 +87,51 @@ class Session:
         self.done_steps = 0
         self.total_steps = 0
         self.baseline_outputs: list[str] | None = None
+        # the forgetting guard: canary columns beside the task's own, one per-item record per canary item
+        self.canaries: CanaryRunner | None = None
+        self.canary_records: dict[tuple[str, int], dict[str, Any]] = {}
+        for spec in settings.canaries:
+            key = canary_metric(spec.label)
+            self.results.metrics.append(key)
+            self.results.higher_is_better[key] = True
+
+    def canary_runner(self) -> CanaryRunner | None:
+        """Built on first use (writes the built-in canaries' data under eval/canaries/)."""
+        if self.settings.canaries and self.canaries is None:
+            from tailor.engine.eval.canaries import CanaryRunner
+
+            self.canaries = CanaryRunner(self.settings.canaries, self.ctx.run.eval_dir / "canaries",
+                                         _recipe_dir(self.ctx), self.settings.canary_limit, self.log,
+                                         self.settings.canary_max_new_tokens)
+        return self.canaries
 
     def log(self, message: str, level: str = "info") -> None:
         self.ctx.log(message, level)
 
     def save(self) -> None:
-        write_results(self.ctx.run.eval_dir, self.results, self.records)
+        self.results.differences = self._differences()
+        canaries = sorted(self.canary_records.values(), key=lambda r: r["index"]) if self.canary_records else None
+        write_results(self.ctx.run.eval_dir, self.results, self.records, canaries)
+
+    def _differences(self) -> dict[str, dict[str, Any]]:
+        """Every row's difference from the base, with its paired-bootstrap interval (engine/eval/stats.py)."""
+        from tailor.engine.eval.stats import differences
+
+        base = self.results.baseline
+        if base is None:
+            return {}
+        ids = [m.id for m in self.results.models if not m.error]
+        own = [m for m in self.results.metrics if not is_canary(m)]
+        out: dict[str, dict[str, Any]] = {}
+        found = differences(own, base, ids, [rec["scores"] for rec in self.records], seed=self.settings.seed)
+        for spec in self.settings.canaries:
+            key = canary_metric(spec.label)
+            items = [rec["scores"] for rec in self.canary_records.values() if rec["task"] == spec.label]
+            for mid, row in differences([key], base, ids, items, seed=self.settings.seed).items():
+                found.setdefault(mid, {}).update(row)
+        for mid, row in found.items():
+            out[mid] = {metric: d.to_json() for metric, d in row.items()}
+        return out
 
     def _progress(self, done: int, total: int) -> None:
         self.ctx.progress(self.done_steps + done, self.total_steps)
@@ -124,6 +165,8 @@ class Session:
                     ev_ref, ev.ref_logps = ev.ref_logps, (None if cand.kind == "base" else ev.ref_logps)
                     outcome = ev.evaluate(model, tok, shots)
                     ev.ref_logps = ev_ref
+                    canaries = (self._canaries(cand, model, tok)
+                                if not outcome.cancelled and cand.shots == 0 and self.canary_runner() is not None else {})
                 if cand.id == self.results.baseline and outcome.logps:
                     ev.ref_logps = outcome.logps  # the reference for every later model's implicit reward
                 if outcome.cancelled:
@@ -131,6 +174,7 @@ class Session:
                     self.save()
                     return
                 self._store(cand, row, outcome)
+                row.metrics.update(canaries)
             except TailorError as exc:
                 row.error = str(exc)
                 self.log(f"{cand.label}: {exc}", "error")
@@ -141,6 +185,26 @@ class Session:
         release(cache)
         if self.settings.judge and self.baseline_outputs is not None and not self.ctx.cancel_requested:
             self.judge()
+
+    def _canaries(self, cand: Candidate, model: Any, tok: Any) -> dict[str, float | None]:
+        """The canaries on this row's model (few-shot rows share the base weights and are skipped): their
+        column values; per-item records kept for canaries.jsonl."""
+        runner = self.canary_runner()
+        assert runner is not None
+        self.log(f"{cand.label}: canaries {', '.join(s.label for s in self.settings.canaries)}")
+        values: dict[str, float | None] = {}
+        for outcome in runner.run(model, tok, self.settings.generation.batch_size):
+            values[canary_metric(outcome.name)] = outcome.value
+            for item in outcome.items:
+                rec = self.canary_records.get((outcome.name, item.doc_id))
+                if rec is None:
+                    rec = {"index": len(self.canary_records), "task": outcome.name, "doc_id": item.doc_id,
+                           "metric": outcome.metric, "prompt": item.prompt, "reference": item.target,
+                           "outputs": {}, "scores": {}}
+                    self.canary_records[(outcome.name, item.doc_id)] = rec
+                rec["outputs"][cand.id] = item.output
+                rec["scores"][cand.id] = {"pass": item.passed}
+        return values
 
     def _store(self, cand: Candidate, row: ModelResult, outcome: Outcome) -> None:
         row.metrics = dict(outcome.metrics)

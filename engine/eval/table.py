@@ -12,6 +12,7 @@ import math
 from dataclasses import dataclass, field
 
 from tailor.engine.eval.results import EvalResults, ModelResult
+from tailor.engine.eval.stats import CANARY_PREFIX, Difference, is_canary
 from tailor.engine.recipes.eval_metrics import METRICS
 
 # One display scale for every score: fractions (EM, F1, accuracy, win rate...) and sacrebleu's 0-100
@@ -21,7 +22,10 @@ PERCENT_SCALES = {"fraction": 100.0, "0-100": 1.0}
 
 
 def title(metric: str) -> str:
-    """The column name, saying the scale: ``EM %`` (0-100), ``loss`` (nats), ``ppl``."""
+    """The column name, saying the scale: ``EM %`` (0-100), ``loss`` (nats), ``ppl``; canaries (the
+    forgetting guard) are marked ``⚑``: ``⚑mmlu-dev %``."""
+    if is_canary(metric):
+        return f"⚑{metric[len(CANARY_PREFIX):]} %"
     info = METRICS.get(metric)
     if info is None:
         return metric
@@ -30,6 +34,8 @@ def title(metric: str) -> str:
 
 def shown(metric: str, value: float) -> float:
     """``value`` on the display scale of ``metric``."""
+    if is_canary(metric):
+        return value * 100.0
     info = METRICS.get(metric)
     return value * PERCENT_SCALES.get(info.scale, 1.0) if info else value
 
@@ -42,6 +48,8 @@ def score_metric(key: str) -> str:
 
 
 def _percent(metric: str) -> bool:
+    if is_canary(metric):
+        return True
     info = METRICS.get(metric)
     return info is not None and info.scale in PERCENT_SCALES
 
@@ -56,6 +64,10 @@ class Row:
     best: set[str] = field(default_factory=set)
     is_baseline: bool = False
     error: str | None = None
+    # each delta's 95% paired-bootstrap interval (and McNemar p) against the baseline, where stored
+    intervals: dict[str, Difference] = field(default_factory=dict)
+    # canary columns where this fine-tune is worse than the base (the forgetting guard's highlight)
+    drops: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -102,6 +114,8 @@ def merge(results: list[EvalResults]) -> EvalResults:
             seen.add(mid)
             models.append(ModelResult(**{**m.__dict__, "id": mid, "label": label}))
     return EvalResults(
+        # intervals compare rows over the same items: only the first evaluation's rows (ids unchanged) keep them
+        differences=dict(first.differences),
         task=first.task if all(r.task == first.task for r in results) else "mixed",
         metrics=metrics,
         higher_is_better=hib,
@@ -138,7 +152,11 @@ def build_table(
             b = _num(base.metrics.get(c)) if base else None
             v = values[c]
             deltas[c] = None if base is None or m is base or v is None or b is None else v - b
-        rows.append(Row(m.id, m.label, m.kind, values, deltas, is_baseline=m is base, error=m.error))
+        stored = results.differences.get(m.id, {}) if base is not None and m is not base else {}
+        intervals = {c: Difference.from_json(stored[c]) for c in cols if c in stored}
+        drops = {c for c in cols if is_canary(c) and (d := deltas.get(c)) is not None and d < 0}
+        rows.append(Row(m.id, m.label, m.kind, values, deltas, is_baseline=m is base, error=m.error,
+                        intervals=intervals, drops=drops))
     for c in cols:
         present = [v for r in rows if (v := r.values[c]) is not None]
         if len(present) < 2:
@@ -196,6 +214,17 @@ def fmt_delta(metric: str, delta: float | None) -> str:
     return f"{delta:+.4f}"
 
 
+def fmt_interval(metric: str, diff: Difference | None) -> str:
+    """``(1.2 to 6.8)`` on the metric's display scale, with ``n.s.`` when it contains zero (the difference
+    may be noise); empty when no interval was computed."""
+    if diff is None:
+        return ""
+    lo, hi = (shown(metric, diff.low), shown(metric, diff.high)) if _percent(metric) else (diff.low, diff.high)
+    digits = ".1f" if _percent(metric) else (".3g" if metric == "perplexity" else ".4f")
+    text = f"({lo:{digits}} to {hi:{digits}})"
+    return text if diff.significant else f"{text} n.s."
+
+
 def delta_is_good(table: Table, metric: str, delta: float | None) -> bool | None:
     """True when the delta is an improvement over the baseline, False when worse, None when neither."""
     if delta is None or delta == 0:
@@ -209,13 +238,14 @@ def to_csv(table: Table) -> str:
     writer = csv.writer(buf, lineterminator="\n")
     head = ["model", "label", "kind"]
     for c in table.metrics:
-        head += [c, f"{c}_delta"]
+        head += [c, f"{c}_delta", f"{c}_low", f"{c}_high"]
     writer.writerow(head)
     for r in table.rows:
         line: list[str] = [r.id, r.label, r.kind]
         for c in table.metrics:
-            v, d = r.values.get(c), r.deltas.get(c)
-            line += ["" if v is None else repr(v), "" if d is None else repr(d)]
+            v, d, iv = r.values.get(c), r.deltas.get(c), r.intervals.get(c)
+            line += ["" if v is None else repr(v), "" if d is None else repr(d),
+                     "" if iv is None else repr(iv.low), "" if iv is None else repr(iv.high)]
         writer.writerow(line)
     return buf.getvalue()
 
@@ -231,6 +261,10 @@ def to_markdown(table: Table) -> str:
             if c in r.best:
                 text = f"**{text}**"
             delta = fmt_delta(c, r.deltas.get(c))
+            if delta and (iv := fmt_interval(c, r.intervals.get(c))):
+                delta = f"{delta} {iv}"
+            if c in r.drops:
+                delta = f"▼ {delta}"
             cells.append(f"{text} ({delta})" if delta else text)
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"

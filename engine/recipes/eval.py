@@ -7,6 +7,7 @@ model against its base at the end of training.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
@@ -107,6 +108,45 @@ class JudgeSpec(Strict):
         return v
 
 
+BUILTIN_CANARIES = ("mmlu-dev", "humaneval")
+
+
+class CanarySpec(Strict):
+    """A general task run beside the user's own (the forgetting guard), through lm-evaluation-harness.
+
+    ``mmlu-dev`` / ``humaneval`` (built in, offline), or ``{task: NAME, include_path: DIR}``: any lm-eval
+    task YAML in DIR on local files. See engine/eval/canaries.py and docs/evaluation.md.
+    """
+
+    task: str = Field(description="mmlu-dev, humaneval, or the name of an lm-eval task defined in include_path.")
+    include_path: str | None = Field(None, description="A folder of lm-eval task YAML files (relative to the recipe).")
+    name: str | None = Field(None, description="The column name (default: the task).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _shorthand(cls, value: Any) -> Any:
+        return {"task": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _known(self) -> CanarySpec:
+        if self.include_path is None and self.task not in BUILTIN_CANARIES:
+            hint = suggest(self.task, list(BUILTIN_CANARIES))
+            raise ValueError(f"unknown canary {self.task!r}; built in: {', '.join(BUILTIN_CANARIES)}"
+                             + (f" (did you mean '{hint}'?)" if hint else "")
+                             + "; for your own lm-eval task give {task: NAME, include_path: DIR}")
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name or self.task):
+            raise ValueError(f"canary name {self.name or self.task!r}: use letters, digits, '_', '.' or '-'")
+        return self
+
+    @property
+    def builtin(self) -> str | None:
+        return self.task if self.include_path is None else None
+
+    @property
+    def label(self) -> str:
+        return self.name or self.task
+
+
 class EvalSettings(Strict):
     """What to measure and how; shared by eval recipes and training recipes' ``evaluate:`` blocks."""
 
@@ -120,6 +160,9 @@ class EvalSettings(Strict):
     beta: float = Field(0.1, gt=0, description="Preference tasks: DPO beta for the implicit reward.")
     max_examples: int | None = Field(None, gt=0, description="Evaluate at most this many held-out examples.")
     seed: int = 42
+    canaries: list[CanarySpec] = Field(default_factory=list, description="General tasks run on every row (mmlu-dev, humaneval, or your own lm-eval task): the forgetting guard.")
+    canary_limit: int | None = Field(None, gt=0, description="Run at most this many items of each canary (default: all).")
+    canary_max_new_tokens: int = Field(256, gt=0, le=4096, description="Generating canaries (humaneval): tokens per answer.")
 
     @field_validator("metrics")
     @classmethod
@@ -240,7 +283,7 @@ def check_evaluate_block(block: dict[str, Any] | None) -> dict[str, Any] | None:
 def _model_at(loc: tuple[str, ...]) -> type[Strict]:
     """The pydantic model holding the field at ``loc`` inside an ``evaluate:`` block."""
     current: type[Strict] = EvaluateSpec
-    nested: dict[str, type[Strict]] = {"few_shot": FewShotSpec, "generation": GenerationSpec, "judge": JudgeSpec, "model": ModelSpec}
+    nested: dict[str, type[Strict]] = {"canaries": CanarySpec, "few_shot": FewShotSpec, "generation": GenerationSpec, "judge": JudgeSpec, "model": ModelSpec}
     for part in loc:
         if part in nested:
             current = nested[part]

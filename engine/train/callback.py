@@ -32,6 +32,7 @@ class TailorCallback(TrainerCallback):
         self._busy = 0.0  # seconds of clean step-to-step intervals since the last log
         self._steps = 0  # steps in those intervals
         self.summary: dict[str, float] | None = None  # the Trainer's end-of-training figures
+        self.last_tokens = 0.0  # TRL's running num_tokens (tokens trained on so far), for the summary
         self.fingerprint: dict[str, Any] | None = None  # what the run trains with (rank 0; engine/fingerprint.py)
 
     # -- progress and speed ----------------------------------------------------
@@ -107,6 +108,7 @@ class TailorCallback(TrainerCallback):
             per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps * max(args.world_size, 1)
             logs["samples_per_second"] = round(self._steps * per_step / self._busy, 3)
         self._busy, self._steps = 0.0, 0
+        self.last_tokens = float(logs.get("num_tokens", self.last_tokens))
         self.ctx.metric(step, logs, split="train", epoch=epoch)
 
 

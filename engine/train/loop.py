@@ -90,6 +90,12 @@ def emit_summary(trainer: Trainer, ctx: WorkerContext, cpu_seconds: float) -> No
     callback = tailor_callback(trainer)
     if callback is not None and callback.summary is not None:
         values = {**callback.summary, "train_cpu_seconds": round(cpu_seconds, 3)}
+        # what the run cost (compare tables): GPUs it held (0 on CPU; every rank's device), tokens it saw
+        args = trainer.args
+        values["gpus"] = args.world_size if getattr(args.device, "type", "cpu") == "cuda" else 0
+        tokens = getattr(trainer.state, "num_input_tokens_seen", 0) or callback.last_tokens
+        if tokens:
+            values["train_tokens"] = float(tokens)
         ctx.emit("summary", step=trainer.state.global_step, values=values)
 
 

@@ -33,6 +33,7 @@ from tailor.tui.cli.common import CliState, run_async, tailor_command
 @click.option("-q", "--quiet", is_flag=True, help="Do not print progress while evaluating.")
 @click.option("--pair", nargs=2, default=None, metavar="A B", help="Side by side: two models' outputs per example.")
 @click.option("--examples", "n_examples", type=int, default=10, show_default=True, help="With --pair: examples to print.")
+@click.option("--flips", nargs=2, default=None, metavar="A B", help="Items that went fail→pass and pass→fail from model A to model B, per task.")
 @tailor_command
 def eval_cmd(
     state: CliState,
@@ -48,6 +49,7 @@ def eval_cmd(
     quiet: bool,
     pair: tuple[str, str] | None,
     n_examples: int,
+    flips: tuple[str, str] | None,
 ) -> None:
     """Evaluate the base model against fine-tuned runs; print the models x metrics table."""
     from tailor.engine.api.evals import build_table, has_results, load_results, merge, to_csv, to_markdown
@@ -76,6 +78,9 @@ def eval_cmd(
         from tailor.tui.cli.views import print_pair
 
         print_pair(results, pair[0], pair[1], n_examples, as_json)
+        return
+    if flips:
+        _print_flips(results, flips[0], flips[1], as_json)
         return
     if as_json:
         import json
@@ -184,7 +189,7 @@ def _print_table(table: Any, results: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from tailor.engine.api.evals import delta_is_good, fmt_delta, fmt_value, title
+    from tailor.engine.api.evals import delta_is_good, fmt_delta, fmt_interval, fmt_value, title
 
     console = Console(width=max(140, Console().width))
     out = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",
@@ -203,10 +208,45 @@ def _print_table(table: Any, results: Any) -> None:
             d = r.deltas.get(m)
             if d is not None:
                 good = delta_is_good(table, m, d)
-                cell.append(f" {fmt_delta(m, d)}", style="green" if good else ("red" if good is False else "dim"))
+                iv = r.intervals.get(m)
+                style = "dim" if iv is not None and not iv.significant else ("green" if good else ("red" if good is False else "dim"))
+                if m in r.drops:
+                    cell.append(" ▼", style="bold red")
+                cell.append(f" {fmt_delta(m, d)}", style=style)
+                if iv is not None:
+                    cell.append(f" {fmt_interval(m, iv)}", style="dim")
             cells.append(cell)
         out.add_row(*cells)
     if not table.rows:
         click.echo("no models match the filter")
         return
     console.print(out)
+    if any(r.intervals for r in table.rows):
+        click.echo("deltas vs the baseline with their 95% paired-bootstrap interval over items; n.s.: the interval "
+                   "contains 0 (may be noise); ⚑ canary (general task), ▼ worse than the baseline")
+
+
+def _print_flips(results: Any, a: str, b: str, as_json: bool) -> None:
+    """Per task: items that went fail→pass / pass→fail from A to B (the Evals screen's flips list, key f)."""
+    import json
+
+    from tailor.engine.api.evals import CANARIES, find_flips, prediction
+
+    found = find_flips(results, a, b)
+    if as_json:
+        click.echo(json.dumps([f.to_json() for f in found], indent=2))
+        return
+    click.echo(f"flips from {found[0].a} to {found[0].b} (McNemar's exact p on the changed items)")
+    for f in found:
+        click.echo(f"  {f.task:<12} {f.metric:<18} fail→pass {len(f.fail_to_pass):>4}   pass→fail {len(f.pass_to_fail):>4}"
+                   f"   both pass {f.both_pass:>4}   both fail {f.both_fail:>4}   p={f.p:.3g}")
+    for f in found:
+        name = CANARIES if f.metric.startswith("canary/") else "predictions.jsonl"
+        for what, items in (("fail→pass", f.fail_to_pass), ("pass→fail", f.pass_to_fail)):
+            for index in items[:5]:
+                rec = prediction(results.path, index, name) or {}
+                prompt = " ".join(str(rec.get("prompt", "")).split())[:70]
+                out_b = " ".join(str((rec.get("outputs") or {}).get(f.b, "")).split())[:30]
+                click.echo(f"  {f.task} #{index + 1} {what}: {prompt!r} → {out_b!r}")
+            if len(items) > 5:
+                click.echo(f"  … {len(items) - 5} more {what} in {f.task} (--json lists them all)")

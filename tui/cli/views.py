@@ -22,9 +22,9 @@ from tailor.tui.cli.common import CliState, open_dataset, run_async, tailor_comm
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per run.")
 @tailor_command
 def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
-    """Compare runs: state, steps, final train loss and best eval loss, then the recipe fields that differ
+    """Compare runs: state, steps, final train loss, best eval loss and cost, then the recipe fields that differ
     (the Runs screen's compare view)."""
-    from tailor.engine.api.runs import number
+    from tailor.engine.api.runs import cost_cells, number, run_cost
     from tailor.tui.widgets.run_data import RunInfo, short_name
     from tailor.tui.widgets.run_settings import differing, read_settings
 
@@ -37,22 +37,28 @@ def compare_cmd(state: CliState, runs: tuple[str, ...], as_json: bool) -> None:
         run_id = ws.run(ref).run_id if not executor.remote else ref
         status = run_async(executor.status(run_id))
         info = RunInfo(status.run_id, status.via, status)
-        info.apply(run_async(executor.events(status.run_id)), live=False)
+        events = run_async(executor.events(status.run_id))
+        info.apply(events, live=False)
+        cost = run_cost(status, events)
         step, total = info.progress()
         final = info.loss[-1][1] if info.loss else info.latest("loss")
         best = min((v for _, v in info.eval_loss), default=None)
         rows.append({"run": info.run_id, "state": info.word, "step": step, "total_steps": total,
-                     "final_loss": final, "best_eval_loss": best, "host": status.via})
+                     "final_loss": final, "best_eval_loss": best, "host": status.via,
+                     "wall_s": cost.wall_s, "tokens": cost.tokens, "tokens_per_s": cost.tokens_per_s,
+                     "gpus": cost.gpus, "gpu_hours": cost.gpu_hours, "_cost": cost_cells(cost)})
         settings = read_settings(ws.runs_dir / status.run_id, status)  # a remote run's mirror holds it too
         fields.append(settings.fields if settings is not None else {})
     diff = differing(fields)
+    cells = [row.pop("_cost") for row in rows]
     if as_json:
         for i, row in enumerate(rows):
             click.echo(json.dumps({**row, "differs": {key: values[i] for key, values in diff}}))
         return
-    head = ("RUN", "STATE", "STEPS", "FINAL LOSS", "BEST EVAL LOSS")
+    head = ("RUN", "STATE", "STEPS", "FINAL LOSS", "BEST EVAL LOSS", "WALL", "TOKENS", "TOK/S", "GPU-H")
     table = [(r["run"], r["state"], f"{r['step']}/{r['total_steps']}" if r["total_steps"] else str(r["step"]),
-              number(r["final_loss"]), number(r["best_eval_loss"])) for r in rows]
+              number(r["final_loss"]), number(r["best_eval_loss"]), c["wall"], c["tokens"], c["tok/s"], c["GPU-h"])
+             for r, c in zip(rows, cells, strict=True)]
     _columns(head, table)
     click.echo("")
     if not diff:

@@ -21,7 +21,7 @@ from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
-from tailor.engine.api.runs import number
+from tailor.engine.api.runs import cost_cells, cost_events, number, run_cost
 from tailor.tui.errors import WorkerErrorsMixin
 from tailor.tui.keymap import bind
 from tailor.tui.widgets.curves import Curves
@@ -85,6 +85,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
         self.runs = runs  # (run id, host)
         self.infos: dict[str, RunInfo] = {}
         self.settings: dict[str, RunSettings] = {}
+        self.cost_events: dict[str, list[dict]] = {}  # per run: the events its cost cells are read from
         self.polls = 0  # completed update rounds (tests wait on this)
 
     def compose(self) -> ComposeResult:
@@ -99,7 +100,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one("#compare-table", DataTable)
-        table.add_columns("Run", "State", "Steps", "Loss", "Best eval loss")
+        table.add_columns("Run", "State", "Steps", "Loss", "Best eval loss", "Wall", "Tokens", "Tok/s", "GPU-h")
         table.focus()
         self.load()
         self.set_interval(POLL_S, self._poll)
@@ -140,6 +141,7 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
         else:
             info.update_status(message.status)
         info.apply(message.events, live=not message.first)
+        self.cost_events.setdefault(message.run_id, []).extend(cost_events(message.events))
         if message.settings is not None:
             self.settings[message.run_id] = message.settings
         self._redraw()
@@ -160,8 +162,10 @@ class CompareScreen(WorkerErrorsMixin, Screen[None]):
             # A finished run's last loss is its final one; a running run's is only the latest so far.
             loss = number(last) if info.state.terminal or last is None else f"{number(last)} (step {info.progress()[0]})"
             step, total = info.progress()
+            cost = cost_cells(run_cost(info.status, self.cost_events.get(info.run_id, [])))
             table.add_row(info.run_id, info.word, f"{step}/{total}" if total else str(step),
-                          loss, number(best), key=info.run_id)
+                          loss, number(best), cost["wall"], cost["tokens"], cost["tok/s"], cost["GPU-h"],
+                          key=info.run_id)
         if table.row_count:
             table.move_cursor(row=min(cursor, table.row_count - 1))
         self._redraw_diff()

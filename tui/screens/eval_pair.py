@@ -66,10 +66,16 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         bind("eval_pair.close", "escape,q", "close", "Back"),
     ]
 
-    def __init__(self, results: Any, a: str, b: str) -> None:
+    def __init__(self, results: Any, a: str, b: str, *, source: str | None = None, start: int | None = None,
+                 score: str | None = None) -> None:
+        """``source``: canaries.jsonl for canary items (default predictions.jsonl); ``start``: the item to
+        open on (from the flips list); ``score``: the per-item score to rank by (default the task's)."""
         super().__init__()
         self.results = results
         self.a, self.b = a, b
+        self.source = source
+        self.start = start
+        self.score = score or results.primary
         self.index: Any = None
         self.by_disagreement = True
         self.shown: int | None = None  # example index in the detail pane
@@ -103,7 +109,11 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
     def build_index(self) -> None:
         from tailor.engine.api.evals import PredictionIndex
 
-        self.post_message(self.Indexed(PredictionIndex(self.results.path, self.a, self.b, self.results.primary)))
+        if self.source:
+            index = PredictionIndex(self.results.path, self.a, self.b, self.score, self.source)
+        else:
+            index = PredictionIndex(self.results.path, self.a, self.b, self.score)
+        self.post_message(self.Indexed(index))
 
     def on_eval_pair_screen_indexed(self, message: EvalPairScreen.Indexed) -> None:
         self.index = message.index
@@ -116,7 +126,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         self.rows = rows[:MAX_ROWS]
         from tailor.engine.api.evals import METRICS, score_metric, title
 
-        score = self.results.primary or "score"
+        score = self.score or "score"
         metric = score_metric(score)
         known = metric in METRICS
         score = title(metric) if known else score
@@ -147,8 +157,10 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
             f"{len(rows)} examples{more} · |A−B| > 0: {n_gap} · outputs differ: {n_diff} · {order}"
         )
         if self.rows:
-            table.move_cursor(row=0)
-            self.show(self.rows[0]["index"])
+            at = next((i for i, r in enumerate(self.rows) if r["index"] == self.start), 0)
+            self.start = None  # only the first fill opens on the flipped item
+            table.move_cursor(row=at)
+            self.show(self.rows[at]["index"])
 
     @on(DataTable.RowHighlighted, "#pair-examples")
     def _highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -207,7 +219,7 @@ class EvalPairScreen(WorkerErrorsMixin, Screen[None]):
         from tailor.engine.api.evals import METRICS, fmt_delta, score_delta, score_metric, title
 
         lower_better = {"loss"}
-        for key in sorted(set(sa) | set(sb)):
+        for key in sorted((set(sa) | set(sb)) - {"tokens"}):  # tokens: the loss's weight, not a score
             va, vb = sa.get(key), sb.get(key)
             metric = score_metric(key)  # the table's scale and name: EM % 0-100, BLEU % (sentence-level)...
             known = metric in METRICS

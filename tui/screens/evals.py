@@ -50,6 +50,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
     EvalsScreen #evals-filter { display: none; height: 3; border: tall $accent; }
     EvalsScreen.-filtering #evals-filter { display: block; }
     EvalsScreen #evals-status { height: auto; max-height: 2; padding: 0 1; color: $foreground-muted; }
+    EvalsScreen #evals-intervals { height: auto; max-height: 3; padding: 0 1; display: none; }
     EvalsScreen #evals-empty { display: none; height: auto; padding: 1 2; color: $foreground-muted; }
     EvalsScreen.-empty #evals-empty { display: block; }
     EvalsScreen.-empty #evals-list, EvalsScreen.-empty #evals-table, EvalsScreen.-empty #evals-title { display: none; }
@@ -65,6 +66,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         bind("evals.filter", "slash", "filter", "Filter"),
         bind("evals.mark", "space", "mark", "Mark"),
         bind("evals.pair", "enter", "pair", "Side by side"),
+        bind("evals.flips", "f", "flips", "Flips"),
         bind("evals.export", "e", "export", "Export CSV+MD"),
         bind("evals.back", "escape", "back", "Back", show=False),
     ]
@@ -91,6 +93,7 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         yield Input(placeholder="filter models: words in name or kind (enter/esc)", id="evals-filter")
         # The mark and model columns stay put while left/right scroll the metrics (80 columns hold three).
         yield Table(id="evals-table", cursor_type="row", zebra_stripes=True, fixed_columns=2)
+        yield Static("", id="evals-intervals", markup=False)
         yield Static("", id="evals-status", markup=False)
         yield Static(
             "No evaluations yet. Press n to launch one (after `tailor run demo-sft`), run `tailor eval "
@@ -217,7 +220,13 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
                     d = r.deltas.get(m)
                     if d is not None:
                         verdict = delta_is_good(model, m, d)
-                        cell.append(f" {fmt_delta(m, d)}", style=good if verdict else (bad if verdict is False else muted))
+                        iv = r.intervals.get(m)
+                        noise = iv is not None and not iv.significant  # the interval contains 0
+                        if m in r.drops:
+                            cell.append(" ▼", style=bad)
+                        cell.append(f" {fmt_delta(m, d)}", style=muted if noise else (good if verdict else (bad if verdict is False else muted)))
+                        if noise:
+                            cell.append(" n.s.", style=muted)
                     cells.append(cell)
                 table.add_row(*cells, key=r.id)
             if keep is not None and keep in table.rows:
@@ -229,9 +238,31 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         )
         self._status()
 
+    def intervals_line(self) -> str:
+        """The highlighted row's deltas with their 95% intervals: ``EM % +86.0 (79.0 to 93.0) p<0.001 · …``."""
+        from tailor.engine.api.evals import fmt_delta, fmt_interval, title
+
+        model, selected = self.table_model, self._selected_model()
+        row = next((r for r in model.rows if r.id == selected), None) if model is not None else None
+        if row is None or not row.intervals:
+            return ""
+        parts = []
+        for m, iv in row.intervals.items():
+            p = "" if iv.p is None else (" p<0.001" if iv.p < 0.001 else f" p={iv.p:.2g}")
+            parts.append(f"{title(m)} {fmt_delta(m, iv.delta)} {fmt_interval(m, iv)}{p}")
+        return f"{row.label} vs base, 95% intervals: " + " · ".join(parts)
+
+    @on(DataTable.RowHighlighted, "#evals-table")
+    def _model_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self._status()
+
     def _status(self, extra: str = "") -> None:
         marks = " vs ".join(self.marked) if self.marked else "none"
-        hint = "space: mark two models, enter: side by side · s: sort · /: filter · e: export · n: new"
+        hint = "space: mark two models, enter: side by side · f: flips · s: sort · /: filter · e: export · n: new"
+        line = self.intervals_line()
+        box = self.query_one("#evals-intervals", Static)
+        box.update(line)
+        box.display = bool(line)
         running = " · ".join(f"{rid}: {text}" for rid, text in self.progress.items())
         self.query_one("#evals-status", Static).update(extra or (running + " · " if running else "") + f"marked: {marks} · {hint}")
 
@@ -355,25 +386,40 @@ class EvalsScreen(EvalLaunchMixin, TailorScreen):
         self.show_table()
         self.models_table.action_cursor_down()
 
-    def action_pair(self) -> None:
-        """Side by side: the two marked models, or the marked one and the selected, or base and selected."""
+    def _pair(self, key: str) -> list[str] | None:
+        """The two models to compare: the two marked, or the marked one and the selected, or base and
+        selected; None (with a hint naming ``key``) when there is no second model."""
         if self._empty():
-            return
+            return None
         res = self.results
         selected = self._selected_model()
         if res is None or selected is None:
-            return
+            return None
         pair = list(self.marked)
         if len(pair) == 1 and selected not in pair:
             pair.append(selected)
         if len(pair) < 2 and res.baseline and selected != res.baseline:
             pair = [res.baseline, selected]
         if len(pair) < 2:
-            self.notify("Mark two models with space, then press enter to compare them.", severity="warning")
-            return
-        from tailor.tui.screens.eval_pair import EvalPairScreen
+            self.notify(f"Mark two models with space, then press {key} to compare them.", severity="warning")
+            return None
+        return pair
 
-        self.app.push_screen(EvalPairScreen(res, pair[0], pair[1]))
+    def action_pair(self) -> None:
+        """Side by side: the two marked models, or the marked one and the selected, or base and selected."""
+        pair = self._pair("enter")
+        if pair is not None:
+            from tailor.tui.screens.eval_pair import EvalPairScreen
+
+            self.app.push_screen(EvalPairScreen(self.results, pair[0], pair[1]))
+
+    def action_flips(self) -> None:
+        """Per-item flips (fail→pass, pass→fail) between the same two models (CLI: tailor eval RUN --flips A B)."""
+        pair = self._pair("f")
+        if pair is not None:
+            from tailor.tui.screens.eval_flips import EvalFlipsScreen
+
+            self.app.push_screen(EvalFlipsScreen(self.results, pair[0], pair[1]))
 
     def action_export(self) -> None:
         if self._empty():
