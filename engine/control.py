@@ -132,6 +132,8 @@ class Control:
         lists thousands of runs for the price of the active ones."""
         if self._index is None or self._index.runs_dir != self.runs_dir:
             self._index = RunIndex(self.runs_dir)
+        if type(self).effective is not Control.effective:  # a host's own judgement (Slurm: a job may queue for hours)
+            return self._index.statuses(lambda run, _status: self.effective(run))
         return self._index.statuses(
             lambda run, status: with_via(run, run.effective_status(self.heartbeat_timeout, self.queued_timeout, self.gpu_idle_timeout, status=status))
         )

@@ -212,13 +212,13 @@ class SSHExecutor(Executor):
     async def status(self, run_id: str) -> Status:
         mirror = await self._ensure_mirror(run_id)
         if finished_here(mirror):
-            return mirror.run.read_status()
+            return as_local(mirror.run.read_status(), self.host)
         try:
             return mirror.write_status(await self.conn.op("status", run_id), self.host)
         except HostUnreachable:
             if not _last_state_terminal(mirror):
                 raise
-            return mirror.run.read_status()  # ended when last seen; the host is gone for now
+            return as_local(mirror.run.read_status(), self.host)  # ended when last seen; the host is gone for now
 
     async def list_runs(self) -> list[Status]:
         out = []
@@ -377,14 +377,22 @@ class SSHExecutor(Executor):
 
 def finished_here(mirror: Mirror) -> bool:
     """The mirror holds the whole of a finished run: its status is terminal and its last status event
-    says the same state (the worker writes that event last), so the host has nothing more to send."""
-    if not _last_state_terminal(mirror):
+    says the same state (the worker writes that event last), so the host has nothing more to send. A run
+    deleted on its host is not: the host answers for it (that it is gone)."""
+    if not _last_state_terminal(mirror) or _deleted(mirror):
         return False
     state = mirror.run.read_status().state.value
     for event in reversed(mirror.run.events(max(mirror.last_seq() - 20, 0))):
         if event.get("type") == "status":
             return bool(event.get("state") == state)
     return False
+
+
+def _deleted(mirror: Mirror) -> bool:
+    try:
+        return bool(json.loads((mirror.path / REMOTE_FILE).read_text(encoding="utf-8")).get("deleted"))
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _last_state_terminal(mirror: Mirror) -> bool:

@@ -19,7 +19,6 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from tailor.engine.errors import DataError
-from tailor.engine.train.cpu import score_trained_positions_only
 from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
@@ -41,16 +40,13 @@ if TYPE_CHECKING:
 
 def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
-    score_trained_positions_only()  # CPU: the LM head skips prompt and pad positions, as on CUDA
     os.environ.setdefault("TQDM_DISABLE", "1")  # TRL's reference-log-prob pass draws a bar into stderr.log
     from tailor.engine.data.prepare import load_training_data
     from tailor.engine.train.callback import TailorCallback
     from tailor.engine.train.chain import model_for, resolve_source, write_lineage
     from tailor.engine.train.config import (
         build_trl_config,
-        cpu_mixed_precision,
         early_stopping_callback,
-        model_width,
         tracker_callbacks,
     )
     from tailor.engine.train.sft import warn_truncation
@@ -76,7 +72,6 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
         ctx,
         has_eval=evaluation is not None,
         defaults={
-            **cpu_mixed_precision(model_width(model), recipe.train, ctx),
             **preference_defaults(recipe, tokenizer),
             **recipe.trl_args(),
         },

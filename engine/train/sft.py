@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tailor.engine.train import padding_free
-from tailor.engine.train.cpu import score_trained_positions_only
 from tailor.engine.train.loop import quiet_libraries, train_and_save
 
 if TYPE_CHECKING:
@@ -27,7 +26,6 @@ if TYPE_CHECKING:
 
 def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     quiet_libraries()
-    score_trained_positions_only()  # CPU: the LM head skips prompt and pad positions, as on CUDA
     from trl import SFTConfig, SFTTrainer
 
     from tailor.engine.data.prepare import load_training_data
@@ -35,9 +33,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     from tailor.engine.train.callback import TailorCallback
     from tailor.engine.train.config import (
         build_trl_config,
-        cpu_mixed_precision,
         early_stopping_callback,
-        model_width,
         tracker_callbacks,
     )
     from tailor.engine.train.methods import load_tokenizer_for, setup_model
@@ -61,7 +57,6 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         ctx,
         has_eval=evaluation is not None,
         defaults={
-            **cpu_mixed_precision(model_width(path), recipe.train, ctx),
             **({"max_length": plan.max_length} if "max_length" not in recipe.train else {}),
         },
     )

@@ -161,9 +161,12 @@ def test_cli_evaluates_runs_without_results_against_their_base(trained) -> None:
     (ws.runs_dir / copy_id / "eval" / "results.json").unlink()
     st = RunDir(ws.runs_dir / copy_id).read_status()
     RunDir(ws.runs_dir / copy_id).write_status(st.model_copy(update={"run_id": copy_id}))
-    result = CliRunner().invoke(
-        cli, ["-w", str(ws.root), "eval", copy_id, "-q", "-s", "max_examples=12", "-s", "few_shot.k=1", "--csv", "-"]
-    )
+    try:
+        result = CliRunner().invoke(
+            cli, ["-w", str(ws.root), "eval", copy_id, "-q", "-s", "max_examples=12", "-s", "few_shot.k=1", "--csv", "-"]
+        )
+    finally:  # the copy would be "the newest run" to the eval tests after this one (the Evals form's default)
+        shutil.rmtree(ws.runs_dir / copy_id, ignore_errors=True)
     assert result.exit_code == 0, result.output
     lines = [line for line in result.output.splitlines() if line.startswith(("base,", "base-1shot,", f"{copy_id},"))]
     assert [line.split(",")[0] for line in lines] == ["base", "base-1shot", copy_id]

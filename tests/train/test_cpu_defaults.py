@@ -32,38 +32,3 @@ def test_model_width_reads_a_folder_or_a_loaded_model(tmp_path) -> None:
     LlamaConfig(hidden_size=576, intermediate_size=64, num_hidden_layers=1, num_attention_heads=9).save_pretrained(tmp_path)
     assert model_width(tmp_path) == 576
     assert model_width(tmp_path / "missing") == 0
-
-
-def test_scoring_trained_positions_only_gives_the_same_loss_and_gradients() -> None:
-    """TRL's fused LM head on a CPU, all positions scored (TRL's own CPU path) and trained ones only (Tailor's):
-    the same loss and the same gradients, on rows with masked prompt and pad positions."""
-    from transformers import AutoModelForCausalLM
-    from trl.trainer import utils
-
-    from tailor.engine.models.tiny import tiny_path
-    from tailor.engine.train.cpu import score_trained_positions_only
-
-    model = AutoModelForCausalLM.from_pretrained(tiny_path(), dtype=torch.float32)
-    utils.add_fused_lm_head(model)
-    ids = torch.randint(5, 100, (2, 12), generator=torch.Generator().manual_seed(0))
-    labels = ids.clone()
-    labels[:, :5] = -100  # the prompt
-    labels[1, 9:] = -100  # padding
-
-    def loss_and_grads() -> tuple[float, list[torch.Tensor]]:
-        model.zero_grad()
-        out = model(input_ids=ids, labels=labels, fused_lm_head=True)
-        out.loss.backward()
-        return float(out.loss), [p.grad.clone() for p in model.parameters() if p.grad is not None]
-
-    original = utils._use_triton
-    try:
-        every_position = loss_and_grads()
-        assert score_trained_positions_only() and utils._use_triton(torch.device("cpu"))
-        trained_only = loss_and_grads()
-    finally:
-        utils._use_triton = original
-    assert trained_only[0] == pytest.approx(every_position[0], rel=1e-6)
-    assert len(trained_only[1]) == len(every_position[1])
-    for mine, theirs in zip(trained_only[1], every_position[1], strict=True):
-        torch.testing.assert_close(mine, theirs, rtol=1e-5, atol=1e-6)

@@ -194,7 +194,8 @@ def _print_table(table: Any, results: Any) -> None:
     console = Console(width=max(140, Console().width))
     out = Table(box=None, header_style="bold", pad_edge=False, title_justify="left",
                 title=f"{results.task} · {results.examples} examples · deltas vs {table.baseline or 'nothing'}")
-    out.add_column("MODEL", no_wrap=True)
+    # the model names stay whole (wide interval cells would squeeze them to "demo-sft-2026…")
+    out.add_column("MODEL", no_wrap=True, min_width=max((len(r.label) for r in table.rows), default=5))
     for m in table.metrics:
         arrow = "↑" if table.higher_is_better.get(m, True) else "↓"
         out.add_column(f"{title(m)} {arrow}", justify="right", no_wrap=True)
