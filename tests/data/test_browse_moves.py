@@ -135,5 +135,6 @@ async def test_bench_tui_jump_lands_twenty_times_in_a_row(workspace, tmp_path, m
             while browser.source is None or not browser.source.done:
                 await pilot.pause(0.005)
             browser.table.move_to(180_000)
-            await wait_until(pilot, lambda b=browser: painted(b, 180_001), timeout=10, what=f"run {run + 1}")
+            # 30 s like the bench: a lost move never lands, a slow machine (the suite beside it) only lands late
+            await wait_until(pilot, lambda b=browser: painted(b, 180_001), timeout=30, what=f"run {run + 1}")
             app.pop_screen()
