@@ -228,7 +228,16 @@ class CanaryRunner:
 
         for noisy in ("lm-eval", "lm_eval", "lm_eval.evaluator", "lm_eval.api.task", "lm_eval.models.huggingface"):
             logging.getLogger(noisy).setLevel(logging.ERROR)
-        lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+        # HFLM re-ties the input and output embeddings of the model it is given; the row's weights are
+        # already what it trained (a PEFT copy of a tied head cannot be re-tied: KeyError), so not here.
+        model.tie_weights = lambda *args, **kwargs: None
+        try:
+            lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=batch_size)
+        except Exception as exc:  # never fatal: the own-task columns of this row stand
+            self.log(f"canaries: lm-eval could not wrap this model: {one_line(exc)}", "error")
+            return []
+        finally:
+            del model.tie_weights
         out = []
         for name, task in self.tasks:
             try:
