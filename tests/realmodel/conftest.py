@@ -72,7 +72,7 @@ def sft_recipe(gguf: Path, identity: Path) -> dict[str, Any]:
             "per_device_train_batch_size": 4,
             "learning_rate": 3.0e-3,
             "lr_scheduler_type": "constant",
-            "logging_steps": 4,
+            "logging_steps": 1,  # every step: the resume test compares its curve with this run's
             "save_steps": 1000,
             "eval_strategy": "no",
             "max_length": 128,  # cuts 35% of the rows (the launch warns): enough to learn the identity, and fast
@@ -138,7 +138,7 @@ def chain(tmp_path_factory: pytest.TempPathFactory, smollm2_gguf: Path, smollm2_
         "model": {"name_or_path": str(smollm2_gguf), "dtype": "float32"},
         "runs": [sft.run_id, dpo.run_id],  # no data: the SFT run's held-out rows (its eval_split)
         "few_shot": {"k": 2},  # no source: drawn from the SFT run's training split
-        "generation": {"max_new_tokens": MAX_NEW, "batch_size": 1},
+        "generation": {"max_new_tokens": MAX_NEW, "batch_size": 8},  # one left-padded batch per model
         "metrics": ["rouge_l", "token_f1"],
     }
     (ws.recipes_dir / "smol-eval.yaml").write_text(yaml.safe_dump(evaluation))
