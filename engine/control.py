@@ -177,6 +177,10 @@ class Control:
         self.require_stack("resuming a run here")
         run = self.run(run_id)
         self._refuse_live(run)
+        if run.status_file.exists() and run.status_problem() is not None:
+            # Rebuilt from events.jsonl first (as `tailor runs --repair`), so the checks below read the
+            # run's real links and checkpoint, not a stand-in.
+            self.repair(run_id)
         self._check_space(run)
         report = self.check_resume(run, accept_changes)
         deadline = time.monotonic() + LOCK_RELEASE_S
@@ -227,7 +231,7 @@ class Control:
 
         from tailor.engine.fingerprint import ResumeReport, check_resume
 
-        with contextlib.suppress(RunError):  # a corrupt status: requeue repairs it, then the check is moot
+        with contextlib.suppress(RunError):  # an unrepairable status: requeue refuses it with its reason
             state = run.effective_status(self.heartbeat_timeout, self.queued_timeout).state
             if state == RunState.SUCCEEDED or state.active:
                 return ResumeReport(None)  # requeue refuses it with its own reason

@@ -25,6 +25,8 @@ import shutil
 import time
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from tailor.engine.errors import RunError
 from tailor.engine.fsutil import atomic_write_json, private_dir
 from tailor.engine.runs.events import EventCursor, EventWriter, last_seq, read_events
@@ -112,7 +114,7 @@ class RunDir:
         except FileNotFoundError:
             raise RunError(f"{self.path}: not a run directory (no status.json)") from None
         except ValueError as exc:
-            raise RunError(f"{self.status_file}: unreadable status: {exc}") from None
+            raise RunError(f"{self.status_file}: unreadable status: {_why(exc)}") from None
 
     def write_status(self, status: Status) -> None:
         status.updated_at = time.time()
@@ -321,3 +323,15 @@ def _whole_json(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return True
+
+
+def _why(exc: ValueError) -> str:
+    """One line for a status.json pydantic refused: "not JSON" or the first field and its problem, never
+    the validation dump with the file's bytes in it."""
+    if not isinstance(exc, ValidationError):
+        return str(exc).splitlines()[0]
+    first = exc.errors()[0]
+    if first["type"] == "json_invalid":
+        return "not valid JSON"
+    field = ".".join(str(p) for p in first["loc"]) or "the file"
+    return f"{field}: {first['msg']}"

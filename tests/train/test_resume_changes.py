@@ -152,3 +152,17 @@ def test_a_chained_run_records_its_parent_and_refuses_when_it_changed(workspace,
     shown = CliRunner().invoke(cli, ["-w", str(workspace.root), "resume", run.run_id, "--check"])
     assert f"{run.run_id}: since checkpoint-2: 1 refused, 0 notes" in shown.output
     assert "  refused: parent: " in shown.output and run.read_status().attempt == 0  # nothing started
+
+
+def test_a_corrupt_status_is_rebuilt_before_the_checks_read_it(workspace, data_copy) -> None:
+    # `tailor resume` on a killed run whose status.json is garbage: rebuilt from events.jsonl first (as
+    # `tailor runs --repair`), so the fingerprint check runs on the real run and refuses what changed.
+    run = checkpointed_run(workspace, _recipe(workspace, data_copy))
+    with run.event_writer() as events:  # what its worker said last, as the rebuild reads it
+        events.emit("status", state="failed", error="the worker died without reporting")
+    _edit_recipe(run, "lora.r", 4)
+    run.status_file.write_bytes(b"\x00garbage{")
+    assert "unreadable status: not valid JSON" in (run.status_problem() or "")  # one line, no pydantic dump
+    out = CliRunner().invoke(cli, ["-w", str(workspace.root), "resume", run.run_id])
+    assert out.exit_code == 2 and "lora.r: 16 -> 4 (changes what is learned)" in out.output, out.output
+    assert "unreadable" not in out.output and run.status_problem() is None
