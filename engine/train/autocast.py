@@ -9,6 +9,8 @@ logits were 1.4% away from the very same weights in float32, against the check's
 So what describes the model is computed in its weights' dtype: :func:`evaluate_in_weights_dtype` for the
 evaluations during training, :func:`drop_autocast` once training is over. The check's tolerance stays that of
 the weights' dtype (loosening it to bfloat16's 4% would let a merge that lost part of the model through).
+Both apply to float32 weights (Tailor's CPU default); half-precision weights stay under autocast, which is what
+keeps them and their float32 adapters in matching dtypes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from typing import Any
+
+
+def _float32_weights(model: Any) -> bool:
+    """Whether every floating-point weight is float32: then the model runs without autocast as it is saved.
+    Half-precision weights (with float32 adapters) are left under autocast, which keeps their dtypes matched."""
+    import torch
+
+    return all(p.dtype == torch.float32 for p in model.parameters() if p.is_floating_point())
 
 
 @contextlib.contextmanager
@@ -43,7 +53,7 @@ def _in_weights_dtype(trainer: Any) -> Iterator[None]:
 def evaluate_in_weights_dtype(trainer: Any) -> None:
     """Make ``trainer``'s evaluations (during training and after) run in the weights' dtype, so that the eval
     loss is the loss of the model the run saves, whatever precision the steps trained in."""
-    if not (trainer.args.bf16 or trainer.args.fp16):
+    if not (trainer.args.bf16 or trainer.args.fp16) or not _float32_weights(trainer.model):
         return
     evaluate = trainer.evaluate
 
@@ -57,5 +67,5 @@ def evaluate_in_weights_dtype(trainer: Any) -> None:
 def drop_autocast(trainer: Any) -> None:
     """After training: take accelerate's autocast wrapper off the model for good (saving, reference logits,
     the ``evaluate:`` block and generation then run in the weights' dtype)."""
-    if "_original_forward" in trainer.model.__dict__:
+    if "_original_forward" in trainer.model.__dict__ and _float32_weights(trainer.model):
         trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
