@@ -228,7 +228,8 @@ def run_tailor(ws: Any, recipe: dict, env: dict[str, str]) -> dict:
             "cpu": [_interpolate(samples, e["time"]) for e in train],
             "batch": recipe["train"]["per_device_train_batch_size"], "threads": threads,
             "first": train[0]["time"] - start if train else None, "eval_loss": evals[-1] if evals else None,
-            "padding_free": next((m for m in logs if m.startswith("padding-free")), "")}
+            "padding_free": next((m for m in logs if m.startswith("padding-free")), ""),
+            "cpu_defaults": [m for m in logs if m.startswith(("bf16 autocast", "CPU: TRL's fused", "TRL "))]}
 
 
 def _interpolate(samples: list[tuple[float, float]], when: float) -> float | None:
@@ -331,7 +332,10 @@ def compare(bench: Bench, ws: Any, gguf: str, hf: str, tmp: Path, env: dict[str,
         return show(label, run_plain({**base_args, "config": config, "evaluate": evaluate}, run_env))
 
     def tailor(label: str, train: dict, run_env: dict[str, str], *, evaluate: bool = True) -> dict:
-        return show(label, run_tailor(ws, tailor_recipe(gguf, bench, train, evaluate=evaluate), run_env))
+        got = show(label, run_tailor(ws, tailor_recipe(gguf, bench, train, evaluate=evaluate), run_env))
+        for note in got["cpu_defaults"]:  # which CPU defaults the worker took (bf16 autocast, the LM head)
+            print(f"    {note}", flush=True)
+        return got
 
     def ratios(label: str, pairs: list[tuple[dict, dict]], *, targets: bool = False) -> None:
         def median(key: str) -> float | None:

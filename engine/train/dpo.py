@@ -46,7 +46,9 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
     from tailor.engine.train.chain import model_for, resolve_source, write_lineage
     from tailor.engine.train.config import (
         build_trl_config,
+        cpu_mixed_precision,
         early_stopping_callback,
+        model_width,
         tracker_callbacks,
     )
     from tailor.engine.train.sft import warn_truncation
@@ -72,6 +74,7 @@ def run_dpo(recipe: DPORecipe, ctx: WorkerContext) -> None:
         ctx,
         has_eval=evaluation is not None,
         defaults={
+            **cpu_mixed_precision(model_width(model), recipe.train, ctx),
             **preference_defaults(recipe, tokenizer),
             **recipe.trl_args(),
         },

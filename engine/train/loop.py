@@ -59,8 +59,14 @@ def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) ->
     callback = tailor_callback(trainer)
     if callback is not None and getattr(ctx, "primary", True):
         callback.fingerprint = worker_fingerprint(trainer, ctx)
+    from tailor.engine.train.autocast import drop_autocast, evaluate_in_weights_dtype
+    from tailor.engine.train.cpu import trained_positions_only
+
+    evaluate_in_weights_dtype(trainer)
     cpu = time.process_time()
-    trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    with trained_positions_only(trainer.args, ctx.log):
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    drop_autocast(trainer)  # from here on (saving, reference logits, generation) in the weights' dtype
     emit_summary(trainer, ctx, time.process_time() - cpu)
     # The callback's decision, not the flag: with several ranks they all stopped together on it.
     if callback.cancelling if callback is not None else ctx.cancel_requested:

@@ -33,7 +33,9 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
     from tailor.engine.train.callback import TailorCallback
     from tailor.engine.train.config import (
         build_trl_config,
+        cpu_mixed_precision,
         early_stopping_callback,
+        model_width,
         tracker_callbacks,
     )
     from tailor.engine.train.methods import load_tokenizer_for, setup_model
@@ -57,6 +59,7 @@ def run_sft(recipe: SFTRecipe, ctx: WorkerContext) -> None:
         ctx,
         has_eval=evaluation is not None,
         defaults={
+            **cpu_mixed_precision(model_width(path), recipe.train, ctx),
             **({"max_length": plan.max_length} if "max_length" not in recipe.train else {}),
         },
     )
