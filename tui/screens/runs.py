@@ -142,6 +142,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         self._detail: RunDetail | None = None
         self._follow_retry: dict[str, float] = {}  # run id -> monotonic time before which not to re-follow
         self._follow_errors: dict[str, str] = {}
+        self._idle_said: set[str] = set()  # runs whose idle GPU was said (once per spell)
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="runs-filters", markup=False)
@@ -219,16 +220,21 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             self._scan_timer = self.set_timer(self.tailor.settings.tui.rescan_s, self.scan)
 
     def on_runs_screen_scanned(self, message: RunsScreen.Scanned) -> None:
-        idle_before = {rid for rid, info in self.store.runs.items() if info.status.gpu_idle_s is not None}
+        # Only the runs that came or changed are looked at: a finished run comes back as the same object.
         merged = self.store.merge_listing(message.statuses, message.hosts)
         for rid, state in merged.changed.items():
             if rid in self.store:
                 self._announce(self.store.runs[rid], state)
-        for rid, info in self.store.runs.items():  # a GPU gone idle while its memory is held: say so once
-            if info.status.gpu_idle_s is not None and info.state.active and rid not in idle_before:
+        for rid in (*merged.added, *merged.changed):  # a GPU gone idle while its memory is held: say so once
+            info = self.store.runs[rid]
+            if info.status.gpu_idle_s is None or not info.state.active:
+                self._idle_said.discard(rid)
+            elif rid not in self._idle_said:
+                self._idle_said.add(rid)
                 self.notify(f"{rid}: {info.status.state_label}", severity="warning", timeout=10)
         for run_id in merged.removed:
             self.marked.discard(run_id)
+            self._idle_said.discard(run_id)
             worker = self.following.pop(run_id, None)
             if worker is not None:
                 worker.cancel()
