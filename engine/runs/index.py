@@ -24,9 +24,10 @@ The order is that of ``Workspace.run_dirs``: by the status file's ctime.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +49,19 @@ SAVE_S = 30.0
 #: of its status.json, ``via``, and the status as JSON (tab-separated: JSON holds no raw tab). One small
 #: validation per line keeps the memory a whole-file parse would hold on to (56 MB for 10,000 runs).
 INDEX_HEADER = b"tailor runs index 1\n"
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """No garbage collection while thousands of objects are made at once: its full passes over a large
+    heap (the TUI's) cost more than the making, and free nothing here (10,000 runs: 0.4 s -> 0.26 s)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @dataclass
@@ -77,6 +91,10 @@ class RunIndex:
     def statuses(self, effective: Callable[[RunDir, Status], Status]) -> list[Status]:
         """Every run's status, oldest first; ``effective`` turns a status as read into the one to list
         (liveness applied, ``via`` set). A half-created or foreign folder is left out."""
+        with gc_paused():
+            return self._statuses(effective)
+
+    def _statuses(self, effective: Callable[[RunDir, Status], Status]) -> list[Status]:
         try:
             st = os.stat(self.runs_dir)
         except OSError:
