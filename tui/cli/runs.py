@@ -103,7 +103,7 @@ def runs_cmd(state: CliState, host: str | None, states: tuple[str, ...], as_json
 def _table(columns: tuple[str, ...], rows: list[list[str]], right: tuple[str, ...]) -> str:
     """Aligned plain columns: 10,000 runs print in a blink (a rich Table measures and wraps every cell)."""
     if rows:  # zip and map run in C: 10,000 rows
-        widths = [max(len(c), *map(len, cells)) for c, cells in zip(columns, zip(*rows), strict=True)]
+        widths = [max(len(c), *map(len, cells)) for c, cells in zip(columns, zip(*rows, strict=True), strict=True)]
     else:
         widths = [len(c) for c in columns]
 
