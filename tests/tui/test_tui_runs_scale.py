@@ -121,6 +121,7 @@ async def test_hundreds_of_runs_load_fast_and_rescans_read_only_the_live_one(wor
 def test_a_new_process_lists_finished_runs_from_the_on_disk_index(workspace, reads, monkeypatch):
     ids = many_runs(workspace, 2000)
     *finished, live = ids
+    (workspace.runs_dir / finished[1] / "remote.json").write_text('{"host": "box"}')  # a finished remote run's mirror
     first = Control(workspace).list_runs()  # no index yet: every status file is read, then the index written
     assert len(reads) == len(ids) and (workspace.root / run_index.INDEX_NAME).exists()
     # A new process (`tailor runs`, the TUI starting) reads no finished run's status file, and lists the same.
@@ -128,6 +129,7 @@ def test_a_new_process_lists_finished_runs_from_the_on_disk_index(workspace, rea
     again = Control(workspace).list_runs()
     assert reads == {live: 1}
     assert [(s.model_dump(), s.via) for s in again[:-1]] == [(s.model_dump(), s.via) for s in first[:-1]]
+    assert again[1].via == "box" and again[2].via == "local"
     # A long-lived listing (the TUI's) then neither reads nor stats a finished run while nothing moves.
     control = Control(workspace)
     control.list_runs()
