@@ -199,11 +199,12 @@ class RunIndex:
                 name, ino, mtime_ns, size, via, text = line.split(b"\t", 5)
                 status = Status.model_validate_json(text)
                 key = (int(ino), int(mtime_ns), int(size))
-            except ValueError:  # a torn or foreign line (a ValidationError is a ValueError)
-                continue
-            if status.run_id == name.decode() and status.state.terminal and status.state != RunState.CORRUPT:
+                if status.run_id != name.decode() or not status.state.terminal or status.state == RunState.CORRUPT:
+                    continue
                 status.via = via.decode()  # not saved with the status (``exclude``)
-                self._entries[status.run_id] = _Entry(key, 0.0, status, line=line)
+            except ValueError:  # a torn or foreign line (ValidationError, UnicodeDecodeError are ValueErrors)
+                continue
+            self._entries[status.run_id] = _Entry(key, 0.0, status, line=line if line.endswith(b"\n") else b"")
 
     def _save(self, now: float) -> None:
         lines = [INDEX_HEADER]

@@ -3,8 +3,8 @@
 Data flow (docs/tui.md): a light re-scan of the runs folder every ``tui.rescan_s`` (listing +
 status files; finished runs are read once, engine/runs/index.py) finds runs; each active run is
 followed from its last seq on the engine thread, events arrive as ``RunsScreen.EventBatch`` messages; a
-flush at most 100 ms after a change redraws only what changed (no timer runs while nothing changes: an
-idle screen costs nothing). The table holds a window of ``WINDOW`` rows of the (filtered)
+flush at most 100 ms after a change redraws only what changed (no flush timer runs while nothing
+changes). The table holds a window of ``WINDOW`` rows of the (filtered)
 runs that slides as the cursor reaches its edge, and each run's settings (its recipe) are read for the
 rows in that window only: a workspace of 10,000 runs shows its table as fast as one of ten.
 """
@@ -433,7 +433,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         cell again: each second, that cost a workspace of many runs 20% of a core)."""
         info = self.selected
         if self.detail is not None and info is not None and info.state.active:
-            self.detail.refresh_run(info, time.time())
+            self.detail.tick(info, time.time())
 
     def _restyle(self) -> None:
         self.table.restyle()
