@@ -89,7 +89,8 @@ async def follow_batched(
     interval: float = 0.1,
     notice: Callable[[str], None] | None = None,
 ) -> None:
-    """Follow a run on the engine loop, handing its events to ``emit`` in batches every ``interval`` s.
+    """Follow a run on the engine loop, handing its events to ``emit`` in batches: a batch goes ``interval``
+    s after its first event came (none wakes this while no event comes).
 
     ``emit`` is called on the engine thread (use a thread-safe sink such as ``post_message``). Returns
     when the run is over and its last events were emitted; errors of the follow propagate. ``notice``
@@ -97,20 +98,26 @@ async def follow_batched(
     """
     if notice is not None and hasattr(executor, "on_notice"):
         executor.on_notice = notice
+    loop = asyncio.get_running_loop()
     buffer: list[dict] = []
+    armed: list[asyncio.TimerHandle] = []  # the batch's timer, armed by its first event: nothing wakes while none come
 
-    async def pump() -> None:
+    def flush() -> None:
+        armed.clear()
+        if buffer:
+            batch = buffer[:]
+            buffer.clear()
+            emit(batch)
+
+    try:
         async for event in executor.follow(run_id, after):
             buffer.append(event)
-
-    task = asyncio.ensure_future(pump())
-    try:
-        while not task.done():
-            await asyncio.wait({task}, timeout=interval)
-            if buffer:
-                batch = buffer[:]
-                buffer.clear()
-                emit(batch)
-        task.result()
+            if not armed:
+                armed.append(loop.call_later(interval, flush))
+    except asyncio.CancelledError:
+        buffer.clear()  # cancelled: nobody waits for the rest
+        raise
     finally:
-        task.cancel()
+        for handle in armed:
+            handle.cancel()
+        flush()  # the last events, also when the follow failed (its error propagates)

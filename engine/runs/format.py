@@ -29,14 +29,19 @@ def duration(seconds: float | None) -> str:
 
 def safe(value: Any) -> str:
     """``value`` as text with control characters shown escaped (``\\x1b``), safe to print."""
-    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), str(value))
+    text = str(value)
+    if text.isprintable():  # the usual case, checked in C: every control character is unprintable
+        return text
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def state_word(status: object, *, detail: bool = True) -> str:
     """The state as every list says it: a trial stopped by the pruner is ``pruned`` (not ``cancelled``);
     otherwise the status's own label (``stalled (...)``, ``queued (PENDING: Resources)``, ...), or with
     ``detail=False`` the bare state (for a header that shows the scheduler's word beside it)."""
-    if getattr(status, "trial_state", None) == "pruned":
+    # A Status keeps unknown keys as extras: look there first (a missing attribute costs pydantic 20 µs).
+    extra = getattr(status, "__pydantic_extra__", None)
+    if (extra.get("trial_state") if isinstance(extra, dict) else getattr(status, "trial_state", None)) == "pruned":
         return "pruned"
     label = getattr(status, "state_label", None)
     if detail and isinstance(label, str):

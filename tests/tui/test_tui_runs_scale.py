@@ -116,3 +116,50 @@ async def test_hundreds_of_runs_load_fast_and_rescans_read_only_the_live_one(wor
         await wait_until(pilot, lambda: table.selected_run == ids[WINDOW], what="the row past the first window")
         assert table.row_count == WINDOW and table.get_row_index(ids[WINDOW]) == WINDOW // 2
     assert loaded < 10, loaded  # a shared 2-core machine; ~1 s when it is quiet
+
+
+def test_a_new_process_lists_finished_runs_from_the_on_disk_index(workspace, reads, monkeypatch):
+    ids = many_runs(workspace, 2000)
+    *finished, live = ids
+    (workspace.runs_dir / finished[1] / "remote.json").write_text('{"host": "box"}')  # a finished remote run's mirror
+    first = Control(workspace).list_runs()  # no index yet: every status file is read, then the index written
+    assert len(reads) == len(ids) and (workspace.root / run_index.INDEX_NAME).exists()
+    # A new process (`tailor runs`, the TUI starting) reads no finished run's status file, and lists the same.
+    reads.clear()
+    again = Control(workspace).list_runs()
+    assert reads == {live: 1}
+    assert [(s.model_dump(), s.via) for s in again[:-1]] == [(s.model_dump(), s.via) for s in first[:-1]]
+    assert again[1].via == "box" and again[2].via == "local"
+    # A long-lived listing (the TUI's) then neither reads nor stats a finished run while nothing moves.
+    control = Control(workspace)
+    control.list_runs()
+    stats: Counter = Counter()
+    real_stat = os.stat
+
+    def counting_stat(path, *args, **kwargs):
+        stats[os.path.basename(os.path.dirname(os.fspath(path)))] += 1
+        return real_stat(path, *args, **kwargs)
+
+    reads.clear()
+    monkeypatch.setattr(os, "stat", counting_stat)
+    control.list_runs()
+    monkeypatch.setattr(os, "stat", real_stat)
+    assert reads == {live: 1} and not set(stats) & set(finished)
+    # A finished run's status rewritten (by anyone): its file's identity moved, so it alone is read again.
+    changed = RunDir(workspace.runs_dir / finished[9])
+    changed.write_status(changed.read_status().model_copy(update={"latest": {"loss": 0.25}}))
+    os.utime(changed.status_file, ns=(time.time_ns() - 5 * run_index.RACY_NS,) * 2)
+    import shutil
+
+    shutil.rmtree(workspace.runs_dir / finished[3])  # and a deleted run is gone from the listing
+    reads.clear()
+    listed = {s.run_id: s for s in Control(workspace).list_runs()}
+    assert reads == {finished[9]: 1, live: 1}
+    assert listed[finished[9]].latest == {"loss": 0.25} and finished[3] not in listed and len(listed) == len(ids) - 1
+    # A damaged index is only a slower listing: the status files are read and the index written anew.
+    (workspace.root / run_index.INDEX_NAME).write_text('{"version": 1, "runs": [["x"')
+    reads.clear()
+    assert len(Control(workspace).list_runs()) == len(ids) - 1 and len(reads) == len(ids) - 1
+    reads.clear()
+    Control(workspace).list_runs()
+    assert reads == {live: 1}

@@ -3,7 +3,8 @@
 Data flow (docs/tui.md): a light re-scan of the runs folder every ``tui.rescan_s`` (listing +
 status files; finished runs are read once, engine/runs/index.py) finds runs; each active run is
 followed from its last seq on the engine thread, events arrive as ``RunsScreen.EventBatch`` messages; a
-100 ms flush redraws only what changed. The table holds a window of ``WINDOW`` rows of the (filtered)
+flush at most 100 ms after a change redraws only what changed (no flush timer runs while nothing
+changes). The table holds a window of ``WINDOW`` rows of the (filtered)
 runs that slides as the cursor reaches its edge, and each run's settings (its recipe) are read for the
 rows in that window only: a workspace of 10,000 runs shows its table as fast as one of ten.
 """
@@ -142,6 +143,8 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         self._detail: RunDetail | None = None
         self._follow_retry: dict[str, float] = {}  # run id -> monotonic time before which not to re-follow
         self._follow_errors: dict[str, str] = {}
+        self._idle_said: set[str] = set()  # runs whose idle GPU was said (once per spell)
+        self._flush_timer: Timer | None = None  # the flush armed by the first change since the last one
 
     def compose_body(self) -> ComposeResult:
         yield Static("", id="runs-filters", markup=False)
@@ -175,7 +178,6 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     def on_mount(self) -> None:
         self.tailor.after_first_paint(self._mount_secondary)
         self.table.set_width(self.app.size.width)  # the table is focused (AUTO_FOCUS)
-        self.set_interval(FLUSH_S, self.flush)
         self.set_interval(1.0, self.tick)
         self.app.theme_changed_signal.subscribe(self, lambda _theme: self._restyle())
 
@@ -219,16 +221,21 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             self._scan_timer = self.set_timer(self.tailor.settings.tui.rescan_s, self.scan)
 
     def on_runs_screen_scanned(self, message: RunsScreen.Scanned) -> None:
-        idle_before = {rid for rid, info in self.store.runs.items() if info.status.gpu_idle_s is not None}
+        # Only the runs that came or changed are looked at: a finished run comes back as the same object.
         merged = self.store.merge_listing(message.statuses, message.hosts)
         for rid, state in merged.changed.items():
             if rid in self.store:
                 self._announce(self.store.runs[rid], state)
-        for rid, info in self.store.runs.items():  # a GPU gone idle while its memory is held: say so once
-            if info.status.gpu_idle_s is not None and info.state.active and rid not in idle_before:
+        for rid in (*merged.added, *merged.changed):  # a GPU gone idle while its memory is held: say so once
+            info = self.store.runs[rid]
+            if info.status.gpu_idle_s is None or not info.state.active:
+                self._idle_said.discard(rid)
+            elif rid not in self._idle_said:
+                self._idle_said.add(rid)
                 self.notify(f"{rid}: {info.status.state_label}", severity="warning", timeout=10)
         for run_id in merged.removed:
             self.marked.discard(run_id)
+            self._idle_said.discard(run_id)
             worker = self.following.pop(run_id, None)
             if worker is not None:
                 worker.cancel()
@@ -265,6 +272,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         if self.text_filter.strip():
             self._table_dirty = True  # method and model take part in the filter
         self._dirty.update(message.settings)
+        self._soon()
 
     def _follow_if_active(self, info: RunInfo) -> None:
         if not info.state.active or info.run_id in self.following:
@@ -328,6 +336,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         if self.detail:
             self.detail.add_log_lines(info.run_id, lines)
         self._dirty.add(info.run_id)
+        self._soon()
 
     def _announce(self, info: RunInfo, before: RunState) -> None:
         """A run that ends while we watch says so: a crash as an error with its one-line reason."""
@@ -342,6 +351,7 @@ class RunsScreen(RunActionsMixin, TailorScreen):
     def on_runs_screen_follow_ended(self, message: RunsScreen.FollowEnded) -> None:
         self.following.pop(message.run_id, None)
         self._dirty.add(message.run_id)
+        self._soon()
         self.scan()  # the final status (and a dead worker's) comes with the next listing
 
     # -- drawing -----------------------------------------------------------------
@@ -351,6 +361,16 @@ class RunsScreen(RunActionsMixin, TailorScreen):
             for info in self.store.ordered()
             if (self.state_filter is None or info.state.value == self.state_filter) and info.matches(self.text_filter)
         ]
+
+    def _soon(self) -> None:
+        """Something changed: flush within ``FLUSH_S``, together with whatever else changes meanwhile (a
+        burst of event batches is one redraw; Toolong's coalescing)."""
+        if self._flush_timer is None:
+            self._flush_timer = self.set_timer(FLUSH_S, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        self._flush_timer = None
+        self.flush()
 
     def flush(self) -> None:
         """Apply everything that changed since the last flush in one batch update."""
@@ -413,12 +433,13 @@ class RunsScreen(RunActionsMixin, TailorScreen):
         cell again: each second, that cost a workspace of many runs 20% of a core)."""
         info = self.selected
         if self.detail is not None and info is not None and info.state.active:
-            self.detail.refresh_run(info, time.time())
+            self.detail.tick(info, time.time())
 
     def _restyle(self) -> None:
         self.table.restyle()
         if self.detail and self.detail.run_id:
             self._dirty.add(self.detail.run_id)
+            self._soon()
 
     def _show_selected(self) -> None:
         info = self.selected

@@ -7,6 +7,7 @@ events directly.
 from __future__ import annotations
 
 import bisect
+import gc
 import itertools
 import operator
 import re
@@ -301,6 +302,17 @@ class RunStore:
 
     def merge_listing(self, statuses: list[Status], hosts: dict[str, str] | None = None) -> Merged:
         """Apply a listing of the whole workspace: which runs came, went and changed."""
+        # The first listing of 10,000 runs makes 10,000 RunInfos: the collector's full passes over the
+        # app's heap meanwhile doubled the time (0.21 s -> 0.11 s without), and would free nothing.
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return self._merge(statuses, hosts)
+        finally:
+            if enabled:
+                gc.enable()
+
+    def _merge(self, statuses: list[Status], hosts: dict[str, str] | None) -> Merged:
         hosts = hosts or {}
         merged = Merged()
         runs = self.runs

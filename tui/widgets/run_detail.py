@@ -74,8 +74,6 @@ class RunDetail(Vertical):
             self.query_one(ProgressBar).update(total=100, progress=0)
             self.query_one(Curves).show([])
             return
-        from tailor.engine.api.runs import duration
-
         status = info.status
         text = Text()
         text.append(info.run_id, style=theme_style(self.app, "foreground", bold=True))
@@ -94,17 +92,28 @@ class RunDetail(Vertical):
             bar.update(total=total, progress=min(step, total))
         else:  # unknown total (not started yet): an empty bar, never the animated one
             bar.update(total=100, progress=0)
-        eta = info.eta(now)
-        parts = [f"step {step}/{total}" if total else f"step {step}", f"elapsed {duration(info.elapsed(now))}"]
-        if eta is not None:
-            parts.append(f"ETA {duration(eta)}")
-        self.query_one("#detail-eta", Static).update(" · ".join(parts))
+        self.tick(info, now)
         curves = self.query_one(Curves)
         curves.title = "Reward" if info.rewards else "Loss"  # RL: the reward is what rises; its loss says little
         if info.rewards:
             curves.show([(k.removeprefix("rewards/").removesuffix("/mean"), v) for k, v in info.rewards.items()])
         else:
             curves.show([("train loss", info.loss), ("eval loss", info.eval_loss)])
+
+    def tick(self, info: RunInfo, now: float) -> None:
+        """The step, elapsed and ETA line: all that moves on its own, once a second for an active run (the
+        rest of the pane changes with the run; an update with the same text is skipped: each one lays out
+        the pane again)."""
+        from tailor.engine.api.runs import duration
+
+        step, total = info.progress()
+        eta = info.eta(now)
+        parts = [f"step {step}/{total}" if total else f"step {step}", f"elapsed {duration(info.elapsed(now))}"]
+        if eta is not None:
+            parts.append(f"ETA {duration(eta)}")
+        line = self.query_one("#detail-eta", Static)
+        if str(line.content) != (text := " · ".join(parts)):
+            line.update(text)
 
     def _stats(self, info: RunInfo) -> Text:
         from tailor.engine.api.runs import number

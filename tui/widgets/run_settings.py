@@ -7,6 +7,7 @@ A run's recipe never changes once it exists, so each is read once and cached.
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -147,8 +148,13 @@ async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, s
     """The listing (remote runs through their mirrors) and the host alias of each remote run. Settings
     are read apart (``settings_for``), for the rows on screen only: a workspace may hold 10,000 runs."""
     statuses = await executor.list_runs()
+    if list(map(_VIA, statuses)).count("local") == len(statuses):
+        return statuses, {}  # all local (counted in C: a listing each few seconds, of 10,000 runs)
     statuses = await _refresh_remote(executor, statuses)
     return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}
+
+
+_VIA = operator.attrgetter("via")
 
 
 REMOTE_REFRESH_S = 30.0  # ask hosts about active remote runs at most this often (each asks over SSH)
