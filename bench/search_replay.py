@@ -11,8 +11,9 @@ at the eval schedule and counting the steps trained, as the real search would. A
 have no recorded curve yet is listed; with ``--record`` those are trained (real search workers, pruner
 none, eval every step) and the replay repeats until every trial it needs is recorded. The real bench
 confirms the winner. PRUNER is ``type[:key=value,...]``:
-``sh:min=4,rf=3,rate=0,every=4`` (SuccessiveHalvingPruner; ``every`` = eval_steps, ``at=2+4+12`` = extra
-eval steps), ``hb:min=4,rf=3,every=4``, ``median:startup=2,warmup=0,every=5``, ``none:every=5``.
+``sh:min=4,rf=3,rate=0,boot=0,every=4`` (SuccessiveHalvingPruner; ``every`` = eval_steps, ``at=2+4+12`` =
+extra eval steps), ``hb:min=4,rf=3,every=4``, ``median:startup=2,warmup=0,every=5``,
+``wilcoxon:p=0.1,startup=2,every=1``, ``none:every=5`` (the unpruned search the others are measured against).
 """
 
 from __future__ import annotations

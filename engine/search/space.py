@@ -79,8 +79,8 @@ def trial_eval_steps(recipe: SearchRecipe, train: dict[str, Any] | None = None) 
     """How often a trial evaluates (and reports to the pruner), which is also where successive halving and
     Hyperband make their first cut (``min_resource``): the recipe's ``eval_steps``, else the trial's own
     train setting (``trial_train``, then the base's), else a tenth of the trial's ``max_steps``, else its
-    logging cadence or 10. A tenth: the earliest first cut that stayed within 1% of the unpruned best on both
-    sampler seeds of bench/search.py (earlier, every learning rate still looks alike; docs/search.md)."""
+    logging cadence or 10. A tenth: the earliest first cut that stayed within 1% of the unpruned best on all
+    three sampler seeds of bench/search.py measured (earlier, good learning rates still look alike; docs/search.md)."""
     if recipe.eval_steps:
         return recipe.eval_steps
     if train is None:

@@ -121,7 +121,7 @@ def test_successive_halving_is_the_default_pruner(workspace) -> None:
 
 def test_trials_evaluate_and_first_cut_at_a_tenth_of_their_steps(workspace) -> None:
     """Without eval_steps, a trial evaluates every tenth of its max_steps and successive halving cuts first
-    there (bench/search.py, both seeds); an eval cadence of the trial's own, or a fraction, wins."""
+    there (bench/search.py, three seeds); an eval cadence of the trial's own, or a fraction, wins."""
     from tailor.engine.search.space import trial_recipe_data
     from tailor.engine.search.study import make_pruner
 
