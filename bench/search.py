@@ -1,6 +1,6 @@
 """Pruning pays: the demo search with the same seed, unpruned and with each pruner, side by side.
 
-    .venv/bin/python bench/search.py [--trials 16] [--steps 40] [--eval-steps 5] [--seed 0]
+    .venv/bin/python bench/search.py [--trials 16] [--steps 40] [--eval-steps N] [--seed 0]
         [--pruners successive_halving,median,hyperband] [--reduction 3] [--baseline STEPS,BEST] [--keep]
 
 The searches run through the real machinery (``tailor search`` workers, trial runs, SQLite study) in a
@@ -8,8 +8,8 @@ temporary workspace, one after the other, on the demo SFT task (tiny model, reve
 total training steps and the best eval loss of each, and checks each pruner against the claims of
 docs/search.md: at most 35% of the unpruned steps, a best objective within 1% of the unpruned best.
 Exit status 0 when every pruner holds them, 1 otherwise. Deterministic: the sampler and training are
-seeded, and an eval cadence that divides ``--steps`` does not move the unpruned figures (measured for 4
-and 5), so ``--baseline`` may reuse them.
+seeded, and the eval cadence does not move the unpruned figures (a trial trains the same whatever it is;
+checked on every cadence by bench/search_replay.py), so ``--baseline`` may reuse them.
 """
 
 from __future__ import annotations
@@ -63,21 +63,20 @@ MAX_STEPS, MAX_GAP = 0.35, 0.01
 def recipe_text(name: str, args: argparse.Namespace, pruner: dict) -> str:
     import yaml
 
-    return yaml.safe_dump(
-        {
-            "kind": "search",
-            "name": name,
-            "seed": args.seed,
-            "base": BASE,
-            "space": SPACE,
-            "n_trials": args.trials,
-            "sampler": {"type": "tpe", "n_startup_trials": 4},
-            "pruner": pruner,
-            "eval_steps": args.eval_steps,
-            "trial_train": {"max_steps": args.steps, "logging_steps": args.eval_steps},
-        },
-        sort_keys=False,
-    )
+    data = {
+        "kind": "search",
+        "name": name,
+        "seed": args.seed,
+        "base": BASE,
+        "space": SPACE,
+        "n_trials": args.trials,
+        "sampler": {"type": "tpe", "n_startup_trials": 4},
+        "pruner": pruner,
+        # Without --eval-steps, the search's default cadence: a tenth of max_steps (engine/search/space.py).
+        **({"eval_steps": args.eval_steps} if args.eval_steps else {}),
+        "trial_train": {"max_steps": args.steps, "logging_steps": args.eval_steps or max(1, args.steps // 10)},
+    }
+    return yaml.safe_dump(data, sort_keys=False)
 
 
 def run_search(ws: object, name: str, args: argparse.Namespace, pruner: dict) -> dict:
@@ -116,7 +115,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--steps", type=int, default=40, help="max_steps of each trial")
-    parser.add_argument("--eval-steps", type=int, default=5, help="eval (pruning check) every N steps")
+    parser.add_argument("--eval-steps", type=int, default=None,
+                        help="eval (pruning check) every N steps (default: the search's, a tenth of --steps)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--startup", type=int, default=2, help="median pruner: n_startup_trials")
     parser.add_argument("--warmup", type=int, default=0, help="median pruner: n_warmup_steps")
@@ -145,7 +145,8 @@ def main() -> int:
     pruned = [run_search(ws, f"bench-{name}", args, PRUNERS[name](args)) for name in args.pruners.split(",")]
 
     print()
-    print(f"demo task, {args.trials} trials of {args.steps} steps (eval every {args.eval_steps}), TPE seed {args.seed}")
+    every = args.eval_steps or max(1, args.steps // 10)
+    print(f"demo task, {args.trials} trials of {args.steps} steps (eval every {every}), TPE seed {args.seed}")
     print(f"{'':28}{'complete':>9}{'pruned':>8}{'total steps':>13}{'best eval_loss':>16}{'wall':>9}")
     ok = True
     for row in (unpruned, *pruned):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
 from tailor.engine.recipes import search_params as P
@@ -67,13 +68,33 @@ def trial_recipe_data(recipe: SearchRecipe, values: dict[str, Any], *, name: str
         if train.get("eval_strategy", "steps") == "no":
             train["eval_strategy"] = "steps"
         train.setdefault("eval_strategy", "steps")
-        if recipe.eval_steps:
-            train["eval_steps"] = recipe.eval_steps
-        elif train["eval_strategy"] == "steps" and not train.get("eval_steps"):
-            train["eval_steps"] = train.get("logging_steps") or DEFAULT_EVAL_STEPS
+        if recipe.eval_steps or (train["eval_strategy"] == "steps" and not train.get("eval_steps")):
+            train["eval_steps"] = trial_eval_steps(recipe, train)
     if "save_strategy" not in train and not train.get("load_best_model_at_end"):
         train["save_strategy"] = "no"  # a trial is never resumed: checkpoints would only cost time and disk
     return data
+
+
+def trial_eval_steps(recipe: SearchRecipe, train: dict[str, Any] | None = None) -> int:
+    """How often a trial evaluates (and reports to the pruner), which is also where successive halving and
+    Hyperband make their first cut (``min_resource``): the recipe's ``eval_steps``, else the trial's own
+    train setting (``trial_train``, then the base's), else a tenth of the trial's ``max_steps``, else its
+    logging cadence or 10. A tenth: the earliest first cut that stayed within 1% of the unpruned best on all
+    three sampler seeds of bench/search.py measured (earlier, good learning rates still look alike; docs/search.md)."""
+    if recipe.eval_steps:
+        return recipe.eval_steps
+    if train is None:
+        train = {**recipe.base_recipe.train, **recipe.trial_train}
+    max_steps = train.get("max_steps")
+    max_steps = max_steps if isinstance(max_steps, int) and max_steps > 0 else None
+    own = train.get("eval_steps")
+    if isinstance(own, int | float) and own >= 1:
+        return int(own)
+    if isinstance(own, float) and own > 0 and max_steps:  # TRL: a float below 1 is a fraction of the steps
+        return max(1, math.ceil(own * max_steps))
+    if max_steps:
+        return max(1, max_steps // 10)
+    return int(train.get("logging_steps") or DEFAULT_EVAL_STEPS)
 
 
 def promoted_recipe_data(recipe: SearchRecipe, values: dict[str, Any], *, name: str | None) -> dict[str, Any]:

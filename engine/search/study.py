@@ -62,7 +62,9 @@ def make_pruner(recipe: SearchRecipe) -> Any:
     p = recipe.pruner
     if p.type == "none" or recipe.second_objective:  # Optuna prunes single-objective studies only
         return optuna.pruners.NopPruner()
-    min_resource = p.min_resource or recipe.eval_steps or int(recipe.base_recipe.train.get("eval_steps") or 1)
+    from tailor.engine.search.space import trial_eval_steps
+
+    min_resource = p.min_resource or trial_eval_steps(recipe)  # the first cut at the first evaluation
     if p.type == "hyperband":
         return optuna.pruners.HyperbandPruner(
             min_resource=min_resource, max_resource=p.max_resource or "auto", reduction_factor=p.reduction_factor

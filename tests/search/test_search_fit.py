@@ -117,3 +117,19 @@ def test_successive_halving_is_the_default_pruner(workspace) -> None:
     assert isinstance(pruner, optuna.pruners.SuccessiveHalvingPruner) and pruner._min_resource == 4
     assert isinstance(make_pruner(load_recipe(write_search(workspace, second_objective="wall_time"))),
                       optuna.pruners.NopPruner)
+
+
+def test_trials_evaluate_and_first_cut_at_a_tenth_of_their_steps(workspace) -> None:
+    """Without eval_steps, a trial evaluates every tenth of its max_steps and successive halving cuts first
+    there (bench/search.py, three seeds); an eval cadence of the trial's own, or a fraction, wins."""
+    from tailor.engine.search.space import trial_recipe_data
+    from tailor.engine.search.study import make_pruner
+
+    path = write_search(workspace, eval_steps=None, pruner="successive_halving", trial_train={"max_steps": 40})
+    recipe = load_recipe(path)
+    assert make_pruner(recipe)._min_resource == 4
+    assert trial_recipe_data(recipe, {"r": 4}, name="t")["train"]["eval_steps"] == 4
+    for own, expected in ((6, 6), (0.25, 10)):
+        recipe = load_recipe(write_search(workspace, eval_steps=None, pruner="successive_halving",
+                                          trial_train={"max_steps": 40, "eval_steps": own}))
+        assert make_pruner(recipe)._min_resource == expected
