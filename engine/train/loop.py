@@ -60,11 +60,12 @@ def train_and_save(trainer: Any, recipe: TrainableRecipe, ctx: WorkerContext) ->
     if callback is not None and getattr(ctx, "primary", True):
         callback.fingerprint = worker_fingerprint(trainer, ctx)
     from tailor.engine.train.autocast import drop_autocast, evaluate_in_weights_dtype
+    from tailor.engine.train.config import model_width
     from tailor.engine.train.cpu import trained_positions_only
 
     evaluate_in_weights_dtype(trainer)
     cpu = time.process_time()
-    with trained_positions_only(trainer.args, ctx.log):
+    with trained_positions_only(trainer.args, ctx.log, model_width(trainer.model)):
         trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
     drop_autocast(trainer)  # from here on (saving, reference logits, generation) in the weights' dtype
     emit_summary(trainer, ctx, time.process_time() - cpu)

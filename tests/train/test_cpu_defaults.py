@@ -62,7 +62,10 @@ def test_scoring_trained_positions_only_gives_the_same_loss_and_gradients() -> N
     every_position = _fused_loss_and_grads(model, ids, labels)
     notes: list[str] = []
     original = utils._use_triton
-    with trained_positions_only(TrainingArguments(output_dir="unused", report_to="none"), notes.append) as on:
+    args = TrainingArguments(output_dir="unused", report_to="none")
+    with trained_positions_only(args, notes.append, 128) as on:  # narrow (the tiny model): TRL's own path
+        assert not on and utils._use_triton is original
+    with trained_positions_only(args, notes.append, 576) as on:  # as wide as SmolLM2: where it pays
         assert on and utils._use_triton(torch.device("cpu"))
         trained_only = _fused_loss_and_grads(model, ids, labels)
     assert utils._use_triton is original and notes
