@@ -24,7 +24,7 @@ class RunDetail(Vertical):
     RunDetail #detail-progress-row { height: 1; padding: 0 1; }
     RunDetail ProgressBar { width: auto; }
     RunDetail ProgressBar Bar { width: 1fr; min-width: 10; }
-    RunDetail #detail-eta { width: 1fr; padding-left: 1; color: $foreground-muted; }
+    RunDetail #detail-eta { width: 1fr; height: 1; padding-left: 1; color: $foreground-muted; }
     RunDetail #detail-body { height: 1fr; }
     RunDetail Curves { width: 1fr; }
     RunDetail LogPane { width: 1fr; }
@@ -102,8 +102,8 @@ class RunDetail(Vertical):
 
     def tick(self, info: RunInfo, now: float) -> None:
         """The step, elapsed and ETA line: all that moves on its own, once a second for an active run (the
-        rest of the pane changes with the run; an update with the same text is skipped: each one lays out
-        the pane again)."""
+        rest of the pane changes with the run; an update with the same text is skipped, and one with new text
+        repaints this line only: laying out the pane each second was most of an idle screen's CPU)."""
         from tailor.engine.api.runs import duration
 
         step, total = info.progress()
@@ -113,7 +113,7 @@ class RunDetail(Vertical):
             parts.append(f"ETA {duration(eta)}")
         line = self.query_one("#detail-eta", Static)
         if str(line.content) != (text := " · ".join(parts)):
-            line.update(text)
+            line.update(text, layout=False)  # one line of fixed size: a repaint, not a layout of the pane
 
     def _stats(self, info: RunInfo) -> Text:
         from tailor.engine.api.runs import number

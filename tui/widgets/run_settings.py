@@ -7,6 +7,7 @@ A run's recipe never changes once it exists, so each is read once and cached.
 
 from __future__ import annotations
 
+import itertools
 import operator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,13 +149,27 @@ async def list_with_hosts(executor: Executor) -> tuple[list[Status], dict[str, s
     """The listing (remote runs through their mirrors) and the host alias of each remote run. Settings
     are read apart (``settings_for``), for the rows on screen only: a workspace may hold 10,000 runs."""
     statuses = await executor.list_runs()
-    if list(map(_VIA, statuses)).count("local") == len(statuses):
-        return statuses, {}  # all local (counted in C: a listing each few seconds, of 10,000 runs)
+    if _all_local(statuses):
+        return statuses, {}
     statuses = await _refresh_remote(executor, statuses)
     return statuses, {s.run_id: s.via for s in statuses if s.via != "local"}
 
 
 _VIA = operator.attrgetter("via")
+_LAST_LOCAL: list[list[Status]] = [[]]  # the last listing found all local (a finished run comes back as the same object)
+
+
+def _all_local(statuses: list[Status]) -> bool:
+    """Whether every listed run is local. A listing each few seconds of 10,000 runs: when the last one was
+    all local, only the places holding another object are looked at (compared in C, without touching the
+    statuses), which is most of an idle Runs screen's remaining work otherwise."""
+    last = _LAST_LOCAL[0]
+    fresh: Any = statuses
+    if len(statuses) == len(last):
+        fresh = list(itertools.compress(statuses, map(operator.is_not, statuses, last)))
+    local = list(map(_VIA, fresh)).count("local") == len(fresh)
+    _LAST_LOCAL[0] = statuses if local else []
+    return local
 
 
 REMOTE_REFRESH_S = 30.0  # ask hosts about active remote runs at most this often (each asks over SSH)
