@@ -128,6 +128,12 @@ async def test_time_limit_kill_fails_with_slurms_reason_and_resume_resubmits(
                                    overrides={**FAST, "train.max_steps": 100000, "train.save_steps": 20})
         run = remote_run(tmp_path, launched.run_id)
         first_job = job_of(run)
+        assert "TimeLimit=00:01:00" in slurm_cluster.command("scontrol", "show", "job", first_job)  # time: "1"
+        # Slurm's limits are whole minutes and it checks them every 30 s: a one-minute job would train a core
+        # flat out for up to 90 s. Once a checkpoint exists the limit is cut to 0, as an admin may: Slurm ends
+        # the job for its time limit (TIMEOUT, not a cancel) at its next check, after the same SIGTERM.
+        await wait_state(ex, launched.run_id, lambda s: run.last_checkpoint() is not None or s.state.terminal)
+        slurm_cluster.command("scontrol", "update", f"JobId={first_job}", "TimeLimit=0")
         failed = await wait_state(ex, launched.run_id, lambda s: s.state.terminal, timeout=200)
         assert failed.state == RunState.FAILED
         assert failed.error and f"Slurm ended job {first_job}: TIMEOUT" in failed.error
