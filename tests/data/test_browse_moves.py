@@ -1,13 +1,15 @@
 """Pilot tests: every jump and search in the dataset browser lands, whatever indexing or an earlier move is doing.
 
 The index of a gzipped file is held part-built by the unpacking's first-page grace (lengthened here), so a
-move can be issued, deterministically, while indexing runs or just as it ends.
+move can be issued, deterministically, while indexing runs or just as it ends; and, with rows long enough
+that the first page fits the table, just as the rows outgrow the table, before the screen's next layout.
 """
 
 from __future__ import annotations
 
 import gzip
 import json
+import random
 
 import pytest
 from data_helpers import make_app, wait_until
@@ -36,6 +38,18 @@ def held_gz(tmp_path, monkeypatch):
     rows[25000]["t"] = "a needle"
     path = tmp_path / "held.jsonl.gz"
     path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode()))
+    return path
+
+
+@pytest.fixture
+def held_long_gz(tmp_path, monkeypatch):
+    """A gzipped JSONL of 400 rows of 2 KB whose unpacking waits 2.5 s after its first page (~55 rows: a
+    table 85 rows high shows them all, without a scrollbar)."""
+    monkeypatch.setattr(lineindex, "FIRST_PAGE_GRACE", 2.5)
+    rand = random.Random(0)
+    rows = [{"i": i, "t": rand.randbytes(1000).hex()} for i in range(400)]  # little to compress
+    path = tmp_path / "long.jsonl.gz"
+    path.write_bytes(gzip.compress("".join(json.dumps(r) + "\n" for r in rows).encode(), 1))
     return path
 
 
@@ -92,6 +106,32 @@ async def test_moves_issued_while_indexing_or_as_it_ends_land(workspace, held_gz
         assert browser.table.virtual_size.height <= 25000  # the table still has the old length
         browser.table.move_to(28999)
         await wait_until(pilot, lambda: painted(browser, 29000), timeout=10, what="row 29,000 painted")
+
+
+async def test_moves_land_when_the_rows_outgrow_the_table_before_its_next_layout(workspace, held_long_gz):
+    """Textual ignores a scroll while the table shows no scrollbar, and shows one only at the screen's next
+    layout: a move made as the rows outgrow the table (the bench's jump as indexing ends) was lost."""
+    app = make_app(workspace)
+    async with app.run_test(size=(80, 90)) as pilot:
+        # a jump waiting for its row: the tick that brings every row also moves, with no layout in between
+        browser = await push_browser(pilot, held_long_gz)
+        await pilot.pause()
+        assert not browser.table.show_vertical_scrollbar  # the first page fits the table
+        await prompt(pilot, browser, "colon", "350")
+        assert "going to row 350 once it is indexed" in status(browser)
+        browser.source.wait()  # blocks the app's loop: the rows all come in the same tick
+        await wait_until(pilot, lambda: painted(browser, 350), timeout=10, what="row 350 painted")
+        assert browser.table.current[1].data["i"] == 349 and browser.table.show_vertical_scrollbar
+        await pilot.press("escape")
+
+        # a move issued the moment indexing ends, before the table has laid out its new length
+        browser = await push_browser(pilot, held_long_gz)
+        await pilot.pause()
+        assert not browser.table.show_vertical_scrollbar
+        browser.source.wait()
+        browser.table.move_to(389)
+        await wait_until(pilot, lambda: painted(browser, 390), timeout=10, what="row 390 painted")
+        assert browser.table.vertical_scrollbar.position == browser.table.scroll_y  # its thumb is there too
 
 
 async def test_search_next_always_finishes_and_queues(workspace):

@@ -147,13 +147,30 @@ class RowTable(ScrollView, can_focus=True):
         self.grow()
         self.cursor_row = max(0, min(self.row_count - 1, pos))
 
+    def _scroll(self, *, x: float | None = None, y: float | None = None) -> None:
+        """Scroll at once so the cursor is on screen, whatever the scrollbars show.
+
+        Textual ignores a scroll on an axis whose scrollbar is hidden, and shows or hides scrollbars only at
+        the screen's next layout: a move made after the view grew past the table's height, but before that
+        layout (the rows of a just-opened or just-indexed file), would leave the cursor's row off screen for
+        good. ``force`` skips that check; the position is still clamped to the current virtual size."""
+        self.scroll_to(x=x, y=y, animate=False, immediate=True, force=True)
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        if shown:  # a scroll forced while the bar was hidden did not move its thumb
+            self.vertical_scrollbar.position = self.scroll_y
+
+    def watch_show_horizontal_scrollbar(self, shown: bool) -> None:
+        if shown:
+            self.horizontal_scrollbar.position = self.scroll_x
+
     def watch_cursor_row(self, old: int, new: int) -> None:
         body = max(1, self.size.height - 1)
         top = round(self.scroll_y)
         if new < top:
-            self.scroll_to(y=new, animate=False, immediate=True)
+            self._scroll(y=new)
         elif new >= top + body:
-            self.scroll_to(y=new - body + 1, animate=False, immediate=True)
+            self._scroll(y=new - body + 1)
         self.refresh()
         self.post_message(self.CursorMoved(self))
 
@@ -163,9 +180,9 @@ class RowTable(ScrollView, can_focus=True):
             right = left + self.widths[new]
             x = round(self.scroll_x)
             if left < x + LOC_WIDTH:
-                self.scroll_to(x=max(0, left - LOC_WIDTH), animate=False, immediate=True)
+                self._scroll(x=max(0, left - LOC_WIDTH))
             elif right > x + self.size.width:
-                self.scroll_to(x=right - self.size.width, animate=False, immediate=True)
+                self._scroll(x=right - self.size.width)
         self.refresh()
         self.post_message(self.CursorMoved(self))
 
