@@ -56,6 +56,9 @@ async def test_row_detail_and_frequency_scroll_with_vim_keys(workspace) -> None:
         await pilot.press("enter")
         detail = await wait_until(pilot, lambda: isinstance(app.screen, RowDetailScreen) and app.screen, what="detail")
         scroll = detail.query_one(VerticalScroll)
+        # The rendered tokens arrive from a worker and lengthen the pane: G before them would land short of the end.
+        title = detail.query_one("#detail-rendered-title")
+        await wait_until(pilot, lambda: "chat template" in str(title.render()), what="rendered tokens")
         await pilot.press("G")
         await pilot.pause()
         assert scroll.scroll_y == scroll.max_scroll_y
