@@ -155,6 +155,11 @@ class Settings(BaseSettings):
     worker_threads: int | None = Field(
         None, gt=0, description="CPU threads per worker (default: the usable cores shared among live workers)."
     )
+    warm_workers_idle_s: float = Field(
+        600.0, ge=0,
+        description="A warm parent with the training stack imported forks local workers, and leaves after this "
+        "many idle seconds (engine/worker/warm.py); 0 starts every worker as a fresh process.",
+    )
     tui: TuiSettings = Field(default_factory=TuiSettings, description="Terminal app settings ([tui], docs/tui.md).")
 
     _notes: list[str] = PrivateAttr(default_factory=list)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -99,18 +97,16 @@ class Control:
 
     def spawn(
         self, run: RunDir, *, resume: bool = False, env: dict[str, str] | None = None, lock_fd: int | None = None
-    ) -> subprocess.Popen:
+    ) -> int:
+        """Start the run's worker (engine/worker/launch.py); its pid."""
         from tailor.engine.worker.launch import spawn_worker
 
-        proc = spawn_worker(
+        return spawn_worker(
             run.path,
             command=self.worker_command(run, resume=resume),
             env={**self.env, **(env or {})},
             lock_fd=lock_fd,
         )
-        # Reap the child when it exits so it never lingers as a zombie that looks alive.
-        threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
-        return proc
 
     def worker_command(self, run: RunDir, *, resume: bool = False) -> list[str]:
         """The worker's command line (engine/worker/launch.py). A subclass may wrap it (``nice``, a

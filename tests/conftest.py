@@ -27,6 +27,8 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    # Warm workers (engine/worker/warm.py) as users get them, but their parents leave soon after the suite.
+    os.environ.setdefault("TAILOR_WARM_WORKERS_IDLE_S", "300")
     from tailor.engine.config import settings
 
     settings.cache_clear()

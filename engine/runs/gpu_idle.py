@@ -80,12 +80,14 @@ def sample_gpus(now: float) -> Sample | None:
     if out is not None and out.returncode == 0:
         return parse_smi(out.stdout, now, visible if visible and all(p.strip().isdigit() for p in visible.split(",")) else None)
     torch = sys.modules.get("torch")  # no nvidia-smi (a container): torch's view, once the worker loaded it
-    if torch is not None and torch.cuda.is_available():
-        try:
-            return Sample(now, float(torch.cuda.utilization()), torch.cuda.memory_reserved() / 2**20)
-        except Exception:  # utilization() needs pynvml: no way to tell, so no claim
+    if torch is None or getattr(getattr(torch, "__spec__", None), "_initializing", False):
+        return None  # the worker's main thread is still importing it: this heartbeat thread must not touch it
+    try:
+        if not torch.cuda.is_available():
             return None
-    return None
+        return Sample(now, float(torch.cuda.utilization()), torch.cuda.memory_reserved() / 2**20)
+    except Exception:  # utilization() needs pynvml, or torch is half loaded: no way to tell, so no claim
+        return None
 
 
 def idle_label(seconds: float) -> str:

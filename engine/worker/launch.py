@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 from tailor import engine
@@ -74,31 +75,42 @@ def spawn_worker(
     env: dict[str, str] | None = None,
     lock_fd: int | None = None,
     command: list[str] | None = None,
-) -> subprocess.Popen:
-    """Start the worker detached: its own session (it outlives the terminal or SSH session that started
-    it, no tmux needed), stdin closed, stdout/stderr appended to the run's private log files.
+) -> int:
+    """Start the worker detached and return its pid: its own session (it outlives the terminal or SSH
+    session that started it, no tmux needed), stdin closed, stdout/stderr appended to the run's private
+    log files. Forked from a warm parent when one serves this interpreter, code and environment
+    (engine/worker/warm.py), else a fresh process.
 
     ``lock_fd``: the run's locked descriptor (engine/runs/lock.py), handed over so the worker holds the
     lock from its first instruction. ``command``: the command line when not ``worker_command``'s
     (``Control.worker_command`` of a control that wraps it)."""
     from tailor.engine.runs.lock import FD_ENV
+    from tailor.engine.worker import warm
 
     run_path = Path(run_path)
-    env = dict(env or {})
-    if lock_fd is not None:
-        env[FD_ENV] = str(lock_fd)
+    command = command or worker_command(run_path, resume=resume, python=python)
+    full_env = worker_env(env)
+    full_env.pop(FD_ENV, None)
     stdout, stderr = run_path / "stdout.log", run_path / "stderr.log"
     with open(stdout, "ab") as out, open(stderr, "ab") as err:
         os.chmod(stdout, 0o600)
         os.chmod(stderr, 0o600)
-        return subprocess.Popen(
-            command or worker_command(run_path, resume=resume, python=python),
+        pid = warm.spawn(command, run_path, full_env, lock_fd)
+        if pid is not None:
+            return pid
+        if lock_fd is not None:
+            full_env[FD_ENV] = str(lock_fd)
+        proc = subprocess.Popen(
+            command,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=err,
             cwd=run_path,
-            env=worker_env(env),
+            env=full_env,
             start_new_session=True,
             close_fds=True,
             pass_fds=(lock_fd,) if lock_fd is not None else (),
         )
+    # Reap the child when it exits so it never lingers as a zombie that looks alive.
+    threading.Thread(target=proc.wait, name=f"reap-{proc.pid}", daemon=True).start()
+    return proc.pid

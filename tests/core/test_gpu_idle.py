@@ -48,3 +48,27 @@ def test_an_idle_spell_past_the_timeout_is_a_stall_in_tailor_runs(workspace) -> 
     assert out.exit_code == 0 and "stalled (GPU idle 6 min)" in out.output
     run.beat(os.getpid(), 121)  # busy again: the next beat carries no idle spell
     assert run.effective_status().gpu_idle_s is None
+
+
+def test_the_heartbeats_sample_survives_torch_being_imported_beside_it() -> None:
+    """A fresh worker's heartbeat thread samples while the main thread is still importing torch: it saw a
+    half-initialised module (AttributeError: no attribute 'cuda') and the heartbeat thread died."""
+    import subprocess
+    import sys
+
+    script = (
+        "import threading, time\n"
+        "from tailor.engine.runs.gpu_idle import sample_gpus\n"
+        "errors, done = [], threading.Event()\n"
+        "def beat():\n"
+        "    while not done.is_set():\n"
+        "        try: sample_gpus(time.time())\n"
+        "        except Exception as exc: errors.append(repr(exc)); return\n"
+        "t = threading.Thread(target=beat); t.start()\n"
+        "import torch\n"
+        "done.set(); t.join()\n"
+        "print(errors or 'ok')\n"
+    )
+    env = {**__import__("os").environ, "PATH": "/nonexistent"}  # no nvidia-smi: torch's view is what is sampled
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=120)
+    assert out.stdout.strip() == "ok", out.stdout + out.stderr[-2000:]
