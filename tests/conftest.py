@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,15 @@ def smollm2_hf(smollm2_gguf: Path) -> Path:
 # suite uses too, the eval suite's trained runs) is one group, so that setup runs once; everything else is
 # grouped by file, so a module's fixtures and on-disk caches are never set up twice at the same time.
 SHARED_SETUP = {"realmodel": "realmodel", "slurm": "slurm", "contract": "slurm", "eval": "eval"}
+# The groups that take longest (measured, 2 idle cores), handed out first: xdist otherwise orders groups by
+# their number of tests, and one long group handed out last (the GRPO demo's 90 s) ran alone at the end.
+LONGEST_FIRST = ["slurm", "realmodel", "eval", "grpo/test_grpo_demo.py", "outputs/test_merge.py",
+                 "outputs/test_gguf.py", "search/test_search_run.py", "tui/test_tui_runs_live.py"]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if getattr(config.option, "numprocesses", None):
+        config.option.loadscopereorder = False  # keep the order pytest_collection_modifyitems gives
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook, which reads the marks into the node ids
@@ -77,6 +87,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if not getattr(config.option, "loadgroup", False):  # set in xdist workers under --dist loadgroup
         return
     tests = Path(__file__).resolve().parent
+    groups: dict[str, str] = {}
     for item in items:
         try:
             parts = item.path.resolve().relative_to(tests).parts
@@ -84,3 +95,11 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             continue
         group = SHARED_SETUP.get(parts[0], "/".join(parts))
         item.add_marker(pytest.mark.xdist_group(group))
+        groups[item.nodeid] = group
+    sizes = Counter(groups.values())
+
+    def order(item: pytest.Item) -> tuple[int, int]:
+        group = groups.get(item.nodeid, "")
+        return (LONGEST_FIRST.index(group), 0) if group in LONGEST_FIRST else (len(LONGEST_FIRST), -sizes[group])
+
+    items.sort(key=order)  # stable: a group's tests keep their order
