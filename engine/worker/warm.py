@@ -14,6 +14,10 @@ the run's logs, the run's lock descriptor passed over the socket) and answers wi
 died, another environment) and the launch starts a fresh process as before: warm is only ever faster,
 never different (tests/train/test_warm_workers.py: same losses, cancel, resume, the lock).
 
+Secrets in a launch's environment travel over that socket, never in argv: the folder must be this
+user's alone (0700, owned by us) or warm workers are off, and each end checks the other's uid
+(``SO_PEERCRED``).
+
 Why forking after the imports is safe here: the parent never runs a model, so no OpenMP or tokenizer
 thread pool exists yet (the same state in which torch's own DataLoader forks its workers), and each
 child reseeds Python's, NumPy's and torch's global generators as a fresh process would. The parent
@@ -31,6 +35,7 @@ import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -73,10 +78,25 @@ def key(env: dict[str, str]) -> str:
 
 
 def _paths(k: str) -> tuple[Path, Path]:
+    """The parent's socket and lock, in the user's private registry folder; OSError if that folder is not
+    ours alone (a /tmp folder another user made first could swap the socket and read a launch's secrets)."""
     from tailor.engine.worker.threads import registry_dir
 
     folder = registry_dir()
+    st = folder.stat()
+    if st.st_uid != os.getuid() or st.st_mode & 0o077:
+        raise PermissionError(f"{folder} is not private to this user")
     return folder / f"warm-{k}.sock", folder / f"warm-{k}.lock"
+
+
+def _same_user(conn: socket.socket) -> bool:
+    """The process at the other end of the socket runs as this user (Linux ``SO_PEERCRED``)."""
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+    except (OSError, AttributeError):  # no peer credentials on this platform: no warm workers either
+        return False
+    _pid, uid, _gid = struct.unpack("3i", creds)
+    return bool(uid == os.getuid())
 
 
 def idle_seconds() -> float:
@@ -141,6 +161,8 @@ def _ask(sock_path: Path, argv: list[str], run_path: Path, env: dict[str, str], 
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(_CONNECT_TIMEOUT_S)
             conn.connect(str(sock_path))
+            if not _same_user(conn):
+                return None
             socket.send_fds(conn, [len(request).to_bytes(8, "big")], [lock_fd] if lock_fd is not None else [])
             conn.sendall(request)
             reply = json.loads(_recv_all(conn) or b"{}")
@@ -210,7 +232,8 @@ def serve(sock_path: Path, lock_path: Path, idle: float) -> int:
                 continue
             last = time.monotonic()
             with conn:
-                _serve_one(conn, server, own_env, added)
+                if _same_user(conn):
+                    _serve_one(conn, server, own_env, added)
     finally:  # only the parent gets here: a forked worker leaves through os._exit
         with contextlib.suppress(OSError):
             sock_path.unlink()

@@ -94,7 +94,7 @@ def test_a_forked_worker_trains_like_a_fresh_one_and_is_cancelled_and_resumed_li
     executor.control.kill(long.run_id)
 
 
-def test_launches_the_parent_does_not_serve_start_fresh(monkeypatch) -> None:
+def test_launches_the_parent_does_not_serve_start_fresh(monkeypatch, tmp_path: Path) -> None:
     import sys
 
     plain = [sys.executable, "-m", "tailor.engine.worker", "/r"]
@@ -106,6 +106,17 @@ def test_launches_the_parent_does_not_serve_start_fresh(monkeypatch) -> None:
     env = {"HF_HOME": "/a", "TAILOR_CONFIG": "/c", "PYTEST_CURRENT_TEST": "t", "SSH_CONNECTION": "x", "PWD": "/"}
     assert warm.comparable_env(env) == {"HF_HOME": "/a"}
     assert warm.key(env) == warm.key({**env, "TAILOR_CONFIG": "/d"}) != warm.key({**env, "HF_HOME": "/b"})
+    # A registry folder others may write (another user made /tmp/tailor-workers-<uid> first): no socket
+    # there is trusted with a launch's environment.
+    shared = tmp_path / "tailor-workers"
+    shared.mkdir(mode=0o755)
+    shared.chmod(0o775)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    with pytest.raises(PermissionError):
+        warm._paths(warm.key(env))
+    assert warm.spawn(plain, Path("/r"), env, None) is None and not list(shared.glob("warm-*"))
+    monkeypatch.delenv("XDG_RUNTIME_DIR")
+
     from tailor.engine.config import settings
 
     monkeypatch.setenv("TAILOR_WARM_WORKERS_IDLE_S", "0")  # off: every worker is a fresh process
