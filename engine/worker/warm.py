@@ -51,6 +51,10 @@ _PRELOAD = ("torch", "transformers", "peft", "datasets", "accelerate", "trl")
 _PRELOAD_NAMES = ("SFTTrainer", "SFTConfig", "DPOTrainer", "DPOConfig", "GRPOTrainer", "KTOTrainer")
 
 
+#: The parent's own working directory, which ``python -m`` put first on its ``sys.path``.
+_PARENT_CWD = os.getcwd()
+
+
 def comparable_env(env: dict[str, str]) -> dict[str, str]:
     """The part of a launch environment a warm parent must share (see the module docstring)."""
     return {k: v for k, v in env.items() if k not in _IGNORED and not k.startswith(_IGNORED_PREFIXES)}
@@ -314,6 +318,8 @@ def _become_worker(request: dict, lock_fd: int | None, conn: socket.socket, serv
         os.close(null)
         _reseed()
         sys.argv = [sys.argv[0], *request["argv"]]
+        if sys.path and sys.path[0] == _PARENT_CWD:  # `python -m` puts its working directory first
+            sys.path[0] = request["cwd"]
         from tailor.engine.worker.__main__ import main
 
         code = main(list(request["argv"]))
