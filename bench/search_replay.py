@@ -1,7 +1,7 @@
 """Choose pruner settings offline: replay bench/search.py's study against recorded learning curves.
 
     .venv/bin/python bench/search_replay.py [--seeds 0,1] [--cache bench/search_curves.json] [--record]
-        PRUNER [PRUNER ...]
+        [--sampler n_startup_trials=3,multivariate=1] PRUNER [PRUNER ...]
 
 A trial of the bench task is deterministic in its parameters (r, learning rate; seeded training) and its
 eval cadence does not change its training, so one run with an evaluation after every step gives the eval
@@ -181,6 +181,8 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "tailor-search-curves.json")
     parser.add_argument("--record", action="store_true", help="train the missing curves and replay again")
+    parser.add_argument("--sampler", default="", metavar="KEY=VALUE,...",
+                        help="TPE settings instead of the bench's, for the unpruned search too: n_startup_trials=3,multivariate=1")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="tailor-replay-"))
@@ -195,6 +197,9 @@ def main() -> int:
     path.write_text(recipe_text("replay", argparse.Namespace(seed=0, trials=args.trials, eval_steps=5, steps=STEPS),
                                 {"type": "none"}))
     recipe = load_search_recipe(path)
+    if args.sampler:  # the bench's sampler with other TPE settings (it changes what every search draws)
+        update = {k: int(v) if k == "n_startup_trials" else v.lower() in ("1", "true") for k, v in parse_pruner(f"x:{args.sampler}")[1].items()}
+        recipe = recipe.model_copy(update={"sampler": recipe.sampler.model_copy(update=update)})
     raw = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     curves = {k: {int(s): v for s, v in c.items()} for k, c in raw.items()}
     seeds = [int(s) for s in args.seeds.split(",")]
