@@ -1,7 +1,7 @@
 """Choose pruner settings offline: replay bench/search.py's study against recorded learning curves.
 
-    .venv/bin/python bench/search_replay.py [--seeds 0,1] [--cache /tmp/search-curves.json] [--record]
-        PRUNER [PRUNER ...]
+    .venv/bin/python bench/search_replay.py [--seeds 0,1] [--cache bench/search_curves.json] [--record]
+        [--sampler n_startup_trials=3,multivariate=1] PRUNER [PRUNER ...]
 
 A trial of the bench task is deterministic in its parameters (r, learning rate; seeded training) and its
 eval cadence does not change its training, so one run with an evaluation after every step gives the eval
@@ -13,7 +13,15 @@ none, eval every step) and the replay repeats until every trial it needs is reco
 confirms the winner. PRUNER is ``type[:key=value,...]``:
 ``sh:min=4,rf=3,rate=0,boot=0,every=4`` (SuccessiveHalvingPruner; ``every`` = eval_steps, ``at=2+4+12`` =
 extra eval steps), ``hb:min=4,rf=3,every=4``, ``median:startup=2,warmup=0,every=5``,
-``wilcoxon:p=0.1,startup=2,every=1``, ``none:every=5`` (the unpruned search the others are measured against).
+``wilcoxon:p=0.1,startup=2,every=1``, ``percentile:p=25,startup=1,warmup=8,every=4``,
+``patient:patience=1,min=4,every=4`` (PatientPruner around successive halving), ``none:every=5`` (the unpruned
+search the others are measured against), and ``oracle:every=4``: not a real pruner but the floor of what
+pruning can save, it knows every trial's final loss from the curves and stops, at its first evaluation,
+each trial that will not end better than the best finished one (a real pruner's reports lead the sampler
+to other draws, so this is the floor for the draws the oracle gets). Each seed's line counts ``records``:
+the trials that ended better than every finished trial before them, which train to the end under any
+pruner that keeps the best so far. bench/search_curves.json holds the curves docs/search.md's figures were
+replayed from.
 """
 
 from __future__ import annotations
@@ -24,12 +32,14 @@ import os
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+import optuna  # noqa: E402
 from search import recipe_text  # noqa: E402  (bench/search.py: the task is frozen there)
 
 STEPS = 40
@@ -48,7 +58,7 @@ def schedule(opts: dict[str, str]) -> list[int]:
     return sorted(steps)
 
 
-def make_pruner(kind: str, opts: dict[str, str]):
+def make_pruner(kind: str, opts: dict[str, str], curves: dict[str, dict[int, float]]):
     import optuna
 
     every = int(opts.get("every", 5))
@@ -62,13 +72,32 @@ def make_pruner(kind: str, opts: dict[str, str]):
     if kind == "median":
         return optuna.pruners.MedianPruner(n_startup_trials=int(opts.get("startup", 2)),
                                            n_warmup_steps=int(opts.get("warmup", 0)))
+    if kind == "percentile":
+        return optuna.pruners.PercentilePruner(float(opts.get("p", 25)), n_startup_trials=int(opts.get("startup", 1)),
+                                               n_warmup_steps=int(opts.get("warmup", 0)))
+    if kind == "patient":
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        inner = optuna.pruners.SuccessiveHalvingPruner(min_resource=int(opts.get("min", every)),
+                                                       reduction_factor=int(opts.get("rf", 3)))
+        return optuna.pruners.PatientPruner(inner, patience=int(opts.get("patience", 1)))
+    if kind == "oracle":
+        return Oracle(curves)
     if kind == "wilcoxon":
         return optuna.pruners.WilcoxonPruner(p_threshold=float(opts.get("p", 0.1)), n_startup_steps=int(opts.get("startup", 2)))
     return optuna.pruners.NopPruner()
 
 
-class Missing(Exception):
-    pass
+class Oracle(optuna.pruners.BasePruner):
+    """Knows each trial's final loss (its recorded curve): prunes at once any trial that will not beat the
+    best finished trial. No real pruner can do better with the same evaluations (short of changing what
+    the sampler draws next), so its steps are a floor for the search's cost."""
+
+    def __init__(self, curves: dict[str, dict[int, float]]):
+        self._curves = curves
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        done = [t.value for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))]
+        return bool(done) and self._curves[key(trial.params)][STEPS] >= min(done)
 
 
 def key(params: dict) -> str:
@@ -86,7 +115,7 @@ def replay(recipe, seed: int, pruner_text: str, curves: dict[str, dict[int, floa
     recipe = recipe.model_copy(update={"seed": seed})
     # Hyperband assigns trials to brackets by a hash of the study name: the bench's name for it.
     study = optuna.create_study(study_name="bench-hyperband" if kind == "hb" else None, sampler=make_sampler(recipe),
-                                pruner=make_pruner(kind, opts), direction="minimize")
+                                pruner=make_pruner(kind, opts, curves), direction="minimize")
     at = schedule(opts)
     steps = 0
     missing: list[dict] = []
@@ -109,7 +138,9 @@ def replay(recipe, seed: int, pruner_text: str, curves: dict[str, dict[int, floa
             study.tell(trial, curve[STEPS])
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     best = min(done, key=lambda t: t.value) if done else None
-    return {"steps": steps, "best": best.value if best else None, "params": best.params if best else None,
+    finals = [curves[key(t.params)][STEPS] for t in study.trials if key(t.params) in curves]
+    records = sum(v < min(finals[:i], default=float("inf")) for i, v in enumerate(finals))
+    return {"steps": steps, "records": records, "best": best.value if best else None, "params": best.params if best else None,
             "missing": missing, "pruned": sum(t.state == optuna.trial.TrialState.PRUNED for t in study.trials),
             "complete": len(done)}
 
@@ -150,6 +181,8 @@ def main() -> int:
     parser.add_argument("--trials", type=int, default=16)
     parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "tailor-search-curves.json")
     parser.add_argument("--record", action="store_true", help="train the missing curves and replay again")
+    parser.add_argument("--sampler", default="", metavar="KEY=VALUE,...",
+                        help="TPE settings instead of the bench's, for the unpruned search too: n_startup_trials=3,multivariate=1")
     args = parser.parse_args()
 
     root = Path(tempfile.mkdtemp(prefix="tailor-replay-"))
@@ -164,6 +197,9 @@ def main() -> int:
     path.write_text(recipe_text("replay", argparse.Namespace(seed=0, trials=args.trials, eval_steps=5, steps=STEPS),
                                 {"type": "none"}))
     recipe = load_search_recipe(path)
+    if args.sampler:  # the bench's sampler with other TPE settings (it changes what every search draws)
+        update = {k: int(v) if k == "n_startup_trials" else v.lower() in ("1", "true") for k, v in parse_pruner(f"x:{args.sampler}")[1].items()}
+        recipe = recipe.model_copy(update={"sampler": recipe.sampler.model_copy(update=update)})
     raw = json.loads(args.cache.read_text()) if args.cache.exists() else {}
     curves = {k: {int(s): v for s, v in c.items()} for k, c in raw.items()}
     seeds = [int(s) for s in args.seeds.split(",")]
@@ -184,7 +220,13 @@ def main() -> int:
         miss = f"  MISSING {len(r['missing'])}" if r["missing"] else ""
         best = f"{r['best']:.4f}" if r["best"] is not None else "-"
         print(f"seed {s} {p:40} steps {r['steps']:4} complete {r['complete']:2} pruned {r['pruned']:2} "
-              f"best {best} {r['params']}{extra}{miss}")
+              f"records {r['records']:2} best {best} {r['params']}{extra}{miss}")
+    for p in args.pruners:  # the mean over the seeds, where every seed replayed to the end
+        rows = [(results[(p, s)], base[s]) for s in seeds]
+        if len(seeds) > 1 and all(ref and not ref["missing"] and not r["missing"] and r["best"] for r, ref in rows):
+            ratio = sum(r["steps"] / ref["steps"] for r, ref in rows) / len(rows)
+            gap = sum((r["best"] - ref["best"]) / ref["best"] for r, ref in rows) / len(rows)
+            print(f"mean over seeds {p:32} {ratio:.1%} steps, gap {gap:+.2%}")
     print(f"curves recorded: {len(curves)} ({args.cache})")
     return 0
 
