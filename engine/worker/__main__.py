@@ -110,6 +110,11 @@ def _threads(recipe: object, ctx: object) -> Path | None:
     n, why = threads.choose(getattr(res, "threads", None), settings().worker_threads, others)
     threads.apply(n, auto=why.endswith(threads.AUTO_WHY))
     ctx.log(f"CPU threads: {n} ({why}; resources.threads or TAILOR_WORKER_THREADS override it)")  # type: ignore[attr-defined]
+    from tailor.engine.worker.warm import PARENT_ENV
+
+    parent = os.environ.pop(PARENT_ENV, None)  # not passed on to the workers this one may start
+    if parent:
+        ctx.log(f"forked from the warm parent {parent}: torch, transformers and TRL were already imported")  # type: ignore[attr-defined]
     return pidfile
 
 

@@ -41,11 +41,19 @@ import sys
 import time
 from pathlib import Path
 
-#: Variables that do not have to match: Tailor reads its own (``TAILOR_*``) at call time; the rest are
-#: set per test, per SSH session or per shell and read by no library the parent imports.
+#: Variables that do not have to match: Tailor reads its own (``TAILOR_*``) at call time; the thread
+#: counts are applied by every worker itself (engine/worker/threads.py: ``torch.set_num_threads``); a few
+#: are set by the stack's own imports (so a worker that starts workers passes them on); the rest are set
+#: per test, per SSH session or per shell and read by no library the parent imports.
 _IGNORED_PREFIXES = ("TAILOR_", "PYTEST_", "SSH_")
-_IGNORED = {"_", "PWD", "OLDPWD", "SHLVL", "TERM", "COLUMNS", "LINES", "PS1"}
+_IGNORED = {
+    "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+    "TORCHINDUCTOR_CACHE_DIR", "KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK", "_MLFLOW_TELEMETRY_SESSION_ID",
+    "_", "PWD", "OLDPWD", "SHLVL", "TERM", "COLUMNS", "LINES", "PS1",
+}
 _CONNECT_TIMEOUT_S = 5.0
+#: Set in a forked worker's environment: its warm parent's pid.
+PARENT_ENV = "TAILOR_WARM_PARENT"
 #: What a worker imports before its first step, whatever its kind.
 _PRELOAD = ("torch", "transformers", "peft", "datasets", "accelerate", "trl")
 _PRELOAD_NAMES = ("SFTTrainer", "SFTConfig", "DPOTrainer", "DPOConfig", "GRPOTrainer", "KTOTrainer")
@@ -305,6 +313,7 @@ def _become_worker(request: dict, lock_fd: int | None, conn: socket.socket, serv
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
+        os.environ[PARENT_ENV] = str(os.getppid())  # the worker logs it, then drops it (engine/worker/__main__.py)
         if lock_fd is not None:
             from tailor.engine.runs.lock import FD_ENV
 

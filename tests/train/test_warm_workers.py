@@ -78,6 +78,9 @@ def test_a_forked_worker_trains_like_a_fresh_one_and_is_cancelled_and_resumed_li
     # Same seed, same recipe: the same losses to the last digit, whether forked or fresh.
     assert [m["loss"] for m in metrics(forked_run)] == [m["loss"] for m in metrics(fresh_run)]
     assert oct(forked_run.stderr_file.stat().st_mode & 0o777) == "0o600"
+    said = [e["message"] for e in forked_run.events() if e["type"] == "log" and "warm parent" in e["message"]]
+    assert len(said) == 1 and said[0].startswith("forked from the warm parent "), said
+    assert not [e for e in fresh_run.events() if e["type"] == "log" and "warm parent" in e["message"]]
     print(f"\nwarm launch to finished: {warm_seconds:.1f}s")
 
     # Cancel reaches the forked worker's process group; it saves a checkpoint; resume forks again.
