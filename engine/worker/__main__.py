@@ -20,6 +20,9 @@ from tailor.engine.runs.rundir import RunDir
 from tailor.engine.runs.status import RunState
 from tailor.engine.worker import threads
 
+#: Set by a warm parent in the worker it forks (engine/worker/warm.py): the parent's pid, for the log.
+WARM_PARENT_ENV = "TAILOR_WARM_PARENT"
+
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
@@ -110,9 +113,7 @@ def _threads(recipe: object, ctx: object) -> Path | None:
     n, why = threads.choose(getattr(res, "threads", None), settings().worker_threads, others)
     threads.apply(n, auto=why.endswith(threads.AUTO_WHY))
     ctx.log(f"CPU threads: {n} ({why}; resources.threads or TAILOR_WORKER_THREADS override it)")  # type: ignore[attr-defined]
-    from tailor.engine.worker.warm import PARENT_ENV
-
-    parent = os.environ.pop(PARENT_ENV, None)  # not passed on to the workers this one may start
+    parent = os.environ.pop(WARM_PARENT_ENV, None)  # not passed on to the workers this one may start
     if parent:
         ctx.log(f"forked from the warm parent {parent}: torch, transformers and TRL were already imported")  # type: ignore[attr-defined]
     return pidfile

@@ -48,6 +48,8 @@ class WorkerContext:
         self._cancel = threading.Event()
         self._lock = threading.Lock()
         self._stop_beat = threading.Event()
+        self._signalled: int | None = None  # a stop signal whose log line is not written yet
+        self._signal_lock = threading.Lock()
         self._last_status_write = 0.0
         self._said_total: int | None = None  # total_steps as last written into an event (for a repair)
         # On resume, steps after the last checkpoint are recomputed; they were logged already. Kept per
@@ -90,8 +92,18 @@ class WorkerContext:
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
 
     def _on_signal(self, signum: int, frame: Any) -> None:
+        # Flags only: the handler runs between two bytecodes of the main thread, which may be inside
+        # EventWriter.emit holding its lock; emitting here deadlocked a cancel forever. The heartbeat
+        # thread (within HEARTBEAT_S) or finish() writes the log line.
         if not self._cancel.is_set():
+            self._signalled = signum
             self._cancel.set()
+
+    def _say_signal(self) -> None:
+        """The log line for a stop signal the handler only flagged; once."""
+        with self._signal_lock:
+            signum, self._signalled = self._signalled, None
+        if signum is not None:
             self.events.emit("log", level="warning", message=f"received {signal.Signals(signum).name}; stopping")
 
     def _heartbeat(self) -> None:
@@ -99,6 +111,8 @@ class WorkerContext:
 
         idle, sampled, since = IdleTracker(), 0.0, None
         while not self._stop_beat.wait(HEARTBEAT_S):
+            with contextlib.suppress(OSError):
+                self._say_signal()
             now = time.time()
             if now - sampled >= GPU_SAMPLE_S:  # nvidia-smi takes tens of milliseconds: not every beat
                 sampled, since = now, idle.update(sample_gpus(now))
@@ -112,6 +126,8 @@ class WorkerContext:
 
     def finish(self, state: RunState, error: str | None = None) -> None:
         self._stop_beat.set()
+        with contextlib.suppress(OSError):
+            self._say_signal()
         fields: dict[str, Any] = {"state": state.value}
         if error:
             fields["error"] = error

@@ -52,8 +52,6 @@ _IGNORED = {
     "_", "PWD", "OLDPWD", "SHLVL", "TERM", "COLUMNS", "LINES", "PS1",
 }
 _CONNECT_TIMEOUT_S = 5.0
-#: Set in a forked worker's environment: its warm parent's pid.
-PARENT_ENV = "TAILOR_WARM_PARENT"
 #: What a worker imports before its first step, whatever its kind.
 _PRELOAD = ("torch", "transformers", "peft", "datasets", "accelerate", "trl")
 _PRELOAD_NAMES = ("SFTTrainer", "SFTConfig", "DPOTrainer", "DPOConfig", "GRPOTrainer", "KTOTrainer")
@@ -313,7 +311,9 @@ def _become_worker(request: dict, lock_fd: int | None, conn: socket.socket, serv
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ[PARENT_ENV] = str(os.getppid())  # the worker logs it, then drops it (engine/worker/__main__.py)
+        from tailor.engine.worker.__main__ import WARM_PARENT_ENV, main
+
+        os.environ[WARM_PARENT_ENV] = str(os.getppid())  # the worker logs it, then drops it
         if lock_fd is not None:
             from tailor.engine.runs.lock import FD_ENV
 
@@ -329,8 +329,6 @@ def _become_worker(request: dict, lock_fd: int | None, conn: socket.socket, serv
         sys.argv = [sys.argv[0], *request["argv"]]
         if sys.path and sys.path[0] == _PARENT_CWD:  # `python -m` puts its working directory first
             sys.path[0] = request["cwd"]
-        from tailor.engine.worker.__main__ import main
-
         code = main(list(request["argv"]))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1

@@ -64,3 +64,34 @@ def test_cancel_request_file_is_seen(run: RunDir, monkeypatch) -> None:
     assert not ctx.cancel_requested
     run.request_cancel()
     assert ctx.cancel_requested
+
+
+def test_a_stop_signal_during_an_event_write_does_not_deadlock(tmp_path: Path) -> None:
+    """SIGTERM (a cancel) lands while the main thread writes events, as it does at every logging step. The
+    handler used to write its own log line and waited forever on the event writer's lock that the
+    interrupted write held: the run never stopped."""
+    import subprocess
+    import sys
+
+    script = f"""
+import os, signal, threading, time
+from pathlib import Path
+from tailor.engine.runs import RunDir, RunState, Status
+from tailor.engine.runs.liveness import this_host
+from tailor.engine.worker.context import WorkerContext
+run = RunDir.create(Path({str(tmp_path / 'runs')!r}), "r1", "kind: sft\\n", Status(run_id="r1", kind="sft", host=this_host()))
+ctx = WorkerContext(run)
+ctx.start()
+threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGTERM)).start()
+step = 0
+while not ctx.cancel_requested:  # a trainer logging as fast as it can, checking for a cancel between writes
+    step += 1
+    ctx.metric(step, {{"loss": 1.0, "values": list(range(50))}})
+ctx.finish(RunState.CANCELLED)
+print("stopped")
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "stopped", out.stderr[-2000:]
+    run = RunDir(tmp_path / "runs" / "r1")
+    said = [e["message"] for e in run.events() if e["type"] == "log"]
+    assert said == ["received SIGTERM; stopping"] and run.read_status().state == RunState.CANCELLED
