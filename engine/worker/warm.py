@@ -45,10 +45,11 @@ from pathlib import Path
 #: counts are applied by every worker itself (engine/worker/threads.py: ``torch.set_num_threads``); a few
 #: are set by the stack's own imports (so a worker that starts workers passes them on); the rest are set
 #: per test, per SSH session or per shell and read by no library the parent imports.
-_IGNORED_PREFIXES = ("TAILOR_", "PYTEST_", "SSH_")
+_IGNORED_PREFIXES = ("TAILOR_", "PYTEST_", "SSH_", "TEXTUAL_")  # Textual: the TUI's, never a worker's
 _IGNORED = {
     "OMP_NUM_THREADS", "MKL_NUM_THREADS",
     "TORCHINDUCTOR_CACHE_DIR", "KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK", "_MLFLOW_TELEMETRY_SESSION_ID",
+    "HF_XET_HIGH_PERFORMANCE",  # lm-eval's import sets it (a download speed switch)
     "_", "PWD", "OLDPWD", "SHLVL", "TERM", "COLUMNS", "LINES", "PS1",
 }
 _CONNECT_TIMEOUT_S = 5.0
